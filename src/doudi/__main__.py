@@ -1,0 +1,5 @@
+"""`python -m doudi` runs the CLI."""
+
+from doudi.cli import main
+
+main()

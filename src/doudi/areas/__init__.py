@@ -1,0 +1,1 @@
+"""Administrative divisions (GB/T 2260 codes, extended to township and village levels)."""

@@ -1,0 +1,43 @@
+"""`doudi areas import FILE` and `doudi areas list`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from doudi.areas import service
+from doudi.areas.codes import scope_prefix
+from doudi.areas.models import Area
+from doudi.db.engine import session_scope
+
+
+def register(app: typer.Typer) -> None:
+    """Add the area commands to the root app."""
+    areas = typer.Typer(help="行政区划", no_args_is_help=True)
+    app.add_typer(areas, name="areas")
+
+    @areas.command("import")
+    def import_file(path: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+        """Import an official division-code file (CSV or XLSX with columns code,name)."""
+        rows = service.parse_division_file(path)
+        with session_scope() as session:
+            changed = service.upsert_areas(session, rows=rows)
+        typer.echo(f"读取 {len(rows)} 条区划，新增或更新 {changed} 条")
+
+    @areas.command("list")
+    def list_areas(under: str = typer.Option("", help="只列出该区划及其下级"), level: str = "") -> None:
+        """List divisions, optionally under one area and of one level."""
+        with session_scope() as session:
+            q = select(Area).order_by(Area.code)
+            if under:
+                q = q.where(Area.code.startswith(scope_prefix(under)))
+            if level:
+                q = q.where(Area.level == level)
+            table = Table("代码", "名称", "级别", "来源")
+            for a in session.scalars(q):
+                table.add_row(a.code, a.name, a.level, "模拟" if a.synthetic else a.source)
+            Console().print(table)

@@ -1,0 +1,1 @@
+"""Users, roles, area scopes, sign-in (web sessions and API tokens) and permissions."""

@@ -1,0 +1,58 @@
+"""`doudi users create|list|unlock|revoke-tokens`."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from doudi.auth import service
+from doudi.auth.models import User
+from doudi.auth.permissions import ROLES, system_actor
+from doudi.core.errors import NotFound
+from doudi.db.engine import session_scope
+
+
+def register(app: typer.Typer) -> None:
+    """Add the user commands to the root app."""
+    users = typer.Typer(help="用户与角色", no_args_is_help=True)
+    app.add_typer(users, name="users")
+
+    @users.command("create")
+    def create(
+        username: str = typer.Option(..., "--username"),
+        password: str = typer.Option(..., "--password", help="至少 10 位，含三类字符"),
+        role: list[str] = typer.Option(..., "--role", help=f"可重复；可选 {', '.join(ROLES)}"),
+        area: str = typer.Option(..., "--area", help="县、乡镇或村的区划代码"),
+        full_name: str = typer.Option("", "--name"),
+    ) -> None:
+        """Create a user with one or more roles, bound to an area."""
+        with session_scope() as session:
+            user = service.create_user(session, actor=system_actor(name="cli"), username=username,
+                                       password=password, roles=role, area_code=area, full_name=full_name)
+            typer.echo(f"已创建用户 {user.username}（{', '.join(sorted(user.roles))}，辖区 {user.area_code}）")
+
+    @users.command("list")
+    def list_users() -> None:
+        """List every user with roles, area and lock state."""
+        with session_scope() as session:
+            table = Table("用户名", "姓名", "角色", "辖区", "状态")
+            for u in session.scalars(select(User).order_by(User.username)):
+                state = "停用" if not u.is_active else ("锁定" if u.locked_until else "正常")
+                table.add_row(u.username, u.full_name, ",".join(sorted(u.roles)), u.area_code, state)
+            Console().print(table)
+
+    @users.command("unlock")
+    def unlock(username: str) -> None:
+        """Clear a lock-out after too many failed logins."""
+        from doudi.audit import service as audit
+
+        with session_scope() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"用户 {username} 不存在")
+            user.locked_until, user.failed_logins = None, 0
+            audit.record(session, actor=system_actor(name="cli"), action="user.unlock", object_type="user",
+                         object_id=user.id, area_code=user.area_code)
+            typer.echo(f"已解锁 {username}")

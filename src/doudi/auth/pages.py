@@ -1,0 +1,133 @@
+"""Console sign-in, sign-out, the home page and user administration."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from doudi.areas.models import Area
+from doudi.auth import service as auth
+from doudi.auth.models import User
+from doudi.auth.permissions import ROLES, role_labels
+from doudi.core.errors import ValidationFailed
+from doudi.deps import SESSION_COOKIE, CsrfChecked, PageActor, SessionDep, SettingsDep, client_ip
+from doudi.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "doudi_login_csrf"
+
+
+def _safe_next(url: str) -> str:
+    parsed = urlparse(url or "/")
+    # Only same-site relative paths, so the login page cannot be used as an open redirect.
+    if parsed.scheme or parsed.netloc or not (parsed.path or "/").startswith("/"):
+        return "/"
+    return url or "/"
+
+
+@router.get("/login")
+def login_form(request: Request, settings: SettingsDep, next: str = "/") -> Response:
+    """The sign-in page."""
+    token = secrets.token_urlsafe(24)
+    resp = render(request, "auth/login.html", {"next": _safe_next(next), "login_csrf": token, "error": None})
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies)
+    return resp
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the password; on success open a session and go to `next`."""
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, csrf_token):
+        return render(request, "auth/login.html", {"next": _safe_next(next), "login_csrf": cookie,
+                                                   "error": "页面已过期，请重新登录"}, status_code=403)
+    result = auth.authenticate(session, settings=settings, username=username.strip(), password=password,
+                               ip=client_ip(request))
+    if result.user is None:
+        session.commit()
+        return render(request, "auth/login.html", {"next": _safe_next(next), "login_csrf": cookie,
+                                                   "error": result.error, "username": username}, status_code=401)
+    token, _ws = auth.start_web_session(session, settings=settings, user=result.user, ip=client_ip(request))
+    session.commit()
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
+                    max_age=settings.session_minutes * 60 * 16)
+    resp.delete_cookie(LOGIN_CSRF_COOKIE)
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked) -> Response:
+    """End the console session."""
+    auth.end_web_session(session, token=request.cookies.get(SESSION_COOKIE, ""))
+    from doudi.audit import service as audit
+
+    audit.record(session, actor=actor, action="auth.logout", object_type="user", object_id=actor.user_id)
+    session.commit()
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE)
+    return resp
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep, actor: PageActor) -> Response:
+    """The workbench: what this user can do, and the dashboards their roles allow."""
+    from doudi.web.dashboard import dashboard_cards
+
+    return render(request, "home.html", {"cards": dashboard_cards(session, actor=actor)})
+
+
+@router.get("/admin/users")
+def users_page(request: Request, session: SessionDep, actor: PageActor, q: str = "") -> Response:
+    """Accounts within the administrator's area."""
+    actor.require("user.read")
+    stmt = select(User).where(User.area_code.startswith(actor.prefix)).order_by(User.username)
+    if q:
+        stmt = stmt.where(User.username.contains(q) | User.full_name.contains(q))
+    users = list(session.scalars(stmt.limit(500)))
+    stmt_areas = select(Area).where(Area.code.startswith(actor.prefix)).order_by(Area.code).limit(2000)
+    areas = list(session.scalars(stmt_areas))
+    return render(request, "auth/users.html", {"users": users, "roles": ROLES, "labels": role_labels(),
+                                               "areas": areas, "q": q, "errors": []})
+
+
+@router.post("/admin/users")
+def create_user_page(
+    request: Request,
+    session: SessionDep,
+    actor: PageActor,
+    _csrf: CsrfChecked,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[list[str], Form()],
+    area_code: Annotated[str, Form()],
+    full_name: Annotated[str, Form()] = "",
+) -> Response:
+    """Create an account (administrators only)."""
+    actor.require("user.manage")
+    try:
+        auth.create_user(session, actor=actor, username=username.strip(), password=password, roles=role,
+                         area_code=area_code, full_name=full_name.strip())
+    except ValidationFailed as exc:
+        session.rollback()
+        users = list(session.scalars(select(User).where(User.area_code.startswith(actor.prefix)).limit(500)))
+        areas = list(session.scalars(select(Area).where(Area.code.startswith(actor.prefix)).limit(2000)))
+        return render(request, "auth/users.html", {"users": users, "roles": ROLES, "labels": role_labels(),
+                                                   "areas": areas, "q": "", "errors": exc.errors}, status_code=422)
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)

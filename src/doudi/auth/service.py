@@ -1,0 +1,204 @@
+"""Accounts, sign-in with lock-out, web sessions and API tokens. Nothing here commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doudi.areas.models import Area
+from doudi.audit import service as audit
+from doudi.auth.models import ApiToken, RoleGrant, User, WebSession
+from doudi.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
+from doudi.auth.permissions import ROLES, Actor
+from doudi.config import Settings
+from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(dt: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a session or API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_for(user: User, *, ip: str = "") -> Actor:
+    """The Actor a signed-in user acts as."""
+    return Actor(username=user.username, area_code=user.area_code, roles=user.roles, user_id=user.id, ip=ip)
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    roles: list[str],
+    area_code: str,
+    full_name: str = "",
+    supervisor_id: int | None = None,
+    check_rules: bool = True,
+) -> User:
+    """Create an account after checking the role keys, the area and the password rules."""
+    errors = []
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        errors.append(FieldError("role", f"未知角色 {unknown or '(空)'}；可选: {', '.join(ROLES)}"))
+    if session.get(Area, area_code) is None:
+        errors.append(FieldError("area", f"区划 {area_code} 不存在"))
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        errors.append(FieldError("username", f"用户名 {username} 已存在"))
+    if check_rules:
+        try:
+            check_password_rules(password, username=username)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    if not actor.sees(area_code):
+        raise NotFound(f"区划 {area_code}")
+    user = User(
+        username=username,
+        full_name=full_name or username,
+        password_hash=hash_password(password),
+        area_code=area_code,
+        supervisor_id=supervisor_id,
+        grants=[RoleGrant(role=r) for r in sorted(set(roles))],
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+        area_code=area_code, after={"username": username, "roles": sorted(set(roles)), "area_code": area_code},
+    )
+    return user
+
+
+@dataclass
+class LoginResult:
+    """The outcome of a sign-in attempt."""
+
+    user: User | None
+    error: str | None = None
+
+
+def authenticate(session: Session, *, settings: Settings, username: str, password: str, ip: str = "") -> LoginResult:
+    """Check a password, counting failures and locking the account after too many."""
+    user = session.scalar(select(User).where(User.username == username))
+    anon = Actor(username=username or "(空)", area_code="000000", ip=ip)
+    generic = "用户名或密码错误"
+    if user is None or not user.is_active:
+        verify_password(hash_password("x" * 12), password)  # keep timing similar for unknown users
+        audit.record(session, actor=anon, action="auth.login", outcome="failed", extra={"reason": "unknown_user"})
+        return LoginResult(None, generic)
+    now = _now()
+    if user.locked_until and _aware(user.locked_until) > now:
+        audit.record(session, actor=actor_for(user, ip=ip), action="auth.login", object_type="user",
+                     object_id=user.id, area_code=user.area_code, outcome="denied", extra={"reason": "locked"})
+        return LoginResult(None, f"账户已锁定，请于 {settings.lockout_minutes} 分钟后重试或联系管理员")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        reason = "bad_password"
+        if user.failed_logins >= settings.max_failed_logins:
+            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            user.failed_logins = 0
+            reason = "locked_now"
+        audit.record(session, actor=actor_for(user, ip=ip), action="auth.login", object_type="user",
+                     object_id=user.id, area_code=user.area_code, outcome="failed", extra={"reason": reason})
+        if reason == "locked_now":
+            return LoginResult(None, f"密码错误次数过多，账户已锁定 {settings.lockout_minutes} 分钟")
+        return LoginResult(None, generic)
+    user.failed_logins = 0
+    user.locked_until = None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record(session, actor=actor_for(user, ip=ip), action="auth.login", object_type="user",
+                 object_id=user.id, area_code=user.area_code)
+    return LoginResult(user)
+
+
+def start_web_session(session: Session, *, settings: Settings, user: User, ip: str = "") -> tuple[str, WebSession]:
+    """Open a console session; returns the raw cookie token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    ws = WebSession(
+        token_hash=token_digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+        created_at=now, last_seen_at=now, expires_at=now + timedelta(minutes=settings.session_minutes), ip=ip,
+    )
+    session.add(ws)
+    session.flush()
+    return token, ws
+
+
+def resolve_web_session(session: Session, *, settings: Settings, token: str) -> tuple[User, WebSession] | None:
+    """The user behind a session cookie, sliding its expiry; None when expired, revoked or unknown."""
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
+    now = _now()
+    if ws is None or ws.revoked or _aware(ws.expires_at) <= now:
+        return None
+    user = session.get(User, ws.user_id)
+    if user is None or not user.is_active:
+        return None
+    ws.last_seen_at = now
+    ws.expires_at = now + timedelta(minutes=settings.session_minutes)
+    return user, ws
+
+
+def end_web_session(session: Session, *, token: str) -> None:
+    """Revoke a console session (logout)."""
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
+    if ws is not None:
+        ws.revoked = True
+
+
+def issue_token(session: Session, *, settings: Settings, user: User) -> tuple[str, ApiToken]:
+    """Issue an API bearer token; returns the raw token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    row = ApiToken(token_hash=token_digest(token), user_id=user.id, created_at=now,
+                   expires_at=now + timedelta(minutes=settings.token_minutes))
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def resolve_token(session: Session, *, token: str) -> User | None:
+    """The user behind a bearer token; None when expired, revoked or unknown."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None or _aware(row.expires_at) <= _now():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def revoke_token(session: Session, *, actor: Actor, token: str) -> None:
+    """Revoke a bearer token so it no longer authenticates."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None:
+        raise NotFound("token")
+    if row.revoked_at is not None:
+        raise Conflict("该令牌已被吊销")
+    row.revoked_at = _now()
+    audit.record(session, actor=actor, action="auth.token_revoke", object_type="api_token", object_id=row.id)
+
+
+def set_password(session: Session, *, actor: Actor, user: User, password: str) -> None:
+    """Change a password after checking the rules; ends the user's open sessions."""
+    check_password_rules(password, username=user.username)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = _now()
+    for ws in session.scalars(select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked.is_(False))):
+        ws.revoked = True
+    audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id,
+                 area_code=user.area_code)

@@ -1,0 +1,51 @@
+"""The `doudi` command: one Typer app with a sub-command group per domain."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from doudi.core.errors import DoudiError, ValidationFailed
+
+app = typer.Typer(help="兜底 doudi: 社会救助一体化平台", no_args_is_help=True, pretty_exceptions_enable=False)
+
+# Each module exposes `register(app)`, adding its commands or sub-groups to the root.
+COMMAND_MODULES = [
+    "doudi.commands.system",
+    "doudi.areas.commands",
+    "doudi.auth.commands",
+    "doudi.audit.commands",
+]
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning domain errors into a clear message and exit code 2."""
+    try:
+        rc = app(standalone_mode=False)  # click returns the exit code of typer.Exit here
+    except ValidationFailed as exc:
+        typer.echo("输入有误：", err=True)
+        for err in exc.errors:
+            typer.echo(f"  - {err}", err=True)
+        sys.exit(2)
+    except DoudiError as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("已取消", err=True)
+        sys.exit(1)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    if isinstance(rc, int) and rc:
+        sys.exit(rc)

@@ -1,0 +1,1 @@
+"""Platform-wide commands (database, serving, backup)."""

@@ -1,0 +1,54 @@
+"""One settings object for the whole platform; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Platform settings, read from DOUDI_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DOUDI_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded database, uploads and logs live.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means a SQLite file under data_dir.")
+    secret_key: str = Field(default="", description="Signing key; empty means a random key kept in data_dir.")
+    demo: bool = Field(default=False, description="Demo mode: one-time codes go to the log.")
+    log_level: str = "INFO"
+    session_minutes: int = Field(default=30, description="Idle web session lifetime.")
+    token_minutes: int = Field(default=60, description="API bearer token lifetime.")
+    max_failed_logins: int = Field(default=5, description="Failed logins before an account locks.")
+    lockout_minutes: int = Field(default=15)
+    secure_cookies: bool = Field(default=False, description="Set the Secure flag; turn on behind HTTPS.")
+    otp_provider: str = Field(default="log", description="One-time code sender: 'log' or a dotted path.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'doudi.db').as_posix()}"
+
+    def resolved_secret_key(self) -> str:
+        """The signing key; a random one is created once and kept outside the repository."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached)."""
+    return Settings()

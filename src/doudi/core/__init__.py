@@ -1,0 +1,1 @@
+"""Small shared pieces: ID numbers, working days, money, errors."""

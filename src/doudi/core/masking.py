@@ -1,0 +1,72 @@
+"""Masking of ID numbers, phone numbers and health details where they are not needed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+MASK = "*"
+
+
+def mask_id(number: str | None) -> str:
+    """Keep the first 6 and last 4 characters of an ID number (GB/T 35273 style): 370784********123X."""
+    if not number:
+        return ""
+    if len(number) <= 10:
+        return MASK * len(number)
+    return number[:6] + MASK * (len(number) - 10) + number[-4:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """Keep the first 3 and last 4 digits of a phone number."""
+    if not phone:
+        return ""
+    if len(phone) <= 7:
+        return MASK * len(phone)
+    return phone[:3] + MASK * (len(phone) - 7) + phone[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """Keep the family name only: 王** (used in public notices)."""
+    if not name:
+        return ""
+    return name[0] + MASK * (len(name) - 1)
+
+
+def mask_health(value: object) -> str:
+    """Hide health and disability details entirely."""
+    return "" if value in (None, "", False) else "（已隐藏）"
+
+
+def fingerprint(value: str) -> str:
+    """A short one-way fingerprint, so logs can refer to a number without revealing it."""
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+def mask_id_expr(col: str) -> pl.Expr:
+    """Vectorised mask_id for exports of whole frames."""
+    c = pl.col(col)
+    return pl.when(c.str.len_chars() > 10).then(
+        c.str.slice(0, 6) + pl.lit(MASK * 8) + c.str.slice(-4, 4)
+    ).otherwise(pl.lit(""))
+
+
+SENSITIVE_FIELDS: dict[str, Callable[[Any], str]] = {
+    "id_number": mask_id,
+    "phone": mask_phone,
+    "disability_category": mask_health,
+    "disability_grade": mask_health,
+    "serious_illness": mask_health,
+}
+
+
+def mask_record(record: dict[str, object]) -> dict[str, object]:
+    """Mask every sensitive field of a flat record (used by logs and the audit trail)."""
+    out = dict(record)
+    for key, fn in SENSITIVE_FIELDS.items():
+        if key in out and out[key] not in (None, ""):
+            out[key] = fn(out[key])
+    return out

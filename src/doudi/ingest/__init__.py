@@ -1,0 +1,1 @@
+"""Batches of incoming rows (registry imports and agency feeds): lineage, idempotency and quarantine."""

@@ -1,0 +1,161 @@
+"""create_app(): the FastAPI application with every domain's API and console routes."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm.exc import StaleDataError
+
+from doudi import __version__
+from doudi.audit import service as audit
+from doudi.auth.permissions import Actor
+from doudi.config import Settings, get_settings
+from doudi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from doudi.db.engine import make_engine, sessionmaker_for
+from doudi.deps import LoginRequired
+from doudi.logs import configure_logging
+
+log = logging.getLogger("doudi.web")
+
+# Each module exposes `router`; API modules are mounted under /api/v1, page modules at the root.
+API_MODULES = [
+    "doudi.auth.views",
+    "doudi.registry.views",
+    "doudi.audit.views",
+]
+PAGE_MODULES = [
+    "doudi.auth.pages",
+    "doudi.registry.pages",
+    "doudi.audit.pages",
+]
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the application for the given settings (default: from the environment)."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    engine = engine or make_engine(settings.resolved_database_url())
+    app = FastAPI(
+        title="doudi 兜底 社会救助平台 API",
+        version=__version__,
+        description="社会救助一体化平台：家庭档案、政策测算、审核确认、信息核对与审计。",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker_for(engine)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    for name in API_MODULES:
+        app.include_router(importlib.import_module(name).router, prefix="/api/v1")
+    for name in PAGE_MODULES:
+        app.include_router(importlib.import_module(name).router)
+    _install_error_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """Liveness probe."""
+        return {"status": "ok", "version": __version__}
+
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, message: str, errors: list[dict[str, object]] | None = None) -> Response:
+    if _wants_json(request):
+        body: dict[str, object] = {"detail": message}
+        if errors is not None:
+            body["errors"] = errors
+        return JSONResponse(body, status_code=status)
+    from doudi.web.render import render
+
+    return render(request, "error.html", {"status": status, "message": message, "errors": errors or []},
+                  status_code=status)
+
+
+def _audit_denial(request: Request, action: str, message: str) -> None:
+    actor: Actor | None = getattr(request.state, "actor", None)
+    if actor is None:
+        return
+    # The request's own transaction is rolled back, so the denial is written in a session of its own.
+    session = request.app.state.sessionmaker()
+    try:
+        audit.record(session, actor=actor, action=action, object_type="route",
+                     object_id=f"{request.method} {request.url.path}", outcome="denied", extra={"message": message})
+        session.commit()
+    finally:
+        session.close()
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+
+    @app.exception_handler(NotFound)
+    async def _nf(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, "未找到，或不在您的管辖范围内")
+
+    @app.exception_handler(PermissionDenied)
+    async def _pd(request: Request, exc: PermissionDenied) -> Response:
+        _audit_denial(request, "auth.denied", str(exc))
+        return _error(request, 403, "无权执行此操作")
+
+    @app.exception_handler(Conflict)
+    async def _cf(request: Request, exc: Conflict) -> Response:
+        return _error(request, 409, str(exc))
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> Response:
+        return _error(request, 409, "该记录已被他人修改，请刷新后基于最新内容重新操作")
+
+    @app.exception_handler(ValidationFailed)
+    async def _vf(request: Request, exc: ValidationFailed) -> Response:
+        errors = [{"field": e.field, "message": e.message, **({"row": e.row} if e.row else {})} for e in exc.errors]
+        return _error(request, 422, "输入有误", errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _rv(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "form")),
+             "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return _error(request, 422, "输入有误", errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 403:
+            _audit_denial(request, "auth.denied", str(exc.detail))
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 401:
+            return RedirectResponse("/login", status_code=303)
+        return _error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "服务器内部错误，已记录日志")
+
+
+def html(content: str) -> HTMLResponse:
+    """A bare HTML fragment response (for htmx swaps)."""
+    return HTMLResponse(content)

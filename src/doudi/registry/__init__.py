@@ -1,0 +1,1 @@
+"""Household registry: persons, households, membership and facts with provenance."""

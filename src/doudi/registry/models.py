@@ -1,0 +1,156 @@
+"""Registry tables. Facts are append-only: a correction is a new row that supersedes the old one."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from doudi.db.base import Base, Timestamped, Versioned
+
+Money = Numeric(14, 2)
+
+
+class Household(Timestamped, Versioned, Base):
+    """A household (家庭) as registered in one area."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_no: Mapped[str] = mapped_column(String(32), unique=True)  # 户编号, stable across imports
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    hukou_type: Mapped[str] = mapped_column(String(8))
+    has_capable_supporter: Mapped[bool | None] = mapped_column(default=None)
+
+    members: Mapped[list[Membership]] = relationship(
+        back_populates="household", order_by="Membership.id", lazy="selectin"
+    )
+
+    __table_args__ = (CheckConstraint("hukou_type in ('urban','rural')", name="hukou_type"),)
+
+
+class Person(Timestamped, Versioned, Base):
+    """A resident, identified by a validated 18-digit ID number."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    hukou_area_code: Mapped[str | None] = mapped_column(String(12))
+    hukou_type: Mapped[str | None] = mapped_column(String(8))
+    disability_category: Mapped[str | None] = mapped_column(String(16))
+    disability_grade: Mapped[int | None] = mapped_column()
+    serious_illness: Mapped[bool] = mapped_column(default=False)
+    self_care_unable_items: Mapped[int] = mapped_column(default=0)
+    labour_capacity: Mapped[str] = mapped_column(String(8), default="full")
+    student: Mapped[bool] = mapped_column(default=False)
+    employment: Mapped[str] = mapped_column(String(16), default="not_applicable")
+    child_status: Mapped[str | None] = mapped_column(String(24))
+    date_of_death: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        CheckConstraint("sex in ('M','F')", name="sex"),
+        CheckConstraint("disability_grade is null or disability_grade between 1 and 4", name="grade"),
+        CheckConstraint("self_care_unable_items between 0 and 6", name="self_care"),
+    )
+
+
+class Membership(Base):
+    """A person's membership of a household over a period (history is kept on change)."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(16))
+    # Art. 7 ¶2: clergy, prisoners and missing persons live in the household but are not counted.
+    exclusion: Mapped[str | None] = mapped_column(String(24))
+    lives_with_household: Mapped[bool] = mapped_column(default=True)
+    valid_from: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    household: Mapped[Household] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship(lazy="joined")
+
+    __table_args__ = (Index("ix_memberships_current", "person_id", "valid_to"),)
+
+
+class FactColumns:
+    """Provenance shared by every fact: source, batch, period and who recorded it."""
+
+    source_kind: Mapped[str] = mapped_column(String(16))  # declared | investigated | feed
+    source_key: Mapped[str | None] = mapped_column(String(32))  # e.g. 'tax' for the 税务 feed
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"), index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    superseded_by: Mapped[int | None] = mapped_column()  # id of the fact that corrects this one
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class IncomeFact(FactColumns, Base):
+    """A monthly (or period) income item of a household member."""
+
+    __tablename__ = "income_facts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    amount: Mapped[Decimal] = mapped_column(Money)  # yuan per month over the period
+
+
+class AssetFact(FactColumns, Base):
+    """An asset holding (financial assets, property, vehicle, business registration)."""
+
+    __tablename__ = "asset_facts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[int] = mapped_column(default=1)
+    value: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))  # yuan
+    description: Mapped[str] = mapped_column(String(200), default="")
+    exempt: Mapped[bool] = mapped_column(default=False)  # e.g. a disabled person's mobility vehicle
+
+
+class ExpenseFact(FactColumns, Base):
+    """A rigid expense (out-of-pocket medical, education, rehabilitation) over a period."""
+
+    __tablename__ = "expense_facts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    amount: Mapped[Decimal] = mapped_column(Money)  # yuan over the whole period
+
+
+class LivingCondition(FactColumns, Base):
+    """An observed living condition (housing, water, electricity, …) used by multi-dimensional assessment."""
+
+    __tablename__ = "living_conditions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(64))

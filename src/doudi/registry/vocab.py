@@ -1,0 +1,138 @@
+"""Controlled vocabularies of the registry, with their Chinese labels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class HukouType(StrEnum):
+    """户口类型."""
+
+    urban = "urban"
+    rural = "rural"
+
+
+class Relation(StrEnum):
+    """Relation to the household head (与户主关系)."""
+
+    head = "head"
+    spouse = "spouse"
+    child = "child"
+    parent = "parent"
+    grandchild = "grandchild"
+    grandparent = "grandparent"
+    sibling = "sibling"
+    child_in_law = "child_in_law"
+    other = "other"
+
+
+class MemberExclusion(StrEnum):
+    """Why a person living with the household is not a counted member (审核确认办法 Art. 7 ¶2)."""
+
+    clergy_3y = "clergy_3y"  # 连续三年以上脱离家庭独立生活的宗教教职人员
+    imprisoned = "imprisoned"  # 在监狱内服刑
+    compulsory_rehab = "compulsory_rehab"  # 强制隔离戒毒
+    declared_missing = "declared_missing"  # 宣告失踪
+    other_provincial = "other_provincial"  # 省级民政部门认定的其他人员
+
+
+class DisabilityCategory(StrEnum):
+    """残疾类别 (GB/T 26341)."""
+
+    visual = "visual"
+    hearing = "hearing"
+    speech = "speech"
+    physical = "physical"
+    intellectual = "intellectual"
+    mental = "mental"
+    multiple = "multiple"
+
+
+class LabourCapacity(StrEnum):
+    """劳动能力."""
+
+    full = "full"
+    partial = "partial"
+    none = "none"
+
+
+class Employment(StrEnum):
+    """就业状况."""
+
+    employed = "employed"
+    flexible = "flexible"  # 灵活就业
+    farming = "farming"
+    unemployed = "unemployed"
+    retired = "retired"
+    not_applicable = "not_applicable"  # children, students, people without labour capacity
+
+
+class IncomeKind(StrEnum):
+    """Income items; the first four are counted (审核确认办法 Art. 13), the rest are listed as not counted."""
+
+    wage = "wage"
+    business = "business"
+    property = "property"
+    transfer = "transfer"
+    basic_pension = "basic_pension"  # 城乡居民基本养老保险基础养老金
+    preferential = "preferential"  # 优待抚恤金
+    family_planning = "family_planning"
+    award = "award"  # 奖学金、见义勇为等奖励性补助
+    assistance = "assistance"  # 政府发放的社会救助款物
+    old_age_allowance = "old_age_allowance"  # 高龄津贴
+
+
+class AssetKind(StrEnum):
+    """Asset kinds checked by 审核确认办法 Art. 14."""
+
+    financial = "financial"  # deposits, securities, funds, insurance, internet finance
+    residential_property = "residential_property"
+    non_residential_property = "non_residential_property"
+    vehicle = "vehicle"
+    business_registration = "business_registration"
+    provident_fund = "provident_fund"
+
+
+class ExpenseKind(StrEnum):
+    """Rigid expenses (刚性支出困难家庭认定办法 Art. 5)."""
+
+    medical = "medical"
+    education = "education"
+    rehabilitation = "rehabilitation"
+    other = "other"
+
+
+class SourceKind(StrEnum):
+    """Where a fact came from."""
+
+    declared = "declared"  # 申报
+    investigated = "investigated"  # 入户调查
+    feed = "feed"  # 部门数据 (an agency feed batch)
+
+
+LABELS: dict[str, str] = {
+    "urban": "城镇", "rural": "农村",
+    "head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "grandchild": "孙子女",
+    "grandparent": "祖父母", "sibling": "兄弟姐妹", "child_in_law": "儿媳/女婿", "other": "其他",
+    "clergy_3y": "宗教教职人员(3年以上)", "imprisoned": "服刑", "compulsory_rehab": "强制隔离戒毒",
+    "declared_missing": "宣告失踪", "other_provincial": "省级认定其他",
+    "visual": "视力", "hearing": "听力", "speech": "言语", "physical": "肢体", "intellectual": "智力",
+    "mental": "精神", "multiple": "多重",
+    "full": "完全", "partial": "部分", "none": "无",
+    "employed": "就业", "flexible": "灵活就业", "farming": "务农", "unemployed": "失业",
+    "retired": "退休", "not_applicable": "不适用",
+    "wage": "工资性收入", "business": "经营净收入", "property": "财产净收入", "transfer": "转移净收入",
+    "basic_pension": "基础养老金", "preferential": "优待抚恤金", "family_planning": "计划生育奖扶",
+    "award": "奖励性补助", "assistance": "社会救助款物", "old_age_allowance": "高龄津贴",
+    "financial": "金融资产", "residential_property": "住房", "non_residential_property": "非住房不动产",
+    "vehicle": "机动车", "business_registration": "市场主体登记", "provident_fund": "住房公积金",
+    "medical": "医疗", "education": "教育", "rehabilitation": "康复",
+    "declared": "申报", "investigated": "入户调查", "feed": "部门数据",
+}
+
+
+def label(value: str | None) -> str:
+    """The Chinese label of a vocabulary value (the value itself when unknown)."""
+    if value is None:
+        return ""
+    return LABELS.get(value, value)

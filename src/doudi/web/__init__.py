@@ -1,0 +1,1 @@
+"""Server-rendered console: templates, navigation and the render helper."""

@@ -1,0 +1,46 @@
+"""The console's side navigation; each entry shows only to roles with its action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from doudi.auth.permissions import Actor
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One navigation link."""
+
+    label: str
+    url: str
+    action: str | None  # the permission needed to see it; None for everyone signed in
+
+
+NAV: list[NavItem] = [
+    NavItem("工作台", "/", None),
+    NavItem("家庭档案", "/households", "household.read"),
+    NavItem("审计日志", "/audit", "audit.read"),
+    NavItem("用户管理", "/admin/users", "user.read"),
+]
+
+
+def register(item: NavItem, *, before: str | None = None) -> None:
+    """Add a navigation entry (domains call this when their pages are mounted)."""
+    if any(n.url == item.url for n in NAV):
+        return
+    if before:
+        for i, n in enumerate(NAV):
+            if n.url == before:
+                NAV.insert(i, item)
+                return
+    NAV.append(item)
+
+
+def nav_for(actor: Actor, path: str) -> list[dict[str, object]]:
+    """The entries this actor may see, with the active one marked."""
+    out = []
+    for item in NAV:
+        if item.action is None or actor.can(item.action):
+            active = path == item.url if item.url == "/" else path.startswith(item.url)
+            out.append({"label": item.label, "url": item.url, "active": active})
+    return out

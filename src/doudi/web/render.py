@@ -1,0 +1,53 @@
+"""Render console pages with the signed-in user, CSRF token and navigation filled in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from doudi.auth.permissions import Actor, role_labels
+from doudi.core.masking import mask_id, mask_name, mask_phone
+from doudi.registry.vocab import label
+from doudi.web.nav import nav_for
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+
+
+def _yuan(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def _dt(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+templates.env.globals.update(label=label, mask_id=mask_id, mask_phone=mask_phone, mask_name=mask_name)
+templates.env.filters.update(yuan=_yuan, dt=_dt, role_label=lambda r: role_labels().get(r, r))
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    """Render a template inside the console layout."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    ws = getattr(request.state, "web_session", None)
+    ctx: dict[str, Any] = {
+        "user": getattr(request.state, "user", None),
+        "actor": actor,
+        "csrf_token": ws.csrf_token if ws is not None else "",
+        "nav": nav_for(actor, request.url.path) if actor else [],
+        "area_name": getattr(request.state, "area_name", ""),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
