@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -58,6 +59,16 @@ def api_actor(
     return actor
 
 
+@dataclass(frozen=True)
+class UserView:
+    """What the console layout shows of the signed-in user."""
+
+    username: str
+    full_name: str
+    roles: list[str]
+    area_code: str
+
+
 class LoginRequired(Exception):
     """Raised by page dependencies to send the browser to the login page."""
 
@@ -73,8 +84,9 @@ def page_login(request: Request, session: SessionDep, settings: SettingsDep) -> 
         raise LoginRequired(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
     session.commit()  # persist the sliding expiry
     user, ws = found
-    request.state.user = user
-    request.state.web_session = ws
+    # Plain values only: error pages render after the request's session is closed.
+    request.state.user = UserView(user.username, user.full_name, sorted(user.roles), user.area_code)
+    request.state.csrf_token = ws.csrf_token
     request.state.actor = auth.actor_for(user, ip=client_ip(request))
     return found
 
@@ -93,7 +105,7 @@ async def csrf_check(request: Request, _login: Annotated[tuple[User, WebSession]
     if not sent:
         form = await request.form()
         sent = str(form.get("csrf_token", ""))
-    expected = _login[1].csrf_token
+    expected = request.state.csrf_token
     if not sent or not hmac.compare_digest(sent, expected):
         raise HTTPException(status_code=403, detail="CSRF 校验失败，请刷新页面后重试")
 

@@ -32,6 +32,7 @@ API_MODULES = [
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
+    "doudi.registry.pages_edit",  # before registry.pages: /households/new must win over /households/{id}
     "doudi.registry.pages",
     "doudi.audit.pages",
 ]

@@ -115,4 +115,4 @@ def names(session: Session, *, codes: Iterable[str]) -> dict[str, str]:
     codes = list(set(codes))
     if not codes:
         return {}
-    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).tuples().all())
+    return {code: name for code, name in session.execute(select(Area.code, Area.name).where(Area.code.in_(codes)))}

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     DateTime,
@@ -154,3 +155,25 @@ class LivingCondition(FactColumns, Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(64))
+
+
+class Revision(Base):
+    """The full before-image of a household or person at each change, so a mistake can be undone.
+
+    The audit log keeps who/when/what with sensitive values masked; this table keeps the exact values
+    (scoped like the object itself) so that an undo can restore them.
+    """
+
+    __tablename__ = "registry_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(16))  # household | person | membership
+    object_id: Mapped[int] = mapped_column()
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    by_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    by_name: Mapped[str] = mapped_column(String(64), default="")
+    reverted_by: Mapped[int | None] = mapped_column()  # id of the revision that undid this one

@@ -41,11 +41,10 @@ templates.env.filters.update(yuan=_yuan, dt=_dt, role_label=lambda r: role_label
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     """Render a template inside the console layout."""
     actor: Actor | None = getattr(request.state, "actor", None)
-    ws = getattr(request.state, "web_session", None)
     ctx: dict[str, Any] = {
         "user": getattr(request.state, "user", None),
         "actor": actor,
-        "csrf_token": ws.csrf_token if ws is not None else "",
+        "csrf_token": getattr(request.state, "csrf_token", ""),
         "nav": nav_for(actor, request.url.path) if actor else [],
         "area_name": getattr(request.state, "area_name", ""),
     }

@@ -1,0 +1,284 @@
+"""Registry changes: create, correct, record facts, and undo. Every change is audited and revisioned."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doudi.areas.codes import level_of
+from doudi.areas.models import Area
+from doudi.audit import service as audit
+from doudi.auth.permissions import Actor
+from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.core.ids import parse_id_number
+from doudi.registry.models import (
+    AssetFact,
+    ExpenseFact,
+    Household,
+    IncomeFact,
+    LivingCondition,
+    Membership,
+    Person,
+    Revision,
+)
+from doudi.registry.schemas import FactCreate, HouseholdCreate, HouseholdUpdate, MemberCreate, PersonUpdate
+from doudi.registry.service import get_household
+
+HOUSEHOLD_FIELDS = ("address", "hukou_type", "area_code", "has_capable_supporter")
+PERSON_FIELDS = (
+    "name", "phone", "disability_category", "disability_grade", "serious_illness", "self_care_unable_items",
+    "labour_capacity", "student", "employment", "child_status", "date_of_death",
+)
+
+
+def _snap(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {f: _plain(getattr(obj, f)) for f in fields}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v.value if hasattr(v, "value") else v
+
+
+def _check_area(session: Session, actor: Actor, area_code: str) -> None:
+    area = session.get(Area, area_code)
+    if area is None or not actor.sees(area_code):
+        raise ValidationFailed([FieldError("area_code", f"区划 {area_code} 不存在或不在您的辖区内")])
+    if level_of(area_code) not in {"township", "village"}:
+        raise ValidationFailed([FieldError("area_code", "家庭应登记到乡镇（街道）或村（居）")])
+
+
+def _revision(session: Session, *, actor: Actor, obj_type: str, obj_id: int, household_id: int, action: str,
+              before: dict[str, Any], after: dict[str, Any]) -> Revision:
+    rev = Revision(object_type=obj_type, object_id=obj_id, household_id=household_id, action=action,
+                   before=before, after=after, by_user=actor.user_id, by_name=actor.username)
+    session.add(rev)
+    session.flush()
+    return rev
+
+
+def _new_person(m: MemberCreate) -> Person:
+    info = parse_id_number(m.id_number)
+    attrs = {f: _plain(getattr(m, f)) for f in PERSON_FIELDS if f != "name" and getattr(m, f) is not None}
+    if "date_of_death" in attrs:
+        attrs["date_of_death"] = m.date_of_death
+    return Person(id_number=info.number, name=m.name, sex=info.sex, birth_date=info.birth_date, version=1, **attrs)
+
+
+def create_household(session: Session, *, actor: Actor, data: HouseholdCreate) -> Household:
+    """Register a household and its members; a person already in another household is refused."""
+    actor.require("household.create")
+    _check_area(session, actor, data.area_code)
+    number = data.household_no or f"{data.area_code[:9]}{secrets.token_hex(3).upper()}"
+    if session.scalar(select(Household.id).where(Household.household_no == number)):
+        raise ValidationFailed([FieldError("household_no", f"户编号 {number} 已存在")])
+    errors = []
+    existing = {p.id_number: p for p in session.scalars(
+        select(Person).where(Person.id_number.in_([m.id_number for m in data.members])))}
+    for i, m in enumerate(data.members):
+        p = existing.get(m.id_number)
+        if p is not None and session.scalar(
+            select(Membership.household_id).where(Membership.person_id == p.id, Membership.valid_to.is_(None))
+        ):
+            errors.append(FieldError(f"members.{i}.id_number", "此人已是另一户的成员，请先办理迁出"))
+    if errors:
+        raise ValidationFailed(errors)
+    hh = Household(household_no=number, area_code=data.area_code, address=data.address,
+                   hukou_type=data.hukou_type, version=1)
+    session.add(hh)
+    session.flush()
+    for m in data.members:
+        person = existing.get(m.id_number) or _new_person(m)
+        session.add(person)
+        session.flush()
+        session.add(Membership(household_id=hh.id, person_id=person.id, relation=m.relation.value,
+                               exclusion=m.exclusion, valid_from=date.today()))
+    session.flush()
+    session.refresh(hh)
+    after = {**_snap(hh, HOUSEHOLD_FIELDS), "household_no": number, "members": len(data.members)}
+    _revision(session, actor=actor, obj_type="household", obj_id=hh.id, household_id=hh.id, action="create",
+              before={}, after=after)
+    audit.record(session, actor=actor, action="household.create", object_type="household", object_id=hh.id,
+                 area_code=hh.area_code, after=after)
+    return hh
+
+
+def _check_version(obj: Household | Person, version: int) -> None:
+    if obj.version != version:
+        raise Conflict(f"该记录已被他人修改（您看到的是第 {version} 版，当前为第 {obj.version} 版），请刷新后重试")
+
+
+def update_household(session: Session, *, actor: Actor, household_id: int, data: HouseholdUpdate) -> Household:
+    """Correct a household's attributes, refusing a stale version."""
+    actor.require("household.update")
+    hh = get_household(session, actor=actor, household_id=household_id)
+    _check_version(hh, data.version)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "area_code" in changes and changes["area_code"] is not None:
+        _check_area(session, actor, changes["area_code"])
+    before = _snap(hh, HOUSEHOLD_FIELDS)
+    for k, v in changes.items():
+        setattr(hh, k, v)
+    session.flush()
+    after = _snap(hh, HOUSEHOLD_FIELDS)
+    _revision(session, actor=actor, obj_type="household", obj_id=hh.id, household_id=hh.id, action="update",
+              before=before, after=after)
+    audit.record(session, actor=actor, action="household.update", object_type="household", object_id=hh.id,
+                 area_code=hh.area_code, before=before, after=after)
+    return hh
+
+
+def _member(session: Session, actor: Actor, household_id: int, person_id: int) -> tuple[Household, Membership]:
+    hh = get_household(session, actor=actor, household_id=household_id)
+    m = next((m for m in hh.members if m.person_id == person_id and m.valid_to is None), None)
+    if m is None:
+        raise NotFound("member")
+    return hh, m
+
+
+def update_person(session: Session, *, actor: Actor, household_id: int, person_id: int, data: PersonUpdate) -> Person:
+    """Correct a member's attributes (disability, illness, employment, death…), refusing a stale version."""
+    actor.require("household.update")
+    hh, m = _member(session, actor, household_id, person_id)
+    person = m.person
+    _check_version(person, data.version)
+    before = _snap(person, PERSON_FIELDS)
+    for k, v in data.model_dump(exclude_unset=True, exclude={"version"}).items():
+        setattr(person, k, _plain(v) if k != "date_of_death" else v)
+    session.flush()
+    after = _snap(person, PERSON_FIELDS)
+    _revision(session, actor=actor, obj_type="person", obj_id=person.id, household_id=hh.id, action="update",
+              before=before, after=after)
+    audit.record(session, actor=actor, action="person.update", object_type="person", object_id=person.id,
+                 area_code=hh.area_code, before=before, after=after)
+    return person
+
+
+def end_membership(session: Session, *, actor: Actor, household_id: int, person_id: int, reason: str,
+                   on: date | None = None) -> Membership:
+    """A member leaves the household (moved, married out, died); the membership row is kept, closed."""
+    actor.require("household.update")
+    hh, m = _member(session, actor, household_id, person_id)
+    if m.relation == "head":
+        raise ValidationFailed([FieldError("person_id", "户主不能直接移出，请先变更户主")])
+    m.valid_to = on or date.today()
+    session.flush()
+    _revision(session, actor=actor, obj_type="membership", obj_id=m.id, household_id=hh.id, action="end",
+              before={"valid_to": None}, after={"valid_to": m.valid_to.isoformat(), "reason": reason})
+    audit.record(session, actor=actor, action="household.member_end", object_type="household", object_id=hh.id,
+                 area_code=hh.area_code, extra={"person_id": person_id, "reason": reason})
+    return m
+
+
+FACT_MODELS: dict[str, type[Any]] = {
+    "income": IncomeFact, "asset": AssetFact, "expense": ExpenseFact, "living": LivingCondition,
+}
+
+
+def add_fact(session: Session, *, actor: Actor, household_id: int, data: FactCreate) -> Any:
+    """Record a declared or investigated fact; a correction supersedes the old row, which is kept."""
+    actor.require("household.update")
+    try:
+        data.check()
+    except ValueError as exc:
+        raise ValidationFailed([FieldError("fact", str(exc))]) from None
+    hh = get_household(session, actor=actor, household_id=household_id)
+    if data.person_id is not None and data.person_id not in {m.person_id for m in hh.members}:
+        raise ValidationFailed([FieldError("person_id", "不是本户成员")])
+    model = FACT_MODELS[data.kind]
+    common = dict(household_id=hh.id, source_kind=data.source_kind, period_start=data.period_start,
+                  period_end=data.period_end, recorded_by=actor.user_id, note=data.note)
+    if data.kind == "living":
+        fact = model(kind=data.item, value=data.value, **common)
+    elif data.kind == "asset":
+        fact = model(kind=data.item, person_id=data.person_id, quantity=data.quantity,
+                     value=data.amount or Decimal(0), description=data.note, **common)
+    else:
+        fact = model(kind=data.item, person_id=data.person_id, amount=data.amount, **common)
+    session.add(fact)
+    session.flush()
+    if data.supersedes is not None:
+        old = session.get(model, data.supersedes)
+        if old is None or old.household_id != hh.id:
+            raise ValidationFailed([FieldError("supersedes", "要更正的记录不存在")])
+        if old.superseded_by is not None:
+            raise Conflict("该记录已被更正过，请在最新记录上更正")
+        old.superseded_by = fact.id
+    audit.record(session, actor=actor, action=f"fact.{data.kind}.add", object_type="household", object_id=hh.id,
+                 area_code=hh.area_code, after={"item": data.item, "amount": str(data.amount or ""),
+                                                "period": f"{data.period_start}~{data.period_end}",
+                                                "supersedes": data.supersedes})
+    return fact
+
+
+def revisions(session: Session, *, actor: Actor, household_id: int, limit: int = 100) -> list[Revision]:
+    """The household's change history, newest first."""
+    hh = get_household(session, actor=actor, household_id=household_id)
+    stmt = select(Revision).where(Revision.household_id == hh.id).order_by(Revision.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def revert(session: Session, *, actor: Actor, revision_id: int) -> Revision:
+    """Undo one household or person update by restoring its before-values (itself a new, audited change)."""
+    actor.require("household.update")
+    rev = session.get(Revision, revision_id)
+    if rev is None:
+        raise NotFound("revision")
+    hh = get_household(session, actor=actor, household_id=rev.household_id)
+    if rev.action != "update" or rev.object_type not in {"household", "person"}:
+        raise ValidationFailed([FieldError("revision", "只能撤销对家庭或成员信息的修改")])
+    if rev.reverted_by is not None:
+        raise Conflict("该修改已被撤销")
+    target: Household | Person | None = hh if rev.object_type == "household" else session.get(Person, rev.object_id)
+    if target is None:
+        raise NotFound("person")
+    fields = HOUSEHOLD_FIELDS if rev.object_type == "household" else PERSON_FIELDS
+    current = _snap(target, fields)
+    # Only undo if nothing changed since; otherwise the undo would silently discard a later edit.
+    if any(current.get(k) != v for k, v in rev.after.items()):
+        raise Conflict("此后该记录又有修改，不能直接撤销；请先撤销后来的修改")
+    for k, v in rev.before.items():
+        setattr(target, k, date.fromisoformat(v) if (k == "date_of_death" and v) else v)
+    session.flush()
+    undo = _revision(session, actor=actor, obj_type=rev.object_type, obj_id=rev.object_id, household_id=hh.id,
+                     action="revert", before=rev.after, after=rev.before)
+    rev.reverted_by = undo.id
+    audit.record(session, actor=actor, action=f"{rev.object_type}.revert", object_type=rev.object_type,
+                 object_id=rev.object_id, area_code=hh.area_code, before=rev.after, after=rev.before,
+                 extra={"revision": rev.id})
+    return undo
+
+
+def add_member(session: Session, *, actor: Actor, household_id: int, data: MemberCreate) -> Membership:
+    """Add a member (birth, marriage, moving in); a person still in another household is refused."""
+    actor.require("household.update")
+    hh = get_household(session, actor=actor, household_id=household_id)
+    if data.relation.value == "head":
+        raise ValidationFailed([FieldError("relation", "本户已有户主")])
+    person = session.scalar(select(Person).where(Person.id_number == data.id_number))
+    if person is not None and session.scalar(
+        select(Membership.id).where(Membership.person_id == person.id, Membership.valid_to.is_(None))
+    ):
+        raise ValidationFailed([FieldError("id_number", "此人已是某户的成员，请先办理迁出")])
+    if person is None:
+        person = _new_person(data)
+        session.add(person)
+        session.flush()
+    m = Membership(household_id=hh.id, person_id=person.id, relation=data.relation.value, exclusion=data.exclusion,
+                   valid_from=date.today())
+    session.add(m)
+    session.flush()
+    _revision(session, actor=actor, obj_type="membership", obj_id=m.id, household_id=hh.id, action="add",
+              before={}, after={"person_id": person.id, "relation": m.relation})
+    audit.record(session, actor=actor, action="household.member_add", object_type="household", object_id=hh.id,
+                 area_code=hh.area_code, extra={"person_id": person.id, "relation": m.relation})
+    session.refresh(hh)
+    return m
