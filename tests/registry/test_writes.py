@@ -100,7 +100,8 @@ def test_fact_correction_keeps_history(client, db: Session) -> None:  # type: ig
     first = client.post(f"/api/v1/households/{hh.id}/facts", headers=h, json=body)
     assert first.status_code == 201
     fixed = client.post(f"/api/v1/households/{hh.id}/facts", headers=h,
-                        json={**body, "amount": "1500", "supersedes": first.json()["id"], "source_kind": "investigated"})
+                        json={**body, "amount": "1500", "supersedes": first.json()["id"],
+                              "source_kind": "investigated"})
     assert fixed.status_code == 201
     bad = client.post(f"/api/v1/households/{hh.id}/facts", headers=h, json={**body, "item": "lottery"})
     assert bad.status_code == 422

@@ -1,4 +1,4 @@
-"""A township user signs in with headless Chromium, searches for a household and opens it — and sees only their township."""
+"""Headless Chromium: a township user signs in, searches a household, opens it, and sees only their township."""
 
 from __future__ import annotations
 

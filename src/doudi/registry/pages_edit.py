@@ -14,7 +14,15 @@ from doudi.core.masking import mask_record
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.registry import service, writes
 from doudi.registry.schemas import FactCreate, HouseholdCreate, HouseholdUpdate, MemberCreate, PersonUpdate
-from doudi.registry.vocab import AssetKind, DisabilityCategory, Employment, ExpenseKind, IncomeKind, LabourCapacity, Relation
+from doudi.registry.vocab import (
+    AssetKind,
+    DisabilityCategory,
+    Employment,
+    ExpenseKind,
+    IncomeKind,
+    LabourCapacity,
+    Relation,
+)
 from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)

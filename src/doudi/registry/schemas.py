@@ -9,7 +9,17 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from doudi.core.ids import IdNumberError, parse_id_number
-from doudi.registry.vocab import AssetKind, DisabilityCategory, Employment, ExpenseKind, IncomeKind, LabourCapacity, Relation
+from doudi.registry.vocab import (
+    AssetKind,
+    DisabilityCategory,
+    Employment,
+    ExpenseKind,
+    IncomeKind,
+    LabourCapacity,
+    Relation,
+)
+
+MemberExclusionKey = Literal["clergy_3y", "imprisoned", "compulsory_rehab", "declared_missing", "other_provincial"]
 
 
 class MemberRead(BaseModel):
@@ -68,7 +78,7 @@ class MemberCreate(PersonAttributes):
     name: str = Field(min_length=1, max_length=64)
     id_number: str
     relation: Relation
-    exclusion: Literal["clergy_3y", "imprisoned", "compulsory_rehab", "declared_missing", "other_provincial"] | None = None
+    exclusion: MemberExclusionKey | None = None
 
     @field_validator("id_number")
     @classmethod

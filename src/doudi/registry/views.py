@@ -6,9 +6,8 @@ from fastapi import APIRouter, Query
 
 from doudi.core.masking import mask_id
 from doudi.deps import ApiActor, SessionDep
-from doudi.registry import service
+from doudi.registry import service, writes
 from doudi.registry.models import Household
-from doudi.registry import writes
 from doudi.registry.schemas import (
     FactCreate,
     HouseholdCreate,

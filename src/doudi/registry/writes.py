@@ -246,7 +246,7 @@ def revert(session: Session, *, actor: Actor, revision_id: int) -> Revision:
     if any(current.get(k) != v for k, v in rev.after.items()):
         raise Conflict("此后该记录又有修改，不能直接撤销；请先撤销后来的修改")
     for k, v in rev.before.items():
-        setattr(target, k, date.fromisoformat(v) if (k == "date_of_death" and v) else v)
+        setattr(target, k, date.fromisoformat(str(v)) if (k == "date_of_death" and v) else v)
     session.flush()
     undo = _revision(session, actor=actor, obj_type=rev.object_type, obj_id=rev.object_id, household_id=hh.id,
                      action="revert", before=rev.after, after=rev.before)
