@@ -14,6 +14,7 @@ app = typer.Typer(help="兜底 doudi: 社会救助一体化平台", no_args_is_h
 # Each module exposes `register(app)`, adding its commands or sub-groups to the root.
 COMMAND_MODULES = [
     "doudi.commands.system",
+    "doudi.commands.calendar",
     "doudi.areas.commands",
     "doudi.auth.commands",
     "doudi.audit.commands",
@@ -40,10 +41,9 @@ def main() -> None:
     except typer.Abort:
         typer.echo("已取消", err=True)
         sys.exit(1)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # Usage errors (Typer's bundled click) know how to show themselves and their exit code.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         raise

@@ -181,7 +181,7 @@ def user_probes() -> list[Probe]:
     """Probes for user.* actions."""
     return [
         Probe("user.read", "page", lambda c, t: c.page.get(f"/admin/users?q={t.peer_username}"),
-              leaked=lambda r, t: _text(r, t, f"<td>{t.peer_username}</td>")),
+              leaked=lambda r, t: _text(r, t, f">{t.peer_username}</a>")),
         Probe("user.manage", "page",
               lambda c, t: c.page.post("/admin/users", data={
                   "csrf_token": c.csrf, "username": _marker(c, t, "usr"), "password": "Str0ng!Passw0rd",

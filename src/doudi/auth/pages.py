@@ -131,3 +131,49 @@ def create_user_page(
                                                    "areas": areas, "q": "", "errors": exc.errors}, status_code=422)
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/users/{user_id}")
+def user_detail(request: Request, user_id: int, session: SessionDep, actor: PageActor) -> Response:
+    """One account: roles, area, supervisor, lock state."""
+    user = auth.get_user(session, actor=actor, user_id=user_id)
+    return _user_page(request, session, actor, user, [])
+
+
+def _user_page(request: Request, session: SessionDep, actor: PageActor, user: User, errors: list[object],
+               status_code: int = 200, notice: str = "") -> Response:
+    stmt_areas = select(Area).where(Area.code.startswith(actor.prefix)).order_by(Area.code).limit(2000)
+    peers = list(session.scalars(select(User).where(User.area_code.startswith(actor.prefix), User.id != user.id)
+                                 .order_by(User.username).limit(500)))
+    return render(request, "auth/user_detail.html", {"u": user, "roles": ROLES, "labels": role_labels(),
+                                                     "areas": list(session.scalars(stmt_areas)), "peers": peers,
+                                                     "errors": errors, "notice": notice}, status_code=status_code)
+
+
+@router.post("/admin/users/{user_id}")
+async def user_update(request: Request, user_id: int, session: SessionDep, actor: PageActor,
+                      _csrf: CsrfChecked) -> Response:
+    """Save roles, area, status and supervisor; or unlock; or reset the password."""
+    form = await request.form()
+    op = str(form.get("op", "update"))
+    try:
+        if op == "unlock":
+            user = auth.unlock_user(session, actor=actor, user_id=user_id)
+            notice = "已解锁"
+        elif op == "password":
+            user = auth.reset_password(session, actor=actor, user_id=user_id, password=str(form.get("password", "")))
+            notice = "密码已重置，该用户的现有会话已失效"
+        else:
+            sup = str(form.get("supervisor_id", ""))
+            user = auth.update_user(
+                session, actor=actor, user_id=user_id, roles=[str(r) for r in form.getlist("role")],
+                area_code=str(form.get("area_code", "")) or None, is_active=form.get("is_active") == "on",
+                full_name=str(form.get("full_name", "")), supervisor_id=int(sup) if sup else None,
+            )
+            notice = "已保存"
+    except ValidationFailed as exc:
+        session.rollback()
+        return _user_page(request, session, actor, auth.get_user(session, actor=actor, user_id=user_id),
+                          exc.errors, status_code=422)
+    session.commit()
+    return _user_page(request, session, actor, user, [], notice=notice)

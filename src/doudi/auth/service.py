@@ -202,3 +202,87 @@ def set_password(session: Session, *, actor: Actor, user: User, password: str) -
         ws.revoked = True
     audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id,
                  area_code=user.area_code)
+
+
+def get_user(session: Session, *, actor: Actor, user_id: int) -> User:
+    """A user account within the actor's area, or NotFound."""
+    actor.require("user.read")
+    user = session.get(User, user_id)
+    if user is None or not actor.sees(user.area_code):
+        raise NotFound(f"user {user_id}")
+    return user
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    roles: list[str] | None = None,
+    area_code: str | None = None,
+    is_active: bool | None = None,
+    full_name: str | None = None,
+    supervisor_id: int | None = None,
+) -> User:
+    """Change a user's roles, area, status or supervisor; ending an account ends its sessions and tokens."""
+    actor.require("user.manage")
+    user = get_user(session, actor=actor, user_id=user_id)
+    errors = []
+    if roles is not None and (not roles or any(r not in ROLES for r in roles)):
+        errors.append(FieldError("role", f"角色须为 {', '.join(ROLES)} 中的一个或多个"))
+    if area_code is not None and (session.get(Area, area_code) is None or not actor.sees(area_code)):
+        errors.append(FieldError("area", f"区划 {area_code} 不存在或不在您的辖区内"))
+    if supervisor_id is not None:
+        sup = session.get(User, supervisor_id)
+        if sup is None or not actor.sees(sup.area_code) or sup.id == user.id:
+            errors.append(FieldError("supervisor", "上级用户不存在或不在您的辖区内"))
+    if user.id == actor.user_id and (is_active is False or (roles is not None and "admin" not in roles)):
+        errors.append(FieldError("user", "不能停用自己或取消自己的管理员角色"))
+    if errors:
+        raise ValidationFailed(errors)
+    before = {"roles": sorted(user.roles), "area_code": user.area_code, "is_active": user.is_active,
+              "full_name": user.full_name, "supervisor_id": user.supervisor_id}
+    if roles is not None:
+        user.grants = [RoleGrant(role=r) for r in sorted(set(roles))]
+    if area_code is not None:
+        user.area_code = area_code
+    if is_active is not None:
+        user.is_active = is_active
+    if full_name is not None:
+        user.full_name = full_name
+    if supervisor_id is not None:
+        user.supervisor_id = supervisor_id
+    if is_active is False:
+        _end_access(session, user)
+    session.flush()
+    after = {"roles": sorted(user.roles), "area_code": user.area_code, "is_active": user.is_active,
+             "full_name": user.full_name, "supervisor_id": user.supervisor_id}
+    audit.record(session, actor=actor, action="user.update", object_type="user", object_id=user.id,
+                 area_code=user.area_code, before=before, after=after)
+    return user
+
+
+def _end_access(session: Session, user: User) -> None:
+    now = _now()
+    for ws in session.scalars(select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked.is_(False))):
+        ws.revoked = True
+    for tok in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        tok.revoked_at = now
+
+
+def unlock_user(session: Session, *, actor: Actor, user_id: int) -> User:
+    """Clear a lock-out."""
+    actor.require("user.manage")
+    user = get_user(session, actor=actor, user_id=user_id)
+    user.locked_until, user.failed_logins = None, 0
+    audit.record(session, actor=actor, action="user.unlock", object_type="user", object_id=user.id,
+                 area_code=user.area_code)
+    return user
+
+
+def reset_password(session: Session, *, actor: Actor, user_id: int, password: str) -> User:
+    """Set a new password for a user (administrators), ending their sessions."""
+    actor.require("user.manage")
+    user = get_user(session, actor=actor, user_id=user_id)
+    set_password(session, actor=actor, user=user, password=password)
+    return user
