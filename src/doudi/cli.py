@@ -45,7 +45,7 @@ def main() -> None:
         # Usage errors (Typer's bundled click) know how to show themselves and their exit code.
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
-            sys.exit(exc.exit_code)
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
     if isinstance(rc, int) and rc:
         sys.exit(rc)

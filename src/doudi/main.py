@@ -17,6 +17,7 @@ from doudi import __version__
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.config import Settings, get_settings
+from doudi.core import storage
 from doudi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
@@ -29,12 +30,14 @@ API_MODULES = [
     "doudi.auth.views",
     "doudi.registry.views",
     "doudi.audit.views",
+    "doudi.cases.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
     "doudi.registry.pages_edit",  # before registry.pages: /households/new must win over /households/{id}
     "doudi.registry.pages",
     "doudi.audit.pages",
+    "doudi.cases.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker_for(engine)
+    storage.configure(settings.data_dir)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for name in API_MODULES:
         app.include_router(importlib.import_module(name).router, prefix="/api/v1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -140,7 +141,7 @@ def user_detail(request: Request, user_id: int, session: SessionDep, actor: Page
     return _user_page(request, session, actor, user, [])
 
 
-def _user_page(request: Request, session: SessionDep, actor: PageActor, user: User, errors: list[object],
+def _user_page(request: Request, session: SessionDep, actor: PageActor, user: User, errors: Sequence[object],
                status_code: int = 200, notice: str = "") -> Response:
     stmt_areas = select(Area).where(Area.code.startswith(actor.prefix)).order_by(Area.code).limit(2000)
     peers = list(session.scalars(select(User).where(User.area_code.startswith(actor.prefix), User.id != user.id)

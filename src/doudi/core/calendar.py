@@ -29,7 +29,9 @@ class CalendarData:
     @classmethod
     def from_mapping(cls, data: dict[int | str, dict[str, Iterable[date | str]]]) -> CalendarData:
         """Build from {year: {"holidays": [...], "workdays": [...]}} as kept in a policy pack."""
-        years, hol, work = set(), set(), set()
+        years: set[int] = set()
+        hol: set[date] = set()
+        work: set[date] = set()
         for year, spec in data.items():
             years.add(int(year))
             hol.update(_as_date(d) for d in spec.get("holidays", []))

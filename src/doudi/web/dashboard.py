@@ -49,3 +49,23 @@ def dashboard_cards(session: Session, *, actor: Actor) -> list[Card]:
     for provider in PROVIDERS:
         cards.extend(provider(session, actor))
     return cards
+
+
+@register
+def _case_cards(session: Session, actor: Actor) -> list[Card]:
+    if not actor.can("case.read"):
+        return []
+    from datetime import date
+
+    from doudi.cases.models import Case, CaseStep
+
+    base = select(func.count(Case.id)).where(Case.area_code.startswith(actor.prefix))
+    open_n = session.scalar(base.where(Case.status == "open")) or 0
+    waiting = session.scalar(base.where(Case.status == "submitted")) or 0
+    overdue = session.scalar(
+        select(func.count(CaseStep.id)).join(Case, Case.id == CaseStep.case_id).where(
+            Case.area_code.startswith(actor.prefix), CaseStep.status == "active", CaseStep.due_on < date.today())
+    ) or 0
+    return [Card("办理中案件", f"{open_n:,}", "/cases?status=open"),
+            Card("待受理申请", f"{waiting:,}", "/cases?status=submitted", tone="warn" if waiting else ""),
+            Card("超时环节", f"{overdue:,}", "/inbox?only=overdue", tone="bad" if overdue else "")]

@@ -18,6 +18,9 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("工作台", "/", None),
+    NavItem("待办事项", "/inbox", "case.read"),
+    NavItem("救助案件", "/cases", "case.read"),
+    NavItem("在保对象", "/enrollments", "case.read"),
     NavItem("家庭档案", "/households", "household.read"),
     NavItem("审计日志", "/audit", "audit.read"),
     NavItem("用户管理", "/admin/users", "user.read"),

@@ -1,0 +1,1 @@
+"""Case workflow: one application through the statutory procedure, deadlines, decisions and enrollments."""

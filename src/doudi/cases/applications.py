@@ -1,0 +1,235 @@
+"""Applications: submission (staff, citizen, proxy, active discovery), acceptance (受理), extension, withdrawal."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doudi.auth.permissions import Actor
+from doudi.cases import evaluation
+from doudi.cases import service as svc
+from doudi.cases.models import Case, CaseStep, ProgramDecision, TemporaryGrant
+from doudi.cases.procedure import plan
+from doudi.cases.schemas import ApplicationCreate
+from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.registry import writes
+from doudi.registry.models import Household, IncomeFact, Membership, Person
+from doudi.registry.schemas import HouseholdCreate, MemberCreate
+
+PROXY_LABELS = {"relative": "亲属", "friend": "朋友", "village_cadre": "村（居）干部", "other": "其他"}
+
+
+def _case_no(area_code: str) -> str:
+    return f"SQ{date.today():%Y%m%d}{area_code[6:9]}{secrets.token_hex(3).upper()}"
+
+
+def _validate(session: Session, actor: Actor, data: ApplicationCreate) -> str:
+    problems = [FieldError(f, m) for f, m in data.problems()]
+    if problems:
+        raise ValidationFailed(problems)
+    if data.household_id is not None:
+        hh = session.get(Household, data.household_id)
+        if hh is None or not actor.sees(hh.area_code):
+            raise NotFound(f"household {data.household_id}")
+        return hh.area_code
+    assert data.area_code is not None
+    if not actor.sees(data.area_code):
+        raise ValidationFailed([FieldError("area_code", f"区划 {data.area_code} 不在您的辖区内")])
+    return data.area_code
+
+
+def submit(session: Session, *, actor: Actor, data: ApplicationCreate) -> Case:
+    """Register an application (not yet accepted): from a citizen, a proxy, active discovery or staff."""
+    if not actor.system:
+        actor.require("case.create")
+    area = _validate(session, actor, data)
+    case = Case(
+        case_no=_case_no(area), kind="emergency" if data.temporary_need and data.temporary_need.kind == "emergency"
+        else "standard", household_id=data.household_id, area_code=area, status="submitted", channel=data.channel,
+        applicant_name=data.applicant_name, applicant_id_number=data.applicant_id_number,
+        applicant_phone=data.applicant_phone, proxy_name=data.proxy_name, proxy_phone=data.proxy_phone,
+        proxy_relation=data.proxy_relation, programs=list(dict.fromkeys(data.programs)),
+        declared=data.model_dump(mode="json"), close_relative=data.close_relative,
+        close_relative_note=data.close_relative_note, created_by=actor.user_id, version=1,
+    )
+    session.add(case)
+    session.flush()
+    who = f"{data.proxy_name}（{PROXY_LABELS.get(data.proxy_relation, '')}代为申请）" if data.channel == "proxy" \
+        else data.applicant_name
+    svc.event(session, case, actor=actor, kind="submitted", message=f"{who}提交申请")
+    if data.close_relative:
+        # 审核确认办法 Art. 11: registered separately; the county visits the household itself (Art. 20).
+        svc.event(session, case, actor=actor, kind="close_relative", public=False,
+                  message=f"近亲属关系单独登记备案：{data.close_relative_note}")
+    svc.record(session, case, actor=actor, action="case.submit",
+               after={"case_no": case.case_no, "channel": case.channel, "programs": case.programs})
+    return case
+
+
+def _household_for(session: Session, actor: Actor, case: Case) -> Household:
+    if case.household_id is not None:
+        hh = session.get(Household, case.household_id)
+        assert hh is not None
+        return hh
+    data = ApplicationCreate.model_validate(case.declared)
+    head = next(m for m in data.members if m.relation.value == "head")
+    person = session.scalar(select(Person).where(Person.id_number == head.id_number))
+    if person is not None:
+        hh_id = session.scalar(select(Membership.household_id).where(Membership.person_id == person.id,
+                                                                      Membership.valid_to.is_(None)))
+        if hh_id is not None:
+            hh = session.get(Household, hh_id)
+            assert hh is not None
+            if not actor.sees(hh.area_code):
+                raise ValidationFailed([FieldError("members", "户主已在其他辖区登记，请由户籍地受理")])
+            return hh
+    members = [MemberCreate.model_validate(m.model_dump(exclude={"monthly_income", "authorised"}))
+               for m in data.members]
+    assert data.area_code and data.hukou_type
+    return writes.create_household(session, actor=actor, data=HouseholdCreate(
+        area_code=data.area_code, address=data.address, hukou_type=data.hukou_type, members=members))
+
+
+def _record_declared_income(session: Session, actor: Actor, case: Case, hh: Household, on: date) -> None:
+    data = ApplicationCreate.model_validate(case.declared)
+    if not data.members:
+        return
+    by_number = {m.person.id_number: m.person_id for m in hh.members if m.valid_to is None}
+    # Declared monthly averages cover the 6 months before application (the period Guangdong uses).
+    start = date(on.year - (on.month <= 6), (on.month - 7) % 12 + 1, 1)
+    end = date(on.year, on.month, 1)
+    for m in data.members:
+        pid = by_number.get(m.id_number)
+        for kind, amount in m.monthly_income.model_dump().items():
+            if pid is not None and Decimal(amount) > 0:
+                session.add(IncomeFact(household_id=hh.id, person_id=pid, kind=kind, amount=Decimal(amount),
+                                       source_kind="declared", source_key="application", period_start=start,
+                                       period_end=end, recorded_by=actor.user_id, note=f"申请 {case.case_no}"))
+    session.flush()
+
+
+def accept(session: Session, *, actor: Actor, case_id: int, version: int | None = None,
+           on: date | None = None) -> Case:
+    """受理: register the household if new, evaluate every program, plan the steps and start the clock."""
+    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
+    svc.check_version(case, version)
+    if case.status != "submitted":
+        raise Conflict("只有待受理的申请可以受理")
+    today = on or date.today()
+    hh = _household_for(session, actor, case)
+    case.household_id, case.area_code = hh.id, hh.area_code
+    _record_declared_income(session, actor, case, hh, today)
+    data = ApplicationCreate.model_validate(case.declared)
+    need = data.temporary_need.model_dump(mode="json") if data.temporary_need else None
+    result = evaluation.evaluate_household(session, household_id=hh.id, on=today, temporary_need=need)
+    proposed = evaluation.proposed_programs(result)
+    programs = list(dict.fromkeys([*case.programs, *proposed]))
+    if need and "temporary_assistance" not in programs:
+        programs.append("temporary_assistance")
+    if not programs:
+        programs = ["dibao"]  # one application is at least a 低保 application (Art. 4)
+    rules = svc.rules(case, today)
+    case.programs, case.proposed = programs, result
+    case.delegated, case.pack_version = bool(rules.delegated), rules.pack_version
+    case.accepted_on, case.status = today, "open"
+    calendar = svc.calendar_for(case.area_code)
+    case.due_on = calendar.add_workdays(today, rules.total(case.delegated))
+    ta = result.get("programs", {}).get("temporary_assistance", {})
+    approval_level = ta.get("approval_level") if need else None
+    kind = "emergency" if need and need["kind"] == "emergency" and programs == ["temporary_assistance"] else "standard"
+    case.kind = kind
+    for i, p in enumerate(plan(programs, rules=rules, kind=kind, delegated=case.delegated,
+                               close_relative=case.close_relative, approval_level=approval_level)):
+        session.add(CaseStep(case_id=case.id, seq=i + 1, key=p.key, level=p.level, basis=p.basis, status="waiting"))
+    session.flush()
+    session.refresh(case)
+    first = case.steps[0]
+    svc.complete(session, first, actor=actor, outcome="accepted", data={"accepted_on": today.isoformat()})
+    for program in programs:
+        out = result.get("programs", {}).get(program, {})
+        session.add(ProgramDecision(case_id=case.id, program=program,
+                                    monthly_amount=Decimal(str(out.get("monthly_amount") or 0)),
+                                    reasons=list(out.get("reasons", []))))
+    if need:
+        session.add(TemporaryGrant(case_id=case.id, kind=need["kind"], amount=Decimal(str(need["amount"])),
+                                   approval_level=approval_level or "county",
+                                   fund="township_reserve" if approval_level == "township" else "county"))
+    svc.activate_next(session, case, today=today)
+    svc.event(session, case, actor=actor, kind="accepted",
+              message=f"已受理，办理时限至 {case.due_on}（{rules.total(case.delegated)} 个工作日）；"
+                      f"测算建议项目：{'、'.join(programs)}")
+    svc.record(session, case, actor=actor, action="case.accept",
+               after={"programs": programs, "due_on": case.due_on.isoformat(), "delegated": case.delegated})
+    session.flush()
+    return case
+
+
+def return_for_completion(session: Session, *, actor: Actor, case_id: int, missing: str,
+                          version: int | None = None) -> Case:
+    """材料不齐: tell the applicant once, in full, what is missing (Art. 10); the case stays submitted."""
+    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
+    svc.check_version(case, version)
+    if case.status != "submitted":
+        raise Conflict("只有待受理的申请可以退回补正")
+    case.status = "needs_info"
+    svc.event(session, case, actor=actor, kind="needs_info", message=f"请补齐材料：{missing}")
+    svc.record(session, case, actor=actor, action="case.needs_info", extra={"missing": missing})
+    return case
+
+
+def resubmit(session: Session, *, case: Case, actor: Actor | str, note: str) -> Case:
+    """The applicant has supplied what was missing."""
+    if case.status != "needs_info":
+        raise Conflict("该申请不需要补正")
+    case.status = "submitted"
+    svc.event(session, case, actor=actor, kind="resubmitted", message=f"已补齐材料：{note}")
+    return case
+
+
+def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version: int | None = None) -> Case:
+    """Extend the deadline to the statutory maximum (45 working days) for a recorded special reason."""
+    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.review")
+    svc.check_version(case, version)
+    if case.status != "open" or case.accepted_on is None:
+        raise Conflict("只有办理中的案件可以延期")
+    if len(reason.strip()) < 4:
+        raise ValidationFailed([FieldError("reason", "须写明延期的特殊情况（如公示有异议、人户分离、调查难度大）")])
+    rules = svc.rules(case)
+    new_due = svc.calendar_for(case.area_code).add_workdays(case.accepted_on, rules.total_workdays_max)
+    if case.extended_to is not None:
+        raise Conflict("该案件已延期，不能再次延期")
+    case.extended_to, case.extension_reason = new_due, reason.strip()
+    for s in case.steps:
+        if s.status in {"active", "waiting"} and s.due_on == case.due_on:
+            s.due_on = new_due
+    svc.event(session, case, actor=actor, kind="extended", message=f"办理时限延长至 {new_due}：{reason}")
+    svc.record(session, case, actor=actor, action="case.extend", before={"due_on": str(case.due_on)},
+               after={"extended_to": str(new_due), "reason": reason})
+    return case
+
+
+def withdraw(session: Session, *, case: Case, actor: Actor | str, reason: str) -> Case:
+    """The applicant withdraws; the case closes with the reason recorded."""
+    if case.status in {"decided", "closed", "withdrawn"}:
+        raise Conflict("案件已办结")
+    case.status, case.closed_at = "withdrawn", svc.now()
+    for s in case.steps:
+        if s.status in {"active", "waiting"}:
+            s.status = "skipped"
+    svc.event(session, case, actor=actor, kind="withdrawn", message=f"申请已撤回：{reason}")
+    return case
+
+
+def proposal_summary(case: Case) -> list[dict[str, Any]]:
+    """Per program: eligible, amount and reasons proposed by the engine at acceptance."""
+    out = []
+    programs: dict[str, Any] = dict((case.proposed or {}).get("programs", {}))  # type: ignore[call-overload]
+    for key, res in programs.items():
+        out.append({"program": key, "eligible": res.get("eligible"), "amount": res.get("monthly_amount"),
+                    "reasons": res.get("reasons", [])})
+    return out

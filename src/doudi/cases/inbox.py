@@ -1,0 +1,106 @@
+"""The inbox: every active step the user can act on, sorted by due date, with near-due and overdue flags,
+plus overdue work of the people they supervise (escalation) and open follow-up tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from doudi.auth.models import User
+from doudi.auth.permissions import Actor
+from doudi.cases import service as svc
+from doudi.cases.models import Case, CaseStep, Task
+from doudi.cases.steps import STEP_ACTION
+
+
+@dataclass
+class InboxRow:
+    """One line of the inbox."""
+
+    case_id: int
+    case_no: str
+    applicant: str
+    area_code: str
+    step: str
+    step_label: str
+    due_on: date | None
+    due_at: datetime | None
+    state: str  # ok | near | overdue
+    escalated: bool
+    programs: list[str]
+
+
+def _actionable_keys(actor: Actor) -> list[str]:
+    return [k for k, action in {**STEP_ACTION, "accept": "case.create"}.items() if actor.can(action)]
+
+
+def _state(due_on: date | None, due_at: datetime | None, today: date, near: date, now: datetime) -> str:
+    if due_at is not None:
+        at = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+        if at < now:
+            return "overdue"
+        return "near" if (at - now).total_seconds() < 6 * 3600 else "ok"
+    if due_on is None:
+        return "ok"
+    if due_on < today:
+        return "overdue"
+    return "near" if due_on <= near else "ok"
+
+
+def inbox(session: Session, *, actor: Actor, today: date | None = None, page: int = 1, per_page: int = 50,
+          only: str = "") -> tuple[list[InboxRow], int, dict[str, int]]:
+    """A page of inbox rows (most urgent first), the total, and counts by state."""
+    actor.require("case.read")
+    today = today or date.today()
+    now = datetime.now(UTC)
+    calendar = svc.calendar_for(actor.area_code)
+    near = calendar.add_workdays(today, int(_near_days(actor, today)))
+    keys = _actionable_keys(actor)
+    county_level = len(actor.area_code) <= 6
+    mine = CaseStep.key.in_(keys) if county_level else and_(CaseStep.key.in_(keys), CaseStep.level != "county")
+    supervised = select(User.id).where(User.supervisor_id == actor.user_id) if actor.user_id else None
+    escalated = and_(CaseStep.due_on < today, Case.assignee_id.in_(supervised)) if supervised is not None else None
+    if actor.can("case.escalate"):  # county officers see every overdue step in their area
+        esc_any = CaseStep.due_on < today
+        escalated = or_(escalated, esc_any) if escalated is not None else esc_any
+    visible = or_(mine, escalated) if escalated is not None else mine
+    base = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
+        CaseStep.status == "active", Case.status == "open", visible)
+    if only == "overdue":
+        base = base.where(or_(CaseStep.due_on < today, CaseStep.due_at < now))
+    elif only == "near":
+        base = base.where(CaseStep.due_on >= today, CaseStep.due_on <= near)
+    counts_stmt = svc.scoped(select(
+        func.count().filter(or_(CaseStep.due_on < today, CaseStep.due_at < now)),
+        func.count().filter(and_(CaseStep.due_on >= today, CaseStep.due_on <= near)),
+        func.count(),
+    ).select_from(CaseStep).join(Case, Case.id == CaseStep.case_id), actor).where(
+        CaseStep.status == "active", Case.status == "open", visible)
+    overdue_n, near_n, total_all = session.execute(counts_stmt).one()
+    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    ordered = base.order_by(CaseStep.due_on.is_(None), CaseStep.due_on, CaseStep.due_at, Case.id)
+    rows = session.execute(ordered.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    out = []
+    for step, case in rows:
+        is_mine = step.key in keys and (step.level != "county" or county_level)
+        out.append(InboxRow(case.id, case.case_no, case.applicant_name, case.area_code, step.key,
+                            svc.label(step.key), step.due_on, step.due_at,
+                            _state(step.due_on, step.due_at, today, near, now), not is_mine, list(case.programs)))
+    return out, int(total), {"overdue": int(overdue_n), "near": int(near_n), "all": int(total_all)}
+
+
+def _near_days(actor: Actor, today: date) -> Any:
+    from doudi.cases.procedure import rules_for
+
+    return rules_for(actor.area_code, today).near_due_workdays
+
+
+def open_tasks(session: Session, *, actor: Actor, limit: int = 50) -> list[tuple[Task, Case]]:
+    """Open follow-up tasks in the actor's area, earliest due first."""
+    actor.require("case.read")
+    stmt = svc.scoped(select(Task, Case).join(Case, Case.id == Task.case_id), actor).where(Task.status == "open")
+    return [(t, c) for t, c in session.execute(stmt.order_by(Task.due_on).limit(limit)).all()]

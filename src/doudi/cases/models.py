@@ -1,0 +1,221 @@
+"""Cases, their steps and timeline, documents, tasks, temporary grants and enrollments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from doudi.db.base import Base, Timestamped, Versioned
+
+Money = Numeric(14, 2)
+
+
+class Case(Timestamped, Versioned, Base):
+    """One application (一次申请) covering every program the household may qualify for."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="standard")  # standard | emergency | review | termination
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    area_code: Mapped[str] = mapped_column(String(12), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # submitted | open | decided | closed | withdrawn
+    channel: Mapped[str] = mapped_column(String(16))  # applicant | proxy | discovery | staff
+    applicant_name: Mapped[str] = mapped_column(String(64))
+    applicant_id_number: Mapped[str] = mapped_column(String(18), default="")
+    applicant_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
+    proxy_name: Mapped[str] = mapped_column(String(64), default="")
+    proxy_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
+    proxy_relation: Mapped[str] = mapped_column(String(16), default="")  # relative | friend | village_cadre | other
+    programs: Mapped[list[str]] = mapped_column(JSON, default=list)  # program keys this case decides
+    proposed: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # engine's proposal at acceptance
+    declared: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # what a citizen declared online
+    delegated: Mapped[bool] = mapped_column(default=False)  # township confirms (审批权限下放)
+    close_relative: Mapped[bool] = mapped_column(default=False)  # 审核确认办法 Art. 11
+    close_relative_note: Mapped[str] = mapped_column(String(200), default="")
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    extended_to: Mapped[date | None] = mapped_column(Date)
+    extension_reason: Mapped[str] = mapped_column(String(200), default="")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    pack_version: Mapped[str] = mapped_column(String(40), default="")
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    steps: Mapped[list[CaseStep]] = relationship(order_by="CaseStep.seq", lazy="selectin", cascade="all")
+    decisions: Mapped[list[ProgramDecision]] = relationship(lazy="selectin", cascade="all")
+
+    __table_args__ = (Index("ix_cases_area_status_due", "area_code", "status", "due_on"),)
+
+
+class CaseStep(Base):
+    """One step of the procedure with its legal due date and who did it."""
+
+    __tablename__ = "case_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column()
+    key: Mapped[str] = mapped_column(String(24))
+    round: Mapped[int] = mapped_column(default=1)  # an objection during 公示 starts a new round
+    status: Mapped[str] = mapped_column(String(12), index=True)  # waiting | active | done | skipped
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # hour-level deadlines (24 h aid)
+    level: Mapped[str] = mapped_column(String(12), default="township")  # who acts: village | township | county
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    performed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str] = mapped_column(String(24), default="")
+    data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    basis: Mapped[str] = mapped_column(String(120), default="")  # the article that sets the deadline
+
+    __table_args__ = (Index("ix_case_steps_active_due", "status", "due_on"),)
+
+
+class ProgramDecision(Base):
+    """The decision on one program of a case."""
+
+    __tablename__ = "program_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    program: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))  # 特困 and child programs are personal
+    proposal: Mapped[str] = mapped_column(String(12), default="")  # approve | reject (first-review opinion)
+    outcome: Mapped[str] = mapped_column(String(12), default="")  # approved | rejected
+    monthly_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    level: Mapped[str] = mapped_column(String(24), default="")  # e.g. care level, child category
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    notice_due_on: Mapped[date | None] = mapped_column(Date)  # rejection notice within 3 working days
+
+    __table_args__ = (UniqueConstraint("case_id", "program", "person_id"),)
+
+
+class CaseEvent(Base):
+    """The case timeline: every action with who, when and what."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text, default="")
+    public: Mapped[bool] = mapped_column(default=True)  # shown to the citizen on the portal
+    data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class Document(Base):
+    """An uploaded or generated file attached to a case (stored on disk, hashed)."""
+
+    __tablename__ = "case_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # id_card | income_proof | authorisation | notice | …
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(255))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Task(Base):
+    """A follow-up task with a deadline (e.g. complete the paperwork after emergency aid)."""
+
+    __tablename__ = "case_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open | done
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TemporaryGrant(Base):
+    """A temporary-assistance grant: approval level, fund, payment deadline and payment."""
+
+    __tablename__ = "temporary_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # emergency | expenditure
+    amount: Mapped[Decimal] = mapped_column(Money)
+    approval_level: Mapped[str] = mapped_column(String(16))  # township | county | case_by_case
+    fund: Mapped[str] = mapped_column(String(32), default="")  # township_reserve | county
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    payment_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    collective: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # 一事一议: date, participants, decision
+
+
+class Enrollment(Timestamped, Versioned, Base):
+    """A household's (or person's) enrollment in a program, paid from the month after approval."""
+
+    __tablename__ = "enrollments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    area_code: Mapped[str] = mapped_column(String(12), index=True)
+    program: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # active | gradual_exit | terminated
+    monthly_amount: Mapped[Decimal] = mapped_column(Money)
+    level: Mapped[str] = mapped_column(String(24), default="")
+    start_month: Mapped[date] = mapped_column(Date)  # first day of the first paid month
+    end_month: Mapped[date | None] = mapped_column(Date)  # first day of the first month no longer paid
+    review_cycle_months: Mapped[int] = mapped_column(default=12)
+    next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    gradual_exit_until: Mapped[date | None] = mapped_column(Date)
+    origin_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+class EnrollmentChange(Base):
+    """An increase, reduction, gradual exit, review or termination, with its reason and notice."""
+
+    __tablename__ = "enrollment_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # review | increase | decrease | gradual_exit | terminate
+    status: Mapped[str] = mapped_column(String(16), default="effective")  # publicizing | effective | cancelled
+    effective_month: Mapped[date] = mapped_column(Date)
+    old_amount: Mapped[Decimal] = mapped_column(Money)
+    new_amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    publicity_until: Mapped[date | None] = mapped_column(Date)
+
+
+class Notice(Base):
+    """A decision or rejection notice, frozen at issue time; the PDF is rendered from this snapshot."""
+
+    __tablename__ = "case_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # approval | rejection | change | termination
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)  # rejection: served within 3 working days
+    served_on: Mapped[date | None] = mapped_column(Date)
+    content: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,79 @@
+"""Decision and rejection notices: frozen content at issue time, rendered to PDF (WeasyPrint) on request."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from doudi.areas import service as areas
+from doudi.auth.permissions import Actor
+from doudi.cases import service as svc
+from doudi.cases.models import Case, Notice
+from doudi.core import storage
+from doudi.core.masking import mask_id
+
+PROGRAM_LABELS = {
+    "dibao": "最低生活保障", "dibao_marginal": "低保边缘家庭", "extreme_poverty": "特困人员救助供养",
+    "rigid_expense_hardship": "刚性支出困难家庭", "temporary_assistance": "临时救助",
+    "child_welfare": "孤儿及困境儿童基本生活保障", "disability_subsidies": "残疾人两项补贴",
+    "relative_poverty": "相对贫困人口帮扶",
+}
+APPEAL = ("如对本决定不服，可以自收到本通知之日起六十日内依法申请行政复议，"
+          "或者六个月内依法提起行政诉讼（审核确认办法第三十八条）。")
+
+
+def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, today: date | None = None) -> Notice:
+    """Freeze a notice's content (decisions, amounts, reasons, legal basis, appeal rights)."""
+    today = today or date.today()
+    names = areas.names(session, codes=[case.area_code[:6], case.area_code[:9]])
+    wanted = "approved" if kind == "approval" else "rejected"
+    items = [{"program": d.program, "label": PROGRAM_LABELS.get(d.program, d.program),
+              "amount": str(d.monthly_amount), "reasons": list(d.reasons or []),
+              "start": None} for d in case.decisions if d.outcome == wanted]
+    rules = svc.rules(case)
+    due = svc.calendar_for(case.area_code).add_workdays(today, rules.rejection_notice_workdays) \
+        if kind == "rejection" else None
+    content: dict[str, Any] = {
+        "title": "社会救助审核确认通知书" if kind == "approval" else "社会救助不予确认通知书",
+        "applicant": case.applicant_name,
+        "applicant_id": mask_id(case.applicant_id_number),
+        "case_no": case.case_no,
+        "county": names.get(case.area_code[:6], ""),
+        "township": names.get(case.area_code[:9], ""),
+        "items": items,
+        "basis": "《最低生活保障审核确认办法》第二十一条" if kind == "approval" else
+                 "《最低生活保障审核确认办法》第二十一条：不符合条件的，应当书面告知申请人并说明理由",
+        "payment": "自作出确认同意决定之日下月起发放" if kind == "approval" else "",
+        "appeal": APPEAL,
+        "issued_on": today.isoformat(),
+    }
+    notice = Notice(case_id=case.id, kind=kind, number=f"{case.case_no}-{kind[0].upper()}{secrets.token_hex(2)}",
+                    issued_on=today, due_on=due, content=content)
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def render_pdf(notice: Notice) -> bytes:
+    """The notice as a PDF (cached in storage by content)."""
+    from weasyprint import HTML
+
+    from doudi.web.render import templates
+
+    html = templates.get_template("cases/notice.html").render(n=notice, c=notice.content)
+    return bytes(HTML(string=html).write_pdf())
+
+
+def pdf_for(notice: Notice) -> bytes:
+    """Render once and keep the bytes, so a reprint is identical to the first print."""
+    key = f"notice-{notice.number}.pdf"
+    marker = storage.root() / "notices" / key
+    if marker.exists():
+        return marker.read_bytes()
+    data = render_pdf(notice)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_bytes(data)
+    return data

@@ -1,0 +1,163 @@
+"""Case queries and shared helpers: scoped lookup, lists, timeline, step activation. Nothing commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from doudi.audit import service as audit
+from doudi.auth.permissions import Actor
+from doudi.cases.models import Case, CaseEvent, CaseStep
+from doudi.cases.procedure import STEP_LABELS, Rules, due_for, rules_for
+from doudi.core.calendar import WorkCalendar
+from doudi.core.errors import Conflict, NotFound
+
+
+def now() -> datetime:
+    """The current time (UTC)."""
+    return datetime.now(UTC)
+
+
+def calendar_for(area_code: str) -> WorkCalendar:
+    """The working-day calendar of an area (library data plus the pack's calendar data)."""
+    from doudi.commands.calendar import calendar_for as cal
+
+    return cal(area_code)
+
+
+def scoped(stmt: Any, actor: Actor) -> Any:
+    """Limit a case query to the actor's area subtree."""
+    return stmt.where(Case.area_code.startswith(actor.prefix)) if actor.prefix else stmt
+
+
+def get_case(session: Session, *, actor: Actor, case_id: int, action: str = "case.read") -> Case:
+    """A case in the actor's area, or NotFound (out-of-area cases look the same as missing ones)."""
+    actor.require(action)
+    case = session.get(Case, case_id)
+    if case is None or not actor.sees(case.area_code):
+        raise NotFound(f"case {case_id}")
+    return case
+
+
+def check_version(case: Case, version: int | None) -> None:
+    """Refuse an action based on an outdated view of the case (optimistic locking)."""
+    if version is not None and case.version != version:
+        raise Conflict(f"该案件已被他人处理（您看到的是第 {version} 版，当前为第 {case.version} 版），请刷新后再操作")
+
+
+def event(session: Session, case: Case, *, actor: Actor | str, kind: str, message: str, public: bool = True,
+          data: dict[str, Any] | None = None) -> CaseEvent:
+    """Add a timeline entry (public ones are shown to the citizen)."""
+    name = actor if isinstance(actor, str) else actor.username
+    ev = CaseEvent(case_id=case.id, actor=name, kind=kind, message=message, public=public, data=data or {},
+                   at=now())
+    session.add(ev)
+    return ev
+
+
+def record(session: Session, case: Case, *, actor: Actor, action: str, before: dict[str, Any] | None = None,
+           after: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> None:
+    """Audit a state change of a case."""
+    audit.record(session, actor=actor, action=action, object_type="case", object_id=case.id,
+                 area_code=case.area_code, before=before, after=after, extra=extra)
+
+
+def rules(case: Case, on: date | None = None) -> Rules:
+    """The procedure rules that govern this case (those in force when it was accepted)."""
+    return rules_for(case.area_code, on or case.accepted_on or date.today())
+
+
+def active_step(case: Case) -> CaseStep | None:
+    """The step waiting for action, if any."""
+    return next((s for s in case.steps if s.status == "active"), None)
+
+
+def step_named(case: Case, key: str) -> CaseStep | None:
+    """The latest-round step with that key."""
+    found = [s for s in case.steps if s.key == key]
+    return max(found, key=lambda s: (s.round, s.seq)) if found else None
+
+
+def activate_next(session: Session, case: Case, *, today: date | None = None) -> CaseStep | None:
+    """Make the next waiting step active and give it its due date; None when the procedure is finished."""
+    nxt = next((s for s in sorted(case.steps, key=lambda s: s.seq) if s.status == "waiting"), None)
+    if nxt is None:
+        return None
+    today = today or date.today()
+    r = rules(case)
+    due_on, due_at = due_for(nxt.key, activated=today, accepted=case.accepted_on or today,
+                             case_due=case.extended_to or case.due_on or today, rules=r,
+                             calendar=calendar_for(case.area_code), programs=list(case.programs))
+    nxt.status, nxt.started_at, nxt.due_on, nxt.due_at = "active", now(), due_on, due_at
+    session.flush()
+    return nxt
+
+
+def complete(session: Session, step: CaseStep, *, actor: Actor, outcome: str, data: dict[str, Any]) -> None:
+    """Mark a step done by the actor with its outcome and recorded data."""
+    step.status, step.completed_at, step.performed_by = "done", now(), actor.user_id
+    step.outcome, step.data = outcome, {**(step.data or {}), **data}
+    session.flush()
+
+
+def label(step_key: str) -> str:
+    """The Chinese name of a step."""
+    return STEP_LABELS.get(step_key, step_key)
+
+
+@dataclass
+class CaseFilter:
+    """Case list criteria."""
+
+    q: str = ""  # case number, applicant name or household number
+    status: str = ""
+    program: str = ""
+    area_code: str = ""
+    step: str = ""
+    overdue: bool = False
+
+
+def list_stmt(actor: Actor, f: CaseFilter, *, today: date | None = None) -> Select[Any]:
+    """The filtered, scoped case query (shared by the list page and the Excel export)."""
+    stmt = scoped(select(Case), actor)
+    if f.q:
+        stmt = stmt.where(or_(Case.case_no == f.q, Case.applicant_name.startswith(f.q)))
+    if f.status:
+        stmt = stmt.where(Case.status == f.status)
+    if f.area_code:
+        stmt = stmt.where(Case.area_code.startswith(f.area_code))
+    if f.program:
+        # JSON containment differs between SQLite and PostgreSQL; a LIKE on the serialised list works on both.
+        from sqlalchemy import String, cast
+
+        stmt = stmt.where(cast(Case.programs, String).like(f'%"{f.program}"%'))
+    if f.step or f.overdue:
+        sub = select(CaseStep.case_id).where(CaseStep.status == "active")
+        if f.step:
+            sub = sub.where(CaseStep.key == f.step)
+        if f.overdue:
+            sub = sub.where(CaseStep.due_on < (today or date.today()))
+        stmt = stmt.where(Case.id.in_(sub))
+    return stmt
+
+
+def list_cases(session: Session, *, actor: Actor, filters: CaseFilter, page: int = 1,
+               per_page: int = 20) -> tuple[list[Case], int]:
+    """A page of cases in the actor's area, newest first, and the total."""
+    actor.require("case.read")
+    stmt = list_stmt(actor, filters)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(per_page).offset((max(page, 1) - 1) * per_page))
+    return list(rows), int(total)
+
+
+def timeline(session: Session, *, case: Case, public_only: bool = False) -> list[CaseEvent]:
+    """The case's events, oldest first."""
+    stmt = select(CaseEvent).where(CaseEvent.case_id == case.id)
+    if public_only:
+        stmt = stmt.where(CaseEvent.public.is_(True))
+    return list(session.scalars(stmt.order_by(CaseEvent.at, CaseEvent.id)))

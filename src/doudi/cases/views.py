@@ -1,0 +1,180 @@
+"""Case workflow JSON API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from doudi.cases import (
+    applications,
+    documents,
+    enrollments,
+    inbox,
+    notices,
+    steps,
+    temporary,
+)
+from doudi.cases import service as svc
+from doudi.cases.models import Case, Notice
+from doudi.cases.schemas import ApplicationCreate, CaseRead, StepAction
+from doudi.core.errors import NotFound
+from doudi.deps import ApiActor, SessionDep
+
+router = APIRouter(tags=["cases"])
+
+
+def case_read(case: Case) -> CaseRead:
+    """Serialise a case with its steps and decisions."""
+    active = svc.active_step(case)
+    return CaseRead(
+        id=case.id, case_no=case.case_no, kind=case.kind, status=case.status, area_code=case.area_code,
+        household_id=case.household_id, programs=list(case.programs), channel=case.channel,
+        applicant_name=case.applicant_name, delegated=case.delegated, accepted_on=case.accepted_on,
+        due_on=case.due_on, extended_to=case.extended_to, version=case.version,
+        active_step=active.key if active else None, active_step_due=active.due_on if active else None,
+        steps=[{"key": s.key, "label": svc.label(s.key), "round": s.round, "status": s.status, "level": s.level,
+                "due_on": s.due_on, "due_at": s.due_at, "outcome": s.outcome} for s in case.steps],
+        decisions=[{"program": d.program, "proposal": d.proposal, "outcome": d.outcome,
+                    "monthly_amount": str(d.monthly_amount), "reasons": d.reasons} for d in case.decisions],
+        submitted_at=case.submitted_at,
+    )
+
+
+class Versioned(BaseModel):
+    """A body carrying the case version the caller saw."""
+
+    version: int
+
+
+class ExtendIn(Versioned):
+    """Extension request."""
+
+    reason: str = Field(min_length=4, max_length=200)
+
+
+class ReturnIn(Versioned):
+    """Materials missing."""
+
+    missing: str = Field(min_length=2, max_length=500)
+
+
+class ReviewIn(BaseModel):
+    """An enrollment review or change."""
+
+    version: int
+    outcome: str
+    reason: str
+    new_amount: str | None = None
+    months: int | None = None
+    on: date | None = None
+
+
+@router.post("/cases", response_model=CaseRead, status_code=201)
+def create_case(body: ApplicationCreate, actor: ApiActor, session: SessionDep,
+                accept: bool = Query(False, description="同时受理")) -> CaseRead:
+    """Register an application (optionally accepting it at once)."""
+    case = applications.submit(session, actor=actor, data=body)
+    if accept:
+        case = applications.accept(session, actor=actor, case_id=case.id)
+    session.commit()
+    return case_read(case)
+
+
+@router.get("/cases", response_model=dict[str, Any])
+def list_cases(actor: ApiActor, session: SessionDep, q: str = "", status: str = "", program: str = "",
+               area_code: str = "", step: str = "", overdue: bool = False, page: int = Query(1, ge=1),
+               per_page: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
+    """Cases in the caller's area, filtered and paginated."""
+    f = svc.CaseFilter(q=q, status=status, program=program, area_code=area_code, step=step, overdue=overdue)
+    rows, total = svc.list_cases(session, actor=actor, filters=f, page=page, per_page=per_page)
+    return {"items": [case_read(c).model_dump(mode="json") for c in rows], "total": total, "page": page}
+
+
+@router.get("/cases/{case_id}", response_model=CaseRead)
+def get_case(case_id: int, actor: ApiActor, session: SessionDep) -> CaseRead:
+    """One case; 404 outside the caller's area."""
+    return case_read(svc.get_case(session, actor=actor, case_id=case_id))
+
+
+@router.post("/cases/{case_id}/accept", response_model=CaseRead)
+def accept(case_id: int, body: Versioned, actor: ApiActor, session: SessionDep) -> CaseRead:
+    """受理 an application: evaluate every program, plan the steps, start the clock."""
+    case = applications.accept(session, actor=actor, case_id=case_id, version=body.version)
+    session.commit()
+    return case_read(case)
+
+
+@router.post("/cases/{case_id}/return", response_model=CaseRead)
+def return_case(case_id: int, body: ReturnIn, actor: ApiActor, session: SessionDep) -> CaseRead:
+    """Tell the applicant, once and in full, which materials are missing."""
+    case = applications.return_for_completion(session, actor=actor, case_id=case_id, missing=body.missing,
+                                              version=body.version)
+    session.commit()
+    return case_read(case)
+
+
+@router.post("/cases/{case_id}/steps/{step_key}", response_model=CaseRead)
+def act(case_id: int, step_key: str, body: StepAction, actor: ApiActor, session: SessionDep) -> CaseRead:
+    """Act on the active step (409 if the step is not active or `version` is stale)."""
+    case = steps.act(session, actor=actor, case_id=case_id, step_key=step_key, action=body.action,
+                     data=body.data, version=body.version)
+    session.commit()
+    return case_read(case)
+
+
+@router.post("/cases/{case_id}/extend", response_model=CaseRead)
+def extend(case_id: int, body: ExtendIn, actor: ApiActor, session: SessionDep) -> CaseRead:
+    """Extend the deadline to 45 working days with a recorded reason."""
+    case = applications.extend(session, actor=actor, case_id=case_id, reason=body.reason, version=body.version)
+    session.commit()
+    return case_read(case)
+
+
+@router.post("/cases/{case_id}/documents", status_code=201)
+async def upload(case_id: int, actor: ApiActor, session: SessionDep, kind: Annotated[str, Form()],
+                 file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    """Attach a PDF, PNG or JPEG (≤ 10 MB) to the case."""
+    data = await file.read()
+    doc = documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename or "",
+                           data=data)
+    session.commit()
+    return {"id": doc.id, "sha256": doc.sha256, "size": doc.size, "content_type": doc.content_type}
+
+
+@router.get("/notices/{notice_id}.pdf")
+def notice_pdf(notice_id: int, actor: ApiActor, session: SessionDep) -> Response:
+    """A decision or rejection notice as PDF."""
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound("notice")
+    svc.get_case(session, actor=actor, case_id=notice.case_id)
+    return Response(notices.pdf_for(notice), media_type="application/pdf")
+
+
+@router.get("/inbox", response_model=dict[str, Any])
+def get_inbox(actor: ApiActor, session: SessionDep, only: str = "", page: int = Query(1, ge=1)) -> dict[str, Any]:
+    """The caller's work, most urgent first, with near-due and overdue counts."""
+    rows, total, counts = inbox.inbox(session, actor=actor, only=only, page=page)
+    return {"items": [r.__dict__ for r in rows], "total": total, "counts": counts}
+
+
+@router.post("/tasks/{task_id}/done", status_code=204)
+def task_done(task_id: int, actor: ApiActor, session: SessionDep) -> None:
+    """Mark a follow-up task done."""
+    temporary.complete_task(session, actor=actor, task_id=task_id)
+    session.commit()
+
+
+@router.post("/enrollments/{enrollment_id}/review", response_model=dict[str, Any])
+def review(enrollment_id: int, body: ReviewIn, actor: ApiActor, session: SessionDep) -> dict[str, Any]:
+    """Record a review, an increase or reduction, a gradual exit or a termination."""
+    change = enrollments.review(session, actor=actor, enrollment_id=enrollment_id, version=body.version,
+                                outcome=body.outcome, reason=body.reason, new_amount=body.new_amount,
+                                months=body.months, today=body.on or date.today())
+    session.commit()
+    return {"change_id": change.id, "kind": change.kind, "status": change.status,
+            "effective_month": change.effective_month.isoformat(), "new_amount": str(change.new_amount)}
