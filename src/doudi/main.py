@@ -38,6 +38,7 @@ PAGE_MODULES = [
     "doudi.registry.pages",
     "doudi.audit.pages",
     "doudi.cases.pages",
+    "doudi.portal.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -147,6 +148,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code in (302, 303) and exc.headers and "Location" in exc.headers:
+            return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
         if exc.status_code == 403:
             _audit_denial(request, "auth.denied", str(exc.detail))
         if _wants_json(request):

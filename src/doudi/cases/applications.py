@@ -28,10 +28,20 @@ def _case_no(area_code: str) -> str:
     return f"SQ{date.today():%Y%m%d}{area_code[6:9]}{secrets.token_hex(3).upper()}"
 
 
-def _validate(session: Session, actor: Actor, data: ApplicationCreate) -> str:
+def _validate(session: Session, actor: Actor, data: ApplicationCreate, *, online: bool) -> str:
     problems = [FieldError(f, m) for f, m in data.problems()]
     if problems:
         raise ValidationFailed(problems)
+    if online:
+        # A citizen may apply in any county (at the household's hukou place); the area must be a real village.
+        if data.household_id is not None:
+            raise ValidationFailed([FieldError("household_id", "网上申请请填写家庭成员信息")])
+        from doudi.areas.models import Area
+
+        area = session.get(Area, data.area_code or "")
+        if area is None or area.level != "village":
+            raise ValidationFailed([FieldError("area_code", "请选择所在村（居）")])
+        return area.code
     if data.household_id is not None:
         hh = session.get(Household, data.household_id)
         if hh is None or not actor.sees(hh.area_code):
@@ -43,11 +53,12 @@ def _validate(session: Session, actor: Actor, data: ApplicationCreate) -> str:
     return data.area_code
 
 
-def submit(session: Session, *, actor: Actor, data: ApplicationCreate) -> Case:
-    """Register an application (not yet accepted): from a citizen, a proxy, active discovery or staff."""
-    if not actor.system:
+def submit(session: Session, *, actor: Actor, data: ApplicationCreate, portal_phone: str = "") -> Case:
+    """Register an application (not yet accepted): from staff, or online (portal_phone) by a citizen or proxy."""
+    online = bool(portal_phone)
+    if not online and not actor.system:
         actor.require("case.create")
-    area = _validate(session, actor, data)
+    area = _validate(session, actor, data, online=online)
     case = Case(
         case_no=_case_no(area), kind="emergency" if data.temporary_need and data.temporary_need.kind == "emergency"
         else "standard", household_id=data.household_id, area_code=area, status="submitted", channel=data.channel,
@@ -56,6 +67,7 @@ def submit(session: Session, *, actor: Actor, data: ApplicationCreate) -> Case:
         proxy_relation=data.proxy_relation, programs=list(dict.fromkeys(data.programs)),
         declared=data.model_dump(mode="json"), close_relative=data.close_relative,
         close_relative_note=data.close_relative_note, created_by=actor.user_id, version=1,
+        portal_phone=portal_phone,
     )
     session.add(case)
     session.flush()

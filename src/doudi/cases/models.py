@@ -28,6 +28,7 @@ class Case(Timestamped, Versioned, Base):
     applicant_name: Mapped[str] = mapped_column(String(64))
     applicant_id_number: Mapped[str] = mapped_column(String(18), default="")
     applicant_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
+    portal_phone: Mapped[str] = mapped_column(String(20), default="", index=True)  # citizen who filed online
     proxy_name: Mapped[str] = mapped_column(String(64), default="")
     proxy_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
     proxy_relation: Mapped[str] = mapped_column(String(16), default="")  # relative | friend | village_cadre | other

@@ -11,6 +11,7 @@ MODEL_MODULES = [
     "doudi.ingest.models",
     "doudi.registry.models",
     "doudi.cases.models",
+    "doudi.portal.models",
 ]
 
 
