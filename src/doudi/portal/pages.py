@@ -24,6 +24,7 @@ from doudi.web.render import templates
 
 router = APIRouter(prefix="/m", include_in_schema=False)
 COOKIE = "doudi_citizen"
+AUTHORISE_ALL = "每位家庭成员都须同意授权核对家庭经济状况（审核确认办法第九条）"
 
 
 def _page(request: Request, name: str, ctx: dict[str, Any], status_code: int = 200) -> Response:
@@ -144,12 +145,13 @@ async def apply(request: Request, session: SessionDep, cs: Citizen) -> Response:
     try:
         members = _members(form)
         if not all(m["authorised"] for m in members):
-            raise ValidationFailed([FieldError("authorised", "每位家庭成员都须同意授权核对家庭经济状况（审核确认办法第九条）")])
+            raise ValidationFailed([FieldError("authorised", AUTHORISE_ALL)])
         data = ApplicationCreate.model_validate({
             "area_code": form.get("area_code") or None, "address": form.get("address", ""),
             "hukou_type": form.get("hukou_type") or None, "members": members,
             "programs": form.getlist("programs"), "channel": "proxy" if proxy else "applicant",
-            "applicant_name": form.get("applicant_name", ""), "applicant_id_number": form.get("applicant_id_number", ""),
+            "applicant_name": form.get("applicant_name", ""),
+            "applicant_id_number": form.get("applicant_id_number", ""),
             "applicant_phone": form.get("applicant_phone", "") if proxy else cs.phone,
             "proxy_name": form.get("proxy_name", "") if proxy else "", "proxy_phone": cs.phone if proxy else "",
             "proxy_relation": form.get("proxy_relation", "") if proxy else "",
@@ -171,9 +173,13 @@ async def apply(request: Request, session: SessionDep, cs: Citizen) -> Response:
 def case_page(request: Request, case_id: int, session: SessionDep, cs: Citizen) -> Response:
     """Step-by-step status of one of my applications (即时追踪)."""
     case = service.my_case(session, phone=cs.phone, case_id=case_id)
-    return _page(request, "case.html", {"cs": cs, "case": case, "events": svc.timeline(session, case=case, public_only=True),
-                                        "step_label": svc.label, "labels": PROGRAM_LABELS, "errors": [],
-                                        "docs": documents.documents_of(session, case=case), "kinds": documents.KINDS})
+    return _page(request, "case.html", _case_ctx(session, cs, case, []))
+
+
+def _case_ctx(session: Any, cs: CitizenSession, case: Any, errors: list[FieldError]) -> dict[str, Any]:
+    return {"cs": cs, "case": case, "events": svc.timeline(session, case=case, public_only=True),
+            "step_label": svc.label, "labels": PROGRAM_LABELS, "errors": errors,
+            "docs": documents.documents_of(session, case=case), "kinds": documents.KINDS}
 
 
 @router.post("/cases/{case_id}/documents")
@@ -188,10 +194,7 @@ async def upload(request: Request, case_id: int, session: SessionDep, cs: Citize
                          data=data, uploaded_by=service.citizen_actor(cs.phone).username)
     except ValidationFailed as exc:
         session.rollback()
-        return _page(request, "case.html", {"cs": cs, "case": case, "events": svc.timeline(session, case=case, public_only=True),
-                                            "step_label": svc.label, "labels": PROGRAM_LABELS, "errors": exc.errors,
-                                            "docs": documents.documents_of(session, case=case),
-                                            "kinds": documents.KINDS}, 422)
+        return _page(request, "case.html", _case_ctx(session, cs, case, exc.errors), 422)
     audit.record(session, actor=service.citizen_actor(cs.phone), action="portal.document", object_type="case",
                  object_id=case.id, area_code=case.area_code)
     if case.status == "needs_info":
