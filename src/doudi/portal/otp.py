@@ -26,4 +26,4 @@ def sender_for(name: str) -> Sender:
         return log_sender
     module, _, attr = name.partition(":")
     fn = getattr(importlib.import_module(module), attr)
-    return fn  # type: ignore[no-any-return]
+    return fn
