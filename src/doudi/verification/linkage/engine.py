@@ -104,12 +104,14 @@ def link_frames(
     *,
     config: LinkageConfig | None = None,
     train: bool | None = None,
-    one_to_one_only: bool = True,
+    assignment: str = "one_to_one",
 ) -> LinkResult:
     """Score every candidate pair of LEFT × RIGHT and return accepted and for-review pairs.
 
     `train=None` estimates the model on the inputs when both sides are large enough to do so reliably
-    and falls back to the packaged parameters otherwise.
+    and falls back to the packaged parameters otherwise. `assignment`: 'one_to_one' (two person lists),
+    'best_per_left' (many left records may name one right person, as feed rows name registry persons), or
+    'all' (every scored pair).
     """
     import splink.comparison_library  # noqa: F401  (import early so Splink's warnings are configured once)
     from splink import DuckDBAPI, Linker, SettingsCreator
@@ -178,7 +180,13 @@ def link_frames(
     ).drop("exact_id")
 
     t0 = time.perf_counter()
-    chosen = one_to_one(scored) if one_to_one_only else scored
+    if assignment == "one_to_one":
+        chosen = one_to_one(scored)
+    elif assignment == "best_per_left":
+        chosen = scored.sort(["match_probability", "right_id"], descending=[True, False]).unique("left_id",
+                                                                                               keep="first")
+    else:
+        chosen = scored
     th = cfg.thresholds
     is_accept = (pl.col("match_probability") >= th.auto_accept) & (
         (pl.col("method") != "id") | (pl.col("match_probability") >= th.exact_id_min)
