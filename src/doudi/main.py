@@ -29,11 +29,13 @@ API_MODULES = [
     "doudi.auth.views",
     "doudi.registry.views",
     "doudi.audit.views",
+    "doudi.verification.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
     "doudi.registry.pages",
     "doudi.audit.pages",
+    "doudi.verification.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
