@@ -73,8 +73,10 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
         out.identities = identities.height
         left = identities.select("record_id", "name", pl.col("id_given").alias("id_number"), "birth_date", "sex",
                                  "address")
+        # Prior: a feed identity is at most one registry person, and at most half of a county's feed
+        # identities are registry persons; the floor keeps a tiny registry from inflating the prior.
         result = link_frames(left, persons.select("record_id", "name", "id_number", "birth_date", "sex", "address"),
-                             assignment="best_per_left")
+                             assignment="best_per_left", prior=0.5 / max(persons.height, 1000))
         out.candidates = result.candidates
         accepted = result.accepted.join(identities, left_on="left_id", right_on="record_id").explode("rows")
         if accepted.height:

@@ -105,6 +105,7 @@ def link_frames(
     config: LinkageConfig | None = None,
     train: bool | None = None,
     assignment: str = "one_to_one",
+    prior: float | None = None,
 ) -> LinkResult:
     """Score every candidate pair of LEFT × RIGHT and return accepted and for-review pairs.
 
@@ -131,7 +132,7 @@ def link_frames(
     share_valid = (lp["id18"].is_not_null().mean() or 0.0) * (rp["id18"].is_not_null().mean() or 0.0)
     settled = int(lp["settled"].sum())
     expected = max(settled / share_valid if share_valid > 0.05 else min(lp.height, rp.height) * 0.5, 1.0)
-    lam = min(expected / (lp.height * rp.height), 0.5)
+    lam = prior if prior is not None else min(expected / (lp.height * rp.height), 0.5)
 
     t0 = time.perf_counter()
     db = DuckDBAPI()
@@ -170,7 +171,7 @@ def link_frames(
         con.sql(f"SELECT record_id_l AS left_id, record_id_r AS right_id, match_probability, "
                 f"lk_left.id18 = lk_right.id18 AS exact_id FROM {pred.physical_name} AS p "
                 f"JOIN lk_left ON lk_left.record_id = p.record_id_l "
-                f"JOIN lk_right ON lk_right.record_id = p.record_id_r").arrow()
+                f"JOIN lk_right ON lk_right.record_id = p.record_id_r").to_arrow_table()
     )
     timings["predict"] = time.perf_counter() - t0
     assert isinstance(scored, pl.DataFrame)
