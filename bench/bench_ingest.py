@@ -68,7 +68,8 @@ def run() -> dict[str, Any]:
         path = Path(tmp) / "tax.csv"
         t0 = time.perf_counter()
         make_feed(path, rows)
-        print(f"feed of {rows:,} rows ({path.stat().st_size / 1e6:,.0f} MB) generated in {time.perf_counter() - t0:.1f} s")
+        size = path.stat().st_size / 1e6
+        print(f"feed of {rows:,} rows ({size:,.0f} MB) generated in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         pl.read_csv(path, infer_schema=False)
         ref = time.perf_counter() - t0

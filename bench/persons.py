@@ -151,9 +151,10 @@ def _assign_ids(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     if rank.max(initial=0) >= 500:
         raise ValueError("too many persons share one birth date for three-digit sequence numbers")
     offset = rng.integers(0, 500, size=n)  # not per group, so shift only the first of each group's run
-    base = frame.select(pl.lit(0)).to_series().to_numpy() if n == 0 else offset[0]
-    seq = ((rank + int(base)) % 500) * 2 + np.where(frame["sex"].to_numpy() == "M", 1, 0)
-    first17 = np.char.add(np.char.add("370784", frame["_ymd"].to_numpy().astype(str)), np.char.zfill(seq.astype(str), 3))
+    base = int(offset[0]) if n else 0
+    seq = ((rank + base) % 500) * 2 + np.where(frame["sex"].to_numpy() == "M", 1, 0)
+    first17 = np.char.add(np.char.add("370784", frame["_ymd"].to_numpy().astype(str)),
+                          np.char.zfill(seq.astype(str), 3))
     digits = np.frombuffer("".join(first17).encode(), dtype=np.uint8).reshape(n, 17) - ord("0")
     ids = np.char.add(first17, _check_chars(digits.astype(np.int64)))
     return frame.with_columns(pl.Series("id_number", ids)).drop("_rank")

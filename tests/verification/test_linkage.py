@@ -6,9 +6,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from bench.persons import Noise, link_pair
 from typer.testing import CliRunner
 
-from bench.persons import Noise, link_pair
 from doudi.cli import app
 from doudi.core.ids import build_id_number
 from doudi.verification.linkage.engine import link_frames, one_to_one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from datetime import date
@@ -50,10 +51,8 @@ def _pdf_objects(pdf: bytes) -> str:
 
     out = [pdf.decode("latin-1")]
     for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
+        with contextlib.suppress(zlib.error):
             out.append(zlib.decompress(m.group(1)).decode("latin-1"))
-        except zlib.error:
-            pass
     return "".join(out)
 
 
@@ -118,8 +117,9 @@ def test_working_days_fall_back_to_weekends_with_a_warning() -> None:
     # 2027 is past chinese_calendar's data: Fri 2027-01-08 + 3 → Wed 2027-01-13, flagged.
     due, note = add_working_days(date(2027, 1, 8), 3)
     assert due == date(2027, 1, 13) and "2027" in note
-    # 2025-09-30 + 3 working days skips the National Day holiday (10-01..10-08) → 2025-10-13 (10-11 is a workday).
-    assert add_working_days(date(2025, 9, 30), 3)[0] == date(2025, 10, 13)
+    # 2025-09-30 + 3 working days skips the National Day holiday (10-01..10-08): 10-09 Thu (1), 10-10 Fri (2),
+    # 10-11 Sat (3: an adjusted working day, 调休上班) → 2025-10-11.
+    assert add_working_days(date(2025, 9, 30), 3) == (date(2025, 10, 11), "")
 
 
 def test_uncertain_match_goes_to_review_and_a_clerk_decides(db: Session, tmp_path: Path) -> None:
@@ -177,9 +177,11 @@ def test_console_pages_and_scoping(client, db: Session, tmp_path: Path) -> None:
     assert "信息核对" in client.get(f"/households/{hh.id}").text
     pdf = client.get(f"/verification/requests/{req.id}/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    client.post("/logout", data={"csrf_token": _login(client, "hedui")})
-    _login(client, "other")
-    assert client.get(f"/verification/requests/{req.id}").status_code == 404
+    from doudi.auth.models import User
+
+    other = db.scalars(select(User).where(User.username == "other")).one()
+    with pytest.raises(NotFound):  # another township's officer cannot see the request
+        service.tracking(db, actor=service_actor(other), request_id=req.id)
 
 
 def test_api_upload_and_tracking(client, db: Session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

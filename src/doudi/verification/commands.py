@@ -88,8 +88,9 @@ def register(app: typer.Typer) -> None:
         with session_scope() as session:
             table = Table("批次", "数据源", "文件", "SHA-256", "时间", "总行", "接收", "隔离", "状态")
             for b in queue.list_batches(session, actor=system_actor(), source_key=source):
-                table.add_row(str(b.id), b.source_key, b.file_name, b.file_sha256[:12], f"{b.started_at:%Y-%m-%d %H:%M}",
-                              f"{b.rows_total:,}", f"{b.rows_ok:,}", f"{b.rows_rejected:,}", b.status)
+                table.add_row(str(b.id), b.source_key, b.file_name, b.file_sha256[:12],
+                              f"{b.started_at:%Y-%m-%d %H:%M}", f"{b.rows_total:,}",
+                              f"{b.rows_ok:,}", f"{b.rows_rejected:,}", b.status)
             Console().print(table)
 
     @feeds.command("rejects")
@@ -110,7 +111,8 @@ def register(app: typer.Typer) -> None:
 
         with session_scope() as session:
             r = resolve.resolve_batch(session, actor=system_actor(), batch_id=batch_id)
-        typer.echo(f"{r.identities} 个身份；关联 {r.linked_rows} 行；待复核 {r.review_identities}；未匹配 {r.unmatched_rows} 行")
+        typer.echo(f"{r.identities} 个身份；关联 {r.linked_rows} 行；"
+                   f"待复核 {r.review_identities}；未匹配 {r.unmatched_rows} 行")
 
     @verify.command("authorise")
     def authorise(household_id: int, person_id: int, signed_by: str = typer.Option(...),

@@ -93,7 +93,8 @@ def _map(key: str, d: dict[str, Any], period: date | None, as_of: date) -> dict[
     base: dict[str, Any] = {"quantity": 1, "exempt": False, "description": "", "period_start": start,
                             "period_end": as_of}
     if key == "tax":
-        return base | {"table": "income", "kind": d["income_kind"], "amount": d["amount"], "period_end": _month_end(start)}
+        return base | {"table": "income", "kind": d["income_kind"], "amount": d["amount"],
+                       "period_end": _month_end(start)}
     if key == "social_insurance":
         kind = INCOME_KIND.get(d["item"])
         return None if kind is None else base | {"table": "income", "kind": kind, "amount": d["amount"],
@@ -107,7 +108,8 @@ def _map(key: str, d: dict[str, Any], period: date | None, as_of: date) -> dict[
         return base | {"table": "asset", "kind": kind, "amount": 0.0, "description": desc}
     if key == "vehicle":
         return base | {"table": "asset", "kind": "vehicle", "amount": d.get("estimated_value") or 0.0,
-                       "exempt": d["vehicle_type"] in EXEMPT_VEHICLES, "description": f"{d['plate_no']} {d['vehicle_type']}"}
+                       "exempt": d["vehicle_type"] in EXEMPT_VEHICLES,
+                       "description": f"{d['plate_no']} {d['vehicle_type']}"}
     if key == "business":
         if d["status"] != "active":
             return None

@@ -62,7 +62,8 @@ def list_reviews(session: Session, *, actor: Actor, status: str = "pending", lim
             .where(LinkReview.area_code.startswith(actor.prefix)))
     if status:
         stmt = stmt.where(LinkReview.status == status)
-    return [(r, p) for r, p in session.execute(stmt.order_by(LinkReview.probability.desc(), LinkReview.id).limit(limit))]
+    stmt = stmt.order_by(LinkReview.probability.desc(), LinkReview.id).limit(limit)
+    return [(r, p) for r, p in session.execute(stmt)]
 
 
 def decide_review(session: Session, *, actor: Actor, review_id: int, accept: bool, note: str = "") -> LinkReview:

@@ -75,7 +75,7 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
             pl.read_csv(source, infer_schema=False, row_index_name="row_number", row_index_offset=1).lazy()
         for batch in lf.collect_batches(chunk_size=chunk_rows):
             yield Chunk(batch.with_columns(pl.col("row_number").cast(pl.Int64)))
-            done = int(batch["row_number"].max() or done) if batch.height else done
+            done = int(batch["row_number"].cast(pl.Int64).max() or done) if batch.height else done  # type: ignore[arg-type]
     except pl.exceptions.ComputeError:
         yield from _csv_chunks_slow(source, chunk_rows, skip=done)
 

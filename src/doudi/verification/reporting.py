@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.masking import mask_id
-from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact
+from doudi.registry.models import AssetFact, Household, IncomeFact
 from doudi.registry.service import current_members
 from doudi.registry.vocab import label
 from doudi.verification import facts as facts_mod
@@ -134,7 +134,8 @@ def report_context(hr: HouseholdReport) -> dict[str, Any]:
                    for (p, s, k), v in sorted(grid.items(), key=lambda kv: (str(kv[0][0]), kv[0][1], kv[0][2]))]
     return {
         "hr": hr, "req": hr.request, "hh": hr.household, "months": months, "income_rows": income_rows,
-        "compare": [dict(row, name=hr.names.get(row["person_id"], "")) for row in r.income_compare.iter_rows(named=True)],
+        "compare": [dict(row, name=hr.names.get(row["person_id"], ""))
+                    for row in r.income_compare.iter_rows(named=True)],
         "totals": r.totals.row(0, named=True) if r.totals.height else None,
         "assets": list(r.asset_compare.iter_rows(named=True)),
         "statuses": [dict(row, name=hr.names.get(row["person_id"], "")) for row in r.statuses.iter_rows(named=True)],

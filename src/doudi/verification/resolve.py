@@ -8,6 +8,7 @@ clerical review, or marked as not found.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from sqlalchemy import bindparam, select, update
@@ -82,7 +83,7 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
         if accepted.height:
             params = [{"pid": int(r["right_id"]), "p": r["match_probability"], "b": batch_id, "n": r["rows"]}
                       for r in accepted.iter_rows(named=True)]
-            t = FeedRecord.__table__
+            t: Any = FeedRecord.__table__  # Core executemany: one statement, many (batch, row) parameter sets
             session.execute(update(t).where(t.c.batch_id == bindparam("b"), t.c.row_number == bindparam("n"))
                             .values(person_id=bindparam("pid"), probability=bindparam("p"),
                                     match_method="probabilistic"), params)

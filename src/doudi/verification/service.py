@@ -108,8 +108,9 @@ def create_request(
     on = requested_on or date.today()
     missing = missing_authorisations(session, hh, on)
     if missing:
-        raise ValidationFailed([FieldError(f"member:{pid}", f"{name} 未签署覆盖全部数据源的有效授权书（缺 {len(src)} 项）")
-                                for pid, name, src in missing])
+        raise ValidationFailed([
+            FieldError(f"member:{pid}", f"{name} 未签署覆盖全部数据源的有效授权书（缺 {len(src)} 项）")
+            for pid, name, src in missing])
     limit = param("verification_start_working_days", on)
     due, note = add_working_days(on, int(limit.value))
     months = int(param("income_months", on).value)
@@ -217,7 +218,8 @@ def household_tracking(session: Session, *, actor: Actor, household_id: int
     """The latest request of a household and its tracking, or None (the citizen portal's entry point)."""
     actor.require("verification.read")
     _household(session, actor, household_id)
-    rid = session.scalar(select(func.max(VerificationRequest.id)).where(VerificationRequest.household_id == household_id))
+    rid = session.scalar(select(func.max(VerificationRequest.id))
+                         .where(VerificationRequest.household_id == household_id))
     return None if rid is None else tracking(session, actor=actor, request_id=rid)
 
 

@@ -60,7 +60,8 @@ def one_to_one(pairs: pl.DataFrame) -> pl.DataFrame:
         chosen = remaining.join(mutual, on=["left_id", "right_id"], how="semi")
         kept.append(chosen)
         remaining = remaining.filter(
-            ~pl.col("left_id").is_in(chosen["left_id"].implode()) & ~pl.col("right_id").is_in(chosen["right_id"].implode())
+            ~pl.col("left_id").is_in(chosen["left_id"].implode())
+            & ~pl.col("right_id").is_in(chosen["right_id"].implode())
         )
     return pl.concat(kept) if kept else pairs.clear()
 
@@ -129,8 +130,8 @@ def link_frames(
         return LinkResult(empty, empty.clone(), 0, False, timings)
 
     # λ, the chance that a random pair is a match: every record that can be matched is matched at most once.
-    share_valid = (lp["id18"].is_not_null().mean() or 0.0) * (rp["id18"].is_not_null().mean() or 0.0)
-    settled = int(lp["settled"].sum())
+    share_valid = float(lp["id18"].is_not_null().sum()) / lp.height * float(rp["id18"].is_not_null().sum()) / rp.height
+    settled = int(lp["settled"].cast(pl.Int64).sum())
     expected = max(settled / share_valid if share_valid > 0.05 else min(lp.height, rp.height) * 0.5, 1.0)
     lam = prior if prior is not None else min(expected / (lp.height * rp.height), 0.5)
 
@@ -144,7 +145,7 @@ def link_frames(
         link_type="link_only",
         unique_id_column_name="record_id",
         comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=prediction_rules(),
+        blocking_rules_to_generate_predictions=list(prediction_rules()),  # type: ignore[arg-type]
         probability_two_random_records_match=lam,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,

@@ -129,7 +129,8 @@ def prediction_rules() -> list[str]:
         # One mistyped digit leaves at least one of these three slices of the number intact.
         f"{open_} AND substr(l.id_raw, 1, 14) = substr(r.id_raw, 1, 14)",
         f"{open_} AND substr(l.id_raw, 11, 8) = substr(r.id_raw, 11, 8)",
-        f"{open_} AND substr(l.id_raw, 1, 10) = substr(r.id_raw, 1, 10) AND substr(l.id_raw, 15, 4) = substr(r.id_raw, 15, 4)",
+        f"{open_} AND substr(l.id_raw, 1, 10) = substr(r.id_raw, 1, 10)"
+        " AND substr(l.id_raw, 15, 4) = substr(r.id_raw, 15, 4)",
     ]
 
 
