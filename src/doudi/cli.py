@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "doudi.areas.commands",
     "doudi.auth.commands",
     "doudi.audit.commands",
+    "doudi.verification.commands",
 ]
 
 for _name in COMMAND_MODULES:

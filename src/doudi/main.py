@@ -31,6 +31,7 @@ API_MODULES = [
     "doudi.registry.views",
     "doudi.audit.views",
     "doudi.cases.views",
+    "doudi.verification.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -39,6 +40,7 @@ PAGE_MODULES = [
     "doudi.audit.pages",
     "doudi.cases.pages",
     "doudi.portal.pages",
+    "doudi.verification.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "doudi.registry.models",
     "doudi.cases.models",
     "doudi.portal.models",
+    "doudi.verification.models",
 ]
 
 

@@ -19,6 +19,8 @@ class Column:
     required: bool
     label: str
     values: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Source:
     agency: str
     yields: str  # person | income | asset | expense | status
     columns: tuple[Column, ...]
+    period: str | None = None  # the column that dates a row
+    natural_key: tuple[str, ...] = ()  # columns identifying one holding across batches (yaml: `key`)
 
     def column(self, name: str) -> Column:
         """The declared column of that name."""
@@ -59,8 +63,9 @@ def load_sources() -> dict[str, Source]:
     for key, spec in data["sources"].items():
         cols = tuple(
             Column(c["name"], c["type"], bool(c.get("required", False)), c.get("label", c["name"]),
-                   tuple(str(v) for v in c.get("values", ())))
+                   tuple(str(v) for v in c.get("values", ())), c.get("min"), c.get("max"))
             for c in _flatten(spec["columns"])
         )
-        out[key] = Source(key, spec["label"], spec["agency"], spec["yields"], cols)
+        out[key] = Source(key, spec["label"], spec["agency"], spec["yields"], cols, spec.get("period"),
+                          tuple(spec.get("key", ())))
     return out

@@ -1,0 +1,102 @@
+"""Ingest a 10M-row tax feed into SQLite and (when reachable) PostgreSQL; rows per second.
+
+Reference in the same run: Polars parsing the same CSV without validating or writing anything.
+Size: DOUDI_BENCH_INGEST_ROWS (default 10,000,000). PostgreSQL: DOUDI_BENCH_PG_URL
+(default postgresql://postgres@127.0.0.1:5432/test; a scratch database is created and dropped).
+Run: `python -m bench.bench_ingest`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from bench.persons import population
+
+
+def make_feed(path: Path, rows: int, *, persons: int = 500_000) -> None:
+    """A tax feed: persons × months, 10% of rows with a blanked ID, 1% with a bad month (to be quarantined)."""
+    rng = np.random.default_rng(5)
+    people = population(persons, seed=3)
+    pick = rng.integers(0, persons, rows)
+    months = np.array([f"2025-{m:02d}" for m in range(1, 13)])
+    frame = people[pick].select(
+        pl.format("T{}", pl.int_range(pl.len())).alias("record_id"), "id_number", "name",
+        pl.col("birth_date").cast(pl.Utf8), "sex", "address",
+    ).with_columns(
+        pl.Series("month", months[rng.integers(0, 12, rows)]),
+        pl.Series("income_kind", np.array(["wage", "business", "property"])[rng.integers(0, 3, rows)]),
+        pl.Series("amount", np.round(rng.gamma(2.0, 1500.0, rows), 2)),
+        pl.lit("某某有限公司").alias("payer"),
+    )
+    u = rng.random(rows)
+    frame = frame.with_columns(
+        pl.when(pl.Series(u < 0.10)).then(None).otherwise(pl.col("id_number")).alias("id_number"),
+        pl.when(pl.Series(u > 0.99)).then(pl.lit("2025-13")).otherwise(pl.col("month")).alias("month"),
+    )
+    frame.write_csv(path)
+
+
+def _ingest(url: str, path: Path) -> tuple[float, int]:
+    from doudi.auth.permissions import system_actor
+    from doudi.db.bootstrap import init_database
+    from doudi.db.engine import make_engine, session_scope
+    from doudi.verification.ingest import ingest_file
+
+    engine = make_engine(url)
+    init_database(engine)
+    t0 = time.perf_counter()
+    with session_scope(engine) as session:
+        out = ingest_file(session, actor=system_actor(), source_key="tax", path=path, chunk_rows=500_000)
+    took = time.perf_counter() - t0
+    engine.dispose()
+    return took, out.batch.rows_total
+
+
+def run() -> dict[str, Any]:
+    """Generate the feed, time the reference parse and each backend's ingest."""
+    rows = int(os.environ.get("DOUDI_BENCH_INGEST_ROWS", "10000000"))
+    results: dict[str, Any] = {"rows": rows}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tax.csv"
+        t0 = time.perf_counter()
+        make_feed(path, rows)
+        size = path.stat().st_size / 1e6
+        print(f"feed of {rows:,} rows ({size:,.0f} MB) generated in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        pl.read_csv(path, infer_schema=False)
+        ref = time.perf_counter() - t0
+        print(f"  reference: Polars parse only {rows / ref:,.0f} rows/s")
+        took, n = _ingest(f"sqlite:///{Path(tmp) / 'bench.db'}", path)
+        results["sqlite_rows_per_s"] = n / took
+        print(f"  SQLite:     {n / took:,.0f} rows/s ({took:.1f} s); ratio to reference {took / ref:.1f}×")
+        pg = os.environ.get("DOUDI_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+        try:
+            import sqlalchemy as sa
+
+            admin = sa.create_engine(pg.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+            name = f"doudi_bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:
+            print(f"  PostgreSQL: skipped ({exc.__class__.__name__})")
+            return results
+        try:
+            took, n = _ingest(admin.url.set(database=name).render_as_string(hide_password=False), path)
+            results["postgresql_rows_per_s"] = n / took
+            print(f"  PostgreSQL: {n / took:,.0f} rows/s ({took:.1f} s); ratio to reference {took / ref:.1f}×")
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return results
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,199 @@
+"""CLI: `doudi feeds …` (sources, ingest, batches, rejects, resolve), `doudi link`, `doudi verify …`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from doudi.auth.permissions import system_actor
+from doudi.core.errors import FieldError, ValidationFailed
+from doudi.db.engine import session_scope
+
+console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the feeds and verify groups and the link command."""
+    feeds = typer.Typer(help="部门数据：数据源、导入、批次、隔离行与人员匹配", no_args_is_help=True)
+    verify = typer.Typer(help="家庭经济状况信息核对：授权、提请、进度与报告", no_args_is_help=True)
+    app.add_typer(feeds, name="feeds")
+    app.add_typer(verify, name="verify")
+    app.command("link", help="比对两份人员名单，输出匹配对（left_id,right_id,match_probability）")(link)
+
+    @feeds.command("sources")
+    def sources() -> None:
+        """List the declared data sources and their columns."""
+        from doudi.verification.sources import load_sources
+
+        table = Table("key", "数据源", "部门", "类型", "列")
+        for s in load_sources().values():
+            table.add_row(s.key, s.label, s.agency, s.yields, ", ".join(c.name + ("*" if c.required else "")
+                                                                        for c in s.columns))
+        Console().print(table)
+
+    @feeds.command("ingest")
+    def ingest(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV / XLSX / JSONL / Parquet"),
+        source: str = typer.Option(..., "--source", help="数据源 key，见 doudi feeds sources"),
+        area: str = typer.Option("", help="数据所属区划（默认全部）"),
+        chunk_rows: int = typer.Option(200_000, help="每批处理的行数"),
+        link: bool = typer.Option(True, help="导入后对无有效身份证号的行做概率匹配"),
+    ) -> None:
+        """Validate and load one feed file (idempotent; all or nothing)."""
+        from doudi.verification import ingest as ing
+        from doudi.verification import resolve, service
+
+        actor = system_actor(area or "000000", name="cli")
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} 行"),
+                      TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task(f"导入 {source}", total=None)
+            try:
+                with session_scope() as session:
+                    out = ing.ingest_file(session, actor=actor, source_key=source, path=file, area_code=area or None,
+                                          chunk_rows=chunk_rows, progress=lambda n: bar.update(task, completed=n))
+                    batch_id, already = out.batch.id, out.already
+            except (ValidationFailed, OSError, ValueError, pl.exceptions.PolarsError) as exc:
+                with session_scope() as session:
+                    ing.record_failure(session, actor=actor, source_key=source, path=file, error=str(exc),
+                                       area_code=area or None)
+                raise
+        if already:
+            console.print(f"该文件已导入为批次 {batch_id}，未重复写入。")
+            return
+        b = out.batch
+        console.print(f"批次 {batch_id}：共 {b.rows_total:,} 行，接收 {b.rows_ok:,}，隔离 {b.rows_rejected:,}；"
+                      f"按身份证号匹配 {out.matched_by_id:,} 行，待概率匹配 {out.pending_linkage:,} 行；"
+                      f"用时 {out.seconds:.1f} 秒（{b.rows_total / max(out.seconds, 1e-9):,.0f} 行/秒）")
+        if link and out.pending_linkage:
+            with session_scope() as session:
+                r = resolve.resolve_batch(session, actor=actor, batch_id=batch_id)
+                service.refresh_open_requests(session, actor=actor)
+            console.print(f"概率匹配：{r.identities:,} 个身份，自动关联 {r.linked_rows:,} 行，"
+                          f"待人工复核 {r.review_identities:,} 个，未匹配 {r.unmatched_rows:,} 行")
+        else:
+            with session_scope() as session:
+                service.refresh_open_requests(session, actor=actor)
+
+    @feeds.command("batches")
+    def batches(source: str = typer.Option("", help="按数据源筛选")) -> None:
+        """List feed batches with their lineage and counts."""
+        from doudi.verification import queue
+
+        with session_scope() as session:
+            table = Table("批次", "数据源", "文件", "SHA-256", "时间", "总行", "接收", "隔离", "状态")
+            for b in queue.list_batches(session, actor=system_actor(), source_key=source):
+                table.add_row(str(b.id), b.source_key, b.file_name, b.file_sha256[:12],
+                              f"{b.started_at:%Y-%m-%d %H:%M}", f"{b.rows_total:,}",
+                              f"{b.rows_ok:,}", f"{b.rows_rejected:,}", b.status)
+            Console().print(table)
+
+    @feeds.command("rejects")
+    def rejects(batch_id: int, limit: int = typer.Option(50)) -> None:
+        """Show a batch's quarantined rows: row number, field and reason."""
+        from doudi.verification import queue
+
+        with session_scope() as session:
+            rows, total = queue.rejects(session, actor=system_actor(), batch_id=batch_id, per_page=limit)
+            for r in rows:
+                typer.echo(f"第 {r.row_number} 行\t{r.field}\t{r.reason}")
+            typer.echo(f"共 {total} 行被隔离")
+
+    @feeds.command("resolve")
+    def resolve_cmd(batch_id: int) -> None:
+        """Run probabilistic person resolution on a batch's rows without a valid ID."""
+        from doudi.verification import resolve
+
+        with session_scope() as session:
+            r = resolve.resolve_batch(session, actor=system_actor(), batch_id=batch_id)
+        typer.echo(f"{r.identities} 个身份；关联 {r.linked_rows} 行；"
+                   f"待复核 {r.review_identities}；未匹配 {r.unmatched_rows} 行")
+
+    @verify.command("authorise")
+    def authorise(household_id: int, person_id: int, signed_by: str = typer.Option(...),
+                  document_ref: str = typer.Option(...), signed_on: str = typer.Option(""),
+                  relation: str = typer.Option("self"), scope: str = typer.Option("all")) -> None:
+        """Record a member's signed authorisation (授权书)."""
+        from doudi.verification import service
+
+        with session_scope() as session:
+            a = service.record_authorisation(
+                session, actor=system_actor(), household_id=household_id, person_id=person_id,
+                signed_by_name=signed_by, signed_on=date.fromisoformat(signed_on) if signed_on else date.today(),
+                document_ref=document_ref, scope=scope.split(","), signed_by_relation=relation)
+            typer.echo(f"授权书已登记：{a.id}")
+
+    @verify.command("request")
+    def request(household_id: int, requested_on: str = typer.Option(""), purpose: str = "application") -> None:
+        """Open a verification request for a household and answer it from the feeds on hand."""
+        from doudi.verification import service
+
+        with session_scope() as session:
+            req = service.create_request(session, actor=system_actor(), household_id=household_id, purpose=purpose,
+                                         requested_on=date.fromisoformat(requested_on) if requested_on else None)
+            typer.echo(f"核对提请 {req.id}：应于 {req.due_on} 前启动；{req.calendar_note}")
+        status(req.id)
+
+    @verify.command("status")
+    def status(request_id: int) -> None:
+        """Tracking of one request, source by source."""
+        from doudi.verification import service
+
+        with session_scope() as session:
+            req, tracks = service.tracking(session, actor=system_actor(), request_id=request_id)
+            table = Table("数据源", "部门", "状态", "记录", "说明", title=f"核对提请 {req.id}（{req.status}）")
+            for t in tracks:
+                table.add_row(t.label, t.agency, t.status_label, str(t.records), t.message)
+            Console().print(table)
+
+    @verify.command("report")
+    def report(request_id: int, pdf: Path = typer.Option(None), xlsx: Path = typer.Option(None)) -> None:
+        """Print the conclusion; write the 核对报告 as PDF and/or Excel."""
+        from doudi.verification import reporting
+
+        with session_scope() as session:
+            hr = reporting.build_report(session, actor=system_actor(), request_id=request_id)
+            typer.echo(hr.conclusion)
+            if pdf:
+                pdf.write_bytes(reporting.report_pdf(session, actor=system_actor(), request_id=request_id))
+            if xlsx:
+                xlsx.write_bytes(reporting.report_xlsx(session, actor=system_actor(), request_id=request_id))
+
+
+def link(
+    left: Path = typer.Argument(..., exists=True, dir_okay=False),
+    right: Path = typer.Argument(..., exists=True, dir_okay=False),
+    out: Path = typer.Option(..., "--out", help="输出 CSV：left_id,right_id,match_probability"),
+    review: Path = typer.Option(None, help="另存待人工复核的候选对"),
+    train: bool = typer.Option(None, "--train/--no-train", help="在输入上估计模型参数（默认：数据足够大时）"),
+    many_to_one: bool = typer.Option(False, help="允许多条左侧记录匹配同一右侧记录"),
+) -> None:
+    """Link two person lists (record_id, name, id_number, birth_date, sex, address)."""
+    from doudi.verification.linkage.engine import link_frames
+    from doudi.verification.linkage.prepare import PERSON_COLUMNS
+
+    frames = []
+    for path in (left, right):
+        frame = pl.read_csv(path, infer_schema=False)
+        missing = [c for c in PERSON_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValidationFailed([FieldError(f"{path.name}:{c}", "缺少列") for c in missing])
+        dup = frame["record_id"].is_duplicated()
+        if dup.any():
+            first = int(dup.arg_max() or 0) + 1
+            raise ValidationFailed([FieldError(f"{path.name}:record_id", "record_id 重复", row=first)])
+        frames.append(frame)
+    with console.status("比对中…"):
+        result = link_frames(frames[0], frames[1], train=train,
+                             assignment="best_per_left" if many_to_one else "one_to_one")
+    result.accepted.select("left_id", "right_id", pl.col("match_probability").round(6)).write_csv(out)
+    if review:
+        result.review.select("left_id", "right_id", pl.col("match_probability").round(6)).write_csv(review)
+    console.print(f"左 {frames[0].height:,} 条，右 {frames[1].height:,} 条；候选比较 {result.candidates:,} 对；"
+                  f"接受 {result.accepted.height:,} 对，待复核 {result.review.height:,} 对；"
+                  f"{'在输入上训练' if result.trained else '使用默认参数'}；用时 {sum(result.timings.values()):.1f} 秒")

@@ -1,0 +1,156 @@
+"""Verification tables: staged feed records, linkage reviews, authorisations, requests and their per-source status.
+
+Feed rows live in one narrow staging table: the columns every query filters on (batch, row, ID number,
+linked person, period) are real columns; the typed row itself is kept as JSON text. One table serves
+every source, so linking and tracking work the same way everywhere, and a new agency source needs no
+migration. The JSON is stored as text rather than PostgreSQL `json` because bulk COPY then skips a
+parse per row, and batch jobs read it into Polars/DuckDB frames, not through the database.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column
+
+from doudi.db.base import Base, Versioned
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON kept as plain text on every backend (cheap to bulk-load, parsed by whoever reads it)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        """Serialise on the way in."""
+        return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """Parse on the way out."""
+        return None if value is None else json.loads(value)
+
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class FeedRecord(Base):
+    """One accepted row of an agency feed, with the person it was linked to and how."""
+
+    __tablename__ = "feed_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # No foreign keys here on purpose: the batch row is written in the same transaction, and a per-row
+    # constraint check would halve bulk-load speed (10M-row feeds); integrity is kept by the loader.
+    batch_id: Mapped[int] = mapped_column(Integer)
+    row_number: Mapped[int] = mapped_column(Integer)  # 1 = the first data row after the header
+    id_number: Mapped[str | None] = mapped_column(String(18))  # normalised; null when missing or invalid
+    period: Mapped[date | None] = mapped_column(Date)  # the month, or the date the row is about
+    person_id: Mapped[int | None] = mapped_column(Integer)
+    match_method: Mapped[str] = mapped_column(String(16))  # id | probabilistic | clerical | review | pending | none
+    probability: Mapped[float | None] = mapped_column(Float)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONText)
+
+    __table_args__ = (
+        Index("ix_feed_records_batch_row", "batch_id", "row_number"),
+        # Only registry persons are ever linked, a small share of a county's feed rows: a partial index
+        # keeps lookups by person fast without paying for an index entry on every row at load time.
+        Index("ix_feed_records_person", "person_id", postgresql_where=text("person_id IS NOT NULL"),
+              sqlite_where=text("person_id IS NOT NULL")),
+    )
+
+
+class LinkReview(Base):
+    """A feed identity whose best registry candidate scored between the review and auto-accept thresholds."""
+
+    __tablename__ = "link_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"), index=True)
+    source_key: Mapped[str] = mapped_column(String(32))
+    row_numbers: Mapped[list[int]] = mapped_column(JSONText)  # the feed rows that carry this identity
+    record: Mapped[dict[str, Any]] = mapped_column(JSONText)  # name, id_number as given, birth date, sex, address
+    candidate_person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    area_code: Mapped[str] = mapped_column(String(12), index=True)  # the candidate's household area (scoping)
+    probability: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | accepted | rejected
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Authorisation(Base):
+    """A member's signed consent (授权书) to query their records held by other agencies."""
+
+    __tablename__ = "verification_authorisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    signed_by_name: Mapped[str] = mapped_column(String(64))  # the member, or a guardian / agent for them
+    signed_by_relation: Mapped[str] = mapped_column(String(16), default="self")  # self | guardian | agent
+    signed_on: Mapped[date] = mapped_column(Date)
+    scope: Mapped[list[str]] = mapped_column(JSONText)  # source keys, or ["all"]
+    document_ref: Mapped[str] = mapped_column(String(64))  # scanned form / e-signature reference
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    application_ref: Mapped[str | None] = mapped_column(String(64))  # the case that collected it
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class VerificationRequest(Versioned, Base):
+    """A township's request (提请) to verify one household against every agency source."""
+
+    __tablename__ = "verification_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    area_code: Mapped[str] = mapped_column(String(12), index=True)
+    requested_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)  # the county must start verification by then (Art. 17)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    period_start: Mapped[date] = mapped_column(Date)  # income months checked
+    period_end: Mapped[date] = mapped_column(Date)
+    purpose: Mapped[str] = mapped_column(String(16), default="application")  # application | review | recheck
+    case_ref: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | complete
+    calendar_note: Mapped[str] = mapped_column(String(200), default="")
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RequestSource(Base):
+    """Tracking (即时追踪) of one source for one request."""
+
+    __tablename__ = "verification_request_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("verification_requests.id", ondelete="CASCADE"), index=True)
+    source_key: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | answered | no_record | error
+    records: Mapped[int] = mapped_column(default=0)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (UniqueConstraint("request_id", "source_key", name="uq_request_source"),)

@@ -1,0 +1,208 @@
+"""Load one request's facts into frames, compute the 核对报告, and export it as PDF (WeasyPrint) or Excel."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doudi.audit import service as audit
+from doudi.auth.permissions import Actor
+from doudi.core.masking import mask_id
+from doudi.registry.models import AssetFact, Household, IncomeFact
+from doudi.registry.service import current_members
+from doudi.registry.vocab import label
+from doudi.verification import facts as facts_mod
+from doudi.verification import report as rpt
+from doudi.verification.models import VerificationRequest
+from doudi.verification.params import param
+from doudi.verification.service import get_request, tracking
+from doudi.verification.sources import load_sources
+
+
+@dataclass
+class HouseholdReport:
+    """A computed report with what is needed to print it."""
+
+    request: VerificationRequest
+    household: Household
+    names: dict[int, str]
+    id_numbers: dict[int, str]
+    report: rpt.Report
+    tracks: list[Any]
+    params: rpt.ReportParams
+
+    @property
+    def conclusion(self) -> str:
+        """This household's conclusion."""
+        return self.report.conclusions.get(self.household.id, "")
+
+
+def _frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+
+
+def report_params(on: date) -> rpt.ReportParams:
+    """The comparison's rule inputs in force on a date."""
+    return rpt.ReportParams(tuple(param("counted_income_kinds", on).value),
+                            float(param("income_tolerance_ratio", on).value),
+                            float(param("income_tolerance_yuan", on).value))
+
+
+def _statuses(records: pl.DataFrame, hh_id: int, on: date) -> list[dict[str, Any]]:
+    """Status findings worth a caseworker's attention (death, disability, schooling, unemployment, hukou)."""
+    out = []
+    for r in records.iter_rows(named=True):
+        d, key = r["data"], r["source_key"]
+        finding = None
+        if key == "death":
+            finding = f"部门记录显示已死亡（{d.get('date_of_death')}，{label(d.get('record_kind'))}）"
+        elif key == "hukou" and d.get("status") in ("moved_out", "cancelled"):
+            finding = f"户籍状态为 {'迁出' if d['status'] == 'moved_out' else '注销'}（{d.get('updated_on')}）"
+        elif key == "disability":
+            finding = f"持残疾人证：{label(d.get('category'))}{d.get('grade')}级"
+        elif key == "school" and d.get("status") == "enrolled":
+            finding = f"在读：{d.get('school')}"
+        elif key == "unemployment" and d.get("status") == "registered":
+            finding = f"失业登记（{d.get('registered_on')}）"
+        if finding:
+            out.append({"household_id": hh_id, "person_id": r["person_id"], "source_key": key, "finding": finding})
+    return out
+
+
+def build_report(session: Session, *, actor: Actor, request_id: int) -> HouseholdReport:
+    """Everything the 核对报告 shows for one request."""
+    actor.require("verification.read")
+    req = get_request(session, actor=actor, request_id=request_id)
+    hh = session.get(Household, req.household_id)
+    assert hh is not None
+    members = current_members(hh)
+    pids = [m.person_id for m in members]
+    names = {m.person_id: m.person.name for m in members}
+    ids = {m.person_id: m.person.id_number for m in members}
+
+    def facts(model: Any, kind: str) -> list[Any]:
+        return list(session.scalars(select(model).where(model.household_id == hh.id, model.source_kind == kind,
+                                                        model.superseded_by.is_(None))))
+
+    inc_schema = {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "kind": pl.Utf8,
+                  "amount": pl.Float64, "period_start": pl.Date, "period_end": pl.Date}
+    declared_income = _frame([{"household_id": hh.id, "person_id": f.person_id, "source_key": "declared",
+                               "kind": f.kind, "amount": float(f.amount), "period_start": f.period_start,
+                               "period_end": f.period_end} for f in facts(IncomeFact, "declared")], inc_schema)
+    verified_income = _frame([{"household_id": hh.id, "person_id": f.person_id, "source_key": f.source_key,
+                               "kind": f.kind, "amount": float(f.amount), "period_start": f.period_start,
+                               "period_end": f.period_end} for f in facts(IncomeFact, "feed")], inc_schema)
+    asset_schema = {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "kind": pl.Utf8,
+                    "quantity": pl.Int64, "value": pl.Float64, "exempt": pl.Boolean, "description": pl.Utf8}
+
+    def assets(kind: str) -> pl.DataFrame:
+        return _frame([{"household_id": hh.id, "person_id": f.person_id, "source_key": f.source_key or kind,
+                        "kind": f.kind, "quantity": f.quantity, "value": float(f.value), "exempt": f.exempt,
+                        "description": f.description} for f in facts(AssetFact, kind)], asset_schema)
+
+    records = facts_mod.load_records(session, person_ids=pids)
+    statuses = _frame(_statuses(records, hh.id, req.requested_on),
+                      {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "finding": pl.Utf8})
+    params = report_params(req.requested_on)
+    computed = rpt.compute(
+        members=pl.DataFrame({"household_id": [hh.id] * len(pids), "person_id": pids, "name": list(names.values())},
+                             schema={"household_id": pl.Int64, "person_id": pl.Int64, "name": pl.Utf8}),
+        declared_income=declared_income, verified_income=verified_income,
+        declared_assets=assets("declared"), verified_assets=assets("feed"), statuses=statuses,
+        period_start=req.period_start, period_end=req.period_end, params=params)
+    _, tracks = tracking(session, actor=actor, request_id=request_id)
+    return HouseholdReport(req, hh, names, ids, computed, tracks, params)
+
+
+def report_context(hr: HouseholdReport) -> dict[str, Any]:
+    """Template context shared by the console page and the PDF."""
+    sources = load_sources()
+    r = hr.report
+    months = [m.strftime("%Y-%m") for m in r.months]
+    grid: dict[tuple[int, str, str], dict[str, float]] = {}
+    for row in r.income_by_month.iter_rows(named=True):
+        grid.setdefault((row["person_id"], row["source_key"], row["kind"]), {})[row["month"].strftime("%Y-%m")] = \
+            row["amount"]
+    income_rows = [{"name": hr.names.get(p, str(p)), "source": sources[s].label if s in sources else s,
+                    "kind": label(k), "by_month": [v.get(m) for m in months], "total": sum(v.values())}
+                   for (p, s, k), v in sorted(grid.items(), key=lambda kv: (str(kv[0][0]), kv[0][1], kv[0][2]))]
+    return {
+        "hr": hr, "req": hr.request, "hh": hr.household, "months": months, "income_rows": income_rows,
+        "compare": [dict(row, name=hr.names.get(row["person_id"], ""))
+                    for row in r.income_compare.iter_rows(named=True)],
+        "totals": r.totals.row(0, named=True) if r.totals.height else None,
+        "assets": list(r.asset_compare.iter_rows(named=True)),
+        "statuses": [dict(row, name=hr.names.get(row["person_id"], "")) for row in r.statuses.iter_rows(named=True)],
+        "discrepancies": [dict(row, name=hr.names.get(row["person_id"] or 0, "家庭"))
+                          for row in r.discrepancies.iter_rows(named=True)],
+        "members": [(hr.names[p], mask_id(hr.id_numbers[p])) for p in hr.names],
+        "conclusion": hr.conclusion, "tracks": hr.tracks, "params": hr.params,
+    }
+
+
+def report_pdf(session: Session, *, actor: Actor, request_id: int) -> bytes:
+    """The report as PDF (Noto CJK fonts render the Chinese text); the export is audited."""
+    from weasyprint import HTML
+
+    from doudi.web.render import templates
+
+    actor.require("verification.report")
+    hr = build_report(session, actor=actor, request_id=request_id)
+    html = templates.get_template("verification/report_print.html").render(report_context(hr))
+    audit.record(session, actor=actor, action="verification.report_export", object_type="verification_request",
+                 object_id=request_id, area_code=hr.request.area_code, extra={"format": "pdf"})
+    return bytes(HTML(string=html).write_pdf())
+
+
+def report_xlsx(session: Session, *, actor: Actor, request_id: int) -> bytes:
+    """The report as an Excel workbook, one sheet per table; the export is audited."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    actor.require("verification.report")
+    hr = build_report(session, actor=actor, request_id=request_id)
+    ctx = report_context(hr)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "结论"
+    ws.append(["家庭经济状况核对报告"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(["户编号", hr.household.household_no])
+    ws.append(["核对期间", f"{hr.request.period_start} 至 {hr.request.period_end}"])
+    ws.append(["提请日期", str(hr.request.requested_on)])
+    ws.append(["结论", hr.conclusion])
+    sheet = wb.create_sheet("分月收入")
+    sheet.append(["成员", "来源", "项目", *ctx["months"], "合计"])
+    for row in ctx["income_rows"]:
+        sheet.append([row["name"], row["source"], row["kind"], *row["by_month"], row["total"]])
+    sheet = wb.create_sheet("收入比对")
+    sheet.append(["成员", "项目", "是否计入", "申报月均(元)", "核对月均(元)", "差额(元)", "需说明"])
+    for c in ctx["compare"]:
+        sheet.append([c["name"], label(c["kind"]), "是" if c["counted"] else "否", c["declared"], c["verified"],
+                      c["difference"], "是" if c["flagged"] else ""])
+    sheet = wb.create_sheet("财产比对")
+    sheet.append(["项目", "申报数量", "核对数量", "申报价值(元)", "核对价值(元)", "需说明"])
+    for a in ctx["assets"]:
+        sheet.append([label(a["kind"]), a["declared_count"], a["verified_count"], a["declared_value"],
+                      a["verified_value"], "是" if a["flagged"] else ""])
+    sheet = wb.create_sheet("差异")
+    sheet.append(["类别", "成员", "项目", "申报", "核对", "差额"])
+    for d in ctx["discrepancies"]:
+        sheet.append([{"income": "收入", "asset": "财产", "status": "状态"}[d["category"]], d["name"],
+                      label(d["item"]), d["declared"], d["verified"], d["difference"]])
+    sheet = wb.create_sheet("核对进度")
+    sheet.append(["数据源", "部门", "状态", "记录数", "反馈时间", "说明"])
+    for t in ctx["tracks"]:
+        sheet.append([t.label, t.agency, t.status_label, t.records,
+                      t.answered_at.strftime("%Y-%m-%d %H:%M") if t.answered_at else "", t.message])
+    buf = io.BytesIO()
+    wb.save(buf)
+    audit.record(session, actor=actor, action="verification.report_export", object_type="verification_request",
+                 object_id=request_id, area_code=hr.request.area_code, extra={"format": "xlsx"})
+    return buf.getvalue()
