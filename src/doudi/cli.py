@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "doudi.areas.commands",
     "doudi.auth.commands",
     "doudi.audit.commands",
+    "doudi.policy.commands",
 ]
 
 for _name in COMMAND_MODULES:

@@ -29,11 +29,13 @@ API_MODULES = [
     "doudi.auth.views",
     "doudi.registry.views",
     "doudi.audit.views",
+    "doudi.policy.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
     "doudi.registry.pages",
     "doudi.audit.pages",
+    "doudi.policy.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

@@ -10,6 +10,7 @@ MODEL_MODULES = [
     "doudi.audit.models",
     "doudi.ingest.models",
     "doudi.registry.models",
+    "doudi.policy.models",
 ]
 
 

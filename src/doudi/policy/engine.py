@@ -92,8 +92,8 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
         h_out, m_out = run_partition(h, m, resolved[region], on)
         h_parts.append(h_out)
         m_parts.append(m_out)
-    households = pl.concat(h_parts, how="vertical") if h_parts else pl.DataFrame()
-    members = pl.concat(m_parts, how="vertical") if m_parts else pl.DataFrame()
+    households = pl.concat(h_parts, how="diagonal_relaxed") if h_parts else pl.DataFrame()
+    members = pl.concat(m_parts, how="diagonal_relaxed") if m_parts else pl.DataFrame()
     return Decisions(households=households, members=members, packs=packs, params=resolved, on=on)
 
 
@@ -146,13 +146,12 @@ def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) ->
         .when(pl.col("db_included")).then(pl.col("h_db_person_amount")).otherwise(0.0),
     )
     m = disability_subsidies.members(child_welfare.amounts(m, p), p)
-    ep_rank = pl.col("ep_level").replace_strict(_CARE_RANK, return_dtype=pl.Int8)
     agg2 = m.group_by("household_id").agg(
         pl.col("db_single").sum().cast(pl.Int32).alias("single_members"),
         pl.col("db_single_amount").sum().alias("single_amount"),
         pl.col("ep_eligible").sum().cast(pl.Int32).alias("extreme_poverty_persons"),
         pl.col("ep_amount").sum().alias("extreme_poverty_amount"),
-        ep_rank.filter(pl.col("ep_eligible")).max().alias("ep_top_rank"),
+        pl.col("ep_rank").filter(pl.col("ep_eligible")).max().alias("ep_top_rank"),
         pl.col("ep_reasons").bitwise_or().alias("extreme_poverty_reasons"),
         pl.col("cw_eligible").sum().cast(pl.Int32).alias("child_welfare_persons"),
         pl.col("cw_amount").sum().alias("child_welfare_amount"),

@@ -14,6 +14,7 @@ import polars as pl
 from doudi.policy.engine import MODULES, PROGRAMS, Decisions
 from doudi.policy.programs import relative_poverty
 from doudi.policy.programs.base import Codes
+from doudi.policy.programs.extreme_poverty import level_name
 from doudi.policy.programs.rigid_expense_hardship import valid_until
 from doudi.registry.vocab import label
 
@@ -157,8 +158,7 @@ def _member(key: str, m: Mapping[str, Any], p: Mapping[str, Any]) -> dict[str, A
         "level": None, "reasons": render_reasons(mod.CODES, m[f"{pre}_reasons"], ctx),
     }
     if key == "extreme_poverty":
-        out["level"] = m["ep_level"]
-        out["care_level"] = m["ep_level"]
+        out["level"] = out["care_level"] = level_name(m["ep_rank"])
         out["care_hours_per_month"] = m["ep_hours"] if eligible else None
     elif key == "child_welfare":
         out["level"] = m["child_status"] if eligible else None
