@@ -33,14 +33,16 @@ def decision_rows(d: Decisions) -> pl.DataFrame:
     )
 
 
+_CARE_LEVEL = pl.col("ep_rank").replace_strict({1: "self_care", 2: "partial", 3: "full"}, return_dtype=pl.String)
+
+
 def member_rows(d: Decisions) -> pl.DataFrame:
     """Per-person entitlements: every eligible member of each person-level program."""
     m = d.members
     cols = ["household_id", "member_idx", "person_id"]
     parts = [
         m.filter(pl.col("ep_eligible")).select(*cols, program=pl.lit("extreme_poverty"),
-                                               monthly_amount=pl.col("ep_amount"), level=pl.col("ep_rank").replace_strict({1: "self_care", 2: "partial", 3: "full"},
-                                                                                 return_dtype=pl.String),
+                                               monthly_amount=pl.col("ep_amount"), level=_CARE_LEVEL,
                                                care_hours=pl.col("ep_hours")),
         m.filter(pl.col("cw_eligible")).select(*cols, program=pl.lit("child_welfare"),
                                                monthly_amount=pl.col("cw_amount"), level=pl.col("child_status"),

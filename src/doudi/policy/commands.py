@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         except (PackError, ValueError) as exc:
             raise ValidationFailed([FieldError(field="--region", message=str(exc))]) from None
         rows = []
-        for key in pack.keys():
+        for key in pack.names():
             prm = pack.param(key)
             value = prm.at(when, None)
             if value is None:
@@ -102,7 +102,8 @@ def register(app: typer.Typer) -> None:
     def assess_cmd(on: str = typer.Option(None, "--date", help="测算日期（默认今天）"),
                    area: str = typer.Option("", "--area", help="只评估该区划（代码前缀）"),
                    snapshot: Path = typer.Option(None, "--snapshot", help="从 Parquet 快照目录读取，而非数据库"),
-                   export: Path = typer.Option(None, "--export-snapshot", help="把读取的档案另存为 Parquet 快照")) -> None:
+                   export: Path = typer.Option(None, "--export-snapshot", help="把档案另存为 Parquet 快照"),
+                   ) -> None:
         """Assess the whole registry (or a Parquet snapshot) for every program and store the decisions."""
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

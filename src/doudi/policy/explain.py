@@ -207,7 +207,8 @@ def _trace(key: str, h: Mapping[str, Any], ms: list[dict[str, Any]], p: Mapping[
     elif key == "relative_poverty":
         feats = {f"f_{name}": None for name in relative_poverty.FEATURES}
         t = {"method": p.get("relative_poverty.method"), "annual_pc_income": h["rp_annual"],
-             "income_line": h["income_line"], "score": h["rp_score"], "pass_score": p.get("relative_poverty.pass_score"),
+             "income_line": h["income_line"], "score": h["rp_score"],
+             "pass_score": p.get("relative_poverty.pass_score"),
              "failed_required": h["rp_required_failed"]}
         if p.get("relative_poverty.method") == "multidimensional":
             feats.update(_features(h))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,7 +28,7 @@ class AssessmentRun(Base):
     households: Mapped[int] = mapped_column(default=0)
     persons: Mapped[int] = mapped_column(default=0)
     pack_versions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    summary: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_ms: Mapped[int] = mapped_column(default=0)

@@ -170,9 +170,9 @@ class Pack:
             v = p.at(on, None)
             if v is not None:
                 values[key] = v
-        return Resolved(region=self.region, on=on, version=self.version, values=values)
+        return Resolved(region=self.region, on=on, version=self.version, data=values)
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         """Every parameter key, sorted."""
         return sorted(self.params)
 
@@ -199,19 +199,19 @@ class Resolved(Mapping[str, Any]):
     region: str
     on: date
     version: str
-    values: dict[str, Any]
+    data: dict[str, Any]
 
     def __getitem__(self, key: str) -> Any:
         try:
-            return self.values[key]
+            return self.data[key]
         except KeyError:
             raise MissingParameter(f"{self.region}: 参数 {key} 在 {self.on} 没有有效值") from None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
+        return iter(self.data)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.data)
 
 
 def _as_date(raw: Any) -> date | None:

@@ -64,7 +64,7 @@ def parameter_rows(area_code: str, on: Date) -> ParametersOut:
     except (PackError, ValueError) as exc:
         raise ValidationFailed([FieldError(field="area_code", message=str(exc))]) from None
     rows = []
-    for key in pack.keys():
+    for key in pack.names():
         prm = pack.param(key)
         value = prm.at(on, None)
         if value is None:

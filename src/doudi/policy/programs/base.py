@@ -78,7 +78,8 @@ def by_hukou(p: Mapping[str, Any], prefix: str, default: float | None = None) ->
 
 def age_on(birth: pl.Expr, on: date) -> pl.Expr:
     """Age in whole years on `on` (a birthday on that day counts)."""
-    before_birthday = (birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32)) > (on.month * 100 + on.day)
+    month_day = birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32)
+    before_birthday = month_day > (on.month * 100 + on.day)
     return (pl.lit(on.year, pl.Int32) - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)).cast(pl.Int32)
 
 

@@ -29,8 +29,12 @@ CODES = Codes(KEY, [
     Reason("not_a_minor", "已满 {minor_age} 周岁，不属于儿童保障对象", (ORPHAN,)),
     Reason("excluded_member", "服刑、宣告失踪等人员不予发放", (DE_FACTO,)),
     Reason("topped_up", "已领取低保金或特困供养金 {other} 元/人·月，未达补贴标准的补差发放", (DE_FACTO,)),
-    Reason("chose_extreme_poverty", "同时符合特困人员条件，特困供养待遇较高，按特困人员保障", ("特困人员认定办法 第九条",)),
-    Reason("covered_by_extreme_poverty", "无劳动能力、无生活来源、法定抚养人无抚养能力的儿童纳入特困人员救助供养", (HARDSHIP,)),
+    Reason("chose_extreme_poverty",
+           "同时符合特困人员条件，特困供养待遇较高，按特困人员保障",
+           ("特困人员认定办法 第九条",)),
+    Reason("covered_by_extreme_poverty",
+           "无劳动能力、无生活来源、法定抚养人无抚养能力的儿童纳入特困人员救助供养",
+           (HARDSHIP,)),
 ])
 
 

@@ -29,8 +29,12 @@ REFS = (A7, A13, A14, A23, "社会救助暂行办法 第十二条")
 
 CODES = Codes(KEY, [
     Reason("members_counted", "共同生活家庭成员 {size} 人（不计入：{excluded}）", (A7,)),
-    Reason("income_below_standard", "家庭人均计算收入 {per_capita_income} 元/月，低于低保标准 {standard} 元/月", (A13, A23)),
-    Reason("income_above_standard", "家庭人均计算收入 {per_capita_income} 元/月，不低于低保标准 {standard} 元/月", (A13,)),
+    Reason("income_below_standard",
+           "家庭人均计算收入 {per_capita_income} 元/月，低于低保标准 {standard} 元/月",
+           (A13, A23)),
+    Reason("income_above_standard",
+           "家庭人均计算收入 {per_capita_income} 元/月，不低于低保标准 {standard} 元/月",
+           (A13,)),
     Reason("employment_cost_deducted", "工资性收入已扣减就业成本 {employment_deduction} 元/月", (A13,)),
     Reason("uncounted_income", "基础养老金等 {uncounted_income} 元/月不计入家庭收入", (A13,)),
     Reason("rigid_expense_deducted", "因残疾、重病增加的刚性支出扣减 {rigid_deduction} 元/月", (A13,)),
@@ -40,14 +44,29 @@ CODES = Codes(KEY, [
     Reason("non_residential_property", "拥有非住宅类不动产", (A14,)),
     Reason("vehicle_owned", "拥有机动车辆", (A14,)),
     Reason("business_registered", "有市场主体登记", (A14, "最低生活保障审核确认办法 第十七条")),
-    Reason("gap_amount", "补差：({standard} − {per_capita_income}) × {size} 人 = {base_amount} 元/月", (A23, "社会救助暂行办法 第十二条")),
+    Reason("gap_amount",
+           "补差：({standard} − {per_capita_income}) × {size} 人 = {base_amo"
+           "unt} 元/月",
+           (A23, "社会救助暂行办法 第十二条")),
     Reason("tiered_amount", "分档：人均差额占标准 {gap_share}，按档发放 {base_amount} 元/月", (A23,)),
     Reason("classified_increment", "分类施保增发 {increment} 元/月（老年人、未成年人、重度残疾人、重病患者）", (A27,)),
-    Reason("work_refusal_cut", "{refusers} 人连续 {max_refusals} 次拒绝介绍的工作，减发其本人份额 {refusal_cut} 元/月", (A34, "社会救助暂行办法 第四十五条")),
-    Reason("all_extreme_poverty", "成员均已纳入特困人员救助供养，不重复纳入低保", ("社会救助暂行办法 第十四条", "特困人员认定办法 第四条")),
-    Reason("extreme_poverty_members_out", "{ep_members} 名特困人员单独供养，不计入低保家庭", ("特困人员认定办法 第四条",)),
-    Reason("single_person", "{single_members} 名重残、重病成员按单人户纳入低保（{single_amount} 元/月）", (A8, f"{N2022} 一（一）（四）")),
-    Reason("gradual_exit", "就业后人均收入超过标准，处于渐退期（第 {exit_month} 个月，共 {exit_months} 个月），保障金照发", (f"{N2022} 一（三）", "最低生活保障审核确认办法 第三十三条")),
+    Reason("work_refusal_cut",
+           "{refusers} 人连续 {max_refusals} 次拒绝介绍的工作，减发其本人份额 {refusal_cut}"
+           " 元/月",
+           (A34, "社会救助暂行办法 第四十五条")),
+    Reason("all_extreme_poverty",
+           "成员均已纳入特困人员救助供养，不重复纳入低保",
+           ("社会救助暂行办法 第十四条", "特困人员认定办法 第四条")),
+    Reason("extreme_poverty_members_out",
+           "{ep_members} 名特困人员单独供养，不计入低保家庭",
+           ("特困人员认定办法 第四条",)),
+    Reason("single_person",
+           "{single_members} 名重残、重病成员按单人户纳入低保（{single_amount} 元/月）",
+           (A8, f"{N2022} 一（一）（四）")),
+    Reason("gradual_exit",
+           "就业后人均收入超过标准，处于渐退期（第 {exit_month} 个月，共 {exit_months} 个月），保障金照"
+           "发",
+           (f"{N2022} 一（三）", "最低生活保障审核确认办法 第三十三条")),
     Reason("gradual_exit_over", "渐退期（{exit_months} 个月）已满", (f"{N2022} 一（三）",)),
     Reason("review_yearly", "家庭经济状况较稳定，每年核查一次", (A31,)),
     Reason("review_half_yearly", "有劳动能力成员、收入来源不固定，每半年核查一次", (A31,)),
@@ -64,7 +83,8 @@ def member_columns(m: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
         "ill": (pl.col("serious_illness"), float(p.get("dibao.increment.serious_illness", 0))),
     }
     terms = [pl.when(cond).then(pl.lit(share)).otherwise(pl.lit(0.0)) for cond, share in shares.values()]
-    combined = pl.sum_horizontal(terms) if p.get("dibao.increment.combine", "max") == "sum" else pl.max_horizontal(terms)
+    summed = p.get("dibao.increment.combine", "max") == "sum"
+    combined = pl.sum_horizontal(terms) if summed else pl.max_horizontal(terms)
     max_refusals = p.get("dibao.work_refusal.max_refusals")
     refuser = pl.col("refused_job_offers") >= int(max_refusals) if max_refusals else pl.lit(False)
     return m.with_columns(db_increment=money(combined * pl.col("std")), db_refuser=refuser)
@@ -106,8 +126,8 @@ def household(h: pl.DataFrame, p: Mapping[str, Any], on: Any) -> pl.DataFrame:
                                 ascending=False) * pl.col("std")
         base = per_person * n
     else:
-        base = (pl.col("std") - pl.col("per_capita_income")) * n
-    max_refusals = p.get("dibao.work_refusal.max_refusals")
+        # Art. 23 补差 on the unrounded income: standard × size − counted income.
+        base = pl.col("std") * n - pl.col("counted_income")
     cut_share = float(p.get("dibao.work_refusal.own_share_cut", 0) or 0)
     h = h.with_columns(base_amount=money(pl.when(pl.col("db_main")).then(base).otherwise(0.0))).with_columns(
         increment=pl.when(pl.col("db_main")).then(pl.col("increment_total")).otherwise(0.0),

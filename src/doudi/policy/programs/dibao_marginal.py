@@ -20,8 +20,14 @@ MON = "关于加强低收入人口动态监测做好分层分类社会救助工�
 REFS = (A8, MON)
 
 CODES = Codes(KEY, [
-    Reason("below_multiple", "家庭人均计算收入 {per_capita_income} 元/月，低于 {multiple} 倍低保标准 {marginal_line} 元/月", (A8, MON)),
-    Reason("above_multiple", "家庭人均计算收入 {per_capita_income} 元/月，不低于 {multiple} 倍低保标准 {marginal_line} 元/月", (A8,)),
+    Reason("below_multiple",
+           "家庭人均计算收入 {per_capita_income} 元/月，低于 {multiple} 倍低保标准 {marginal_line} 元/"
+           "月",
+           (A8, MON)),
+    Reason("above_multiple",
+           "家庭人均计算收入 {per_capita_income} 元/月，不低于 {multiple} 倍低保标准 {marginal_line} "
+           "元/月",
+           (A8,)),
     Reason("property_ok", "家庭财产符合规定", (A8,)),
     Reason("property_exceeds", "家庭财产不符合规定", (A8,)),
     Reason("is_dibao", "已符合低保条件，不再认定为边缘家庭", (A8,)),

@@ -38,7 +38,9 @@ CODES = Codes(KEY, [
     Reason("care_self_care", "六项自理指标全部达到：具备生活自理能力", (A22,)),
     Reason("care_partial", "{unable} 项自理指标不能达到：部分丧失生活自理能力", (A22,)),
     Reason("care_full", "{unable} 项自理指标不能达到：完全丧失生活自理能力", (A22,)),
-    Reason("chose_child_welfare", "同时符合孤儿/事实无人抚养儿童条件，纳入儿童基本生活保障（待遇较高），不再认定为特困人员", (A9,)),
+    Reason("chose_child_welfare",
+           "同时符合孤儿/事实无人抚养儿童条件，纳入儿童基本生活保障（待遇较高），不再认定为特困人员",
+           (A9,)),
     Reason("amount", "基本生活标准 {basic} 元 + 照料护理标准 {care} 元 = {amount} 元/月",
            ("国务院关于进一步健全特困人员救助供养制度的意见（国发〔2016〕14号）", "特困人员认定办法 第二十条")),
 ])
@@ -80,7 +82,7 @@ def members(m: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
         & ~pl.col("has_capable_supporter"),
         ep_basic=money(basic),
         ep_care=_by_rank(care),
-        ep_hours=_by_rank([float(h) for h in hours]) if has_hours else pl.lit(None, pl.Float64),
+        ep_hours=_by_rank([float(h) for h in hours if h is not None]) if has_hours else pl.lit(None, pl.Float64),
     )
     return m.with_columns(ep_full_amount=money(pl.col("ep_basic") + pl.col("ep_care")))
 

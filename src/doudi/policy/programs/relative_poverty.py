@@ -49,7 +49,10 @@ _OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq"}
 
 CODES = Codes(KEY, [
     Reason("not_in_force", "本地区未实行相对贫困认定", (SEED,)),
-    Reason("line_below", "2016 年标准：低保家庭有劳动能力，年人均收入 {annual_pc_income} 元低于识别线 {income_line} 元", (SEED,)),
+    Reason("line_below",
+           "2016 年标准：低保家庭有劳动能力，年人均收入 {annual_pc_income} 元低于识别线 {income_line} "
+           "元",
+           (SEED,)),
     Reason("line_above", "2016 年标准：年人均收入 {annual_pc_income} 元不低于识别线 {income_line} 元", (SEED,)),
     Reason("line_not_dibao", "2016 年标准只在有劳动能力的低保家庭中识别", (SEED,)),
     Reason("score_pass", "2020 年多维评估：得分 {score}，达到 {pass_score} 分", (SEED, GD)),

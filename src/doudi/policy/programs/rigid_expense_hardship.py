@@ -22,14 +22,28 @@ A10 = "刚性支出困难家庭认定办法 第十条"
 REFS = (A4, A5, A10)
 
 CODES = Codes(KEY, [
-    Reason("not_in_force", "评估日期早于《刚性支出困难家庭认定办法》施行日期（2025-01-01）", ("刚性支出困难家庭认定办法 第十四条",)),
+    Reason("not_in_force",
+           "评估日期早于《刚性支出困难家庭认定办法》施行日期（2025-01-01）",
+           ("刚性支出困难家庭认定办法 第十四条",)),
     Reason("already_assisted", "已纳入低保、特困或认定为低保边缘家庭", (A4,)),
-    Reason("income_below_average", "家庭年人均收入 {annual_pc_income} 元低于上年度当地居民人均可支配收入 {disposable_income} 元", (A4,)),
-    Reason("income_above_average", "家庭年人均收入 {annual_pc_income} 元不低于上年度当地居民人均可支配收入 {disposable_income} 元", (A4,)),
+    Reason("income_below_average",
+           "家庭年人均收入 {annual_pc_income} 元低于上年度当地居民人均可支配收入 {disposable_income} "
+           "元",
+           (A4,)),
+    Reason("income_above_average",
+           "家庭年人均收入 {annual_pc_income} 元不低于上年度当地居民人均可支配收入 {disposable_income}"
+           " 元",
+           (A4,)),
     Reason("property_ok", "家庭财产符合规定", (A4,)),
     Reason("property_exceeds", "家庭财产不符合规定", (A4,)),
-    Reason("expense_share_high", "前 12 个月刚性支出 {rigid_expenses} 元，占家庭总收入 {expense_share_pct}，超过 {expense_limit_pct}", (A4, A5)),
-    Reason("expense_share_low", "前 12 个月刚性支出 {rigid_expenses} 元，占家庭总收入 {expense_share_pct}，未超过 {expense_limit_pct}", (A4, A5)),
+    Reason("expense_share_high",
+           "前 12 个月刚性支出 {rigid_expenses} 元，占家庭总收入 {expense_share_pct}，超过"
+           " {expense_limit_pct}",
+           (A4, A5)),
+    Reason("expense_share_low",
+           "前 12 个月刚性支出 {rigid_expenses} 元，占家庭总收入 {expense_share_pct}，未超"
+           "过 {expense_limit_pct}",
+           (A4, A5)),
     Reason("valid_12_months", "认定有效期 {valid_months} 个月，至 {valid_until}", (A10,)),
     Reason("missing_statistics", "本地区未配置上年度居民人均可支配收入", (A4,)),
 ])
@@ -51,7 +65,9 @@ def household(h: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     share = float(p.get("rigid_expense_hardship.expense_share", 1.0) or 1.0)
     annual_income = pl.col("counted_income_all") * 12
     rigid = pl.col("exp_medical") + pl.col("exp_education") + pl.col("exp_rehabilitation")
-    expense_share = pl.when(annual_income > 0).then(rigid / annual_income).when(rigid > 0).then(float("inf")).otherwise(0.0)
+    # No income but real spending: the share is unbounded (and certainly above the local limit).
+    expense_share = (pl.when(annual_income > 0).then(rigid / annual_income)
+                     .when(rigid > 0).then(float("inf")).otherwise(0.0))
     h = h.with_columns(
         rg_in_force=pl.lit(enabled),
         disposable_income=disposable,

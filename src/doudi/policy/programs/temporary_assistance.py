@@ -26,8 +26,14 @@ CODES = Codes(KEY, [
     Reason("no_need", "未提出临时救助需求", (A47,)),
     Reason("emergency", "急难型：因意外事件、突发重大疾病等导致基本生活暂时出现严重困难，可先行救助", (A47, O1, O2)),
     Reason("expenditure", "支出型：因教育、医疗等必需支出突然增加导致基本生活出现严重困难", (A47, O1)),
-    Reason("income_below_average", "家庭年人均收入 {annual_pc_income} 元低于上年度当地居民人均可支配收入 {disposable_income} 元", (O1,)),
-    Reason("income_above_average", "家庭年人均收入 {annual_pc_income} 元不低于上年度当地居民人均可支配收入 {disposable_income} 元", (O1,)),
+    Reason("income_below_average",
+           "家庭年人均收入 {annual_pc_income} 元低于上年度当地居民人均可支配收入 {disposable_income} "
+           "元",
+           (O1,)),
+    Reason("income_above_average",
+           "家庭年人均收入 {annual_pc_income} 元不低于上年度当地居民人均可支配收入 {disposable_income}"
+           " 元",
+           (O1,)),
     Reason("property_exceeds", "家庭财产不符合规定", (O1,)),
     Reason("amount", "需求 {need} 元折合低保标准 {need_months} 个月，按 {cover_pct} 救助 {amount} 元", (O3,)),
     Reason("township", "金额低于 {township_limit} 元，由乡镇（街道）审批", (A48, O2)),
@@ -42,10 +48,9 @@ def household(h: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     """Decision columns."""
     kind = pl.col("need_kind")
     months = pl.col("need_amount") / pl.col("std")
-    cover = (pl.when(kind == "emergency").then(
-        tier_value(months, p["temporary_assistance.tiers.emergency"], bound="up_to_months", out="cover", ascending=True))
-        .otherwise(tier_value(months, p["temporary_assistance.tiers.expenditure"], bound="up_to_months", out="cover",
-                              ascending=True)))
+    tiers = {k: tier_value(months, p[f"temporary_assistance.tiers.{k}"], bound="up_to_months", out="cover",
+                           ascending=True) for k in ("emergency", "expenditure")}
+    cover = pl.when(kind == "emergency").then(tiers["emergency"]).otherwise(tiers["expenditure"])
     disposable = by_hukou(p, "statistics.disposable_income")
     township_limit = float(p["temporary_assistance.township_limit"])
     cap_months = float(p["temporary_assistance.county_cap_months"])
