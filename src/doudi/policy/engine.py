@@ -190,6 +190,7 @@ def _finalize(h: pl.DataFrame, p: Resolved, on: date) -> pl.DataFrame:
         counted_income_all=money(pl.max_horizontal(pl.col("income_all") - pl.col("rigid_deduction"), pl.lit(0.0))),
     ).with_columns(
         pc_income_all=money(pl.col("counted_income_all") / n),
+        annual_pc_income=money(pl.col("counted_income_all") * 12 / n),
     )
     h = dibao_marginal.reasons(dibao.reasons(h, p))
     h = rigid_expense_hardship.household(h, p)

@@ -101,7 +101,7 @@ REQUIRED: tuple[str, ...] = (
     "dibao.income.counted_kinds", "dibao.income.employment_cost_deduction",
     "dibao.income.rigid_expense_deduction_share", "dibao.property.financial_assets_months",
     "dibao.property.max_residential", "dibao.property.max_non_residential", "dibao.property.max_vehicles",
-    "dibao.property.max_business_registrations", "dibao.benefit.method", "dibao_marginal.income_multiple",
+    "dibao.property.max_business_registrations", "dibao.benefit.method",
     "age.elderly", "age.minor", "age.labour_min", "extreme_poverty.no_labour.disability_max_grade",
     "extreme_poverty.income.counted_kinds", "extreme_poverty.basic_multiplier",
     "extreme_poverty.care.partial_min_unable", "extreme_poverty.care.full_min_unable",

@@ -108,7 +108,7 @@ def household(h: pl.DataFrame, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     method = p.get("relative_poverty.method")
     if method == "income_line":
         line = by_hukou(p, "relative_poverty.income_line")
-        annual = pl.col("pc_income_all") * 12
+        annual = pl.col("annual_pc_income")
         ok = pl.col("dibao_eligible") & (pl.col("n_labour_all") > 0) & (annual < line)
         h = h.with_columns(income_line=line, rp_annual=annual.round(2), relative_poverty_eligible=ok.fill_null(False),
                            rp_score=pl.lit(None, pl.Float64), rp_required_failed=pl.lit(""))
@@ -130,7 +130,7 @@ def household(h: pl.DataFrame, p: Mapping[str, Any], on: date) -> pl.DataFrame:
         score = pl.sum_horizontal(score_terms).round(2) if score_terms else pl.lit(0.0)
         failed = pl.concat_str(required, separator="、", ignore_nulls=True) if required else pl.lit("")
         h = h.with_columns(rp_score=score, rp_required_failed=failed.fill_null(""),
-                           income_line=pl.lit(None, pl.Float64), rp_annual=(pl.col("pc_income_all") * 12).round(2))
+                           income_line=pl.lit(None, pl.Float64), rp_annual=pl.col("annual_pc_income"))
         ok = (pl.col("rp_score") >= pass_score) & (pl.col("rp_required_failed") == "") & (pl.col("n_counted") > 0)
         h = h.with_columns(relative_poverty_eligible=ok)
         return h.with_columns(relative_poverty_reasons=CODES.mask([

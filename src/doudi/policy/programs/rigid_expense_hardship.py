@@ -71,7 +71,6 @@ def household(h: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     h = h.with_columns(
         rg_in_force=pl.lit(enabled),
         disposable_income=disposable,
-        annual_pc_income=(pl.col("pc_income_all") * 12).round(2),
         rigid_expenses=rigid.round(2),
         expense_share=expense_share,
         expense_limit=pl.lit(share),

@@ -58,7 +58,6 @@ def household(h: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     h = h.with_columns(
         need_months=months.round(2), cover=cover, county_cap=money(pl.col("std") * cap_months),
         township_limit=pl.lit(township_limit), disposable_income=disposable,
-        annual_pc_income=(pl.col("pc_income_all") * 12).round(2),
     ).with_columns(
         ta_income_ok=pl.col("annual_pc_income") < pl.col("disposable_income"),
     ).with_columns(
