@@ -10,6 +10,7 @@ holdings reported in that window (exempt vehicles excluded); rigid expenses are 
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -40,8 +41,7 @@ UNSAFE_VALUES = ["unsafe", "dangerous", "危房", "true", "1", "是", "none", "�
 def _months_back(on: date, months: int) -> date:
     y, m = divmod(on.month - 1 - months, 12)
     year, month = on.year + y, m + 1
-    day = min(on.day, 28)
-    return date(year, month, day)
+    return date(year, month, min(on.day, calendar.monthrange(year, month)[1]))
 
 
 def _read(conn: Connection, stmt: Any, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -148,9 +148,11 @@ def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequen
     df = df.join(hh.select("household_id", county=pl.col("area_code").str.slice(0, 6)), on="household_id")
     df = df.with_columns(win_start=pl.col("county").replace_strict(starts, return_dtype=pl.Date))
     df = _best_source(df, ["household_id", "person_id", "kind"])
-    win_days = (pl.lit(on) - pl.col("win_start")).dt.total_days() + 1
+    # The window is the N months before the evaluation date: [date − N months, date − 1 day].
+    last = on - timedelta(days=1)
+    win_days = (pl.lit(on) - pl.col("win_start")).dt.total_days()
     df = df.with_columns(monthly=pl.col("amount") * _overlap_days(pl.col("period_start"), pl.col("period_end"),
-                                                                   pl.col("win_start"), on) / win_days)
+                                                                   pl.col("win_start"), last) / win_days)
     out = df.group_by("household_id", "person_id").agg(
         [pl.col("monthly").filter(pl.col("kind") == k).sum().round(2).alias(k) for k in INCOME_KINDS])
     return out
@@ -173,7 +175,7 @@ def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int
 
 
 def _expenses(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None) -> pl.DataFrame:
-    lo = on - timedelta(days=365)
+    lo, last = _months_back(on, 12), on - timedelta(days=1)
     stmt = (select(ExpenseFact.household_id, ExpenseFact.kind, ExpenseFact.amount, ExpenseFact.source_kind,
                    ExpenseFact.period_start, ExpenseFact.period_end)
             .join(Household, Household.id == ExpenseFact.household_id)
@@ -184,8 +186,8 @@ def _expenses(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None
         "period_start": pl.Date(), "period_end": pl.Date()})
     df = _best_source(df, ["household_id", "kind"])
     days = (pl.col("period_end") - pl.col("period_start")).dt.total_days() + 1
-    df = df.with_columns(share=pl.col("amount") * _overlap_days(pl.col("period_start"), pl.col("period_end"), lo, on)
-                         / pl.max_horizontal(days, pl.lit(1)))
+    df = df.with_columns(share=pl.col("amount") * _overlap_days(pl.col("period_start"), pl.col("period_end"), lo,
+                                                                last) / pl.max_horizontal(days, pl.lit(1)))
     return df.group_by("household_id").agg(
         [pl.col("share").filter(pl.col("kind") == k).sum().round(2).alias(f"exp_{k}")
          for k in ("medical", "education", "rehabilitation")])

@@ -53,9 +53,13 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
             out[key] = yaml.safe_load(raw)
         except yaml.YAMLError:
             errors.append(FieldError(field=key, message=f"无法解析的值 {raw!r}"))
+    try:
+        checked = check_overrides(out)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    return check_overrides(out)
+    return checked
 
 
 def check_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
