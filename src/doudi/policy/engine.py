@@ -37,6 +37,7 @@ from doudi.policy.programs import (
     temporary_assistance,
 )
 from doudi.policy.programs.base import money
+from doudi.policy.segments import Segments
 from doudi.policy.spec import REQUIRED
 
 PROGRAMS = ("dibao", "dibao_marginal", "extreme_poverty", "rigid_expense_hardship", "temporary_assistance",
@@ -84,12 +85,27 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     county_region, packs, resolved = resolve(hh["area_code"].unique().to_list(), on, overrides)
     hh = hh.with_columns(pack_region=pl.col("area_code").str.slice(0, 6).replace_strict(county_region,
                                                                                          return_dtype=pl.String))
+    # The segment arithmetic needs both frames in household order (snapshots usually already are).
+    if not hh["household_id"].is_sorted():
+        hh = hh.sort("household_id")
+    if not mem["household_id"].is_sorted():
+        mem = mem.sort("household_id", "member_idx")
+    if hh["household_id"].is_duplicated().any():
+        raise ValueError("household_id 重复")
     h_parts, m_parts = [], []
     regions = list(resolved)
+    if len(regions) == 1:
+        h_by, m_by = {regions[0]: hh}, {regions[0]: mem}
+    else:
+        # Each member follows its household's pack; one pass splits both frames.
+        seg = Segments.of(hh["household_id"], mem["household_id"])
+        region_of_member = hh["pack_region"].gather(seg.member_rows)
+        h_by = {k[0]: v for k, v in hh.partition_by("pack_region", as_dict=True).items()}
+        m_by = {k[0]: v.drop("_region") for k, v in mem.with_columns(_region=region_of_member)
+                .partition_by("_region", as_dict=True).items()}
     for region in regions:
-        h = hh.filter(pl.col("pack_region") == region) if len(regions) > 1 else hh
-        m = mem.join(h.select("household_id"), on="household_id", how="semi") if len(regions) > 1 else mem
-        h_out, m_out = run_partition(h, m, resolved[region], on)
+        empty = mem.clear()
+        h_out, m_out = run_partition(h_by[region], m_by.get(region, empty), resolved[region], on)
         h_parts.append(h_out)
         m_parts.append(m_out)
     households = pl.concat(h_parts, how="diagonal_relaxed") if h_parts else pl.DataFrame()
@@ -98,12 +114,11 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
 
 
 def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """All programs for households governed by one pack."""
+    """All programs for households governed by one pack (both frames sorted by household_id)."""
+    seg = Segments.of(hh["household_id"], mem["household_id"])
     m = prepare.members(mem, p, on)
-    n_counted = m.group_by("household_id").agg(pl.col("counted").sum().cast(pl.Int32).alias("n_counted"))
-    h = prepare.households(hh, n_counted, p)
-    m = m.join(h.select("household_id", "urban", "std", "prop_ok", "has_capable_supporter"),
-               on="household_id", how="left")
+    h = prepare.households(hh.with_columns(**seg.aggregate(m, {"n_counted": (pl.col("counted"), "sum")})), p)
+    m = m.with_columns(seg.broadcast(h, {c: c for c in ("urban", "std", "prop_ok", "has_capable_supporter")}))
     m = child_welfare.members(extreme_poverty.members(m, p), p)
     # 特困认定办法 Art. 9: a minor qualifying for both is kept in the better of the two programs only.
     both = pl.col("ep_ok") & pl.col("cw_ok") & pl.col("cw_art9")
@@ -115,28 +130,22 @@ def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) ->
     m = m.with_columns(ep_amount=pl.when(pl.col("ep_eligible")).then(pl.col("ep_full_amount")).otherwise(0.0))
     m = dibao.member_columns(extreme_poverty.reasons(m, p), p)
     counted = pl.col("counted")
-    agg = m.group_by("household_id").agg(
-        *dibao.aggregations(),
-        pl.col("income_counted").filter(counted).sum().alias("income_all"),
-        (counted & pl.col("no_labour")).sum().cast(pl.Int32).alias("n_no_labour"),
-        (counted & pl.col("labour_capable") & pl.col("working_age")).sum().cast(pl.Int32).alias("n_labour_all"),
-        (counted & pl.col("severe")).sum().cast(pl.Int32).alias("n_severe"),
-        (counted & pl.col("serious_illness")).sum().cast(pl.Int32).alias("n_ill"),
-        (counted & pl.col("elderly")).sum().cast(pl.Int32).alias("n_elderly"),
-        (counted & (pl.col("minor") | pl.col("student"))).sum().cast(pl.Int32).alias("n_dependants"),
-    )
-    h = h.join(agg, on="household_id", how="left").with_columns(
-        pl.col("n", "refusers", "n_labour", "n_employed", "ep_members", "n_no_labour", "n_labour_all", "n_severe",
-               "n_ill", "n_elderly", "n_dependants").fill_null(0),
-        pl.col("income_total", "employment_deduction", "uncounted_income", "increment_total", "refuser_increment",
-               "income_all").fill_null(0.0),
-    )
+    h = h.with_columns(**seg.aggregate(m, {
+        **dibao.aggregations(),
+        "income_all": (pl.when(counted).then(pl.col("income_counted")).otherwise(0.0), "sum"),
+        "n_no_labour": (counted & pl.col("no_labour"), "sum"),
+        "n_labour_all": (counted & pl.col("labour_capable") & pl.col("working_age"), "sum"),
+        "n_severe": (counted & pl.col("severe"), "sum"),
+        "n_ill": (counted & pl.col("serious_illness"), "sum"),
+        "n_elderly": (counted & pl.col("elderly"), "sum"),
+        "n_dependants": (counted & (pl.col("minor") | pl.col("student")), "sum"),
+    }))
     h = dibao_marginal.household(dibao.household(h, p, on), p)
-    m = m.join(h.select("household_id", h_db_main="db_main", h_db_exit="db_exit", h_marginal_test="marginal_test",
-                        h_prop_ok="prop_ok", h_per_capita_income="per_capita_income",
-                        h_db_person_amount="db_person_amount"), on="household_id", how="left")
-    m = dibao.single_person(m, p)
-    m = m.with_columns(
+    m = m.with_columns(seg.broadcast(h, {"h_db_main": "db_main", "h_db_exit": "db_exit",
+                                         "h_marginal_test": "marginal_test", "h_prop_ok": "prop_ok",
+                                         "h_per_capita_income": "per_capita_income", "h_pc_exact": "pc_exact",
+                                         "h_db_person_amount": "db_person_amount"}))
+    m = dibao.single_person(m, p).with_columns(
         db_included=(counted & ~pl.col("ep_eligible") & (pl.col("h_db_main") | pl.col("h_db_exit")))
         | pl.col("db_single"),
         h_marginal=pl.col("h_marginal_test"),
@@ -146,29 +155,21 @@ def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) ->
         .when(pl.col("db_included")).then(pl.col("h_db_person_amount")).otherwise(0.0),
     )
     m = disability_subsidies.members(child_welfare.amounts(m, p), p)
-    agg2 = m.group_by("household_id").agg(
-        pl.col("db_single").sum().cast(pl.Int32).alias("single_members"),
-        pl.col("db_single_amount").sum().alias("single_amount"),
-        pl.col("ep_eligible").sum().cast(pl.Int32).alias("extreme_poverty_persons"),
-        pl.col("ep_amount").sum().alias("extreme_poverty_amount"),
-        pl.col("ep_rank").filter(pl.col("ep_eligible")).max().alias("ep_top_rank"),
-        pl.col("ep_reasons").bitwise_or().alias("extreme_poverty_reasons"),
-        pl.col("cw_eligible").sum().cast(pl.Int32).alias("child_welfare_persons"),
-        pl.col("cw_amount").sum().alias("child_welfare_amount"),
-        pl.col("cw_reasons").bitwise_or().alias("child_welfare_reasons"),
-        pl.col("ds_eligible").sum().cast(pl.Int32).alias("disability_subsidies_persons"),
-        pl.col("ds_amount").sum().alias("disability_subsidies_amount"),
-        pl.col("ds_reasons").bitwise_or().alias("disability_subsidies_reasons"),
-    )
-    h = h.join(agg2, on="household_id", how="left").with_columns(
-        pl.col("single_members", "extreme_poverty_persons", "child_welfare_persons",
-               "disability_subsidies_persons").fill_null(0),
-        pl.col("single_amount", "extreme_poverty_amount", "child_welfare_amount",
-               "disability_subsidies_amount").fill_null(0.0),
-        pl.col("extreme_poverty_reasons", "child_welfare_reasons", "disability_subsidies_reasons").fill_null(0),
-    )
-    h = _finalize(h, p, on)
-    return h, m
+    h = h.with_columns(**seg.aggregate(m, {
+        "single_members": (pl.col("db_single"), "sum"),
+        "single_amount": (pl.col("db_single_amount"), "sum"),
+        "extreme_poverty_persons": (pl.col("ep_eligible"), "sum"),
+        "extreme_poverty_amount": (pl.col("ep_amount"), "sum"),
+        "ep_top_rank": (pl.when(pl.col("ep_eligible")).then(pl.col("ep_rank").cast(pl.Int64)).otherwise(0), "max"),
+        "extreme_poverty_reasons": (pl.col("ep_reasons"), "or"),
+        "child_welfare_persons": (pl.col("cw_eligible"), "sum"),
+        "child_welfare_amount": (pl.col("cw_amount"), "sum"),
+        "child_welfare_reasons": (pl.col("cw_reasons"), "or"),
+        "disability_subsidies_persons": (pl.col("ds_eligible"), "sum"),
+        "disability_subsidies_amount": (pl.col("ds_amount"), "sum"),
+        "disability_subsidies_reasons": (pl.col("ds_reasons"), "or"),
+    }))
+    return _finalize(h, p, on), m
 
 
 def _finalize(h: pl.DataFrame, p: Resolved, on: date) -> pl.DataFrame:

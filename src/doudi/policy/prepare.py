@@ -78,12 +78,11 @@ def property_checks(p: Mapping[str, Any]) -> dict[str, pl.Expr]:
     }
 
 
-def households(hh: pl.DataFrame, n_counted: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
-    """Household columns before any program: size, standard and the property test."""
+def households(hh: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
+    """Household columns before any program: standard and the property test (needs `n_counted`)."""
     checks = property_checks(p)
     return (
-        hh.join(n_counted, on="household_id", how="left")
-        .with_columns(pl.col("n_counted").fill_null(0))
+        hh.with_columns(pl.col("n_counted").cast(pl.Int32))
         .with_columns(std=standard(p), **checks)
         .with_columns(prop_ok=pl.all_horizontal(list(checks)))
         .with_columns(fin_limit=float(p["dibao.property.financial_assets_months"]) * float(p["dibao.standard.urban"])

@@ -90,21 +90,25 @@ def member_columns(m: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     return m.with_columns(db_increment=money(combined * pl.col("std")), db_refuser=refuser)
 
 
-def aggregations() -> list[pl.Expr]:
-    """Household sums over the 低保 unit: counted members who are not 特困 persons."""
+def aggregations() -> dict[str, tuple[pl.Expr, str]]:
+    """Household sums over the 低保 unit (counted members who are not 特困 persons): name → (member expr, how)."""
     unit = pl.col("counted") & ~pl.col("ep_eligible")
-    return [
-        unit.sum().cast(pl.Int32).alias("n"),
-        pl.col("income_counted").filter(unit).sum().alias("income_total"),
-        (pl.col("wage") - pl.col("wage_counted")).filter(unit & pl.col("employed")).sum().alias("employment_deduction"),
-        pl.col("basic_pension").filter(unit).sum().alias("uncounted_income"),
-        pl.col("db_increment").filter(unit).sum().alias("increment_total"),
-        pl.col("db_increment").filter(unit & pl.col("db_refuser")).sum().alias("refuser_increment"),
-        (unit & pl.col("db_refuser")).sum().cast(pl.Int32).alias("refusers"),
-        (unit & pl.col("labour_capable") & pl.col("working_age")).sum().cast(pl.Int32).alias("n_labour"),
-        (unit & pl.col("employed")).sum().cast(pl.Int32).alias("n_employed"),
-        (pl.col("counted") & pl.col("ep_eligible")).sum().cast(pl.Int32).alias("ep_members"),
-    ]
+
+    def within(expr: pl.Expr, cond: pl.Expr = unit) -> pl.Expr:
+        return pl.when(cond).then(expr).otherwise(0.0)
+
+    return {
+        "n": (unit, "sum"),
+        "income_total": (within(pl.col("income_counted")), "sum"),
+        "employment_deduction": (within(pl.col("wage") - pl.col("wage_counted"), unit & pl.col("employed")), "sum"),
+        "uncounted_income": (within(pl.col("basic_pension")), "sum"),
+        "increment_total": (within(pl.col("db_increment")), "sum"),
+        "refuser_increment": (within(pl.col("db_increment"), unit & pl.col("db_refuser")), "sum"),
+        "refusers": (unit & pl.col("db_refuser"), "sum"),
+        "n_labour": (unit & pl.col("labour_capable") & pl.col("working_age"), "sum"),
+        "n_employed": (unit & pl.col("employed"), "sum"),
+        "ep_members": (pl.col("counted") & pl.col("ep_eligible"), "sum"),
+    }
 
 
 def household(h: pl.DataFrame, p: Mapping[str, Any], on: Any) -> pl.DataFrame:
@@ -113,12 +117,14 @@ def household(h: pl.DataFrame, p: Mapping[str, Any], on: Any) -> pl.DataFrame:
     rigid = share * (pl.col("exp_medical") + pl.col("exp_rehabilitation")) / 12.0
     n = pl.col("n")
     h = h.with_columns(rigid_deduction=money(pl.when(n > 0).then(rigid).otherwise(0.0))).with_columns(
-        counted_income=money(pl.max_horizontal(pl.col("income_total") - pl.col("rigid_deduction"), pl.lit(0.0))),
+        counted_income=pl.max_horizontal(pl.col("income_total") - pl.col("rigid_deduction"), pl.lit(0.0)),
     ).with_columns(
-        per_capita_income=money(pl.when(n > 0).then(pl.col("counted_income") / n).otherwise(None)),
+        # Decisions compare the exact per-capita income; the rounded one is for display.
+        pc_exact=pl.when(n > 0).then(pl.col("counted_income") / n).otherwise(None),
     ).with_columns(
-        db_main=(n > 0) & (pl.col("per_capita_income") < pl.col("std")) & pl.col("prop_ok"),
-        gap_share=((pl.col("std") - pl.col("per_capita_income")) / pl.col("std")).round(4),
+        per_capita_income=money(pl.col("pc_exact")),
+        db_main=(n > 0) & (pl.col("pc_exact") < pl.col("std")) & pl.col("prop_ok"),
+        gap_share=((pl.col("std") - pl.col("pc_exact")) / pl.col("std")).round(4),
     )
     if p["dibao.benefit.method"] == "tiered":
         tiers = sorted(p["dibao.benefit.tiers"], key=lambda t: -float(t["min_gap_share"]))
@@ -171,7 +177,7 @@ def single_person(m: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     if p.get("dibao.single_person.jobless_severe_disabled"):
         mult = float(p.get("dibao.single_person.household_income_multiple", 1.0))
         path_b = (~pl.col("minor") & pl.col("jobless") & pl.col("severe") & pl.col("h_prop_ok")
-                  & (pl.col("h_per_capita_income") < pl.col("std") * mult))
+                  & (pl.col("h_pc_exact") < pl.col("std") * mult))
     sp = unit & own_below & (path_a | path_b)
     return m.with_columns(db_single=sp.fill_null(False)).with_columns(
         db_single_amount=money(pl.when(pl.col("db_single")).then(
@@ -184,8 +190,8 @@ def reasons(h: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     tiered = p["dibao.benefit.method"] == "tiered"
     return h.with_columns(dibao_reasons=CODES.mask([
         (pl.col("n") > 0, "members_counted"),
-        ((pl.col("n") > 0) & (pl.col("per_capita_income") < pl.col("std")), "income_below_standard"),
-        ((pl.col("n") > 0) & (pl.col("per_capita_income") >= pl.col("std")), "income_above_standard"),
+        ((pl.col("n") > 0) & (pl.col("pc_exact") < pl.col("std")), "income_below_standard"),
+        ((pl.col("n") > 0) & (pl.col("pc_exact") >= pl.col("std")), "income_above_standard"),
         (pl.col("employment_deduction") > 0, "employment_cost_deducted"),
         (pl.col("uncounted_income") > 0, "uncounted_income"),
         (pl.col("rigid_deduction") > 0, "rigid_expense_deducted"),

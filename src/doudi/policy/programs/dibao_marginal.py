@@ -45,7 +45,7 @@ def household(h: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     line = pl.col("std") * float(mult)
     return h.with_columns(marginal_line=line.round(2), mg_in_force=pl.lit(True)).with_columns(
         marginal_test=(pl.col("n") > 0) & ~pl.col("db_main") & ~pl.col("db_exit")
-        & (pl.col("per_capita_income") < pl.col("marginal_line")) & pl.col("prop_ok"),
+        & (pl.col("pc_exact") < pl.col("std") * float(mult)) & pl.col("prop_ok"),
     )
 
 
@@ -53,8 +53,8 @@ def reasons(h: pl.DataFrame) -> pl.DataFrame:
     """Reason mask."""
     has = pl.col("n") > 0
     return h.with_columns(dibao_marginal_reasons=CODES.mask([
-        (pl.col("mg_in_force") & has & (pl.col("per_capita_income") < pl.col("marginal_line")), "below_multiple"),
-        (pl.col("mg_in_force") & has & (pl.col("per_capita_income") >= pl.col("marginal_line")), "above_multiple"),
+        (pl.col("mg_in_force") & has & (pl.col("pc_exact") < pl.col("marginal_line")), "below_multiple"),
+        (pl.col("mg_in_force") & has & (pl.col("pc_exact") >= pl.col("marginal_line")), "above_multiple"),
         (pl.col("mg_in_force") & pl.col("prop_ok"), "property_ok"),
         (pl.col("mg_in_force") & ~pl.col("prop_ok"), "property_exceeds"),
         (pl.col("mg_in_force") & (pl.col("db_main") | pl.col("db_exit")), "is_dibao"),
