@@ -120,7 +120,8 @@ def main() -> None:
     r = json.loads(out.stdout)
     print(f"all programs, {r['households']:,} households / {r['members']:,} members:")
     print(f"  load {r['load_s']:.2f} s   compute {r['compute_s']:.2f} s (cpu {r['compute_cpu_s']:.2f} s; "
-          f"second run {r['compute_warm_s']:.2f} s)   total {r['total_s']:.2f} s   peak RSS {r['peak_rss_mib']:.0f} MiB")
+          f"second run {r['compute_warm_s']:.2f} s)   total {r['total_s']:.2f} s   "
+          f"peak RSS {r['peak_rss_mib']:.0f} MiB")
     print(f"  targets: compute ≤ 3 s {'OK' if r['compute_s'] <= 3 else 'MISSED'}, "
           f"total ≤ 10 s {'OK' if r['total_s'] <= 10 else 'MISSED'}, "
           f"peak ≤ 4096 MiB {'OK' if r['peak_rss_mib'] <= 4096 else 'MISSED'}")
@@ -130,7 +131,8 @@ def main() -> None:
     ours, ours_s = _dibao_only(one_region)
     ref, ref_s = _openfisca(one_region)
     mismatches = int(np.sum(np.abs(ours - ref) > 0.01))
-    print(f"低保 rule alone: doudi {ours_s:.2f} s, OpenFisca {ref_s:.2f} s → OpenFisca / doudi = {ref_s / ours_s:.1f}×; "
+    print(f"低保 rule alone: doudi {ours_s:.2f} s, OpenFisca {ref_s:.2f} s → "
+          f"OpenFisca / doudi = {ref_s / ours_s:.1f}×; "
           f"all eight programs in doudi vs the 低保 rule in OpenFisca: {ref_s / r['compute_s']:.1f}×; "
           f"amounts differing by > 0.01 yuan: {mismatches}")
 

@@ -29,7 +29,7 @@ def _input(name: str, entity: Any, value_type: type, default: Any = 0) -> type[V
                                     "default_value": default, "label": name})
 
 
-class income_counted(Variable):  # noqa: N801 - OpenFisca names variables by their class
+class income_counted(Variable):
     value_type = float
     entity = Person
     definition_period = MONTH
@@ -43,7 +43,7 @@ class income_counted(Variable):  # noqa: N801 - OpenFisca names variables by the
         return total * person("counted", period)
 
 
-class household_size(Variable):  # noqa: N801
+class household_size(Variable):
     value_type = int
     entity = Household
     definition_period = MONTH
@@ -53,7 +53,7 @@ class household_size(Variable):  # noqa: N801
         return household.sum(household.members("counted", period))
 
 
-class household_income(Variable):  # noqa: N801
+class household_income(Variable):
     value_type = float
     entity = Household
     definition_period = MONTH
@@ -63,7 +63,7 @@ class household_income(Variable):  # noqa: N801
         return household.sum(household.members("income_counted", period))
 
 
-class dibao_standard(Variable):  # noqa: N801
+class dibao_standard(Variable):
     value_type = float
     entity = Household
     definition_period = MONTH
@@ -74,7 +74,7 @@ class dibao_standard(Variable):  # noqa: N801
         return np.where(household("urban", period), p.standard_urban, p.standard_rural)
 
 
-class property_ok(Variable):  # noqa: N801
+class property_ok(Variable):
     value_type = bool
     entity = Household
     definition_period = MONTH
@@ -90,7 +90,7 @@ class property_ok(Variable):  # noqa: N801
                 & (household("business_registrations", period) <= p.max_business_registrations))
 
 
-class dibao_amount(Variable):  # noqa: N801
+class dibao_amount(Variable):
     value_type = float
     entity = Household
     definition_period = MONTH
@@ -117,7 +117,8 @@ def build_system(values: dict[str, float], on: date) -> TaxBenefitSystem:
     for var in (income_counted, household_size, household_income, dibao_standard, property_ok, dibao_amount):
         tbs.add_variable(var)
     start = on.replace(day=1).isoformat()
-    tbs.parameters = ParameterNode("", data={"dibao": {k: {"values": {start: {"value": v}}} for k, v in values.items()}})
+    dated = {k: {"values": {start: {"value": v}}} for k, v in values.items()}
+    tbs.parameters = ParameterNode("", data={"dibao": dated})
     return tbs
 
 

@@ -80,13 +80,15 @@ def test_arbitrary_namespaces_are_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("snippet", "message"), [
-    ("  dibao.standard.urban:\n    unit: 元\n    values: [{from: 2020-01-01, value: 1}]\n", "dibao.standard.urban: 缺少 ref"),
+    ("  dibao.standard.urban:\n    unit: 元\n    values: [{from: 2020-01-01, value: 1}]\n",
+     "dibao.standard.urban: 缺少 ref"),
     ("  dibao.standard.urban:\n    unit: 元\n    ref: x\n    values: [{from: 2020-01-01, value: abc}]\n",
      "dibao.standard.urban: values[0].value 类型应为 number"),
     ("  dibao.standard.urban:\n    unit: 元\n    ref: x\n    values: [{from: someday, value: 1}]\n",
      "dibao.standard.urban: values[0].from 不是日期"),
     ("  Bad_Key:\n    unit: 元\n    ref: x\n    values: [{from: 2020-01-01, value: 1}]\n", "Bad_Key: 参数名应为"),
-    ("  dibao.standard.urban:\n    unit: 元\n    ref: x\n    provisonal: true\n    values: [{from: 2020-01-01, value: 1}]\n",
+    ("  dibao.standard.urban:\n    unit: 元\n    ref: x\n    provisonal: true\n"
+     "    values: [{from: 2020-01-01, value: 1}]\n",
      "dibao.standard.urban: 未知字段 provisonal"),
 ])
 def test_malformed_pack_names_file_and_key(tmp_path: Path, snippet: str, message: str) -> None:
@@ -101,7 +103,7 @@ def test_malformed_pack_names_file_and_key(tmp_path: Path, snippet: str, message
 def test_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:
     shutil.copytree(PACK_DIR, tmp_path / "packs")
     (tmp_path / "packs" / "440783.yaml").write_text("region: [unclosed\n", encoding="utf-8")
-    with pytest.raises(PackError, match="440783.yaml: YAML"):
+    with pytest.raises(PackError, match=r"440783\.yaml: YAML"):
         load_pack("440783", pack_dir=tmp_path / "packs")
 
 

@@ -58,7 +58,8 @@ def test_registry_frames_average_income_and_pick_the_best_source(db: Session) ->
     assert m[1]["wage"] == 0.0 and m[1]["basic_pension"] == 150.0
     h = frames.households.to_dicts()[0]
     assert h["financial_assets"] == 5000.0 and h["vehicles"] == 0  # the exempt vehicle is not counted
-    # 7300 over 731 days (2023–2024); 366 of them in the 12 months before 2024-07-01 → 7300 × 366 / 731 = 2671800 / 731 = 3654.99.
+    # 7300 over 731 days (2023–2024); 366 of them in the 12 months before 2024-07-01:
+    # 7300 × 366 / 731 = 2671800 / 731 = 3654.99.
     assert h["exp_medical"] == 3654.99
     assert h["urban"] is False
 

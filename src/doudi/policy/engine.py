@@ -16,9 +16,10 @@ Mutual exclusions applied here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -113,12 +114,79 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     return Decisions(households=households, members=members, packs=packs, params=resolved, on=on)
 
 
-def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """All programs for households governed by one pack (both frames sorted by household_id)."""
-    seg = Segments.of(hh["household_id"], mem["household_id"])
-    m = prepare.members(mem, p, on)
-    h = prepare.households(hh.with_columns(**seg.aggregate(m, {"n_counted": (pl.col("counted"), "sum")})), p)
-    m = m.with_columns(seg.broadcast(h, {c: c for c in ("urban", "std", "prop_ok", "has_capable_supporter")}))
+class _Recorder:
+    """Stands in for a frame to record a rule function's column steps (expressions are immutable)."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def with_columns(self, *args: Any, **kwargs: Any) -> _Recorder:
+        self.steps.append((args, kwargs))
+        return self
+
+
+_PLANS: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
+
+
+def _run(fn: Callable[..., Any], df: pl.DataFrame, p: Resolved, *args: Any) -> pl.DataFrame:
+    """Apply a rule function's column steps, building its expressions once per pack values and date.
+
+    Building Polars expressions costs more than evaluating them on one household, so a single-case
+    evaluation reuses the steps recorded the first time; the batch and the single case run the same steps.
+    """
+    key = (fn.__module__, fn.__qualname__, p.region, p.on, p.version, args)
+    steps = _PLANS.get(key)
+    if steps is None:
+        recorder = _Recorder()
+        fn(recorder, p, *args)
+        if len(_PLANS) > 2048:
+            _PLANS.clear()
+        steps = _PLANS[key] = _merge(recorder.steps)
+    for step_args, step_kwargs in steps:
+        df = df.with_columns(*step_args, **step_kwargs)
+    return df
+
+
+def _named(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, pl.Expr]] | None:
+    """A step's expressions with their output names (None when a name cannot be known)."""
+    out: list[tuple[str, pl.Expr]] = []
+    for a in args:
+        for e in a if isinstance(a, list | tuple) else [a]:
+            if not isinstance(e, pl.Expr):
+                return None
+            try:
+                out.append((e.meta.output_name(), e))
+            except Exception:  # multi-column or unnamed expression: keep the step as it is
+                return None
+    out.extend((k, v if isinstance(v, pl.Expr) else pl.lit(v)) for k, v in kwargs.items())
+    return out
+
+
+def _merge(steps: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Fuse consecutive steps that do not read or rewrite each other's new columns (fewer passes, same result)."""
+    merged: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    current: dict[str, pl.Expr] = {}
+    for args, kwargs in steps:
+        named = _named(args, kwargs)
+        if named is None:
+            if current:
+                merged.append(((), current))
+                current = {}
+            merged.append((args, kwargs))
+            continue
+        reads = {r for _, e in named for r in e.meta.root_names()}
+        writes = {n for n, _ in named}
+        if current and (reads & set(current) or writes & set(current)):
+            merged.append(((), current))
+            current = {}
+        current.update(named)
+    if current:
+        merged.append(((), current))
+    return merged
+
+
+def _members_programs(m: pl.DataFrame, p: Resolved) -> pl.DataFrame:
+    """特困 and child criteria, their mutual exclusion, 特困 reasons and 分类施保 increments."""
     m = child_welfare.members(extreme_poverty.members(m, p), p)
     # 特困认定办法 Art. 9: a minor qualifying for both is kept in the better of the two programs only.
     both = pl.col("ep_ok") & pl.col("cw_ok") & pl.col("cw_art9")
@@ -128,23 +196,16 @@ def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) ->
     m = m.with_columns(ep_eligible=pl.col("ep_ok") & ~prefer_cw,
                        cw_eligible=pl.col("cw_ok") & ~(both & ~prefer_cw) & ~hardship_in_ep)
     m = m.with_columns(ep_amount=pl.when(pl.col("ep_eligible")).then(pl.col("ep_full_amount")).otherwise(0.0))
-    m = dibao.member_columns(extreme_poverty.reasons(m, p), p)
+    return dibao.member_columns(extreme_poverty.reasons(m, p), p)
+
+
+def _household_dibao(h: pl.DataFrame, p: Resolved, on: date) -> pl.DataFrame:
+    return dibao_marginal.household(dibao.household(h, p, on), p)
+
+
+def _members_after_dibao(m: pl.DataFrame, p: Resolved) -> pl.DataFrame:
+    """Single-person inclusion, who is in 低保 and with what share, child amounts, disability subsidies."""
     counted = pl.col("counted")
-    h = h.with_columns(**seg.aggregate(m, {
-        **dibao.aggregations(),
-        "income_all": (pl.when(counted).then(pl.col("income_counted")).otherwise(0.0), "sum"),
-        "n_no_labour": (counted & pl.col("no_labour"), "sum"),
-        "n_labour_all": (counted & pl.col("labour_capable") & pl.col("working_age"), "sum"),
-        "n_severe": (counted & pl.col("severe"), "sum"),
-        "n_ill": (counted & pl.col("serious_illness"), "sum"),
-        "n_elderly": (counted & pl.col("elderly"), "sum"),
-        "n_dependants": (counted & (pl.col("minor") | pl.col("student")), "sum"),
-    }))
-    h = dibao_marginal.household(dibao.household(h, p, on), p)
-    m = m.with_columns(seg.broadcast(h, {"h_db_main": "db_main", "h_db_exit": "db_exit",
-                                         "h_marginal_test": "marginal_test", "h_prop_ok": "prop_ok",
-                                         "h_per_capita_income": "per_capita_income", "h_pc_exact": "pc_exact",
-                                         "h_db_person_amount": "db_person_amount"}))
     m = dibao.single_person(m, p).with_columns(
         db_included=(counted & ~pl.col("ep_eligible") & (pl.col("h_db_main") | pl.col("h_db_exit")))
         | pl.col("db_single"),
@@ -154,8 +215,27 @@ def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) ->
         .when(pl.col("db_single")).then(pl.col("db_single_amount"))
         .when(pl.col("db_included")).then(pl.col("h_db_person_amount")).otherwise(0.0),
     )
-    m = disability_subsidies.members(child_welfare.amounts(m, p), p)
-    h = h.with_columns(**seg.aggregate(m, {
+    return disability_subsidies.members(child_welfare.amounts(m, p), p)
+
+
+@lru_cache(maxsize=1)
+def _unit_sums() -> dict[str, tuple[pl.Expr, str]]:
+    counted = pl.col("counted")
+    return {
+        **dibao.aggregations(),
+        "income_all": (pl.when(counted).then(pl.col("income_counted")).otherwise(0.0), "sum"),
+        "n_no_labour": (counted & pl.col("no_labour"), "sum"),
+        "n_labour_all": (counted & pl.col("labour_capable") & pl.col("working_age"), "sum"),
+        "n_severe": (counted & pl.col("severe"), "sum"),
+        "n_ill": (counted & pl.col("serious_illness"), "sum"),
+        "n_elderly": (counted & pl.col("elderly"), "sum"),
+        "n_dependants": (counted & (pl.col("minor") | pl.col("student")), "sum"),
+    }
+
+
+@lru_cache(maxsize=1)
+def _person_sums() -> dict[str, tuple[pl.Expr, str]]:
+    return {
         "single_members": (pl.col("db_single"), "sum"),
         "single_amount": (pl.col("db_single_amount"), "sum"),
         "extreme_poverty_persons": (pl.col("ep_eligible"), "sum"),
@@ -168,8 +248,26 @@ def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) ->
         "disability_subsidies_persons": (pl.col("ds_eligible"), "sum"),
         "disability_subsidies_amount": (pl.col("ds_amount"), "sum"),
         "disability_subsidies_reasons": (pl.col("ds_reasons"), "or"),
-    }))
-    return _finalize(h, p, on), m
+    }
+
+
+_N_COUNTED = {"n_counted": (pl.col("counted"), "sum")}
+_TO_MEMBERS = {c: c for c in ("urban", "std", "prop_ok", "has_capable_supporter")}
+_DIBAO_TO_MEMBERS = {"h_db_main": "db_main", "h_db_exit": "db_exit", "h_marginal_test": "marginal_test",
+                     "h_prop_ok": "prop_ok", "h_per_capita_income": "per_capita_income", "h_pc_exact": "pc_exact",
+                     "h_db_person_amount": "db_person_amount"}
+
+
+def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """All programs for households governed by one pack (both frames sorted by household_id)."""
+    seg = Segments.of(hh["household_id"], mem["household_id"])
+    m = _run(prepare.members, mem, p, on)
+    h = _run(prepare.households, hh.with_columns(**seg.aggregate(m, _N_COUNTED)), p)
+    m = _run(_members_programs, m.with_columns(seg.broadcast(h, _TO_MEMBERS)), p)
+    h = _run(_household_dibao, h.with_columns(**seg.aggregate(m, _unit_sums())), p, on)
+    m = _run(_members_after_dibao, m.with_columns(seg.broadcast(h, _DIBAO_TO_MEMBERS)), p)
+    h = _run(_finalize, h.with_columns(**seg.aggregate(m, _person_sums())), p, on)
+    return h, m
 
 
 def _finalize(h: pl.DataFrame, p: Resolved, on: date) -> pl.DataFrame:

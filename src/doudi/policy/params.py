@@ -129,7 +129,7 @@ class PackFile:
     params: dict[str, Param]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pack:
     """The parameters in force for one area: a chain of pack files, most specific first."""
 
@@ -164,7 +164,10 @@ class Pack:
         return self.params[key].at(on, default)
 
     def at(self, on: date) -> Resolved:
-        """Every parameter in force on `on`."""
+        """Every parameter in force on `on` (computed once per pack version and date)."""
+        return _resolve_at(self, on)
+
+    def _at(self, on: date) -> Resolved:
         values: dict[str, Any] = {}
         for key, p in self.params.items():
             v = p.at(on, None)
@@ -190,6 +193,11 @@ class Pack:
                                   note=f"模拟值（原值见 {base.file}）")
         tag = hashlib.sha256(repr(sorted(overrides.items())).encode()).hexdigest()[:6]
         return replace(self, params=params, version=f"{self.version}+sim{tag}")
+
+
+@lru_cache(maxsize=1024)
+def _resolve_at(pack: Pack, on: date) -> Resolved:
+    return pack._at(on)
 
 
 @dataclass(frozen=True)
@@ -308,6 +316,14 @@ def chain_regions(area_code: str) -> list[str]:
 def load_pack(area_code: str, *, pack_dir: Path | None = None) -> Pack:
     """The pack for an area code (county level or deeper), inheriting from city, province and national."""
     directory = pack_dir or PACK_DIR
+    files = [directory / f"{r}.yaml" for r in chain_regions(area_code)]
+    stamps = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in files)
+    return _load_pack(area_code[:6] if len(area_code) > 6 else area_code, directory, stamps)
+
+
+@lru_cache(maxsize=256)
+def _load_pack(area_code: str, directory: Path, stamps: tuple[int, ...]) -> Pack:
+    del stamps  # part of the cache key: an edited pack file is re-read
     files = [directory / f"{r}.yaml" for r in chain_regions(area_code)]
     chain = tuple(pack_file(f) for f in files if f.exists())
     if not chain or chain[-1].region != NATIONAL:
