@@ -62,6 +62,8 @@ def test_registry_frames_average_income_and_pick_the_best_source(db: Session) ->
     # 7300 × 366 / 731 = 2671800 / 731 = 3654.99.
     assert h["exp_medical"] == 3654.99
     assert h["urban"] is False
+    # Supporter not recorded: the head (54, no severe disability) is taken as a capable supporter.
+    assert h["has_capable_supporter"] is True
 
 
 def test_jiangmen_averages_over_six_months(db: Session) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames, conform
 from doudi.policy.params import PackError, load_pack
+from doudi.policy.programs.base import age_on
 from doudi.policy.spec import INCOME_KINDS
 from doudi.registry.models import (
     AssetFact,
@@ -85,6 +86,8 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
               .with_columns(person_id=pl.coalesce("person_id", "head_id"))
               .group_by("household_id", "person_id").agg([pl.col(k).sum() for k in INCOME_KINDS]))
     members = members.join(income, on=["household_id", "person_id"], how="left")
+    hh = hh.join(_supporter_guess(members, on), on="household_id", how="left").with_columns(
+        has_capable_supporter=pl.coalesce("has_capable_supporter", "adult_able").fill_null(False)).drop("adult_able")
     hh = hh.join(assets, on="household_id", how="left").join(expenses, on="household_id", how="left").join(
         living, on="household_id", how="left")
     for name, dtype in HOUSEHOLD_SCHEMA.items():
@@ -115,6 +118,16 @@ def _members(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None)
     df = df.sort("household_id", pl.col("relation") != "head", "membership_id")
     return df.with_columns(member_idx=pl.int_range(pl.len()).over("household_id").cast(pl.Int32)).select(
         [c for c in MEMBER_SCHEMA if c in df.columns or c == "member_idx"])
+
+
+def _supporter_guess(members: pl.DataFrame, on: date) -> pl.DataFrame:
+    """Where the registry does not record it, a household with a counted member aged 18–59 without severe
+    disability is taken to have a capable supporter (特困认定办法 Art. 8 lists who lacks the capacity); the
+    caseworker records the real answer on the household."""
+    age = age_on(pl.col("birth_date"), on)
+    able = (pl.col("exclusion").is_null() & (age >= 18) & (age < 60)
+            & ~(pl.col("disability_grade") <= 2).fill_null(False))
+    return members.group_by("household_id").agg(adult_able=able.any())
 
 
 def _best_source(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
