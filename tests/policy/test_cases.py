@@ -1,7 +1,8 @@
 """Runs the policy cases in tests/policy/cases/<region>/*.yaml: readable households with hand-computed
 expectations (the arithmetic is in each case's `note`).
 
-A case: ``name, region, date, household, expected`` and optional ``note``. ``expected`` maps dotted
+A case: ``name, region, date, household, expected`` and optional ``note`` and ``overrides`` (parameter
+values to use instead of the pack's, e.g. ``dibao.benefit.method: tiered``). ``expected`` maps dotted
 paths into the evaluation JSON (``programs.dibao.monthly_amount``, ``programs.extreme_poverty.members[0].care_level``)
 to values; numbers match to the fen.
 """
@@ -16,7 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from doudi.policy.schemas import HouseholdIn
+from doudi.policy.engine import evaluate_frames
+from doudi.policy.explain import household_json
+from doudi.policy.frames import from_json
+from doudi.policy.schemas import EvaluationResult, HouseholdIn
 from doudi.policy.service import evaluate
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -54,7 +58,12 @@ def test_case(case: dict[str, Any]) -> None:
     for key in ("name", "region", "date", "household", "expected"):
         assert key in case, f"{case['_path']}: missing {key}"
     on = case["date"] if isinstance(case["date"], date) else date.fromisoformat(str(case["date"]))
-    result = evaluate(HouseholdIn.model_validate(case["household"]), on)
+    household = HouseholdIn.model_validate(case["household"])
+    if case.get("overrides"):
+        decisions = evaluate_frames(from_json([household]), on, overrides=case["overrides"])
+        result = EvaluationResult.model_validate(household_json(decisions, 0)).model_dump(mode="json")
+    else:
+        result = evaluate(household, on)
     assert result["pack"]["region"] == str(case["region"]), "the area code selected another pack"
     problems = []
     for path, want in case["expected"].items():
