@@ -158,3 +158,23 @@ def test_cli_simulate_rejects_bad_overrides(fresh_database) -> None:  # type: ig
                "--date", "2024-07-01")
     assert out.returncode == 2
     assert "dibao.standard.rural" in out.stderr and "nonsense" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_households_of_regions_without_a_pack_are_reported_not_dropped(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    from doudi.areas.service import AreaRow, upsert_areas
+
+    with Session(fresh_database.engine) as session:
+        make_areas(session)
+        upsert_areas(session, rows=[AreaRow("370702", "潍城区", True, "synthetic")])
+        make_household(session, VILLAGE_A1, hukou="rural")
+        elsewhere = make_household(session, "370702", hukou="urban")
+        session.commit()
+        frames = read_registry(session.connection(), on=date(2024, 7, 1))
+        run = run_assessment(session, actor=system_actor(name="test"), frames=frames, on=date(2024, 7, 1),
+                             source="registry")
+        session.commit()
+        assert run.households == 1
+        assert run.summary["skipped"]["households"] == 1
+        assert run.summary["skipped"]["household_ids"] == [elsewhere.id]
+        assert "dibao.standard.urban" in run.summary["skipped"]["reasons"][0]
+        assert session.scalar(select(func.count()).select_from(AssessmentDecision)) == 8

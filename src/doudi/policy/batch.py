@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.core.errors import FieldError, ValidationFailed
 from doudi.db.engine import is_postgres
 from doudi.policy.engine import MODULES, PROGRAMS, Decisions, evaluate_frames, long_decisions
 from doudi.policy.frames import Frames
@@ -89,9 +90,18 @@ def run_assessment(session: Session, *, actor: Actor, frames: Frames, on: date, 
                    source_detail: str = "", area_prefix: str = "") -> AssessmentRun:
     """Evaluate every household and store the run, its decisions and member entitlements."""
     t0 = time.perf_counter()
-    decisions = evaluate_frames(frames, on)
+    decisions = evaluate_frames(frames, on, skip_unconfigured=True)
+    if decisions.households.is_empty():
+        reasons = sorted(set(decisions.skipped["reason"].to_list())) if decisions.skipped is not None else []
+        raise ValidationFailed([FieldError(field="area", message="没有可评估的家庭" + (f"：{'；'.join(reasons)}"
+                                                                                     if reasons else ""))])
     long = decision_rows(decisions)
-    summary = summarise(long)
+    summary: dict[str, Any] = summarise(long)
+    if decisions.skipped is not None and decisions.skipped.height:
+        # Households of regions without a complete pack are reported, never silently dropped.
+        summary["skipped"] = {"households": decisions.skipped.height,
+                              "reasons": sorted(set(decisions.skipped["reason"].to_list())),
+                              "household_ids": decisions.skipped["household_id"].head(1000).to_list()}
     run = AssessmentRun(eval_date=on, source=source, source_detail=source_detail[:255], area_prefix=area_prefix,
                         status="completed", households=decisions.households.height,
                         persons=int(decisions.members["counted"].sum()) if decisions.members.height else 0,

@@ -141,6 +141,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"评估批次 #{run.id}：{run.households} 户，{run.persons} 人，测算日期 {when}，"
                    f"参数包 {run.pack_versions}，用时 {run.duration_ms} ms")
         for key, s in run.summary.items():
+            if key == "skipped":
+                typer.echo(f"  未评估 {s['households']} 户（参数包不完整）：{'；'.join(s['reasons'])}", err=True)
+                continue
             typer.echo(f"  {key:<24} {s['households']:>8} 户 {s['persons']:>8} 人 {s['monthly_cost']:>14,.2f} 元/月")
 
     @app.command("simulate")

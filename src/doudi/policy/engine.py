@@ -57,11 +57,15 @@ class Decisions:
     packs: dict[str, Pack]
     params: dict[str, Resolved]
     on: date
+    skipped: pl.DataFrame | None = None  # households whose region has no complete pack (household_id, reason)
 
 
 def resolve(area_codes: list[str], on: date, overrides: Mapping[str, Any] | None = None,
-            ) -> tuple[dict[str, str], dict[str, Pack], dict[str, Resolved]]:
-    """county code → pack region, and each region's pack and values on `on` (checked complete)."""
+            problems: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, Pack], dict[str, Resolved]]:
+    """county code → pack region, and each region's pack and values on `on` (checked complete).
+
+    An incomplete region raises PackError, or is left out and described in `problems` when that is given.
+    """
     county_region: dict[str, str] = {}
     packs: dict[str, Pack] = {}
     for county in sorted({c[:6] for c in area_codes}):
@@ -74,18 +78,35 @@ def resolve(area_codes: list[str], on: date, overrides: Mapping[str, Any] | None
         values = pack.at(on)
         missing = [k for k in REQUIRED if k not in values]
         if missing:
-            raise PackError(f"{pack.name}（{region}）在 {on} 缺少参数：{', '.join(missing)}；请补充该地区的政策参数包")
+            message = f"{pack.name}（{region}）在 {on} 缺少参数：{', '.join(missing)}；请补充该地区的政策参数包"
+            if problems is None:
+                raise PackError(message)
+            problems[region] = message
+            continue
         resolved[region] = values
     return county_region, packs, resolved
 
 
-def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | None = None) -> Decisions:
-    """Evaluate every program for every household in the frames on date `on`."""
+def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | None = None,
+                    skip_unconfigured: bool = False) -> Decisions:
+    """Evaluate every program for every household in the frames on date `on`.
+
+    With `skip_unconfigured`, households of regions without a complete pack are set aside in
+    `Decisions.skipped` (with the reason) instead of failing the whole batch.
+    """
     frames = conform(frames)
     hh, mem = frames.households, frames.members
-    county_region, packs, resolved = resolve(hh["area_code"].unique().to_list(), on, overrides)
+    problems: dict[str, str] | None = {} if skip_unconfigured else None
+    county_region, packs, resolved = resolve(hh["area_code"].unique().to_list(), on, overrides, problems)
     hh = hh.with_columns(pack_region=pl.col("area_code").str.slice(0, 6).replace_strict(county_region,
                                                                                          return_dtype=pl.String))
+    skipped = None
+    if problems:
+        bad = pl.col("pack_region").is_in(list(problems))
+        skipped = hh.filter(bad).select("household_id", "area_code",
+                                        reason=pl.col("pack_region").replace_strict(problems, return_dtype=pl.String))
+        hh = hh.filter(~bad)
+        mem = mem.join(hh.select("household_id"), on="household_id", how="semi")
     # The segment arithmetic needs both frames in household order (snapshots usually already are).
     if not hh["household_id"].is_sorted():
         hh = hh.sort("household_id")
@@ -95,6 +116,9 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
         raise ValueError("household_id 重复")
     h_parts, m_parts = [], []
     regions = list(resolved)
+    if not regions:
+        return Decisions(households=pl.DataFrame(), members=pl.DataFrame(), packs={}, params={}, on=on,
+                         skipped=skipped)
     if len(regions) == 1:
         h_by, m_by = {regions[0]: hh}, {regions[0]: mem}
     else:
@@ -111,7 +135,8 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
         m_parts.append(m_out)
     households = pl.concat(h_parts, how="diagonal_relaxed") if h_parts else pl.DataFrame()
     members = pl.concat(m_parts, how="diagonal_relaxed") if m_parts else pl.DataFrame()
-    return Decisions(households=households, members=members, packs=packs, params=resolved, on=on)
+    return Decisions(households=households, members=members, packs={r: packs[r] for r in resolved},
+                     params=resolved, on=on, skipped=skipped)
 
 
 class _Recorder:
