@@ -72,9 +72,16 @@ def resolve(area_codes: list[str], on: date, overrides: Mapping[str, Any] | None
         pack = load_pack(county)
         county_region[county] = pack.region
         if pack.region not in packs:
-            packs[pack.region] = pack.with_overrides(overrides, on=on) if overrides else pack
+            try:
+                packs[pack.region] = pack.with_overrides(overrides, on=on) if overrides else pack
+            except PackError as exc:
+                if problems is None:
+                    raise
+                problems[pack.region] = str(exc)
     resolved: dict[str, Resolved] = {}
     for region, pack in packs.items():
+        if problems and region in problems:
+            continue
         values = pack.at(on)
         missing = [k for k in REQUIRED if k not in values]
         if missing:

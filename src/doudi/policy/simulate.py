@@ -31,10 +31,12 @@ class SimulationReport:
     by_program: pl.DataFrame  # program, base_*, reform_*, delta_*
     provisional: list[str]  # overridden keys whose current value is still provisional
     households: int
+    skipped: int = 0  # households of regions without a complete pack (not simulated, reported)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (deterministic order)."""
         return {"date": self.on.isoformat(), "overrides": self.overrides, "households": self.households,
+                "skipped_households": self.skipped,
                 "provisional_overridden": self.provisional,
                 "by_program": self.by_program.to_dicts(), "by_township": self.by_township.to_dicts()}
 
@@ -97,24 +99,31 @@ def simulate(frames: Frames, on: date, overrides: Mapping[str, Any]) -> Simulati
     if not overrides:
         raise ValidationFailed([FieldError(field="--set", message="至少需要一个参数调整")])
     area_codes = frames.households["area_code"].unique().to_list()
-    provisional = set()
-    for county in {c[:6] for c in area_codes}:
+    provisional, known = set(), set()
+    for county in sorted({c[:6] for c in area_codes}):
         pack = load_pack(county)
         for key in overrides:
-            if key not in pack.params:
-                raise ValidationFailed([FieldError(field=key, message=f"{pack.name}参数包中没有该参数")])
-            if pack.param(key).source_on(on).provisional:
-                provisional.add(key)
+            if key in pack.params:
+                known.add(key)
+                if pack.param(key).source_on(on).provisional:
+                    provisional.add(key)
+    unknown = [k for k in overrides if k not in known]
+    if unknown:
+        raise ValidationFailed([FieldError(field=k, message="参数包中没有该参数") for k in unknown])
     try:
-        base = long_decisions(evaluate_frames(frames, on))
-        reform = long_decisions(evaluate_frames(frames, on, overrides=overrides))
+        base_d = evaluate_frames(frames, on, skip_unconfigured=True)
+        base = long_decisions(base_d)
+        reform = long_decisions(evaluate_frames(frames, on, overrides=overrides, skip_unconfigured=True))
     except PackError as exc:
         raise ValidationFailed([FieldError(field="--set", message=str(exc))]) from None
+    if base.is_empty():
+        raise ValidationFailed([FieldError(field="area", message="范围内没有参数包完整的家庭")])
     programs = pl.DataFrame({"program": list(PROGRAMS)})
     townships = base.select("township").unique().join(programs, how="cross")
     return SimulationReport(
         on=on, overrides=dict(overrides),
         by_township=_compare(base, reform, ["township", "program"], townships),
         by_program=_compare(base, reform, ["program"], programs),
-        provisional=sorted(provisional), households=frames.households.height,
+        provisional=sorted(provisional), households=base_d.households.height,
+        skipped=base_d.skipped.height if base_d.skipped is not None else 0,
     )
