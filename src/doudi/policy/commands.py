@@ -180,7 +180,8 @@ def _print_report(report: Any) -> None:
 
     console = Console(width=160)
     flag = f"（⚠ 待确认参数：{', '.join(report.provisional)}）" if report.provisional else ""
-    console.print(f"政策模拟 {report.on}：{report.overrides} {flag}，{report.households} 户")
+    skipped = f"（{report.skipped} 户所在地区参数包不完整，未纳入）" if report.skipped else ""
+    console.print(f"政策模拟 {report.on}：{report.overrides} {flag}，{report.households} 户{skipped}")
     for title, df, keys in (("按项目", report.by_program, ["program"]),
                             ("按乡镇（街道）", report.by_township, ["township", "program"])):
         table = Table(title=title)
