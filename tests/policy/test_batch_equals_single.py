@@ -52,7 +52,10 @@ def _strip(result: dict) -> dict:  # type: ignore[type-arg]
     return {k: v for k, v in result.items() if k != "household_id"}
 
 
-@settings(max_examples=int(os.environ.get("DOUDI_HYPOTHESIS_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("DOUDI_HYPOTHESIS_EXAMPLES", "40"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(household, min_size=1, max_size=6), st.dates(date(2020, 1, 1), date(2026, 12, 31)))
 def test_batch_results_equal_single_case_results(raw: list[dict], on: date) -> None:  # type: ignore[type-arg]
     households = [HouseholdIn.model_validate(h) for h in raw]
