@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "doudi.auth.commands",
     "doudi.audit.commands",
     "doudi.verification.commands",
+    "doudi.policy.commands",
 ]
 
 for _name in COMMAND_MODULES:

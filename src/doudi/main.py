@@ -32,6 +32,7 @@ API_MODULES = [
     "doudi.audit.views",
     "doudi.cases.views",
     "doudi.verification.views",
+    "doudi.policy.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -41,6 +42,7 @@ PAGE_MODULES = [
     "doudi.cases.pages",
     "doudi.portal.pages",
     "doudi.verification.pages",
+    "doudi.policy.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "doudi.cases.models",
     "doudi.portal.models",
     "doudi.verification.models",
+    "doudi.policy.models",
 ]
 
 

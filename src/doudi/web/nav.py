@@ -42,8 +42,10 @@ def register(item: NavItem, *, before: str | None = None) -> None:
 def nav_for(actor: Actor, path: str) -> list[dict[str, object]]:
     """The entries this actor may see, with the active one marked."""
     out = []
+    # The longest matching entry is active, so /policy/simulate does not also light up /policy.
+    matching = [n.url for n in NAV if n.url == path or (n.url != "/" and path.startswith(n.url))]
+    best = max(matching, key=len, default=None)
     for item in NAV:
         if item.action is None or actor.can(item.action):
-            active = path == item.url if item.url == "/" else path.startswith(item.url)
-            out.append({"label": item.label, "url": item.url, "active": active})
+            out.append({"label": item.label, "url": item.url, "active": item.url == best})
     return out

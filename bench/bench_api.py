@@ -1,0 +1,98 @@
+"""Single-case evaluation latency through the real API (uvicorn, bearer token, SQLite), p50/p95.
+
+    python -m bench api
+
+Reference measured in the same run: GET /healthz through the same server (the framework's floor).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+N = int(os.environ.get("DOUDI_BENCH_REQUESTS", "300"))
+BODY = {
+    "date": "2024-06-01", "area_code": "370784001001", "hukou_type": "rural", "has_capable_supporter": False,
+    "members": [
+        {"relation": "head", "birth_date": "1950-03-01", "self_care_unable_items": 2,
+         "monthly_income": {"basic_pension": 150}},
+        {"relation": "spouse", "birth_date": "1975-05-01", "monthly_income": {"wage": 800}},
+        {"relation": "child", "birth_date": "2012-01-01", "child_status": "in_hardship",
+         "disability": {"category": "physical", "grade": 2}},
+    ],
+    "temporary_need": {"kind": "emergency", "amount": 800},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _timed(client: httpx.Client, method: str, url: str, **kw: object) -> list[float]:
+    out = []
+    for _ in range(N):
+        t0 = time.perf_counter()
+        resp = client.request(method, url, **kw)  # type: ignore[arg-type]
+        out.append((time.perf_counter() - t0) * 1000)
+        resp.raise_for_status()
+    return sorted(out)
+
+
+def main() -> None:
+    """Start the app on a scratch database, sign in, and time evaluations against /healthz."""
+    from doudi.auth import service as auth
+    from doudi.auth.permissions import system_actor
+    from doudi.db.bootstrap import init_database
+    from doudi.db.engine import make_engine, session_scope
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        engine = make_engine(url)
+        init_database(engine)
+        with session_scope(engine) as session:
+            auth.create_user(session, actor=system_actor(), username="bench", password="Kx9-qq-Passw0rd",
+                             roles=["county_officer"], area_code="370784")
+        engine.dispose()
+        port = _free_port()
+        env = {**os.environ, "DOUDI_DATABASE_URL": url, "DOUDI_DATA_DIR": tmp, "DOUDI_SECRET_KEY": "bench",
+               "DOUDI_LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "doudi.main:create_app", "--factory",
+                                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, timeout=30) as client:
+                for _ in range(100):
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.1)
+                token = client.post("/api/v1/auth/token", data={"username": "bench", "password": "Kx9-qq-Passw0rd"}
+                                    ).json()["access_token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                for _ in range(20):  # warm-up
+                    client.post("/api/v1/evaluations", json=BODY, headers=headers)
+                evals = _timed(client, "POST", "/api/v1/evaluations", json=BODY, headers=headers)
+                health = _timed(client, "GET", "/healthz")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    p50, p95 = statistics.median(evals), evals[int(0.95 * len(evals)) - 1]
+    h50 = statistics.median(health)
+    print(f"POST /api/v1/evaluations ({N} requests, 3 members, all programs): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+          f"(target p50 ≤ 20 ms: {'OK' if p50 <= 20 else 'MISSED'})")
+    print(f"reference GET /healthz p50 {h50:.2f} ms → evaluation / healthz = {p50 / h50:.1f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Assess 1,000,000 synthetic households for every program; compare the 低保 rule with OpenFisca.
+
+    python -m bench assess            # or: make bench
+    DOUDI_BENCH_HOUSEHOLDS=200000 python -m bench assess
+
+The population is generated (vectorised) and written as a Parquet snapshot outside the timing; a
+fresh process then loads it and runs all programs, so its peak memory is the assessment's own.
+Targets (2 cores): compute ≤ 3 s, load + compute ≤ 10 s, peak RSS ≤ 4 GiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+ON = date(2025, 6, 1)
+ANQIU_VILLAGE = "370784001001"
+
+
+def _child(snapshot: Path) -> None:
+    """Timed part, in a fresh process: load the snapshot and the packs, evaluate every program."""
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    from doudi.policy.engine import evaluate_frames, long_decisions, resolve
+    from doudi.policy.frames import read_snapshot
+
+    frames = read_snapshot(snapshot)
+    resolve(frames.households["area_code"].unique().to_list(), ON)  # parse and check the packs
+    wall1, cpu1 = time.perf_counter(), time.process_time()
+    decisions = evaluate_frames(frames, ON)
+    wall2, cpu2 = time.perf_counter(), time.process_time()
+    del decisions
+    warm0 = time.perf_counter()
+    decisions = evaluate_frames(frames, ON)
+    warm_s = time.perf_counter() - warm0
+    eligible = long_decisions(decisions).filter(pl.col("eligible")).group_by("program").agg(
+        households=pl.len(), cost=pl.col("monthly_amount").sum())
+    print(json.dumps({
+        "households": frames.households.height, "members": frames.members.height,
+        "load_s": wall1 - wall0, "compute_s": wall2 - wall1, "total_s": wall2 - wall0,
+        "compute_cpu_s": cpu2 - cpu1, "total_cpu_s": cpu2 - cpu0, "compute_warm_s": warm_s,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "eligible": {r["program"]: [r["households"], round(r["cost"], 2)] for r in eligible.to_dicts()},
+    }))
+
+
+def _dibao_only(frames: Any) -> tuple[np.ndarray, float]:
+    """The engine's 低保 core path alone (same functions, no other programs) on a one-region batch."""
+    from doudi.policy import prepare
+    from doudi.policy.engine import resolve
+    from doudi.policy.programs import dibao
+    from doudi.policy.segments import Segments
+
+    t0 = time.perf_counter()
+    _, _, resolved = resolve([ANQIU_VILLAGE], ON)
+    p = resolved["370784"]
+    seg = Segments.of(frames.households["household_id"], frames.members["household_id"])
+    m = prepare.members(frames.members, p, ON)
+    h = prepare.households(frames.households.with_columns(**seg.aggregate(m, {"n_counted": (pl.col("counted"),
+                                                                                           "sum")})), p)
+    m = m.with_columns(seg.broadcast(h, {c: c for c in ("urban", "std", "prop_ok")}))
+    m = dibao.member_columns(m.with_columns(ep_eligible=pl.lit(False)), p)
+    h = dibao.household(h.with_columns(**seg.aggregate(m, dibao.aggregations())), p, ON)
+    amounts = h["base_amount"].to_numpy()
+    return amounts, time.perf_counter() - t0
+
+
+def _openfisca(frames: Any) -> tuple[np.ndarray, float]:
+    """The same rule in OpenFisca on the same households (values from the same pack)."""
+    from bench.openfisca_dibao import build_system, run
+    from doudi.policy.params import load_pack
+
+    pack = load_pack(ANQIU_VILLAGE)
+    keys = {"standard_urban": "dibao.standard.urban", "standard_rural": "dibao.standard.rural",
+            "employment_cost_deduction": "dibao.income.employment_cost_deduction",
+            "financial_assets_months": "dibao.property.financial_assets_months",
+            "max_residential": "dibao.property.max_residential",
+            "max_non_residential": "dibao.property.max_non_residential",
+            "max_vehicles": "dibao.property.max_vehicles",
+            "max_business_registrations": "dibao.property.max_business_registrations"}
+    tbs = build_system({k: float(pack.value(v, ON)) for k, v in keys.items()}, ON)
+    hh = frames.households.sort("household_id")
+    mem = frames.members.sort("household_id", "member_idx")
+    pos = hh["household_id"].search_sorted(mem["household_id"]).to_numpy()  # each member's household row
+    counted = (mem["exclusion"].is_null() & (mem["relation"] != "other")).to_numpy()
+    hh_arrays = {c: hh[c].fill_null(0).to_numpy() for c in ("urban", "financial_assets", "residential_properties",
+                                                             "non_residential_properties", "vehicles",
+                                                             "business_registrations")}
+    mem_arrays = {c: mem[c].fill_null(0).to_numpy() for c in ("wage", "business", "property", "transfer")}
+    mem_arrays["counted"] = counted
+    mem_arrays["household_pos"] = pos
+    t0 = time.perf_counter()
+    amounts = run(tbs, hh_arrays, mem_arrays, ON)
+    return np.asarray(amounts), time.perf_counter() - t0
+
+
+def main() -> None:
+    """Generate, assess in a fresh process, then run the 低保 reference in OpenFisca; print the figures."""
+    from bench.synth_frames import generate
+    from doudi.policy.frames import conform, write_snapshot
+
+    n = int(os.environ.get("DOUDI_BENCH_HOUSEHOLDS", "1000000"))
+    t0 = time.perf_counter()
+    frames = conform(generate(n, on=ON))
+    print(f"generated {n:,} households / {frames.members.height:,} members in {time.perf_counter() - t0:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_snapshot(frames, Path(tmp))
+        out = subprocess.run([sys.executable, "-m", "bench.bench_assess", "--child", tmp], capture_output=True,
+                             text=True, check=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    r = json.loads(out.stdout)
+    print(f"all programs, {r['households']:,} households / {r['members']:,} members:")
+    print(f"  load {r['load_s']:.2f} s   compute {r['compute_s']:.2f} s (cpu {r['compute_cpu_s']:.2f} s; "
+          f"second run {r['compute_warm_s']:.2f} s)   total {r['total_s']:.2f} s   "
+          f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+    print(f"  targets: compute ≤ 3 s {'OK' if r['compute_s'] <= 3 else 'MISSED'}, "
+          f"total ≤ 10 s {'OK' if r['total_s'] <= 10 else 'MISSED'}, "
+          f"peak ≤ 4096 MiB {'OK' if r['peak_rss_mib'] <= 4096 else 'MISSED'}")
+    print("  eligible households / monthly cost:", json.dumps(r["eligible"], ensure_ascii=False))
+    # The OpenFisca comparison runs the 低保 rule only, on the same households placed in one region.
+    one_region = type(frames)(frames.households.with_columns(area_code=pl.lit(ANQIU_VILLAGE)), frames.members)
+    ours, ours_s = _dibao_only(one_region)
+    ref, ref_s = _openfisca(one_region)
+    mismatches = int(np.sum(np.abs(ours - ref) > 0.01))
+    print(f"低保 rule alone: doudi {ours_s:.2f} s, OpenFisca {ref_s:.2f} s → "
+          f"OpenFisca / doudi = {ref_s / ours_s:.1f}×; "
+          f"all eight programs in doudi vs the 低保 rule in OpenFisca: {ref_s / r['compute_s']:.1f}×; "
+          f"amounts differing by > 0.01 yuan: {mismatches}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        _child(Path(sys.argv[2]))
+    else:
+        main()

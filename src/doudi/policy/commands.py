@@ -1,0 +1,193 @@
+"""CLI: ``doudi policy show|check``, ``doudi evaluate``, ``doudi assess``, ``doudi simulate``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from doudi.core.errors import FieldError, ValidationFailed
+
+
+def _date(value: str | None, field: str = "--date") -> date:
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed([FieldError(field=field, message=f"应为 YYYY-MM-DD 日期：{value!r}")]) from None
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return text if len(text) <= 80 else text[:77] + "…"
+    return str(value)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the policy commands to the root app."""
+    policy = typer.Typer(help="政策参数包", no_args_is_help=True)
+    app.add_typer(policy, name="policy")
+
+    @policy.command("show")
+    def show(region: str = typer.Option(..., "--region", help="区划代码（县级或更细）"),
+             on: str = typer.Option(None, "--date", help="生效日期 YYYY-MM-DD（默认今天）"),
+             as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+        """List the parameters in force for a region on a date; provisional values are marked ⚠ 待确认."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from doudi.policy.params import PackError, load_pack
+
+        when = _date(on)
+        try:
+            pack = load_pack(region)
+        except (PackError, ValueError) as exc:
+            raise ValidationFailed([FieldError(field="--region", message=str(exc))]) from None
+        rows = []
+        for key in pack.names():
+            prm = pack.param(key)
+            value = prm.at(when, None)
+            if value is None:
+                continue
+            src = prm.source_on(when)
+            rows.append({"key": key, "value": value, "unit": src.unit, "ref": src.ref, "region": src.region,
+                         "provisional": src.provisional, "note": src.note})
+        if as_json:
+            typer.echo(json.dumps({"region": pack.region, "name": pack.name, "version": pack.version,
+                                   "date": when.isoformat(), "parameters": rows}, ensure_ascii=False, default=str,
+                                  indent=2))
+            return
+        table = Table(title=f"{pack.name}（{pack.region}）{when} 有效参数  版本 {pack.version}")
+        for col in ("参数", "值", "单位", "依据", "来源包", "状态"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(r["key"], _show_value(r["value"]), r["unit"], r["ref"], r["region"],
+                          "⚠ 待确认 (provisional)" if r["provisional"] else "")
+        Console(width=200).print(table)
+        n_prov = sum(r["provisional"] for r in rows)
+        typer.echo(f"共 {len(rows)} 项参数，其中 {n_prov} 项待确认（provisional）。")
+
+    @policy.command("check")
+    def check() -> None:
+        """Validate every pack file; exit 2 naming the file and key of each problem."""
+        from doudi.policy.params import PackError, all_pack_files
+
+        try:
+            files = all_pack_files()
+        except PackError as exc:
+            raise ValidationFailed([FieldError(field="pack", message=str(exc))]) from None
+        typer.echo(f"参数包有效：{', '.join(f.path.name for f in files)}")
+
+    @app.command("evaluate")
+    def evaluate_cmd(file: Path = typer.Argument(..., help="家庭 JSON 文件（对象或数组）"),
+                     on: str = typer.Option(None, "--date", help="测算日期 YYYY-MM-DD"),
+                     compact: bool = typer.Option(False, "--compact", help="紧凑输出")) -> None:
+        """Evaluate every program for a household given as JSON; prints JSON (exit 2 on bad input)."""
+        from doudi.policy.service import evaluate_many, parse_households
+
+        if not file.exists():
+            raise ValidationFailed([FieldError(field="FILE", message=f"文件不存在：{file}")])
+        households, many, file_date = parse_households(file.read_bytes())
+        when = _date(on) if on else (file_date or _date(None))
+        results = evaluate_many(households, when)
+        out = results if many else results[0]
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=None if compact else 2))
+
+    @app.command("assess")
+    def assess_cmd(on: str = typer.Option(None, "--date", help="测算日期（默认今天）"),
+                   area: str = typer.Option("", "--area", help="只评估该区划（代码前缀）"),
+                   snapshot: Path = typer.Option(None, "--snapshot", help="从 Parquet 快照目录读取，而非数据库"),
+                   export: Path = typer.Option(None, "--export-snapshot", help="把档案另存为 Parquet 快照"),
+                   ) -> None:
+        """Assess the whole registry (or a Parquet snapshot) for every program and store the decisions."""
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from doudi.auth.permissions import system_actor
+        from doudi.db.engine import session_scope
+        from doudi.policy.batch import run_assessment
+        from doudi.policy.frames import read_snapshot, write_snapshot
+        from doudi.policy.registry_frames import read_registry
+
+        when = _date(on)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      transient=True) as progress, session_scope() as session:
+            task = progress.add_task("读取家庭档案…", total=None)
+            if snapshot is not None:
+                try:
+                    frames = read_snapshot(snapshot)
+                except FileNotFoundError as exc:
+                    raise ValidationFailed([FieldError(field="--snapshot", message=str(exc))]) from None
+                if area:
+                    import polars as pl
+
+                    frames.households = frames.households.filter(pl.col("area_code").str.starts_with(area))
+                    frames.members = frames.members.join(frames.households.select("household_id"),
+                                                         on="household_id", how="semi")
+                source, detail = "snapshot", str(snapshot)
+            else:
+                frames = read_registry(session.connection(), on=when, area_prefix=area)
+                source, detail = "registry", ""
+            if export is not None:
+                write_snapshot(frames, export)
+            progress.update(task, description=f"测算 {len(frames)} 户…")
+            run = run_assessment(session, actor=system_actor(area or "000000", "cli"), frames=frames, on=when,
+                                 source=source, source_detail=detail, area_prefix=area)
+            progress.update(task, description="写入结果…")
+        typer.echo(f"评估批次 #{run.id}：{run.households} 户，{run.persons} 人，测算日期 {when}，"
+                   f"参数包 {run.pack_versions}，用时 {run.duration_ms} ms")
+        for key, s in run.summary.items():
+            if key == "skipped":
+                typer.echo(f"  未评估 {s['households']} 户（参数包不完整）：{'；'.join(s['reasons'])}", err=True)
+                continue
+            typer.echo(f"  {key:<24} {s['households']:>8} 户 {s['persons']:>8} 人 {s['monthly_cost']:>14,.2f} 元/月")
+
+    @app.command("simulate")
+    def simulate_cmd(sets: list[str] = typer.Option(..., "--set", help="参数调整，如 dibao.standard.rural=600"),
+                     on: str = typer.Option(None, "--date", help="测算日期（默认今天）"),
+                     area: str = typer.Option("", "--area", help="只模拟该区划（代码前缀）"),
+                     snapshot: Path = typer.Option(None, "--snapshot", help="Parquet 快照目录"),
+                     as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+        """Reform simulation: change in eligible households, persons and monthly cost, per township and program."""
+        from doudi.db.engine import session_scope
+        from doudi.policy.frames import read_snapshot
+        from doudi.policy.registry_frames import read_registry
+        from doudi.policy.simulate import parse_overrides, simulate
+
+        overrides = parse_overrides(sets)
+        when = _date(on)
+        if snapshot is not None:
+            frames = read_snapshot(snapshot)
+        else:
+            with session_scope() as session:
+                frames = read_registry(session.connection(), on=when, area_prefix=area)
+        if len(frames) == 0:
+            raise ValidationFailed([FieldError(field="--area", message="范围内没有家庭档案")])
+        report = simulate(frames, when, overrides)
+        if as_json:
+            typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2, default=str))
+            return
+        _print_report(report)
+
+
+def _print_report(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    flag = f"（⚠ 待确认参数：{', '.join(report.provisional)}）" if report.provisional else ""
+    skipped = f"（{report.skipped} 户所在地区参数包不完整，未纳入）" if report.skipped else ""
+    console.print(f"政策模拟 {report.on}：{report.overrides} {flag}，{report.households} 户{skipped}")
+    for title, df, keys in (("按项目", report.by_program, ["program"]),
+                            ("按乡镇（街道）", report.by_township, ["township", "program"])):
+        table = Table(title=title)
+        for col in (*keys, "基线户数", "调整后户数", "户数变化", "人数变化", "月支出变化(元)"):
+            table.add_column(col)
+        for r in df.iter_rows(named=True):
+            table.add_row(*[str(r[k]) for k in keys], str(r["base_households"]), str(r["reform_households"]),
+                          f"{r['delta_households']:+d}", f"{r['delta_persons']:+d}", f"{r['delta_monthly_cost']:+,.2f}")
+        console.print(table)

@@ -1,0 +1,161 @@
+"""The engine's input: a households frame and a members frame keyed by ``household_id``.
+
+Sources: the JSON contract (one household or a list), the registry database (read with SQL into
+Polars, never row by row through the ORM; see :mod:`doudi.policy.registry_frames`) and Parquet
+snapshots (``households.parquet`` + ``members.parquet`` with exactly these schemas).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from doudi.policy.schemas import HouseholdIn
+
+HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
+    "household_id": pl.Int64(),
+    "area_code": pl.String(),
+    "urban": pl.Boolean(),
+    "has_capable_supporter": pl.Boolean(),
+    "financial_assets": pl.Float64(),
+    "residential_properties": pl.Int32(),
+    "non_residential_properties": pl.Int32(),
+    "vehicles": pl.Int32(),
+    "business_registrations": pl.Int32(),
+    "exp_medical": pl.Float64(),
+    "exp_education": pl.Float64(),
+    "exp_rehabilitation": pl.Float64(),
+    "need_kind": pl.String(),
+    "need_amount": pl.Float64(),
+    "receiving_dibao": pl.Boolean(),
+    "dibao_current_amount": pl.Float64(),
+    "above_standard_since": pl.Date(),
+    "former_registered_poor": pl.Boolean(),
+    "unsafe_housing": pl.Boolean(),
+    "no_safe_water": pl.Boolean(),
+}
+
+MEMBER_SCHEMA: dict[str, pl.DataType] = {
+    "household_id": pl.Int64(),
+    "member_idx": pl.Int32(),
+    "person_id": pl.Int64(),
+    "relation": pl.String(),
+    "birth_date": pl.Date(),
+    "exclusion": pl.String(),
+    "disability_category": pl.String(),
+    "disability_grade": pl.Int8(),
+    "serious_illness": pl.Boolean(),
+    "self_care_unable_items": pl.Int8(),
+    "student": pl.Boolean(),
+    "child_status": pl.String(),
+    "wage": pl.Float64(),
+    "business": pl.Float64(),
+    "property": pl.Float64(),
+    "transfer": pl.Float64(),
+    "basic_pension": pl.Float64(),
+    "idle_without_reason": pl.Boolean(),
+    "refused_job_offers": pl.Int16(),
+}
+
+
+@dataclass
+class Frames:
+    """One batch of households and their members."""
+
+    households: pl.DataFrame
+    members: pl.DataFrame
+
+    def __len__(self) -> int:
+        return self.households.height
+
+
+def conform(frames: Frames) -> Frames:
+    """Cast both frames to the engine schema (missing optional columns become their defaults)."""
+    return Frames(_conform(frames.households, HOUSEHOLD_SCHEMA), _conform(frames.members, MEMBER_SCHEMA))
+
+
+_DEFAULTS: dict[str, object] = {
+    "has_capable_supporter": False, "financial_assets": 0.0, "residential_properties": 0,
+    "non_residential_properties": 0, "vehicles": 0, "business_registrations": 0, "exp_medical": 0.0,
+    "exp_education": 0.0, "exp_rehabilitation": 0.0, "receiving_dibao": False, "former_registered_poor": False,
+    "unsafe_housing": False, "no_safe_water": False, "serious_illness": False, "self_care_unable_items": 0,
+    "student": False, "wage": 0.0, "business": 0.0, "property": 0.0, "transfer": 0.0, "basic_pension": 0.0,
+    "idle_without_reason": False, "refused_job_offers": 0,
+}
+
+
+def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    cols = []
+    for name, dtype in schema.items():
+        default = _DEFAULTS.get(name)
+        if name in df.columns:
+            col = pl.col(name).cast(dtype)
+            cols.append((col.fill_null(default) if default is not None else col).alias(name))
+        else:
+            cols.append(pl.lit(default, dtype).alias(name))
+    return df.select(cols)
+
+
+def from_json(households: Sequence[HouseholdIn]) -> Frames:
+    """Frames for validated JSON households; household_id defaults to the list position."""
+    hh_rows: dict[str, list[object]] = {k: [] for k in HOUSEHOLD_SCHEMA}
+    mem_rows: dict[str, list[object]] = {k: [] for k in MEMBER_SCHEMA}
+    for pos, h in enumerate(households):
+        hid = h.household_id if h.household_id is not None else pos
+        need = h.temporary_need
+        hh_rows["household_id"].append(hid)
+        hh_rows["area_code"].append(h.area_code)
+        hh_rows["urban"].append(h.hukou_type == "urban")
+        hh_rows["has_capable_supporter"].append(bool(h.has_capable_supporter))
+        for key in ("financial_assets", "residential_properties", "non_residential_properties", "vehicles",
+                    "business_registrations"):
+            hh_rows[key].append(getattr(h.assets, key))
+        hh_rows["exp_medical"].append(h.rigid_expenses_12m.medical)
+        hh_rows["exp_education"].append(h.rigid_expenses_12m.education)
+        hh_rows["exp_rehabilitation"].append(h.rigid_expenses_12m.rehabilitation)
+        hh_rows["need_kind"].append(need.kind if need else None)
+        hh_rows["need_amount"].append(need.amount if need else None)
+        hh_rows["receiving_dibao"].append(h.receiving_dibao)
+        hh_rows["dibao_current_amount"].append(h.dibao_current_amount)
+        hh_rows["above_standard_since"].append(h.income_above_standard_since)
+        hh_rows["former_registered_poor"].append(h.former_registered_poor)
+        hh_rows["unsafe_housing"].append(h.living_conditions.unsafe_housing)
+        hh_rows["no_safe_water"].append(h.living_conditions.no_safe_water)
+        for idx, m in enumerate(h.members):
+            mem_rows["household_id"].append(hid)
+            mem_rows["member_idx"].append(idx)
+            mem_rows["person_id"].append(m.person_id)
+            mem_rows["relation"].append(m.relation)
+            mem_rows["birth_date"].append(m.birth_date)
+            mem_rows["exclusion"].append(m.exclusion)
+            mem_rows["disability_category"].append(m.disability.category if m.disability else None)
+            mem_rows["disability_grade"].append(m.disability.grade if m.disability else None)
+            mem_rows["serious_illness"].append(m.serious_illness)
+            mem_rows["self_care_unable_items"].append(m.self_care_unable_items)
+            mem_rows["student"].append(m.student)
+            mem_rows["child_status"].append(m.child_status)
+            inc = m.monthly_income
+            for key in ("wage", "business", "property", "transfer", "basic_pension"):
+                mem_rows[key].append(getattr(inc, key))
+            mem_rows["idle_without_reason"].append(m.idle_without_reason)
+            mem_rows["refused_job_offers"].append(m.refused_job_offers)
+    return Frames(pl.DataFrame(hh_rows, schema=HOUSEHOLD_SCHEMA), pl.DataFrame(mem_rows, schema=MEMBER_SCHEMA))
+
+
+def write_snapshot(frames: Frames, directory: Path) -> None:
+    """Write a Parquet snapshot (households.parquet + members.parquet)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    frames.households.write_parquet(directory / "households.parquet")
+    frames.members.write_parquet(directory / "members.parquet")
+
+
+def read_snapshot(directory: Path) -> Frames:
+    """Read a Parquet snapshot written by :func:`write_snapshot` (or by the synthetic generator)."""
+    hh_path, mem_path = directory / "households.parquet", directory / "members.parquet"
+    for path in (hh_path, mem_path):
+        if not path.exists():
+            raise FileNotFoundError(f"快照缺少文件 {path}")
+    return conform(Frames(pl.read_parquet(hh_path), pl.read_parquet(mem_path)))

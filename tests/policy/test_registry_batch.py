@@ -1,0 +1,180 @@
+"""Registry → frames (SQL into Polars), stored assessment runs and the CLI on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from doudi.audit.models import AuditEntry
+from doudi.auth.permissions import system_actor
+from doudi.policy.batch import run_assessment
+from doudi.policy.models import AssessmentDecision, AssessmentMemberDecision, AssessmentRun
+from doudi.policy.registry_frames import read_registry
+from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
+from tests.factories import TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_person
+
+
+def _income(session: Session, hh: Household, person_id: int | None, kind: str, amount: str, start: date, end: date,
+            source: str = "declared", superseded_by: int | None = None) -> None:
+    session.add(IncomeFact(household_id=hh.id, person_id=person_id, kind=kind, amount=Decimal(amount),
+                           source_kind=source, period_start=start, period_end=end, superseded_by=superseded_by))
+
+
+def _head(hh: Household) -> int:
+    return next(m.person_id for m in hh.members if m.relation == "head")
+
+
+def test_registry_frames_average_income_and_pick_the_best_source(db: Session) -> None:
+    make_areas(db)
+    hh = make_household(db, VILLAGE_A1, hukou="rural")
+    head = _head(hh)
+    spouse = make_person(db, "李秀英", date(1972, 3, 1), "F")
+    db.add(Membership(household_id=hh.id, person_id=spouse.id, relation="spouse", valid_from=date(2020, 1, 1)))
+    # Anqiu averages over 12 months (national default): window 2023-07-01 .. 2024-06-30 = 366 days.
+    _income(db, hh, head, "wage", "1000", date(2024, 1, 1), date(2024, 6, 30))  # declared, overruled by the feed
+    _income(db, hh, head, "wage", "900", date(2024, 1, 1), date(2024, 6, 30), source="feed")
+    _income(db, hh, spouse.id, "wage", "5000", date(2024, 1, 1), date(2024, 6, 30), superseded_by=999)  # corrected
+    _income(db, hh, spouse.id, "basic_pension", "150", date(2023, 1, 1), date(2024, 12, 31))
+    _income(db, hh, None, "transfer", "366", date(2023, 7, 1), date(2024, 6, 30))  # household-level → head
+    db.add(AssetFact(household_id=hh.id, kind="financial", value=Decimal("5000"), source_kind="declared",
+                     period_start=date(2024, 1, 1), period_end=date(2024, 12, 31)))
+    db.add(AssetFact(household_id=hh.id, kind="vehicle", quantity=1, exempt=True, source_kind="declared",
+                     period_start=date(2024, 1, 1), period_end=date(2024, 12, 31)))
+    db.add(ExpenseFact(household_id=hh.id, kind="medical", amount=Decimal("7300"), source_kind="investigated",
+                       period_start=date(2023, 1, 1), period_end=date(2024, 12, 31)))
+    db.flush()
+    frames = read_registry(db.connection(), on=date(2024, 7, 1), household_ids=[hh.id])
+    m = frames.members.sort("member_idx").to_dicts()
+    assert [r["relation"] for r in m] == ["head", "spouse"]
+    # wage: feed 900 × 182 days (Jan–Jun) / 366 days = 447.54; transfer 366 over the whole window = 366.
+    assert m[0]["wage"] == 447.54 and m[0]["transfer"] == 366.0
+    assert m[1]["wage"] == 0.0 and m[1]["basic_pension"] == 150.0
+    h = frames.households.to_dicts()[0]
+    assert h["financial_assets"] == 5000.0 and h["vehicles"] == 0  # the exempt vehicle is not counted
+    # 7300 over 731 days (2023–2024); 366 of them in the 12 months before 2024-07-01:
+    # 7300 × 366 / 731 = 2671800 / 731 = 3654.99.
+    assert h["exp_medical"] == 3654.99
+    assert h["urban"] is False
+    # Supporter not recorded: the head (54, no severe disability) is taken as a capable supporter.
+    assert h["has_capable_supporter"] is True
+
+
+def test_jiangmen_averages_over_six_months(db: Session) -> None:
+    make_areas(db)
+    from doudi.areas.service import AreaRow, upsert_areas
+
+    upsert_areas(db, rows=[AreaRow("440703001", "白沙街道", True, "synthetic")])
+    hh = make_household(db, "440703001", hukou="urban")
+    # Guangdong: the 6 months before 2024-07-01 are 2024-01-01 .. 2024-06-30 (182 days).
+    _income(db, hh, _head(hh), "wage", "1200", date(2024, 1, 1), date(2024, 6, 30))
+    _income(db, hh, _head(hh), "business", "600", date(2023, 7, 1), date(2023, 12, 31))  # outside the window
+    db.flush()
+    frames = read_registry(db.connection(), on=date(2024, 7, 1), household_ids=[hh.id])
+    row = frames.members.to_dicts()[0]
+    assert row["wage"] == 1200.0 and row["business"] == 0.0
+
+
+def _population(session: Session) -> tuple[Household, Household]:
+    make_areas(session)
+    poor = make_household(session, VILLAGE_A1, hukou="rural", members=[("李秀英", "spouse", date(1981, 1, 1), "F")])
+    _income(session, poor, _head(poor), "wage", "1300", date(2023, 1, 1), date(2024, 12, 31))  # covers the window
+    elderly = make_household(session, VILLAGE_B1, head_name="张大爷", hukou="rural")
+    head = session.get(Membership, elderly.members[0].id).person  # type: ignore[union-attr]
+    head.birth_date = date(1940, 1, 1)
+    head.self_care_unable_items = 5
+    elderly.has_capable_supporter = False
+    session.flush()
+    return poor, elderly
+
+
+def test_assessment_run_stores_every_decision(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    with Session(fresh_database.engine) as session:
+        poor, elderly = _population(session)
+        session.commit()
+        frames = read_registry(session.connection(), on=date(2024, 7, 1))
+        run = run_assessment(session, actor=system_actor(name="test"), frames=frames, on=date(2024, 7, 1),
+                             source="registry")
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(AssessmentDecision)) == 2 * 8
+        rows = {(d.household_id, d.program): d for d in session.scalars(select(AssessmentDecision))}
+        # poor: (1300 − 200) / 2 = 550 ≥ 537 → not 低保; < 1.5 × 537 = 805.5 → 边缘.
+        assert not rows[(poor.id, "dibao")].eligible and rows[(poor.id, "dibao_marginal")].eligible
+        assert "income_above_standard" in rows[(poor.id, "dibao")].reasons.split(",")
+        # elderly: 84, no supporter, no income → 特困 960 + 500 (full care, 5 items) = 1460.
+        ep = rows[(elderly.id, "extreme_poverty")]
+        assert ep.eligible and ep.monthly_amount == Decimal("1460.00") and ep.level == "full"
+        assert rows[(elderly.id, "dibao")].pack_version == run.pack_versions["370784"]
+        member = session.scalars(select(AssessmentMemberDecision).where(
+            AssessmentMemberDecision.program == "extreme_poverty")).one()
+        assert member.care_hours == Decimal("32.0") and member.household_id == elderly.id
+        assert run.summary["extreme_poverty"]["monthly_cost"] == 1460.0
+        assert session.scalars(select(AuditEntry.action).where(AuditEntry.action == "assessment.run")).one()
+
+
+def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOUDI_DATABASE_URL": db_url, "DOUDI_SECRET_KEY": "test"}
+    return subprocess.run([sys.executable, "-m", "doudi", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_cli_assess_and_simulate(fresh_database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with Session(fresh_database.engine) as session:
+        _population(session)
+        session.commit()
+    out = _cli(fresh_database.url, "assess", "--date", "2024-07-01", "--export-snapshot", str(tmp_path / "snap"))
+    assert out.returncode == 0, out.stderr
+    assert "2 户" in out.stdout
+    with Session(fresh_database.engine) as session:
+        assert session.scalar(select(func.count()).select_from(AssessmentRun)) == 1
+    # Raising the rural standard to 600: the poor household (550 per person) enters 低保 with
+    # 600 × 2 − 1100 = 100 yuan and leaves 边缘; the 特困 amount stays max(960, 1.3 × 600 = 780) + 500.
+    sim = _cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=600", "--date", "2024-07-01", "--json")
+    assert sim.returncode == 0, sim.stderr
+    report = json.loads(sim.stdout)
+    by_program = {r["program"]: r for r in report["by_program"]}
+    assert (by_program["dibao"]["delta_households"], by_program["dibao"]["delta_persons"],
+            by_program["dibao"]["delta_monthly_cost"]) == (1, 2, 100.0)
+    assert by_program["dibao_marginal"]["delta_households"] == -1
+    assert by_program["extreme_poverty"]["delta_monthly_cost"] == 0.0
+    town = {(r["township"], r["program"]): r for r in report["by_township"]}
+    assert town[(TOWN_A, "dibao")]["delta_households"] == 1 and town[(TOWN_B, "dibao")]["delta_households"] == 0
+    # The same from the Parquet snapshot written by `assess`.
+    snap = _cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=600", "--date", "2024-07-01",
+                "--snapshot", str(tmp_path / "snap"), "--json")
+    assert json.loads(snap.stdout)["by_program"] == report["by_program"]
+    table = _cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=600", "--date", "2024-07-01")
+    assert "按乡镇" in table.stdout and "+100.00" in table.stdout
+
+
+def test_cli_simulate_rejects_bad_overrides(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    out = _cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=abc", "--set", "nonsense",
+               "--date", "2024-07-01")
+    assert out.returncode == 2
+    assert "dibao.standard.rural" in out.stderr and "nonsense" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_households_of_regions_without_a_pack_are_reported_not_dropped(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    from doudi.areas.service import AreaRow, upsert_areas
+
+    with Session(fresh_database.engine) as session:
+        make_areas(session)
+        upsert_areas(session, rows=[AreaRow("370702", "潍城区", True, "synthetic")])
+        make_household(session, VILLAGE_A1, hukou="rural")
+        elsewhere = make_household(session, "370702", hukou="urban")
+        session.commit()
+        frames = read_registry(session.connection(), on=date(2024, 7, 1))
+        run = run_assessment(session, actor=system_actor(name="test"), frames=frames, on=date(2024, 7, 1),
+                             source="registry")
+        session.commit()
+        assert run.households == 1
+        assert run.summary["skipped"]["households"] == 1
+        assert run.summary["skipped"]["household_ids"] == [elsewhere.id]
+        assert "dibao.standard.urban" in run.summary["skipped"]["reasons"][0]
+        assert session.scalar(select(func.count()).select_from(AssessmentDecision)) == 8
