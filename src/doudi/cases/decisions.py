@@ -80,8 +80,8 @@ def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -
 
 
 def _working_age(case: Case, on: date) -> tuple[int, int]:
-    """Working age from the pack: under the 特困 'minor' age and under the 'elderly' age are not working age."""
+    """Working age as the pack defines it for the labour-income rules."""
     from doudi.policy.params import load_pack
 
     pack = load_pack(case.area_code)
-    return int(pack.value("labour.working_age.min", on=on)), int(pack.value("labour.working_age.max", on=on))
+    return int(pack.value("dibao.income.working_age_from", on=on)), int(pack.value("dibao.income.working_age_to", on=on))

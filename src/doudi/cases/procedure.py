@@ -84,10 +84,10 @@ PARAM_KEYS: dict[str, str] = {
     "separation_of_duties": "procedure.separation_of_duties",
     "near_due_workdays": "procedure.near_due_workdays",
     "termination_publicity_days": "procedure.termination_publicity_days",
-    "emergency_payment_hours": "temporary_assistance.emergency_payment_hours",
-    "gradual_exit_max_months": "dibao.gradual_exit.max_months",
+    "emergency_payment_hours": "temporary_assistance.emergency_deadline_hours",
+    "gradual_exit_max_months": "dibao.gradual_exit.months",
     "review_stable_months": "dibao.review.stable_months",
-    "review_irregular_months": "dibao.review.irregular_months",
+    "review_irregular_months": "dibao.review.unstable_months",
 }
 PROGRAM_STEP_PREFIX = "procedure.steps."
 

@@ -21,13 +21,15 @@ PAPERWORK = "补齐临时救助手续：登记救助对象、事由、金额，�
 FUND_LABELS = {"township": "乡镇备用金", "county": "县级", "case_by_case": "一事一议"}
 
 
-def approval_level(area_code: str, amount: Decimal, on: date) -> str:
-    """township below the township limit, county up to the county cap, case_by_case (一事一议) above it."""
+def approval_level(area_code: str, hukou_type: str, amount: Decimal, on: date) -> str:
+    """township below the township limit, county up to the county cap (a number of months of the 低保
+    standard), case_by_case (一事一议) above it — the same thresholds the policy engine proposes with."""
     from doudi.policy.params import load_pack
 
     pack = load_pack(area_code)
     township_limit = Decimal(str(pack.value("temporary_assistance.township_limit", on=on)))
-    county_cap = Decimal(str(pack.value("temporary_assistance.county_cap", on=on)))
+    standard = Decimal(str(pack.value(f"dibao.standard.{hukou_type}", on=on)))
+    county_cap = standard * Decimal(str(pack.value("temporary_assistance.county_cap_months", on=on)))
     if amount < township_limit:
         return "township"
     if amount <= county_cap:
@@ -51,7 +53,10 @@ def _emergency_grant(session: Session, actor: Actor, case: Case, step: CaseStep,
         raise ValidationFailed([FieldError("amount", "金额格式不正确")]) from None
     if amount <= 0:
         raise ValidationFailed([FieldError("amount", "金额须大于 0")])
-    level = approval_level(case.area_code, amount, today)
+    from doudi.registry.models import Household
+
+    hh = session.get(Household, case.household_id) if case.household_id else None
+    level = approval_level(case.area_code, hh.hukou_type if hh else "rural", amount, today)
     if level != "township" and len(actor.area_code) > 6 and not actor.system:
         raise PermissionDenied(f"{amount} 元超出乡镇审批额度，须报县级民政部门审批")
     if level == "case_by_case":

@@ -88,7 +88,7 @@ class WorkCalendar:
             return bool(chinese_calendar.is_workday(day))
         if day.year not in self.warned:
             self.warned.add(day.year)
-            log.warning("no holiday data for %s; counting weekends only", day.year)
+            log.info("no holiday data for %s; counting weekends only", day.year)
         return day.weekday() < 5
 
     def add_workdays(self, start: date, n: int) -> date:

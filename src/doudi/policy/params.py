@@ -47,6 +47,7 @@ from typing import Any
 import yaml
 
 from doudi.areas.codes import ancestors, county_of
+from doudi.core.errors import DoudiError
 from doudi.policy.spec import KNOWN, kind_ok
 
 PACK_DIR = Path(__file__).parent / "packs"
@@ -57,7 +58,7 @@ _TOP_FIELDS = {"region", "name", "parameters", "description"}
 _MISSING = object()
 
 
-class PackError(ValueError):
+class PackError(DoudiError, ValueError):
     """A policy pack is malformed, or a needed parameter is not in force."""
 
 
