@@ -84,4 +84,5 @@ def _working_age(case: Case, on: date) -> tuple[int, int]:
     from doudi.policy.params import load_pack
 
     pack = load_pack(case.area_code)
-    return int(pack.value("dibao.income.working_age_from", on=on)), int(pack.value("dibao.income.working_age_to", on=on))
+    lo, hi = pack.value("dibao.income.working_age_from", on=on), pack.value("dibao.income.working_age_to", on=on)
+    return int(lo), int(hi)
