@@ -11,16 +11,9 @@ from doudi.core.calendar import WorkCalendar
 
 def calendar_for(region: str | None) -> WorkCalendar:
     """The working-day calendar for a region: library data plus the region's policy-pack calendar data."""
-    from doudi.core.calendar import CalendarData
+    from doudi.policy.calendar import pack_calendar_data
 
-    extra = CalendarData()
-    try:
-        from doudi.policy.calendar import pack_calendar_data
-    except ImportError:  # the policy engine is optional for this command
-        pack_calendar_data = None
-    if pack_calendar_data is not None:
-        extra = pack_calendar_data(region)
-    return WorkCalendar(extra=extra)
+    return WorkCalendar(extra=pack_calendar_data(region))
 
 
 def _parse(day: str) -> date:
