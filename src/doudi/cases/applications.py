@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -83,7 +83,7 @@ def submit(session: Session, *, actor: Actor, data: ApplicationCreate, portal_ph
     return case
 
 
-def _household_for(session: Session, actor: Actor, case: Case) -> Household:
+def _household_for(session: Session, actor: Actor, case: Case, on: date) -> Household:
     if case.household_id is not None:
         hh = session.get(Household, case.household_id)
         assert hh is not None
@@ -104,7 +104,8 @@ def _household_for(session: Session, actor: Actor, case: Case) -> Household:
                for m in data.members]
     assert data.area_code and data.hukou_type
     return writes.create_household(session, actor=actor, data=HouseholdCreate(
-        area_code=data.area_code, address=data.address, hukou_type=data.hukou_type, members=members))
+        area_code=data.area_code, address=data.address, hukou_type=data.hukou_type, members=members),
+        members_since=on)
 
 
 def _record_declared_income(session: Session, actor: Actor, case: Case, hh: Household, on: date) -> None:
@@ -112,9 +113,13 @@ def _record_declared_income(session: Session, actor: Actor, case: Case, hh: Hous
     if not data.members:
         return
     by_number = {m.person.id_number: m.person_id for m in hh.members if m.valid_to is None}
-    # Declared monthly averages cover the 6 months before application (the period Guangdong uses).
-    start = date(on.year - (on.month <= 6), (on.month - 7) % 12 + 1, 1)
-    end = date(on.year, on.month, 1)
+    # Declared monthly averages cover exactly the income window the engine averages over
+    # ([on − N months, on − 1 day], N from the pack; Guangdong uses 6 months).
+    from doudi.policy.params import load_pack
+    from doudi.policy.registry_frames import months_back
+
+    months = int(load_pack(case.area_code).value("dibao.income.averaging_months", on=on))
+    start, end = months_back(on, months), on - timedelta(days=1)
     for m in data.members:
         pid = by_number.get(m.id_number)
         for kind, amount in m.monthly_income.model_dump().items():
@@ -133,7 +138,7 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     if case.status != "submitted":
         raise Conflict("只有待受理的申请可以受理")
     today = on or date.today()
-    hh = _household_for(session, actor, case)
+    hh = _household_for(session, actor, case, today)
     case.household_id, case.area_code = hh.id, hh.area_code
     _record_declared_income(session, actor, case, hh, today)
     data = ApplicationCreate.model_validate(case.declared)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,20 +18,12 @@ from doudi.registry.models import Household
 ONE_OFF = {"temporary_assistance", "rigid_expense_hardship", "dibao_marginal"}  # no monthly payment
 
 
-def review_cycle_months(household: Household, *, on: date, stable: int, irregular: int,
-                        working_age: tuple[int, int]) -> int:
-    """审核确认办法 Art. 31: yearly review for stable households, half-yearly where working-age members
-    who can work have irregular income."""
-    lo, hi = working_age
-    for m in household.members:
-        p = m.person
-        if m.valid_to is not None or m.exclusion is not None or p.date_of_death is not None:
-            continue
-        age = on.year - p.birth_date.year - ((on.month, on.day) < (p.birth_date.month, p.birth_date.day))
-        if lo <= age <= hi and p.labour_capacity != "none" and not p.student and p.employment in {
-                "flexible", "farming", "unemployed", "employed"}:
-            return irregular
-    return stable
+def review_cycle_months(case: Case, program: str, *, default: int) -> int:
+    """审核确认办法 Art. 31 review cycle as the engine decided it at acceptance (its `review_months` trace:
+    yearly for stable households, half-yearly with working-age members on irregular income)."""
+    proposed: dict[str, Any] = dict(case.proposed or {})
+    trace = proposed.get("programs", {}).get(program, {}).get("trace") or {}
+    return int(trace.get("review_months") or default)
 
 
 def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -> list[Enrollment]:
@@ -55,8 +48,7 @@ def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -
         if d.program in ONE_OFF:
             continue
         start = next_month(d.decided_on or today)  # Art. 21: paid from the month after the decision
-        cycle = review_cycle_months(hh, on=today, stable=rules.review_stable_months,
-                                    irregular=rules.review_irregular_months, working_age=_working_age(case, today))
+        cycle = review_cycle_months(case, d.program, default=rules.review_stable_months)
         e = Enrollment(household_id=hh.id, person_id=d.person_id, area_code=hh.area_code, program=d.program,
                        status="active", monthly_amount=d.monthly_amount or Decimal(0), level=d.level,
                        start_month=start, review_cycle_months=cycle, next_review_on=add_months(start, cycle),
@@ -77,12 +69,3 @@ def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -
             [f"不同意 {d.program}：{'；'.join(d.reasons)}" for d in rejected]
     svc.event(session, case, actor=actor, kind="decided", message="决定：" + "；".join(parts))
     return created
-
-
-def _working_age(case: Case, on: date) -> tuple[int, int]:
-    """Working age as the pack defines it for the labour-income rules."""
-    from doudi.policy.params import load_pack
-
-    pack = load_pack(case.area_code)
-    lo, hi = pack.value("dibao.income.working_age_from", on=on), pack.value("dibao.income.working_age_to", on=on)
-    return int(lo), int(hi)

@@ -59,7 +59,6 @@ class Rules:
     emergency_payment_hours: int
     gradual_exit_max_months: int
     review_stable_months: int
-    review_irregular_months: int
     pack_version: str = ""
 
     def total(self, delegated: bool) -> int:
@@ -87,7 +86,6 @@ PARAM_KEYS: dict[str, str] = {
     "emergency_payment_hours": "temporary_assistance.emergency_deadline_hours",
     "gradual_exit_max_months": "dibao.gradual_exit.months",
     "review_stable_months": "dibao.review.stable_months",
-    "review_irregular_months": "dibao.review.unstable_months",
 }
 PROGRAM_STEP_PREFIX = "procedure.steps."
 

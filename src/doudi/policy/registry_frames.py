@@ -39,7 +39,8 @@ ASSET_COLUMNS = {"financial": "financial_assets", "residential_property": "resid
 UNSAFE_VALUES = ["unsafe", "dangerous", "危房", "true", "1", "是", "none", "无"]
 
 
-def _months_back(on: date, months: int) -> date:
+def months_back(on: date, months: int) -> date:
+    """The same day `months` months earlier (clamped to the month's last day)."""
     y, m = divmod(on.month - 1 - months, 12)
     year, month = on.year + y, m + 1
     return date(year, month, min(on.day, calendar.monthrange(year, month)[1]))
@@ -74,10 +75,10 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
         except PackError:
             window_of[county] = 12
     longest = max(window_of.values(), default=12)
-    earliest = _months_back(on, max(longest, 12))
+    earliest = months_back(on, max(longest, 12))
     members = _members(conn, on, area_prefix, household_ids)
     income = _income(conn, on, earliest, area_prefix, household_ids, hh, window_of)
-    assets = _assets(conn, on, _months_back(on, 12), area_prefix, household_ids)
+    assets = _assets(conn, on, months_back(on, 12), area_prefix, household_ids)
     expenses = _expenses(conn, on, area_prefix, household_ids)
     living = _living(conn, on, area_prefix, household_ids)
     # Income recorded for the household as a whole is attributed to its head (member 0).
@@ -157,7 +158,7 @@ def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequen
     if df.is_empty():
         return pl.DataFrame(schema={"household_id": pl.Int64(), "person_id": pl.Int64(),
                                     **{k: pl.Float64() for k in INCOME_KINDS}})
-    starts = {c: _months_back(on, n) for c, n in window_of.items()}
+    starts = {c: months_back(on, n) for c, n in window_of.items()}
     df = df.join(hh.select("household_id", county=pl.col("area_code").str.slice(0, 6)), on="household_id")
     df = df.with_columns(win_start=pl.col("county").replace_strict(starts, return_dtype=pl.Date))
     df = _best_source(df, ["household_id", "person_id", "kind"])
@@ -188,7 +189,7 @@ def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int
 
 
 def _expenses(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None) -> pl.DataFrame:
-    lo, last = _months_back(on, 12), on - timedelta(days=1)
+    lo, last = months_back(on, 12), on - timedelta(days=1)
     stmt = (select(ExpenseFact.household_id, ExpenseFact.kind, ExpenseFact.amount, ExpenseFact.source_kind,
                    ExpenseFact.period_start, ExpenseFact.period_end)
             .join(Household, Household.id == ExpenseFact.household_id)

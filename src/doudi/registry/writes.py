@@ -73,8 +73,10 @@ def _new_person(m: MemberCreate) -> Person:
     return Person(id_number=info.number, name=m.name, sex=info.sex, birth_date=info.birth_date, version=1, **attrs)
 
 
-def create_household(session: Session, *, actor: Actor, data: HouseholdCreate) -> Household:
-    """Register a household and its members; a person already in another household is refused."""
+def create_household(session: Session, *, actor: Actor, data: HouseholdCreate,
+                     members_since: date | None = None) -> Household:
+    """Register a household and its members (living together since `members_since`, default today);
+    a person already in another household is refused."""
     actor.require("household.create")
     _check_area(session, actor, data.area_code)
     number = data.household_no or f"{data.area_code[:9]}{secrets.token_hex(3).upper()}"
@@ -100,7 +102,7 @@ def create_household(session: Session, *, actor: Actor, data: HouseholdCreate) -
         session.add(person)
         session.flush()
         session.add(Membership(household_id=hh.id, person_id=person.id, relation=m.relation.value,
-                               exclusion=m.exclusion, valid_from=date.today()))
+                               exclusion=m.exclusion, valid_from=members_since or date.today()))
     session.flush()
     session.refresh(hh)
     after = {**_snap(hh, HOUSEHOLD_FIELDS), "household_no": number, "members": len(data.members)}
