@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "doudi.areas.commands",
     "doudi.auth.commands",
     "doudi.audit.commands",
+    "doudi.registry.commands",
+    "doudi.synth.commands",
 ]
 
 for _name in COMMAND_MODULES:

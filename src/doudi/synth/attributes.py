@@ -63,8 +63,11 @@ def add_health(params: dict[str, Any], persons: pl.DataFrame, ref: date, rng: np
     sc = params["self_care"]
     severe = (grade_i >= 1) & (grade_i <= 2)
     items = np.zeros(n, dtype=np.int64)
-    for mask, block in ((age >= 80, sc["elderly_80plus"]), ((age >= 60) & (age < 80), sc["elderly_60_79"]),
-                        (severe & (age >= 3), sc["severe_disability"])):
+    for mask, block in (
+        (age >= 80, sc["elderly_80plus"]),
+        ((age >= 60) & (age < 80), sc["elderly_60_79"]),
+        (severe & (age >= 3), sc["severe_disability"]),
+    ):
         draws = _categorical(rng, block, n).astype(np.int64)
         items = np.where(mask, np.maximum(items, draws), items)
     return persons.with_columns(
@@ -84,21 +87,26 @@ def add_schooling(params: dict[str, Any], persons: pl.DataFrame, rng: np.random.
     n = len(age)
     u, v = rng.random(n), rng.random(n)
     stage = np.select(
-        [(age >= 3) & (age <= 5) & (u < s["preschool_3_5"]),
-         (age >= 6) & (age <= 11) & (u < s["compulsory_6_14"]),
-         (age >= 12) & (age <= 14) & (u < s["compulsory_6_14"]),
-         (age >= 15) & (age <= 17) & (u < s["senior_15_17"]),
-         (age >= 18) & (age <= 21) & (u < s["higher_18_21"]),
-         (age >= 22) & (age <= 24) & (u < s["postgraduate_22_24"])],
-        ["preschool", "primary", "junior",
-         np.where(v < s["vocational_share_of_senior"], "vocational", "senior"),
-         np.where(v < s["undergraduate_share_of_higher"], "undergraduate", "college"),
-         "postgraduate"],
+        [
+            (age >= 3) & (age <= 5) & (u < s["preschool_3_5"]),
+            (age >= 6) & (age <= 11) & (u < s["compulsory_6_14"]),
+            (age >= 12) & (age <= 14) & (u < s["compulsory_6_14"]),
+            (age >= 15) & (age <= 17) & (u < s["senior_15_17"]),
+            (age >= 18) & (age <= 21) & (u < s["higher_18_21"]),
+            (age >= 22) & (age <= 24) & (u < s["postgraduate_22_24"]),
+        ],
+        [
+            "preschool",
+            "primary",
+            "junior",
+            np.where(v < s["vocational_share_of_senior"], "vocational", "senior"),
+            np.where(v < s["undergraduate_share_of_higher"], "undergraduate", "college"),
+            "postgraduate",
+        ],
         default="",
     )
     stage_s = nullable(np.asarray(stage))
-    return persons.with_columns(school_stage=stage_s,
-                                student=stage_s.is_not_null() & (stage_s != "preschool"))
+    return persons.with_columns(school_stage=stage_s, student=stage_s.is_not_null() & (stage_s != "preschool"))
 
 
 def add_work(params: dict[str, Any], persons: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
@@ -115,8 +123,7 @@ def add_work(params: dict[str, Any], persons: pl.DataFrame, rng: np.random.Gener
     severe = ((grade >= 1) & (grade <= 2)) | (np.isin(cat, ["intellectual", "mental"]) & (grade == 3)) | (items >= 4)
     u = rng.random(n)
     capacity = np.select(
-        [age < 16, severe, age >= 65, (age >= 60) & (items >= 1), age >= 60, ill & (u < 0.5), ill,
-         (grade >= 3)],
+        [age < 16, severe, age >= 65, (age >= 60) & (items >= 1), age >= 60, ill & (u < 0.5), ill, (grade >= 3)],
         ["none", "none", "none", "none", "partial", "none", "partial", "partial"],
         default="full",
     )
@@ -138,14 +145,19 @@ def add_work(params: dict[str, Any], persons: pl.DataFrame, rng: np.random.Gener
     self_employed = (employment == "flexible") & (rng.random(n) < float(e["self_employed_share_of_flexible"]))
     registered = (employment == "unemployed") & (rng.random(n) < float(e["registered_unemployed_share"]))
     benefit = registered & (rng.random(n) < float(e["unemployment_benefit_share"]))
-    insured = (((employment == "employed") & (rng.random(n) < float(e["formal_social_insurance_share"])))
-               | ((employment == "flexible") & (rng.random(n) < float(e["flexible_insured_share"]))))
+    insured = ((employment == "employed") & (rng.random(n) < float(e["formal_social_insurance_share"]))) | (
+        (employment == "flexible") & (rng.random(n) < float(e["flexible_insured_share"]))
+    )
     pf = e["provident_fund_share"]
     provident = (employment == "employed") & (rng.random(n) < np.where(urban, pf["urban"], pf["rural"]))
     return persons.with_columns(
-        labour_capacity=pl.Series(capacity), employment=pl.Series(employment, dtype=pl.Utf8),
-        self_employed=pl.Series(self_employed), unemployment_registered=pl.Series(registered),
-        unemployment_benefit=pl.Series(benefit), insured=pl.Series(insured), provident=pl.Series(provident),
+        labour_capacity=pl.Series(capacity),
+        employment=pl.Series(employment, dtype=pl.Utf8),
+        self_employed=pl.Series(self_employed),
+        unemployment_registered=pl.Series(registered),
+        unemployment_benefit=pl.Series(benefit),
+        insured=pl.Series(insured),
+        provident=pl.Series(provident),
     )
 
 
@@ -180,16 +192,21 @@ def add_status(params: dict[str, Any], persons: pl.DataFrame, ref: date, rng: np
     return persons.with_columns(
         member_exclusion=nullable(exclusion),
         moved_out=pl.Series(moved),
-        moved_out_on=pl.Series(np.where(moved, np.datetime64(ref - timedelta(days=30), "D")
-                                        - rng.integers(0, 300, size=n).astype("timedelta64[D]"),
-                                        np.datetime64("NaT"))).cast(pl.Date),
+        moved_out_on=pl.Series(
+            np.where(
+                moved,
+                np.datetime64(ref - timedelta(days=30), "D") - rng.integers(0, 300, size=n).astype("timedelta64[D]"),
+                np.datetime64("NaT"),
+            )
+        ).cast(pl.Date),
         child_status=nullable(child_status),
         lives_with_household=pl.Series(lives.astype(bool)),
     )
 
 
-def mark_hardship_children(params: dict[str, Any], persons: pl.DataFrame, low_income_hh: np.ndarray,
-                           rng: np.random.Generator) -> pl.DataFrame:
+def mark_hardship_children(
+    params: dict[str, Any], persons: pl.DataFrame, low_income_hh: np.ndarray, rng: np.random.Generator
+) -> pl.DataFrame:
     """困境儿童: children of low-income households with a disability or serious illness come first."""
     ch = params["children"]
     age = persons["age"].to_numpy()

@@ -23,9 +23,29 @@ from doudi.synth.areas import RegionAreas, build_region_areas
 from doudi.synth.params import raw_params, reference_date, region_params
 
 GENERATOR = "doudi.synth"
-STREAMS = ("households", "members", "names", "ids", "health", "school", "work", "status", "income", "assets",
-           "allocate", "hardship", "declare", "medical", "expenses", "living", "hiding", "employers", "supporter",
-           "institution", "feeds")
+STREAMS = (
+    "households",
+    "members",
+    "names",
+    "ids",
+    "health",
+    "school",
+    "work",
+    "status",
+    "income",
+    "assets",
+    "allocate",
+    "hardship",
+    "declare",
+    "medical",
+    "expenses",
+    "living",
+    "hiding",
+    "employers",
+    "supporter",
+    "institution",
+    "feeds",
+)
 
 
 @dataclass(frozen=True)
@@ -76,36 +96,55 @@ def stream(seed: int, name: str) -> np.random.Generator:
 
 def _region_extras(params: dict[str, Any]) -> dict[str, Any]:
     code = params["code"]
-    if "counties" in params:
-        names = {str(c[0]): c[1] for c in params["counties"]}
-    else:
-        names = {code: params["name"]}
+    counties = params.get("counties")
+    names = {str(c[0]): c[1] for c in counties} if counties else {code: params["name"]}
     south = code.startswith("44")
     return {
-        "county_names": names, "county_label": params["name"], "cert_prefix": "粤" if south else "鲁",
+        "county_names": names,
+        "county_label": params["name"],
+        "cert_prefix": "粤" if south else "鲁",
         "ebike_prefix": params["name"].removesuffix("市"),
         "college": "江门职业技术学院" if south else "潍坊职业学院",
         "university": "五邑大学" if south else "潍坊学院",
     }
 
 
-def _add_institution(params: dict[str, Any], hh: pl.DataFrame, persons: pl.DataFrame, ref: date,
-                     rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _add_institution(
+    params: dict[str, Any], hh: pl.DataFrame, persons: pl.DataFrame, ref: date, rng: np.random.Generator
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Orphans raised in the county's children's welfare home: one-person collective households."""
     ch = params["children"]
     children = int((persons["birth_date"] > date(ref.year - 18, ref.month, min(ref.day, 28))).sum())
     k = max(int(ch["min_count"]), round(float(ch["per_child_rates"]["orphan_institution"]) * children))
     first = hh.sort("village_code").row(0, named=True)
     start = hh.height
-    new_hh = pl.DataFrame([{**first, "hh": start + i, "template": "institution", "template_idx": -1, "size": 1,
-                            "hukou_type": "urban", "institution": True,
-                            "address": f"{params['name']}儿童福利院"} for i in range(k)], schema=hh.schema)
+    new_hh = pl.DataFrame(
+        [
+            {
+                **first,
+                "hh": start + i,
+                "template": "institution",
+                "template_idx": -1,
+                "size": 1,
+                "hukou_type": "urban",
+                "institution": True,
+                "address": f"{params['name']}儿童福利院",
+            }
+            for i in range(k)
+        ],
+        schema=hh.schema,
+    )
     age_days = rng.integers(365, 17 * 365, size=k)
-    new_p = pl.DataFrame({
-        "hh": np.arange(start, start + k, dtype=np.int64), "slot": np.zeros(k, dtype=np.int64), "slot_code": "H",
-        "relation": "head", "birth_date": np.datetime64(ref, "D") - age_days.astype("timedelta64[D]"),
-        "sex": np.where(rng.random(k) < 0.55, "M", "F"),
-    })
+    new_p = pl.DataFrame(
+        {
+            "hh": np.arange(start, start + k, dtype=np.int64),
+            "slot": np.zeros(k, dtype=np.int64),
+            "slot_code": "H",
+            "relation": "head",
+            "birth_date": np.datetime64(ref, "D") - age_days.astype("timedelta64[D]"),
+            "sex": np.where(rng.random(k) < 0.55, "M", "F"),
+        }
+    )
     return pl.concat([hh, new_hh]), pl.concat([persons, new_p.with_columns(pl.col("birth_date").cast(pl.Date))])
 
 
@@ -124,8 +163,11 @@ def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> 
     persons = persons.with_columns(pl.col("birth_date").cast(pl.Date))
     hh, persons = _add_institution(params, hh, persons, ref, stream(s, "institution"))
     persons = persons.with_row_index("pid").with_columns(pl.col("pid").cast(pl.Int64))
-    persons = persons.with_columns(age=population.age_at("birth_date", ref)).join(
-        hh.select("hh", "hukou_type"), on="hh", how="left", maintain_order="left").sort("pid")
+    persons = (
+        persons.with_columns(age=population.age_at("birth_date", ref))
+        .join(hh.select("hh", "hukou_type"), on="hh", how="left", maintain_order="left")
+        .sort("pid")
+    )
     hh = hh.with_columns(
         household_no=pl.col("county_code") + pl.col("hh").add(1).cast(pl.Utf8).str.zfill(8),
         police_no=pl.Series(stream(s, "ids").permutation(hh.height) + 100_000_000).cast(pl.Utf8),
@@ -138,8 +180,9 @@ def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> 
     persons = attributes.add_work(params, persons, stream(s, "work"))
     persons = attributes.add_status(params, persons, ref, stream(s, "status"))
     inst = hh["institution"].to_numpy()[persons["hh"].to_numpy()]
-    persons = persons.with_columns(child_status=pl.when(pl.Series(inst)).then(pl.lit("orphan_institution"))
-                                   .otherwise(pl.col("child_status")))
+    persons = persons.with_columns(
+        child_status=pl.when(pl.Series(inst)).then(pl.lit("orphan_institution")).otherwise(pl.col("child_status"))
+    )
     persons = income.counted_flags(persons)
     tick("收入与财产")
     levels = income.household_levels(params, hh, persons, stream(s, "income"))
@@ -161,10 +204,28 @@ def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> 
     flags = under.join(hiding, on="hh", maintain_order="left")
     hh = _with_supporter(hh, persons, stream(s, "supporter"))
     months = params["_income_months"]
-    truth_hh, truth_p = declared.ground_truth(params, hh, persons, levels, income_true, income_decl, held,
-                                              assets_decl, rigid, flags, months)
-    return World(params, ref, areas, hh, persons, levels, income_true, income_decl, held, assets_decl, medical, rigid,
-                 school, living, truth_hh, truth_p, provident)
+    truth_hh, truth_p = declared.ground_truth(
+        params, hh, persons, levels, income_true, income_decl, held, assets_decl, rigid, flags, months
+    )
+    return World(
+        params,
+        ref,
+        areas,
+        hh,
+        persons,
+        levels,
+        income_true,
+        income_decl,
+        held,
+        assets_decl,
+        medical,
+        rigid,
+        school,
+        living,
+        truth_hh,
+        truth_p,
+        provident,
+    )
 
 
 def _with_supporter(hh: pl.DataFrame, persons: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
@@ -176,12 +237,24 @@ def _with_supporter(hh: pl.DataFrame, persons: pl.DataFrame, rng: np.random.Gene
     return hh.with_columns(has_capable_supporter=pl.Series(value))
 
 
-def build_feeds(world: World, seed: int, step: Callable[[str], None] | None = None,
-                sink: Callable[[str, pl.DataFrame], None] | None = None) -> None:
+def build_feeds(
+    world: World,
+    seed: int,
+    step: Callable[[str], None] | None = None,
+    sink: Callable[[str, pl.DataFrame], None] | None = None,
+) -> None:
     """Draw every agency feed with its noise; each goes to `sink` (then dropped) or into world.feeds."""
     tick = step or (lambda _label: None)
-    w = feeds.World(world.params, world.ref, world.households, world.persons, world.income_true, world.assets,
-                    world.medical, world.school)
+    w = feeds.World(
+        world.params,
+        world.ref,
+        world.households,
+        world.persons,
+        world.income_true,
+        world.assets,
+        world.medical,
+        world.school,
+    )
     stale = world.households["address"].unique().sort()
     manifests = []
     for i, (source, builder) in enumerate(feeds.BUILDERS.items()):
@@ -206,11 +279,20 @@ def sha256_of(path: Path) -> str:
 
 
 def _console_progress(console: Console | None) -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                    "{task.total}"), TimeElapsedColumn(), console=console or Console(stderr=True), transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        transient=False,
+    )
 
 
-def generate(cfg: SynthConfig, out: Path, *, console: Console | None = None, show_progress: bool = True) -> dict[str, Any]:
+def generate(
+    cfg: SynthConfig, out: Path, *, console: Console | None = None, show_progress: bool = True
+) -> dict[str, Any]:
     """Generate the county and write every file under `out`; returns the manifest."""
     from doudi.synth import writer
 
@@ -226,6 +308,7 @@ def generate(cfg: SynthConfig, out: Path, *, console: Console | None = None, sho
         world = build_world(cfg, tick)
         counts = writer.write_base(world, out, cfg)
         if cfg.feeds:
+
             def sink(source: str, frame: pl.DataFrame) -> None:
                 counts[f"feeds/{source}.csv"] = writer.write_csv(frame, out / "feeds" / f"{source}.csv")
 
@@ -235,14 +318,24 @@ def generate(cfg: SynthConfig, out: Path, *, console: Console | None = None, sho
         tick("写出文件")
         del world
         tick("完成")
-    files = {p.relative_to(out).as_posix(): sha256_of(p) for p in sorted(out.rglob("*"))
-             if p.is_file() and p.name != "manifest.json"}
+    files = {
+        p.relative_to(out).as_posix(): sha256_of(p)
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
     manifest = {
-        "generator": GENERATOR, "generator_version": __version__, "params_version": raw_params()["version"],
-        "region": cfg.region, "seed": cfg.seed, "households_requested": cfg.households,
-        "reference_date": cfg.ref.isoformat(), "income_months": int(raw_params()["income_months"]),
-        "households": counts["ground_truth.parquet"], "persons": counts["households.csv"],
-        "counts": counts, "files": files,
+        "generator": GENERATOR,
+        "generator_version": __version__,
+        "params_version": raw_params()["version"],
+        "region": cfg.region,
+        "seed": cfg.seed,
+        "households_requested": cfg.households,
+        "reference_date": cfg.ref.isoformat(),
+        "income_months": int(raw_params()["income_months"]),
+        "households": counts["ground_truth.parquet"],
+        "persons": counts["households.csv"],
+        "counts": counts,
+        "files": files,
         "seconds": round(time.perf_counter() - started, 2),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")

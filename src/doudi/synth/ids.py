@@ -24,12 +24,14 @@ def assign_sequences(area: np.ndarray, birth: np.ndarray, male: np.ndarray, rng:
     """Sequence codes unique within (area, birth date), odd for men and even for women, in random order."""
     n = len(area)
     order = rng.permutation(n)
-    frame = pl.DataFrame({
-        "i": order,
-        "area": area[order].astype(np.int64),
-        "birth": birth[order].astype("datetime64[D]").astype(np.int64),
-        "male": male[order],
-    })
+    frame = pl.DataFrame(
+        {
+            "i": order,
+            "area": area[order].astype(np.int64),
+            "birth": birth[order].astype("datetime64[D]").astype(np.int64),
+            "male": male[order],
+        }
+    )
     ranked = frame.with_columns(rank=pl.int_range(pl.len()).over(["area", "birth", "male"]))
     if ranked.height and int(ranked["rank"].max()) >= SEQ_SLOTS:  # type: ignore[arg-type]
         raise ValueError("某一出生日期的人数超过顺序码容量（500/性别），请减少户数或分多个县生成")
@@ -50,8 +52,14 @@ def build_id_numbers(area: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> pl
     digits = np.hstack([_digits(area_i, 6), _digits(ymd_i, 8), _digits(seq, 3)])
     total = digits @ np.array(WEIGHTS, dtype=np.int64) % 11
     check = pl.Series(list(CHECK_CHARS)).gather(total)
-    frame = pl.DataFrame({"a": pl.Series(area_i).cast(pl.Utf8).str.zfill(6), "d": ymd,
-                          "s": pl.Series(seq).cast(pl.Utf8).str.zfill(3), "c": check})
+    frame = pl.DataFrame(
+        {
+            "a": pl.Series(area_i).cast(pl.Utf8).str.zfill(6),
+            "d": ymd,
+            "s": pl.Series(seq).cast(pl.Utf8).str.zfill(3),
+            "c": check,
+        }
+    )
     return frame.select(pl.concat_str(["a", "d", "s", "c"]).alias("id_number")).to_series()
 
 
@@ -73,7 +81,8 @@ def credit_codes(area: np.ndarray, kind: np.ndarray, rng: np.random.Generator) -
     first17 = np.hstack([np.full((n, 1), 9), type_idx[:, None], area_digits, body, c9_idx[:, None]])
     check = (31 - (first17 @ np.array(USCC_WEIGHTS)) % 31) % 31
     chars = np.hstack([first17, check[:, None]])
-    return pl.concat_str([pl.Series(alphabet).gather(chars[:, j]) for j in range(18)]).alias("credit_code")
+    columns = {f"c{j}": pl.Series(alphabet).gather(chars[:, j]) for j in range(18)}
+    return pl.DataFrame(columns).select(pl.concat_str(list(columns)).alias("credit_code")).to_series()
 
 
 def uscc_is_valid(code: str) -> bool:

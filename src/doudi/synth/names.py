@@ -22,15 +22,87 @@ GIVEN_MIX = (0.40, 0.45, 0.15)
 
 # 形近字: pairs that are misread or mistyped for one another in hand-written or OCR'd records.
 SIMILAR = {
-    "王": "玉", "玉": "王", "土": "士", "己": "已", "日": "曰", "未": "末", "大": "太", "人": "入", "白": "百",
-    "天": "夫", "申": "甲", "干": "千", "午": "牛", "木": "本", "今": "令", "住": "往", "清": "青", "晴": "睛",
-    "明": "朋", "休": "体", "李": "季", "杨": "扬", "朱": "珠", "胡": "湖", "林": "材", "宋": "采", "玲": "铃",
-    "琳": "淋", "辉": "挥", "鹏": "朋", "浩": "皓", "晨": "辰", "洋": "祥", "军": "车", "平": "乎", "凯": "恺",
-    "俊": "峻", "峰": "锋", "红": "虹", "芳": "方", "霞": "暇", "梅": "海", "海": "梅", "桂": "挂", "华": "哗",
-    "建": "健", "国": "固", "志": "忠", "文": "丈", "永": "水", "春": "舂", "东": "冻", "金": "全", "娟": "涓",
-    "静": "净", "丽": "郦", "英": "瑛", "兰": "栏", "燕": "嬿", "萍": "苹", "秀": "绣", "云": "芸", "刘": "划",
-    "陈": "阵", "张": "弦", "赵": "赴", "孙": "逊", "郭": "廓", "何": "河", "罗": "萝", "唐": "塘", "韩": "朝",
-    "徐": "涂", "马": "冯", "冯": "马", "高": "亮", "周": "同", "吴": "昊", "黄": "寅", "宇": "字", "强": "弦",
+    "王": "玉",
+    "玉": "王",
+    "土": "士",
+    "己": "已",
+    "日": "曰",
+    "未": "末",
+    "大": "太",
+    "人": "入",
+    "白": "百",
+    "天": "夫",
+    "申": "甲",
+    "干": "千",
+    "午": "牛",
+    "木": "本",
+    "今": "令",
+    "住": "往",
+    "清": "青",
+    "晴": "睛",
+    "明": "朋",
+    "休": "体",
+    "李": "季",
+    "杨": "扬",
+    "朱": "珠",
+    "胡": "湖",
+    "林": "材",
+    "宋": "采",
+    "玲": "铃",
+    "琳": "淋",
+    "辉": "挥",
+    "鹏": "朋",
+    "浩": "皓",
+    "晨": "辰",
+    "洋": "祥",
+    "军": "车",
+    "平": "乎",
+    "凯": "恺",
+    "俊": "峻",
+    "峰": "锋",
+    "红": "虹",
+    "芳": "方",
+    "霞": "暇",
+    "梅": "海",
+    "海": "梅",
+    "桂": "挂",
+    "华": "哗",
+    "建": "健",
+    "国": "固",
+    "志": "忠",
+    "文": "丈",
+    "永": "水",
+    "春": "舂",
+    "东": "冻",
+    "金": "全",
+    "娟": "涓",
+    "静": "净",
+    "丽": "郦",
+    "英": "瑛",
+    "兰": "栏",
+    "燕": "嬿",
+    "萍": "苹",
+    "秀": "绣",
+    "云": "芸",
+    "刘": "划",
+    "陈": "阵",
+    "张": "弦",
+    "赵": "赴",
+    "孙": "逊",
+    "郭": "廓",
+    "何": "河",
+    "罗": "萝",
+    "唐": "塘",
+    "韩": "朝",
+    "徐": "涂",
+    "马": "冯",
+    "冯": "马",
+    "高": "亮",
+    "周": "同",
+    "吴": "昊",
+    "黄": "寅",
+    "宇": "字",
+    "强": "弦",
 }
 
 
@@ -78,8 +150,10 @@ def sample_names(rng: np.random.Generator, sex: np.ndarray) -> pl.Series:
         c2 = pool.gather(rng.choice(len(pool), size=n, p=t.given_char_p[s]))
         frame = pl.DataFrame({"full": full, "c1": c1, "c2": c2, "kind": kind})
         g = frame.select(
-            pl.when(pl.col("kind") == 0).then(pl.col("full"))
-            .when(pl.col("kind") == 1).then(pl.col("c1") + pl.col("c2"))
+            pl.when(pl.col("kind") == 0)
+            .then(pl.col("full"))
+            .when(pl.col("kind") == 1)
+            .then(pl.col("c1") + pl.col("c2"))
             .otherwise(pl.col("c1"))
         ).to_series()
         parts.append((mask, g))
@@ -123,7 +197,7 @@ def misspell(name: str, kind: str, rng: np.random.Generator) -> tuple[str, str]:
         return romanise(name), "pinyin"
     if kind == "dropped_char" and len(name) >= 3:
         i = int(rng.integers(1, len(name)))
-        return name[:i] + name[i + 1:], "dropped_char"
+        return name[:i] + name[i + 1 :], "dropped_char"
     positions = list(range(len(name)))
     start = int(rng.integers(0, len(name)))
     order = positions[start:] + positions[:start]
@@ -131,12 +205,12 @@ def misspell(name: str, kind: str, rng: np.random.Generator) -> tuple[str, str]:
         for i in order:
             options = homo.get(name[i])
             if options:
-                return name[:i] + options[int(rng.integers(0, len(options)))] + name[i + 1:], "homophone"
+                return name[:i] + options[int(rng.integers(0, len(options)))] + name[i + 1 :], "homophone"
     for i in order:
         if name[i] in SIMILAR:
-            return name[:i] + SIMILAR[name[i]] + name[i + 1:], "similar"
+            return name[:i] + SIMILAR[name[i]] + name[i + 1 :], "similar"
     for i in order:
         options = homo.get(name[i])
         if options:
-            return name[:i] + options[int(rng.integers(0, len(options)))] + name[i + 1:], "homophone"
+            return name[:i] + options[int(rng.integers(0, len(options)))] + name[i + 1 :], "homophone"
     return romanise(name), "pinyin"

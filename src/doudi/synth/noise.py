@@ -32,10 +32,10 @@ def _mistype_id(number: str, kind: str, rng: np.random.Generator) -> tuple[str, 
         pos = [i for i in range(16) if number[i] != number[i + 1]]
         if pos:
             i = pos[int(rng.integers(0, len(pos)))]
-            return number[:i] + number[i + 1] + number[i] + number[i + 2:], "transposition"
+            return number[:i] + number[i + 1] + number[i] + number[i + 2 :], "transposition"
     i = int(rng.integers(0, 17))
     digit = str((int(number[i]) + int(rng.integers(1, 10))) % 10)
-    return number[:i] + digit + number[i + 1:], "digit"
+    return number[:i] + digit + number[i + 1 :], "digit"
 
 
 def _scatter(series: pl.Series, idx: np.ndarray, values: list[Any]) -> pl.Series:
@@ -46,8 +46,9 @@ def _scatter(series: pl.Series, idx: np.ndarray, values: list[Any]) -> pl.Series
     return out
 
 
-def apply_noise(source: str, frame: pl.DataFrame, params: dict[str, Any], rng: np.random.Generator,
-                stale_addresses: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_noise(
+    source: str, frame: pl.DataFrame, params: dict[str, Any], rng: np.random.Generator, stale_addresses: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return the feed with noise applied and the manifest rows; `frame` needs row_number and true_id."""
     nz = params["noise"]
     n = frame.height
@@ -97,13 +98,17 @@ def apply_noise(source: str, frame: pl.DataFrame, params: dict[str, Any], rng: n
     if source == "hukou":
         out, extra = _stale_status(out, nz, rng)
         log.extend(extra)
-    manifest = pl.DataFrame(log, schema=MANIFEST_COLUMNS, orient="row") if log else pl.DataFrame(
-        schema=dict.fromkeys(MANIFEST_COLUMNS, pl.Utf8))
+    manifest = (
+        pl.DataFrame(log, schema=MANIFEST_COLUMNS, orient="row")
+        if log
+        else pl.DataFrame(schema=dict.fromkeys(MANIFEST_COLUMNS, pl.Utf8))
+    )
     return out, manifest.with_columns(pl.col("row_number").cast(pl.Int64))
 
 
-def _stale_status(frame: pl.DataFrame, nz: dict[str, Any],
-                  rng: np.random.Generator) -> tuple[pl.DataFrame, list[tuple[str, int, str, str]]]:
+def _stale_status(
+    frame: pl.DataFrame, nz: dict[str, Any], rng: np.random.Generator
+) -> tuple[pl.DataFrame, list[tuple[str, int, str, str]]]:
     status = frame["status"].to_numpy().astype(object)
     changed = (status != "active") & (rng.random(frame.height) < float(nz["stale_status"]))
     status[changed] = "active"

@@ -20,11 +20,38 @@ from doudi.synth.ids import assign_sequences, build_id_numbers
 from doudi.synth.names import sample_names
 from doudi.synth.params import shares
 
-RELATION_OF = {"H": "head", "S": "spouse", "C": "child", "P": "parent", "G": "grandchild", "L": "child_in_law",
-               "g": "grandchild"}
+RELATION_OF = {
+    "H": "head",
+    "S": "spouse",
+    "C": "child",
+    "P": "parent",
+    "G": "grandchild",
+    "L": "child_in_law",
+    "g": "grandchild",
+}
 SLOT_CODES = ("H", "S", "C", "P", "G", "L", "g")
-ROADS = ("人民路", "健康路", "和平路", "青云路", "汶河路", "长安路", "新安路", "兴安路", "永安路", "建设路", "文化路",
-         "商业街", "富民路", "学府路", "东风路", "滨河路", "振兴路", "迎宾路", "光明路", "团结路")
+ROADS = (
+    "人民路",
+    "健康路",
+    "和平路",
+    "青云路",
+    "汶河路",
+    "长安路",
+    "新安路",
+    "兴安路",
+    "永安路",
+    "建设路",
+    "文化路",
+    "商业街",
+    "富民路",
+    "学府路",
+    "东风路",
+    "滨河路",
+    "振兴路",
+    "迎宾路",
+    "光明路",
+    "团结路",
+)
 
 
 @dataclass
@@ -71,16 +98,22 @@ def build_households(params: dict[str, Any], areas: RegionAreas, n: int, rng: np
     vidx = _assign_villages(vil, n, rng)
     urban = rng.random(n) < _urban_probability(params, vil)[vidx]
     tlist = params["household_templates"]["list"]
-    frame = pl.DataFrame({
-        "hh": np.arange(n, dtype=np.int64),
-        "template": pl.Series([tlist[i]["key"] for i in range(len(tlist))]).gather(template),
-        "template_idx": template,
-        "size": sizes.astype(np.int64),
-        "village_idx": vidx,
-        "hukou_type": np.where(urban, "urban", "rural"),
-    }).with_columns(institution=pl.lit(False))
-    frame = frame.join(vil.with_row_index("village_idx").with_columns(pl.col("village_idx").cast(pl.Int64)),
-                       on="village_idx", how="left", maintain_order="left").sort("hh")
+    frame = pl.DataFrame(
+        {
+            "hh": np.arange(n, dtype=np.int64),
+            "template": pl.Series([tlist[i]["key"] for i in range(len(tlist))]).gather(template),
+            "template_idx": template,
+            "size": sizes.astype(np.int64),
+            "village_idx": vidx,
+            "hukou_type": np.where(urban, "urban", "rural"),
+        }
+    ).with_columns(institution=pl.lit(False))
+    frame = frame.join(
+        vil.with_row_index("village_idx").with_columns(pl.col("village_idx").cast(pl.Int64)),
+        on="village_idx",
+        how="left",
+        maintain_order="left",
+    ).sort("hh")
     return _with_addresses(frame, rng)
 
 
@@ -88,17 +121,26 @@ def _with_addresses(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFra
     n = frame.height
     road = pl.Series(ROADS).gather(rng.integers(0, len(ROADS), size=n))
     urban_style = (frame["kind"] == "subdistrict") | (frame["hukou_type"] == "urban")
-    return frame.with_columns(
-        road=road, no=pl.Series(rng.integers(1, 300, size=n)), bld=pl.Series(rng.integers(1, 30, size=n)),
-        unit=pl.Series(rng.integers(1, 5, size=n)), room=pl.Series(rng.integers(1, 19, size=n) * 100
-                                                                    + rng.integers(1, 5, size=n)),
-        urban_style=urban_style,
-    ).with_columns(
-        address=pl.when(pl.col("urban_style"))
-        .then(pl.format("{}{}{}{}号{}号楼{}单元{}室", "township_name", "village_name", "road", "no", "bld", "unit",
-                        "room"))
-        .otherwise(pl.format("{}{}{}号", "township_name", "village_name", "no"))
-    ).drop("road", "no", "bld", "unit", "room", "urban_style")
+    return (
+        frame.with_columns(
+            road=road,
+            no=pl.Series(rng.integers(1, 300, size=n)),
+            bld=pl.Series(rng.integers(1, 30, size=n)),
+            unit=pl.Series(rng.integers(1, 5, size=n)),
+            room=pl.Series(rng.integers(1, 19, size=n) * 100 + rng.integers(1, 5, size=n)),
+            urban_style=urban_style,
+        )
+        .with_columns(
+            address=pl.when(pl.col("urban_style"))
+            .then(
+                pl.format(
+                    "{}{}{}{}号{}号楼{}单元{}室", "township_name", "village_name", "road", "no", "bld", "unit", "room"
+                )
+            )
+            .otherwise(pl.format("{}{}{}号", "township_name", "village_name", "no"))
+        )
+        .drop("road", "no", "bld", "unit", "room", "urban_style")
+    )
 
 
 def _slot_table(params: dict[str, Any]) -> np.ndarray:
@@ -144,13 +186,15 @@ def explode_members(params: dict[str, Any], hh: pl.DataFrame, ref: date, rng: np
 
     age = np.select(
         [code == 0, code == 1, is_c, code == 3, code == 4, code == 5, code == 6],
-        [h_age,
-         h_age + np.where(head_male[hh_of], -2.5, 2.5) + rng.normal(0, 3, n),
-         first_c - c_rank_np * (1.5 + 3.5 * u),
-         h_age + 22 + 12 * u,
-         u * 17,
-         first_c + (u * 6 - 3),
-         first_c - 22 - 10 * u],
+        [
+            h_age,
+            h_age + np.where(head_male[hh_of], -2.5, 2.5) + rng.normal(0, 3, n),
+            first_c - c_rank_np * (1.5 + 3.5 * u),
+            h_age + 22 + 12 * u,
+            u * 17,
+            first_c + (u * 6 - 3),
+            first_c - 22 - 10 * u,
+        ],
     )
     age = np.where(((code == 1) | (code == 5)) & (age < 20), 20 + jitter, age)
     # Ages pushed past a bound are redrawn inside it, so no birth date piles up (IDs need distinct dates).
@@ -171,14 +215,16 @@ def explode_members(params: dict[str, Any], hh: pl.DataFrame, ref: date, rng: np
 
     age_days = np.floor(age * 365.25).astype(np.int64)
     birth = np.datetime64(ref, "D") - age_days.astype("timedelta64[D]")
-    return pl.DataFrame({
-        "hh": hh_of.astype(np.int64),
-        "slot": slot.astype(np.int64),
-        "slot_code": pl.Series(list(SLOT_CODES)).gather(code),
-        "relation": pl.Series([RELATION_OF[c] for c in SLOT_CODES]).gather(code),
-        "birth_date": birth,
-        "sex": np.where(sex_male, "M", "F"),
-    })
+    return pl.DataFrame(
+        {
+            "hh": hh_of.astype(np.int64),
+            "slot": slot.astype(np.int64),
+            "slot_code": pl.Series(list(SLOT_CODES)).gather(code),
+            "relation": pl.Series([RELATION_OF[c] for c in SLOT_CODES]).gather(code),
+            "birth_date": birth,
+            "sex": np.where(sex_male, "M", "F"),
+        }
+    )
 
 
 def _with_code(tlist: list[dict[str, Any]], code: str) -> list[int]:
@@ -192,8 +238,9 @@ def age_at(birth: pl.Expr | str, ref: date) -> pl.Expr:
     return (pl.lit(ref.year) - b.dt.year() - pl.when(had_birthday).then(0).otherwise(1)).cast(pl.Int32)
 
 
-def add_identity(persons: pl.DataFrame, hh: pl.DataFrame, rng_names: np.random.Generator,
-                 rng_ids: np.random.Generator) -> pl.DataFrame:
+def add_identity(
+    persons: pl.DataFrame, hh: pl.DataFrame, rng_names: np.random.Generator, rng_ids: np.random.Generator
+) -> pl.DataFrame:
     """Names, ID numbers (area prefix = the household's county code) and mobile phone numbers."""
     persons = persons.join(hh.select("hh", "county_code"), on="hh", how="left", maintain_order="left")
     sex = persons["sex"].to_numpy()
@@ -203,9 +250,42 @@ def add_identity(persons: pl.DataFrame, hh: pl.DataFrame, rng_names: np.random.G
     seq = assign_sequences(area, birth, sex == "M", rng_ids)
     ids = build_id_numbers(area, birth, seq)
     n = persons.height
-    prefixes = np.array([130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 155, 157, 158, 159, 166, 176,
-                         177, 178, 180, 181, 183, 185, 186, 187, 188, 189, 198, 199])
-    phone = (pl.Series(prefixes[rng_ids.integers(0, len(prefixes), size=n)]).cast(pl.Utf8)
-             + pl.Series(rng_ids.integers(0, 100_000_000, size=n)).cast(pl.Utf8).str.zfill(8))
+    prefixes = np.array(
+        [
+            130,
+            131,
+            132,
+            133,
+            135,
+            136,
+            137,
+            138,
+            139,
+            150,
+            151,
+            152,
+            155,
+            157,
+            158,
+            159,
+            166,
+            176,
+            177,
+            178,
+            180,
+            181,
+            183,
+            185,
+            186,
+            187,
+            188,
+            189,
+            198,
+            199,
+        ]
+    )
+    phone = pl.Series(prefixes[rng_ids.integers(0, len(prefixes), size=n)]).cast(pl.Utf8) + pl.Series(
+        rng_ids.integers(0, 100_000_000, size=n)
+    ).cast(pl.Utf8).str.zfill(8)
     has_phone = rng_ids.random(n) < 0.92
     return persons.with_columns(name=names, id_number=ids, phone=phone, has_phone=pl.Series(has_phone))

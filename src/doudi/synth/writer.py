@@ -16,10 +16,28 @@ if TYPE_CHECKING:
 
 # The registry import format (`doudi import households`): one row per person, household columns repeated.
 HOUSEHOLD_COLUMNS = [
-    "household_no", "area_code", "address", "hukou_type", "has_capable_supporter", "relation", "name", "id_number",
-    "sex", "birth_date", "phone", "disability_category", "disability_grade", "serious_illness",
-    "self_care_unable_items", "labour_capacity", "student", "employment", "child_status", "date_of_death",
-    "member_exclusion", "lives_with_household",
+    "household_no",
+    "area_code",
+    "address",
+    "hukou_type",
+    "has_capable_supporter",
+    "relation",
+    "name",
+    "id_number",
+    "sex",
+    "birth_date",
+    "phone",
+    "disability_category",
+    "disability_grade",
+    "serious_illness",
+    "self_care_unable_items",
+    "labour_capacity",
+    "student",
+    "employment",
+    "child_status",
+    "date_of_death",
+    "member_exclusion",
+    "lives_with_household",
 ]
 
 
@@ -39,18 +57,38 @@ def _parquet(frame: pl.DataFrame, path: Path) -> int:
 def registry_rows(world: World) -> pl.DataFrame:
     """households.csv: the registry as the civil-affairs office holds it (stale where it has not caught up)."""
     p = world.persons.join(
-        world.households.select("hh", "household_no", area_code="village_code", address="address",
-                                hukou_type="hukou_type", has_capable_supporter="has_capable_supporter"),
-        on="hh", how="left", maintain_order="left").sort("hh", "slot")
+        world.households.select(
+            "hh",
+            "household_no",
+            area_code="village_code",
+            address="address",
+            hukou_type="hukou_type",
+            has_capable_supporter="has_capable_supporter",
+        ),
+        on="hh",
+        how="left",
+        maintain_order="left",
+    ).sort("hh", "slot")
     flag = {True: "1", False: "0"}
     return p.select(
-        "household_no", "area_code", "address", "hukou_type", "has_capable_supporter", "relation", "name",
-        "id_number", "sex", "birth_date",
+        "household_no",
+        "area_code",
+        "address",
+        "hukou_type",
+        "has_capable_supporter",
+        "relation",
+        "name",
+        "id_number",
+        "sex",
+        "birth_date",
         phone=pl.when(pl.col("has_phone") & (pl.col("age") >= 16)).then(pl.col("phone")),
-        disability_category=pl.col("disability_category"), disability_grade=pl.col("disability_grade"),
+        disability_category=pl.col("disability_category"),
+        disability_grade=pl.col("disability_grade"),
         serious_illness=pl.col("serious_illness").replace_strict(flag, return_dtype=pl.Utf8),
-        self_care_unable_items=pl.col("self_care_unable_items"), labour_capacity=pl.col("labour_capacity"),
-        student=pl.col("student").replace_strict(flag, return_dtype=pl.Utf8), employment=pl.col("employment"),
+        self_care_unable_items=pl.col("self_care_unable_items"),
+        labour_capacity=pl.col("labour_capacity"),
+        student=pl.col("student").replace_strict(flag, return_dtype=pl.Utf8),
+        employment=pl.col("employment"),
         child_status=pl.col("child_status"),
         date_of_death=pl.when(pl.col("death_in_registry")).then(pl.col("true_death_date")),
         member_exclusion=pl.col("member_exclusion"),
@@ -78,17 +116,32 @@ def write_base(world: World, out: Path, cfg: SynthConfig) -> dict[str, int]:
     counts["households.csv"] = write_csv(registry_rows(world), out / "households.csv")
 
     month_end = pl.col("period_start").dt.month_end()
-    income = _keyed(world.income_declared, world).select(
-        "household_no", "id_number", "kind", month=pl.col("month").dt.strftime("%Y-%m"), amount=pl.col("amount"),
-        period_start=pl.col("month")).with_columns(period_end=month_end).sort("household_no", "id_number", "kind",
-                                                                              "month")
+    income = (
+        _keyed(world.income_declared, world)
+        .select(
+            "household_no",
+            "id_number",
+            "kind",
+            month=pl.col("month").dt.strftime("%Y-%m"),
+            amount=pl.col("amount"),
+            period_start=pl.col("month"),
+        )
+        .with_columns(period_end=month_end)
+        .sort("household_no", "id_number", "kind", "month")
+    )
     counts["income.parquet"] = _parquet(income, out / "income.parquet")
     assets = _keyed(world.assets_declared, world).select(
-        "household_no", "id_number", "kind", "quantity", "value", "description", "exempt", "as_of")
+        "household_no", "id_number", "kind", "quantity", "value", "description", "exempt", "as_of"
+    )
     counts["assets.parquet"] = _parquet(assets, out / "assets.parquet")
     expenses = _keyed(world.expenses_true, world).select(
-        "household_no", "id_number", "kind", amount=(pl.col("amount") / 10).round(0) * 10,
-        period_start=pl.lit(months_back(ref, 12)[0]), period_end=pl.lit(ref))
+        "household_no",
+        "id_number",
+        "kind",
+        amount=(pl.col("amount") / 10).round(0) * 10,
+        period_start=pl.lit(months_back(ref, 12)[0]),
+        period_end=pl.lit(ref),
+    )
     counts["expenses.parquet"] = _parquet(expenses.filter(pl.col("amount") > 0), out / "expenses.parquet")
     living = _keyed(world.living, world).select("household_no", "kind", "value", observed_on=pl.lit(ref))
     counts["living.parquet"] = _parquet(living, out / "living.parquet")
