@@ -22,7 +22,9 @@ from doudi.registry import vocab
 from doudi.registry.import_read import EXTRA, REQUIRED, ROW
 
 ERROR_SCHEMA = {ROW: pl.Int64, "field": pl.Utf8, "reason": pl.Utf8}
-HOUSEHOLD_FIELDS = ["area_code", "address", "hukou_type", "has_capable_supporter"]
+# Household columns must agree on every row of a household; compared in canonical form (城镇 = urban).
+HOUSEHOLD_FIELDS = {"area_code": "area_code", "address": "address", "hukou_type": "hukou_type_key",
+                    "has_capable_supporter": "has_capable_supporter_b"}
 TRUE_WORDS = ["1", "true", "yes", "y", "是", "有"]
 FALSE_WORDS = ["0", "false", "no", "n", "否", "无"]
 VOCABS: dict[str, type[StrEnum]] = {
@@ -314,13 +316,13 @@ def _household_checks(today: date) -> list[tuple[str, pl.Expr]]:
             ),
         ),
     ]
-    for col in HOUSEHOLD_FIELDS:
-        first = pl.col(col).first().over(hh)
+    for col, compared in HOUSEHOLD_FIELDS.items():
+        first = pl.col(compared).first().over(hh)
         first_row = pl.col(ROW).first().over(hh)
         checks.append(
             (
                 col,
-                pl.when(pl.col(hh).is_not_null() & ~pl.col(col).eq_missing(first)).then(
+                pl.when(pl.col(hh).is_not_null() & ~pl.col(compared).eq_missing(first)).then(
                     pl.format("与同户第 {} 行的 {} 不一致", first_row, pl.lit(col))
                 ),
             )

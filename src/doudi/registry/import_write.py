@@ -62,7 +62,7 @@ def fetch_frame(
     """Rows whose key is in `values`, as a frame (chunked IN lists)."""
     rows: list[tuple[Any, ...]] = []
     for chunk in chunked(values):
-        rows.extend(session.execute(select(*columns).where(key.in_(chunk), *where)).tuples().all())
+        rows.extend(session.execute(select(*columns).where(key.in_(chunk), *where)).all())
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 

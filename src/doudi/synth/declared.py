@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from doudi.registry.vocab import LABELS
 from doudi.synth.assets import Assets
 from doudi.synth.income import COUNTED_KINDS
 
@@ -270,8 +269,3 @@ def ground_truth(
         )
     )
     return gt.drop("hh").sort("household_no"), people
-
-
-def relation_label(relation: str) -> str:
-    """Chinese label of a relation key (used in documentation and the hukou feed)."""
-    return LABELS.get(relation, relation)

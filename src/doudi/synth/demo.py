@@ -112,7 +112,7 @@ def run_demo(
     with session_scope(engine) as session:
         result.households = session.scalar(select(func.count()).select_from(Household)) or 0
         codes = {a.area_code for a in result.accounts}
-        rows = session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).tuples().all()
+        rows = session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all()
         result.area_names = dict(rows)
     result.seconds = round(time.perf_counter() - started, 2)
     return result

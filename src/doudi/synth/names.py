@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 # Given-name length mix: Faker's own names, two drawn characters, one drawn character.
-GIVEN_MIX = (0.40, 0.45, 0.15)
+GIVEN_MIX = (0.25, 0.65, 0.10)
 
 # 形近字: pairs that are misread or mistyped for one another in hand-written or OCR'd records.
 SIMILAR = {
