@@ -13,9 +13,10 @@ from pathlib import Path
 
 from rich.console import Console
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from doudi.areas.models import Area
-from doudi.areas.service import parse_division_file, upsert_areas
+from doudi.areas.service import AreaRow, parse_division_file, upsert_areas
 from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.permissions import role_labels, system_actor
@@ -25,8 +26,10 @@ from doudi.db.engine import session_scope
 from doudi.registry.facts_import import import_facts
 from doudi.registry.importer import import_households
 from doudi.registry.models import Household
+from doudi.synth.areas import build_region_areas
 from doudi.synth.demo_accounts import DEMO_REGION, DemoAccount, demo_accounts
 from doudi.synth.generate import SynthConfig, generate
+from doudi.synth.params import region_params
 
 FACT_FILES = (
     ("income", "income.parquet"),
@@ -63,10 +66,22 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
             import_facts(session, actor=actor, kind=kind, path=out / name)
 
 
+def _ensure_demo_areas(session: Session, codes: set[str]) -> None:
+    """Add the synthetic areas the demo accounts sit in when missing (never renames an existing area)."""
+    present = set(session.scalars(select(Area.code).where(Area.code.in_(sorted(codes)))))
+    if codes <= present:
+        return
+    synthetic = build_region_areas(region_params(DEMO_REGION)).areas
+    rows = [AreaRow(r["code"], r["name"], True, "synthetic") for r in synthetic.iter_rows(named=True)
+            if r["code"] in codes - present]
+    upsert_areas(session, rows=rows)
+
+
 def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
     """Create the demo accounts that do not exist yet; returns the usernames created."""
     created = []
     with session_scope(engine) as session:
+        _ensure_demo_areas(session, {a.area_code for a in accounts})
         existing = set(session.scalars(select(User.username).where(User.username.in_([a.username for a in accounts]))))
         for a in accounts:
             if a.username in existing:

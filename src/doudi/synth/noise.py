@@ -63,8 +63,9 @@ def apply_noise(
     name_kinds, name_p = shares(nz["name_kinds"])
     idx = np.flatnonzero(rng.random(n) < float(nz["name_typo"]))
     new_names, kinds = [], []
-    for name in frame["name"].gather(idx).to_list():
-        changed, applied = misspell(name, name_kinds[int(rng.choice(len(name_kinds), p=name_p))], rng)
+    wanted = np.array(name_kinds)[rng.choice(len(name_kinds), size=len(idx), p=name_p)]
+    for name, kind in zip(frame["name"].gather(idx).to_list(), wanted, strict=True):
+        changed, applied = misspell(name, str(kind), rng)
         new_names.append(changed)
         kinds.append(f"name_{applied}")
     names = _scatter(frame["name"], idx, new_names)
@@ -76,8 +77,9 @@ def apply_noise(
     mistyped = np.flatnonzero((u >= p_missing) & (u < p_missing + p_typo))
     id_kinds, id_p = shares(nz["id_kinds"])
     new_ids, kinds = [], []
-    for number in frame["id_number"].gather(mistyped).to_list():
-        changed, applied = _mistype_id(number, id_kinds[int(rng.choice(len(id_kinds), p=id_p))], rng)
+    wanted = np.array(id_kinds)[rng.choice(len(id_kinds), size=len(mistyped), p=id_p)]
+    for number, kind in zip(frame["id_number"].gather(mistyped).to_list(), wanted, strict=True):
+        changed, applied = _mistype_id(number, str(kind), rng)
         new_ids.append(changed)
         kinds.append(f"id_{applied}")
     ids = _scatter(frame["id_number"], mistyped, new_ids)
