@@ -109,6 +109,15 @@ def test_names_are_varied_and_mostly_three_characters(big_world: World) -> None:
     assert share3 > 0.7  # given names are mostly two characters (single ones ≈ 25 %)
 
 
+def test_children_carry_the_fathers_surname(big_world: World) -> None:
+    p = big_world.persons.with_columns(first=pl.col("name").str.slice(0, 1))
+    head = p.filter(pl.col("relation") == "head").select("hh", head_first="first", head_sex="sex")
+    kids = p.filter(pl.col("relation") == "child").join(head, on="hh").filter(pl.col("head_sex") == "M")
+    assert float((kids["first"] == kids["head_first"]).mean()) == 1.0
+    spouses = p.filter(pl.col("relation") == "spouse").join(head, on="hh")
+    assert float((spouses["first"] == spouses["head_first"]).mean()) < 0.2  # wives keep their own surname
+
+
 def test_relations_are_consistent(big_world: World) -> None:
     p = big_world.persons.join(big_world.households.select("hh", "template"), on="hh")
     heads = p.group_by("hh").agg((pl.col("relation") == "head").sum().alias("n"))

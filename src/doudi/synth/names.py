@@ -137,6 +137,12 @@ def tables() -> NameTables:
 
 def sample_names(rng: np.random.Generator, sex: np.ndarray) -> pl.Series:
     """One full name per entry of `sex` ('M'/'F'), vectorised."""
+    parts = sample_name_parts(rng, sex)
+    return (parts["surname"] + parts["given"]).alias("name")
+
+
+def sample_name_parts(rng: np.random.Generator, sex: np.ndarray) -> pl.DataFrame:
+    """Surname and given name per entry of `sex`, drawn independently (families share surnames later)."""
     t = tables()
     n = len(sex)
     surname = pl.Series(t.surnames).gather(rng.choice(len(t.surnames), size=n, p=t.surname_p))
@@ -158,7 +164,7 @@ def sample_names(rng: np.random.Generator, sex: np.ndarray) -> pl.Series:
         ).to_series()
         parts.append((mask, g))
     given = pl.select(pl.when(pl.Series(parts[0][0])).then(parts[0][1]).otherwise(parts[1][1])).to_series()
-    return (surname + given).alias("name")
+    return pl.DataFrame({"surname": surname, "given": given})
 
 
 @lru_cache

@@ -17,7 +17,7 @@ import polars as pl
 
 from doudi.synth.areas import RegionAreas
 from doudi.synth.ids import assign_sequences, build_id_numbers
-from doudi.synth.names import sample_names
+from doudi.synth.names import sample_name_parts
 from doudi.synth.params import shares
 
 RELATION_OF = {
@@ -238,13 +238,41 @@ def age_at(birth: pl.Expr | str, ref: date) -> pl.Expr:
     return (pl.lit(ref.year) - b.dt.year() - pl.when(had_birthday).then(0).otherwise(1)).cast(pl.Int32)
 
 
+def family_names(persons: pl.DataFrame, parts: pl.DataFrame) -> pl.Series:
+    """Full names with family surnames: children take the father's, the head's father the head's, …
+
+    The father is the head when the head is a man, else the head's (male) spouse; without a father in the
+    household children take the head's surname. Grandchildren raised by a grandfather take his surname,
+    and a married son's children take the son's. Spouses, mothers and children-in-law keep their own."""
+    f = persons.select("hh", "slot_code", "sex").with_columns(parts)
+    own = pl.col("surname")
+    head = own.filter(pl.col("slot_code") == "H").first().over("hh")
+    head_male = (pl.col("sex").filter(pl.col("slot_code") == "H").first().over("hh") == "M").fill_null(False)
+    spouse = own.filter(pl.col("slot_code") == "S").first().over("hh")
+    father = pl.when(head_male).then(head).otherwise(pl.coalesce(spouse, head))
+    son_first = (pl.col("sex").filter(pl.col("slot_code") == "C").first().over("hh") == "M").fill_null(False)
+    code, male = pl.col("slot_code"), pl.col("sex") == "M"
+    surname = (
+        pl.when(code == "C")
+        .then(father)
+        .when((code == "P") & male)
+        .then(head)
+        .when((code == "G") & head_male)
+        .then(head)
+        .when((code == "g") & son_first)
+        .then(father)
+        .otherwise(own)
+    )
+    return f.select((surname + pl.col("given")).alias("name")).to_series()
+
+
 def add_identity(
     persons: pl.DataFrame, hh: pl.DataFrame, rng_names: np.random.Generator, rng_ids: np.random.Generator
 ) -> pl.DataFrame:
     """Names, ID numbers (area prefix = the household's county code) and mobile phone numbers."""
     persons = persons.join(hh.select("hh", "county_code"), on="hh", how="left", maintain_order="left")
     sex = persons["sex"].to_numpy()
-    names = sample_names(rng_names, sex)
+    names = family_names(persons, sample_name_parts(rng_names, sex))
     area = persons["county_code"].cast(pl.Int64).to_numpy()
     birth = persons["birth_date"].to_numpy()
     seq = assign_sequences(area, birth, sex == "M", rng_ids)
