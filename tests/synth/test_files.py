@@ -123,6 +123,11 @@ def test_feeds_tell_the_truth_households_hide(county: County) -> None:
     under = gt.filter("under_declared_wage")
     assert under.height and (under["declared_income_total"] < under["true_income_total"]).all()
     dead = truth.filter(pl.col("true_death_date").is_not_null())
+    hukou = pl.read_csv(out / "feeds" / "hukou.csv", infer_schema=False).with_row_index("row_number", offset=1)
+    noise = pl.read_csv(out / "feeds" / "noise.csv", infer_schema=False).filter(pl.col("source") == "hukou")
+    stale = noise.filter(pl.col("noise_kind") == "stale_status")["row_number"].cast(pl.UInt32)
+    listed = hukou.filter(pl.col("id_number").is_in(dead["id_number"].implode()))
+    assert listed.height and set(listed.filter(~pl.col("row_number").is_in(stale.implode()))["status"]) == {"cancelled"}
     deaths = pl.read_csv(out / "feeds" / "death.csv", infer_schema=False)
     assert set(dead["id_number"]) <= set(deaths["id_number"].drop_nulls()) | set(
         pl.read_csv(out / "feeds" / "noise.csv", infer_schema=False).filter(pl.col("source") == "death")[

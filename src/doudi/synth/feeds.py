@@ -56,7 +56,7 @@ def hukou(w: World, rng: np.random.Generator) -> pl.DataFrame:
     )
     n = p.height
     routine = pl.Series(np.datetime64(w.ref, "D") - rng.integers(30, 3000, size=n).astype("timedelta64[D]"))
-    known_dead = p["true_death_date"].is_not_null() & (pl.Series(rng.random(n)) < 0.9)
+    known_dead = p["true_death_date"].is_not_null()  # cancelled on death; staleness is added as logged noise
     return p.select(
         "pid",
         hukou_area_code=pl.col("village_code"),
