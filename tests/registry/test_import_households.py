@@ -118,6 +118,11 @@ def test_malformed_files_fail_clearly_and_write_nothing(
     assert _count(db, IngestBatch) == 0 and _count(db, Household) == 0 and _count(db, Person) == 0
 
 
+def test_missing_file_is_a_clear_error(db: Session, tmp_path: Path) -> None:
+    with pytest.raises(ImportFileError, match="找不到文件"):
+        import_households(db, actor=ACTOR, path=tmp_path / "nope.csv")
+
+
 def test_xlsx_with_chinese_header_and_gb18030_csv(db: Session, tmp_path: Path) -> None:
     make_areas(db)
     wb = Workbook()

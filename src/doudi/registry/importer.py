@@ -30,7 +30,7 @@ from doudi.auth.permissions import Actor
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry import import_write
 from doudi.registry.import_checks import normalise, validate
-from doudi.registry.import_read import COLUMNS, ROW, read_table
+from doudi.registry.import_read import COLUMNS, ROW, ImportFileError, read_table
 
 SOURCE_KEY = "households"
 REPORT_COLUMNS = [ROW, "field", "reason", "household_no", "name", "id_number"]
@@ -80,6 +80,8 @@ def import_households(session: Session, *, actor: Actor, path: Path, today: date
     """Import a household file (CSV/XLSX); raises ImportFileError for a file that cannot be read at all."""
     actor.require("import.run")
     today = today or date.today()
+    if not path.is_file():
+        raise ImportFileError(f"找不到文件 {path}")
     sha = file_sha256(path)
     result = ImportResult(file_name=path.name, sha256=sha)
     earlier = session.scalar(
