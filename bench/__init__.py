@@ -1,1 +1,1 @@
-"""Benchmarks run by `make bench` (not part of the test suite)."""
+"""Benchmarks: `python -m bench` runs every bench_*.py; `python -m bench NAME` runs bench_NAME.py only."""

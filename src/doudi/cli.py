@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "doudi.audit.commands",
     "doudi.verification.commands",
     "doudi.policy.commands",
+    "doudi.registry.commands",
+    "doudi.synth.commands",
 ]
 
 for _name in COMMAND_MODULES:

@@ -48,6 +48,15 @@ class DisabilityCategory(StrEnum):
     multiple = "multiple"
 
 
+class ChildStatus(StrEnum):
+    """Children's protection categories (孤儿保障意见, 事实无人抚养儿童意见, 困境儿童意见)."""
+
+    orphan_institution = "orphan_institution"  # 机构养育孤儿
+    orphan_community = "orphan_community"  # 社会散居孤儿
+    de_facto_unsupported = "de_facto_unsupported"  # 事实无人抚养儿童
+    hardship = "hardship"  # 困境儿童
+
+
 class LabourCapacity(StrEnum):
     """劳动能力."""
 
@@ -118,6 +127,8 @@ LABELS: dict[str, str] = {
     "declared_missing": "宣告失踪", "other_provincial": "省级认定其他",
     "visual": "视力", "hearing": "听力", "speech": "言语", "physical": "肢体", "intellectual": "智力",
     "mental": "精神", "multiple": "多重",
+    "orphan_institution": "机构养育孤儿", "orphan_community": "社会散居孤儿",
+    "de_facto_unsupported": "事实无人抚养儿童", "hardship": "困境儿童",
     "full": "完全", "partial": "部分", "none": "无",
     "employed": "就业", "flexible": "灵活就业", "farming": "务农", "unemployed": "失业",
     "retired": "退休", "not_applicable": "不适用",

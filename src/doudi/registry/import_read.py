@@ -1,0 +1,181 @@
+"""Read a household registry file (CSV or XLSX) into a frame of strings, or fail with a clear message.
+
+File-level problems (not CSV/XLSX, undecodable text, a header without the required columns) raise
+ImportFileError before anything is written. Row-level problems (a row with more fields than the header)
+are kept as rows and reported by validation, so the rest of the file can still be imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from doudi.core.errors import DoudiError
+
+REQUIRED = ["household_no", "area_code", "hukou_type", "relation", "name", "id_number"]
+OPTIONAL = [
+    "address",
+    "has_capable_supporter",
+    "sex",
+    "birth_date",
+    "phone",
+    "disability_category",
+    "disability_grade",
+    "serious_illness",
+    "self_care_unable_items",
+    "labour_capacity",
+    "student",
+    "employment",
+    "child_status",
+    "date_of_death",
+    "member_exclusion",
+    "lives_with_household",
+]
+COLUMNS = REQUIRED + OPTIONAL
+HEADER_ALIASES = {
+    "户编号": "household_no",
+    "家庭编号": "household_no",
+    "区划代码": "area_code",
+    "所在区划代码": "area_code",
+    "地址": "address",
+    "家庭住址": "address",
+    "户口类型": "hukou_type",
+    "户口性质": "hukou_type",
+    "有赡养扶养抚养能力人": "has_capable_supporter",
+    "与户主关系": "relation",
+    "姓名": "name",
+    "身份证号": "id_number",
+    "身份证号码": "id_number",
+    "公民身份号码": "id_number",
+    "性别": "sex",
+    "出生日期": "birth_date",
+    "联系电话": "phone",
+    "手机号码": "phone",
+    "残疾类别": "disability_category",
+    "残疾等级": "disability_grade",
+    "重特大疾病": "serious_illness",
+    "生活不能自理项数": "self_care_unable_items",
+    "劳动能力": "labour_capacity",
+    "在校学生": "student",
+    "就业状况": "employment",
+    "儿童类别": "child_status",
+    "死亡日期": "date_of_death",
+    "不计入原因": "member_exclusion",
+    "共同生活": "lives_with_household",
+}
+ROW = "row_number"  # the line of the file a row came from (the header is line 1)
+EXTRA = "_extra_fields"  # how many fields a row has beyond the header (0 when well formed)
+
+
+class ImportFileError(DoudiError):
+    """The file as a whole cannot be imported (format, encoding or header)."""
+
+
+@dataclass
+class Table:
+    """The file's rows as strings, with the columns it had and any header warnings."""
+
+    frame: pl.DataFrame
+    columns: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _decode(data: bytes, name: str) -> str:
+    if b"\x00" in data[:4096]:
+        raise ImportFileError(f"{name} 不是文本 CSV 文件（含二进制内容）；请提供 UTF-8 编码的 CSV 或 .xlsx 文件")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(f"{name} 的编码无法识别；请另存为 UTF-8（或 GB18030）编码的 CSV")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel keeps numbers as floats; 15+ digit IDs lose digits and fail the checks
+    return str(value)
+
+
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several unrelated types for a damaged file
+        raise ImportFileError(f"{path.name} 不是有效的 .xlsx 文件：{exc}") from None
+    ws = wb.worksheets[0]
+    rows = [[_cell(v) for v in r] for r in ws.iter_rows(values_only=True)]
+    wb.close()
+    while rows and not any(c.strip() for c in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    text = _decode(path.read_bytes(), path.name)
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ImportFileError(f"{path.name} 不是有效的 CSV：{exc}") from None
+
+
+def read_table(path: Path) -> Table:
+    """Read the file; raise ImportFileError for anything that makes the whole file unusable."""
+    if not path.is_file():
+        raise ImportFileError(f"找不到文件 {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise ImportFileError(f"{path.name} 是旧版 Excel (.xls)；请另存为 .xlsx 或 CSV 后再导入")
+    if suffix in {".xlsx", ".xlsm"}:
+        rows = _xlsx_rows(path)
+    elif suffix in {".csv", ".txt"}:
+        if path.read_bytes()[:2] == b"PK":
+            raise ImportFileError(f"{path.name} 实际是 Excel 文件；请将扩展名改为 .xlsx")
+        rows = _csv_rows(path)
+    else:
+        raise ImportFileError(f"不支持的文件类型 {suffix or '(无扩展名)'}；请提供 .csv 或 .xlsx 文件")
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise ImportFileError(f"{path.name} 为空或缺少表头")
+    header = [HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in rows[0]]
+    dupes = sorted({h for h in header if h and header.count(h) > 1})
+    if dupes:
+        raise ImportFileError(f"表头中的列重复：{', '.join(dupes)}")
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportFileError(
+            f"表头缺少必需列：{', '.join(missing)}（实际表头：{', '.join(h for h in header if h)}）；"
+            f"必需列为 {', '.join(REQUIRED)}"
+        )
+    unknown = [h for h in header if h and h not in COLUMNS]
+    warnings = [f"忽略未知列：{', '.join(unknown)}"] if unknown else []
+    width = len(header)
+    body = [r for r in rows[1:]]
+    data: dict[str, list[str | None]] = {c: [] for c in COLUMNS}
+    extra: list[int] = []
+    numbers: list[int] = []
+    index = {h: i for i, h in enumerate(header) if h in COLUMNS}
+    for line, row in enumerate(body, start=2):
+        if not any(c.strip() for c in row):
+            continue  # blank lines are not rows
+        numbers.append(line)
+        extra.append(max(0, len(row) - width))
+        for col in COLUMNS:
+            i = index.get(col)
+            value = row[i].strip() if i is not None and i < len(row) else ""
+            data[col].append(value or None)
+    frame = pl.DataFrame(
+        {ROW: numbers, EXTRA: extra, **data}, schema={ROW: pl.Int64, EXTRA: pl.Int64, **dict.fromkeys(COLUMNS, pl.Utf8)}
+    )
+    return Table(frame=frame, columns=[h for h in header if h in COLUMNS], warnings=warnings)

@@ -1,0 +1,263 @@
+"""Bulk upsert of validated registry rows: households by household_no, persons by id_number, memberships.
+
+Changes are computed on frames (what exists vs what the file says) and written with executemany
+INSERT/UPDATE statements; nothing goes through the ORM one object at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any, cast
+
+import polars as pl
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from doudi.registry.models import Household, Membership, Person
+
+CHUNK = 5000
+HOUSEHOLD_COLS = {"area_code": pl.Utf8, "address": pl.Utf8, "hukou_type": pl.Utf8, "has_capable_supporter": pl.Boolean}
+PERSON_COLS: dict[str, Any] = {
+    "name": pl.Utf8,
+    "sex": pl.Utf8,
+    "birth_date": pl.Date,
+    "phone": pl.Utf8,
+    "hukou_area_code": pl.Utf8,
+    "hukou_type": pl.Utf8,
+    "disability_category": pl.Utf8,
+    "disability_grade": pl.Int64,
+    "serious_illness": pl.Boolean,
+    "self_care_unable_items": pl.Int64,
+    "labour_capacity": pl.Utf8,
+    "student": pl.Boolean,
+    "employment": pl.Utf8,
+    "child_status": pl.Utf8,
+    "date_of_death": pl.Date,
+}
+# Person columns fed by an optional file column: absent column → existing values stay as they are.
+PERSON_SOURCE = {
+    "phone": "phone",
+    "disability_category": "disability_category",
+    "disability_grade": "disability_grade",
+    "serious_illness": "serious_illness",
+    "self_care_unable_items": "self_care_unable_items",
+    "labour_capacity": "labour_capacity",
+    "student": "student",
+    "employment": "employment",
+    "child_status": "child_status",
+    "date_of_death": "date_of_death",
+}
+
+
+def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """Successive slices of at most `size` items (keeps IN lists and executemany batches bounded)."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def fetch_frame(
+    session: Session, columns: list[Any], key: Any, values: list[Any], schema: dict[str, Any], *where: Any
+) -> pl.DataFrame:
+    """Rows whose key is in `values`, as a frame (chunked IN lists)."""
+    rows: list[tuple[Any, ...]] = []
+    for chunk in chunked(values):
+        rows.extend(session.execute(select(*columns).where(key.in_(chunk), *where)).all())
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _insert(session: Session, table: Any, frame: pl.DataFrame) -> None:
+    """executemany INSERT of a frame's rows (Core, no RETURNING: ids are looked up by key afterwards)."""
+    rows = frame.to_dicts()
+    for chunk in chunked(rows):
+        session.execute(insert(table), chunk)
+
+
+def _changed(new: pl.DataFrame, old: pl.DataFrame, key: str, cols: list[str]) -> pl.DataFrame:
+    """Rows of `new` whose key exists in `old` with at least one differing column (plus old id and version)."""
+    joined = new.join(old, on=key, how="inner", suffix="_old", maintain_order="left")
+    differs = pl.any_horizontal([~pl.col(c).eq_missing(pl.col(f"{c}_old")) for c in cols]) if cols else pl.lit(False)
+    return joined.filter(differs)
+
+
+def _households(session: Session, good: pl.DataFrame, present: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    frame = (
+        good.group_by("household_no", maintain_order=True)
+        .first()
+        .select(
+            "household_no",
+            "area_code",
+            address=pl.col("address").fill_null(""),
+            hukou_type=pl.col("hukou_type_key"),
+            has_capable_supporter=pl.col("has_capable_supporter_b"),
+        )
+    )
+    cols = ["area_code", "hukou_type"] + [c for c in ("address", "has_capable_supporter") if c in present]
+    old = fetch_frame(
+        session,
+        [Household.id, Household.household_no, Household.version, *(getattr(Household, c) for c in HOUSEHOLD_COLS)],
+        Household.household_no,
+        frame["household_no"].to_list(),
+        {"id": pl.Int64, "household_no": pl.Utf8, "version": pl.Int64, **HOUSEHOLD_COLS},
+    )
+    fresh = frame.join(old.select("household_no"), on="household_no", how="anti", maintain_order="left")
+    ids = dict(zip(old["household_no"].to_list(), old["id"].to_list(), strict=True))
+    if fresh.height:
+        _insert(session, Household.__table__, fresh.with_columns(version=pl.lit(1)))
+        added = fetch_frame(
+            session,
+            [Household.household_no, Household.id],
+            Household.household_no,
+            fresh["household_no"].to_list(),
+            {"household_no": pl.Utf8, "id": pl.Int64},
+        )
+        ids.update(zip(added["household_no"].to_list(), added["id"].to_list(), strict=True))
+    changed = _changed(frame, old, "household_no", cols)
+    if changed.height:
+        tbl = cast(Table, Household.__table__)
+        stmt = (
+            update(tbl)
+            .where(tbl.c.id == bindparam("b_id"), tbl.c.version == bindparam("b_version"))
+            .values({c: bindparam(f"v_{c}") for c in cols} | {"version": bindparam("b_next")})
+        )
+        params = changed.select(
+            *(pl.col(c).alias(f"v_{c}") for c in cols), b_id="id", b_version="version", b_next=pl.col("version") + 1
+        ).to_dicts()
+        for chunk in chunked(params):
+            session.execute(stmt, chunk)
+    return ids, {"households_new": fresh.height, "households_updated": changed.height}
+
+
+def _person_frame(good: pl.DataFrame) -> pl.DataFrame:
+    return good.select(
+        id_number=pl.col("id_number_n"),
+        name=pl.col("name"),
+        sex=pl.coalesce("sex_key", "id_sex"),
+        birth_date=pl.coalesce("birth_date_d", "id_birth"),
+        phone=pl.col("phone"),
+        hukou_area_code=pl.col("area_code"),
+        hukou_type=pl.col("hukou_type_key"),
+        disability_category=pl.col("disability_category_key"),
+        disability_grade=pl.col("disability_grade_i"),
+        serious_illness=pl.col("serious_illness_b").fill_null(False),
+        self_care_unable_items=pl.col("self_care_i").fill_null(0),
+        labour_capacity=pl.col("labour_capacity_key").fill_null("full"),
+        student=pl.col("student_b").fill_null(False),
+        employment=pl.col("employment_key").fill_null("not_applicable"),
+        child_status=pl.col("child_status_key"),
+        date_of_death=pl.col("date_of_death_d"),
+    )
+
+
+def _persons(session: Session, good: pl.DataFrame, present: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    frame = _person_frame(good)
+    cols = [c for c in PERSON_COLS if c not in PERSON_SOURCE or PERSON_SOURCE[c] in present]
+    old = fetch_frame(
+        session,
+        [Person.id, Person.id_number, Person.version, *(getattr(Person, c) for c in PERSON_COLS)],
+        Person.id_number,
+        frame["id_number"].to_list(),
+        {"id": pl.Int64, "id_number": pl.Utf8, "version": pl.Int64, **PERSON_COLS},
+    )
+    ids = dict(zip(old["id_number"].to_list(), old["id"].to_list(), strict=True))
+    fresh = frame.join(old.select("id_number"), on="id_number", how="anti", maintain_order="left")
+    if fresh.height:
+        _insert(session, Person.__table__, fresh.with_columns(version=pl.lit(1)))
+        added = fetch_frame(
+            session,
+            [Person.id_number, Person.id],
+            Person.id_number,
+            fresh["id_number"].to_list(),
+            {"id_number": pl.Utf8, "id": pl.Int64},
+        )
+        ids.update(zip(added["id_number"].to_list(), added["id"].to_list(), strict=True))
+    changed = _changed(frame, old, "id_number", cols)
+    if changed.height:
+        tbl = cast(Table, Person.__table__)
+        stmt = (
+            update(tbl)
+            .where(tbl.c.id == bindparam("b_id"), tbl.c.version == bindparam("b_version"))
+            .values({c: bindparam(f"v_{c}") for c in cols} | {"version": bindparam("b_next")})
+        )
+        params = changed.select(
+            *(pl.col(c).alias(f"v_{c}") for c in cols), b_id="id", b_version="version", b_next=pl.col("version") + 1
+        ).to_dicts()
+        for chunk in chunked(params):
+            session.execute(stmt, chunk)
+    return ids, {"persons_new": fresh.height, "persons_updated": changed.height}
+
+
+def _memberships(
+    session: Session, good: pl.DataFrame, hh_ids: dict[str, int], person_ids: dict[str, int], today: date
+) -> dict[str, int]:
+    want = good.select(
+        household_id=pl.col("household_no").replace_strict(hh_ids, return_dtype=pl.Int64),
+        person_id=pl.col("id_number_n").replace_strict(person_ids, return_dtype=pl.Int64),
+        relation=pl.col("relation_key"),
+        exclusion=pl.col("member_exclusion_key"),
+        lives_with_household=pl.col("lives_with_household_b").fill_null(True),
+    )
+    schema = {
+        "id": pl.Int64,
+        "household_id": pl.Int64,
+        "person_id": pl.Int64,
+        "relation": pl.Utf8,
+        "exclusion": pl.Utf8,
+        "lives_with_household": pl.Boolean,
+    }
+    cols = [
+        Membership.id,
+        Membership.household_id,
+        Membership.person_id,
+        Membership.relation,
+        Membership.exclusion,
+        Membership.lives_with_household,
+    ]
+    still_valid = Membership.valid_to.is_(None)
+    current = pl.concat(
+        [
+            fetch_frame(session, cols, Membership.person_id, want["person_id"].to_list(), schema, still_valid),
+            fetch_frame(
+                session,
+                cols,
+                Membership.household_id,
+                want["household_id"].unique().sort().to_list(),
+                schema,
+                still_valid,
+            ),
+        ]
+    ).unique("id", maintain_order=True)
+    same = want.join(current, on=["household_id", "person_id"], how="inner", suffix="_old", maintain_order="left")
+    keep = same.filter(
+        pl.col("relation").eq_missing(pl.col("relation_old"))
+        & pl.col("exclusion").eq_missing(pl.col("exclusion_old"))
+        & pl.col("lives_with_household").eq_missing(pl.col("lives_with_household_old"))
+    )
+    close = current.filter(~pl.col("id").is_in(keep["id"].implode()))["id"].to_list()
+    add = want.join(
+        keep.select("household_id", "person_id"), on=["household_id", "person_id"], how="anti", maintain_order="left"
+    )
+    tbl = cast(Table, Membership.__table__)
+    for chunk in chunked(close):
+        session.execute(update(tbl).where(tbl.c.id.in_(chunk)).values(valid_to=today))
+    if add.height:
+        _insert(session, tbl, add.with_columns(valid_from=pl.lit(today)))
+    return {"memberships_new": add.height, "memberships_closed": len(close)}
+
+
+def write_rows(session: Session, good: pl.DataFrame, *, present: set[str], today: date) -> dict[str, int]:
+    """Upsert households, persons and memberships from validated rows; returns change counts."""
+    if good.is_empty():
+        return {
+            "households_new": 0,
+            "households_updated": 0,
+            "persons_new": 0,
+            "persons_updated": 0,
+            "memberships_new": 0,
+            "memberships_closed": 0,
+        }
+    hh_ids, hh_counts = _households(session, good, present)
+    person_ids, p_counts = _persons(session, good, present)
+    m_counts = _memberships(session, good, hh_ids, person_ids, today)
+    session.flush()
+    return {**hh_counts, **p_counts, **m_counts}

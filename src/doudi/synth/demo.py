@@ -1,0 +1,146 @@
+"""`doudi demo`: a working installation on a synthetic 安丘 county, prepared idempotently.
+
+First run on an empty database: migrate, synthesise the county into <data_dir>/demo/, load areas,
+households and declared facts in one transaction, create the demo accounts. Later runs find households
+already there and only make sure every demo account exists.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from doudi.areas.models import Area
+from doudi.areas.service import AreaRow, parse_division_file, upsert_areas
+from doudi.auth import service as auth
+from doudi.auth.models import User
+from doudi.auth.permissions import role_labels, system_actor
+from doudi.config import Settings
+from doudi.db.bootstrap import init_database
+from doudi.db.engine import session_scope
+from doudi.registry.facts_import import import_facts
+from doudi.registry.importer import import_households
+from doudi.registry.models import Household
+from doudi.synth.areas import build_region_areas
+from doudi.synth.demo_accounts import DEMO_REGION, DemoAccount, demo_accounts
+from doudi.synth.generate import SynthConfig, generate
+from doudi.synth.params import region_params
+
+FACT_FILES = (
+    ("income", "income.parquet"),
+    ("assets", "assets.parquet"),
+    ("expenses", "expenses.parquet"),
+    ("living", "living.parquet"),
+)
+
+
+@dataclass
+class DemoResult:
+    """What the demo set-up did and how long it took."""
+
+    accounts: list[DemoAccount]
+    created_accounts: list[str] = field(default_factory=list)
+    loaded: bool = False  # True when this run synthesised and loaded the county
+    households: int = 0
+    seconds: float = 0.0
+    area_names: dict[str, str] = field(default_factory=dict)
+    data_dir: Path | None = None
+    url: str = ""
+
+
+def _load_county(engine: Engine, out: Path, households: int, seed: int, console: Console) -> None:
+    generate(SynthConfig(region=DEMO_REGION, households=households, seed=seed), out, console=console)
+    actor = system_actor(name="demo")
+    with session_scope(engine) as session:  # one transaction: a crash leaves no half-loaded county
+        upsert_areas(session, rows=parse_division_file(out / "areas.csv"))
+        session.flush()
+        result = import_households(session, actor=actor, path=out / "households.csv")
+        if result.rows_rejected:
+            raise RuntimeError(f"合成的家庭档案有 {result.rows_rejected} 行未通过校验：{result.rejects.head(5)}")
+        for kind, name in FACT_FILES:
+            import_facts(session, actor=actor, kind=kind, path=out / name)
+
+
+def _ensure_demo_areas(session: Session, codes: set[str]) -> None:
+    """Add the synthetic areas the demo accounts sit in when missing (never renames an existing area)."""
+    present = set(session.scalars(select(Area.code).where(Area.code.in_(sorted(codes)))))
+    if codes <= present:
+        return
+    synthetic = build_region_areas(region_params(DEMO_REGION)).areas
+    rows = [AreaRow(r["code"], r["name"], True, "synthetic") for r in synthetic.iter_rows(named=True)
+            if r["code"] in codes - present]
+    upsert_areas(session, rows=rows)
+
+
+def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
+    """Create the demo accounts that do not exist yet; returns the usernames created."""
+    created = []
+    with session_scope(engine) as session:
+        _ensure_demo_areas(session, {a.area_code for a in accounts})
+        existing = set(session.scalars(select(User.username).where(User.username.in_([a.username for a in accounts]))))
+        for a in accounts:
+            if a.username in existing:
+                continue
+            auth.create_user(
+                session,
+                actor=system_actor(name="demo"),
+                username=a.username,
+                password=a.password,
+                roles=[a.role],
+                area_code=a.area_code,
+                full_name=a.full_name,
+            )
+            created.append(a.username)
+    return created
+
+
+def run_demo(
+    *,
+    settings: Settings,
+    engine: Engine,
+    households: int = 3000,
+    seed: int = 20201201,
+    progress: Console | None = None,
+    started: float | None = None,
+) -> DemoResult:
+    """Prepare the demo installation (idempotent) and return the accounts and timing (since `started`)."""
+    started = started if started is not None else time.perf_counter()
+    console = progress or Console(stderr=True)
+    init_database(engine)
+    with session_scope(engine) as session:
+        present = session.scalar(select(func.count()).select_from(Household)) or 0
+    result = DemoResult(
+        accounts=demo_accounts(DEMO_REGION),
+        data_dir=settings.data_dir / "demo",
+        url=f"http://{settings.host}:{settings.port}",
+    )
+    if present == 0:
+        assert result.data_dir is not None
+        _load_county(engine, result.data_dir, households, seed, console)
+        result.loaded = True
+    result.created_accounts = ensure_accounts(engine, result.accounts)
+    with session_scope(engine) as session:
+        result.households = session.scalar(select(func.count()).select_from(Household)) or 0
+        codes = {a.area_code for a in result.accounts}
+        rows = session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all()
+        result.area_names = dict(rows)
+    result.seconds = round(time.perf_counter() - started, 2)
+    return result
+
+
+def account_lines(result: DemoResult) -> list[str]:
+    """The demo accounts first (username / password / role / area), then the start-up time and the address."""
+    labels = role_labels()
+    lines = ["演示账户（用户名 / 密码 / 角色 / 区划）："]
+    for a in result.accounts:
+        area = f"{a.area_code} {result.area_names.get(a.area_code, '')}".strip()
+        lines.append(f"  {a.username:<11} {a.password}  {a.role:<21} {labels.get(a.role, a.role)}  {area}")
+    what = "新建并载入合成县" if result.loaded else "数据已存在，未重新载入"
+    lines.append(f"启动用时 {result.seconds:.1f} 秒（{what}；{result.households} 户）")
+    lines.append(f"控制台地址：{result.url}")
+    return lines

@@ -1,0 +1,78 @@
+"""`doudi demo --no-serve` builds a working database, idempotently, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from doudi.auth import service as auth
+from doudi.auth.models import User
+from doudi.auth.passwords import check_password_rules
+from doudi.auth.permissions import ROLES
+from doudi.config import Settings
+from doudi.db.engine import session_scope
+from doudi.ingest.models import IngestBatch
+from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Person
+from doudi.synth.demo import run_demo
+from doudi.synth.demo_accounts import demo_accounts
+from tests.conftest import Database
+
+
+def test_demo_accounts_cover_every_role_with_valid_passwords() -> None:
+    accounts = demo_accounts()
+    assert [a.role for a in accounts] == list(ROLES)
+    for a in accounts:
+        check_password_rules(a.password, username=a.username)  # raises if a rule is broken
+    areas = {a.role: a.area_code for a in accounts}
+    assert areas["county_officer"] == areas["auditor"] == "370784"
+    assert areas["township_caseworker"] == areas["care_provider"] == "370784001"
+    assert areas["village_assistant"] == "370784001001"
+
+
+def test_demo_loads_once_and_accounts_sign_in(fresh_database: Database, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", database_url=fresh_database.url, secret_key="k")
+    first = run_demo(settings=settings, engine=fresh_database.engine, households=120, seed=5)
+    manifest = json.loads((tmp_path / "var" / "demo" / "manifest.json").read_text(encoding="utf-8"))
+    assert first.loaded and first.households == manifest["households"]
+    assert sorted(first.created_accounts) == sorted(a.username for a in demo_accounts())
+    with session_scope(fresh_database.engine) as s:
+        assert s.scalar(select(func.count()).select_from(Person)) == manifest["persons"]
+        assert s.scalar(select(func.count()).select_from(IncomeFact)) == manifest["counts"]["income.parquet"]
+        assert s.scalar(select(func.count()).select_from(AssetFact)) == manifest["counts"]["assets.parquet"]
+        assert s.scalar(select(func.count()).select_from(ExpenseFact)) == manifest["counts"]["expenses.parquet"]
+        assert s.scalar(select(func.count()).select_from(LivingCondition)) == manifest["counts"]["living.parquet"]
+        assert set(s.scalars(select(IncomeFact.source_kind))) == {"declared"}
+        for a in demo_accounts():
+            login = auth.authenticate(s, settings=settings, username=a.username, password=a.password)
+            assert login.user is not None and login.user.roles == {a.role} and login.user.area_code == a.area_code
+    second = run_demo(settings=settings, engine=fresh_database.engine, households=120, seed=5)
+    assert not second.loaded and second.created_accounts == [] and second.households == first.households
+    with session_scope(fresh_database.engine) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == len(ROLES)
+        assert s.scalar(select(func.count()).select_from(IngestBatch)) == 5  # households + 4 fact files
+        assert s.scalar(select(func.count()).select_from(Household)) == first.households
+
+
+def test_demo_command_prints_the_accounts_first(fresh_database: Database, tmp_path: Path) -> None:
+    env = {**os.environ, "DOUDI_DATABASE_URL": fresh_database.url, "DOUDI_DATA_DIR": str(tmp_path / "var")}
+    done = subprocess.run(
+        [sys.executable, "-m", "doudi", "demo", "--no-serve", "--households", "60"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "演示账户（用户名 / 密码 / 角色 / 区划）："
+    accounts = demo_accounts()
+    for line, account in zip(lines[1:], accounts, strict=False):
+        assert line.split()[:3] == [account.username, account.password, account.role]
+        assert account.area_code in line
+    assert lines[len(accounts) + 1].startswith("启动用时 ")
