@@ -7,7 +7,7 @@ partial-care standard 200 yuan (national pack, provisional), township limit for 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry
 from doudi.cases import enrollments, notices, steps
-from doudi.cases.models import Enrollment, Notice, Task, TemporaryGrant
+from doudi.cases.models import Case, Enrollment, Notice, Task, TemporaryGrant
 from doudi.core.errors import Conflict, PermissionDenied, ValidationFailed
 from doudi.core.ids import build_id_number
 from tests.cases.world import TAISHAN_VILLAGE, apply, make_world, member
+from tests.pdf import pdf_fonts, pdf_text
 
 
 def _id(year: int, seq: int, sex: str = "M", area: str = "370784") -> str:
@@ -31,8 +32,17 @@ def _act(db: Session, actor, case, key: str, today: date, action: str = "complet
                      version=case.version, today=today)
 
 
+def _utc(t: datetime | None) -> datetime:
+    assert t is not None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
+
+
 def _opinion(program: str, decision: str, amount: str = "", reasons: str = "") -> dict[str, object]:
     return {"opinions": {program: {"decision": decision, "monthly_amount": amount, "reasons": reasons}}}
+
+
+def _approve_all(case, amounts: dict[str, str]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {"opinions": {p: {"decision": "approve", "monthly_amount": amounts.get(p, "0")} for p in case.programs}}
 
 
 def test_dibao_approved_by_the_township(db: Session) -> None:
@@ -71,7 +81,10 @@ def test_dibao_approved_by_the_township(db: Session) -> None:
     notice = db.scalars(select(Notice).where(Notice.case_id == case.id)).one()
     assert notice.kind == "approval" and notice.content["items"][0]["amount"] == "974.00"
     pdf = notices.render_pdf(notice)
-    assert pdf.startswith(b"%PDF") and b"NotoSansCJK" in pdf or b"Noto" in pdf
+    text = pdf_text(pdf)
+    assert "社会救助审核确认通知书" in text.replace(" ", "") and "974.00" in text and "王大山" in text
+    assert notice.issued_on == date(2026, 11, 10) and "2026-11-10" in text
+    assert any("CJK" in f for f in pdf_fonts(pdf))  # a real CJK font, not empty boxes
     actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "case",
                                                               AuditEntry.object_id == str(case.id))))
     assert {"case.accept", "case.step.home_visit", "case.step.confirmation", "enrollment.create"} <= actions
@@ -130,8 +143,9 @@ def test_emergency_grant_paid_within_24_hours(db: Session) -> None:
     assert (grant.approval_level, grant.fund) == ("township", "township_reserve")  # 800 < 1,000 (安丘)
     _act(db, staff.approver, case, "payment", date.today(), method="cash")
     assert grant.paid_at is not None and grant.payment_due_at is not None
-    assert (grant.payment_due_at - grant.approved_at).total_seconds() <= 24 * 3600
-    assert grant.paid_at <= grant.payment_due_at and case.steps[2].outcome == "paid"
+    accepted_at, due, paid = (_utc(t) for t in (case.steps[0].completed_at, grant.payment_due_at, grant.paid_at))
+    assert (due - accepted_at).total_seconds() == 24 * 3600  # 安丘: within 24 hours of acceptance
+    assert paid <= due and case.steps[2].outcome == "paid"
     task = db.scalars(select(Task).where(Task.case_id == case.id)).one()
     assert task.kind == "paperwork" and task.status == "open"  # paperwork follows the payment
     assert case.status == "decided"
@@ -141,22 +155,29 @@ def test_emergency_above_the_township_limit_goes_to_the_county(db: Session) -> N
     staff = make_world(db)
     need = {"kind": "emergency", "amount": "1500", "reason": "突发重病住院"}
     case = apply(db, staff.worker, on=date.today(), need=need, members=[member("吴病", _id(1970, 51), "head")])
+    # No income: the household may also qualify for 低保, which continues in a linked standard case.
+    assert case.kind == "emergency" and case.programs == ["temporary_assistance"]
+    sibling = db.get(Case, case.linked_case_id)
+    assert sibling is not None and "dibao" in sibling.programs and sibling.status == "open"
     with pytest.raises(PermissionDenied, match="乡镇审批额度"):
         _act(db, staff.approver, case, "emergency_grant", date.today(), amount="1500")
-    # County cap = 537 × 6 months = 3,222 yuan; 1,500 is within it.
+    # County cap = 537 yuan × 6 months = 3,222 yuan; 1,500 is within it.
     _act(db, staff.county, case, "emergency_grant", date.today(), amount="1500")
     grant = db.scalars(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id)).one()
     assert grant.approval_level == "county"
-    with pytest.raises(ValidationFailed, match="一事一议"):  # 5,000 > 3,222: collective decision needed
-        _act(db, staff.county, case, "payment", date.today()) if False else steps.act(
-            db, actor=staff.county, case_id=case.id, step_key="payment", action="complete", data={},
-            version=case.version - 99, today=date.today()) if False else None or _grant_big(db, staff)
 
 
-def _grant_big(db: Session, staff) -> None:  # type: ignore[no-untyped-def]
+def test_emergency_above_the_county_cap_needs_a_collective_decision(db: Session) -> None:
+    staff = make_world(db)
     need = {"kind": "emergency", "amount": "5000", "reason": "泥石流冲毁房屋"}
-    case = apply(db, staff.worker, on=date.today(), need=need, members=[member("郑灾", _id(1972, 61), "head")])
-    _act(db, staff.county, case, "emergency_grant", date.today(), amount="5000")
+    case = apply(db, staff.worker, on=date.today(), need=need,
+                 members=[member("郑灾", _id(1972, 61), "head", "2000", employment="employed")])
+    with pytest.raises(ValidationFailed, match="一事一议"):  # 5,000 > 3,222 yuan
+        _act(db, staff.county, case, "emergency_grant", date.today(), amount="5000")
+    _act(db, staff.county, case, "emergency_grant", date.today(), amount="5000", meeting_on="2026-11-29",
+         participants=["局长", "分管副局长", "救助科长"])
+    grant = db.scalars(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id)).one()
+    assert grant.approval_level == "case_by_case" and len(grant.collective["participants"]) == 3
 
 
 def test_objection_during_publicity_starts_a_new_round(db: Session) -> None:
@@ -164,10 +185,11 @@ def test_objection_during_publicity_starts_a_new_round(db: Session) -> None:
     case = apply(db, staff.js_worker, area=TAISHAN_VILLAGE, on=date(2026, 11, 2), members=[
         member("陈阿华", _id(1975, 71, area="440781"), "head", "200", employment="farming")])
     assert not case.delegated and "publicity" in [s.key for s in case.steps]  # 江门: county confirms, 公示 kept
+    assert "relative_poverty" in case.programs  # 两线合一: a 低保 household is also identified as relatively poor
     _act(db, staff.js_worker, case, "investigation_start", date(2026, 11, 3))
     _act(db, staff.js_worker, case, "home_visit", date(2026, 11, 4), investigators=["甲", "乙"], findings="住房简陋")
     _act(db, staff.js_county, case, "verification", date(2026, 11, 5), conclusion="consistent")
-    _act(db, staff.js_worker, case, "first_review", date(2026, 11, 6), **_opinion("dibao", "approve", "650"))
+    _act(db, staff.js_worker, case, "first_review", date(2026, 11, 6), **_approve_all(case, {"dibao": "650"}))
     publicity = next(s for s in case.steps if s.key == "publicity")
     assert publicity.due_on == date(2026, 11, 13)  # Art. 19: seven days from 6 Nov
     with pytest.raises(Conflict, match="届满"):
@@ -179,11 +201,11 @@ def test_objection_during_publicity_starts_a_new_round(db: Session) -> None:
     assert ("first_review", 2, "waiting") in keys and ("publicity", 2, "waiting") in keys
     _act(db, staff.js_worker, case, "home_visit", date(2026, 11, 11), investigators=["丙", "丁"],
          findings="其子已另立户口，未共同生活")
-    _act(db, staff.js_worker, case, "first_review", date(2026, 11, 12), **_opinion("dibao", "approve", "650"))
+    _act(db, staff.js_worker, case, "first_review", date(2026, 11, 12), **_approve_all(case, {"dibao": "650"}))
     _act(db, staff.js_worker, case, "publicity", date(2026, 11, 19), action="close")  # 12 Nov + 7 days
     with pytest.raises(PermissionDenied):  # 江门 has not delegated: the township cannot confirm
-        _act(db, staff.js_worker, case, "confirmation", date(2026, 11, 20), **_opinion("dibao", "approve", "650"))
-    _act(db, staff.js_county, case, "confirmation", date(2026, 11, 20), **_opinion("dibao", "approve", "650"))
+        _act(db, staff.js_worker, case, "confirmation", date(2026, 11, 20), **_approve_all(case, {"dibao": "650"}))
+    _act(db, staff.js_county, case, "confirmation", date(2026, 11, 20), **_approve_all(case, {"dibao": "650"}))
     _act(db, staff.js_county, case, "decision", date(2026, 11, 20))
     assert case.status == "decided" and case.decisions[0].outcome == "approved"
 

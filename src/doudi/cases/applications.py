@@ -132,7 +132,11 @@ def _record_declared_income(session: Session, actor: Actor, case: Case, hh: Hous
 
 def accept(session: Session, *, actor: Actor, case_id: int, version: int | None = None,
            on: date | None = None) -> Case:
-    """受理: register the household if new, evaluate every program, plan the steps and start the clock."""
+    """受理: register the household if new, evaluate every program, plan the steps and start the clock.
+
+    An emergency need (急难型) is routed to its own fast-path case, so the aid is not held up by the full
+    procedure; any other programs the household may qualify for continue in a linked standard case
+    (一门受理、分类办理)."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
     svc.check_version(case, version)
     if case.status != "submitted":
@@ -144,46 +148,68 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     data = ApplicationCreate.model_validate(case.declared)
     need = data.temporary_need.model_dump(mode="json") if data.temporary_need else None
     result = evaluation.evaluate_household(session, household_id=hh.id, on=today, temporary_need=need)
-    proposed = evaluation.proposed_programs(result)
-    programs = list(dict.fromkeys([*case.programs, *proposed]))
+    programs = list(dict.fromkeys([*case.programs, *evaluation.proposed_programs(result)]))
     if need and "temporary_assistance" not in programs:
         programs.append("temporary_assistance")
-    if not programs:
-        programs = ["dibao"]  # one application is at least a 低保 application (Art. 4)
+    if need and need["kind"] == "emergency":
+        others = [p for p in programs if p != "temporary_assistance"]
+        _open(session, actor, case, ["temporary_assistance"], "emergency", result, need, today)
+        if others:
+            sibling = Case(case_no=_case_no(case.area_code), kind="standard", household_id=hh.id,
+                           area_code=hh.area_code, status="submitted", channel=case.channel,
+                           applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
+                           applicant_phone=case.applicant_phone, proxy_name=case.proxy_name,
+                           proxy_phone=case.proxy_phone, proxy_relation=case.proxy_relation, programs=others,
+                           declared={**case.declared, "temporary_need": None}, close_relative=case.close_relative,
+                           close_relative_note=case.close_relative_note, created_by=actor.user_id, version=1,
+                           portal_phone=case.portal_phone, linked_case_id=case.id)
+            session.add(sibling)
+            session.flush()
+            _open(session, actor, sibling, others, "standard", result, None, today)
+            case.linked_case_id = sibling.id
+            svc.event(session, case, actor=actor, kind="routed",
+                      message=f"急难救助先行办理；其他救助项目转入案件 {sibling.case_no} 按程序办理")
+        return case
+    _open(session, actor, case, programs or ["dibao"], "standard", result, need, today)
+    return case
+
+
+def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind: str, result: dict[str, Any],
+          need: dict[str, Any] | None, today: date) -> None:
+    """Plan the case's steps for its programs, record the engine's proposals and start the first step."""
     rules = svc.rules(case, today)
-    case.programs, case.proposed = programs, result
+    case.programs, case.proposed, case.kind = programs, result, kind
     case.delegated, case.pack_version = bool(rules.delegated), rules.pack_version
     case.accepted_on, case.status = today, "open"
-    calendar = svc.calendar_for(case.area_code)
-    case.due_on = calendar.add_workdays(today, rules.total(case.delegated))
-    ta = result.get("programs", {}).get("temporary_assistance", {})
-    approval_level = ta.get("approval_level") if need else None
-    kind = "emergency" if need and need["kind"] == "emergency" and programs == ["temporary_assistance"] else "standard"
-    case.kind = kind
+    case.due_on = svc.calendar_for(case.area_code).add_workdays(today, rules.total(case.delegated))
+    outcomes = result.get("programs", {})
+    approval_level = outcomes.get("temporary_assistance", {}).get("approval_level") if need else None
     for i, p in enumerate(plan(programs, rules=rules, kind=kind, delegated=case.delegated,
                                close_relative=case.close_relative, approval_level=approval_level)):
         session.add(CaseStep(case_id=case.id, seq=i + 1, key=p.key, level=p.level, basis=p.basis, status="waiting"))
     session.flush()
     session.refresh(case)
-    first = case.steps[0]
-    svc.complete(session, first, actor=actor, outcome="accepted", data={"accepted_on": today.isoformat()})
+    svc.complete(session, case.steps[0], actor=actor, outcome="accepted", data={"accepted_on": today.isoformat()})
     for program in programs:
-        out = result.get("programs", {}).get(program, {})
+        out = outcomes.get(program, {})
         session.add(ProgramDecision(case_id=case.id, program=program,
                                     monthly_amount=Decimal(str(out.get("monthly_amount") or 0)),
-                                    reasons=list(out.get("reasons", []))))
+                                    reasons=[r["text"] if isinstance(r, dict) else str(r)
+                                             for r in out.get("reasons", [])]))
     if need:
         session.add(TemporaryGrant(case_id=case.id, kind=need["kind"], amount=Decimal(str(need["amount"])),
                                    approval_level=approval_level or "county",
                                    fund="township_reserve" if approval_level == "township" else "county"))
-    svc.activate_next(session, case, today=today)
-    svc.event(session, case, actor=actor, kind="accepted",
-              message=f"已受理，办理时限至 {case.due_on}（{rules.total(case.delegated)} 个工作日）；"
-                      f"测算建议项目：{'、'.join(programs)}")
-    svc.record(session, case, actor=actor, action="case.accept",
-               after={"programs": programs, "due_on": case.due_on.isoformat(), "delegated": case.delegated})
     session.flush()
-    return case
+    session.refresh(case)
+    svc.activate_next(session, case, today=today)
+    limit = "24 小时内先行救助" if kind == "emergency" else \
+        f"办理时限至 {case.due_on}（{rules.total(case.delegated)} 个工作日）"
+    svc.event(session, case, actor=actor, kind="accepted",
+              message=f"已受理，{limit}；办理项目：{'、'.join(programs)}")
+    svc.record(session, case, actor=actor, action="case.accept",
+               after={"programs": programs, "due_on": str(case.due_on), "delegated": case.delegated, "kind": kind})
+    session.flush()
 
 
 def return_for_completion(session: Session, *, actor: Actor, case_id: int, missing: str,

@@ -62,9 +62,9 @@ def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -
     approved = [d for d in case.decisions if d.outcome == "approved"]
     rejected = [d for d in case.decisions if d.outcome == "rejected"]
     if approved:
-        generate_notice(session, case=case, kind="approval", actor=actor)
+        generate_notice(session, case=case, kind="approval", actor=actor, today=today)
     if rejected:
-        generate_notice(session, case=case, kind="rejection", actor=actor)
+        generate_notice(session, case=case, kind="rejection", actor=actor, today=today)
     parts = [f"同意 {d.program}（{d.monthly_amount} 元/月）" for d in approved] + \
             [f"不同意 {d.program}：{'；'.join(d.reasons)}" for d in rejected]
     svc.event(session, case, actor=actor, kind="decided", message="决定：" + "；".join(parts))

@@ -47,6 +47,7 @@ class Case(Timestamped, Versioned, Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     pack_version: Mapped[str] = mapped_column(String(40), default="")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    linked_case_id: Mapped[int | None] = mapped_column()  # emergency aid and the rest of the same application
 
     steps: Mapped[list[CaseStep]] = relationship(order_by="CaseStep.seq", lazy="selectin", cascade="all")
     decisions: Mapped[list[ProgramDecision]] = relationship(lazy="selectin", cascade="all")

@@ -89,9 +89,12 @@ def activate_next(session: Session, case: Case, *, today: date | None = None) ->
         return None
     today = today or date.today()
     r = rules(case)
+    # Hour-level deadlines (emergency aid within 24 hours) run from the moment the application was accepted.
+    accepted_at = next((s.completed_at for s in case.steps if s.key == "accept" and s.completed_at), None)
     due_on, due_at = due_for(nxt.key, activated=today, accepted=case.accepted_on or today,
                              case_due=case.extended_to or case.due_on or today, rules=r,
-                             calendar=calendar_for(case.area_code), programs=list(case.programs))
+                             calendar=calendar_for(case.area_code), programs=list(case.programs),
+                             now=accepted_at)
     nxt.status, nxt.started_at, nxt.due_on, nxt.due_at = "active", now(), due_on, due_at
     session.flush()
     return nxt

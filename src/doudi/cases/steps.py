@@ -321,3 +321,7 @@ def overdue_count(session: Session, *, actor: Actor, today: date) -> int:
     stmt = select(func.count(CaseStep.id)).join(Case, Case.id == CaseStep.case_id).where(
         CaseStep.status == "active", CaseStep.due_on < today)
     return int(session.scalar(svc.scoped(stmt, actor)) or 0)
+
+
+# The emergency path's handlers live in their own module; importing it here registers them wherever steps is used.
+from doudi.cases import temporary as _temporary  # noqa: E402,F401
