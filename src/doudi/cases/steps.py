@@ -323,5 +323,8 @@ def overdue_count(session: Session, *, actor: Actor, today: date) -> int:
     return int(session.scalar(svc.scoped(stmt, actor)) or 0)
 
 
-# The emergency path's handlers live in their own module; importing it here registers them wherever steps is used.
-from doudi.cases import temporary as _temporary  # noqa: E402,F401
+# The emergency path's handlers live in their own module (it imports this one, hence the late import).
+from doudi.cases.temporary import emergency_grant, payment  # noqa: E402
+
+HANDLERS.update({"emergency_grant": emergency_grant, "payment": payment})
+STEP_ACTION.update({"emergency_grant": "case.confirm", "payment": "case.decide"})

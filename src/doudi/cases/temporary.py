@@ -44,7 +44,7 @@ def _grant(session: Session, case: Case) -> TemporaryGrant:
     return grant
 
 
-def _emergency_grant(session: Session, actor: Actor, case: Case, step: CaseStep, action: str,
+def emergency_grant(session: Session, actor: Actor, case: Case, step: CaseStep, action: str,
                      data: dict[str, Any], today: date) -> None:
     grant = _grant(session, case)
     try:
@@ -77,7 +77,7 @@ def _emergency_grant(session: Session, actor: Actor, case: Case, step: CaseStep,
         grant.payment_due_at = payment.due_at
 
 
-def _payment(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],
+def payment(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],
              today: date) -> None:
     grant = _grant(session, case)
     if grant.approved_at is None:
@@ -120,6 +120,3 @@ def complete_task(session: Session, *, actor: Actor, task_id: int, note: str = "
     svc.record(session, case, actor=actor, action="case.task_done", extra={"task": task.id, "note": note})
     return task
 
-
-steps.HANDLERS.update({"emergency_grant": _emergency_grant, "payment": _payment})
-steps.STEP_ACTION.update({"emergency_grant": "case.confirm", "payment": "case.decide"})
