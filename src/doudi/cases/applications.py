@@ -145,6 +145,9 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     hh = _household_for(session, actor, case, today)
     case.household_id, case.area_code = hh.id, hh.area_code
     _record_declared_income(session, actor, case, hh, today)
+    from doudi.cases.verify_hook import authorise_and_request
+
+    authorise_and_request(session, actor=actor, case=case, household=hh, on=today)
     data = ApplicationCreate.model_validate(case.declared)
     need = data.temporary_need.model_dump(mode="json") if data.temporary_need else None
     result = evaluation.evaluate_household(session, household_id=hh.id, on=today, temporary_need=need)

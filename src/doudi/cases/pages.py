@@ -22,6 +22,7 @@ from doudi.cases import (
     notices,
     steps,
     temporary,
+    verify_hook,
 )
 from doudi.cases import service as svc
 from doudi.cases.models import Case, Enrollment, Notice, TemporaryGrant
@@ -177,6 +178,8 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
                                                                   case.extended_to or case.due_on or date.today()),
         "tasks": [t for t, c in inbox.open_tasks(session, actor=actor) if c.id == case.id],
         "enrollments": list(session.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id))),
+        "vreq": verify_hook.latest_request(session, case=case), "vtracks": verify_hook.tracking_for(session, case=case),
+        "linked": session.get(Case, case.linked_case_id) if case.linked_case_id else None,
     }
     return render(request, "cases/detail.html", ctx, status_code=status_code)
 

@@ -155,6 +155,11 @@ def _county_visit(session: Session, actor: Actor, case: Case, step: CaseStep, ac
 
 def _verification(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],
                   today: date) -> None:
+    from doudi.cases.verify_hook import latest_request
+
+    req = latest_request(session, case=case)
+    if req is not None and not data.get("report_id"):
+        data = {**data, "report_id": req.id}
     conclusion = data.get("conclusion")
     if conclusion not in {"consistent", "discrepancy", "no_record"}:
         raise _bad("conclusion", "核对结论应为 一致/存在差异/无记录")

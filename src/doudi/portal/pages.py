@@ -177,7 +177,10 @@ def case_page(request: Request, case_id: int, session: SessionDep, cs: Citizen) 
 
 
 def _case_ctx(session: Any, cs: CitizenSession, case: Any, errors: list[FieldError]) -> dict[str, Any]:
+    from doudi.cases.verify_hook import tracking_for
+
     return {"cs": cs, "case": case, "events": svc.timeline(session, case=case, public_only=True),
+            "vtracks": tracking_for(session, case=case),
             "step_label": svc.label, "labels": PROGRAM_LABELS, "errors": errors,
             "docs": documents.documents_of(session, case=case), "kinds": documents.KINDS}
 
