@@ -59,6 +59,7 @@ class Probe:
     leaked: Callable[[Any, Target], bool] | None = None  # data of the target visible in the response
     took_effect: Callable[[Ctx, Target], bool] | None = None  # a write reached the database
     scoped: bool = True  # False for actions with no area (e.g. verifying the whole audit chain)
+    county_only: bool = False  # a county-level step: township users may not do it even with the role
 
 
 def _text(resp: Any, t: Target, needle: str) -> bool:
@@ -193,18 +194,9 @@ def user_probes() -> list[Probe]:
 # Actions whose endpoints arrive with later domains; the matrix test fails once a probe exists for one
 # of these (move it out) and the coverage test lists them, so this set can only shrink.
 PENDING: dict[str, str] = {
-    "case.read": "case workflow", "case.create": "case workflow", "case.investigate": "case workflow",
-    "case.review": "case workflow", "case.publicize": "case workflow", "case.confirm": "case workflow",
-    "case.spot_check": "case workflow", "case.decide": "case workflow", "case.export": "case workflow",
-    "case.escalate": "case workflow", "document.upload": "case workflow", "enrollment.manage": "case workflow",
-    "enrollment.approve": "case workflow", "evaluation.run": "policy engine",
-    "evaluation.simulate": "policy engine", "policy.read": "policy engine",
-    "verification.request": "verification", "verification.read": "verification",
-    "verification.report": "verification", "feed.ingest": "verification", "feed.read": "verification",
-    "linkage.review": "verification", "import.run": "registry import", "care.read": "home care",
-    "care.record": "home care", "referral.read": "referrals", "referral.answer": "referrals",
-    "referral.create": "referrals", "monitoring.read": "monitoring", "system.backup": "administration",
-    "area.manage": "administration",
+    "care.read": "home care (later issue)", "care.record": "home care (later issue)",
+    "referral.read": "referrals (later issue)", "referral.answer": "referrals (later issue)",
+    "referral.create": "referrals (later issue)", "monitoring.read": "monitoring (later issue)",
 }
 
 

@@ -85,3 +85,11 @@ class Actor:
 def system_actor(area_code: str = "000000", name: str = "system") -> Actor:
     """The actor used by CLI commands and scheduled jobs (full rights; still audited by name)."""
     return Actor(username=name, area_code=area_code, system=True)
+
+
+def on_behalf(actor: Actor) -> Actor:
+    """The same user acting with system authority for follow-on work their action triggers (e.g. refreshing
+    verification requests after their feed upload); entries stay attributed to them."""
+    from dataclasses import replace
+
+    return replace(actor, system=True)

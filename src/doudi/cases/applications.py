@@ -137,7 +137,7 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     An emergency need (急难型) is routed to its own fast-path case, so the aid is not held up by the full
     procedure; any other programs the household may qualify for continue in a linked standard case
     (一门受理、分类办理)."""
-    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
+    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.accept")
     svc.check_version(case, version)
     if case.status != "submitted":
         raise Conflict("只有待受理的申请可以受理")
@@ -218,7 +218,7 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
 def return_for_completion(session: Session, *, actor: Actor, case_id: int, missing: str,
                           version: int | None = None) -> Case:
     """材料不齐: tell the applicant once, in full, what is missing (Art. 10); the case stays submitted."""
-    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
+    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.accept")
     svc.check_version(case, version)
     if case.status != "submitted":
         raise Conflict("只有待受理的申请可以退回补正")

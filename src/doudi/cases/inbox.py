@@ -35,7 +35,7 @@ class InboxRow:
 
 
 def _actionable_keys(actor: Actor) -> list[str]:
-    return [k for k, action in {**STEP_ACTION, "accept": "case.create"}.items() if actor.can(action)]
+    return [k for k, action in STEP_ACTION.items() if actor.can(action)]
 
 
 def _state(due_on: date | None, due_at: datetime | None, today: date, near: date, now: datetime) -> str:
@@ -104,3 +104,22 @@ def open_tasks(session: Session, *, actor: Actor, limit: int = 50) -> list[tuple
     actor.require("case.read")
     stmt = svc.scoped(select(Task, Case).join(Case, Case.id == Task.case_id), actor).where(Task.status == "open")
     return [(t, c) for t, c in session.execute(stmt.order_by(Task.due_on).limit(limit)).all()]
+
+
+def overdue_all(session: Session, *, actor: Actor, today: date | None = None, limit: int = 500) -> list[InboxRow]:
+    """督办: every overdue active step in the actor's area, whoever it waits for (permission case.escalate)."""
+    actor.require("case.escalate")
+    today = today or date.today()
+    stmt = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
+        CaseStep.status == "active", Case.status == "open", CaseStep.due_on < today)
+    rows = session.execute(stmt.order_by(CaseStep.due_on, Case.id).limit(limit)).all()
+    return [InboxRow(case.id, case.case_no, case.applicant_name, case.area_code, step.key, svc.label(step.key),
+                     step.due_on, step.due_at, "overdue", True, list(case.programs)) for step, case in rows]
+
+
+def awaiting_acceptance(session: Session, *, actor: Actor, limit: int = 100) -> list[Case]:
+    """Applications filed (online, by proxy or at the window) and not yet accepted, oldest first."""
+    if not actor.can("case.accept"):
+        return []
+    stmt = svc.scoped(select(Case), actor).where(Case.status.in_(["submitted", "needs_info"]))
+    return list(session.scalars(stmt.order_by(Case.submitted_at).limit(limit)))

@@ -50,7 +50,9 @@ def inbox_page(request: Request, session: SessionDep, actor: PageActor, only: st
     reviews = enrollments.due_reviews(session, actor=actor, today=date.today()) if actor.can("enrollment.manage") \
         else []
     names = areas.names(session, codes={r.area_code for r in rows})
+    waiting = inbox.awaiting_acceptance(session, actor=actor)
     return render(request, "cases/inbox.html", {"rows": rows, "total": total, "counts": counts, "only": only,
+                                                "waiting": waiting,
                                                 "page": page, "pages": max(1, -(-total // 50)), "tasks": tasks,
                                                 "reviews": reviews[:20], "names": names, "labels": PROGRAM_LABELS})
 
@@ -141,7 +143,7 @@ async def new_case(request: Request, session: SessionDep, actor: PageActor, _csr
     try:
         data = _application_from_form(form)  # type: ignore[arg-type]
         case = applications.submit(session, actor=actor, data=data)
-        if form.get("accept_now") == "on":
+        if form.get("accept_now") == "on" and actor.can("case.accept"):
             applications.accept(session, actor=actor, case_id=case.id)
     except (ValidationError, ValidationFailed) as exc:
         session.rollback()

@@ -3,14 +3,13 @@ recorded and a verification request goes to every agency source; the 信息核�
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doudi.auth.permissions import Actor
+from doudi.auth.permissions import Actor, on_behalf
 from doudi.cases import service as svc
 from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate
@@ -21,7 +20,7 @@ from doudi.registry.models import Household
 def _acting(actor: Actor) -> Actor:
     # Taking the application includes recording its authorisations and starting verification, so these are
     # done on the accepting user's authority (still attributed to them in the audit trail).
-    return replace(actor, system=True)
+    return on_behalf(actor)
 
 
 def authorise_and_request(session: Session, *, actor: Actor, case: Case, household: Household, on: date) -> int | None:

@@ -162,6 +162,13 @@ def get_inbox(actor: ApiActor, session: SessionDep, only: str = "", page: int = 
     return {"items": [r.__dict__ for r in rows], "total": total, "counts": counts}
 
 
+@router.get("/inbox/overdue", response_model=dict[str, Any])
+def overdue(actor: ApiActor, session: SessionDep) -> dict[str, Any]:
+    """Every overdue step in the caller's area (督办, permission case.escalate)."""
+    rows = inbox.overdue_all(session, actor=actor)
+    return {"items": [r.__dict__ for r in rows], "total": len(rows)}
+
+
 @router.post("/tasks/{task_id}/done", status_code=204)
 def task_done(task_id: int, actor: ApiActor, session: SessionDep) -> None:
     """Mark a follow-up task done."""

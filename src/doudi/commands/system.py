@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -44,25 +41,7 @@ def register(app: typer.Typer) -> None:
     @app.command("backup")
     def backup(out: Path = typer.Option(None, help="备份文件路径（默认 data_dir/backups/）")) -> None:
         """Back up the configured database (SQLite online backup, or pg_dump for PostgreSQL)."""
-        settings = get_settings()
-        engine = get_engine()
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target_dir = settings.data_dir / "backups"
-        target_dir.mkdir(parents=True, exist_ok=True)
-        if engine.dialect.name == "sqlite":
-            import sqlite3
+        from doudi.admin.backup import make_backup
 
-            target = out or target_dir / f"doudi-{stamp}.db"
-            src = sqlite3.connect(str(engine.url.database))
-            dst = sqlite3.connect(str(target))
-            with dst:
-                src.backup(dst)  # consistent even while the server writes
-            src.close()
-            dst.close()
-        else:
-            if shutil.which("pg_dump") is None:
-                raise typer.BadParameter("未找到 pg_dump，请安装 PostgreSQL 客户端")
-            target = out or target_dir / f"doudi-{stamp}.dump"
-            url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            subprocess.run(["pg_dump", "--format=custom", f"--file={target}", url], check=True)
+        target = make_backup(get_engine(), data_dir=get_settings().data_dir, out=out)
         typer.echo(f"已备份到 {target}")

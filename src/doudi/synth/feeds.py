@@ -284,4 +284,4 @@ def finish(
     missing = [c for c in declared if c not in frame.columns]
     if missing:
         raise RuntimeError(f"feed {source} lacks declared columns {missing}")
-    return frame.select(["record_id", *declared]), manifest
+    return frame.select(["record_id", *[c for c in declared if c != "record_id"]]), manifest

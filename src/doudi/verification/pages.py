@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from doudi.auth.permissions import Actor
+from doudi.auth.permissions import Actor, on_behalf
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep
 from doudi.registry.models import Household
 from doudi.registry.panels import Panel, register
@@ -74,7 +74,7 @@ def review_decide(review_id: int, session: SessionDep, actor: PageActor, _csrf: 
                   decision: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
     """Accept or reject one uncertain match."""
     queue.decide_review(session, actor=actor, review_id=review_id, accept=decision == "accept", note=note)
-    service.refresh_open_requests(session, actor=actor)
+    service.refresh_open_requests(session, actor=on_behalf(actor))
     session.commit()
     return RedirectResponse("/verification/reviews", status_code=303)
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from doudi.auth.permissions import Actor
+from doudi.auth.permissions import Actor, on_behalf
 from doudi.config import Settings
 from doudi.deps import ApiActor, SessionDep, SettingsDep
 from doudi.ingest.models import IngestBatch
@@ -68,9 +68,10 @@ def ingest_upload(session: Session, settings: Settings, actor: Actor, source_key
                                       file_name=upload.filename)
                 session.commit()
             raise
+        # Linking the rows and re-answering open requests follow from the upload, whoever uploaded it.
         if not out.already and out.pending_linkage:
-            resolve.resolve_batch(session, actor=actor, batch_id=out.batch.id)
-        service.refresh_open_requests(session, actor=actor)
+            resolve.resolve_batch(session, actor=on_behalf(actor), batch_id=out.batch.id)
+        service.refresh_open_requests(session, actor=on_behalf(actor))
         session.commit()
         return out.batch, out.already
     finally:
@@ -127,7 +128,7 @@ def reviews(actor: ApiActor, session: SessionDep, status: str = "pending") -> li
 def decide(review_id: int, body: ReviewDecision, actor: ApiActor, session: SessionDep) -> ReviewRead:
     """Accept or reject an uncertain match (audited)."""
     r = queue.decide_review(session, actor=actor, review_id=review_id, accept=body.accept, note=body.note)
-    service.refresh_open_requests(session, actor=actor)
+    service.refresh_open_requests(session, actor=on_behalf(actor))
     session.commit()
     return ReviewRead(id=r.id, batch_id=r.batch_id, source_key=r.source_key, record=r.record, rows=len(r.row_numbers),
                       candidate_person_id=r.candidate_person_id, candidate_name="", probability=r.probability,

@@ -1,0 +1,1 @@
+"""Administration: backups, administrative divisions and registry file imports from the console."""

@@ -1,0 +1,108 @@
+"""Administration pages: registry import from a file, division codes, backups."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import Response
+
+from doudi.admin.backup import list_backups, make_backup
+from doudi.areas import service as areas
+from doudi.audit import service as audit
+from doudi.core.errors import DoudiError, FieldError, ValidationFailed
+from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep
+from doudi.web.render import render
+
+router = APIRouter(include_in_schema=False)
+UPLOAD_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+
+
+def _stash(upload_dir: Path, name: str, data: bytes) -> Path:
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ValidationFailed([FieldError("file", "只接受 CSV 或 XLSX 文件")])
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    # Keep the original name visible (the import records it) but never let it choose the path.
+    path = upload_dir / f"{secrets.token_hex(6)}-{Path(name).name}"
+    path.write_bytes(data)
+    return path
+
+
+@router.get("/households/import")
+def import_form(request: Request, actor: PageActor) -> Response:
+    """Upload a household registry file."""
+    actor.require("import.run")
+    return render(request, "admin/import.html", {"result": None, "errors": []})
+
+
+@router.post("/households/import")
+async def import_file(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
+                      _csrf: CsrfChecked, file: Annotated[UploadFile, File()]) -> Response:
+    """Import the file: good households are committed, bad ones quarantined with row, field and reason."""
+    actor.require("import.run")
+    from doudi.registry.importer import import_households
+
+    try:
+        path = _stash(settings.data_dir / "uploads", file.filename or "upload.csv", await file.read())
+        result = import_households(session, actor=actor, path=path)
+    except (ValidationFailed, DoudiError) as exc:
+        session.rollback()
+        errors = exc.errors if isinstance(exc, ValidationFailed) else [FieldError("file", str(exc))]
+        return render(request, "admin/import.html", {"result": None, "errors": errors}, status_code=422)
+    session.commit()
+    # The ID number column of the report is masked on screen; the full report stays with the batch.
+    rejects = [{"row": r[0], "field": r[1], "reason": r[2]} for r in result.rejects.head(200).iter_rows()]
+    return render(request, "admin/import.html", {"result": result, "rejects": rejects, "errors": []})
+
+
+@router.get("/admin/areas")
+def areas_page(request: Request, session: SessionDep, actor: PageActor) -> Response:
+    """The divisions in the administrator's area, with an import form for official code files."""
+    actor.require("area.manage")
+    rows = areas.subtree(session, area_code=actor.area_code)
+    return render(request, "admin/areas.html", {"rows": rows[:3000], "total": len(rows), "errors": [], "done": None})
+
+
+@router.post("/admin/areas")
+async def areas_import(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
+                       _csrf: CsrfChecked, file: Annotated[UploadFile, File()]) -> Response:
+    """Import a division-code file (code,name); only codes within the administrator's area are accepted."""
+    actor.require("area.manage")
+    try:
+        path = _stash(settings.data_dir / "uploads", file.filename or "areas.csv", await file.read())
+        parsed = areas.parse_division_file(path)
+        outside = [r.code for r in parsed if not actor.sees(r.code)]
+        if outside:
+            raise ValidationFailed([FieldError("code", f"{len(outside)} 个代码不在您的辖区内，例如 {outside[0]}")])
+        changed = areas.upsert_areas(session, rows=parsed)
+    except ValidationFailed as exc:
+        session.rollback()
+        rows = areas.subtree(session, area_code=actor.area_code)
+        return render(request, "admin/areas.html", {"rows": rows[:3000], "total": len(rows), "errors": exc.errors,
+                                                    "done": None}, status_code=422)
+    audit.record(session, actor=actor, action="area.import", extra={"file": file.filename, "changed": changed})
+    session.commit()
+    rows = areas.subtree(session, area_code=actor.area_code)
+    return render(request, "admin/areas.html", {"rows": rows[:3000], "total": len(rows), "errors": [],
+                                                "done": changed})
+
+
+@router.get("/admin/backup")
+def backup_page(request: Request, settings: SettingsDep, actor: PageActor) -> Response:
+    """Existing backups and a button to make one."""
+    actor.require("system.backup")
+    return render(request, "admin/backup.html", {"backups": list_backups(settings.data_dir), "made": None})
+
+
+@router.post("/admin/backup")
+def backup_now(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
+               _csrf: CsrfChecked) -> Response:
+    """Make a backup now (audited)."""
+    actor.require("system.backup")
+    path = make_backup(request.app.state.engine, data_dir=settings.data_dir)
+    audit.record(session, actor=actor, action="system.backup", extra={"file": path.name})
+    session.commit()
+    return render(request, "admin/backup.html", {"backups": list_backups(settings.data_dir), "made": path.name})
