@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(default=15)
     secure_cookies: bool = Field(default=False, description="Set the Secure flag; turn on behind HTTPS.")
     otp_provider: str = Field(default="log", description="One-time code sender: 'log' or a dotted path.")
+    timezone: str = Field(default="Asia/Shanghai", description="Times are stored in UTC and shown in this zone.")
     host: str = "127.0.0.1"
     port: int = 8000
 

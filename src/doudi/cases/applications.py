@@ -208,8 +208,10 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
     svc.activate_next(session, case, today=today)
     limit = "24 小时内先行救助" if kind == "emergency" else \
         f"办理时限至 {case.due_on}（{rules.total(case.delegated)} 个工作日）"
+    from doudi.cases.notices import PROGRAM_LABELS
+
     svc.event(session, case, actor=actor, kind="accepted",
-              message=f"已受理，{limit}；办理项目：{'、'.join(programs)}")
+              message=f"已受理，{limit}；办理项目：{'、'.join(PROGRAM_LABELS.get(p, p) for p in programs)}")
     svc.record(session, case, actor=actor, action="case.accept",
                after={"programs": programs, "due_on": str(case.due_on), "delegated": case.delegated, "kind": kind})
     session.flush()

@@ -125,6 +125,7 @@ def _application_from_form(form: dict[str, Any]) -> ApplicationCreate:
         "proxy_name": form.get("proxy_name", ""), "proxy_phone": form.get("proxy_phone", ""),
         "proxy_relation": form.get("proxy_relation", ""), "close_relative": form.get("close_relative") == "on",
         "close_relative_note": form.get("close_relative_note", ""), "temporary_need": need,
+        "authorised_all": form.get("authorised_all") == "on",
     })
 
 

@@ -72,6 +72,7 @@ class ApplicationCreate(BaseModel):
     close_relative: bool = Field(default=False, description="成员与经办人员或村（居）委会成员有近亲属关系")
     close_relative_note: str = Field(default="", max_length=200)
     temporary_need: TemporaryNeed | None = None
+    authorised_all: bool = Field(default=False, description="已登记家庭：全部共同生活成员已签署核对授权书")
     note: str = Field(default="", max_length=1000)
 
     @field_validator("applicant_id_number")

@@ -29,12 +29,15 @@ def authorise_and_request(session: Session, *, actor: Actor, case: Case, househo
     from doudi.verification import service as verification
 
     data = ApplicationCreate.model_validate(case.declared)
-    by_number = {m.person.id_number: m.person_id for m in household.members if m.valid_to is None}
-    for i, m in enumerate(data.members):
-        pid = by_number.get(m.id_number)
-        if pid is not None and m.authorised:
+    current = [m for m in household.members if m.valid_to is None]
+    by_number = {m.person.id_number: m.person_id for m in current}
+    signed = [(m.person.name, m.person.id_number) for m in current] if data.authorised_all else \
+        [(m.name, m.id_number) for m in data.members if m.authorised]
+    for i, (name, number) in enumerate(signed):
+        pid = by_number.get(number)
+        if pid is not None:
             verification.record_authorisation(
-                session, actor=_acting(actor), household_id=household.id, person_id=pid, signed_by_name=m.name,
+                session, actor=_acting(actor), household_id=household.id, person_id=pid, signed_by_name=name,
                 signed_on=min(on, date.today()), document_ref=f"{case.case_no}-授权书-{i + 1}",
                 application_ref=case.case_no)
     try:

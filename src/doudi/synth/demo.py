@@ -47,6 +47,7 @@ class DemoResult:
     created_accounts: list[str] = field(default_factory=list)
     loaded: bool = False  # True when this run synthesised and loaded the county
     households: int = 0
+    cases: int = 0
     seconds: float = 0.0
     area_names: dict[str, str] = field(default_factory=dict)
     data_dir: Path | None = None
@@ -124,6 +125,12 @@ def run_demo(
         _load_county(engine, result.data_dir, households, seed, console)
         result.loaded = True
     result.created_accounts = ensure_accounts(engine, result.accounts)
+    if result.loaded:
+        from doudi.cases.demo import seed_demo_cases
+
+        township = next(a.area_code for a in result.accounts if a.username == "caseworker")
+        with session_scope(engine) as session:
+            result.cases = seed_demo_cases(session, township=township)
     with session_scope(engine) as session:
         result.households = session.scalar(select(func.count()).select_from(Household)) or 0
         codes = {a.area_code for a in result.accounts}

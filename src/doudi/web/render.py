@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -28,10 +30,19 @@ def _yuan(value: Any) -> str:
 
 def _dt(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        # Stored in UTC (SQLite hands back naive values); shown in local time.
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else str(value)
+
+
+@lru_cache
+def _zone() -> ZoneInfo:
+    from doudi.config import get_settings
+
+    return ZoneInfo(get_settings().timezone)
 
 
 templates.env.globals.update(label=label, mask_id=mask_id, mask_phone=mask_phone, mask_name=mask_name)
