@@ -21,6 +21,7 @@ from doudi.cases import service as svc
 from doudi.cases.schemas import ApplicationCreate
 from doudi.registry.models import Household
 
+FINDINGS = "入户查看住房、家电和生活状况，与申报基本一致"
 STAGES = ["submitted"] * 6 + ["investigation_start"] * 8 + ["home_visit"] * 5 + ["first_review"] * 5 + \
          ["confirmation"] * 5 + ["decided"] * 6
 
@@ -35,7 +36,7 @@ def _advance(session: Session, case: Any, until: str, today: date, staff: dict[s
         amounts = {p: str(d.monthly_amount) for p in case.programs for d in case.decisions if d.program == p}
         opinions = {"opinions": {p: {"decision": "approve", "monthly_amount": amounts.get(p, "0")}
                                  for p in case.programs}}
-        data = {"home_visit": {"investigators": ["张建华", "刘芳"], "findings": "入户查看住房、家电和生活状况，与申报基本一致"},
+        data = {"home_visit": {"investigators": ["张建华", "刘芳"], "findings": FINDINGS},
                 "verification": {"conclusion": "consistent"}, "first_review": opinions,
                 "confirmation": opinions, "spot_check": {"result": "upheld"}}.get(active.key, {})
         who = {"verification": "county", "spot_check": "county", "confirmation": "approver",
