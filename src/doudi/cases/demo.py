@@ -36,9 +36,11 @@ def _advance(session: Session, case: Any, until: str, today: date, staff: dict[s
         amounts = {p: str(d.monthly_amount) for p in case.programs for d in case.decisions if d.program == p}
         opinions = {"opinions": {p: {"decision": "approve", "monthly_amount": amounts.get(p, "0")}
                                  for p in case.programs}}
-        data: dict[str, Any] = {"home_visit": {"investigators": ["张建华", "刘芳"], "findings": FINDINGS},
-                "verification": {"conclusion": "consistent"}, "first_review": opinions,
-                "confirmation": opinions, "spot_check": {"result": "upheld"}}.get(active.key, {})
+        by_step: dict[str, dict[str, Any]] = {
+            "home_visit": {"investigators": ["张建华", "刘芳"], "findings": FINDINGS},
+            "verification": {"conclusion": "consistent"}, "first_review": opinions, "confirmation": opinions,
+            "spot_check": {"result": "upheld"}}
+        data = by_step.get(active.key, {})
         who = {"verification": "county", "spot_check": "county", "confirmation": "approver",
                "decision": "approver"}.get(active.key, "caseworker")
         when = max(today, active.due_on) if active.key == "publicity" and active.due_on else today
