@@ -6,6 +6,7 @@ import importlib
 import sys
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from doudi.core.errors import DoudiError, ValidationFailed
 
@@ -22,6 +23,7 @@ COMMAND_MODULES = [
     "doudi.policy.commands",
     "doudi.registry.commands",
     "doudi.synth.commands",
+    "doudi.cases.commands",
 ]
 
 for _name in COMMAND_MODULES:
@@ -39,6 +41,11 @@ def main() -> None:
         sys.exit(2)
     except DoudiError as exc:
         typer.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    except DBAPIError as exc:
+        missing = any(s in str(exc.orig) for s in ("no such table", "does not exist", "no such column"))
+        hint = "数据库结构不是最新版本，请先运行 `doudi db upgrade`" if missing else "请检查 DOUDI_DATABASE_URL 与数据库状态"
+        typer.echo(f"数据库错误：{str(exc.orig).splitlines()[0]}\n{hint}", err=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
