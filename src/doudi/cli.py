@@ -44,7 +44,8 @@ def main() -> None:
         sys.exit(2)
     except DBAPIError as exc:
         missing = any(s in str(exc.orig) for s in ("no such table", "does not exist", "no such column"))
-        hint = "数据库结构不是最新版本，请先运行 `doudi db upgrade`" if missing else "请检查 DOUDI_DATABASE_URL 与数据库状态"
+        hint = "数据库结构不是最新版本，请先运行 `doudi db upgrade`" if missing else \
+            "请检查 DOUDI_DATABASE_URL 与数据库状态"
         typer.echo(f"数据库错误：{str(exc.orig).splitlines()[0]}\n{hint}", err=True)
         sys.exit(2)
     except typer.Exit as exc:
