@@ -258,6 +258,10 @@ def test_gradual_exit_then_termination(db: Session) -> None:
     assert e.status == "gradual_exit"  # 公示 until 8 Aug inclusive
     enrollments.finalize_due(db, actor=staff.approver, today=date(2027, 8, 9))
     assert (e.status, e.end_month) == ("terminated", date(2027, 9, 1))  # stopped from the next month
+    titles = [n.content["title"] for n in enrollments.notices_of(db, enrollment=e)]
+    assert titles == ["社会救助停发告知书", "最低生活保障渐退告知书"]  # each change with a reasoned notice
+    text = pdf_text(notices.render_pdf(enrollments.notices_of(db, enrollment=e)[1]))
+    assert "本人在县城就业" in text and "2027-08" in text
     with pytest.raises(Conflict):
         enrollments.review(db, actor=staff.approver, enrollment_id=e.id, version=e.version, outcome="increase",
                            reason="x", new_amount="600", today=date(2027, 9, 1))

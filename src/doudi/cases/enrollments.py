@@ -98,6 +98,10 @@ def review(session: Session, *, actor: Actor, enrollment_id: int, version: int, 
         e.next_review_on = add_months(next_month(today), e.review_cycle_months)
     session.add(change)
     session.flush()
+    if change.kind in {"increase", "decrease", "gradual_exit"}:
+        from doudi.cases.notices import change_notice
+
+        change_notice(session, enrollment=e, change=change, today=today)
     _audit(session, actor, e, f"enrollment.{change.kind}", before, _snap(e), reason)
     return change
 
@@ -139,6 +143,9 @@ def finalize_due(session: Session, *, actor: Actor, today: date) -> list[Enrollm
         before = _snap(e)
         change.status, change.effective_month, change.new_amount = "effective", next_month(today), Decimal(0)
         e.status, e.end_month, e.next_review_on = "terminated", change.effective_month, None
+        from doudi.cases.notices import change_notice
+
+        change_notice(session, enrollment=e, change=change, today=today)
         _audit(session, actor, e, "enrollment.terminated", before, _snap(e), change.reason)
         done.append(e)
     session.flush()
@@ -149,3 +156,11 @@ def changes_of(session: Session, *, enrollment: Enrollment) -> list[EnrollmentCh
     """An enrollment's change history, newest first."""
     stmt = select(EnrollmentChange).where(EnrollmentChange.enrollment_id == enrollment.id)
     return list(session.scalars(stmt.order_by(EnrollmentChange.id.desc())))
+
+
+def notices_of(session: Session, *, enrollment: Enrollment) -> list[Any]:
+    """Notices issued for an enrollment's changes, newest first."""
+    from doudi.cases.models import Notice
+
+    stmt = select(Notice).where(Notice.enrollment_id == enrollment.id).order_by(Notice.id.desc())
+    return list(session.scalars(stmt))

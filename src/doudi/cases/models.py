@@ -214,7 +214,9 @@ class Notice(Base):
     __tablename__ = "case_notices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    area_code: Mapped[str] = mapped_column(String(12))
     kind: Mapped[str] = mapped_column(String(24))  # approval | rejection | change | termination
     number: Mapped[str] = mapped_column(String(40), unique=True)
     issued_on: Mapped[date] = mapped_column(Date)

@@ -50,8 +50,41 @@ def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, to
         "appeal": APPEAL,
         "issued_on": today.isoformat(),
     }
-    notice = Notice(case_id=case.id, kind=kind, number=f"{case.case_no}-{kind[0].upper()}{secrets.token_hex(2)}",
+    notice = Notice(case_id=case.id, area_code=case.area_code, kind=kind,
+                    number=f"{case.case_no}-{kind[0].upper()}{secrets.token_hex(2)}",
                     issued_on=today, due_on=due, content=content)
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+CHANGE_TITLES = {"increase": "社会救助金增发告知书", "decrease": "社会救助金减发告知书",
+                 "gradual_exit": "最低生活保障渐退告知书", "terminate": "社会救助停发告知书"}
+
+
+def change_notice(session: Session, *, enrollment: Any, change: Any, today: date) -> Notice:
+    """A notice for an increase, reduction, gradual exit or termination, with its reason (审核确认办法 Art. 32)."""
+    from doudi.registry.models import Household
+
+    hh = session.get(Household, enrollment.household_id)
+    head = next((m.person for m in hh.members if m.relation == "head" and m.valid_to is None), None) if hh else None
+    names = areas.names(session, codes=[enrollment.area_code[:6], enrollment.area_code[:9]])
+    content: dict[str, Any] = {
+        "title": CHANGE_TITLES.get(change.kind, "社会救助变更告知书"),
+        "applicant": head.name if head else "", "applicant_id": mask_id(head.id_number) if head else "",
+        "case_no": hh.household_no if hh else "", "county": names.get(enrollment.area_code[:6], ""),
+        "township": names.get(enrollment.area_code[:9], ""), "program": PROGRAM_LABELS.get(enrollment.program,
+                                                                                      enrollment.program),
+        "old_amount": str(change.old_amount), "new_amount": str(change.new_amount),
+        "effective": change.effective_month.isoformat(), "reason": change.reason,
+        "until": enrollment.gradual_exit_until.isoformat() if enrollment.gradual_exit_until else "",
+        "basis": "《最低生活保障审核确认办法》第三十一至第三十三条" + ("；第三十二条：减发、停发应当告知并说明理由"
+                                                              if change.kind in {"decrease", "terminate"} else ""),
+        "appeal": APPEAL, "issued_on": today.isoformat(),
+    }
+    notice = Notice(enrollment_id=enrollment.id, area_code=enrollment.area_code, kind="change",
+                    number=f"BG{today:%Y%m%d}{enrollment.id:06d}{secrets.token_hex(2)}", issued_on=today,
+                    content=content)
     session.add(notice)
     session.flush()
     return notice
@@ -77,3 +110,14 @@ def pdf_for(notice: Notice) -> bytes:
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_bytes(data)
     return data
+
+
+def get_notice(session: Session, *, actor: Actor, notice_id: int) -> Notice:
+    """A notice in the actor's area (a case's or an enrollment's), or NotFound."""
+    from doudi.core.errors import NotFound
+
+    actor.require("case.read")
+    notice = session.get(Notice, notice_id)
+    if notice is None or not actor.sees(notice.area_code):
+        raise NotFound("notice")
+    return notice

@@ -28,7 +28,7 @@ from doudi.cases import service as svc
 from doudi.cases.models import Case, Enrollment, Notice, TemporaryGrant
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.schemas import ApplicationCreate
-from doudi.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.registry.models import Household
 from doudi.web.render import render
@@ -283,10 +283,7 @@ def download(document_id: int, session: SessionDep, actor: PageActor) -> Respons
 @router.get("/notices/{notice_id}.pdf")
 def notice_pdf(notice_id: int, session: SessionDep, actor: PageActor) -> Response:
     """Print a notice."""
-    notice = session.get(Notice, notice_id)
-    if notice is None:
-        raise NotFound("notice")
-    svc.get_case(session, actor=actor, case_id=notice.case_id)
+    notice = notices.get_notice(session, actor=actor, notice_id=notice_id)
     return Response(notices.pdf_for(notice), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{notice.number}.pdf"'})
 
@@ -327,6 +324,7 @@ def enrollment_detail(request: Request, enrollment_id: int, session: SessionDep,
     e = enrollments.get_enrollment(session, actor=actor, enrollment_id=enrollment_id)
     return render(request, "cases/enrollment.html", {"e": e, "changes": enrollments.changes_of(session, enrollment=e),
                                                      "labels": PROGRAM_LABELS, "errors": [],
+                                                     "notices": enrollments.notices_of(session, enrollment=e),
                                                      "hh": session.get(Household, e.household_id)})
 
 
@@ -344,7 +342,8 @@ def enrollment_review(request: Request, enrollment_id: int, session: SessionDep,
         session.rollback()
         e = enrollments.get_enrollment(session, actor=actor, enrollment_id=enrollment_id)
         ctx = {"e": e, "changes": enrollments.changes_of(session, enrollment=e), "labels": PROGRAM_LABELS,
-               "errors": _errors(exc), "hh": session.get(Household, e.household_id)}
+               "errors": _errors(exc), "hh": session.get(Household, e.household_id),
+               "notices": enrollments.notices_of(session, enrollment=e)}
         return render(request, "cases/enrollment.html", ctx, status_code=422)
     session.commit()
     return RedirectResponse(f"/enrollments/{enrollment_id}", status_code=303)

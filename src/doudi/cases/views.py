@@ -19,9 +19,8 @@ from doudi.cases import (
     temporary,
 )
 from doudi.cases import service as svc
-from doudi.cases.models import Case, Notice
+from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate, CaseRead, StepAction
-from doudi.core.errors import NotFound
 from doudi.deps import ApiActor, SessionDep
 
 router = APIRouter(tags=["cases"])
@@ -148,10 +147,7 @@ async def upload(case_id: int, actor: ApiActor, session: SessionDep, kind: Annot
 @router.get("/notices/{notice_id}.pdf")
 def notice_pdf(notice_id: int, actor: ApiActor, session: SessionDep) -> Response:
     """A decision or rejection notice as PDF."""
-    notice = session.get(Notice, notice_id)
-    if notice is None:
-        raise NotFound("notice")
-    svc.get_case(session, actor=actor, case_id=notice.case_id)
+    notice = notices.get_notice(session, actor=actor, notice_id=notice_id)
     return Response(notices.pdf_for(notice), media_type="application/pdf")
 
 

@@ -128,22 +128,6 @@ def upgrade() -> None:
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_events_case_id'), ['case_id'], unique=False)
 
-    op.create_table('case_notices',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=24), nullable=False),
-    sa.Column('number', sa.String(length=40), nullable=False),
-    sa.Column('issued_on', sa.Date(), nullable=False),
-    sa.Column('due_on', sa.Date(), nullable=True),
-    sa.Column('served_on', sa.Date(), nullable=True),
-    sa.Column('content', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_notices_case_id_cases'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_notices')),
-    sa.UniqueConstraint('number', name=op.f('uq_case_notices_number'))
-    )
-    with op.batch_alter_table('case_notices', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_case_notices_case_id'), ['case_id'], unique=False)
-
     op.create_table('case_steps',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -221,6 +205,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_enrollments_program'), ['program'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrollments_status'), ['status'], unique=False)
 
+    op.create_table('case_notices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('enrollment_id', sa.Integer(), nullable=True),
+    sa.Column('area_code', sa.String(length=12), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('number', sa.String(length=40), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('served_on', sa.Date(), nullable=True),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_notices_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_case_notices_enrollment_id_enrollments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_notices')),
+    sa.UniqueConstraint('number', name=op.f('uq_case_notices_number'))
+    )
+    with op.batch_alter_table('case_notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_notices_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_notices_enrollment_id'), ['enrollment_id'], unique=False)
+
     op.create_table('program_decisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -282,7 +286,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('enrollment_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_enrollment_changes_enrollment_id'), ['enrollment_id'], unique=False)
-
     # ### end Alembic commands ###
 
 
