@@ -89,6 +89,9 @@ def _seed(url: str, n: int) -> None:
             conn.execute(insert(CaseStep), steps[chunk:chunk + 20000])
         for chunk in range(0, len(events), 20000):
             conn.execute(insert(CaseEvent), events[chunk:chunk + 20000])
+    if engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum would give a live database
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
     engine.dispose()
 
 

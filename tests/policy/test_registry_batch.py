@@ -178,3 +178,26 @@ def test_households_of_regions_without_a_pack_are_reported_not_dropped(fresh_dat
         assert run.summary["skipped"]["household_ids"] == [elsewhere.id]
         assert "dibao.standard.urban" in run.summary["skipped"]["reasons"][0]
         assert session.scalar(select(func.count()).select_from(AssessmentDecision)) == 8
+
+
+def test_a_one_month_investigated_figure_replaces_only_that_month(db: Session) -> None:
+    make_areas(db)
+    hh = make_household(db, VILLAGE_A1, hukou="rural")
+    head = _head(hh)
+    # Window (安丘, 12 months) 2023-07-01 .. 2024-06-30 = 366 days. The tax feed shows 2,000 yuan a month all year;
+    # a home visit found no wage in March 2024 (31 days). Best source per month: feed for 335 days, the visit
+    # for 31 days → 2000 × 335 / 366 = 1,830.60 yuan a month (not 0, which ranking over the whole year gave).
+    _income(db, hh, head, "wage", "2000", date(2023, 7, 1), date(2024, 6, 30), source="feed")
+    _income(db, hh, head, "wage", "0", date(2024, 3, 1), date(2024, 3, 31), source="investigated")
+    # Medical costs: a feed of 3,660 over the year (10 a day); an investigated 1,000 for June only (30 days)
+    # replaces the feed's 300 for June.
+    db.add(ExpenseFact(household_id=hh.id, kind="medical", amount=Decimal("3660"), source_kind="feed",
+                       period_start=date(2023, 7, 1), period_end=date(2024, 6, 30)))
+    db.add(ExpenseFact(household_id=hh.id, kind="medical", amount=Decimal("1000"), source_kind="investigated",
+                       period_start=date(2024, 6, 1), period_end=date(2024, 6, 30)))
+    db.flush()
+    frames = read_registry(db.connection(), on=date(2024, 7, 1), household_ids=[hh.id])
+    head_row = frames.members.filter(frames.members["person_id"] == head).row(0, named=True)
+    assert head_row["wage"] == 1830.60
+    # 3,660 over 366 days = 10 a day; June's 30 days (300) give way to the visit's 1,000: 3,660 − 300 + 1,000.
+    assert frames.households.row(0, named=True)["exp_medical"] == 4360.0

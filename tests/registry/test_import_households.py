@@ -175,3 +175,27 @@ def test_cli_reports_quarantine_and_exit_codes(fresh_database: Database, tmp_pat
     with session_scope(fresh_database.engine) as session:
         assert session.scalar(select(func.count()).select_from(IngestBatch)) == 1
         assert session.scalar(select(func.count()).select_from(Person)) == 3
+
+
+def test_a_township_cannot_take_over_another_townships_household(db: Session, tmp_path: Path) -> None:
+    from doudi.auth import service as auth
+    from tests.factories import TOWN_A, TOWN_B, VILLAGE_B1, make_user
+
+    make_areas(db)
+    # Township B registers its family H9 first.
+    import_households(db, actor=ACTOR, path=write_csv(tmp_path / "b.csv",
+                                                      [{**r, "area_code": VILLAGE_B1} for r in family("H9", 40)]))
+    worker_a = auth.actor_for(make_user(db, "import_a", ["township_caseworker"], TOWN_A))
+    del TOWN_B
+    # Township A's file names the same household number (moving it into A's village) and, separately, the same
+    # head in a new household: both must be quarantined, and B's household must stay as it was.
+    moved = [{**r, "hukou_type": "rural"} for r in family("H9", 40)]
+    poached = [row("H10", "head", "王建国", date(1970, 5, 1), "M", 41)]
+    result = import_households(db, actor=worker_a, path=write_csv(tmp_path / "a.csv", moved + poached))
+    assert result.rows_ok == 0 and result.households_rejected == 2
+    reasons = set(result.rejects["reason"].to_list())
+    assert any("户编号已在辖区外（370784002001）登记" in r for r in reasons)
+    assert any("辖区外（370784002001）家庭的现有成员" in r for r in reasons)
+    hh = db.scalars(select(Household).where(Household.household_no == "H9")).one()
+    assert (hh.area_code, hh.hukou_type) == (VILLAGE_B1, "urban")
+    assert _count(db, Household) == 1

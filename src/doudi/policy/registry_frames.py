@@ -137,11 +137,22 @@ def _best_source(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return df.filter(pl.col("rank") == pl.col("rank").max().over(keys)).drop("rank")
 
 
-def _overlap_days(start: pl.Expr, end: pl.Expr, lo: pl.Expr | date, hi: date) -> pl.Expr:
+def _monthly_best(df: pl.DataFrame, lo: pl.Expr | date, hi: date, keys: list[str]) -> pl.DataFrame:
+    """Split each fact into the calendar months it overlaps within [lo, hi] (column `days`: overlap days),
+    then keep, for each key and month, only the most authoritative source present in that month.
+
+    Ranking per month matters: an investigated figure for one month must not erase a feed's other eleven.
+    """
     lo_e = pl.lit(lo) if isinstance(lo, date) else lo
-    s = pl.max_horizontal(start, lo_e)
-    e = pl.min_horizontal(end, pl.lit(hi))
-    return pl.max_horizontal((e - s).dt.total_days() + 1, pl.lit(0))
+    s = pl.max_horizontal(pl.col("period_start"), lo_e)
+    e = pl.min_horizontal(pl.col("period_end"), pl.lit(hi))
+    df = df.with_columns(_s=s, _e=e).filter(pl.col("_e") >= pl.col("_s"))
+    df = df.with_columns(month=pl.date_ranges(pl.col("_s").dt.month_start(), pl.col("_e").dt.month_start(),
+                                              "1mo")).explode("month")
+    m_s = pl.max_horizontal(pl.col("_s"), pl.col("month"))
+    m_e = pl.min_horizontal(pl.col("_e"), pl.col("month").dt.month_end())
+    df = df.with_columns(days=(m_e - m_s).dt.total_days() + 1).drop("_s", "_e")
+    return _best_source(df, [*keys, "month"])
 
 
 def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequence[int] | None,
@@ -161,12 +172,11 @@ def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequen
     starts = {c: months_back(on, n) for c, n in window_of.items()}
     df = df.join(hh.select("household_id", county=pl.col("area_code").str.slice(0, 6)), on="household_id")
     df = df.with_columns(win_start=pl.col("county").replace_strict(starts, return_dtype=pl.Date))
-    df = _best_source(df, ["household_id", "person_id", "kind"])
     # The window is the N months before the evaluation date: [date − N months, date − 1 day].
     last = on - timedelta(days=1)
+    df = _monthly_best(df, pl.col("win_start"), last, ["household_id", "person_id", "kind"])
     win_days = (pl.lit(on) - pl.col("win_start")).dt.total_days()
-    df = df.with_columns(monthly=pl.col("amount") * _overlap_days(pl.col("period_start"), pl.col("period_end"),
-                                                                   pl.col("win_start"), last) / win_days)
+    df = df.with_columns(monthly=pl.col("amount") * pl.col("days") / win_days)
     out = df.group_by("household_id", "person_id").agg(
         [pl.col("monthly").filter(pl.col("kind") == k).sum().round(2).alias(k) for k in INCOME_KINDS])
     return out
@@ -198,10 +208,9 @@ def _expenses(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None
     df = _read(conn, _scope(stmt, prefix, ids), {
         "household_id": pl.Int64(), "kind": pl.String(), "amount": pl.Float64(), "source_kind": pl.String(),
         "period_start": pl.Date(), "period_end": pl.Date()})
-    df = _best_source(df, ["household_id", "kind"])
-    days = (pl.col("period_end") - pl.col("period_start")).dt.total_days() + 1
-    df = df.with_columns(share=pl.col("amount") * _overlap_days(pl.col("period_start"), pl.col("period_end"), lo,
-                                                                last) / pl.max_horizontal(days, pl.lit(1)))
+    period_days = (pl.col("period_end") - pl.col("period_start")).dt.total_days() + 1
+    df = _monthly_best(df, lo, last, ["household_id", "kind"])
+    df = df.with_columns(share=pl.col("amount") * pl.col("days") / pl.max_horizontal(period_days, pl.lit(1)))
     return df.group_by("household_id").agg(
         [pl.col("share").filter(pl.col("kind") == k).sum().round(2).alias(f"exp_{k}")
          for k in ("medical", "education", "rehabilitation")])

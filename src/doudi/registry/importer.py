@@ -29,7 +29,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry import import_write
-from doudi.registry.import_checks import normalise, validate
+from doudi.registry.import_checks import ERROR_SCHEMA, normalise, validate
 from doudi.registry.import_read import COLUMNS, ROW, ImportFileError, read_table
 
 SOURCE_KEY = "households"
@@ -97,6 +97,8 @@ def import_households(session: Session, *, actor: Actor, path: Path, today: date
     area_codes = list(session.scalars(select(Area.code)))
     frame = normalise(table.frame)
     errors = validate(frame, area_codes=area_codes, today=today, scope=actor.prefix)
+    if actor.prefix:
+        errors = pl.concat([errors, _scope_conflicts(session, frame, actor.prefix)])
     errors = pl.concat([errors, _household_rejections(frame, errors)]).sort(ROW)
     rejected_rows = errors[ROW].unique()
     good = frame.filter(~pl.col(ROW).is_in(rejected_rows.implode()))
@@ -154,6 +156,40 @@ def import_households(session: Session, *, actor: Actor, path: Path, today: date
         },
     )
     return result
+
+
+def _scope_conflicts(session: Session, frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    """Rows that would touch a registered household outside the user's area: an existing household number
+    registered elsewhere, or a person who is currently a member of a household elsewhere."""
+    from doudi.core.ids import normalize_id_expr
+    from doudi.registry.models import Household, Membership, Person
+
+    keyed = frame.select(ROW, "household_no", normalize_id_expr("id_number").alias("id18"))
+    numbers = keyed["household_no"].drop_nulls().unique().to_list()
+    ids = keyed["id18"].drop_nulls().unique().to_list()
+    outside_hh: dict[str, str] = {}
+    outside_person: dict[str, str] = {}
+    for i in range(0, max(len(numbers), len(ids)), 5000):  # IN-lists in chunks keep both backends happy
+        if numbers[i:i + 5000]:
+            outside_hh.update({no: area for no, area in session.execute(
+                select(Household.household_no, Household.area_code).where(
+                    Household.household_no.in_(numbers[i:i + 5000]), ~Household.area_code.startswith(prefix)))})
+        if ids[i:i + 5000]:
+            outside_person.update({n: area for n, area in session.execute(
+                select(Person.id_number, Household.area_code)
+                .join(Membership, Membership.person_id == Person.id)
+                .join(Household, Household.id == Membership.household_id)
+                .where(Person.id_number.in_(ids[i:i + 5000]), Membership.valid_to.is_(None),
+                       ~Household.area_code.startswith(prefix)))})
+    hh_err = keyed.filter(pl.col("household_no").is_in(list(outside_hh))).select(
+        ROW, pl.lit("household_no").alias("field"),
+        pl.format("户编号已在辖区外（{}）登记，不能由本辖区导入或修改",
+                  pl.col("household_no").replace_strict(outside_hh, default=None)).alias("reason"))
+    person_err = keyed.filter(pl.col("id18").is_in(list(outside_person))).select(
+        ROW, pl.lit("id_number").alias("field"),
+        pl.format("此人是辖区外（{}）家庭的现有成员，须由其所在地办理迁出",
+                  pl.col("id18").replace_strict(outside_person, default=None)).alias("reason"))
+    return pl.concat([hh_err, person_err]).cast(ERROR_SCHEMA)  # type: ignore[arg-type]
 
 
 def _quarantine(session: Session, batch_id: int, errors: pl.DataFrame, raw: pl.DataFrame) -> None:
