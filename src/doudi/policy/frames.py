@@ -28,6 +28,7 @@ HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "exp_medical": pl.Float64(),
     "exp_education": pl.Float64(),
     "exp_rehabilitation": pl.Float64(),
+    "exp_other": pl.Float64(),
     "need_kind": pl.String(),
     "need_amount": pl.Float64(),
     "receiving_dibao": pl.Boolean(),
@@ -80,7 +81,7 @@ def conform(frames: Frames) -> Frames:
 _DEFAULTS: dict[str, object] = {
     "has_capable_supporter": False, "financial_assets": 0.0, "residential_properties": 0,
     "non_residential_properties": 0, "vehicles": 0, "business_registrations": 0, "exp_medical": 0.0,
-    "exp_education": 0.0, "exp_rehabilitation": 0.0, "receiving_dibao": False, "former_registered_poor": False,
+    "exp_education": 0.0, "exp_rehabilitation": 0.0, "exp_other": 0.0, "receiving_dibao": False, "former_registered_poor": False,
     "unsafe_housing": False, "no_safe_water": False, "serious_illness": False, "self_care_unable_items": 0,
     "student": False, "wage": 0.0, "business": 0.0, "property": 0.0, "transfer": 0.0, "basic_pension": 0.0,
     "idle_without_reason": False, "refused_job_offers": 0,
@@ -116,6 +117,7 @@ def from_json(households: Sequence[HouseholdIn]) -> Frames:
         hh_rows["exp_medical"].append(h.rigid_expenses_12m.medical)
         hh_rows["exp_education"].append(h.rigid_expenses_12m.education)
         hh_rows["exp_rehabilitation"].append(h.rigid_expenses_12m.rehabilitation)
+        hh_rows["exp_other"].append(h.rigid_expenses_12m.other)
         hh_rows["need_kind"].append(need.kind if need else None)
         hh_rows["need_amount"].append(need.amount if need else None)
         hh_rows["receiving_dibao"].append(h.receiving_dibao)

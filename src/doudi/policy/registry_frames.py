@@ -213,7 +213,7 @@ def _expenses(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None
     df = df.with_columns(share=pl.col("amount") * pl.col("days") / pl.max_horizontal(period_days, pl.lit(1)))
     return df.group_by("household_id").agg(
         [pl.col("share").filter(pl.col("kind") == k).sum().round(2).alias(f"exp_{k}")
-         for k in ("medical", "education", "rehabilitation")])
+         for k in ("medical", "education", "rehabilitation", "other")])
 
 
 def _living(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None) -> pl.DataFrame:

@@ -76,6 +76,7 @@ class RigidExpenses(BaseModel):
     medical: float = Field(0.0, ge=0)
     education: float = Field(0.0, ge=0)
     rehabilitation: float = Field(0.0, ge=0)
+    other: float = Field(0.0, ge=0, description="县级民政部门认定的其他刚性支出（认定办法第五条第五项）")
 
 
 class TemporaryNeed(BaseModel):

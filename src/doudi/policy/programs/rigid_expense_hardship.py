@@ -62,9 +62,15 @@ def household(h: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
     """Decision columns (needs dibao_eligible, dibao_marginal_eligible and ep_members)."""
     enabled = bool(p.get("rigid_expense_hardship.enabled", False))
     disposable = by_hukou(p, "statistics.disposable_income")
-    share = float(p.get("rigid_expense_hardship.expense_share", 1.0) or 1.0)
+    configured = p.get("rigid_expense_hardship.expense_share")  # absent before the 办法 took effect in 2025
+    share = float(configured) if configured is not None else float("inf")
     annual_income = pl.col("counted_income_all") * 12
-    rigid = pl.col("exp_medical") + pl.col("exp_education") + pl.col("exp_rehabilitation")
+    # Art. 5 counts 生活支出 too; how it is valued is local: N months of the 低保 standard per counted member
+    # (0 = not counted, the national default until the county sets it).
+    living_months = float(p.get("rigid_expense_hardship.living_expense_standard_months", 0) or 0)
+    living = pl.col("n_counted") * pl.col("std") * living_months
+    rigid = (pl.col("exp_medical") + pl.col("exp_education") + pl.col("exp_rehabilitation")
+             + pl.col("exp_other").fill_null(0.0) + living)
     # No income but real spending: the share is unbounded (and certainly above the local limit).
     expense_share = (pl.when(annual_income > 0).then(rigid / annual_income)
                      .when(rigid > 0).then(float("inf")).otherwise(0.0))
