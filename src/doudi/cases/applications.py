@@ -14,7 +14,7 @@ from doudi.auth.permissions import Actor
 from doudi.cases import evaluation
 from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStep, ProgramDecision, TemporaryGrant
-from doudi.cases.procedure import plan
+from doudi.cases.procedure import case_due, plan
 from doudi.cases.schemas import ApplicationCreate
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.registry import writes
@@ -184,7 +184,8 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
     case.programs, case.proposed, case.kind = programs, result, kind
     case.delegated, case.pack_version = bool(rules.delegated), rules.pack_version
     case.accepted_on, case.status = today, "open"
-    case.due_on = svc.calendar_for(case.area_code).add_workdays(today, rules.total(case.delegated))
+    case.due_on = case_due(programs, accepted=today, delegated=case.delegated, rules=rules,
+                           calendar=svc.calendar_for(case.area_code))
     outcomes = result.get("programs", {})
     approval_level = outcomes.get("temporary_assistance", {}).get("approval_level") if need else None
     for i, p in enumerate(plan(programs, rules=rules, kind=kind, delegated=case.delegated,
@@ -206,8 +207,8 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
     session.flush()
     session.refresh(case)
     svc.activate_next(session, case, today=today)
-    limit = "24 小时内先行救助" if kind == "emergency" else \
-        f"办理时限至 {case.due_on}（{rules.total(case.delegated)} 个工作日）"
+    limit = f"{rules.emergency_payment_hours} 小时内先行救助" if kind == "emergency" else \
+        f"办理时限至 {case.due_on}"
     from doudi.cases.notices import PROGRAM_LABELS
 
     svc.event(session, case, actor=actor, kind="accepted",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Date, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from doudi.auth.models import User
@@ -32,6 +32,16 @@ class InboxRow:
     state: str  # ok | near | overdue
     escalated: bool
     programs: list[str]
+
+
+def overdue_clause(today: date, now: datetime) -> Any:
+    """A step is overdue when its day has passed, or its hour-level deadline has."""
+    return or_(CaseStep.due_on < today, CaseStep.due_at < now)
+
+
+def effective_due() -> Any:
+    """The day a step is due, whether it has a date or an hour-level deadline."""
+    return func.coalesce(CaseStep.due_on, cast(CaseStep.due_at, Date))
 
 
 def _actionable_keys(actor: Actor) -> list[str]:
@@ -62,27 +72,29 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
     keys = _actionable_keys(actor)
     county_level = len(actor.area_code) <= 6
     mine = CaseStep.key.in_(keys) if county_level else and_(CaseStep.key.in_(keys), CaseStep.level != "county")
+    late = overdue_clause(today, now)
     supervised = select(User.id).where(User.supervisor_id == actor.user_id) if actor.user_id else None
-    escalated = and_(CaseStep.due_on < today, Case.assignee_id.in_(supervised)) if supervised is not None else None
+    escalated = and_(late, Case.assignee_id.in_(supervised)) if supervised is not None else None
     if actor.can("case.escalate"):  # county officers see every overdue step in their area
-        esc_any = CaseStep.due_on < today
+        esc_any = late
         escalated = or_(escalated, esc_any) if escalated is not None else esc_any
     visible = or_(mine, escalated) if escalated is not None else mine
     base = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
         CaseStep.status == "active", Case.status == "open", visible)
     if only == "overdue":
-        base = base.where(or_(CaseStep.due_on < today, CaseStep.due_at < now))
+        base = base.where(late)
     elif only == "near":
         base = base.where(CaseStep.due_on >= today, CaseStep.due_on <= near)
     counts_stmt = svc.scoped(select(
-        func.count().filter(or_(CaseStep.due_on < today, CaseStep.due_at < now)),
+        func.count().filter(late),
         func.count().filter(and_(CaseStep.due_on >= today, CaseStep.due_on <= near)),
         func.count(),
     ).select_from(CaseStep).join(Case, Case.id == CaseStep.case_id), actor).where(
         CaseStep.status == "active", Case.status == "open", visible)
     overdue_n, near_n, total_all = session.execute(counts_stmt).one()
     total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
-    ordered = base.order_by(CaseStep.due_on.is_(None), CaseStep.due_on, CaseStep.due_at, Case.id)
+    # Hour-level deadlines (emergency aid) sort by their day, so they are not pushed below dated work.
+    ordered = base.order_by(effective_due(), CaseStep.due_at, Case.id)
     rows = session.execute(ordered.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     out = []
     for step, case in rows:
@@ -111,8 +123,8 @@ def overdue_all(session: Session, *, actor: Actor, today: date | None = None, li
     actor.require("case.escalate")
     today = today or date.today()
     stmt = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
-        CaseStep.status == "active", Case.status == "open", CaseStep.due_on < today)
-    rows = session.execute(stmt.order_by(CaseStep.due_on, Case.id).limit(limit)).all()
+        CaseStep.status == "active", Case.status == "open", overdue_clause(today, datetime.now(UTC)))
+    rows = session.execute(stmt.order_by(effective_due(), CaseStep.due_at, Case.id).limit(limit)).all()
     return [InboxRow(case.id, case.case_no, case.applicant_name, case.area_code, step.key, svc.label(step.key),
                      step.due_on, step.due_at, "overdue", True, list(case.programs)) for step, case in rows]
 

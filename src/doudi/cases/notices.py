@@ -21,6 +21,18 @@ PROGRAM_LABELS = {
     "child_welfare": "孤儿及困境儿童基本生活保障", "disability_subsidies": "残疾人两项补贴",
     "relative_poverty": "相对贫困人口帮扶",
 }
+# Per program: the article a decision rests on, and what an approval means for payment.
+PROGRAM_NOTICE: dict[str, tuple[str, str]] = {
+    "dibao": ("《最低生活保障审核确认办法》第二十一条", "自作出确认同意决定之日下月起按月发放"),
+    "dibao_marginal": ("《最低生活保障审核确认办法》第八条", "认定为最低生活保障边缘家庭，按规定享受相应救助帮扶"),
+    "extreme_poverty": ("《特困人员认定办法》第十七条、第十八条", "从确认之日下月起给予救助供养待遇"),
+    "rigid_expense_hardship": ("《刚性支出困难家庭认定办法》第七条、第十条",
+                               "认定为刚性支出困难家庭，有效期一般不超过十二个月"),
+    "temporary_assistance": ("《社会救助暂行办法》第四十八条", "一次性发放临时救助金"),
+    "child_welfare": ("《国务院办公厅关于加强孤儿保障工作的意见》等", "自批准次月起按月发放基本生活费"),
+    "disability_subsidies": ("国发〔2015〕52号", "自批准次月起按月发放"),
+    "relative_poverty": ("江门市“两线合一”相对贫困人口认定", "纳入相对贫困人口帮扶"),
+}
 APPEAL = ("如对本决定不服，可以自收到本通知之日起六十日内依法申请行政复议，"
           "或者六个月内依法提起行政诉讼（审核确认办法第三十八条）。")
 
@@ -30,9 +42,16 @@ def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, to
     today = today or date.today()
     names = areas.names(session, codes=[case.area_code[:6], case.area_code[:9]])
     wanted = "approved" if kind == "approval" else "rejected"
+    from doudi.cases.procedure import next_month
+
     items = [{"program": d.program, "label": PROGRAM_LABELS.get(d.program, d.program),
               "amount": str(d.monthly_amount), "reasons": list(d.reasons or []),
-              "start": None} for d in case.decisions if d.outcome == wanted]
+              "basis": PROGRAM_NOTICE.get(d.program, ("", ""))[0],
+              "payment": PROGRAM_NOTICE.get(d.program, ("", ""))[1] if kind == "approval" else "",
+              "start": next_month(d.decided_on or today).isoformat()[:7]
+              if kind == "approval" and d.program not in {"temporary_assistance", "dibao_marginal",
+                                                            "rigid_expense_hardship", "relative_poverty"} else ""}
+             for d in case.decisions if d.outcome == wanted]
     rules = svc.rules(case)
     due = svc.calendar_for(case.area_code).add_workdays(today, rules.rejection_notice_workdays) \
         if kind == "rejection" else None
@@ -44,9 +63,7 @@ def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, to
         "county": names.get(case.area_code[:6], ""),
         "township": names.get(case.area_code[:9], ""),
         "items": items,
-        "basis": "《最低生活保障审核确认办法》第二十一条" if kind == "approval" else
-                 "《最低生活保障审核确认办法》第二十一条：不符合条件的，应当书面告知申请人并说明理由",
-        "payment": "自作出确认同意决定之日下月起发放" if kind == "approval" else "",
+        "basis": "；".join(dict.fromkeys(i["basis"] for i in items if i["basis"])),
         "appeal": APPEAL,
         "issued_on": today.isoformat(),
     }

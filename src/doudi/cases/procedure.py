@@ -134,20 +134,28 @@ def plan(programs: list[str], *, rules: Rules, kind: str, delegated: bool, close
         confirm_level = "county"
     levels = {"verification": "county", "county_visit": "county", "spot_check": "county",
               "confirmation": confirm_level, "decision": confirm_level, "collective_decision": "county"}
-    return [PlannedStep(k, levels.get(k, "township"), BASIS.get(k, "")) for k in keys]
+    return [PlannedStep(k, levels.get(k, "township"), basis(k, rules, programs)) for k in keys]
 
 
-BASIS: dict[str, str] = {
-    "investigation_start": "审核确认办法第十五条：受理之日起3个工作日内启动调查",
-    "home_visit": "审核确认办法第十六条：每组调查人员不少于2人",
-    "verification": "审核确认办法第十七条：收到提请后3个工作日内启动核对",
-    "publicity": "审核确认办法第十九条：公示期7天",
-    "confirmation": "审核确认办法第二十条：收到材料后10个工作日内提出审核确认意见",
-    "spot_check": "特困人员认定办法第十六条：不低于30%的比例随机抽查",
-    "decision": "审核确认办法第二十一条：不予确认的，3个工作日内书面告知并说明理由",
-    "emergency_grant": "临时救助意见二(二)：急难型先行救助",
-    "payment": "安丘：急难型临时救助24小时内发放",
+BASIS = {
+    "investigation_start": "审核确认办法第十五条：受理之日起{r.investigation_start_workdays}个工作日内启动调查",
+    "home_visit": "审核确认办法第十六条：每组调查人员不少于{r.min_investigators}人",
+    "home_visit/ep": "特困人员认定办法第十三条：受理之日起{r.ep_investigation_workdays}个工作日内调查并提出初审意见",
+    "verification": "审核确认办法第十七条：收到提请后{r.verification_start_workdays}个工作日内启动核对",
+    "publicity": "审核确认办法第十九条：公示期{r.publicity_days}天",
+    "confirmation": "审核确认办法第二十条：收到材料后{r.county_review_workdays}个工作日内提出审核确认意见",
+    "confirmation/ep": "特困人员认定办法第十六条：{r.ep_county_decision_workdays}个工作日内提出确认意见",
+    "spot_check": "特困人员认定办法第十六条：按不低于{r.spot_check_share:.0%}的比例随机抽查",
+    "decision": "审核确认办法第二十一条：不予确认的，{r.rejection_notice_workdays}个工作日内书面告知并说明理由",
+    "emergency_grant": "临时救助意见二(二)：急难型先行救助，事后补齐手续",
+    "payment": "急难型临时救助应于受理后{r.emergency_payment_hours}小时内发放",
 }
+
+
+def basis(step: str, rules: Rules, programs: list[str]) -> str:
+    """The article behind a step's deadline, with the figures in force."""
+    key = f"{step}/ep" if "extreme_poverty" in programs and f"{step}/ep" in BASIS else step
+    return BASIS.get(key, "").format(r=rules)
 
 
 def due_for(step: str, *, activated: date, accepted: date, case_due: date, rules: Rules, calendar: WorkCalendar,
@@ -157,15 +165,16 @@ def due_for(step: str, *, activated: date, accepted: date, case_due: date, rules
         return calendar.add_workdays(accepted, rules.investigation_start_workdays), None
     if step in {"home_visit", "first_review"} and "extreme_poverty" in programs:
         # 特困人员认定办法第十三条: investigation and first-review opinion within 15 working days of acceptance.
-        return min(case_due, calendar.add_workdays(accepted, rules.ep_investigation_workdays)), None
+        return calendar.add_workdays(accepted, rules.ep_investigation_workdays), None
     if step == "verification":
         return calendar.add_workdays(activated, rules.verification_start_workdays), None
     if step in {"publicity", "termination_publicity"}:
         days = rules.publicity_days if step == "publicity" else rules.termination_publicity_days
         return activated + timedelta(days=days), None
     if step == "confirmation":
-        n = rules.ep_county_decision_workdays if "extreme_poverty" in programs else rules.county_review_workdays
-        return min(case_due, calendar.add_workdays(activated, n)), None
+        if "extreme_poverty" in programs:  # 特困人员认定办法第十六条: the county decides within 15 working days
+            return calendar.add_workdays(activated, rules.ep_county_decision_workdays), None
+        return min(case_due, calendar.add_workdays(activated, rules.county_review_workdays)), None
     if step == "payment":
         start = now or datetime.now(UTC)
         return None, start + timedelta(hours=rules.emergency_payment_hours)
@@ -173,6 +182,17 @@ def due_for(step: str, *, activated: date, accepted: date, case_due: date, rules
         start = now or datetime.now(UTC)
         return None, start + timedelta(hours=rules.emergency_payment_hours)
     return case_due, None
+
+
+def case_due(programs: list[str], *, accepted: date, delegated: bool, rules: Rules, calendar: WorkCalendar) -> date:
+    """The whole case's deadline: 审核确认办法 Art. 22 (30 working days, 20 when delegated); a 特困 case also
+    gets the stages of 特困人员认定办法 Arts. 13, 15 and 16 (15 working days, 7 days of 公示, 15 working days)."""
+    due = calendar.add_workdays(accepted, rules.total(delegated))
+    if "extreme_poverty" in programs:
+        investigated = calendar.add_workdays(accepted, rules.ep_investigation_workdays)
+        publicized = investigated + timedelta(days=rules.publicity_days)
+        due = max(due, calendar.add_workdays(publicized, rules.ep_county_decision_workdays))
+    return due
 
 
 def next_month(day: date) -> date:

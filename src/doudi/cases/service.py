@@ -143,7 +143,7 @@ def list_stmt(actor: Actor, f: CaseFilter, *, today: date | None = None) -> Sele
         if f.step:
             sub = sub.where(CaseStep.key == f.step)
         if f.overdue:
-            sub = sub.where(CaseStep.due_on < (today or date.today()))
+            sub = sub.where(or_(CaseStep.due_on < (today or date.today()), CaseStep.due_at < now()))
         stmt = stmt.where(Case.id.in_(sub))
     return stmt
 

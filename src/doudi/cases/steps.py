@@ -323,8 +323,10 @@ HANDLERS = {
 
 def overdue_count(session: Session, *, actor: Actor, today: date) -> int:
     """Active steps past their due date in the actor's area."""
+    from doudi.cases.inbox import overdue_clause
+
     stmt = select(func.count(CaseStep.id)).join(Case, Case.id == CaseStep.case_id).where(
-        CaseStep.status == "active", CaseStep.due_on < today)
+        CaseStep.status == "active", overdue_clause(today, svc.now()))
     return int(session.scalar(svc.scoped(stmt, actor)) or 0)
 
 
