@@ -81,7 +81,8 @@ def conform(frames: Frames) -> Frames:
 _DEFAULTS: dict[str, object] = {
     "has_capable_supporter": False, "financial_assets": 0.0, "residential_properties": 0,
     "non_residential_properties": 0, "vehicles": 0, "business_registrations": 0, "exp_medical": 0.0,
-    "exp_education": 0.0, "exp_rehabilitation": 0.0, "exp_other": 0.0, "receiving_dibao": False, "former_registered_poor": False,
+    "exp_education": 0.0, "exp_rehabilitation": 0.0, "exp_other": 0.0, "receiving_dibao": False,
+    "former_registered_poor": False,
     "unsafe_housing": False, "no_safe_water": False, "serious_illness": False, "self_care_unable_items": 0,
     "student": False, "wage": 0.0, "business": 0.0, "property": 0.0, "transfer": 0.0, "basic_pension": 0.0,
     "idle_without_reason": False, "refused_job_offers": 0,
