@@ -63,7 +63,7 @@ def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, to
         "county": names.get(case.area_code[:6], ""),
         "township": names.get(case.area_code[:9], ""),
         "items": items,
-        "basis": "；".join(dict.fromkeys(i["basis"] for i in items if i["basis"])),
+        "basis": "；".join(dict.fromkeys(str(i["basis"]) for i in items if i["basis"])),
         "appeal": APPEAL,
         "issued_on": today.isoformat(),
     }
