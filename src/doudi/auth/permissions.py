@@ -57,6 +57,7 @@ class Actor:
     user_id: int | None = None
     ip: str = ""
     system: bool = False
+    elevated: bool = False  # may do follow-on work beyond its roles, but only inside its own area
 
     @property
     def prefix(self) -> str:
@@ -65,7 +66,7 @@ class Actor:
 
     def can(self, action: str) -> bool:
         """True when one of the actor's roles grants the action (the system may do everything)."""
-        if self.system:
+        if self.system or self.elevated:
             return True
         table = permission_table()
         return any(action in table.get(role, frozenset()) for role in self.roles)
@@ -88,8 +89,9 @@ def system_actor(area_code: str = "000000", name: str = "system") -> Actor:
 
 
 def on_behalf(actor: Actor) -> Actor:
-    """The same user acting with system authority for follow-on work their action triggers (e.g. refreshing
-    verification requests after their feed upload); entries stay attributed to them."""
+    """The same user doing follow-on work their action triggers (e.g. recording an application's
+    authorisations, refreshing verification requests after a feed upload): any permission, but still only
+    inside the user's own area, and still attributed to them."""
     from dataclasses import replace
 
-    return replace(actor, system=True)
+    return replace(actor, elevated=True)
