@@ -46,12 +46,14 @@ def make_feed(path: Path, rows: int, *, persons: int = 500_000) -> None:
 
 def _ingest(url: str, path: Path) -> tuple[float, int]:
     from doudi.auth.permissions import system_actor
+    from doudi.core import storage
     from doudi.db.bootstrap import init_database
     from doudi.db.engine import make_engine, session_scope
     from doudi.verification.ingest import ingest_file
 
     engine = make_engine(url)
     init_database(engine)
+    storage.configure(path.parent / f"data-{uuid.uuid4().hex[:8]}")  # payload files beside the feed, removed with it
     t0 = time.perf_counter()
     with session_scope(engine) as session:
         out = ingest_file(session, actor=system_actor(), source_key="tax", path=path, chunk_rows=500_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
@@ -12,11 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import system_actor
+from doudi.core import storage
 from doudi.core.errors import ValidationFailed
 from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.ingest.models import IngestBatch, RejectedRow
+from doudi.verification import payload
 from doudi.verification.ingest import ingest_file
 from doudi.verification.models import FeedRecord
+from doudi.verification.sources import load_sources
 from tests.factories import make_areas, make_household
 
 ACTOR = system_actor("370784", name="test")
@@ -75,7 +79,15 @@ def test_ingest_validates_quarantines_and_links(db: Session, tmp_path: Path, suf
     assert [r.match_method for r in recs] == ["id"] * 5 + ["pending"]  # row 6 has no ID: probabilistic later
     assert all(r.person_id == head.id for r in recs[:5])
     assert recs[0].period == date(2025, 1, 1)
-    assert recs[0].data["amount"] == 1500.5 and recs[0].data["sex"] == "M" and recs[0].data["month"] == "2025-01"
+    rows = payload.read(db, b)  # the typed rows live in the batch's payload file, not in feed_records
+    assert rows["row_number"].to_list() == [1, 2, 3, 4, 5, 6]
+    first = payload.to_dicts(rows.head(1), load_sources()["tax"])[0]
+    assert (first["amount"], first["sex"], first["month"], first["id_given"]) == (1500.5, "M", "2025-01", None)
+    assert rows["amount"].dtype == pl.Float64 and rows["month"].dtype == pl.Date
+    assert rows.filter(pl.col("row_number") == 6)["id_number"].to_list() == [None]
+    part = b.details["payload"]["parts"][0]  # type: ignore[index]
+    assert (part["rows"], part["first_row"], part["last_row"]) == (6, 1, 6)
+    assert hashlib.sha256(storage.load(part["path"])).hexdigest() == part["sha256"]
 
 
 def test_same_file_twice_is_a_no_op(db: Session, tmp_path: Path) -> None:
@@ -98,8 +110,8 @@ def test_ragged_csv_rows_and_gbk_encoding(db: Session, tmp_path: Path) -> None:
     assert (out.batch.rows_total, out.batch.rows_ok, out.batch.rows_rejected) == (3, 2, 1)
     reject = db.scalars(select(RejectedRow).where(RejectedRow.batch_id == out.batch.id)).one()
     assert reject.row_number == 2 and "列数" in reject.reason
-    names = sorted(r.data["name"] for r in db.scalars(select(FeedRecord).where(FeedRecord.batch_id == out.batch.id)))
-    assert names == ["张三", "王五"]
+    stored = payload.read(db, out.batch)
+    assert stored["name"].to_list() == ["张三", "王五"] and stored["row_number"].to_list() == [1, 3]
 
 
 def test_missing_required_column_refuses_the_file(db: Session, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from doudi.auth.permissions import Actor
 from doudi.core.errors import NotFound
 from doudi.ingest.models import IngestBatch
 from doudi.registry.models import Household, Membership, Person
+from doudi.verification import payload
 from doudi.verification.linkage.engine import link_frames
 from doudi.verification.models import FeedRecord, LinkReview
 
@@ -50,13 +51,14 @@ def registry_persons(session: Session) -> pl.DataFrame:
     return frame.unique("person_id", keep="first").with_columns(pl.col("person_id").cast(pl.Utf8).alias("record_id"))
 
 
-def _pending_rows(session: Session, batch_id: int) -> pl.DataFrame:
-    rows = session.execute(select(FeedRecord.row_number, FeedRecord.data)
-                           .where(FeedRecord.batch_id == batch_id, FeedRecord.match_method == "pending")).all()
-    if not rows:
+def _pending_rows(session: Session, batch: IngestBatch) -> pl.DataFrame:
+    """The batch's rows waiting for probabilistic linkage, with their identity columns from the payload."""
+    numbers = session.scalars(select(FeedRecord.row_number).where(
+        FeedRecord.batch_id == batch.id, FeedRecord.match_method == "pending")).all()
+    if not numbers:
         return pl.DataFrame()
-    frame = pl.DataFrame({"row_number": [r[0] for r in rows], "data": [r[1] for r in rows]})
-    return frame.with_columns(pl.col("data").struct.field(c).cast(pl.Utf8).alias(c) for c in IDENTITY).drop("data")
+    rows = payload.read(session, batch, row_numbers=numbers, columns=IDENTITY)
+    return rows.with_columns(pl.col(c).cast(pl.Utf8) for c in IDENTITY)
 
 
 def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOutcome:
@@ -66,7 +68,7 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
     if batch is None or batch.kind != "feed" or not actor.sees(batch.area_code):
         raise NotFound(f"batch {batch_id}")
     out = ResolveOutcome()
-    pending = _pending_rows(session, batch_id)
+    pending = _pending_rows(session, batch)
     persons = registry_persons(session)
     if pending.height and persons.height:
         identities = pending.group_by(IDENTITY, maintain_order=True).agg(pl.col("row_number").alias("rows")) \
