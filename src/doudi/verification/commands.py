@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV / XLSX / JSONL / Parquet"),
         source: str = typer.Option(..., "--source", help="数据源 key，见 doudi feeds sources"),
         area: str = typer.Option("", help="数据所属区划（默认全部）"),
-        chunk_rows: int = typer.Option(200_000, help="每批处理的行数"),
+        chunk_rows: int = typer.Option(500_000, help="每批处理的行数"),
         link: bool = typer.Option(True, help="导入后对无有效身份证号的行做概率匹配"),
     ) -> None:
         """Validate and load one feed file (idempotent; all or nothing)."""

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import FieldError, ValidationFailed
+from doudi.db.engine import is_postgres
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.models import Person
 from doudi.verification import loader, payload
@@ -86,14 +87,15 @@ def _link_by_id(good: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
 class _Prepared:
     """One chunk, validated, linked and with its payload part stored: what remains is the database write."""
 
-    records: pl.DataFrame  # FEED_COLUMNS
+    records: loader.Staged
     rejects: pl.DataFrame  # REJECT_COLUMNS
     rows: int
+    by_method: dict[str, int]
     columns: list[str]
 
 
 def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, chunk_rows: int,
-             parts: payload.PartWriter) -> Generator[_Prepared, None, None]:
+             parts: payload.PartWriter, postgres: bool) -> Generator[_Prepared, None, None]:
     """Read, validate, link and store the payload of each chunk (pure frame work, no database)."""
     first = True
     for chunk in read_chunks(path, chunk_rows=chunk_rows):
@@ -114,7 +116,9 @@ def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, c
                  for n, reason, raw in chunk.broken],
                 schema={"batch_id": pl.Int64, "row_number": pl.Int64, "field": pl.Utf8, "reason": pl.Utf8,
                         "raw": pl.Utf8}, orient="row")], how="diagonal_relaxed")
-        yield _Prepared(linked.select(loader.FEED_COLUMNS), rejects, frame.height + len(chunk.broken), columns)
+        methods = dict(linked["match_method"].value_counts().iter_rows())
+        yield _Prepared(loader.stage_feed_records(linked, batch_id=batch_id, postgres=postgres), rejects,
+                        frame.height + len(chunk.broken), methods, columns)
 
 
 _END = object()
@@ -166,21 +170,18 @@ def ingest_file(
     total = ok = rejected = by_id = pending = 0
     ignored: list[str] | None = None
     declared = set(source.column_names)
-    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts)
+    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, is_postgres(session))
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as pool:
             for prepared in _ahead(chunks, pool):
                 if ignored is None:
                     ignored = sorted(set(prepared.columns) - declared - {"row_number"})
-                records = prepared.records
-                loader.write_feed_records(session, batch.id, records)
+                ok += loader.write_staged(session, prepared.records)
                 loader.write_rejects(session, prepared.rejects)
                 total += prepared.rows
-                ok += records.height
                 rejected += prepared.rejects.height
-                methods = records["match_method"]
-                by_id += int((methods == "id").sum())
-                pending += int((methods == "pending").sum())
+                by_id += prepared.by_method.get("id", 0)
+                pending += prepared.by_method.get("pending", 0)
                 if progress:
                     progress(total)
     finally:

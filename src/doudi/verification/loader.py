@@ -5,6 +5,7 @@ Both go through the Session's own connection, so the rows commit or roll back wi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -59,29 +60,58 @@ def copy_frame(session: Session, table: str, frame: pl.DataFrame, columns: tuple
     return frame.height
 
 
-def write_feed_records(session: Session, batch_id: int, frame: pl.DataFrame) -> int:
-    """Append one batch's feed rows (columns as FEED_COLUMNS)."""
-    if frame.height == 0:
-        return 0
+@dataclass
+class Staged:
+    """Feed rows made ready for one backend, so the writing thread only has to send them."""
+
+    rows: int
+    csv: list[bytes] = field(default_factory=list)  # PostgreSQL: COPY payloads
+    inserts: list[tuple[str, pl.DataFrame]] = field(default_factory=list)  # SQLite: (statement, parameters)
+
+
+def stage_feed_records(frame: pl.DataFrame, *, batch_id: int, postgres: bool) -> Staged:
+    """Prepare one batch's feed rows (columns as FEED_COLUMNS) for writing; pure frame work, no database."""
     frame = frame.select(FEED_COLUMNS)
-    if is_postgres(session):
-        _copy(session, "feed_records", frame.select(pl.lit(batch_id).alias("batch_id"), *FEED_COLUMNS,
-                                                    pl.lit(_EMPTY_DATA).alias("data")))
-        return frame.height
+    staged = Staged(frame.height)
+    if frame.height == 0:
+        return staged
+    if postgres:
+        out = frame.select(pl.lit(batch_id).alias("batch_id"), *FEED_COLUMNS, pl.lit(_EMPTY_DATA).alias("data"))
+        staged.csv = [part.write_csv(include_header=False, date_format="%Y-%m-%d").encode()
+                      for part in out.iter_slices(250_000)]
+        return staged
     # SQLite binds every parameter in Python, so constants go into the statement: most rows are unlinked
     # and need only row, ID number and period bound (measured: ~1.6× the rows/s of binding all seven).
     frame = _iso_dates(frame)
     linked = frame["person_id"].is_not_null() | frame["probability"].is_not_null()
-    rest = frame.filter(~linked)
-    for (method,), rows in rest.group_by("match_method", maintain_order=True):
-        _executemany(session, "INSERT INTO feed_records (batch_id, row_number, id_number, period, match_method, data)"
-                              f" VALUES ({int(batch_id)}, ?, ?, ?, '{_sql_word(str(method))}', '{_EMPTY_DATA}')",
-                     rows.select("row_number", "id_number", "period"))
+    for (method,), rows in frame.filter(~linked).group_by("match_method", maintain_order=True):
+        staged.inserts.append((
+            "INSERT INTO feed_records (batch_id, row_number, id_number, period, match_method, data)"
+            f" VALUES ({int(batch_id)}, ?, ?, ?, '{_sql_word(str(method))}', '{_EMPTY_DATA}')",
+            rows.select("row_number", "id_number", "period")))
     if linked.any():
-        _executemany(session, "INSERT INTO feed_records (batch_id, row_number, id_number, period, person_id,"
-                              f" match_method, probability, data) VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?,"
-                              f" '{_EMPTY_DATA}')", frame.filter(linked))
-    return frame.height
+        staged.inserts.append((
+            "INSERT INTO feed_records (batch_id, row_number, id_number, period, person_id, match_method,"
+            f" probability, data) VALUES ({int(batch_id)}, ?, ?, ?, ?, ?, ?, '{_EMPTY_DATA}')", frame.filter(linked)))
+    return staged
+
+
+def write_staged(session: Session, staged: Staged) -> int:
+    """Send staged feed rows through the session's connection (COPY or executemany)."""
+    if staged.csv:
+        cols = "batch_id, " + ", ".join(FEED_COLUMNS) + ", data"
+        with _driver(session).cursor() as cur, cur.copy(f"COPY feed_records ({cols}) FROM STDIN WITH (FORMAT csv)") \
+                as cp:
+            for block in staged.csv:
+                cp.write(block)
+    for sql, params in staged.inserts:
+        _executemany(session, sql, params)
+    return staged.rows
+
+
+def write_feed_records(session: Session, batch_id: int, frame: pl.DataFrame) -> int:
+    """Append one batch's feed rows (columns as FEED_COLUMNS)."""
+    return write_staged(session, stage_feed_records(frame, batch_id=batch_id, postgres=is_postgres(session)))
 
 
 def _sql_word(word: str) -> str:
