@@ -77,17 +77,6 @@ def _parts(batch: IngestBatch, row_numbers: Sequence[int] | None) -> list[dict[s
     return parts
 
 
-def scan(batch: IngestBatch) -> pl.LazyFrame | None:
-    """Every accepted row of a batch as a lazy frame (None for a batch stored before payload files)."""
-    parts = _parts(batch, None)
-    if parts is None:
-        return None
-    source = load_sources()[batch.source_key]
-    if not parts:
-        return pl.LazyFrame(schema=schema(source))
-    return pl.scan_parquet([storage.path(p["path"]) for p in parts])
-
-
 def read(session: Session, batch: IngestBatch, *, row_numbers: Sequence[int] | None = None,
          columns: Sequence[str] | None = None) -> pl.DataFrame:
     """Typed rows of a batch (all, or those numbered), in row order; `columns` narrows what is decoded."""
