@@ -55,7 +55,7 @@ def test_every_declared_source_has_a_feed_with_exactly_its_columns(county: Count
     assert files == set(sources)
     for key, source in sources.items():
         feed = pl.read_csv(out / "feeds" / f"{key}.csv", infer_schema=False)
-        assert feed.columns == ["record_id", *[c for c in source.column_names if c != "record_id"]], key
+        assert feed.columns == ["record_id", *(c for c in source.column_names if c != "record_id")], key
         assert feed.height > 0, key
         assert feed["record_id"].to_list() == [f"{key}-{i:08d}" for i in range(1, feed.height + 1)]
         for col in source.columns:
@@ -72,7 +72,8 @@ def test_noise_rows_match_the_manifest(county: County) -> None:
     noise = pl.read_csv(out / "feeds" / "noise.csv", infer_schema=False).with_columns(pl.col("row_number").cast(int))
     assert noise.height > 0
     total_rows = 0
-    for key in load_sources():
+    sources = load_sources()
+    for key in sources:
         feed = pl.read_csv(out / "feeds" / f"{key}.csv", infer_schema=False)
         total_rows += feed.height
         mine = noise.filter(pl.col("source") == key)
@@ -95,6 +96,12 @@ def test_noise_rows_match_the_manifest(county: County) -> None:
                 assert rec["address"] != address_of[true_id]
             elif kind == "stale_status":
                 assert key == "hukou" and rec["status"] == "active"
+            elif kind == "invalid_date":  # an impossible day in the dating column: 30 February
+                assert rec[sources[key].period][4:] == "-02-30", (key, rec)
+            elif kind == "invalid_month":
+                assert rec[sources[key].period][4:] == "-13", (key, rec)
+            else:
+                raise AssertionError(f"undocumented noise kind {kind}")
         # Rows without ID or name noise carry the true ID and the true name.
         id_noisy = set(mine.filter(pl.col("noise_kind").str.starts_with("id_"))["row_number"].to_list())
         name_noisy = set(mine.filter(pl.col("noise_kind").str.starts_with("name_"))["row_number"].to_list())

@@ -204,3 +204,17 @@ def test_api_upload_and_tracking(client, db: Session, tmp_path: Path) -> None:  
                         files={"file": ("tax.csv", csv.encode(), "text/csv")})
     assert again.json()["already"] is True and again.json()["id"] == body["id"]
     assert len(client.get("/api/v1/verification/sources", headers=head).json()) == 13
+
+
+def test_batch_page_shows_lineage_and_quarantine(client, db: Session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    make_areas(db)
+    make_user(db, "county", ["verification_officer"], "370784")
+    csv = "record_id,id_number,name,month,income_kind,amount\na,,张三,2025-01,wage,100\nb,,李四,2025-13,wage,1\n"
+    (tmp_path / "tax.csv").write_text(csv, encoding="utf-8")
+    batch = ingest_file(db, actor=ACTOR, source_key="tax", path=tmp_path / "tax.csv").batch
+    db.commit()
+    _login(client, "county")
+    page = client.get(f"/verification/batches/{batch.id}")
+    assert page.status_code == 200
+    assert "Parquet 1 个分片，1 行" in page.text  # the accepted row's payload part
+    assert "2025-13" in page.text and "<code>month</code>" in page.text  # the quarantined row and its field

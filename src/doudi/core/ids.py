@@ -90,29 +90,36 @@ def is_valid_id(raw: str) -> bool:
     return True
 
 
+def normalize_id_series(raw: pl.Series) -> pl.Series:
+    """Vectorised normalisation of a column of ID numbers; see `normalize_id_expr`."""
+    # Staged with_columns so each intermediate is computed once (one expression tree would re-evaluate the
+    # cleaned text for each of the 17 digits); the checksum uses integer arithmetic on the 17-digit number.
+    s = pl.col("s")
+    f = raw.cast(pl.Utf8).to_frame("s").select(
+        s.str.strip_chars().str.to_uppercase().str.replace_all(" ", "", literal=True))
+    f = f.select(pl.when(s.str.len_bytes() == 15)
+                 .then(pl.concat_str([s.str.slice(0, 6), pl.lit("19"), s.str.slice(6, 9), pl.lit("?")]))
+                 .otherwise(s).alias("s"))
+    f = f.with_columns(s.str.slice(0, 17).alias("first17"))
+    f = f.with_columns(pl.col("first17").cast(pl.Int64, strict=False).alias("n"))
+    total = pl.sum_horizontal([(pl.col("n") // 10 ** (16 - i) % 10) * w for i, w in enumerate(WEIGHTS)]) % 11
+    f = f.with_columns(total.cast(pl.UInt8).replace_strict(list(range(11)), list(CHECK_CHARS), return_dtype=pl.Utf8,
+                                                           default=None).alias("check"))
+    last = s.str.slice(17, 1)
+    valid = (
+        s.str.contains(r"^\d{17}[\dX?]$")
+        & ((last == pl.col("check")) | (last == "?"))
+        & s.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False).is_not_null()
+        & s.str.slice(0, 2).is_in(sorted(province_codes()))
+    )
+    out = f.select(pl.when(valid).then(pl.concat_str([pl.col("first17"), pl.col("check")])).alias("id"))
+    return out.to_series().alias(raw.name)
+
+
 def normalize_id_expr(col: str | pl.Expr) -> pl.Expr:
     """Vectorised normalisation: strip, upper-case, 15→18 conversion; invalid numbers become null."""
     raw = pl.col(col) if isinstance(col, str) else col
-    s = raw.cast(pl.Utf8).str.strip_chars().str.to_uppercase().str.replace_all(" ", "")
-    s18 = (
-        pl.when(s.str.len_chars() == 15)
-        .then(s.str.slice(0, 6) + pl.lit("19") + s.str.slice(6, 9) + pl.lit("?"))
-        .otherwise(s)
-    )
-    first17 = s18.str.slice(0, 17)
-    ok_shape = s18.str.contains(r"^\d{17}[\dX?]$")
-    digits = [first17.str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(WEIGHTS)]
-    total = pl.sum_horizontal(digits) % 11
-    check = total.replace_strict(list(range(11)), list(CHECK_CHARS), return_dtype=pl.Utf8, default=None)
-    last = s18.str.slice(17, 1)
-    born = s18.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
-    valid = (
-        ok_shape
-        & ((last == check) | (last == "?"))
-        & born.is_not_null()
-        & s18.str.slice(0, 2).is_in(sorted(province_codes()))
-    )
-    return pl.when(valid).then(first17 + check).otherwise(None)
+    return raw.map_batches(normalize_id_series, return_dtype=pl.Utf8, is_elementwise=True)
 
 
 def build_id_number(area_code: str, birth: date, sequence: int, sex: str) -> str:

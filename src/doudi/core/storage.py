@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
 from pathlib import Path
 
 from doudi.config import get_settings
@@ -19,9 +21,9 @@ def configure(root: Path) -> None:
 def root() -> Path:
     """The storage directory."""
     base = _root or get_settings().data_dir
-    path = base / "files"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    files = base / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    return files
 
 
 def save(data: bytes, *, suffix: str = "") -> tuple[str, str]:
@@ -37,9 +39,42 @@ def save(data: bytes, *, suffix: str = "") -> tuple[str, str]:
     return rel, digest
 
 
+def temp_path(*, suffix: str = "") -> Path:
+    """A fresh path inside storage for a file being written (same filesystem, so `adopt` can rename it)."""
+    tmp = root() / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return tmp / f"{uuid.uuid4().hex}{suffix}.part"
+
+
+def adopt(written: Path, *, suffix: str = "") -> tuple[str, str]:
+    """Move a completely written file (from `temp_path`) under its content hash; returns (relative path, sha256).
+
+    For files too large to hold in memory. The rename is atomic, so the final name only ever holds a
+    whole file; if identical content is already stored, the new copy is dropped.
+    """
+    h = hashlib.sha256()
+    with written.open("rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    digest = h.hexdigest()
+    rel = f"{digest[:2]}/{digest}{suffix}"
+    target = root() / rel
+    if target.exists():
+        written.unlink()
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(written, target)
+    return rel, digest
+
+
+def path(rel: str) -> Path:
+    """The absolute path of a stored file (for readers that scan files, such as Polars or DuckDB)."""
+    target = (root() / rel).resolve()
+    if root().resolve() not in target.parents:
+        raise ValueError("path outside storage")
+    return target
+
+
 def load(rel: str) -> bytes:
     """Read a stored file."""
-    path = (root() / rel).resolve()
-    if root().resolve() not in path.parents:
-        raise ValueError("path outside storage")
-    return path.read_bytes()
+    return path(rel).read_bytes()

@@ -3,7 +3,7 @@
 Each feed row names a person (pid) and carries the source's own columns; `finish` adds the declared
 person columns, shuffles the rows (agencies do not list people in registry order), numbers them
 (`record_id` = `<source>-<row_number>`), applies the controlled noise and keeps exactly the declared
-columns after `record_id`.
+columns, `record_id` first.
 """
 
 from __future__ import annotations
@@ -267,7 +267,8 @@ def finish(
     source: str, w: World, frame: pl.DataFrame, rng: np.random.Generator, stale_addresses: pl.Series
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add person columns, shuffle, number, apply noise and keep record_id + the declared columns."""
-    declared = load_sources()[source].column_names
+    # record_id is itself a declared (optional) column of every source: the agency's own row key.
+    declared = [c for c in load_sources()[source].column_names if c != "record_id"]
     ident = (
         w.persons.select("pid", "id_number", "name", "birth_date", "sex", "hh")
         .join(w.households.select("hh", "address"), on="hh", how="left", maintain_order="left")

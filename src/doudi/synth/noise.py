@@ -5,7 +5,10 @@ Noise kinds (rates per row in params.yaml `noise`):
 - ID: id_missing, id_digit (one digit changed), id_transposition (two adjacent digits swapped),
   id_old_15_digit (first-generation 15-digit form, only for people born in the 1900s), id_lowercase_x;
 - stale_address (a former address of someone else in the county), and for the hukou feed
-  stale_status (a dead or moved-out person still listed as active).
+  stale_status (a dead or moved-out person still listed as active);
+- invalid_date / invalid_month: the row's dating column (the source's `period`) holds an impossible
+  value (YYYY-02-30, YYYY-13). These are the only kinds that break the declared schema, so they are
+  exactly the rows an ingest must quarantine; every other kind leaves a row that must be accepted.
 A row may carry several kinds; the manifest has one line per (row, kind).
 """
 
@@ -19,6 +22,7 @@ import polars as pl
 from doudi.synth.ids import to_15_digit
 from doudi.synth.names import misspell
 from doudi.synth.params import shares
+from doudi.verification.sources import load_sources
 
 MANIFEST_COLUMNS = ["source", "row_number", "noise_kind", "true_id_number"]
 
@@ -100,12 +104,32 @@ def apply_noise(
     if source == "hukou":
         out, extra = _stale_status(out, nz, rng)
         log.extend(extra)
+    out, extra = _invalid_period(source, out, nz, rng)
+    log.extend(extra)
     manifest = (
         pl.DataFrame(log, schema=MANIFEST_COLUMNS, orient="row")
         if log
         else pl.DataFrame(schema=dict.fromkeys(MANIFEST_COLUMNS, pl.Utf8))
     )
     return out, manifest.with_columns(pl.col("row_number").cast(pl.Int64))
+
+
+def _invalid_period(
+    source: str, frame: pl.DataFrame, nz: dict[str, Any], rng: np.random.Generator
+) -> tuple[pl.DataFrame, list[tuple[str, int, str, str]]]:
+    """An impossible date or month in the row's dating column (the column is written as text)."""
+    spec = load_sources()[source]
+    if spec.period is None:
+        return frame, []
+    col, monthly = spec.period, spec.column(spec.period).type == "month"
+    values = frame[col]
+    text = values.dt.strftime("%Y-%m-%d") if values.dtype == pl.Date else values.cast(pl.Utf8)
+    idx = np.flatnonzero((rng.random(frame.height) < float(nz["invalid_date"])) & text.is_not_null().to_numpy())
+    broken = (text.gather(idx).str.slice(0, 4) + ("-13" if monthly else "-02-30")).to_list()
+    kind = "invalid_month" if monthly else "invalid_date"
+    rows, true_ids = frame["row_number"].to_numpy(), frame["true_id"].to_numpy()
+    log = [(source, int(rows[i]), kind, str(true_ids[i])) for i in idx]
+    return frame.with_columns(_scatter(text, idx, broken).alias(col)), log
 
 
 def _stale_status(

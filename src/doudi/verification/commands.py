@@ -1,4 +1,4 @@
-"""CLI: `doudi feeds …` (sources, ingest, batches, rejects, resolve), `doudi link`, `doudi verify …`."""
+"""CLI: `doudi feeds …` (sources, ingest, batches, rejects, resolve, relink), `doudi link`, `doudi verify …`."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV / XLSX / JSONL / Parquet"),
         source: str = typer.Option(..., "--source", help="数据源 key，见 doudi feeds sources"),
         area: str = typer.Option("", help="数据所属区划（默认全部）"),
-        chunk_rows: int = typer.Option(200_000, help="每批处理的行数"),
+        chunk_rows: int = typer.Option(500_000, help="每批处理的行数"),
         link: bool = typer.Option(True, help="导入后对无有效身份证号的行做概率匹配"),
     ) -> None:
         """Validate and load one feed file (idempotent; all or nothing)."""
@@ -113,6 +113,28 @@ def register(app: typer.Typer) -> None:
             r = resolve.resolve_batch(session, actor=system_actor(), batch_id=batch_id)
         typer.echo(f"{r.identities} 个身份；关联 {r.linked_rows} 行；"
                    f"待复核 {r.review_identities}；未匹配 {r.unmatched_rows} 行")
+
+    @feeds.command("relink")
+    def relink_cmd(
+        source: str = typer.Option("", "--source", help="只处理该数据源（默认全部）"),
+        probabilistic: bool = typer.Option(True, help="对无有效身份证号且未匹配的行重新做概率匹配"),
+    ) -> None:
+        """Link stored feed rows to persons registered since the feed arrived (idempotent; audited)."""
+        from doudi.verification import relink, service
+        from doudi.verification.ingest import get_source
+
+        if source:
+            get_source(source)  # an unknown key is a clear error, not an empty run
+        actor = system_actor(name="cli")
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} 批"),
+                      TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task(f"重新匹配 {source or '全部数据源'}", total=None)
+            with session_scope() as session:
+                out = relink.relink(session, actor=actor, source_key=source, probabilistic=probabilistic,
+                                    progress=lambda _b: bar.advance(task))
+                service.refresh_open_requests(session, actor=actor)
+        console.print(f"{out.batches} 个批次：按身份证号新关联 {out.id_rows:,} 行，概率匹配新关联 "
+                      f"{out.probabilistic_rows:,} 行，新增待人工复核 {out.review_identities:,} 个")
 
     @verify.command("authorise")
     def authorise(household_id: int, person_id: int, signed_by: str = typer.Option(...),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from doudi.ingest.models import IngestBatch
 from doudi.registry.models import AssetFact, ExpenseFact, IncomeFact
+from doudi.verification import payload
 from doudi.verification.models import FeedRecord
 from doudi.verification.sources import load_sources
 
@@ -26,22 +27,37 @@ FACT_SCHEMA = {"table": pl.Utf8, "household_id": pl.Int64, "person_id": pl.Int64
                "description": pl.Utf8, "period_start": pl.Date, "period_end": pl.Date, "note": pl.Utf8}
 
 
+RECORD_SCHEMA = {"person_id": pl.Int64, "source_key": pl.Utf8, "batch_id": pl.Int64, "row_number": pl.Int64,
+                 "period": pl.Date, "data": pl.Object}
+
+
 def load_records(session: Session, *, person_ids: list[int]) -> pl.DataFrame:
-    """Feed rows linked to these persons from finished batches: source, batch, row, period, data."""
+    """Feed rows linked to these persons from finished batches: source, batch, row, period, data (a dict).
+
+    The links come from `feed_records`; each row's content from its batch's payload file, read only for
+    the row numbers needed.
+    """
     if not person_ids:
-        return pl.DataFrame(schema={"person_id": pl.Int64, "source_key": pl.Utf8, "batch_id": pl.Int64,
-                                    "row_number": pl.Int64, "period": pl.Date, "data": pl.Object})
-    stmt = (select(FeedRecord.person_id, IngestBatch.source_key, FeedRecord.batch_id, FeedRecord.row_number,
-                   FeedRecord.period, FeedRecord.data)
+        return pl.DataFrame(schema=RECORD_SCHEMA)
+    stmt = (select(FeedRecord.person_id, FeedRecord.batch_id, FeedRecord.row_number, FeedRecord.period)
             .join(IngestBatch, IngestBatch.id == FeedRecord.batch_id)
             .where(FeedRecord.person_id.in_(person_ids), IngestBatch.status == "done")
             .order_by(FeedRecord.batch_id, FeedRecord.row_number))
-    rows = session.execute(stmt).all()
+    links = session.execute(stmt).all()
+    batches = {b.id: b for b in session.scalars(select(IngestBatch).where(
+        IngestBatch.id.in_({r.batch_id for r in links})))} if links else {}
+    sources = load_sources()
+    content: dict[tuple[int, int], dict[str, Any]] = {}
+    for batch_id, batch in batches.items():
+        numbers = [r.row_number for r in links if r.batch_id == batch_id]
+        rows = payload.read(session, batch, row_numbers=numbers)
+        for d in payload.to_dicts(rows, sources[batch.source_key]):
+            content[(batch_id, d.pop("row_number"))] = d
     return pl.DataFrame({
-        "person_id": [r[0] for r in rows], "source_key": [r[1] for r in rows], "batch_id": [r[2] for r in rows],
-        "row_number": [r[3] for r in rows], "period": [r[4] for r in rows], "data": [r[5] for r in rows],
-    }, schema={"person_id": pl.Int64, "source_key": pl.Utf8, "batch_id": pl.Int64, "row_number": pl.Int64,
-               "period": pl.Date, "data": pl.Object})
+        "person_id": [r.person_id for r in links], "source_key": [batches[r.batch_id].source_key for r in links],
+        "batch_id": [r.batch_id for r in links], "row_number": [r.row_number for r in links],
+        "period": [r.period for r in links], "data": [content.get((r.batch_id, r.row_number), {}) for r in links],
+    }, schema=RECORD_SCHEMA)
 
 
 def _month_end(d: date) -> date:

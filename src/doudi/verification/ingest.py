@@ -1,17 +1,22 @@
 """Take in an agency feed file: validate, quarantine bad rows, link by ID number, load, record lineage.
 
 Everything of one file is written in the caller's single transaction, so a crash leaves nothing behind;
-the same file (same source and SHA-256) is taken in once only.
+the same file (same source and SHA-256) is taken in once only. Each chunk's frame work (read, validate,
+link, payload part) runs in a background thread while the previous chunk is written to the database,
+so on two cores Polars and the database work at the same time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 from sqlalchemy import delete, select
@@ -20,14 +25,16 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import FieldError, ValidationFailed
+from doudi.db.engine import is_postgres
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.models import Person
-from doudi.verification import loader
+from doudi.verification import loader, payload
 from doudi.verification.readers import read_chunks
 from doudi.verification.sources import Source, load_sources
-from doudi.verification.validate import missing_required_columns, validate_chunk
+from doudi.verification.validate import missing_required_columns, period_expr, validate_chunk
 
 Progress = Callable[[int], None]  # rows handled so far
+T = TypeVar("T")
 
 
 @dataclass
@@ -65,16 +72,67 @@ def registry_ids(session: Session) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"id_number": pl.Utf8, "person_id": pl.Int64}, orient="row")
 
 
-def _link_by_id(good: pl.DataFrame, persons: pl.DataFrame, batch_id: int) -> pl.DataFrame:
+def _link_by_id(good: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
     """Exact ID match to the registry; rows without a valid ID wait for probabilistic linkage."""
     out = good.join(persons, on="id_number", how="left")
     return out.with_columns(
-        pl.lit(batch_id).alias("batch_id"),
         pl.when(pl.col("person_id").is_not_null()).then(pl.lit("id"))
         .when(pl.col("id_number").is_not_null()).then(pl.lit("none"))  # a valid number of someone not registered
         .otherwise(pl.lit("pending")).alias("match_method"),
         pl.when(pl.col("person_id").is_not_null()).then(pl.lit(1.0)).otherwise(None).alias("probability"),
     )
+
+
+@dataclass
+class _Prepared:
+    """One chunk, validated, linked and with its payload part stored: what remains is the database write."""
+
+    records: loader.Staged
+    rejects: pl.DataFrame  # REJECT_COLUMNS
+    rows: int
+    by_method: dict[str, int]
+    columns: list[str]
+
+
+def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, chunk_rows: int,
+             parts: payload.PartWriter, postgres: bool) -> Generator[_Prepared, None, None]:
+    """Read, validate, link and store the payload of each chunk (pure frame work, no database)."""
+    first = True
+    for chunk in read_chunks(path, chunk_rows=chunk_rows):
+        frame = chunk.frame
+        columns = frame.columns
+        if first and (missing := missing_required_columns(columns, source)):
+            raise ValidationFailed([FieldError(c, "文件缺少必需的列") for c in missing])
+        first = False
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c) for c in source.column_names
+                                   if c not in frame.columns)
+        checked = validate_chunk(frame.select("row_number", *source.column_names), source)
+        parts.write(checked.good)
+        linked = _link_by_id(checked.good.select("row_number", "id_number", period_expr(source)), persons)
+        rejects = checked.rejected.with_columns(pl.lit(batch_id).alias("batch_id"))
+        if chunk.broken:
+            rejects = pl.concat([rejects, pl.DataFrame(
+                [(batch_id, n, "row", reason, json.dumps({"text": raw}, ensure_ascii=False))
+                 for n, reason, raw in chunk.broken],
+                schema={"batch_id": pl.Int64, "row_number": pl.Int64, "field": pl.Utf8, "reason": pl.Utf8,
+                        "raw": pl.Utf8}, orient="row")], how="diagonal_relaxed")
+        methods = dict(linked["match_method"].value_counts().iter_rows())
+        yield _Prepared(loader.stage_feed_records(linked, batch_id=batch_id, postgres=postgres), rejects,
+                        frame.height + len(chunk.broken), methods, columns)
+
+
+_END = object()
+
+
+def _ahead(items: Iterator[T], pool: ThreadPoolExecutor) -> Iterator[T]:
+    """Yield the items while the next one is computed in the background (frame work overlaps database writes)."""
+    future = pool.submit(next, items, _END)
+    while True:
+        item = future.result()
+        if item is _END:
+            return
+        future = pool.submit(next, items, _END)
+        yield item  # type: ignore[misc]
 
 
 def ingest_file(
@@ -85,7 +143,7 @@ def ingest_file(
     path: Path,
     area_code: str | None = None,
     file_name: str | None = None,
-    chunk_rows: int = 200_000,
+    chunk_rows: int = 500_000,
     progress: Progress | None = None,
 ) -> IngestOutcome:
     """Validate and load one feed file as one batch; the caller commits (or rolls back on error)."""
@@ -108,40 +166,31 @@ def ingest_file(
     session.flush()
 
     persons = registry_ids(session)
+    parts = payload.PartWriter(source)
     total = ok = rejected = by_id = pending = 0
-    ignored: list[str] = []
+    ignored: list[str] | None = None
     declared = set(source.column_names)
-    for chunk in read_chunks(path, chunk_rows=chunk_rows):
-        frame = chunk.frame
-        if total == 0 and not ignored:
-            missing = missing_required_columns(frame.columns, source)
-            if missing:
-                raise ValidationFailed([FieldError(c, "文件缺少必需的列") for c in missing])
-            ignored = sorted(set(frame.columns) - declared - {"row_number"}) or ["-"]
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c) for c in source.column_names
-                                   if c not in frame.columns)
-        checked = validate_chunk(frame.select("row_number", *source.column_names), source)
-        linked = _link_by_id(checked.good, persons, batch.id)
-        loader.write_feed_records(session, linked)
-        rejects = checked.rejected.with_columns(pl.lit(batch.id).alias("batch_id"))
-        if chunk.broken:
-            rejects = pl.concat([rejects, pl.DataFrame(
-                [(batch.id, n, "row", reason, f'{{"text": {_json_str(raw)}}}') for n, reason, raw in chunk.broken],
-                schema={"batch_id": pl.Int64, "row_number": pl.Int64, "field": pl.Utf8, "reason": pl.Utf8,
-                        "raw": pl.Utf8}, orient="row")], how="diagonal_relaxed")
-        loader.write_rejects(session, rejects)
-        total += frame.height + len(chunk.broken)
-        ok += linked.height
-        rejected += rejects.height
-        by_id += int((linked["match_method"] == "id").sum())
-        pending += int((linked["match_method"] == "pending").sum())
-        if progress:
-            progress(total)
+    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, is_postgres(session))
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as pool:
+            for prepared in _ahead(chunks, pool):
+                if ignored is None:
+                    ignored = sorted(set(prepared.columns) - declared - {"row_number"})
+                ok += loader.write_staged(session, prepared.records)
+                loader.write_rejects(session, prepared.rejects)
+                total += prepared.rows
+                rejected += prepared.rejects.height
+                by_id += prepared.by_method.get("id", 0)
+                pending += prepared.by_method.get("pending", 0)
+                if progress:
+                    progress(total)
+    finally:
+        chunks.close()
     if total == 0:
         raise ValidationFailed([FieldError("file", "文件中没有数据行")])
 
     details: dict[str, object] = {"matched_by_id": by_id, "pending_linkage": pending,
-                                  "ignored_columns": [c for c in ignored if c != "-"]}
+                                  "ignored_columns": ignored or [], payload.KEY: parts.manifest()}
     batch.rows_total, batch.rows_ok, batch.rows_rejected = total, ok, rejected
     batch.status, batch.finished_at, batch.details = "done", datetime.now(UTC), details
     session.flush()
@@ -151,12 +200,6 @@ def ingest_file(
                         "rejected": rejected})
     return IngestOutcome(batch, seconds=time.perf_counter() - started, matched_by_id=by_id,
                          pending_linkage=pending, details=details)
-
-
-def _json_str(text: str) -> str:
-    import json
-
-    return json.dumps(text, ensure_ascii=False)
 
 
 def record_failure(session: Session, *, actor: Actor, source_key: str, path: Path, error: str,

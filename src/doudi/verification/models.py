@@ -1,10 +1,10 @@
-"""Verification tables: staged feed records, linkage reviews, authorisations, requests and their per-source status.
+"""Verification tables: feed record links, linkage reviews, authorisations, requests and their per-source status.
 
-Feed rows live in one narrow staging table: the columns every query filters on (batch, row, ID number,
-linked person, period) are real columns; the typed row itself is kept as JSON text. One table serves
-every source, so linking and tracking work the same way everywhere, and a new agency source needs no
-migration. The JSON is stored as text rather than PostgreSQL `json` because bulk COPY then skips a
-parse per row, and batch jobs read it into Polars/DuckDB frames, not through the database.
+Feed rows live in one narrow table: per row only what queries filter on and what linking changes (batch,
+row, normalised ID number, period, linked person, match method, probability). The typed row itself is
+in the batch's columnar payload files (see payload.py), so a 10M-row feed costs one columnar write
+rather than a JSON document per row. One table serves every source, so linking and tracking work the same
+way everywhere, and a new agency source needs no migration.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class FeedRecord(Base):
     person_id: Mapped[int | None] = mapped_column(Integer)
     match_method: Mapped[str] = mapped_column(String(16))  # id | probabilistic | clerical | review | pending | none
     probability: Mapped[float | None] = mapped_column(Float)
+    # The typed row as JSON for batches stored before payload files (read by payload.read); '{}' since.
     data: Mapped[dict[str, Any]] = mapped_column(JSONText)
 
     __table_args__ = (

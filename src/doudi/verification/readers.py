@@ -1,5 +1,10 @@
 """Read feed files (CSV, XLSX, JSONL, Parquet) as chunks of text columns with 1-based row numbers.
 
+`row_number` is the position of the data row after the header, from 1: a CSV record (which may span
+lines inside quotes), a spreadsheet row, a JSONL object or a Parquet row. Blank CSV lines and blank
+spreadsheet rows count (a blank CSV line is quarantined, a blank spreadsheet row skipped); blank JSONL
+lines do not. Quarantined rows, feed records and the synthetic county's `record_id`/noise.csv all use it.
+
 The fast paths are Polars' native readers. A CSV or JSONL file that a native reader refuses (ragged rows,
 broken quoting, a bad JSON line) is read again by the standard library so that only the broken rows are
 quarantined, each with its row number, instead of refusing the whole file.
@@ -81,7 +86,11 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
 
 
 def _csv_chunks_slow(source: Path | bytes, chunk_rows: int, *, skip: int = 0) -> Iterator[Chunk]:
-    text = source.read_text(encoding="utf-8-sig") if isinstance(source, Path) else source.decode("utf-8-sig")
+    try:
+        text = source.read_text(encoding="utf-8-sig") if isinstance(source, Path) else source.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # UTF-8 at the start, something else further on: refuse the file
+        message = f"文件编码不一致：第 {exc.start:,} 字节起不是 UTF-8 文本"
+        raise ValidationFailed([FieldError("file", message)]) from None
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
     rows: list[list[str | None]] = []

@@ -19,6 +19,7 @@ from doudi.auth.permissions import Actor
 from doudi.core.errors import NotFound
 from doudi.ingest.models import IngestBatch
 from doudi.registry.models import Household, Membership, Person
+from doudi.verification import payload
 from doudi.verification.linkage.engine import link_frames
 from doudi.verification.models import FeedRecord, LinkReview
 
@@ -50,13 +51,14 @@ def registry_persons(session: Session) -> pl.DataFrame:
     return frame.unique("person_id", keep="first").with_columns(pl.col("person_id").cast(pl.Utf8).alias("record_id"))
 
 
-def _pending_rows(session: Session, batch_id: int) -> pl.DataFrame:
-    rows = session.execute(select(FeedRecord.row_number, FeedRecord.data)
-                           .where(FeedRecord.batch_id == batch_id, FeedRecord.match_method == "pending")).all()
-    if not rows:
+def _pending_rows(session: Session, batch: IngestBatch) -> pl.DataFrame:
+    """The batch's rows waiting for probabilistic linkage, with their identity columns from the payload."""
+    numbers = session.scalars(select(FeedRecord.row_number).where(
+        FeedRecord.batch_id == batch.id, FeedRecord.match_method == "pending")).all()
+    if not numbers:
         return pl.DataFrame()
-    frame = pl.DataFrame({"row_number": [r[0] for r in rows], "data": [r[1] for r in rows]})
-    return frame.with_columns(pl.col("data").struct.field(c).cast(pl.Utf8).alias(c) for c in IDENTITY).drop("data")
+    rows = payload.read(session, batch, row_numbers=numbers, columns=IDENTITY)
+    return rows.with_columns(pl.col(c).cast(pl.Utf8) for c in IDENTITY)
 
 
 def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOutcome:
@@ -66,7 +68,7 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
     if batch is None or batch.kind != "feed" or not actor.sees(batch.area_code):
         raise NotFound(f"batch {batch_id}")
     out = ResolveOutcome()
-    pending = _pending_rows(session, batch_id)
+    pending = _pending_rows(session, batch)
     persons = registry_persons(session)
     if pending.height and persons.height:
         identities = pending.group_by(IDENTITY, maintain_order=True).agg(pl.col("row_number").alias("rows")) \
@@ -79,7 +81,9 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
         result = link_frames(left, persons.select("record_id", "name", "id_number", "birth_date", "sex", "address"),
                              assignment="best_per_left", prior=0.5 / max(persons.height, 1000))
         out.candidates = result.candidates
-        accepted = result.accepted.join(identities, left_on="left_id", right_on="record_id").explode("rows")
+        refused = _refused(session, batch_id)
+        accepted = result.accepted.join(identities, left_on="left_id", right_on="record_id").explode("rows") \
+            .join(refused, left_on=["rows", "right_id"], right_on=["row_number", "person"], how="anti")
         if accepted.height:
             params = [{"pid": int(r["right_id"]), "p": r["match_probability"], "b": batch_id, "n": r["rows"]}
                       for r in accepted.iter_rows(named=True)]
@@ -89,6 +93,10 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
                                     match_method="probabilistic"), params)
             out.linked_rows = accepted.height
         review = result.review.join(identities, left_on="left_id", right_on="record_id")
+        if refused.height:  # a pair a clerk has rejected is not put to them again
+            seen = review.explode("rows").join(refused, left_on=["rows", "right_id"],
+                                               right_on=["row_number", "person"], how="semi")
+            review = review.filter(~pl.col("left_id").is_in(seen["left_id"].implode()))
         areas = dict(zip(persons["record_id"].to_list(), persons["area_code"].to_list(), strict=True))
         for r in review.iter_rows(named=True):
             session.add(LinkReview(
@@ -102,11 +110,18 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
     done = session.execute(update(FeedRecord).where(FeedRecord.batch_id == batch_id,
                                                     FeedRecord.match_method == "pending").values(match_method="none"))
     out.unmatched_rows = int(done.rowcount or 0)  # type: ignore[attr-defined]
-    details = dict(batch.details or {})
-    details.update({"probabilistic_rows": out.linked_rows, "review_identities": out.review_identities,
-                    "candidates": out.candidates})
-    batch.details = details
+    counts = {"probabilistic_rows": out.linked_rows, "review_identities": out.review_identities,
+              "candidates": out.candidates, "unmatched_rows": out.unmatched_rows}
+    batch.details = {**(batch.details or {}), **counts}  # the latest resolution; each run is in the audit log
     audit.record(session, actor=actor, action="feed.resolve", object_type="ingest_batch", object_id=batch_id,
-                 area_code=batch.area_code, extra=details)
+                 area_code=batch.area_code, extra=counts)
     return out
+
+
+def _refused(session: Session, batch_id: int) -> pl.DataFrame:
+    """(row_number, person) pairs of this batch that a clerk rejected in review."""
+    rows = session.execute(select(LinkReview.row_numbers, LinkReview.candidate_person_id).where(
+        LinkReview.batch_id == batch_id, LinkReview.status == "rejected")).all()
+    return pl.DataFrame([(int(n), str(pid)) for numbers, pid in rows for n in numbers],
+                        schema={"row_number": pl.Int64, "person": pl.Utf8}, orient="row")
 

@@ -145,13 +145,19 @@ def get_request(session: Session, *, actor: Actor, request_id: int) -> Verificat
     return req
 
 
-def process_request(session: Session, *, actor: Actor, request_id: int) -> VerificationRequest:
-    """Answer each source from the linked feed rows; turn answers into registry facts (source_kind='feed')."""
+def process_request(session: Session, *, actor: Actor, request_id: int,
+                    records: pl.DataFrame | None = None) -> VerificationRequest:
+    """Answer each source from the linked feed rows; turn answers into registry facts (source_kind='feed').
+
+    `records` (from facts.load_records, for these members or more) saves reading the feeds again when
+    many requests are answered in one go.
+    """
     req = get_request(session, actor=actor, request_id=request_id)
     hh = _household(session, actor, req.household_id)
     members = [m for m in current_members(hh)]
     person_ids = [m.person_id for m in members]
-    records = facts_mod.load_records(session, person_ids=person_ids)
+    records = facts_mod.load_records(session, person_ids=person_ids) if records is None else \
+        records.filter(pl.col("person_id").is_in(person_ids))
     latest = {b.source_key: b for b in session.scalars(
         select(IngestBatch).where(IngestBatch.kind == "feed").order_by(IngestBatch.id))}
     reviews = set(session.scalars(select(LinkReview.source_key).where(
@@ -234,11 +240,17 @@ def list_requests(session: Session, *, actor: Actor, status: str = "", limit: in
 
 def refresh_open_requests(session: Session, *, actor: Actor) -> int:
     """Re-answer every open request in the actor's area (after a feed batch or review decisions)."""
-    open_ids = session.scalars(select(VerificationRequest.id).where(
+    open_reqs = session.execute(select(VerificationRequest.id, VerificationRequest.household_id).where(
         VerificationRequest.status == "open", VerificationRequest.area_code.startswith(actor.prefix))).all()
-    for rid in open_ids:
-        process_request(session, actor=actor, request_id=rid)
-    return len(open_ids)
+    if not open_reqs:
+        return 0
+    # One read of the feeds for every member of every open request, rather than one per request.
+    person_ids = session.scalars(select(Membership.person_id).where(
+        Membership.household_id.in_({h for _, h in open_reqs}), Membership.valid_to.is_(None))).all()
+    records = facts_mod.load_records(session, person_ids=list(person_ids))
+    for rid, _ in open_reqs:
+        process_request(session, actor=actor, request_id=rid, records=records)
+    return len(open_reqs)
 
 
 def household_ids_of(session: Session, person_ids: list[int]) -> dict[int, int]:
