@@ -16,15 +16,15 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import system_actor
 from doudi.core.errors import NotFound, ValidationFailed
+from doudi.policy.calendar import calendar_for
 from doudi.registry.models import AssetFact, IncomeFact
 from doudi.verification import queue, reporting, resolve, service
 from doudi.verification.ingest import ingest_file
 from doudi.verification.models import FeedRecord, LinkReview
-from doudi.verification.params import add_working_days
 from tests.factories import PASSWORD, TOWN_A, TOWN_B, make_areas, make_household, make_user
 
 ACTOR = system_actor("370784", name="test")
-MONTHS = ["2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12"]
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]  # the 12 whole months 安丘 averages income over
 
 
 def _setup(db: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -33,7 +33,7 @@ def _setup(db: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
     hh = make_household(db, members=[("李芳", "spouse", date(1972, 3, 4), "F")])
     head, spouse = hh.members[0].person, hh.members[1].person
     db.add(IncomeFact(household_id=hh.id, person_id=head.id, kind="wage", amount=Decimal("800"),
-                      source_kind="declared", period_start=date(2025, 7, 1), period_end=date(2025, 12, 31)))
+                      source_kind="declared", period_start=date(2025, 1, 1), period_end=date(2025, 12, 31)))
     tax = [{"record_id": f"t{m}", "id_number": head.id_number, "name": head.name, "birth_date": "", "sex": "",
             "address": "", "month": m, "income_kind": "wage", "amount": "1500", "payer": "某厂"} for m in MONTHS]
     pl.DataFrame(tax).write_csv(tmp_path / "tax.csv")
@@ -76,26 +76,27 @@ def test_request_tracks_sources_stores_facts_and_reports(db: Session, tmp_path: 
     # Friday 2026-01-09 + 3 working days = Wednesday 2026-01-14 (weekend 10–11 skipped).
     req = service.create_request(db, actor=ACTOR, household_id=hh.id, requested_on=date(2026, 1, 9))
     assert req.due_on == date(2026, 1, 14) and req.started_at is not None
-    assert (req.period_start, req.period_end) == (date(2025, 7, 1), date(2025, 12, 31))  # six months before
+    # 安丘 averages income over 12 months (pack), so the request covers the 12 whole months before January.
+    assert (req.period_start, req.period_end) == (date(2025, 1, 1), date(2025, 12, 31))
     _, tracks = service.tracking(db, actor=ACTOR, request_id=req.id)
     by = {t.source_key: (t.status, t.records) for t in tracks}
-    assert by["tax"] == ("answered", 6) and by["bank"] == ("answered", 1)
+    assert by["tax"] == ("answered", 12) and by["bank"] == ("answered", 1)
     assert by["death"][0] == "pending" and len(by) == 13
 
     feed_income = db.scalars(select(IncomeFact).where(IncomeFact.household_id == hh.id,
                                                       IncomeFact.source_kind == "feed")).all()
-    assert len(feed_income) == 6 and {f.source_key for f in feed_income} == {"tax"}
+    assert len(feed_income) == 12 and {f.source_key for f in feed_income} == {"tax"}
     assert all(f.batch_id and f.amount == Decimal("1500.00") for f in feed_income)
     declared = db.scalars(select(IncomeFact).where(IncomeFact.source_kind == "declared")).one()
     assert declared.amount == Decimal("800.00")  # never overwritten
     service.process_request(db, actor=ACTOR, request_id=req.id)  # answering again adds nothing twice
-    assert len(db.scalars(select(IncomeFact).where(IncomeFact.source_kind == "feed")).all()) == 6
+    assert len(db.scalars(select(IncomeFact).where(IncomeFact.source_kind == "feed")).all()) == 12
     bank = db.scalars(select(AssetFact).where(AssetFact.source_kind == "feed")).one()
     assert (bank.kind, bank.value, bank.person_id) == ("financial", Decimal("30000.00"), spouse.id)
 
     hr = reporting.build_report(db, actor=ACTOR, request_id=req.id)
     cmp_ = hr.report.income_compare.row(0, named=True)
-    # declared 800/month over all 6 months; verified 6 × 1,500 / 6 = 1,500; difference 700 > max(50, 150) → flagged
+    # declared 800/month over all 12 months; verified 12 × 1,500 / 12 = 1,500; difference 700 > max(50, 150) → flagged
     assert (cmp_["declared"], cmp_["verified"], cmp_["difference"], cmp_["flagged"]) == (800.0, 1500.0, 700.0, True)
     tot = hr.report.totals.row(0, named=True)
     assert (tot["members"], tot["declared_pc"], tot["verified_pc"]) == (2, 400.0, 750.0)  # 800/2 and 1,500/2
@@ -114,12 +115,14 @@ def test_request_tracks_sources_stores_facts_and_reports(db: Session, tmp_path: 
 
 
 def test_working_days_fall_back_to_weekends_with_a_warning() -> None:
+    cal = calendar_for("370784")  # the county's calendar: library data plus its pack's calendar data
     # 2027 is past chinese_calendar's data: Fri 2027-01-08 + 3 → Wed 2027-01-13, flagged.
-    due, note = add_working_days(date(2027, 1, 8), 3)
-    assert due == date(2027, 1, 13) and "2027" in note
+    due = cal.add_workdays(date(2027, 1, 8), 3)
+    assert due == date(2027, 1, 13) and "2027" in cal.warnings_for(date(2027, 1, 8), due)[0]
     # 2025-09-30 + 3 working days skips the National Day holiday (10-01..10-08): 10-09 Thu (1), 10-10 Fri (2),
     # 10-11 Sat (3: an adjusted working day, 调休上班) → 2025-10-11.
-    assert add_working_days(date(2025, 9, 30), 3) == (date(2025, 10, 11), "")
+    assert cal.add_workdays(date(2025, 9, 30), 3) == date(2025, 10, 11)
+    assert cal.warnings_for(date(2025, 9, 30), date(2025, 10, 11)) == []
 
 
 def test_uncertain_match_goes_to_review_and_a_clerk_decides(db: Session, tmp_path: Path) -> None:

@@ -12,6 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from doudi.core.calendar import WorkCalendar
+from doudi.core.dates import next_month, shift_months
+
+__all__ = ["add_months", "next_month"]
+
+
+def add_months(first_of_month: date, months: int) -> date:
+    """A month start shifted by whole months."""
+    return shift_months(first_of_month, months)
 
 STEP_LABELS: dict[str, str] = {
     "accept": "受理",
@@ -193,14 +201,3 @@ def case_due(programs: list[str], *, accepted: date, delegated: bool, rules: Rul
         publicized = investigated + timedelta(days=rules.publicity_days)
         due = max(due, calendar.add_workdays(publicized, rules.ep_county_decision_workdays))
     return due
-
-
-def next_month(day: date) -> date:
-    """The first day of the month after `day` (payments start the month after approval, Art. 21)."""
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
-def add_months(first_of_month: date, months: int) -> date:
-    """A month start shifted by whole months."""
-    index = first_of_month.year * 12 + first_of_month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)

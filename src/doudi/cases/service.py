@@ -24,7 +24,7 @@ def now() -> datetime:
 
 def calendar_for(area_code: str) -> WorkCalendar:
     """The working-day calendar of an area (library data plus the pack's calendar data)."""
-    from doudi.commands.calendar import calendar_for as cal
+    from doudi.policy.calendar import calendar_for as cal
 
     return cal(area_code)
 

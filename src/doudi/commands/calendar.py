@@ -6,14 +6,7 @@ from datetime import date
 
 import typer
 
-from doudi.core.calendar import WorkCalendar
-
-
-def calendar_for(region: str | None) -> WorkCalendar:
-    """The working-day calendar for a region: library data plus the region's policy-pack calendar data."""
-    from doudi.policy.calendar import pack_calendar_data
-
-    return WorkCalendar(extra=pack_calendar_data(region))
+from doudi.policy.calendar import calendar_for
 
 
 def _parse(day: str) -> date:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from doudi.core.calendar import CalendarData
+from doudi.core.calendar import CalendarData, WorkCalendar
 from doudi.policy.params import MissingParameter, load_pack
 
 LATEST = date(9999, 12, 31)
@@ -18,3 +18,8 @@ def pack_calendar_data(region: str | None) -> CalendarData:
     except MissingParameter:
         return CalendarData()
     return CalendarData.from_mapping(years or {})
+
+
+def calendar_for(region: str | None) -> WorkCalendar:
+    """The working-day calendar of a region: library data plus the region's pack calendar data."""
+    return WorkCalendar(extra=pack_calendar_data(region))

@@ -10,7 +10,6 @@ holdings reported in that window (exempt vehicles excluded); rigid expenses are 
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, and_, or_, select
 
+from doudi.core.dates import shift_months
 from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames, conform
 from doudi.policy.params import PackError, load_pack
 from doudi.policy.programs.base import age_on
@@ -41,9 +41,7 @@ UNSAFE_VALUES = ["unsafe", "dangerous", "危房", "true", "1", "是", "none", "�
 
 def months_back(on: date, months: int) -> date:
     """The same day `months` months earlier (clamped to the month's last day)."""
-    y, m = divmod(on.month - 1 - months, 12)
-    year, month = on.year + y, m + 1
-    return date(year, month, min(on.day, calendar.monthrange(year, month)[1]))
+    return shift_months(on, -months)
 
 
 def _read(conn: Connection, stmt: Any, schema: dict[str, pl.DataType]) -> pl.DataFrame:

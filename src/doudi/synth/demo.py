@@ -67,6 +67,25 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
             import_facts(session, actor=actor, kind=kind, path=out / name)
 
 
+def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
+    """Ingest every synthetic agency feed and link its people, so verification has real answers to show."""
+    from doudi.verification.ingest import ingest_file
+    from doudi.verification.resolve import resolve_batch
+
+    actor = system_actor(name="demo")
+    loaded = 0
+    for path in sorted(feeds.glob("*.csv")):
+        if path.stem == "noise":
+            continue
+        with session_scope(engine) as session:  # one batch per feed, each all or nothing
+            out = ingest_file(session, actor=actor, source_key=path.stem, path=path)
+            if out.pending_linkage:
+                resolve_batch(session, actor=actor, batch_id=out.batch.id)
+        loaded += 1
+    console.print(f"已导入 {loaded} 个部门数据源")
+    return loaded
+
+
 def _ensure_demo_areas(session: Session, codes: set[str]) -> None:
     """Add the synthetic areas the demo accounts sit in when missing (never renames an existing area)."""
     present = set(session.scalars(select(Area.code).where(Area.code.in_(sorted(codes)))))
@@ -128,6 +147,8 @@ def run_demo(
     if result.loaded:
         from doudi.cases.demo import seed_demo_cases
 
+        assert result.data_dir is not None
+        _load_feeds(engine, result.data_dir / "feeds", console)
         township = next(a.area_code for a in result.accounts if a.username == "caseworker")
         with session_scope(engine) as session:
             result.cases = seed_demo_cases(session, township=township)

@@ -15,7 +15,7 @@ from doudi.registry.vocab import label
 
 @dataclass(frozen=True)
 class ReportParams:
-    """Rule inputs of the comparison (from parameters.yaml)."""
+    """Rule inputs of the comparison (from the policy pack)."""
 
     counted_kinds: tuple[str, ...]
     tolerance_ratio: float

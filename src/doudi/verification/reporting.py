@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.masking import mask_id
+from doudi.policy.params import load_pack
 from doudi.registry.models import AssetFact, Household, IncomeFact
 from doudi.registry.service import current_members
 from doudi.registry.vocab import label
 from doudi.verification import facts as facts_mod
 from doudi.verification import report as rpt
 from doudi.verification.models import VerificationRequest
-from doudi.verification.params import param
 from doudi.verification.service import get_request, tracking
 from doudi.verification.sources import load_sources
 
@@ -47,11 +47,12 @@ def _frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
-def report_params(on: date) -> rpt.ReportParams:
-    """The comparison's rule inputs in force on a date."""
-    return rpt.ReportParams(tuple(param("counted_income_kinds", on).value),
-                            float(param("income_tolerance_ratio", on).value),
-                            float(param("income_tolerance_yuan", on).value))
+def report_params(area_code: str, on: date) -> rpt.ReportParams:
+    """The comparison's rule inputs in force for an area on a date (from its policy pack)."""
+    pack = load_pack(area_code)
+    return rpt.ReportParams(tuple(pack.value("dibao.income.counted_kinds", on=on)),
+                            float(pack.value("verification.income_tolerance_ratio", on=on)),
+                            float(pack.value("verification.income_tolerance_yuan", on=on)))
 
 
 def _statuses(records: pl.DataFrame, hh_id: int, on: date) -> list[dict[str, Any]]:
@@ -109,7 +110,7 @@ def build_report(session: Session, *, actor: Actor, request_id: int) -> Househol
     records = facts_mod.load_records(session, person_ids=pids)
     statuses = _frame(_statuses(records, hh.id, req.requested_on),
                       {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "finding": pl.Utf8})
-    params = report_params(req.requested_on)
+    params = report_params(req.area_code, req.requested_on)
     computed = rpt.compute(
         members=pl.DataFrame({"household_id": [hh.id] * len(pids), "person_id": pids, "name": list(names.values())},
                              schema={"household_id": pl.Int64, "person_id": pl.Int64, "name": pl.Utf8}),

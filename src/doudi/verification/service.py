@@ -6,7 +6,7 @@ Services take a Session, check the actor's permission and area, audit every chan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import polars as pl
 from sqlalchemy import func, select
@@ -14,13 +14,15 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.core.dates import whole_months_before
 from doudi.core.errors import FieldError, NotFound, ValidationFailed
 from doudi.ingest.models import IngestBatch
+from doudi.policy.calendar import calendar_for
+from doudi.policy.params import load_pack
 from doudi.registry.models import Household, Membership
 from doudi.registry.service import current_members
 from doudi.verification import facts as facts_mod
 from doudi.verification.models import Authorisation, LinkReview, RequestSource, VerificationRequest
-from doudi.verification.params import add_working_days, param
 from doudi.verification.sources import load_sources
 
 STATUS_LABELS = {"pending": "待反馈", "answered": "已反馈", "no_record": "无记录", "error": "异常"}
@@ -111,16 +113,14 @@ def create_request(
         raise ValidationFailed([
             FieldError(f"member:{pid}", f"{name} 未签署覆盖全部数据源的有效授权书（缺 {len(src)} 项）")
             for pid, name, src in missing])
-    limit = param("verification_start_working_days", on)
-    due, note = add_working_days(on, int(limit.value))
-    months = int(param("income_months", on).value)
-    first_of_month = on.replace(day=1)
-    end = first_of_month - timedelta(days=1)
-    y, m = first_of_month.year, first_of_month.month - months
-    while m <= 0:
-        y, m = y - 1, m + 12
+    pack = load_pack(hh.area_code)
+    calendar = calendar_for(hh.area_code)
+    due = calendar.add_workdays(on, int(pack.value("procedure.verification_start_workdays", on=on)))
+    note = "；".join(calendar.warnings_for(on, due))
+    # The whole months before the request, as many as the county averages income over (审核确认办法 Art. 13).
+    first, last = whole_months_before(on, int(pack.value("dibao.income.averaging_months", on=on)))
     req = VerificationRequest(household_id=hh.id, area_code=hh.area_code, requested_on=on, due_on=due,
-                              period_start=date(y, m, 1), period_end=end, purpose=purpose, case_ref=case_ref,
+                              period_start=first, period_end=last, purpose=purpose, case_ref=case_ref,
                               status="open", calendar_note=note, requested_by=actor.user_id, version=1)
     session.add(req)
     session.flush()

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from doudi.core.dates import shift_months
 from doudi.policy.programs.base import Codes, Reason, by_hukou
 
 KEY = "rigid_expense_hardship"
@@ -51,11 +52,7 @@ CODES = Codes(KEY, [
 
 def valid_until(on: date, months: int) -> date:
     """The last day of a validity of `months` months starting on `on`."""
-    y, m = divmod(on.month - 1 + months, 12)
-    year, month = on.year + y, m + 1
-    day = min(on.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31,
-                       30, 31, 30, 31][month - 1])
-    return date(year, month, day) - timedelta(days=1)
+    return shift_months(on, months) - timedelta(days=1)
 
 
 def household(h: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
