@@ -115,7 +115,7 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture
 def settings(tmp_path: Path, database: Database) -> Settings:
     """Settings pointing at the test database and a temporary data directory."""
-    return Settings(data_dir=tmp_path / "var", database_url=database.url, secret_key="test-secret-key")
+    return Settings(data_dir=tmp_path / "var", database_url=database.url, secret_key="test-secret-key", demo=True)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.config import Settings, get_settings
 from doudi.core import storage
-from doudi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from doudi.core.errors import Conflict, DoudiError, NotFound, PermissionDenied, ValidationFailed
 from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
 from doudi.logs import configure_logging
@@ -119,6 +119,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         from urllib.parse import quote
 
         return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+
+    @app.exception_handler(DoudiError)
+    async def _domain(request: Request, exc: DoudiError) -> Response:
+        return _error(request, 400, str(exc))
 
     @app.exception_handler(NotFound)
     async def _nf(request: Request, exc: NotFound) -> Response:

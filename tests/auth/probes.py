@@ -137,7 +137,7 @@ def registry_probes() -> list[Probe]:
               leaked=lambda r, t: _xlsx_has(r, t.household_no)),
         Probe("household.unmask", "page",
               lambda c, t: c.page.post(f"/households/{t.household_id}/members/{t.person_id}/unmask",
-                                       headers={"X-CSRF-Token": c.csrf}),
+                                       headers={"X-CSRF-Token": c.csrf}, data={"reason": "核对身份"}),
               leaked=lambda r, t: _text(r, t, t.id_number)),
         Probe("household.create", "api",
               lambda c, t: c.api.post("/api/v1/households", json={

@@ -91,3 +91,10 @@ def test_nobody_else_sees_my_case(client, db: Session) -> None:  # type: ignore[
     assert client.get(f"/m/cases/{case.id}").status_code == 404
     assert case.case_no not in client.get("/m/").text
     assert client.post("/m/apply", data=_form("forged", 305)).status_code == 403  # CSRF
+
+
+def test_codes_are_never_logged_outside_demo_mode(client, db: Session, app) -> None:  # type: ignore[no-untyped-def]
+    app.state.settings = app.state.settings.model_copy(update={"demo": False})
+    before = len(otp.SENT)
+    r = client.post("/m/login/code", data={"phone": PHONE})
+    assert r.status_code == 503 and "未配置" in r.text and len(otp.SENT) == before

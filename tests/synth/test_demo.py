@@ -20,6 +20,7 @@ from doudi.ingest.models import IngestBatch
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Person
 from doudi.synth.demo import run_demo
 from doudi.synth.demo_accounts import demo_accounts
+from doudi.verification.sources import load_sources
 from tests.conftest import Database
 
 
@@ -42,11 +43,17 @@ def test_demo_loads_once_and_accounts_sign_in(fresh_database: Database, tmp_path
     assert sorted(first.created_accounts) == sorted(a.username for a in demo_accounts())
     with session_scope(fresh_database.engine) as s:
         assert s.scalar(select(func.count()).select_from(Person)) == manifest["persons"]
-        assert s.scalar(select(func.count()).select_from(IncomeFact)) == manifest["counts"]["income.parquet"]
-        assert s.scalar(select(func.count()).select_from(AssetFact)) == manifest["counts"]["assets.parquet"]
-        assert s.scalar(select(func.count()).select_from(ExpenseFact)) == manifest["counts"]["expenses.parquet"]
+        declared = select(func.count()).select_from(IncomeFact).where(IncomeFact.source_kind == "declared")
+        assert s.scalar(declared) == manifest["counts"]["income.parquet"]
+        # The demo also ingests the agency feeds, so verification requests have real answers to show.
+        feed = select(func.count()).select_from(IncomeFact).where(IncomeFact.source_kind == "feed")
+        assert (s.scalar(feed) or 0) > 0
+        assert s.scalar(select(func.count()).select_from(AssetFact).where(AssetFact.source_kind == "declared")) == \
+            manifest["counts"]["assets.parquet"]
+        assert s.scalar(select(func.count()).select_from(ExpenseFact).where(ExpenseFact.source_kind == "declared")) == \
+            manifest["counts"]["expenses.parquet"]
         assert s.scalar(select(func.count()).select_from(LivingCondition)) == manifest["counts"]["living.parquet"]
-        assert set(s.scalars(select(IncomeFact.source_kind))) == {"declared"}
+        assert set(s.scalars(select(IncomeFact.source_kind))) == {"declared", "feed"}
         for a in demo_accounts():
             login = auth.authenticate(s, settings=settings, username=a.username, password=a.password)
             assert login.user is not None and login.user.roles == {a.role} and login.user.area_code == a.area_code
@@ -54,7 +61,11 @@ def test_demo_loads_once_and_accounts_sign_in(fresh_database: Database, tmp_path
     assert not second.loaded and second.created_accounts == [] and second.households == first.households
     with session_scope(fresh_database.engine) as s:
         assert s.scalar(select(func.count()).select_from(User)) == len(ROLES)
-        assert s.scalar(select(func.count()).select_from(IngestBatch)) == 5  # households + 4 fact files
+        # households + 4 fact files, plus one batch per agency feed with rows — all from the first run only
+        imports = select(func.count()).select_from(IngestBatch).where(IngestBatch.kind == "import")
+        assert s.scalar(imports) == 5
+        feeds = {b for b in s.scalars(select(IngestBatch.source_key).where(IngestBatch.kind == "feed"))}
+        assert feeds and feeds <= set(load_sources())
         assert s.scalar(select(func.count()).select_from(Household)) == first.households
 
 

@@ -13,11 +13,13 @@ from doudi.admin.backup import list_backups, make_backup
 from doudi.areas import service as areas
 from doudi.audit import service as audit
 from doudi.core.errors import DoudiError, FieldError, ValidationFailed
+from doudi.core.uploads import read_capped
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep
 from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
 UPLOAD_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+MAX_UPLOAD = 200 * 1024 * 1024  # a county's registry file
 
 
 def _stash(upload_dir: Path, name: str, data: bytes) -> Path:
@@ -46,8 +48,12 @@ async def import_file(request: Request, session: SessionDep, settings: SettingsD
     from doudi.registry.importer import import_households
 
     try:
-        path = _stash(settings.data_dir / "uploads", file.filename or "upload.csv", await file.read())
-        result = import_households(session, actor=actor, path=path)
+        path = _stash(settings.data_dir / "uploads", file.filename or "upload.csv",
+                      await read_capped(file, max_bytes=MAX_UPLOAD))
+        try:
+            result = import_households(session, actor=actor, path=path)
+        finally:
+            path.unlink(missing_ok=True)  # it holds full ID numbers; the batch keeps its hash and rejects
     except (ValidationFailed, DoudiError) as exc:
         session.rollback()
         errors = exc.errors if isinstance(exc, ValidationFailed) else [FieldError("file", str(exc))]
@@ -72,8 +78,12 @@ async def areas_import(request: Request, session: SessionDep, settings: Settings
     """Import a division-code file (code,name); only codes within the administrator's area are accepted."""
     actor.require("area.manage")
     try:
-        path = _stash(settings.data_dir / "uploads", file.filename or "areas.csv", await file.read())
-        parsed = areas.parse_division_file(path)
+        path = _stash(settings.data_dir / "uploads", file.filename or "areas.csv",
+                      await read_capped(file, max_bytes=MAX_UPLOAD))
+        try:
+            parsed = areas.parse_division_file(path)
+        finally:
+            path.unlink(missing_ok=True)
         outside = [r.code for r in parsed if not actor.sees(r.code)]
         if outside:
             raise ValidationFailed([FieldError("code", f"{len(outside)} 个代码不在您的辖区内，例如 {outside[0]}")])

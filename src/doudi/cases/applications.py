@@ -237,6 +237,7 @@ def resubmit(session: Session, *, case: Case, actor: Actor | str, note: str) -> 
         raise Conflict("该申请不需要补正")
     case.status = "submitted"
     svc.event(session, case, actor=actor, kind="resubmitted", message=f"已补齐材料：{note}")
+    _audit_plain(session, case, actor, "case.resubmit", note)
     return case
 
 
@@ -271,7 +272,17 @@ def withdraw(session: Session, *, case: Case, actor: Actor | str, reason: str) -
         if s.status in {"active", "waiting"}:
             s.status = "skipped"
     svc.event(session, case, actor=actor, kind="withdrawn", message=f"申请已撤回：{reason}")
+    _audit_plain(session, case, actor, "case.withdraw", reason)
     return case
+
+
+def _audit_plain(session: Session, case: Case, actor: Actor | str, action: str, note: str) -> None:
+    from doudi.audit import service as audit
+    from doudi.auth.permissions import Actor as _Actor
+
+    who = actor if isinstance(actor, _Actor) else _Actor(username=actor, area_code=case.area_code)
+    audit.record(session, actor=who, action=action, object_type="case", object_id=case.id,
+                 area_code=case.area_code, extra={"note": note})
 
 
 def proposal_summary(case: Case) -> list[dict[str, Any]]:

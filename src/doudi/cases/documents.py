@@ -67,5 +67,7 @@ def fetch(session: Session, *, actor: Actor, document_id: int) -> tuple[Document
     doc = session.get(Document, document_id)
     if doc is None:
         raise NotFound("document")
-    svc.get_case(session, actor=actor, case_id=doc.case_id)
+    case = svc.get_case(session, actor=actor, case_id=doc.case_id)
+    # Documents hold medical and disability records: every view is attributable.
+    svc.record(session, case, actor=actor, action="case.document_view", extra={"document": doc.id, "kind": doc.kind})
     return doc, storage.load(doc.path)

@@ -29,6 +29,8 @@ from doudi.cases.models import Case, Enrollment, Notice, TemporaryGrant
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.schemas import ApplicationCreate
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from doudi.core.masking import scrub_text
+from doudi.core.uploads import read_capped
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.registry.models import Household
 from doudi.web.render import render
@@ -79,7 +81,8 @@ def case_export(session: SessionDep, actor: PageActor, q: str = "", status: str 
     data = export.cases_workbook(session, actor=actor, filters=_filters(q, status, program, area_code, step, overdue))
     from doudi.audit import service as audit
 
-    audit.record(session, actor=actor, action="case.export", extra={"q": q, "status": status, "program": program})
+    audit.record(session, actor=actor, action="case.export", area_code=actor.area_code,
+                 extra={"q": scrub_text(q), "status": status, "program": program})
     session.commit()
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="cases.xlsx"'})
@@ -149,7 +152,10 @@ async def new_case(request: Request, session: SessionDep, actor: PageActor, _csr
     except (ValidationError, ValidationFailed) as exc:
         session.rollback()
         villages = areas.subtree(session, area_code=actor.area_code, level="village")
-        hh = session.get(Household, int(str(form["household_id"]))) if form.get("household_id") else None
+        from doudi.registry.service import get_household
+
+        hh = get_household(session, actor=actor, household_id=int(str(form["household_id"]))) \
+            if form.get("household_id") else None
         return render(request, "cases/new.html", {"hh": hh, "villages": villages, "labels": PROGRAM_LABELS,
                                                   "errors": _errors(exc), "form": dict(form)}, status_code=422)
     session.commit()
@@ -262,8 +268,8 @@ def extend(request: Request, case_id: int, session: SessionDep, actor: PageActor
 async def upload(request: Request, case_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
                  kind: Annotated[str, Form()], file: Annotated[UploadFile, File()]) -> Response:
     """Attach a document."""
-    data = await file.read()
     try:
+        data = await read_capped(file, max_bytes=documents.MAX_BYTES)
         documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename or "", data=data)
     except ValidationFailed as exc:
         session.rollback()
@@ -276,6 +282,7 @@ async def upload(request: Request, case_id: int, session: SessionDep, actor: Pag
 def download(document_id: int, session: SessionDep, actor: PageActor) -> Response:
     """Download a document of a case in the user's area."""
     doc, data = documents.fetch(session, actor=actor, document_id=document_id)
+    session.commit()
     return Response(data, media_type=doc.content_type,
                     headers={"Content-Disposition": f'inline; filename="document-{doc.id}"'})
 

@@ -21,6 +21,7 @@ from doudi.cases import (
 from doudi.cases import service as svc
 from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate, CaseRead, StepAction
+from doudi.core.uploads import read_capped
 from doudi.deps import ApiActor, SessionDep
 
 router = APIRouter(tags=["cases"])
@@ -137,7 +138,7 @@ def extend(case_id: int, body: ExtendIn, actor: ApiActor, session: SessionDep) -
 async def upload(case_id: int, actor: ApiActor, session: SessionDep, kind: Annotated[str, Form()],
                  file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """Attach a PDF, PNG or JPEG (≤ 10 MB) to the case."""
-    data = await file.read()
+    data = await read_capped(file, max_bytes=documents.MAX_BYTES)
     doc = documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename or "",
                            data=data)
     session.commit()

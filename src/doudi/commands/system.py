@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         from doudi.main import create_app
 
         settings = get_settings()
-        uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+        uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_config=None)
 
     @app.command("backup")
     def backup(out: Path = typer.Option(None, help="备份文件路径（默认 data_dir/backups/）")) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -70,3 +71,12 @@ def mask_record(record: dict[str, object]) -> dict[str, object]:
         if key in out and out[key] not in (None, ""):
             out[key] = fn(out[key])
     return out
+
+
+_ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
+_PHONE_RE = re.compile(r"(?<!\d)(1\d{2})(\d{4})(\d{4})(?!\d)")
+
+
+def scrub_text(text: str) -> str:
+    """Mask every ID number and mobile number found in free text (search terms, log lines)."""
+    return _PHONE_RE.sub(r"\1****\3", _ID_RE.sub(r"\1********\3", text))

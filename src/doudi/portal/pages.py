@@ -16,7 +16,8 @@ from doudi.cases import applications, documents
 from doudi.cases import service as svc
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.schemas import ApplicationCreate
-from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.errors import DoudiError, FieldError, ValidationFailed
+from doudi.core.uploads import read_capped
 from doudi.deps import SessionDep, SettingsDep, client_ip
 from doudi.portal import service
 from doudi.portal.models import CitizenSession
@@ -24,6 +25,7 @@ from doudi.web.render import templates
 
 router = APIRouter(prefix="/m", include_in_schema=False)
 COOKIE = "doudi_citizen"
+PHONE_COOKIE = "doudi_otp_phone"
 AUTHORISE_ALL = "每位家庭成员都须同意授权核对家庭经济状况（审核确认办法第九条）"
 
 
@@ -63,9 +65,10 @@ def home(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/login")
-def login_form(request: Request, phone: str = "", sent: int = 0) -> Response:
+def login_form(request: Request, sent: int = 0) -> Response:
     """Phone number and one-time code."""
-    return _page(request, "login.html", {"phone": phone, "sent": sent, "errors": []})
+    phone = request.cookies.get(PHONE_COOKIE, "") if sent else ""
+    return _page(request, "login.html", {"phone": phone, "sent": sent and bool(phone), "errors": []})
 
 
 @router.post("/login/code")
@@ -77,8 +80,16 @@ def send_code(request: Request, session: SessionDep, settings: SettingsDep,
     except ValidationFailed as exc:
         session.rollback()
         return _page(request, "login.html", {"phone": phone, "sent": 0, "errors": exc.errors}, 422)
+    except DoudiError as exc:
+        session.rollback()
+        return _page(request, "login.html", {"phone": phone, "sent": 0,
+                                             "errors": [FieldError("phone", str(exc))]}, 503)
     session.commit()
-    return RedirectResponse(f"/m/login?phone={service.check_phone(phone)}&sent=1", status_code=303)
+    # The number is not put in the address (it would end up in logs and browser history).
+    resp = RedirectResponse("/m/login?sent=1", status_code=303)
+    resp.set_cookie(PHONE_COOKIE, service.check_phone(phone), httponly=True, samesite="lax", max_age=600,
+                    secure=settings.secure_cookies)
+    return resp
 
 
 @router.post("/login")
@@ -191,8 +202,8 @@ async def upload(request: Request, case_id: int, session: SessionDep, cs: Citize
     """Upload a document to my application."""
     form = await _csrf(request, cs)
     case = service.my_case(session, phone=cs.phone, case_id=case_id)
-    data = await file.read()
     try:
+        data = await read_capped(file, max_bytes=documents.MAX_BYTES)
         documents.attach(session, case=case, kind=str(form.get("kind", "other")), filename=file.filename or "",
                          data=data, uploaded_by=service.citizen_actor(cs.phone).username)
     except ValidationFailed as exc:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from doudi.auth.permissions import Actor
 from doudi.cases.models import Case
 from doudi.config import Settings
-from doudi.core.errors import FieldError, NotFound, ValidationFailed
+from doudi.core.errors import DoudiError, FieldError, NotFound, ValidationFailed
 from doudi.core.masking import mask_phone
 from doudi.portal.models import CitizenSession, OtpCode
 from doudi.portal.otp import sender_for
@@ -57,6 +57,9 @@ def send_code(session: Session, *, settings: Settings, phone: str) -> None:
     session.add(OtpCode(phone=phone, code_hash=_h(f"{phone}:{code}"), created_at=now,
                         expires_at=now + timedelta(minutes=CODE_MINUTES)))
     session.flush()
+    if settings.otp_provider == "log" and not settings.demo:
+        # Writing sign-in codes to the log is for demonstrations only; production needs an SMS gateway.
+        raise DoudiError("短信验证码服务未配置（请设置 DOUDI_OTP_PROVIDER），暂不能登录")
     sender_for(settings.otp_provider)(phone, code)
 
 

@@ -12,7 +12,7 @@ from doudi.areas import service as areas
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import NotFound
-from doudi.core.masking import mask_id
+from doudi.core.masking import mask_id, scrub_text
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.registry import service
 from doudi.registry.export import households_workbook
@@ -54,7 +54,8 @@ def household_export(
     filters = service.HouseholdFilter(q=q, area_code=area_code, hukou_type=hukou_type)
     data = households_workbook(session, actor=actor, filters=filters)
     audit.record(session, actor=actor, action="household.export", object_type="household",
-                 extra={"q": q, "area_code": area_code, "hukou_type": hukou_type})
+                 area_code=actor.area_code,
+                 extra={"q": scrub_text(q), "area_code": area_code, "hukou_type": hukou_type})
     session.commit()
     return Response(
         data,
@@ -82,6 +83,7 @@ def household_detail(request: Request, household_id: int, session: SessionDep, a
 
 @router.post("/households/{household_id}/members/{person_id}/unmask")
 def unmask(
+    request: Request,
     household_id: int,
     person_id: int,
     session: SessionDep,
@@ -89,14 +91,13 @@ def unmask(
     _csrf: CsrfChecked,
     reason: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    """Reveal one member's ID number (audited); returns the fragment that replaces the masked value."""
+    """Reveal one member's ID number for a stated reason (audited); returns the fragment to swap in."""
     hh = service.get_household(session, actor=actor, household_id=household_id)
     member = next((m for m in hh.members if m.person_id == person_id), None)
     if member is None:
         raise NotFound("person")
-    number = service.unmask_person(session, actor=actor, household=hh, person=member.person)
+    number = service.unmask_person(session, actor=actor, household=hh, person=member.person, reason=reason)
     session.commit()
-    del reason
     return HTMLResponse(f'<span class="idno" title="已记录查看">{number}</span>')
 
 

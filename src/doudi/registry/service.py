@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.core.errors import NotFound
+from doudi.core.errors import FieldError, NotFound, ValidationFailed
 from doudi.core.ids import IdNumberError, parse_id_number
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Membership, Person
 
@@ -114,11 +114,13 @@ def facts_of(session: Session, *, household: Household, limit: int = 200) -> Fac
     return FactSheet(q(IncomeFact), q(AssetFact), q(ExpenseFact), q(LivingCondition))
 
 
-def unmask_person(session: Session, *, actor: Actor, household: Household, person: Person) -> str:
-    """Reveal one person's full ID number; the reveal itself is audited."""
+def unmask_person(session: Session, *, actor: Actor, household: Household, person: Person, reason: str) -> str:
+    """Reveal one person's full ID number for a stated reason; the reveal itself is audited."""
     actor.require("household.unmask")
     if not actor.sees(household.area_code):
         raise NotFound("person")
+    if len(reason.strip()) < 2:
+        raise ValidationFailed([FieldError("reason", "查看完整身份证号须说明用途")])
     audit.record(session, actor=actor, action="person.unmask", object_type="person", object_id=person.id,
-                 area_code=household.area_code)
+                 area_code=household.area_code, extra={"reason": reason.strip()[:200]})
     return person.id_number

@@ -59,7 +59,8 @@ def register(app: typer.Typer) -> None:
         from doudi.db.engine import get_engine
         from doudi.synth.demo import account_lines, run_demo
 
-        settings = get_settings()
+        # Demo mode: citizens' one-time sign-in codes are written to the log instead of sent by SMS.
+        settings = get_settings().model_copy(update={"demo": True})
         result = run_demo(
             settings=settings,
             engine=get_engine(),
@@ -76,5 +77,5 @@ def register(app: typer.Typer) -> None:
             from doudi.main import create_app
 
             uvicorn.run(
-                create_app(settings, engine=get_engine()), host=settings.host, port=settings.port, log_level="info"
+                create_app(settings, engine=get_engine()), host=settings.host, port=settings.port, log_config=None
             )
