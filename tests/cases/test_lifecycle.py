@@ -265,3 +265,48 @@ def test_gradual_exit_then_termination(db: Session) -> None:
     with pytest.raises(Conflict):
         enrollments.review(db, actor=staff.approver, enrollment_id=e.id, version=e.version, outcome="increase",
                            reason="x", new_amount="600", today=date(2027, 9, 1))
+
+
+def test_expenditure_aid_is_confirmed_at_the_level_its_amount_needs(db: Session) -> None:
+    staff = make_world(db)
+    # Proposed: 800 yuan of need → 640 yuan (80% cover for need ≤ 3 months of the standard) < 1,000 → township.
+    need = {"kind": "expenditure", "amount": "800", "reason": "子女大学学费"}
+    case = apply(db, staff.worker, on=date(2026, 11, 2), need=need, members=[
+        member("学费", _id(1975, 95), "head", "600", employment="farming"), member("学生", _id(2006, 96), "child")])
+    assert "temporary_assistance" in case.programs and "publicity" in [s.key for s in case.steps]  # Art. 48
+    amounts = {p: "0" for p in case.programs} | {"temporary_assistance": "1500"}
+    opinions = {"opinions": {p: {"decision": "approve", "monthly_amount": a} for p, a in amounts.items()}}
+    for key, actor, data, on in [
+        ("investigation_start", staff.worker, {}, date(2026, 11, 3)),
+        ("home_visit", staff.worker, {"investigators": ["甲", "乙"], "findings": "学费单据属实"}, date(2026, 11, 4)),
+        ("verification", staff.verifier, {"conclusion": "consistent"}, date(2026, 11, 5)),
+        ("first_review", staff.worker, opinions, date(2026, 11, 6)),
+    ]:
+        _act(db, actor, case, key, on, **data)
+    _act(db, staff.worker, case, "publicity", date(2026, 11, 13), action="close")  # 6 Nov + 7 days
+    assert next(s for s in case.steps if s.key == "confirmation").level == "township"
+    # But 1,500 yuan is granted in the end: above 安丘's 1,000-yuan township limit, so only the county may confirm.
+    with pytest.raises(PermissionDenied, match="乡镇审批额度"):
+        _act(db, staff.approver, case, "confirmation", date(2026, 11, 16), **opinions)
+    _act(db, staff.county, case, "confirmation", date(2026, 11, 16), **opinions)
+    grant = db.scalars(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id)).one()
+    assert (grant.amount, grant.approval_level) == (Decimal("1500.00"), "county")
+
+
+def test_at_least_thirty_percent_of_extreme_poverty_cases_are_spot_checked(db: Session) -> None:
+    staff = make_world(db)
+    sampled = []
+    for i in range(10):
+        case = apply(db, staff.worker, on=date(2026, 11, 2), members=[
+            member(f"老人{i}", _id(1944, 200 + i * 2), "head", self_care_unable_items=0, labour_capacity="none")])
+        opinions = {"opinions": {p: {"decision": "approve", "monthly_amount": "960"} for p in case.programs}}
+        for key, actor, data in [("investigation_start", staff.worker, {}),
+                                 ("home_visit", staff.worker, {"investigators": ["甲", "乙"], "findings": "独居"}),
+                                 ("verification", staff.verifier, {"conclusion": "consistent"}),
+                                 ("first_review", staff.worker, opinions), ("confirmation", staff.approver, opinions)]:
+            _act(db, actor, case, key, date(2026, 11, 5), **data)
+        spot = next(s for s in case.steps if s.key == "spot_check")
+        sampled.append(spot.status == "active")
+        assert spot.status in {"active", "skipped"}
+    # 特困人员认定办法 Art. 16: not less than 30% — ceil(0.3 × 10) = 3 of 10, whatever the random draws.
+    assert sum(sampled) >= 3 and sampled[0]

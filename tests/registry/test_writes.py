@@ -107,3 +107,36 @@ def test_fact_correction_keeps_history(client, db: Session) -> None:  # type: ig
     assert bad.status_code == 422
     rows = db.scalars(select(IncomeFact).where(IncomeFact.household_id == hh.id).order_by(IncomeFact.id)).all()
     assert [(str(r.amount), r.superseded_by) for r in rows] == [("1200.00", fixed.json()["id"]), ("1500.00", None)]
+
+
+def test_member_leaves_and_head_changes_through_the_console(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from doudi.registry.models import Membership
+
+    _setup(db)
+    from datetime import date
+
+    hh = make_household(db, VILLAGE_A1, members=[("王小红", "spouse", date(1972, 1, 1), "F"),
+                                                 ("王大宝", "child", date(1995, 1, 1), "M")])
+    db.commit()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    client.post("/login", data={"username": "jb", "password": PASSWORD, "csrf_token": token})
+    csrf = re.search(r'data-csrf="([^"]+)"', client.get("/").text).group(1)
+    son = next(m.person_id for m in hh.members if m.relation == "child")
+    wife = next(m.person_id for m in hh.members if m.relation == "spouse")
+    r = client.post(f"/households/{hh.id}/members/{son}/end", data={"csrf_token": csrf, "reason": "婚后另立户"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    r = client.post(f"/households/{hh.id}/head", data={"csrf_token": csrf, "person_id": wife,
+                                                       "old_head_relation": "spouse"}, follow_redirects=False)
+    assert r.status_code == 303
+    db.expire_all()
+    rows = db.scalars(select(Membership).where(Membership.household_id == hh.id)).all()
+    by_person = {m.person_id: m for m in rows}
+    assert by_person[son].valid_to is not None  # closed, kept as history
+    assert by_person[wife].relation == "head"
+    assert sum(1 for m in rows if m.relation == "head" and m.valid_to is None) == 1
+    actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(hh.id))))
+    assert {"household.member_end", "household.head_change"} <= actions

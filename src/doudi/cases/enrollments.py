@@ -110,10 +110,16 @@ def object_to_termination(session: Session, *, actor: Actor, change_id: int, con
     """An objection during the termination 公示 cancels it; the household is re-examined."""
     actor.require("enrollment.manage")
     change = session.get(EnrollmentChange, change_id)
-    if change is None or change.status != "publicizing":
+    if change is None:
         raise NotFound("change")
     e = get_enrollment(session, actor=actor, enrollment_id=change.enrollment_id)
+    if change.status != "publicizing":
+        raise Conflict("只有公示中的停发可以登记异议")
+    if len(content.strip()) < 2:
+        raise ValidationFailed([FieldError("content", "须记录异议内容")])
     change.status = "cancelled"
+    if e.status == "gradual_exit" and e.gradual_exit_until is not None:
+        e.next_review_on = date.today()  # re-examine the household now
     _audit(session, actor, e, "enrollment.termination_objection", {}, {}, content)
     return change
 

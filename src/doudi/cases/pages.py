@@ -305,7 +305,7 @@ def task_done(task_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfCh
 
 @router.get("/enrollments")
 def enrollment_list(request: Request, session: SessionDep, actor: PageActor, program: str = "", status: str = "",
-                    due: str = "", page: int = Query(1, ge=1)) -> Response:
+                    due: str = "", q: str = "", page: int = Query(1, ge=1)) -> Response:
     """Enrollments in the user's area, with reviews due."""
     actor.require("case.read")
     from sqlalchemy import func
@@ -317,12 +317,15 @@ def enrollment_list(request: Request, session: SessionDep, actor: PageActor, pro
         stmt = stmt.where(Enrollment.status == status)
     if due:
         stmt = stmt.where(Enrollment.next_review_on <= date.today())
+    if q:
+        stmt = stmt.where(Enrollment.household_id.in_(select(Household.id).where(Household.household_no == q.strip())))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = list(session.scalars(stmt.order_by(Enrollment.next_review_on).limit(20).offset((page - 1) * 20)))
     hh = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_([e.household_id for e in rows])))}
     return render(request, "cases/enrollments.html", {"rows": rows, "total": total, "page": page, "hh": hh,
                                                       "pages": max(1, -(-total // 20)), "labels": PROGRAM_LABELS,
-                                                      "f": {"program": program, "status": status, "due": due}})
+                                                      "f": {"program": program, "status": status, "due": due,
+                                                            "q": q}})
 
 
 @router.get("/enrollments/{enrollment_id}")
@@ -354,3 +357,23 @@ def enrollment_review(request: Request, enrollment_id: int, session: SessionDep,
         return render(request, "cases/enrollment.html", ctx, status_code=422)
     session.commit()
     return RedirectResponse(f"/enrollments/{enrollment_id}", status_code=303)
+
+
+@router.post("/enrollment-changes/{change_id}/objection")
+def termination_objection(change_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                          content: Annotated[str, Form()]) -> Response:
+    """Record an objection to a termination under 公示."""
+    change = enrollments.object_to_termination(session, actor=actor, change_id=change_id, content=content)
+    session.commit()
+    return RedirectResponse(f"/enrollments/{change.enrollment_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/withdraw")
+def withdraw(case_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+             version: Annotated[int, Form()], reason: Annotated[str, Form()]) -> Response:
+    """Withdraw an application at the applicant's request."""
+    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
+    svc.check_version(case, version)
+    applications.withdraw(session, case=case, actor=actor, reason=reason)
+    session.commit()
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)

@@ -137,6 +137,10 @@ def plan(programs: list[str], *, rules: Rules, kind: str, delegated: bool, close
         if "extreme_poverty" not in programs:
             wanted.discard("spot_check")
         keys = [k for k in ORDER if k in wanted]
+        if not delegated and "spot_check" in keys and "confirmation" in keys:
+            # When the county itself confirms, it spot-checks before giving its opinion (Art. 16).
+            keys.remove("spot_check")
+            keys.insert(keys.index("confirmation"), "spot_check")
     confirm_level = "township" if delegated else "county"
     if approval_level in {"county", "case_by_case"}:
         confirm_level = "county"

@@ -88,6 +88,15 @@ def activate_next(session: Session, case: Case, *, today: date | None = None) ->
     if nxt is None:
         return None
     today = today or date.today()
+    if nxt.key == "spot_check":  # 特困人员认定办法 Art. 16: only sampled cases are checked by the county
+        from doudi.cases.steps import sample_for_spot_check
+
+        selected = sample_for_spot_check(session, case, today)
+        nxt.data = {"selected": selected}
+        if not selected:
+            nxt.status, nxt.outcome, nxt.completed_at = "skipped", "not_sampled", now()
+            session.flush()
+            return activate_next(session, case, today=today)
     r = rules(case)
     # Hour-level deadlines (emergency aid within 24 hours) run from the moment the application was accepted.
     accepted_at = next((s.completed_at for s in case.steps if s.key == "accept" and s.completed_at), None)

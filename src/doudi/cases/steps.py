@@ -4,7 +4,7 @@ spot check, 一事一议 and the decision. Each action checks role, scope, versi
 from __future__ import annotations
 
 import math
-import random
+import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -228,10 +228,31 @@ def _democratic_review(session: Session, actor: Actor, case: Case, step: CaseSte
             "完成民主评议", today)
 
 
+def _temporary_limit(session: Session, actor: Actor, case: Case, opinion: dict[str, Any], today: date) -> None:
+    """暂行办法 Art. 48: the approval level follows the amount actually granted, not the one proposed."""
+    from doudi.cases.models import TemporaryGrant
+    from doudi.cases.temporary import COLLECTIVE_NEEDED, approval_level
+    from doudi.registry.models import Household
+
+    amount = _amount(opinion.get("monthly_amount") or 0, "opinions.temporary_assistance.monthly_amount")
+    hh = session.get(Household, case.household_id) if case.household_id else None
+    level = approval_level(case.area_code, hh.hukou_type if hh else "rural", amount, today)
+    if level != "township" and len(actor.area_code) > 6 and not actor.system:
+        raise PermissionDenied(f"临时救助 {amount} 元超出乡镇审批额度，须报县级民政部门审批")
+    decided = any(s.key == "collective_decision" and s.status == "done" for s in case.steps)
+    if level == "case_by_case" and not decided:
+        raise ValidationFailed([FieldError("opinions.temporary_assistance.monthly_amount", COLLECTIVE_NEEDED)])
+    grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
+    if grant is not None:
+        grant.amount, grant.approval_level = amount, level
+
+
 def _confirmation(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],
                   today: date) -> None:
     _separation(case, actor)
     opinions = _opinions(case, data, "opinions")
+    if opinions.get("temporary_assistance", {}).get("decision") == "approve":
+        _temporary_limit(session, actor, case, opinions["temporary_assistance"], today)
     for program in case.programs:
         op = opinions[program]
         row = _decision_row(case, program)
@@ -241,18 +262,15 @@ def _confirmation(session: Session, actor: Actor, case: Case, step: CaseStep, ac
         if op.get("reasons"):
             row.reasons = [str(op["reasons"])]
         row.decided_by, row.decided_on = actor.user_id, today
-    spot = svc.step_named(case, "spot_check")
-    if spot is not None and spot.status == "waiting":
-        selected = _sample_for_spot_check(session, case, today)
-        if not selected:
-            spot.status, spot.outcome = "skipped", "not_sampled"
-        spot.data = {"selected": selected}
     level = "乡镇人民政府" if step.level == "township" else "县级民政部门"
     _finish(session, actor, case, step, "confirmed", {"opinions": opinions}, f"{level}作出审核确认意见", today)
 
 
-def _sample_for_spot_check(session: Session, case: Case, today: date) -> bool:
-    """Draw at random, but never let the county's share of checked 特困 cases this year fall below the minimum."""
+def sample_for_spot_check(session: Session, case: Case, today: date) -> bool:
+    """Draw at random, but never let the county's share of checked 特困 cases this year fall below the minimum.
+
+    The draw uses the operating system's randomness, so a township cannot work out in advance which of its
+    cases will escape the check."""
     share = float(svc.rules(case).spot_check_share)
     county = county_of(case.area_code)
     year_start = date(today.year, 1, 1)
@@ -264,7 +282,7 @@ def _sample_for_spot_check(session: Session, case: Case, today: date) -> bool:
     chosen = sum(1 for status, outcome in rows if outcome != "not_sampled" and status != "waiting")
     if chosen < math.ceil(share * total):
         return True
-    return random.Random(case.id).random() < share
+    return secrets.SystemRandom().random() < share
 
 
 def _spot_check(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],

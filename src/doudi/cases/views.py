@@ -70,7 +70,6 @@ class ReviewIn(BaseModel):
     reason: str
     new_amount: str | None = None
     months: int | None = None
-    on: date | None = None
 
 
 @router.post("/cases", response_model=CaseRead, status_code=201)
@@ -178,7 +177,37 @@ def review(enrollment_id: int, body: ReviewIn, actor: ApiActor, session: Session
     """Record a review, an increase or reduction, a gradual exit or a termination."""
     change = enrollments.review(session, actor=actor, enrollment_id=enrollment_id, version=body.version,
                                 outcome=body.outcome, reason=body.reason, new_amount=body.new_amount,
-                                months=body.months, today=body.on or date.today())
+                                months=body.months, today=date.today())
     session.commit()
     return {"change_id": change.id, "kind": change.kind, "status": change.status,
             "effective_month": change.effective_month.isoformat(), "new_amount": str(change.new_amount)}
+
+
+class ObjectionIn(BaseModel):
+    """An objection raised during a termination 公示."""
+
+    content: str = Field(min_length=2, max_length=500)
+
+
+@router.post("/enrollment-changes/{change_id}/objection", response_model=dict[str, Any])
+def termination_objection(change_id: int, body: ObjectionIn, actor: ApiActor, session: SessionDep) -> dict[str, Any]:
+    """Record an objection to a termination under 公示: the termination is cancelled and the case re-examined."""
+    change = enrollments.object_to_termination(session, actor=actor, change_id=change_id, content=body.content)
+    session.commit()
+    return {"change_id": change.id, "status": change.status}
+
+
+class WithdrawIn(Versioned):
+    """Withdrawing an application."""
+
+    reason: str = Field(min_length=2, max_length=200)
+
+
+@router.post("/cases/{case_id}/withdraw", response_model=CaseRead)
+def withdraw(case_id: int, body: WithdrawIn, actor: ApiActor, session: SessionDep) -> CaseRead:
+    """Withdraw an application at the applicant's request (recorded with the reason)."""
+    case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
+    svc.check_version(case, body.version)
+    applications.withdraw(session, case=case, actor=actor, reason=body.reason)
+    session.commit()
+    return case_read(case)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -157,3 +157,43 @@ def revert(request: Request, revision_id: int, session: SessionDep, actor: PageA
     rev = writes.revert(session, actor=actor, revision_id=revision_id)
     session.commit()
     return RedirectResponse(f"/households/{rev.household_id}/history", status_code=303)
+
+
+@router.post("/households/{household_id}/members/{person_id}/end")
+def end_member(request: Request, household_id: int, person_id: int, session: SessionDep, actor: PageActor,
+               _csrf: CsrfChecked, reason: Annotated[str, Form()], on: Annotated[str, Form()] = "") -> Response:
+    """A member leaves the household (moved out, married out, died); the membership is closed, not deleted."""
+    from datetime import date as _date
+
+    try:
+        when = _date.fromisoformat(on) if on else None
+        if not reason.strip():
+            raise ValidationFailed([FieldError("reason", "须写明原因（迁出、婚出、死亡等）")])
+        writes.end_membership(session, actor=actor, household_id=household_id, person_id=person_id,
+                              reason=reason.strip(), on=when)
+    except (ValueError, ValidationFailed) as exc:
+        session.rollback()
+        errors = exc.errors if isinstance(exc, ValidationFailed) else [FieldError("on", "日期格式应为 YYYY-MM-DD")]
+        hh = service.get_household(session, actor=actor, household_id=household_id)
+        return render(request, "registry/edit.html", {"hh": hh, "members": service.current_members(hh),
+                                                      "vocab": VOCAB, "errors": errors,
+                                                      "can_health": actor.can("household.unmask")}, status_code=422)
+    session.commit()
+    return RedirectResponse(f"/households/{household_id}", status_code=303)
+
+
+@router.post("/households/{household_id}/head")
+def change_head(request: Request, household_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                person_id: Annotated[int, Form()], old_head_relation: Annotated[str, Form()]) -> Response:
+    """户主变更."""
+    try:
+        writes.change_head(session, actor=actor, household_id=household_id, person_id=person_id,
+                           old_head_relation=old_head_relation)
+    except ValidationFailed as exc:
+        session.rollback()
+        hh = service.get_household(session, actor=actor, household_id=household_id)
+        return render(request, "registry/edit.html", {"hh": hh, "members": service.current_members(hh),
+                                                      "vocab": VOCAB, "errors": exc.errors,
+                                                      "can_health": actor.can("household.unmask")}, status_code=422)
+    session.commit()
+    return RedirectResponse(f"/households/{household_id}", status_code=303)

@@ -284,3 +284,31 @@ def add_member(session: Session, *, actor: Actor, household_id: int, data: Membe
                  area_code=hh.area_code, extra={"person_id": person.id, "relation": m.relation})
     session.refresh(hh)
     return m
+
+
+def change_head(session: Session, *, actor: Actor, household_id: int, person_id: int, old_head_relation: str) -> None:
+    """Make another current member the head (户主变更); the former head takes the given relation."""
+    actor.require("household.update")
+    hh = get_household(session, actor=actor, household_id=household_id)
+    current = [m for m in hh.members if m.valid_to is None]
+    new = next((m for m in current if m.person_id == person_id), None)
+    old = next((m for m in current if m.relation == "head"), None)
+    if new is None:
+        raise NotFound("member")
+    if old is None or new is old:
+        raise ValidationFailed([FieldError("person_id", "该成员已是户主")])
+    if old_head_relation == "head" or old_head_relation not in {r.value for r in _relations()}:
+        raise ValidationFailed([FieldError("old_head_relation", "请选择原户主与新户主的关系")])
+    before = {"head": old.person_id, "new_head_relation": new.relation}
+    new.relation, old.relation = "head", old_head_relation
+    session.flush()
+    _revision(session, actor=actor, obj_type="membership", obj_id=new.id, household_id=hh.id, action="head",
+              before=before, after={"head": new.person_id, "old_head_relation": old_head_relation})
+    audit.record(session, actor=actor, action="household.head_change", object_type="household", object_id=hh.id,
+                 area_code=hh.area_code, before=before, after={"head": new.person_id})
+
+
+def _relations() -> list[Any]:
+    from doudi.registry.vocab import Relation
+
+    return list(Relation)
