@@ -70,6 +70,22 @@ def _case(db: Session, village: str, *, on: date, year: int = 1980, wage: str = 
     return case.id, case.case_no
 
 
+def _sampled(db: Session, case_id: int) -> int:
+    """Arrange a case to be waiting at its county spot check (the live draw may have passed it by)."""
+    from doudi.cases.models import Case
+
+    case = db.get(Case, case_id)
+    assert case is not None
+    spot = next(s for s in case.steps if s.key == "spot_check")
+    if spot.status == "skipped":
+        spot.status, spot.outcome, spot.completed_at = "active", "", None
+        for later in (s for s in case.steps if s.seq > spot.seq):
+            later.status = "waiting"
+        case.status, case.closed_at = "open", None
+        db.flush()
+    return case_id
+
+
 def _target(db: Session, scope: str, village: str, peer_area: str) -> Target:
     today = date.today()
     hh = make_household(db, village, head_name="甲" if scope == "in" else "乙")
@@ -92,7 +108,7 @@ def _target(db: Session, scope: str, village: str, peer_area: str) -> Target:
         "case_pub": _case(db, village, on=today, programs=["dibao_marginal"], until="publicity")[0],
         "case_confirm": _case(db, village, on=today, until="confirmation")[0],
         "case_decide": _case(db, village, on=today, until="decision")[0],
-        "case_spot": _case(db, village, on=today, year=1940, wage="0", until="spot_check")[0],
+        "case_spot": _sampled(db, _case(db, village, on=today, year=1940, wage="0", until="spot_check")[0]),
     }
     return Target(scope, village, hh.id, hh.household_no, head.person_id, head.person.id_number, tag, peer.username,
                   extra)

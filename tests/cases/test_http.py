@@ -53,7 +53,7 @@ def test_api_submit_accept_and_act(client, db: Session) -> None:  # type: ignore
     ok = client.post(f"/api/v1/cases/{case['id']}/steps/investigation_start", headers=h,
                      json={"version": case["version"], "action": "complete", "data": {}})
     assert ok.status_code == 200 and ok.json()["active_step"] == "home_visit"
-    wrong = client.post(f"/api/v1/cases/{case['id']}/steps/confirmation", headers=h,
+    wrong = client.post(f"/api/v1/cases/{case['id']}/steps/first_review", headers=h,
                         json={"version": ok.json()["version"], "action": "complete", "data": {}})
     assert wrong.status_code == 409 and "当前环节" in wrong.json()["detail"]
     inbox = client.get("/api/v1/inbox", headers=h).json()

@@ -89,13 +89,12 @@ def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: 
     """Perform `action` on the case's active step `step_key`; returns the case with the next step active."""
     today = today or date.today()
     case = svc.get_case(session, actor=actor, case_id=case_id)
+    actor.require(STEP_ACTION.get(step_key, "case.review"))  # permission first: a refusal says nothing of state
     svc.check_version(case, version)
     step = svc.active_step(case)
     if case.status != "open" or step is None or step.key != step_key:
         current = svc.label(step.key) if step else "无"
         raise Conflict(f"当前环节是“{current}”，不能办理“{svc.label(step_key)}”；请刷新页面")
-    needed = STEP_ACTION.get(step.key, "case.review")
-    actor.require(needed)
     _level_ok(actor, step)
     handler = HANDLERS.get(step.key)
     if handler is None:
