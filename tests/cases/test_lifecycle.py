@@ -109,6 +109,9 @@ def test_extreme_poverty_with_county_spot_check(db: Session) -> None:
     case = apply(db, staff.worker, on=date(2026, 11, 2), members=[
         member("孙老汉", _id(1946, 31), "head", self_care_unable_items=2, labour_capacity="none")])
     assert "extreme_poverty" in case.programs and "dibao" not in case.programs  # mutual exclusion
+    # Nobody recorded whether he has a capable supporter: the engine says it inferred the answer.
+    codes = {r["code"] for r in case.proposed["programs"]["extreme_poverty"]["reasons"]}
+    assert {"no_capable_supporter", "supporter_assumed"} <= codes
     ep = case.proposed["programs"]["extreme_poverty"]["members"][0]
     # rural basic 960 + partial-care 200 = 1,160 yuan; 1–3 items unable = partial; 安丘 16 care hours
     assert (ep["care_level"], ep["care_hours_per_month"], ep["monthly_amount"]) == ("partial", 16, 1160.0)

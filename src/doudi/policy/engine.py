@@ -284,7 +284,7 @@ def _person_sums() -> dict[str, tuple[pl.Expr, str]]:
 
 
 _N_COUNTED = {"n_counted": (pl.col("counted"), "sum")}
-_TO_MEMBERS = {c: c for c in ("urban", "std", "prop_ok", "has_capable_supporter")}
+_TO_MEMBERS = {c: c for c in ("urban", "std", "prop_ok", "has_capable_supporter", "supporter_assumed")}
 _DIBAO_TO_MEMBERS = {"h_db_main": "db_main", "h_db_exit": "db_exit", "h_marginal_test": "marginal_test",
                      "h_prop_ok": "prop_ok", "h_per_capita_income": "per_capita_income", "h_pc_exact": "pc_exact",
                      "h_db_person_amount": "db_person_amount"}

@@ -20,6 +20,7 @@ HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "area_code": pl.String(),
     "urban": pl.Boolean(),
     "has_capable_supporter": pl.Boolean(),
+    "supporter_assumed": pl.Boolean(),  # the registry had no answer; has_capable_supporter was inferred
     "financial_assets": pl.Float64(),
     "residential_properties": pl.Int32(),
     "non_residential_properties": pl.Int32(),
@@ -79,7 +80,7 @@ def conform(frames: Frames) -> Frames:
 
 
 _DEFAULTS: dict[str, object] = {
-    "has_capable_supporter": False, "financial_assets": 0.0, "residential_properties": 0,
+    "has_capable_supporter": False, "supporter_assumed": False, "financial_assets": 0.0, "residential_properties": 0,
     "non_residential_properties": 0, "vehicles": 0, "business_registrations": 0, "exp_medical": 0.0,
     "exp_education": 0.0, "exp_rehabilitation": 0.0, "exp_other": 0.0, "receiving_dibao": False,
     "former_registered_poor": False,
@@ -112,6 +113,7 @@ def from_json(households: Sequence[HouseholdIn]) -> Frames:
         hh_rows["area_code"].append(h.area_code)
         hh_rows["urban"].append(h.hukou_type == "urban")
         hh_rows["has_capable_supporter"].append(bool(h.has_capable_supporter))
+        hh_rows["supporter_assumed"].append(False)  # the JSON contract states it explicitly
         for key in ("financial_assets", "residential_properties", "non_residential_properties", "vehicles",
                     "business_registrations"):
             hh_rows[key].append(getattr(h.assets, key))

@@ -86,6 +86,7 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
               .group_by("household_id", "person_id").agg([pl.col(k).sum() for k in INCOME_KINDS]))
     members = members.join(income, on=["household_id", "person_id"], how="left")
     hh = hh.join(_supporter_guess(members, on), on="household_id", how="left").with_columns(
+        supporter_assumed=pl.col("has_capable_supporter").is_null(),
         has_capable_supporter=pl.coalesce("has_capable_supporter", "adult_able").fill_null(False)).drop("adult_able")
     hh = hh.join(assets, on="household_id", how="left").join(expenses, on="household_id", how="left").join(
         living, on="household_id", how="left")
