@@ -63,6 +63,7 @@ class Rules:
     spot_check_share: float
     separation_of_duties: bool
     near_due_workdays: int
+    min_review_participants: int
     termination_publicity_days: int
     emergency_payment_hours: int
     gradual_exit_max_months: int
@@ -90,6 +91,7 @@ PARAM_KEYS: dict[str, str] = {
     "spot_check_share": "procedure.extreme_poverty.spot_check_share",
     "separation_of_duties": "procedure.separation_of_duties",
     "near_due_workdays": "procedure.near_due_workdays",
+    "min_review_participants": "procedure.min_review_participants",
     "termination_publicity_days": "procedure.termination_publicity_days",
     "emergency_payment_hours": "temporary_assistance.emergency_deadline_hours",
     "gradual_exit_max_months": "dibao.gradual_exit.months",

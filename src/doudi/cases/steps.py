@@ -221,8 +221,9 @@ def _new_round(session: Session, case: Case, publicity: CaseStep, resolution: st
 def _democratic_review(session: Session, actor: Actor, case: Case, step: CaseStep, action: str,
                        data: dict[str, Any], today: date) -> None:
     participants = [p for p in data.get("participants", []) if str(p).strip()]
-    if len(participants) < 3 or not str(data.get("result", "")).strip():
-        raise _bad("participants", "民主评议须记录参加人员（至少 3 人）和评议结果")
+    least = svc.rules(case).min_review_participants
+    if len(participants) < least or not str(data.get("result", "")).strip():
+        raise _bad("participants", f"民主评议须记录参加人员（至少 {least} 人）和评议结果")
     _finish(session, actor, case, step, "reviewed", {"participants": participants, "result": data["result"]},
             "完成民主评议", today)
 
@@ -305,8 +306,9 @@ def _collective_decision(session: Session, actor: Actor, case: Case, step: CaseS
     from doudi.cases.models import TemporaryGrant
 
     participants = [p for p in data.get("participants", []) if str(p).strip()]
-    if len(participants) < 3 or data.get("decision") not in DECISIONS or not data.get("meeting_on"):
-        raise _bad("participants", "一事一议须记录会议日期、参加人员（至少 3 人）和决定")
+    least = svc.rules(case).min_review_participants
+    if len(participants) < least or data.get("decision") not in DECISIONS or not data.get("meeting_on"):
+        raise _bad("participants", f"一事一议须记录会议日期、参加人员（至少 {least} 人）和决定")
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     if grant is not None:
         grant.collective = {"meeting_on": data["meeting_on"], "participants": participants,

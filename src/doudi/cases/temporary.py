@@ -16,7 +16,7 @@ from doudi.cases import steps
 from doudi.cases.models import Case, CaseStep, Task, TemporaryGrant
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 
-COLLECTIVE_NEEDED = "超出县级额度，须“一事一议”：记录会议日期和参加人员（至少 3 人）"
+COLLECTIVE_NEEDED = "超出县级额度，须“一事一议”：记录会议日期和参加人员"
 PAPERWORK = "补齐临时救助手续：登记救助对象、事由、金额，补办经办人员签字盖章"
 FUND_LABELS = {"township": "乡镇备用金", "county": "县级", "case_by_case": "一事一议"}
 
@@ -61,7 +61,7 @@ def emergency_grant(session: Session, actor: Actor, case: Case, step: CaseStep, 
         raise PermissionDenied(f"{amount} 元超出乡镇审批额度，须报县级民政部门审批")
     if level == "case_by_case":
         participants = [p for p in data.get("participants", []) if str(p).strip()]
-        if len(participants) < 3 or not data.get("meeting_on"):
+        if len(participants) < svc.rules(case).min_review_participants or not data.get("meeting_on"):
             raise ValidationFailed([FieldError("participants", COLLECTIVE_NEEDED)])
         grant.collective = {"meeting_on": data["meeting_on"], "participants": participants, "decision": "approve"}
     grant.amount, grant.approval_level = amount, level
