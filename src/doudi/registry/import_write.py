@@ -80,6 +80,37 @@ def _changed(new: pl.DataFrame, old: pl.DataFrame, key: str, cols: list[str]) ->
     return joined.filter(differs)
 
 
+def _upsert(session: Session, model: Any, frame: pl.DataFrame, key: str, cols: list[str],
+            schema: dict[str, Any]) -> tuple[dict[str, int], int, int]:
+    """Insert rows whose key is new and update, with a version bump, rows whose columns differ.
+
+    Returns key → id for every row, and how many were inserted and updated."""
+    key_col = getattr(model, key)
+    old = fetch_frame(session, [model.id, key_col, model.version, *(getattr(model, c) for c in schema)], key_col,
+                      frame[key].to_list(), {"id": pl.Int64, key: pl.Utf8, "version": pl.Int64, **schema})
+    ids = dict(zip(old[key].to_list(), old["id"].to_list(), strict=True))
+    fresh = frame.join(old.select(key), on=key, how="anti", maintain_order="left")
+    if fresh.height:
+        _insert(session, model.__table__, fresh.with_columns(version=pl.lit(1)))
+        added = fetch_frame(session, [key_col, model.id], key_col, fresh[key].to_list(), {key: pl.Utf8, "id": pl.Int64})
+        ids.update(zip(added[key].to_list(), added["id"].to_list(), strict=True))
+    changed = _changed(frame, old, key, cols)
+    if changed.height:
+        tbl = cast(Table, model.__table__)
+        # Optimistic: a row changed by someone else since it was read is not overwritten.
+        stmt = (
+            update(tbl)
+            .where(tbl.c.id == bindparam("b_id"), tbl.c.version == bindparam("b_version"))
+            .values({c: bindparam(f"v_{c}") for c in cols} | {"version": bindparam("b_next")})
+        )
+        params = changed.select(
+            *(pl.col(c).alias(f"v_{c}") for c in cols), b_id="id", b_version="version", b_next=pl.col("version") + 1
+        ).to_dicts()
+        for chunk in chunked(params):
+            session.execute(stmt, chunk)
+    return ids, fresh.height, changed.height
+
+
 def _households(session: Session, good: pl.DataFrame, present: set[str]) -> tuple[dict[str, int], dict[str, int]]:
     frame = (
         good.group_by("household_no", maintain_order=True)
@@ -93,39 +124,8 @@ def _households(session: Session, good: pl.DataFrame, present: set[str]) -> tupl
         )
     )
     cols = ["area_code", "hukou_type"] + [c for c in ("address", "has_capable_supporter") if c in present]
-    old = fetch_frame(
-        session,
-        [Household.id, Household.household_no, Household.version, *(getattr(Household, c) for c in HOUSEHOLD_COLS)],
-        Household.household_no,
-        frame["household_no"].to_list(),
-        {"id": pl.Int64, "household_no": pl.Utf8, "version": pl.Int64, **HOUSEHOLD_COLS},
-    )
-    fresh = frame.join(old.select("household_no"), on="household_no", how="anti", maintain_order="left")
-    ids = dict(zip(old["household_no"].to_list(), old["id"].to_list(), strict=True))
-    if fresh.height:
-        _insert(session, Household.__table__, fresh.with_columns(version=pl.lit(1)))
-        added = fetch_frame(
-            session,
-            [Household.household_no, Household.id],
-            Household.household_no,
-            fresh["household_no"].to_list(),
-            {"household_no": pl.Utf8, "id": pl.Int64},
-        )
-        ids.update(zip(added["household_no"].to_list(), added["id"].to_list(), strict=True))
-    changed = _changed(frame, old, "household_no", cols)
-    if changed.height:
-        tbl = cast(Table, Household.__table__)
-        stmt = (
-            update(tbl)
-            .where(tbl.c.id == bindparam("b_id"), tbl.c.version == bindparam("b_version"))
-            .values({c: bindparam(f"v_{c}") for c in cols} | {"version": bindparam("b_next")})
-        )
-        params = changed.select(
-            *(pl.col(c).alias(f"v_{c}") for c in cols), b_id="id", b_version="version", b_next=pl.col("version") + 1
-        ).to_dicts()
-        for chunk in chunked(params):
-            session.execute(stmt, chunk)
-    return ids, {"households_new": fresh.height, "households_updated": changed.height}
+    ids, new, updated = _upsert(session, Household, frame, "household_no", cols, HOUSEHOLD_COLS)
+    return ids, {"households_new": new, "households_updated": updated}
 
 
 def _person_frame(good: pl.DataFrame) -> pl.DataFrame:
@@ -152,39 +152,8 @@ def _person_frame(good: pl.DataFrame) -> pl.DataFrame:
 def _persons(session: Session, good: pl.DataFrame, present: set[str]) -> tuple[dict[str, int], dict[str, int]]:
     frame = _person_frame(good)
     cols = [c for c in PERSON_COLS if c not in PERSON_SOURCE or PERSON_SOURCE[c] in present]
-    old = fetch_frame(
-        session,
-        [Person.id, Person.id_number, Person.version, *(getattr(Person, c) for c in PERSON_COLS)],
-        Person.id_number,
-        frame["id_number"].to_list(),
-        {"id": pl.Int64, "id_number": pl.Utf8, "version": pl.Int64, **PERSON_COLS},
-    )
-    ids = dict(zip(old["id_number"].to_list(), old["id"].to_list(), strict=True))
-    fresh = frame.join(old.select("id_number"), on="id_number", how="anti", maintain_order="left")
-    if fresh.height:
-        _insert(session, Person.__table__, fresh.with_columns(version=pl.lit(1)))
-        added = fetch_frame(
-            session,
-            [Person.id_number, Person.id],
-            Person.id_number,
-            fresh["id_number"].to_list(),
-            {"id_number": pl.Utf8, "id": pl.Int64},
-        )
-        ids.update(zip(added["id_number"].to_list(), added["id"].to_list(), strict=True))
-    changed = _changed(frame, old, "id_number", cols)
-    if changed.height:
-        tbl = cast(Table, Person.__table__)
-        stmt = (
-            update(tbl)
-            .where(tbl.c.id == bindparam("b_id"), tbl.c.version == bindparam("b_version"))
-            .values({c: bindparam(f"v_{c}") for c in cols} | {"version": bindparam("b_next")})
-        )
-        params = changed.select(
-            *(pl.col(c).alias(f"v_{c}") for c in cols), b_id="id", b_version="version", b_next=pl.col("version") + 1
-        ).to_dicts()
-        for chunk in chunked(params):
-            session.execute(stmt, chunk)
-    return ids, {"persons_new": fresh.height, "persons_updated": changed.height}
+    ids, new, updated = _upsert(session, Person, frame, "id_number", cols, PERSON_COLS)
+    return ids, {"persons_new": new, "persons_updated": updated}
 
 
 def _memberships(
