@@ -231,6 +231,10 @@ def test_rejection_with_reasons_and_notice_deadline(db: Session) -> None:
     assert d.outcome == "rejected" and d.notice_due_on == date(2026, 11, 12)  # Art. 21: 3 working days
     notice = db.scalars(select(Notice).where(Notice.case_id == case.id)).one()
     assert notice.kind == "rejection" and reason in notice.content["items"][0]["reasons"]
+    notices.mark_served(db, actor=staff.approver, notice_id=notice.id, on=date(2026, 11, 11))
+    assert notice.served_on == date(2026, 11, 11)
+    with pytest.raises(Conflict):
+        notices.mark_served(db, actor=staff.approver, notice_id=notice.id, on=date(2026, 11, 12))
     assert not db.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id)).all()
 
 

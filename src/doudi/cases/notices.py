@@ -138,3 +138,19 @@ def get_notice(session: Session, *, actor: Actor, notice_id: int) -> Notice:
     if notice is None or not actor.sees(notice.area_code):
         raise NotFound("notice")
     return notice
+
+
+def mark_served(session: Session, *, actor: Actor, notice_id: int, on: date) -> Notice:
+    """Record that a notice reached the applicant (a rejection must within 3 working days, Art. 21)."""
+    from doudi.audit import service as audit
+    from doudi.core.errors import Conflict
+
+    actor.require("case.decide")
+    notice = get_notice(session, actor=actor, notice_id=notice_id)
+    if notice.served_on is not None:
+        raise Conflict("该告知书已登记送达")
+    notice.served_on = on
+    late = notice.due_on is not None and on > notice.due_on
+    audit.record(session, actor=actor, action="case.notice_served", object_type="notice", object_id=notice.id,
+                 area_code=notice.area_code, extra={"served_on": on.isoformat(), "late": late})
+    return notice

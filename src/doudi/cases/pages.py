@@ -377,3 +377,14 @@ def withdraw(case_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChe
     applications.withdraw(session, case=case, actor=actor, reason=reason)
     session.commit()
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/notices/{notice_id}/served")
+def notice_served(notice_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                  on: Annotated[str, Form()] = "") -> Response:
+    """Record that a notice was served on the applicant."""
+    notice = notices.mark_served(session, actor=actor, notice_id=notice_id,
+                                 on=date.fromisoformat(on) if on else date.today())
+    session.commit()
+    target = f"/cases/{notice.case_id}" if notice.case_id else f"/enrollments/{notice.enrollment_id}"
+    return RedirectResponse(target, status_code=303)
