@@ -67,11 +67,15 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
     hh = hh.with_columns(urban=pl.col("hukou_type") == "urban").drop("hukou_type")
     # The income window depends on each county's pack (Guangdong: 6 months).
     window_of: dict[str, int] = {}
+    guess_of: dict[str, tuple[int, int, int]] = {}
     for county in hh["area_code"].str.slice(0, 6).unique().to_list():
         try:
-            window_of[county] = int(load_pack(county).value("dibao.income.averaging_months", on, 12))
+            pack = load_pack(county)
+            window_of[county] = int(pack.value("dibao.income.averaging_months", on, 12))
+            guess_of[county] = (int(pack.value("age.adult", on)), int(pack.value("age.elderly", on)),
+                                int(pack.value("disability.severe_max_grade", on)))
         except PackError:
-            window_of[county] = 12
+            window_of[county] = 12  # no pack: such households are set aside by the engine and reported
     longest = max(window_of.values(), default=12)
     earliest = months_back(on, max(longest, 12))
     members = _members(conn, on, area_prefix, household_ids)
@@ -85,7 +89,7 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
               .with_columns(person_id=pl.coalesce("person_id", "head_id"))
               .group_by("household_id", "person_id").agg([pl.col(k).sum() for k in INCOME_KINDS]))
     members = members.join(income, on=["household_id", "person_id"], how="left")
-    hh = hh.join(_supporter_guess(members, on), on="household_id", how="left").with_columns(
+    hh = hh.join(_supporter_guess(members, hh, guess_of, on), on="household_id", how="left").with_columns(
         supporter_assumed=pl.col("has_capable_supporter").is_null(),
         has_capable_supporter=pl.coalesce("has_capable_supporter", "adult_able").fill_null(False)).drop("adult_able")
     hh = hh.join(assets, on="household_id", how="left").join(expenses, on="household_id", how="left").join(
@@ -120,14 +124,22 @@ def _members(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None)
         [c for c in MEMBER_SCHEMA if c in df.columns or c == "member_idx"])
 
 
-def _supporter_guess(members: pl.DataFrame, on: date) -> pl.DataFrame:
-    """Where the registry does not record it, a household with a counted member aged 18–59 without severe
-    disability is taken to have a capable supporter (特困认定办法 Art. 8 lists who lacks the capacity); the
-    caseworker records the real answer on the household."""
+def _supporter_guess(members: pl.DataFrame, hh: pl.DataFrame, guess_of: dict[str, tuple[int, int, int]],
+                     on: date) -> pl.DataFrame:
+    """Where the registry does not record it, a household with a counted adult under the elderly age and
+    without severe disability is taken to have a capable supporter (特困认定办法 Art. 8 lists who lacks the
+    capacity); the decision says it was inferred, and the caseworker records the real answer."""
+    if not guess_of:
+        return pl.DataFrame(schema={"household_id": pl.Int64(), "adult_able": pl.Boolean()})
+    county = hh.select("household_id", county=pl.col("area_code").str.slice(0, 6))
+    m = members.join(county, on="household_id", how="left")
+    limits = {k: [v[i] for v in guess_of.values()] for i, k in enumerate(("adult", "elderly", "severe"))}
+    m = m.with_columns(**{k: pl.col("county").replace_strict(list(guess_of), vals, default=None)
+                          for k, vals in limits.items()})
     age = age_on(pl.col("birth_date"), on)
-    able = (pl.col("exclusion").is_null() & (age >= 18) & (age < 60)
-            & ~(pl.col("disability_grade") <= 2).fill_null(False))
-    return members.group_by("household_id").agg(adult_able=able.any())
+    able = (pl.col("exclusion").is_null() & (age >= pl.col("adult")) & (age < pl.col("elderly"))
+            & ~(pl.col("disability_grade") <= pl.col("severe")).fill_null(False))
+    return m.group_by("household_id").agg(adult_able=able.any())
 
 
 def _best_source(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
