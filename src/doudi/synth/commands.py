@@ -57,8 +57,12 @@ def register(app: typer.Typer) -> None:
         """Prepare a demo installation on the configured database (idempotent) and serve the console."""
         from doudi.config import get_settings
         from doudi.db.engine import get_engine
-        from doudi.synth.demo import account_lines, run_demo
+        from doudi.synth.demo import account_lines, demo_area_names, run_demo, summary_lines
+        from doudi.synth.demo_accounts import DEMO_REGION, demo_accounts
 
+        # The accounts come first, so they are on screen before the (slower) first load starts.
+        for line in account_lines(demo_accounts(DEMO_REGION), demo_area_names()):
+            typer.echo(line)
         # Demo mode: citizens' one-time sign-in codes are written to the log instead of sent by SMS.
         settings = get_settings().model_copy(update={"demo": True})
         result = run_demo(
@@ -69,7 +73,7 @@ def register(app: typer.Typer) -> None:
             progress=Console(stderr=True),
             started=_LOADED,
         )
-        for line in account_lines(result):
+        for line in summary_lines(result):
             typer.echo(line)
         if serve:
             import uvicorn

@@ -163,13 +163,31 @@ def run_demo(
     return result
 
 
-def account_lines(result: DemoResult) -> list[str]:
-    """The demo accounts first (username / password / role / area), then the start-up time and the address."""
+def demo_area_names() -> dict[str, str]:
+    """Names of the demo region's areas, known before anything is loaded (the synthetic areas are fixed)."""
+    import csv
+    from importlib.resources import files
+
+    seed = files("doudi.areas.data").joinpath("seed_areas.csv").read_text(encoding="utf-8")
+    names = {row["code"]: row["name"] for row in csv.DictReader(seed.splitlines())}
+    synthetic = build_region_areas(region_params(DEMO_REGION)).areas
+    names.update({r["code"]: r["name"] for r in synthetic.iter_rows(named=True)})
+    return names
+
+
+def account_lines(accounts: list[DemoAccount], names: dict[str, str]) -> list[str]:
+    """The demo accounts (username / password / role / area), printed before anything else."""
     labels = role_labels()
     lines = ["演示账户（用户名 / 密码 / 角色 / 区划）："]
-    for a in result.accounts:
-        area = f"{a.area_code} {result.area_names.get(a.area_code, '')}".strip()
+    for a in accounts:
+        area = f"{a.area_code} {names.get(a.area_code, '')}".strip()
         lines.append(f"  {a.username:<11} {a.password}  {a.role:<21} {labels.get(a.role, a.role)}  {area}")
+    return lines
+
+
+def summary_lines(result: DemoResult) -> list[str]:
+    """The start-up time and the address, printed once the installation is ready."""
+    lines = []
     what = "新建并载入合成县" if result.loaded else "数据已存在，未重新载入"
     lines.append(f"启动用时 {result.seconds:.1f} 秒（{what}；{result.households} 户）")
     lines.append(f"控制台地址：{result.url}")
