@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from doudi.registry.import_read import COLUMNS
 from doudi.synth.areas import real_parent_rows
 from doudi.synth.income import months_back
 
@@ -15,30 +16,7 @@ if TYPE_CHECKING:
     from doudi.synth.generate import SynthConfig, World
 
 # The registry import format (`doudi import households`): one row per person, household columns repeated.
-HOUSEHOLD_COLUMNS = [
-    "household_no",
-    "area_code",
-    "address",
-    "hukou_type",
-    "has_capable_supporter",
-    "relation",
-    "name",
-    "id_number",
-    "sex",
-    "birth_date",
-    "phone",
-    "disability_category",
-    "disability_grade",
-    "serious_illness",
-    "self_care_unable_items",
-    "labour_capacity",
-    "student",
-    "employment",
-    "child_status",
-    "date_of_death",
-    "member_exclusion",
-    "lives_with_household",
-]
+HOUSEHOLD_COLUMNS = COLUMNS
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> int:

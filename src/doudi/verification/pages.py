@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -16,7 +16,7 @@ from doudi.registry.panels import Panel, register
 from doudi.registry.service import current_members
 from doudi.verification import queue, reporting, service
 from doudi.verification.sources import load_sources
-from doudi.verification.views import XLSX, ingest_upload
+from doudi.verification.views import ingest_upload
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
 from doudi.web.render import render
@@ -116,22 +116,12 @@ def request_process(request_id: int, session: SessionDep, actor: PageActor, _csr
     return RedirectResponse(f"/verification/requests/{request_id}", status_code=303)
 
 
-@router.get("/requests/{request_id}/report.pdf")
-def report_pdf(request_id: int, session: SessionDep, actor: PageActor) -> Response:
-    """Download the report as PDF."""
-    data = reporting.report_pdf(session, actor=actor, request_id=request_id)
+@router.get("/requests/{request_id}/report.{kind}")
+def report_file(request_id: int, kind: Literal["pdf", "xlsx"], session: SessionDep, actor: PageActor) -> Response:
+    """The 核对报告 as PDF or Excel."""
+    data, media, name = reporting.download(session, actor=actor, request_id=request_id, kind=kind)
     session.commit()
-    return Response(data, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="verification-{request_id}.pdf"'})
-
-
-@router.get("/requests/{request_id}/report.xlsx")
-def report_xlsx(request_id: int, session: SessionDep, actor: PageActor) -> Response:
-    """Download the report as Excel."""
-    data = reporting.report_xlsx(session, actor=actor, request_id=request_id)
-    session.commit()
-    return Response(data, media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="verification-{request_id}.xlsx"'})
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/households/{household_id}/authorisations")

@@ -207,3 +207,12 @@ def report_xlsx(session: Session, *, actor: Actor, request_id: int) -> bytes:
     audit.record(session, actor=actor, action="verification.report_export", object_type="verification_request",
                  object_id=request_id, area_code=hr.request.area_code, extra={"format": "xlsx"})
     return buf.getvalue()
+
+
+def download(session: Session, *, actor: Actor, request_id: int, kind: str) -> tuple[bytes, str, str]:
+    """The report as `pdf` or `xlsx`: (bytes, media type, file name) — shared by the API and the console."""
+    if kind == "pdf":
+        return report_pdf(session, actor=actor, request_id=request_id), "application/pdf", \
+            f"verification-{request_id}.pdf"
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return report_xlsx(session, actor=actor, request_id=request_id), media, f"verification-{request_id}.xlsx"

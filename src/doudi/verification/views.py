@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
@@ -195,19 +195,9 @@ def report(request_id: int, actor: ApiActor, session: SessionDep) -> ReportRead:
                       statuses=rows(r.statuses), discrepancies=rows(r.discrepancies), conclusion=hr.conclusion)
 
 
-@router.get("/requests/{request_id}/report.pdf")
-def report_pdf(request_id: int, actor: ApiActor, session: SessionDep) -> Response:
-    """The 核对报告 as PDF."""
-    data = reporting.report_pdf(session, actor=actor, request_id=request_id)
+@router.get("/requests/{request_id}/report.{kind}")
+def report_file(request_id: int, kind: Literal["pdf", "xlsx"], session: SessionDep, actor: ApiActor) -> Response:
+    """The 核对报告 as PDF or Excel."""
+    data, media, name = reporting.download(session, actor=actor, request_id=request_id, kind=kind)
     session.commit()
-    return Response(data, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="verification-{request_id}.pdf"'})
-
-
-@router.get("/requests/{request_id}/report.xlsx")
-def report_xlsx(request_id: int, actor: ApiActor, session: SessionDep) -> Response:
-    """The 核对报告 as an Excel workbook."""
-    data = reporting.report_xlsx(session, actor=actor, request_id=request_id)
-    session.commit()
-    return Response(data, media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="verification-{request_id}.xlsx"'})
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
