@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm.exc import StaleDataError
@@ -171,8 +171,3 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error(request, 500, "服务器内部错误，已记录日志")
-
-
-def html(content: str) -> HTMLResponse:
-    """A bare HTML fragment response (for htmx swaps)."""
-    return HTMLResponse(content)

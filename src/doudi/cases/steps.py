@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.areas.codes import county_of
@@ -339,14 +339,6 @@ HANDLERS = {
     "collective_decision": _collective_decision, "decision": _decision,
 }
 
-
-def overdue_count(session: Session, *, actor: Actor, today: date) -> int:
-    """Active steps past their due date in the actor's area."""
-    from doudi.cases.inbox import overdue_clause
-
-    stmt = select(func.count(CaseStep.id)).join(Case, Case.id == CaseStep.case_id).where(
-        CaseStep.status == "active", overdue_clause(today, svc.now()))
-    return int(session.scalar(svc.scoped(stmt, actor)) or 0)
 
 
 # The emergency path's handlers live in their own module (it imports this one, hence the late import).

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
-
-import polars as pl
 
 MASK = "*"
 
@@ -40,19 +37,6 @@ def mask_name(name: str | None) -> str:
 def mask_health(value: object) -> str:
     """Hide health and disability details entirely."""
     return "" if value in (None, "", False) else "（已隐藏）"
-
-
-def fingerprint(value: str) -> str:
-    """A short one-way fingerprint, so logs can refer to a number without revealing it."""
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
-
-
-def mask_id_expr(col: str) -> pl.Expr:
-    """Vectorised mask_id for exports of whole frames."""
-    c = pl.col(col)
-    return pl.when(c.str.len_chars() > 10).then(
-        c.str.slice(0, 6) + pl.lit(MASK * 8) + c.str.slice(-4, 4)
-    ).otherwise(pl.lit(""))
 
 
 SENSITIVE_FIELDS: dict[str, Callable[[Any], str]] = {

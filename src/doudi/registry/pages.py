@@ -12,7 +12,7 @@ from doudi.areas import service as areas
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import NotFound
-from doudi.core.masking import mask_id, scrub_text
+from doudi.core.masking import scrub_text
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.registry import service
 from doudi.registry.export import households_workbook
@@ -99,8 +99,3 @@ def unmask(
     number = service.unmask_person(session, actor=actor, household=hh, person=member.person, reason=reason)
     session.commit()
     return HTMLResponse(f'<span class="idno" title="已记录查看">{number}</span>')
-
-
-def masked(number: str) -> str:
-    """Template helper."""
-    return mask_id(number)
