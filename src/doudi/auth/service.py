@@ -15,6 +15,7 @@ from doudi.audit import service as audit
 from doudi.auth.models import ApiToken, RoleGrant, User, WebSession
 from doudi.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
 from doudi.auth.permissions import ROLES, Actor
+from doudi.auth.scope import get_in_area
 from doudi.config import Settings
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 
@@ -206,11 +207,7 @@ def set_password(session: Session, *, actor: Actor, user: User, password: str) -
 
 def get_user(session: Session, *, actor: Actor, user_id: int) -> User:
     """A user account within the actor's area, or NotFound."""
-    actor.require("user.read")
-    user = session.get(User, user_id)
-    if user is None or not actor.sees(user.area_code):
-        raise NotFound(f"user {user_id}")
-    return user
+    return get_in_area(session, User, user_id, actor=actor, action="user.read", label="user")
 
 
 def update_user(

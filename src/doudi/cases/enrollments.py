@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import get_in_area, in_area
 from doudi.cases.models import Enrollment, EnrollmentChange
 from doudi.cases.procedure import add_months, next_month, rules_for
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -21,16 +22,12 @@ OUTCOMES = {"no_change", "increase", "decrease", "gradual_exit", "terminate"}
 
 def scoped(stmt: Select[Any], actor: Actor) -> Select[Any]:
     """Limit an enrollment query to the actor's area."""
-    return stmt.where(Enrollment.area_code.startswith(actor.prefix)) if actor.prefix else stmt
+    return in_area(stmt, Enrollment.area_code, actor)
 
 
 def get_enrollment(session: Session, *, actor: Actor, enrollment_id: int) -> Enrollment:
     """An enrollment in the actor's area, or NotFound."""
-    actor.require("case.read")
-    e = session.get(Enrollment, enrollment_id)
-    if e is None or not actor.sees(e.area_code):
-        raise NotFound(f"enrollment {enrollment_id}")
-    return e
+    return get_in_area(session, Enrollment, enrollment_id, actor=actor, action="case.read", label="enrollment")
 
 
 def due_reviews(session: Session, *, actor: Actor, today: date, within_days: int = 30) -> list[Enrollment]:

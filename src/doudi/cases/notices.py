@@ -131,13 +131,10 @@ def pdf_for(notice: Notice) -> bytes:
 
 def get_notice(session: Session, *, actor: Actor, notice_id: int) -> Notice:
     """A notice in the actor's area (a case's or an enrollment's), or NotFound."""
-    from doudi.core.errors import NotFound
 
-    actor.require("case.read")
-    notice = session.get(Notice, notice_id)
-    if notice is None or not actor.sees(notice.area_code):
-        raise NotFound("notice")
-    return notice
+    from doudi.auth.scope import get_in_area
+
+    return get_in_area(session, Notice, notice_id, actor=actor, action="case.read", label="notice")
 
 
 def mark_served(session: Session, *, actor: Actor, notice_id: int, on: date) -> Notice:

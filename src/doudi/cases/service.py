@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import get_in_area, in_area
 from doudi.cases.models import Case, CaseEvent, CaseStep
 from doudi.cases.procedure import STEP_LABELS, Rules, due_for, rules_for
 from doudi.core.calendar import WorkCalendar
-from doudi.core.errors import Conflict, NotFound
+from doudi.core.errors import Conflict
 
 
 def now() -> datetime:
@@ -31,16 +32,12 @@ def calendar_for(area_code: str) -> WorkCalendar:
 
 def scoped(stmt: Any, actor: Actor) -> Any:
     """Limit a case query to the actor's area subtree."""
-    return stmt.where(Case.area_code.startswith(actor.prefix)) if actor.prefix else stmt
+    return in_area(stmt, Case.area_code, actor)
 
 
 def get_case(session: Session, *, actor: Actor, case_id: int, action: str = "case.read") -> Case:
     """A case in the actor's area, or NotFound (out-of-area cases look the same as missing ones)."""
-    actor.require(action)
-    case = session.get(Case, case_id)
-    if case is None or not actor.sees(case.area_code):
-        raise NotFound(f"case {case_id}")
-    return case
+    return get_in_area(session, Case, case_id, actor=actor, action=action, label="case")
 
 
 def check_version(case: Case, version: int | None) -> None:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
-from doudi.core.errors import FieldError, NotFound, ValidationFailed
+from doudi.core.errors import FieldError, ValidationFailed
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.explain import household_json
 from doudi.policy.frames import from_json
@@ -84,12 +84,10 @@ def evaluate_many(households: Sequence[HouseholdIn], on: date) -> list[dict[str,
 
 def evaluate_registry_household(session: Session, *, actor: Actor, household_id: int, on: date) -> dict[str, Any]:
     """Evaluate a registry household from its current facts (single-case path of the batch reader)."""
+    from doudi.auth.scope import get_in_area
     from doudi.policy.registry_frames import read_registry
 
-    actor.require("evaluation.run")
-    hh = session.get(Household, household_id)
-    if hh is None or not actor.sees(hh.area_code):
-        raise NotFound(f"household {household_id}")
+    get_in_area(session, Household, household_id, actor=actor, action="evaluation.run", label="household")
     frames = read_registry(session.connection(), on=on, household_ids=[household_id])
     decisions = evaluate_frames(frames, on)
     result = household_json(decisions, household_id)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import get_in_area, in_area
 from doudi.core.errors import FieldError, NotFound, ValidationFailed
 from doudi.core.ids import IdNumberError, parse_id_number
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Membership, Person
@@ -32,7 +33,7 @@ class Page:
 
 def scoped(stmt: Select[Any], actor: Actor) -> Select[Any]:
     """Limit a household query to the actor's area subtree."""
-    return stmt.where(Household.area_code.startswith(actor.prefix)) if actor.prefix else stmt
+    return in_area(stmt, Household.area_code, actor)
 
 
 @dataclass
@@ -80,11 +81,7 @@ def list_households(
 
 def get_household(session: Session, *, actor: Actor, household_id: int) -> Household:
     """One household, or NotFound when it does not exist or lies outside the actor's area."""
-    actor.require("household.read")
-    hh = session.get(Household, household_id)
-    if hh is None or not actor.sees(hh.area_code):
-        raise NotFound(f"household {household_id}")
-    return hh
+    return get_in_area(session, Household, household_id, actor=actor, action="household.read", label="household")
 
 
 def current_members(household: Household) -> list[Membership]:

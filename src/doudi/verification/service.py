@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import get_in_area
 from doudi.core.dates import whole_months_before
-from doudi.core.errors import FieldError, NotFound, ValidationFailed
+from doudi.core.errors import FieldError, ValidationFailed
 from doudi.ingest.models import IngestBatch
 from doudi.policy.calendar import calendar_for
 from doudi.policy.params import load_pack
@@ -29,10 +30,7 @@ STATUS_LABELS = {"pending": "待反馈", "answered": "已反馈", "no_record": "
 
 
 def _household(session: Session, actor: Actor, household_id: int) -> Household:
-    hh = session.get(Household, household_id)
-    if hh is None or not actor.sees(hh.area_code):
-        raise NotFound(f"household {household_id}")
-    return hh
+    return get_in_area(session, Household, household_id, actor=actor, action=None, label="household")
 
 
 def record_authorisation(
@@ -138,11 +136,8 @@ def create_request(
 
 def get_request(session: Session, *, actor: Actor, request_id: int) -> VerificationRequest:
     """One request within the actor's area."""
-    actor.require("verification.read")
-    req = session.get(VerificationRequest, request_id)
-    if req is None or not actor.sees(req.area_code):
-        raise NotFound(f"verification request {request_id}")
-    return req
+    return get_in_area(session, VerificationRequest, request_id, actor=actor, action="verification.read",
+                       label="verification request")
 
 
 def process_request(session: Session, *, actor: Actor, request_id: int,
