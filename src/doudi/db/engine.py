@@ -66,8 +66,3 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     finally:
         session.close()
 
-
-def is_postgres(engine_or_session: Engine | Session) -> bool:
-    """True when the bound database is PostgreSQL."""
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
-    return bind.dialect.name == "postgresql"

@@ -3,19 +3,17 @@ with the pack versions, in one transaction (a crash leaves no partial run)."""
 
 from __future__ import annotations
 
-import io
 import time
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import FieldError, ValidationFailed
-from doudi.db.engine import is_postgres
+from doudi.db.frames import write_frame
 from doudi.policy.engine import MODULES, PROGRAMS, Decisions, evaluate_frames, long_decisions
 from doudi.policy.frames import Frames
 from doudi.policy.models import AssessmentDecision, AssessmentMemberDecision, AssessmentRun
@@ -70,22 +68,6 @@ def summarise(long: pl.DataFrame) -> dict[str, dict[str, Any]]:
                 "monthly_cost": float(found.get(k, {}).get("monthly_cost", 0.0))} for k in PROGRAMS}
 
 
-def bulk_insert(session: Session, table: Table, df: pl.DataFrame) -> None:
-    """Insert a frame in bulk: COPY on PostgreSQL, executemany on SQLite (inside the caller's transaction)."""
-    if df.is_empty():
-        return
-    if is_postgres(session):
-        raw = session.connection().connection.driver_connection
-        buf = io.BytesIO()
-        df.write_csv(buf, include_header=False, null_value="\\N")
-        cols = ", ".join(f'"{c}"' for c in df.columns)
-        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-                f"COPY {table.name} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-            copy.write(buf.getvalue())
-        return
-    session.execute(insert(table), df.to_dicts())
-
-
 def run_assessment(session: Session, *, actor: Actor, frames: Frames, on: date, source: str,
                    source_detail: str = "", area_prefix: str = "") -> AssessmentRun:
     """Evaluate every household and store the run, its decisions and member entitlements."""
@@ -109,11 +91,11 @@ def run_assessment(session: Session, *, actor: Actor, frames: Frames, on: date, 
                         summary=summary, created_by=actor.user_id, created_by_name=actor.username)
     session.add(run)
     session.flush()
-    bulk_insert(session, AssessmentDecision.__table__, long.select(  # type: ignore[arg-type]
+    write_frame(session, AssessmentDecision, long.select(
         run_id=pl.lit(run.id), household_id="household_id", area_code="area_code", program="program",
         eligible="eligible", monthly_amount="monthly_amount", level="level", persons="persons", reasons="reasons",
         pack_region="pack_region", pack_version="pack_version"))
-    bulk_insert(session, AssessmentMemberDecision.__table__, member_rows(decisions).select(  # type: ignore[arg-type]
+    write_frame(session, AssessmentMemberDecision, member_rows(decisions).select(
         run_id=pl.lit(run.id), household_id="household_id", member_idx="member_idx", person_id="person_id",
         program="program", monthly_amount="monthly_amount", level="level", care_hours="care_hours"))
     run.finished_at = datetime.now(UTC)

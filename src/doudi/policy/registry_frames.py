@@ -18,6 +18,7 @@ import polars as pl
 from sqlalchemy import Connection, and_, or_, select
 
 from doudi.core.dates import shift_months
+from doudi.db.frames import read_frame
 from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames, conform
 from doudi.policy.params import PackError, load_pack
 from doudi.policy.programs.base import age_on
@@ -45,8 +46,7 @@ def months_back(on: date, months: int) -> date:
 
 
 def _read(conn: Connection, stmt: Any, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    rows = conn.execute(stmt).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    return read_frame(conn, stmt, schema=schema)
 
 
 def _scope(stmt: Any, area_prefix: str, household_ids: Sequence[int] | None) -> Any:

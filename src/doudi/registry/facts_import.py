@@ -1,7 +1,7 @@
 """Bulk import of declared facts (income, assets, expenses, living conditions) from Parquet or CSV files.
 
 Each file becomes one ingest batch (source_kind 'declared'); rows naming an unknown household or person
-are quarantined with their row number and reason, the rest are inserted with executemany. Files are
+are quarantined with their row number and reason, the rest are bulk-inserted (db.frames). Files are
 keyed by household_no and id_number (the formats are documented in doudi/synth/README.md).
 """
 
@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.db.frames import write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
-from doudi.registry.import_write import chunked, fetch_frame
+from doudi.registry.import_write import fetch_frame
 from doudi.registry.importer import file_sha256
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Person
 
@@ -51,7 +52,7 @@ def _read(path: Path) -> pl.DataFrame:
     return frame.with_columns(pl.col(dates).str.to_date())
 
 
-def _rows(kind: str, frame: pl.DataFrame, batch_id: int) -> list[dict[str, Any]]:
+def _rows(kind: str, frame: pl.DataFrame, batch_id: int) -> pl.DataFrame:
     base = {"source_kind": pl.lit("declared"), "batch_id": pl.lit(batch_id)}
     if kind == "income" or kind == "expenses":
         sel = frame.select(
@@ -79,7 +80,7 @@ def _rows(kind: str, frame: pl.DataFrame, batch_id: int) -> list[dict[str, Any]]
             period_end="observed_on",
             **base,
         )
-    return sel.to_dicts()
+    return sel
 
 
 def import_facts(session: Session, *, actor: Actor, kind: str, path: Path) -> FactImportResult:
@@ -144,21 +145,12 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path) -> Fa
     )
     session.add(batch)
     session.flush()
-    table = KINDS[kind].__table__
-    for chunk in chunked(_rows(kind, good, batch.id)):
-        session.execute(insert(table), chunk)
-    rejected = [
-        {
-            "batch_id": batch.id,
-            "row_number": r["row_number"],
-            "field": "household_no" if r["household_id"] is None else "id_number",
-            "reason": r["reason"],
-            "raw": {"household_no": r["household_no"], "id_number": r.get("id_number")},
-        }
-        for r in bad.iter_rows(named=True)
-    ]
-    for chunk in chunked(rejected):
-        session.execute(insert(RejectedRow), chunk)
+    write_frame(session, KINDS[kind], _rows(kind, good, batch.id))
+    write_frame(session, RejectedRow, bad.select(
+        pl.lit(batch.id, pl.Int64).alias("batch_id"), "row_number",
+        pl.when(pl.col("household_id").is_null()).then(pl.lit("household_no")).otherwise(pl.lit("id_number"))
+        .alias("field"), "reason",
+        pl.struct("household_no", pl.col("id_number").cast(pl.Utf8)).alias("raw")))
     audit.record(
         session,
         actor=actor,

@@ -1,7 +1,7 @@
 """Bulk upsert of validated registry rows: households by household_no, persons by id_number, memberships.
 
-Changes are computed on frames (what exists vs what the file says) and written with executemany
-INSERT/UPDATE statements; nothing goes through the ORM one object at a time.
+Changes are computed on frames (what exists vs what the file says) and written through the
+database-frame layer (db.frames); nothing goes through the ORM one object at a time.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from datetime import date
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from doudi.db.frames import read_frame_in, write_frame
 from doudi.registry.models import Household, Membership, Person
 
 CHUNK = 5000
@@ -60,17 +61,7 @@ def fetch_frame(
     session: Session, columns: list[Any], key: Any, values: list[Any], schema: dict[str, Any], *where: Any
 ) -> pl.DataFrame:
     """Rows whose key is in `values`, as a frame (chunked IN lists)."""
-    rows: list[tuple[Any, ...]] = []
-    for chunk in chunked(values):
-        rows.extend(session.execute(select(*columns).where(key.in_(chunk), *where)).all())
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def _insert(session: Session, table: Any, frame: pl.DataFrame) -> None:
-    """executemany INSERT of a frame's rows (Core, no RETURNING: ids are looked up by key afterwards)."""
-    rows = frame.to_dicts()
-    for chunk in chunked(rows):
-        session.execute(insert(table), chunk)
+    return read_frame_in(session, select(*columns).where(*where), key, values, schema=schema)
 
 
 def _changed(new: pl.DataFrame, old: pl.DataFrame, key: str, cols: list[str]) -> pl.DataFrame:
@@ -91,23 +82,12 @@ def _upsert(session: Session, model: Any, frame: pl.DataFrame, key: str, cols: l
     ids = dict(zip(old[key].to_list(), old["id"].to_list(), strict=True))
     fresh = frame.join(old.select(key), on=key, how="anti", maintain_order="left")
     if fresh.height:
-        _insert(session, model.__table__, fresh.with_columns(version=pl.lit(1)))
-        added = fetch_frame(session, [key_col, model.id], key_col, fresh[key].to_list(), {key: pl.Utf8, "id": pl.Int64})
+        added = write_frame(session, model, fresh, returning=[key, "id"]).returned
         ids.update(zip(added[key].to_list(), added["id"].to_list(), strict=True))
     changed = _changed(frame, old, key, cols)
     if changed.height:
-        tbl = cast(Table, model.__table__)
-        # Optimistic: a row changed by someone else since it was read is not overwritten.
-        stmt = (
-            update(tbl)
-            .where(tbl.c.id == bindparam("b_id"), tbl.c.version == bindparam("b_version"))
-            .values({c: bindparam(f"v_{c}") for c in cols} | {"version": bindparam("b_next")})
-        )
-        params = changed.select(
-            *(pl.col(c).alias(f"v_{c}") for c in cols), b_id="id", b_version="version", b_next=pl.col("version") + 1
-        ).to_dicts()
-        for chunk in chunked(params):
-            session.execute(stmt, chunk)
+        # Optimistic: the version read above is matched, so a row changed by someone else since is not overwritten.
+        write_frame(session, model, changed.select("id", "version", *cols), mode="update", match=["id"])
     return ids, fresh.height, changed.height
 
 
@@ -209,8 +189,7 @@ def _memberships(
     tbl = cast(Table, Membership.__table__)
     for chunk in chunked(close):
         session.execute(update(tbl).where(tbl.c.id.in_(chunk)).values(valid_to=today))
-    if add.height:
-        _insert(session, tbl, add.with_columns(valid_from=pl.lit(today)))
+    write_frame(session, Membership, add.with_columns(valid_from=pl.lit(today)))
     return {"memberships_new": add.height, "memberships_closed": len(close)}
 
 

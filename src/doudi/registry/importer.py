@@ -16,17 +16,19 @@ Rules of the import:
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.db.frames import write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry import import_write
 from doudi.registry.import_checks import ERROR_SCHEMA, normalise, validate
@@ -196,13 +198,12 @@ def _quarantine(session: Session, batch_id: int, errors: pl.DataFrame, raw: pl.D
     """Store every rejection with its row number, field, reason and the row as read."""
     if errors.is_empty():
         return
-    raw_of = {r[ROW]: {k: v for k, v in r.items() if k != ROW and v is not None} for r in raw.iter_rows(named=True)}
-    rows = [
-        {"batch_id": batch_id, "row_number": r, "field": f, "reason": reason, "raw": raw_of.get(r, {})}
-        for r, f, reason in errors.select(ROW, "field", "reason").iter_rows()
-    ]
-    for chunk in import_write.chunked(rows):
-        session.execute(insert(RejectedRow), chunk)
+    # The row as read, without its empty cells, as a JSON object.
+    raw_of = {r[ROW]: json.dumps({k: v for k, v in r.items() if k != ROW and v is not None}, ensure_ascii=False,
+                                 default=str) for r in raw.iter_rows(named=True)}
+    write_frame(session, RejectedRow, errors.select(
+        pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.col(ROW).alias("row_number"), "field", "reason",
+        pl.col(ROW).replace_strict(raw_of, default="{}", return_dtype=pl.Utf8).alias("raw")))
 
 
 def write_report(result: ImportResult, source: Path) -> Path | None:

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import FieldError, ValidationFailed
-from doudi.db.engine import is_postgres
+from doudi.db.dialect import FrameDialect
+from doudi.db.frames import frame_dialect, read_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.models import Person
 from doudi.verification import loader, payload
@@ -68,8 +69,8 @@ def get_source(source_key: str) -> Source:
 
 def registry_ids(session: Session) -> pl.DataFrame:
     """Every registry person's ID number and id, as a frame for the exact-ID join."""
-    rows = session.execute(select(Person.id_number, Person.id)).all()
-    return pl.DataFrame(rows, schema={"id_number": pl.Utf8, "person_id": pl.Int64}, orient="row")
+    return read_frame(session, select(Person.id_number, Person.id), schema={"id_number": pl.Utf8,
+                                                                            "person_id": pl.Int64})
 
 
 def _link_by_id(good: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
@@ -95,7 +96,7 @@ class _Prepared:
 
 
 def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, chunk_rows: int,
-             parts: payload.PartWriter, postgres: bool) -> Generator[_Prepared, None, None]:
+             parts: payload.PartWriter, dialect: FrameDialect) -> Generator[_Prepared, None, None]:
     """Read, validate, link and store the payload of each chunk (pure frame work, no database)."""
     first = True
     for chunk in read_chunks(path, chunk_rows=chunk_rows):
@@ -117,7 +118,7 @@ def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, c
                 schema={"batch_id": pl.Int64, "row_number": pl.Int64, "field": pl.Utf8, "reason": pl.Utf8,
                         "raw": pl.Utf8}, orient="row")], how="diagonal_relaxed")
         methods = dict(linked["match_method"].value_counts().iter_rows())
-        yield _Prepared(loader.stage_feed_records(linked, batch_id=batch_id, postgres=postgres), rejects,
+        yield _Prepared(loader.stage_feed_records(linked, batch_id=batch_id, dialect=dialect), rejects,
                         frame.height + len(chunk.broken), methods, columns)
 
 
@@ -170,7 +171,7 @@ def ingest_file(
     total = ok = rejected = by_id = pending = 0
     ignored: list[str] | None = None
     declared = set(source.column_names)
-    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, is_postgres(session))
+    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, frame_dialect(session))
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as pool:
             for prepared in _ahead(chunks, pool):

@@ -9,12 +9,10 @@ way everywhere, and a new agency source needs no migration.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Date,
     DateTime,
     Float,
@@ -22,34 +20,14 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
-    TypeDecorator,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doudi.db.base import Base, Versioned
-
-
-class JSONText(TypeDecorator[Any]):
-    """JSON kept as plain text on every backend (cheap to bulk-load, parsed by whoever reads it)."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        """Serialise on the way in."""
-        return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        """Parse on the way out."""
-        return None if value is None else json.loads(value)
-
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from doudi.db.types import BigId, JSONText
 
 
 class FeedRecord(Base):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import NotFound
+from doudi.db.frames import read_frame
 from doudi.ingest.models import IngestBatch
 from doudi.registry.models import Household, Membership, Person
 from doudi.verification import payload
@@ -44,10 +45,9 @@ def registry_persons(session: Session) -> pl.DataFrame:
             .join(Membership, Membership.person_id == Person.id)
             .join(Household, Household.id == Membership.household_id)
             .where(Membership.valid_to.is_(None)))
-    rows = session.execute(stmt).all()
-    frame = pl.DataFrame(rows, schema={"person_id": pl.Int64, "name": pl.Utf8, "id_number": pl.Utf8,
-                                       "birth_date": pl.Date, "sex": pl.Utf8, "address": pl.Utf8,
-                                       "area_code": pl.Utf8}, orient="row")
+    frame = read_frame(session, stmt, schema={"person_id": pl.Int64, "name": pl.Utf8, "id_number": pl.Utf8,
+                                              "birth_date": pl.Date, "sex": pl.Utf8, "address": pl.Utf8,
+                                              "area_code": pl.Utf8})
     return frame.unique("person_id", keep="first").with_columns(pl.col("person_id").cast(pl.Utf8).alias("record_id"))
 
 
