@@ -33,10 +33,15 @@ def make_areas(session: Session) -> None:
     ])
 
 
+# The organisation an organisation role acts for, unless a test names another.
+DEFAULT_ORG = {"agency_liaison": "social_insurance", "care_provider": "ankang_care"}
+
+
 def make_user(session: Session, username: str, roles: list[str], area: str, **kw: object) -> User:
-    """A user with a known password."""
+    """A user with a known password (and, for an organisation role, an organisation)."""
+    org = kw.pop("org", next((DEFAULT_ORG[r] for r in roles if r in DEFAULT_ORG), None))
     return auth.create_user(session, actor=system_actor(), username=username, password=PASSWORD, roles=roles,
-                            area_code=area, **kw)  # type: ignore[arg-type]
+                            area_code=area, org=org, **kw)  # type: ignore[arg-type]
 
 
 def make_person(session: Session, name: str, birth: date, sex: str = "M", **kw: object) -> Person:

@@ -1,20 +1,31 @@
-"""FastAPI dependencies: database session, settings, the signed-in actor and CSRF checks."""
+"""FastAPI dependencies: database session, settings, the signed-in actor, CSRF checks and request bodies.
+
+Routes that work with the database are plain `def` functions (FastAPI runs them in its thread pool, off the
+event loop); whatever needs `await` — parsing a form, reading an upload — happens in the async dependencies
+here, before the route runs. A request commits once: the route commits its work; a read-only page leaves
+only the console session's sliding expiry pending, which `get_session` commits after the route returns.
+"""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import event
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from doudi.auth import service as auth
 from doudi.auth.models import User, WebSession
 from doudi.auth.permissions import Actor
 from doudi.config import Settings
+from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.uploads import read_capped
 
 SESSION_COOKIE = "doudi_session"
 
@@ -25,18 +36,31 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+def _committed(session: Session) -> None:
+    session.info["committed"] = True
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One database session per request; the route commits, anything uncommitted is rolled back."""
+    """One database session per request. The route commits its work once; anything it leaves uncommitted is
+    rolled back. On a page that commits nothing, the console session's sliding expiry (noted by page_login)
+    is written and committed here instead, before the response is sent: one commit per request either way."""
     session: Session = request.app.state.sessionmaker()
+    event.listen(session, "after_commit", _committed)
     try:
         yield session
+        touch = session.info.get("touch")
+        if touch is not None and not session.info.get("committed"):
+            session.rollback()
+            auth.touch_web_session(session, **touch)
+            session.commit()
     finally:
         session.rollback()
         session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the code after `yield` runs when the route returns, before the response is sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -82,8 +106,9 @@ def page_login(request: Request, session: SessionDep, settings: SettingsDep) -> 
     found = auth.resolve_web_session(session, settings=settings, token=token) if token else None
     if found is None:
         raise LoginRequired(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
-    session.commit()  # persist the sliding expiry
     user, ws = found
+    # The sliding expiry is committed with the route's work, or on its own by get_session.
+    session.info["touch"] = {"session_id": ws.id, "last_seen_at": ws.last_seen_at, "expires_at": ws.expires_at}
     # Plain values only: error pages render after the request's session is closed.
     request.state.user = UserView(user.username, user.full_name, sorted(user.roles), user.area_code)
     request.state.csrf_token = ws.csrf_token
@@ -113,3 +138,39 @@ async def csrf_check(request: Request, _login: Annotated[tuple[User, WebSession]
 ApiActor = Annotated[Actor, Depends(api_actor)]
 PageActor = Annotated[Actor, Depends(page_actor)]
 CsrfChecked = Annotated[None, Depends(csrf_check)]
+
+
+async def form_data(request: Request) -> FormData:
+    """The request's form, parsed on the event loop so that the route itself can be a plain `def`."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """An uploaded file read into memory under a size cap, or the reason it was refused."""
+
+    filename: str
+    data: bytes
+    error: FieldError | None = None
+
+    def check(self) -> bytes:
+        """The bytes, or ValidationFailed with the refusal."""
+        if self.error is not None:
+            raise ValidationFailed([self.error])
+        return self.data
+
+
+def upload_field(field: str = "file", *, max_bytes: int) -> Callable[[Request], Awaitable[Uploaded]]:
+    """A dependency reading the form's file field with a hard cap (the route decides how to show a refusal)."""
+    async def read(request: Request) -> Uploaded:
+        item = (await request.form()).get(field)
+        if not isinstance(item, StarletteUpload):
+            return Uploaded("", b"", FieldError(field, "请选择要上传的文件"))
+        try:
+            return Uploaded(item.filename or "", await read_capped(item, max_bytes=max_bytes, field=field))
+        except ValidationFailed as exc:
+            return Uploaded(item.filename or "", b"", exc.errors[0])
+    return read

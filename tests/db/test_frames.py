@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import JSON, Connection, Date, DateTime, Numeric, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from doudi.db.base import Versioned
 from doudi.db.dialect import dialect_of
 from doudi.db.frames import read_frame, read_frame_in, send_frame, stage_frame, write_frame
 from doudi.db.types import JSONText
@@ -21,11 +22,10 @@ class _Base(DeclarativeBase):
     """A metadata of its own: these tables exist only inside each test's rolled-back transaction."""
 
 
-class Payment(_Base):
+class Payment(Versioned, _Base):
     """A table with every type the new domains use, a natural key and optimistic locking."""
 
     __tablename__ = "frame_test_payments"
-    __mapper_args__ = {"version_id_col": None}  # replaced below, once the column exists
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True)
@@ -37,10 +37,7 @@ class Payment(_Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
-    version: Mapped[int] = mapped_column()
 
-
-Payment.__mapper__.version_id_col = Payment.__table__.c.version  # type: ignore[attr-defined]
 
 T = Payment.__table__
 

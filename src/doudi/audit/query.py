@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from doudi.areas.codes import level_of
 from doudi.audit.models import AuditEntry
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import area_clause
 
 
 @dataclass
@@ -32,7 +33,7 @@ class AuditFilter:
 def _stmt(actor: Actor, f: AuditFilter) -> Select[Any]:
     stmt = select(AuditEntry)
     if not actor.system:
-        in_area = AuditEntry.area_code.startswith(actor.prefix)
+        in_area = area_clause(AuditEntry.area_code, actor)
         # Entries without an area (e.g. a failed login for an unknown name) are for county level and above.
         if level_of(actor.area_code) in {"province", "city", "county"}:
             in_area = or_(in_area, AuditEntry.area_code.is_(None))

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from doudi.audit import service as audit
 from doudi.auth import service
 from doudi.auth.models import User
 from doudi.auth.permissions import ROLES, system_actor
@@ -26,28 +27,28 @@ def register(app: typer.Typer) -> None:
         role: list[str] = typer.Option(..., "--role", help=f"可重复；可选 {', '.join(ROLES)}"),
         area: str = typer.Option(..., "--area", help="县、乡镇或村的区划代码"),
         full_name: str = typer.Option("", "--name"),
+        org: str = typer.Option("", "--org", help="所属机构：部门联络员填数据源代码（如 tax），照料服务机构填机构代码"),
     ) -> None:
-        """Create a user with one or more roles, bound to an area."""
+        """Create a user with one or more roles, bound to an area (and, for some roles, an organisation)."""
         with session_scope() as session:
             user = service.create_user(session, actor=system_actor(name="cli"), username=username,
-                                       password=password, roles=role, area_code=area, full_name=full_name)
-            typer.echo(f"已创建用户 {user.username}（{', '.join(sorted(user.roles))}，辖区 {user.area_code}）")
+                                       password=password, roles=role, area_code=area, full_name=full_name, org=org)
+            where = f"，所属机构 {user.org_key}" if user.org_key else ""
+            typer.echo(f"已创建用户 {user.username}（{', '.join(sorted(user.roles))}，辖区 {user.area_code}{where}）")
 
     @users.command("list")
     def list_users() -> None:
         """List every user with roles, area and lock state."""
         with session_scope() as session:
-            table = Table("用户名", "姓名", "角色", "辖区", "状态")
+            table = Table("用户名", "姓名", "角色", "辖区", "所属机构", "状态")
             for u in session.scalars(select(User).order_by(User.username)):
                 state = "停用" if not u.is_active else ("锁定" if u.locked_until else "正常")
-                table.add_row(u.username, u.full_name, ",".join(sorted(u.roles)), u.area_code, state)
+                table.add_row(u.username, u.full_name, ",".join(sorted(u.roles)), u.area_code, u.org_key or "", state)
             Console().print(table)
 
     @users.command("unlock")
     def unlock(username: str) -> None:
         """Clear a lock-out after too many failed logins."""
-        from doudi.audit import service as audit
-
         with session_scope() as session:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from doudi.db.base import Base, Timestamped
 
 
 class User(Timestamped, Base):
-    """A staff member (or a care provider or agency liaison) bound to one area."""
+    """A staff member (or a care provider or agency liaison) bound to one area, and for such roles to the
+    organisation they act for (an agency's data-source key, a provider's or partner's key)."""
 
     __tablename__ = "users"
 
@@ -26,8 +27,15 @@ class User(Timestamped, Base):
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     phone: Mapped[str | None] = mapped_column(String(20))
+    org_kind: Mapped[str | None] = mapped_column(String(16))  # agency | provider | partner (auth.permissions.OrgKind)
+    org_key: Mapped[str | None] = mapped_column(String(64))
 
     grants: Mapped[list[RoleGrant]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("(org_kind is null and org_key is null) or "
+                        "(org_kind in ('agency','provider','partner') and org_key is not null)", name="org"),
+    )
 
     @property
     def roles(self) -> frozenset[str]:

@@ -10,14 +10,15 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
-from doudi.areas.models import Area
+from doudi.audit import service as audit
 from doudi.auth import service as auth
 from doudi.auth.models import User
-from doudi.auth.permissions import ROLES, role_labels
+from doudi.auth.orgs import agencies
+from doudi.auth.permissions import ROLE_ORG, ROLES, Actor, role_labels
 from doudi.core.errors import ValidationFailed
-from doudi.deps import SESSION_COOKIE, CsrfChecked, PageActor, SessionDep, SettingsDep, client_ip
+from doudi.deps import SESSION_COOKIE, CsrfChecked, FormDep, PageActor, SessionDep, SettingsDep, client_ip
+from doudi.web.dashboard import dashboard_cards
 from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -76,8 +77,6 @@ def login(
 def logout(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked) -> Response:
     """End the console session."""
     auth.end_web_session(session, token=request.cookies.get(SESSION_COOKIE, ""))
-    from doudi.audit import service as audit
-
     audit.record(session, actor=actor, action="auth.logout", object_type="user", object_id=actor.user_id)
     session.commit()
     resp = RedirectResponse("/login", status_code=303)
@@ -88,23 +87,20 @@ def logout(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfC
 @router.get("/")
 def home(request: Request, session: SessionDep, actor: PageActor) -> Response:
     """The workbench: what this user can do, and the dashboards their roles allow."""
-    from doudi.web.dashboard import dashboard_cards
-
     return render(request, "home.html", {"cards": dashboard_cards(session, actor=actor)})
+
+
+def _choices(session: SessionDep, actor: Actor) -> dict[str, object]:
+    """What the account forms offer: roles, areas in the administrator's subtree, organisations."""
+    return {"roles": ROLES, "labels": role_labels(), "areas": auth.area_choices(session, actor=actor),
+            "org_roles": sorted(ROLE_ORG), "agencies": agencies()}
 
 
 @router.get("/admin/users")
 def users_page(request: Request, session: SessionDep, actor: PageActor, q: str = "") -> Response:
     """Accounts within the administrator's area."""
-    actor.require("user.read")
-    stmt = select(User).where(User.area_code.startswith(actor.prefix)).order_by(User.username)
-    if q:
-        stmt = stmt.where(User.username.contains(q) | User.full_name.contains(q))
-    users = list(session.scalars(stmt.limit(500)))
-    stmt_areas = select(Area).where(Area.code.startswith(actor.prefix)).order_by(Area.code).limit(2000)
-    areas = list(session.scalars(stmt_areas))
-    return render(request, "auth/users.html", {"users": users, "roles": ROLES, "labels": role_labels(),
-                                               "areas": areas, "q": q, "errors": []})
+    users = auth.list_users(session, actor=actor, q=q)
+    return render(request, "auth/users.html", {"users": users, "q": q, "errors": [], **_choices(session, actor)})
 
 
 @router.post("/admin/users")
@@ -118,44 +114,40 @@ def create_user_page(
     role: Annotated[list[str], Form()],
     area_code: Annotated[str, Form()],
     full_name: Annotated[str, Form()] = "",
+    org: Annotated[str, Form()] = "",
 ) -> Response:
     """Create an account (administrators only)."""
     actor.require("user.manage")
     try:
         auth.create_user(session, actor=actor, username=username.strip(), password=password, roles=role,
-                         area_code=area_code, full_name=full_name.strip())
+                         area_code=area_code, full_name=full_name.strip(), org=org)
     except ValidationFailed as exc:
         session.rollback()
-        users = list(session.scalars(select(User).where(User.area_code.startswith(actor.prefix)).limit(500)))
-        areas = list(session.scalars(select(Area).where(Area.code.startswith(actor.prefix)).limit(2000)))
-        return render(request, "auth/users.html", {"users": users, "roles": ROLES, "labels": role_labels(),
-                                                   "areas": areas, "q": "", "errors": exc.errors}, status_code=422)
+        return render(request, "auth/users.html", {"users": auth.list_users(session, actor=actor), "q": "",
+                                                   "errors": exc.errors, **_choices(session, actor)},
+                      status_code=422)
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.get("/admin/users/{user_id}")
 def user_detail(request: Request, user_id: int, session: SessionDep, actor: PageActor) -> Response:
-    """One account: roles, area, supervisor, lock state."""
+    """One account: roles, area, organisation, supervisor, lock state."""
     user = auth.get_user(session, actor=actor, user_id=user_id)
     return _user_page(request, session, actor, user, [])
 
 
-def _user_page(request: Request, session: SessionDep, actor: PageActor, user: User, errors: Sequence[object],
+def _user_page(request: Request, session: SessionDep, actor: Actor, user: User, errors: Sequence[object],
                status_code: int = 200, notice: str = "") -> Response:
-    stmt_areas = select(Area).where(Area.code.startswith(actor.prefix)).order_by(Area.code).limit(2000)
-    peers = list(session.scalars(select(User).where(User.area_code.startswith(actor.prefix), User.id != user.id)
-                                 .order_by(User.username).limit(500)))
-    return render(request, "auth/user_detail.html", {"u": user, "roles": ROLES, "labels": role_labels(),
-                                                     "areas": list(session.scalars(stmt_areas)), "peers": peers,
-                                                     "errors": errors, "notice": notice}, status_code=status_code)
+    peers = auth.list_users(session, actor=actor, exclude=user.id)
+    return render(request, "auth/user_detail.html", {"u": user, "peers": peers, "errors": errors, "notice": notice,
+                                                     **_choices(session, actor)}, status_code=status_code)
 
 
 @router.post("/admin/users/{user_id}")
-async def user_update(request: Request, user_id: int, session: SessionDep, actor: PageActor,
-                      _csrf: CsrfChecked) -> Response:
-    """Save roles, area, status and supervisor; or unlock; or reset the password."""
-    form = await request.form()
+def user_update(request: Request, user_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                form: FormDep) -> Response:
+    """Save roles, area, organisation, status and supervisor; or unlock; or reset the password."""
     op = str(form.get("op", "update"))
     try:
         if op == "unlock":
@@ -170,6 +162,7 @@ async def user_update(request: Request, user_id: int, session: SessionDep, actor
                 session, actor=actor, user_id=user_id, roles=[str(r) for r in form.getlist("role")],
                 area_code=str(form.get("area_code", "")) or None, is_active=form.get("is_active") == "on",
                 full_name=str(form.get("full_name", "")), supervisor_id=int(sup) if sup else None,
+                org=str(form.get("org", "")),
             )
             notice = "已保存"
     except ValidationFailed as exc:

@@ -1,8 +1,9 @@
-"""The permission table (role → actions) and the acting user's identity and area scope."""
+"""The permission table (role → actions) and the acting user's identity, area and organisation scope."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from functools import lru_cache
 from importlib.resources import files
 
@@ -22,6 +23,18 @@ ROLES = (
     "auditor",
     "admin",
 )
+
+
+class OrgKind(StrEnum):
+    """Kinds of organisation a user can act for, beside the area they belong to."""
+
+    AGENCY = "agency"  # a government agency that sends a data feed: its data-source key
+    PROVIDER = "provider"  # a care provider organisation
+    PARTNER = "partner"  # a charity or social organisation (the charity domain, later)
+
+
+# Roles that act for an organisation: such a user sees only what is addressed to it.
+ROLE_ORG: dict[str, OrgKind] = {"agency_liaison": OrgKind.AGENCY, "care_provider": OrgKind.PROVIDER}
 
 
 @lru_cache
@@ -58,6 +71,8 @@ class Actor:
     ip: str = ""
     system: bool = False
     elevated: bool = False  # may do follow-on work beyond its roles, but only inside its own area
+    org_kind: OrgKind | None = None  # the organisation acted for (agency liaisons, care providers, partners)
+    org: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -82,6 +97,18 @@ class Actor:
             return True
         return area_code is not None and within(area_code, self.area_code)
 
+    @property
+    def org_scoped(self) -> bool:
+        """True for a user whose role acts for an organisation: they see only what is addressed to it."""
+        return not self.system and any(role in ROLE_ORG for role in self.roles)
+
+    def sees_org(self, kind: OrgKind, key: str | None) -> bool:
+        """True when an object addressed to organisation `key` (of `kind`) is visible: always for area staff
+        and the system, otherwise only for the actor's own organisation (none recorded: nothing)."""
+        if not self.org_scoped:
+            return True
+        return self.org is not None and self.org_kind == kind and key == self.org
+
 
 def system_actor(area_code: str = "000000", name: str = "system") -> Actor:
     """The actor used by CLI commands and scheduled jobs (full rights; still audited by name)."""
@@ -92,6 +119,4 @@ def on_behalf(actor: Actor) -> Actor:
     """The same user doing follow-on work their action triggers (e.g. recording an application's
     authorisations, refreshing verification requests after a feed upload): any permission, but still only
     inside the user's own area, and still attributed to them."""
-    from dataclasses import replace
-
     return replace(actor, elevated=True)

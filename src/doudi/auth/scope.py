@@ -1,29 +1,95 @@
-"""Area scoping shared by every domain: one lookup and one query filter, so no domain can forget either."""
+"""Scoping shared by every domain: area subtrees and organisations, one lookup and one set of query filters.
+
+No code outside `auth` reads `actor.prefix` or compares area codes itself: it asks here. Area staff see
+their area's subtree; a user who acts for an organisation (an agency liaison, a care provider, later a
+charity partner) sees, inside that area, only what is addressed to that organisation.
+"""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import polars as pl
+from sqlalchemy import ColumnElement, and_, false, true
 from sqlalchemy.orm import Session
 
-from doudi.auth.permissions import Actor
+from doudi.areas.codes import scope_prefix
+from doudi.auth.permissions import Actor, OrgKind
 from doudi.core.errors import NotFound
 
 T = TypeVar("T")
 
 
 def get_in_area(session: Session, model: type[T], object_id: int, *, actor: Actor, action: str | None,
-                label: str = "") -> T:
-    """The object if the actor may do `action` (None: the caller has checked) and it lies in the actor's area;
-    otherwise PermissionDenied, or NotFound — an object outside the area looks like one that does not exist."""
+                label: str = "", org: tuple[OrgKind, str] | None = None) -> T:
+    """The object if the actor may do `action` (None: the caller has checked) and it lies in the actor's area
+    (and, with `org` = (kind, attribute), is addressed to the actor's organisation); otherwise PermissionDenied,
+    or NotFound — an object outside the scope looks like one that does not exist."""
     if action is not None:
         actor.require(action)
     obj = session.get(model, object_id)
-    if obj is None or not actor.sees(getattr(obj, "area_code", None)):
+    if obj is None or not actor.sees(getattr(obj, "area_code", None)) or (
+            org is not None and not actor.sees_org(org[0], getattr(obj, org[1], None))):
         raise NotFound(f"{label or model.__name__} {object_id}")
     return obj
+
+
+def area_clause(column: Any, actor: Actor) -> ColumnElement[bool]:
+    """A condition true for rows whose area column lies in the actor's area subtree (everything for the system)."""
+    return column.startswith(actor.prefix) if actor.prefix else true()  # type: ignore[no-any-return]
+
+
+def outside_area(column: Any, actor: Actor) -> ColumnElement[bool]:
+    """A condition true for rows outside the actor's area subtree (nothing for the system)."""
+    return ~column.startswith(actor.prefix) if actor.prefix else false()  # type: ignore[no-any-return]
 
 
 def in_area(stmt: Any, column: Any, actor: Actor) -> Any:
     """Limit a query to rows whose area column lies in the actor's area subtree."""
     return stmt.where(column.startswith(actor.prefix)) if actor.prefix else stmt
+
+
+def subtree_prefix(area: str) -> str:
+    """The code prefix of an area's subtree; a string that is not a division code is taken as a prefix itself."""
+    try:
+        return scope_prefix(area)
+    except ValueError:
+        return area
+
+
+def under(stmt: Any, column: Any, area: str) -> Any:
+    """Limit a query to an explicit area's subtree: an area code, or a code prefix, that the caller chose and
+    checked (the CLI's --area, an area picked on a page); '' means everything."""
+    return stmt.where(column.startswith(subtree_prefix(area))) if area else stmt
+
+
+def outside_area_expr(column: pl.Expr, actor: Actor) -> pl.Expr:
+    """The frame form of `outside_area`: true for rows whose area lies outside the actor's subtree."""
+    return ~column.str.starts_with(actor.prefix) if actor.prefix else pl.lit(False)
+
+
+def org_clause(column: Any, actor: Actor, kind: OrgKind) -> ColumnElement[bool]:
+    """A condition true for rows addressed to the actor's organisation (everything for area staff)."""
+    if not actor.org_scoped:
+        return true()
+    if actor.org is None or actor.org_kind != kind:
+        return false()  # an organisation role without its organisation recorded sees nothing addressed
+    return column == actor.org  # type: ignore[no-any-return]
+
+
+def in_org(stmt: Any, column: Any, actor: Actor, kind: OrgKind) -> Any:
+    """Limit a query to rows addressed to the actor's organisation of `kind` (no limit for area staff)."""
+    if not actor.org_scoped:
+        return stmt
+    return stmt.where(org_clause(column, actor, kind))
+
+
+def in_scope(stmt: Any, actor: Actor, *, area: Any = None, org: tuple[OrgKind, Any] | None = None) -> Any:
+    """Both limits at once: the area column in the actor's subtree and, with `org` = (kind, column), the
+    organisation column the actor's own — what every list in a new domain should go through."""
+    conditions = []
+    if area is not None:
+        conditions.append(area_clause(area, actor))
+    if org is not None:
+        conditions.append(org_clause(org[1], actor, org[0]))
+    return stmt.where(and_(*conditions)) if conditions else stmt

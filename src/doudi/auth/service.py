@@ -7,15 +7,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.models import ApiToken, RoleGrant, User, WebSession
+from doudi.auth.orgs import resolve_org
 from doudi.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
-from doudi.auth.permissions import ROLES, Actor
-from doudi.auth.scope import get_in_area
+from doudi.auth.permissions import ROLES, Actor, OrgKind
+from doudi.auth.scope import area_clause, get_in_area
 from doudi.config import Settings
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 
@@ -36,7 +37,8 @@ def token_digest(token: str) -> str:
 
 def actor_for(user: User, *, ip: str = "") -> Actor:
     """The Actor a signed-in user acts as."""
-    return Actor(username=user.username, area_code=user.area_code, roles=user.roles, user_id=user.id, ip=ip)
+    return Actor(username=user.username, area_code=user.area_code, roles=user.roles, user_id=user.id, ip=ip,
+                 org_kind=OrgKind(user.org_kind) if user.org_kind else None, org=user.org_key)
 
 
 def create_user(
@@ -49,13 +51,16 @@ def create_user(
     area_code: str,
     full_name: str = "",
     supervisor_id: int | None = None,
+    org: str | None = None,
     check_rules: bool = True,
 ) -> User:
-    """Create an account after checking the role keys, the area and the password rules."""
+    """Create an account after checking the role keys, the area, the organisation and the password rules."""
     errors = []
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         errors.append(FieldError("role", f"未知角色 {unknown or '(空)'}；可选: {', '.join(ROLES)}"))
+    org_kind, org_key, org_errors = resolve_org(roles, org)
+    errors.extend(org_errors)
     if session.get(Area, area_code) is None:
         errors.append(FieldError("area", f"区划 {area_code} 不存在"))
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -75,14 +80,17 @@ def create_user(
         password_hash=hash_password(password),
         area_code=area_code,
         supervisor_id=supervisor_id,
+        org_kind=org_kind,
+        org_key=org_key,
         grants=[RoleGrant(role=r) for r in sorted(set(roles))],
     )
     session.add(user)
     session.flush()
-    audit.record(
-        session, actor=actor, action="user.create", object_type="user", object_id=user.id,
-        area_code=area_code, after={"username": username, "roles": sorted(set(roles)), "area_code": area_code},
-    )
+    after: dict[str, object] = {"username": username, "roles": sorted(set(roles)), "area_code": area_code}
+    if org_key:
+        after["org"] = f"{org_kind}:{org_key}"
+    audit.record(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+                 area_code=area_code, after=after)
     return user
 
 
@@ -156,6 +164,12 @@ def resolve_web_session(session: Session, *, settings: Settings, token: str) -> 
     return user, ws
 
 
+def touch_web_session(session: Session, *, session_id: int, last_seen_at: datetime, expires_at: datetime) -> None:
+    """Write a console session's sliding expiry (for requests that change nothing else)."""
+    session.execute(update(WebSession).where(WebSession.id == session_id)
+                    .values(last_seen_at=last_seen_at, expires_at=expires_at))
+
+
 def end_web_session(session: Session, *, token: str) -> None:
     """Revoke a console session (logout)."""
     ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
@@ -220,8 +234,9 @@ def update_user(
     is_active: bool | None = None,
     full_name: str | None = None,
     supervisor_id: int | None = None,
+    org: str | None = None,
 ) -> User:
-    """Change a user's roles, area, status or supervisor; ending an account ends its sessions and tokens."""
+    """Change a user's roles, area, status, supervisor or organisation; ending an account ends its access."""
     actor.require("user.manage")
     user = get_user(session, actor=actor, user_id=user_id)
     errors = []
@@ -235,10 +250,14 @@ def update_user(
             errors.append(FieldError("supervisor", "上级用户不存在或不在您的辖区内"))
     if user.id == actor.user_id and (is_active is False or (roles is not None and "admin" not in roles)):
         errors.append(FieldError("user", "不能停用自己或取消自己的管理员角色"))
+    # The organisation follows the roles: checked whenever either changes.
+    org_kind, org_key, org_errors = resolve_org(list(roles if roles is not None else user.roles),
+                                                org if org is not None else user.org_key)
+    if roles is not None or org is not None:
+        errors.extend(org_errors)
     if errors:
         raise ValidationFailed(errors)
-    before = {"roles": sorted(user.roles), "area_code": user.area_code, "is_active": user.is_active,
-              "full_name": user.full_name, "supervisor_id": user.supervisor_id}
+    before = _account(user)
     if roles is not None:
         user.grants = [RoleGrant(role=r) for r in sorted(set(roles))]
     if area_code is not None:
@@ -249,14 +268,22 @@ def update_user(
         user.full_name = full_name
     if supervisor_id is not None:
         user.supervisor_id = supervisor_id
+    if roles is not None or org is not None:
+        user.org_kind, user.org_key = org_kind, org_key
     if is_active is False:
         _end_access(session, user)
     session.flush()
-    after = {"roles": sorted(user.roles), "area_code": user.area_code, "is_active": user.is_active,
-             "full_name": user.full_name, "supervisor_id": user.supervisor_id}
+    after = _account(user)
     audit.record(session, actor=actor, action="user.update", object_type="user", object_id=user.id,
                  area_code=user.area_code, before=before, after=after)
     return user
+
+
+def _account(user: User) -> dict[str, object]:
+    """The audited view of an account's settings."""
+    return {"roles": sorted(user.roles), "area_code": user.area_code, "is_active": user.is_active,
+            "full_name": user.full_name, "supervisor_id": user.supervisor_id,
+            "org": f"{user.org_kind}:{user.org_key}" if user.org_key else None}
 
 
 def _end_access(session: Session, user: User) -> None:
@@ -283,3 +310,20 @@ def reset_password(session: Session, *, actor: Actor, user_id: int, password: st
     user = get_user(session, actor=actor, user_id=user_id)
     set_password(session, actor=actor, user=user, password=password)
     return user
+
+
+def list_users(session: Session, *, actor: Actor, q: str = "", exclude: int | None = None,
+               limit: int = 500) -> list[User]:
+    """Accounts within the actor's area, by username (optionally matching `q`, or without one user)."""
+    actor.require("user.read")
+    stmt = select(User).where(area_clause(User.area_code, actor)).order_by(User.username)
+    if q:
+        stmt = stmt.where(User.username.contains(q) | User.full_name.contains(q))
+    if exclude is not None:
+        stmt = stmt.where(User.id != exclude)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def area_choices(session: Session, *, actor: Actor, limit: int = 2000) -> list[Area]:
+    """The areas an administrator may assign: their own subtree, by code."""
+    return list(session.scalars(select(Area).where(area_clause(Area.code, actor)).order_by(Area.code).limit(limit)))

@@ -91,7 +91,7 @@ def simulate_page(request: Request, session: SessionDep, actor: PageActor, key: 
     if key and value:
         try:
             overrides = parse_overrides([f"{key}={value}"])
-            frames = read_registry(session.connection(), on=when, area_prefix=actor.prefix)
+            frames = read_registry(session.connection(), on=when, area_prefix=actor.area_code)
             if len(frames) == 0:
                 ctx["errors"] = ["辖区内没有家庭档案"]
             else:

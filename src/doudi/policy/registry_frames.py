@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, and_, or_, select
 
+from doudi.auth.scope import under
 from doudi.core.dates import shift_months
 from doudi.db.frames import read_frame
 from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames, conform
@@ -50,8 +51,7 @@ def _read(conn: Connection, stmt: Any, schema: dict[str, pl.DataType]) -> pl.Dat
 
 
 def _scope(stmt: Any, area_prefix: str, household_ids: Sequence[int] | None) -> Any:
-    if area_prefix:
-        stmt = stmt.where(Household.area_code.startswith(area_prefix))
+    stmt = under(stmt, Household.area_code, area_prefix)
     if household_ids is not None:
         stmt = stmt.where(Household.id.in_(list(household_ids)))
     return stmt
@@ -59,7 +59,8 @@ def _scope(stmt: Any, area_prefix: str, household_ids: Sequence[int] | None) -> 
 
 def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
                   household_ids: Sequence[int] | None = None) -> Frames:
-    """Frames for every registry household in scope, with its facts as of `on`."""
+    """Frames for every registry household in scope (`area_prefix`: an area code or a code prefix, via
+    auth.scope.under; or `household_ids`), with its facts as of `on`."""
     hh = _read(conn, _scope(select(Household.id, Household.area_code, Household.hukou_type,
                                    Household.has_capable_supporter), area_prefix, household_ids),
                {"household_id": pl.Int64(), "area_code": pl.String(), "hukou_type": pl.String(),

@@ -104,9 +104,7 @@ def create_simulation(body: SimulationRequest, actor: ApiActor, session: Session
     if not actor.sees(area):
         raise PermissionDenied(f"{area} 不在辖区内")
     overrides = check_overrides(body.overrides)
-    from doudi.areas.codes import scope_prefix
-
-    frames = read_registry(session.connection(), on=body.date, area_prefix=scope_prefix(area))
+    frames = read_registry(session.connection(), on=body.date, area_prefix=area)
     if len(frames) == 0:
         raise ValidationFailed([FieldError(field="area_code", message="范围内没有家庭档案")])
     return simulate(frames, body.date, overrides).to_json()

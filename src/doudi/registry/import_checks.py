@@ -330,15 +330,17 @@ def _household_checks(today: date) -> list[tuple[str, pl.Expr]]:
     return checks
 
 
-def validate(frame: pl.DataFrame, *, area_codes: list[str], today: date | None = None, scope: str = "") -> pl.DataFrame:
-    """Every failed check as (row_number, field, reason), in file order; `scope` is the actor's area prefix."""
+def validate(frame: pl.DataFrame, *, area_codes: list[str], today: date | None = None,
+             outside: pl.Expr | None = None) -> pl.DataFrame:
+    """Every failed check as (row_number, field, reason), in file order; `outside` is true for area codes
+    outside the importing user's area (auth.scope.outside_area_expr)."""
     today = today or date.today()
     checks = _row_checks(today, area_codes) + _household_checks(today)
-    if scope:
+    if outside is not None:
         checks.append(
             (
                 "area_code",
-                pl.when(pl.col("area_code").is_in(area_codes) & ~pl.col("area_code").str.starts_with(scope)).then(
+                pl.when(pl.col("area_code").is_in(area_codes) & outside).then(
                     pl.format("区划 {} 不在当前用户的管辖范围内", pl.col("area_code"))
                 ),
             )

@@ -28,11 +28,14 @@ from sqlalchemy.orm import Session
 from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import outside_area, outside_area_expr
+from doudi.core.ids import normalize_id_expr
 from doudi.db.frames import write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry import import_write
 from doudi.registry.import_checks import ERROR_SCHEMA, normalise, validate
 from doudi.registry.import_read import COLUMNS, ROW, ImportFileError, read_table
+from doudi.registry.models import Household, Membership, Person
 
 SOURCE_KEY = "households"
 REPORT_COLUMNS = [ROW, "field", "reason", "household_no", "name", "id_number"]
@@ -98,9 +101,10 @@ def import_households(session: Session, *, actor: Actor, path: Path, today: date
     result.warnings = table.warnings
     area_codes = list(session.scalars(select(Area.code)))
     frame = normalise(table.frame)
-    errors = validate(frame, area_codes=area_codes, today=today, scope=actor.prefix)
-    if actor.prefix:
-        errors = pl.concat([errors, _scope_conflicts(session, frame, actor.prefix)])
+    errors = validate(frame, area_codes=area_codes, today=today,
+                      outside=None if actor.system else outside_area_expr(pl.col("area_code"), actor))
+    if not actor.system:
+        errors = pl.concat([errors, _scope_conflicts(session, frame, actor)])
     errors = pl.concat([errors, _household_rejections(frame, errors)]).sort(ROW)
     rejected_rows = errors[ROW].unique()
     good = frame.filter(~pl.col(ROW).is_in(rejected_rows.implode()))
@@ -160,12 +164,9 @@ def import_households(session: Session, *, actor: Actor, path: Path, today: date
     return result
 
 
-def _scope_conflicts(session: Session, frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+def _scope_conflicts(session: Session, frame: pl.DataFrame, actor: Actor) -> pl.DataFrame:
     """Rows that would touch a registered household outside the user's area: an existing household number
     registered elsewhere, or a person who is currently a member of a household elsewhere."""
-    from doudi.core.ids import normalize_id_expr
-    from doudi.registry.models import Household, Membership, Person
-
     keyed = frame.select(ROW, "household_no", normalize_id_expr("id_number").alias("id18"))
     numbers = keyed["household_no"].drop_nulls().unique().to_list()
     ids = keyed["id18"].drop_nulls().unique().to_list()
@@ -175,14 +176,14 @@ def _scope_conflicts(session: Session, frame: pl.DataFrame, prefix: str) -> pl.D
         if numbers[i:i + 5000]:
             outside_hh.update({no: area for no, area in session.execute(
                 select(Household.household_no, Household.area_code).where(
-                    Household.household_no.in_(numbers[i:i + 5000]), ~Household.area_code.startswith(prefix)))})
+                    Household.household_no.in_(numbers[i:i + 5000]), outside_area(Household.area_code, actor)))})
         if ids[i:i + 5000]:
             outside_person.update({n: area for n, area in session.execute(
                 select(Person.id_number, Household.area_code)
                 .join(Membership, Membership.person_id == Person.id)
                 .join(Household, Household.id == Membership.household_id)
                 .where(Person.id_number.in_(ids[i:i + 5000]), Membership.valid_to.is_(None),
-                       ~Household.area_code.startswith(prefix)))})
+                       outside_area(Household.area_code, actor)))})
     hh_err = keyed.filter(pl.col("household_no").is_in(list(outside_hh))).select(
         ROW, pl.lit("household_no").alias("field"),
         pl.format("户编号已在辖区外（{}）登记，不能由本辖区导入或修改",

@@ -116,6 +116,7 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
                 roles=[a.role],
                 area_code=a.area_code,
                 full_name=a.full_name,
+                org=a.org,
             )
             created.append(a.username)
     return created

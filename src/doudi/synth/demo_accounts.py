@@ -23,9 +23,12 @@ class DemoAccount:
     role: str
     area_code: str
     full_name: str
+    org: str | None = None  # the organisation an agency liaison or care provider acts for
 
 
 # (username, role, level, full name); level picks the area: county, township (001) or its first village (001).
+# The liaison works for the human-resources and social-security bureau (its social-insurance feed).
+ORGS = {"liaison": "social_insurance", "care": "ankang_care"}
 _SPEC = (
     ("county", "county_officer", "county", "县民政局 李审核"),
     ("verifier", "verification_officer", "county", "县核对中心 张核对"),
@@ -46,7 +49,8 @@ def area_for(level: str, region: str = DEMO_REGION) -> str:
 
 def demo_accounts(region: str = DEMO_REGION) -> list[DemoAccount]:
     """Every demo account, one per role in ROLES order."""
-    accounts = [DemoAccount(u, DEMO_PASSWORD, role, area_for(level, region), name) for u, role, level, name in _SPEC]
+    accounts = [DemoAccount(u, DEMO_PASSWORD, role, area_for(level, region), name, ORGS.get(u))
+                for u, role, level, name in _SPEC]
     order = {role: i for i, role in enumerate(ROLES)}
     missing = set(ROLES) - {a.role for a in accounts}
     if missing:

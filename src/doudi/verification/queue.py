@@ -9,20 +9,17 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import area_clause
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.models import Person
 from doudi.verification.models import FeedRecord, LinkReview
 
 
-def _batch_scope(actor: Actor) -> object:
-    return IngestBatch.area_code.startswith(actor.prefix) if actor.prefix else IngestBatch.id.is_not(None)
-
-
 def list_batches(session: Session, *, actor: Actor, source_key: str = "", limit: int = 200) -> list[IngestBatch]:
     """Feed batches in the actor's area, newest first."""
     actor.require("feed.read")
-    stmt = select(IngestBatch).where(IngestBatch.kind == "feed", _batch_scope(actor))  # type: ignore[arg-type]
+    stmt = select(IngestBatch).where(IngestBatch.kind == "feed", area_clause(IngestBatch.area_code, actor))
     if source_key:
         stmt = stmt.where(IngestBatch.source_key == source_key)
     return list(session.scalars(stmt.order_by(IngestBatch.id.desc()).limit(limit)))
@@ -59,7 +56,7 @@ def list_reviews(session: Session, *, actor: Actor, status: str = "pending", lim
     """Review items whose candidate lives in the actor's area, most probable first."""
     actor.require("linkage.review")
     stmt = (select(LinkReview, Person).join(Person, Person.id == LinkReview.candidate_person_id)
-            .where(LinkReview.area_code.startswith(actor.prefix)))
+            .where(area_clause(LinkReview.area_code, actor)))
     if status:
         stmt = stmt.where(LinkReview.status == status)
     stmt = stmt.order_by(LinkReview.probability.desc(), LinkReview.id).limit(limit)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area
+from doudi.auth.scope import area_clause, get_in_area, in_area
 from doudi.core.dates import whole_months_before
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.ingest.models import IngestBatch
@@ -227,7 +227,7 @@ def household_tracking(session: Session, *, actor: Actor, household_id: int
 def list_requests(session: Session, *, actor: Actor, status: str = "", limit: int = 200) -> list[VerificationRequest]:
     """Requests in the actor's area, newest first."""
     actor.require("verification.read")
-    stmt = select(VerificationRequest).where(VerificationRequest.area_code.startswith(actor.prefix))
+    stmt = in_area(select(VerificationRequest), VerificationRequest.area_code, actor)
     if status:
         stmt = stmt.where(VerificationRequest.status == status)
     return list(session.scalars(stmt.order_by(VerificationRequest.id.desc()).limit(limit)))
@@ -236,7 +236,7 @@ def list_requests(session: Session, *, actor: Actor, status: str = "", limit: in
 def refresh_open_requests(session: Session, *, actor: Actor) -> int:
     """Re-answer every open request in the actor's area (after a feed batch or review decisions)."""
     open_reqs = session.execute(select(VerificationRequest.id, VerificationRequest.household_id).where(
-        VerificationRequest.status == "open", VerificationRequest.area_code.startswith(actor.prefix))).all()
+        VerificationRequest.status == "open", area_clause(VerificationRequest.area_code, actor))).all()
     if not open_reqs:
         return 0
     # One read of the feeds for every member of every open request, rather than one per request.

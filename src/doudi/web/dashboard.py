@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import area_clause
+from doudi.cases.models import Case, CaseStep
+from doudi.registry.models import Household
 
 
 @dataclass
@@ -37,9 +41,7 @@ def register(provider: CardProvider) -> CardProvider:
 def _registry_cards(session: Session, actor: Actor) -> list[Card]:
     if not actor.can("household.read"):
         return []
-    from doudi.registry.models import Household
-
-    n = session.scalar(select(func.count(Household.id)).where(Household.area_code.startswith(actor.prefix))) or 0
+    n = session.scalar(select(func.count(Household.id)).where(area_clause(Household.area_code, actor))) or 0
     return [Card("辖区家庭档案", f"{n:,}", "/households")]
 
 
@@ -55,16 +57,12 @@ def dashboard_cards(session: Session, *, actor: Actor) -> list[Card]:
 def _case_cards(session: Session, actor: Actor) -> list[Card]:
     if not actor.can("case.read"):
         return []
-    from datetime import date
-
-    from doudi.cases.models import Case, CaseStep
-
-    base = select(func.count(Case.id)).where(Case.area_code.startswith(actor.prefix))
+    base = select(func.count(Case.id)).where(area_clause(Case.area_code, actor))
     open_n = session.scalar(base.where(Case.status == "open")) or 0
     waiting = session.scalar(base.where(Case.status == "submitted")) or 0
     overdue = session.scalar(
         select(func.count(CaseStep.id)).join(Case, Case.id == CaseStep.case_id).where(
-            Case.area_code.startswith(actor.prefix), CaseStep.status == "active", CaseStep.due_on < date.today())
+            area_clause(Case.area_code, actor), CaseStep.status == "active", CaseStep.due_on < date.today())
     ) or 0
     return [Card("办理中案件", f"{open_n:,}", "/cases?status=open"),
             Card("待受理申请", f"{waiting:,}", "/cases?status=submitted", tone="warn" if waiting else ""),

@@ -1,0 +1,98 @@
+"""Scoping in one place: area subtrees and organisations through auth.scope, and nothing else reads the prefix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doudi.auth import service as auth
+from doudi.auth.models import User
+from doudi.auth.permissions import Actor, OrgKind, system_actor
+from doudi.auth.scope import in_area, in_org, in_scope, outside_area
+from doudi.core.errors import ValidationFailed
+from tests.factories import TOWN_A, TOWN_B, make_areas, make_user
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "doudi"
+# cases/ still filters by area itself; the cases restructuring moves those filters into auth.scope.
+ALLOWED = {"auth", "cases"}
+
+
+def test_no_area_prefix_outside_auth() -> None:
+    """Every area filter goes through auth.scope: `.prefix` of an actor is read nowhere else."""
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.relative_to(SRC).parts[0] in ALLOWED:
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"\.prefix\b", line):
+                offenders.append(f"{path.relative_to(SRC)}:{n}: {line.strip()}")
+    assert offenders == []
+
+
+def _names(db: Session, stmt: object) -> list[str]:
+    return sorted(db.scalars(stmt))  # type: ignore[call-overload]
+
+
+def test_area_and_organisation_filters(db: Session) -> None:
+    """Area staff see their subtree; an organisation's user sees only rows addressed to it; the system all."""
+    make_areas(db)
+    make_user(db, "a_staff", ["township_caseworker"], TOWN_A)
+    make_user(db, "b_staff", ["township_caseworker"], TOWN_B)
+    make_user(db, "tax_liaison", ["agency_liaison"], "370784", org="tax")
+    make_user(db, "si_liaison", ["agency_liaison"], "370784", org="social_insurance")
+    base = select(User.username).where(User.username.in_(["a_staff", "b_staff", "tax_liaison", "si_liaison"]))
+
+    town_a = Actor(username="x", area_code=TOWN_A, roles=frozenset({"township_caseworker"}))
+    assert _names(db, in_area(base, User.area_code, town_a)) == ["a_staff"]
+    assert _names(db, base.where(outside_area(User.area_code, town_a))) == [
+        "b_staff", "si_liaison", "tax_liaison"]
+    assert _names(db, base.where(outside_area(User.area_code, system_actor()))) == []
+
+    liaison = auth.actor_for(db.scalars(select(User).where(User.username == "tax_liaison")).one())
+    assert liaison.org_kind == OrgKind.AGENCY and liaison.org == "tax" and liaison.org_scoped
+    # The org column here is the user's own organisation key: the liaison sees rows addressed to 'tax' only.
+    assert _names(db, in_org(base, User.org_key, liaison, OrgKind.AGENCY)) == ["tax_liaison"]
+    assert _names(db, in_org(base, User.org_key, liaison, OrgKind.PROVIDER)) == []
+    assert _names(db, in_scope(base, liaison, area=User.area_code, org=(OrgKind.AGENCY, User.org_key))) == [
+        "tax_liaison"]
+    # Area staff and the system are not limited by organisation.
+    assert _names(db, in_org(base, User.org_key, town_a, OrgKind.AGENCY)) == _names(db, base)
+    assert _names(db, in_scope(base, system_actor(), area=User.area_code,
+                               org=(OrgKind.AGENCY, User.org_key))) == _names(db, base)
+    # A liaison whose organisation was never recorded sees nothing addressed to organisations.
+    legacy = Actor(username="old", area_code="370784", roles=frozenset({"agency_liaison"}))
+    assert _names(db, in_org(base, User.org_key, legacy, OrgKind.AGENCY)) == []
+    assert not legacy.sees_org(OrgKind.AGENCY, "tax") and liaison.sees_org(OrgKind.AGENCY, "tax")
+
+
+@pytest.mark.parametrize(("roles", "org", "field", "message"), [
+    (["agency_liaison"], None, "org", "须指定所属机构"),
+    (["agency_liaison"], "no_such_feed", "org", "未知部门数据源"),
+    (["township_caseworker"], "tax", "org", "只有"),
+    (["agency_liaison", "care_provider"], "tax", "role", "不同类型的机构"),
+    (["care_provider"], "bad key!", "org", "只能包含"),
+])
+def test_organisation_is_checked_against_the_roles(db: Session, roles: list[str], org: str | None, field: str,
+                                                   message: str) -> None:
+    """Organisation roles need their organisation (agencies: a declared source); other roles take none."""
+    make_areas(db)
+    with pytest.raises(ValidationFailed) as err:
+        auth.create_user(db, actor=system_actor(), username="u1", password="Passw0rd!23", roles=roles,
+                         area_code=TOWN_A, org=org)
+    assert any(e.field == field and message in e.message for e in err.value.errors)
+
+
+def test_organisation_follows_role_changes(db: Session) -> None:
+    """Dropping the organisation role needs the organisation cleared; the change is audited."""
+    make_areas(db)
+    admin = auth.actor_for(make_user(db, "county_admin", ["admin"], "370784"))
+    carer = make_user(db, "carer", ["care_provider"], TOWN_A, org="ankang_care")
+    assert (carer.org_kind, carer.org_key) == ("provider", "ankang_care")
+    with pytest.raises(ValidationFailed):
+        auth.update_user(db, actor=admin, user_id=carer.id, roles=["village_assistant"])
+    auth.update_user(db, actor=admin, user_id=carer.id, roles=["village_assistant"], org="")
+    assert (carer.org_kind, carer.org_key) == (None, None)
