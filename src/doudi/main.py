@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +23,7 @@ from doudi.core.errors import Conflict, DoudiError, NotFound, PermissionDenied, 
 from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
 from doudi.logs import configure_logging
+from doudi.web.render import render
 
 log = logging.getLogger("doudi.web")
 
@@ -91,8 +93,6 @@ def _error(request: Request, status: int, message: str, errors: list[dict[str, o
         if errors is not None:
             body["errors"] = errors
         return JSONResponse(body, status_code=status)
-    from doudi.web.render import render
-
     return render(request, "error.html", {"status": status, "message": message, "errors": errors or []},
                   status_code=status)
 
@@ -116,8 +116,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         if request.headers.get("HX-Request"):
             return Response(status_code=401, headers={"HX-Redirect": "/login"})
-        from urllib.parse import quote
-
         return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
 
     @app.exception_handler(DoudiError)
@@ -128,8 +126,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _nf(request: Request, exc: NotFound) -> Response:
         return _error(request, 404, "未找到，或不在您的管辖范围内")
 
+    # Plain functions: the denial is audited through the database, off the event loop.
     @app.exception_handler(PermissionDenied)
-    async def _pd(request: Request, exc: PermissionDenied) -> Response:
+    def _pd(request: Request, exc: PermissionDenied) -> Response:
         _audit_denial(request, "auth.denied", str(exc))
         return _error(request, 403, "无权执行此操作")
 
@@ -156,7 +155,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(request, 422, "输入有误", errors)
 
     @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> Response:
+    def _http(request: Request, exc: HTTPException) -> Response:
         if exc.status_code in (302, 303) and exc.headers and "Location" in exc.headers:
             return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
         if exc.status_code == 403:

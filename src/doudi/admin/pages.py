@@ -6,20 +6,21 @@ import secrets
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from doudi.admin.backup import list_backups, make_backup
 from doudi.areas import service as areas
 from doudi.audit import service as audit
 from doudi.core.errors import DoudiError, FieldError, ValidationFailed
-from doudi.core.uploads import read_capped
-from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep
+from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep, Uploaded, upload_field
+from doudi.registry.importer import import_households
 from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
 UPLOAD_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
 MAX_UPLOAD = 200 * 1024 * 1024  # a county's registry file
+UploadDep = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_UPLOAD))]
 
 
 def _stash(upload_dir: Path, name: str, data: bytes) -> Path:
@@ -41,15 +42,12 @@ def import_form(request: Request, actor: PageActor) -> Response:
 
 
 @router.post("/households/import")
-async def import_file(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
-                      _csrf: CsrfChecked, file: Annotated[UploadFile, File()]) -> Response:
+def import_file(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
+                _csrf: CsrfChecked, file: UploadDep) -> Response:
     """Import the file: good households are committed, bad ones quarantined with row, field and reason."""
     actor.require("import.run")
-    from doudi.registry.importer import import_households
-
     try:
-        path = _stash(settings.data_dir / "uploads", file.filename or "upload.csv",
-                      await read_capped(file, max_bytes=MAX_UPLOAD))
+        path = _stash(settings.data_dir / "uploads", file.filename or "upload.csv", file.check())
         try:
             result = import_households(session, actor=actor, path=path)
         finally:
@@ -73,13 +71,12 @@ def areas_page(request: Request, session: SessionDep, actor: PageActor) -> Respo
 
 
 @router.post("/admin/areas")
-async def areas_import(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
-                       _csrf: CsrfChecked, file: Annotated[UploadFile, File()]) -> Response:
+def areas_import(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
+                 _csrf: CsrfChecked, file: UploadDep) -> Response:
     """Import a division-code file (code,name); only codes within the administrator's area are accepted."""
     actor.require("area.manage")
     try:
-        path = _stash(settings.data_dir / "uploads", file.filename or "areas.csv",
-                      await read_capped(file, max_bytes=MAX_UPLOAD))
+        path = _stash(settings.data_dir / "uploads", file.filename or "areas.csv", file.check())
         try:
             parsed = areas.parse_division_file(path)
         finally:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.datastructures import FormData
 
 from doudi.areas.models import Area
 from doudi.audit import service as audit
@@ -16,9 +17,9 @@ from doudi.cases import applications, documents
 from doudi.cases import service as svc
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.schemas import ApplicationCreate
+from doudi.cases.verify_hook import tracking_for
 from doudi.core.errors import DoudiError, FieldError, ValidationFailed
-from doudi.core.uploads import read_capped
-from doudi.deps import SessionDep, SettingsDep, client_ip
+from doudi.deps import SessionDep, SettingsDep, Uploaded, client_ip, upload_field
 from doudi.portal import service
 from doudi.portal.models import CitizenSession
 from doudi.web.render import templates
@@ -45,11 +46,16 @@ def citizen(request: Request, session: SessionDep) -> CitizenSession:
 Citizen = Annotated[CitizenSession, Depends(citizen)]
 
 
-async def _csrf(request: Request, cs: CitizenSession) -> Any:
+async def citizen_form(request: Request, cs: Citizen) -> FormData:
+    """The posted form of a signed-in citizen, after its CSRF token is checked (parsed on the event loop)."""
     form = await request.form()
     if not hmac.compare_digest(str(form.get("csrf_token", "")), cs.csrf_token):
         raise HTTPException(status_code=403, detail="页面已过期，请刷新后重试")
     return form
+
+
+CitizenForm = Annotated[FormData, Depends(citizen_form)]
+DocumentUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=documents.MAX_BYTES))]
 
 
 @router.get("/")
@@ -110,9 +116,8 @@ def login(request: Request, session: SessionDep, settings: SettingsDep, phone: A
 
 
 @router.post("/logout")
-async def logout(request: Request, session: SessionDep, cs: Citizen) -> Response:
+def logout(request: Request, session: SessionDep, cs: Citizen, _form: CitizenForm) -> Response:
     """Sign out."""
-    await _csrf(request, cs)
     session.delete(cs)
     session.commit()
     resp = RedirectResponse("/m/login", status_code=303)
@@ -149,9 +154,8 @@ def _members(form: Any) -> list[dict[str, Any]]:
 
 
 @router.post("/apply")
-async def apply(request: Request, session: SessionDep, cs: Citizen) -> Response:
+def apply(request: Request, session: SessionDep, cs: Citizen, form: CitizenForm) -> Response:
     """File the application; the township accepts it and the status can be followed at once."""
-    form = await _csrf(request, cs)
     proxy = form.get("for_whom") == "other"
     try:
         members = _members(form)
@@ -188,8 +192,6 @@ def case_page(request: Request, case_id: int, session: SessionDep, cs: Citizen) 
 
 
 def _case_ctx(session: Any, cs: CitizenSession, case: Any, errors: list[FieldError]) -> dict[str, Any]:
-    from doudi.cases.verify_hook import tracking_for
-
     return {"cs": cs, "case": case, "events": svc.timeline(session, case=case, public_only=True),
             "vtracks": tracking_for(session, case=case),
             "step_label": svc.label, "labels": PROGRAM_LABELS, "errors": errors,
@@ -197,15 +199,13 @@ def _case_ctx(session: Any, cs: CitizenSession, case: Any, errors: list[FieldErr
 
 
 @router.post("/cases/{case_id}/documents")
-async def upload(request: Request, case_id: int, session: SessionDep, cs: Citizen,
-                 file: Annotated[UploadFile, File()]) -> Response:
+def upload(request: Request, case_id: int, session: SessionDep, cs: Citizen, form: CitizenForm,
+           file: DocumentUpload) -> Response:
     """Upload a document to my application."""
-    form = await _csrf(request, cs)
     case = service.my_case(session, phone=cs.phone, case_id=case_id)
     try:
-        data = await read_capped(file, max_bytes=documents.MAX_BYTES)
-        documents.attach(session, case=case, kind=str(form.get("kind", "other")), filename=file.filename or "",
-                         data=data, uploaded_by=service.citizen_actor(cs.phone).username)
+        documents.attach(session, case=case, kind=str(form.get("kind", "other")), filename=file.filename,
+                         data=file.check(), uploaded_by=service.citizen_actor(cs.phone).username)
     except ValidationFailed as exc:
         session.rollback()
         return _page(request, "case.html", _case_ctx(session, cs, case, exc.errors), 422)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from doudi.areas import service as areas
+from doudi.auth.permissions import Actor
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
 from doudi.core.masking import mask_record
-from doudi.deps import CsrfChecked, PageActor, SessionDep
+from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep
 from doudi.registry import service, writes
 from doudi.registry.schemas import FactCreate, HouseholdCreate, HouseholdUpdate, MemberCreate, PersonUpdate
 from doudi.registry.vocab import (
@@ -60,9 +64,10 @@ def new_household_form(request: Request, session: SessionDep, actor: PageActor) 
 
 
 @router.post("/households/new")
-async def new_household(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked) -> Response:
+def new_household(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                  raw: FormDep) -> Response:
     """Create the household, then go to its page."""
-    form = _clean(await request.form())
+    form = _clean(raw)
     head = {k.removeprefix("head_"): v for k, v in form.items() if k.startswith("head_")}
     try:
         data = HouseholdCreate(area_code=form.get("area_code", ""), address=form.get("address", ""),
@@ -86,8 +91,9 @@ def edit_form(request: Request, household_id: int, session: SessionDep, actor: P
                                                   "errors": [], "can_health": actor.can("household.unmask")})
 
 
-async def _apply(request: Request, session: Any, actor: Any, household_id: int, op: str) -> Response:
-    form = _clean(await request.form())
+def _apply(request: Request, session: Session, actor: Actor, household_id: int, op: str,
+           raw: FormData) -> Response:
+    form = _clean(raw)
     try:
         if op == "household":
             writes.update_household(session, actor=actor, household_id=household_id, data=HouseholdUpdate(**form))
@@ -113,31 +119,31 @@ async def _apply(request: Request, session: Any, actor: Any, household_id: int, 
 
 
 @router.post("/households/{household_id}/edit")
-async def edit_household(request: Request, household_id: int, session: SessionDep, actor: PageActor,
-                         _csrf: CsrfChecked) -> Response:
+def edit_household(request: Request, household_id: int, session: SessionDep, actor: PageActor,
+                   _csrf: CsrfChecked, raw: FormDep) -> Response:
     """Save household corrections."""
-    return await _apply(request, session, actor, household_id, "household")
+    return _apply(request, session, actor, household_id, "household", raw)
 
 
 @router.post("/households/{household_id}/members/{person_id}/edit")
-async def edit_member(request: Request, household_id: int, person_id: int, session: SessionDep,
-                      actor: PageActor, _csrf: CsrfChecked) -> Response:
+def edit_member(request: Request, household_id: int, person_id: int, session: SessionDep,
+                actor: PageActor, _csrf: CsrfChecked, raw: FormDep) -> Response:
     """Save a member's corrections."""
-    return await _apply(request, session, actor, household_id, f"person:{person_id}")
+    return _apply(request, session, actor, household_id, f"person:{person_id}", raw)
 
 
 @router.post("/households/{household_id}/members")
-async def add_member(request: Request, household_id: int, session: SessionDep, actor: PageActor,
-                     _csrf: CsrfChecked) -> Response:
+def add_member(request: Request, household_id: int, session: SessionDep, actor: PageActor,
+               _csrf: CsrfChecked, raw: FormDep) -> Response:
     """Add a member."""
-    return await _apply(request, session, actor, household_id, "member")
+    return _apply(request, session, actor, household_id, "member", raw)
 
 
 @router.post("/households/{household_id}/facts")
-async def add_fact(request: Request, household_id: int, session: SessionDep, actor: PageActor,
-                   _csrf: CsrfChecked) -> Response:
+def add_fact(request: Request, household_id: int, session: SessionDep, actor: PageActor,
+             _csrf: CsrfChecked, raw: FormDep) -> Response:
     """Record a declared or investigated fact."""
-    return await _apply(request, session, actor, household_id, "fact")
+    return _apply(request, session, actor, household_id, "fact", raw)
 
 
 @router.get("/households/{household_id}/history")
@@ -163,10 +169,8 @@ def revert(request: Request, revision_id: int, session: SessionDep, actor: PageA
 def end_member(request: Request, household_id: int, person_id: int, session: SessionDep, actor: PageActor,
                _csrf: CsrfChecked, reason: Annotated[str, Form()], on: Annotated[str, Form()] = "") -> Response:
     """A member leaves the household (moved out, married out, died); the membership is closed, not deleted."""
-    from datetime import date as _date
-
     try:
-        when = _date.fromisoformat(on) if on else None
+        when = date.fromisoformat(on) if on else None
         if not reason.strip():
             raise ValidationFailed([FieldError("reason", "须写明原因（迁出、婚出、死亡等）")])
         writes.end_membership(session, actor=actor, household_id=household_id, person_id=person_id,

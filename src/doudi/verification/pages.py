@@ -15,8 +15,8 @@ from doudi.registry.models import Household
 from doudi.registry.panels import Panel, register
 from doudi.registry.service import current_members
 from doudi.verification import queue, reporting, service
+from doudi.verification.flows import ingest_upload
 from doudi.verification.sources import load_sources
-from doudi.verification.views import ingest_upload
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
 from doudi.web.render import render
@@ -48,6 +48,7 @@ def upload(request: Request, session: SessionDep, settings: SettingsDep, actor: 
            source_key: Annotated[str, Form()], file: Annotated[UploadFile, File()]) -> Response:
     """Take in a feed file from the browser and show its batch."""
     batch, _ = ingest_upload(session, settings, actor, source_key, file)
+    session.commit()
     return RedirectResponse(f"/verification/batches/{batch.id}", status_code=303)
 
 

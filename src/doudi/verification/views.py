@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from doudi.auth.permissions import Actor, on_behalf
-from doudi.config import Settings
+from doudi.auth.permissions import on_behalf
 from doudi.deps import ApiActor, SessionDep, SettingsDep
 from doudi.ingest.models import IngestBatch
 from doudi.verification import queue, reporting, service
+from doudi.verification.flows import ingest_upload
 from doudi.verification.schemas import (
     AuthorisationCreate,
     AuthorisationRead,
@@ -44,40 +41,6 @@ def batch_read(session: Session, b: IngestBatch, *, already: bool = False) -> Ba
                      already=already, match_counts=queue.match_counts(session, batch_id=b.id))
 
 
-def ingest_upload(session: Session, settings: Settings, actor: Actor, source_key: str, upload: UploadFile
-                  ) -> tuple[IngestBatch, bool]:
-    """Store an uploaded feed in a temporary file, ingest it (commit), then resolve the rest (commit)."""
-    from doudi.verification import ingest, resolve
-
-    actor.require("feed.ingest")
-    suffix = Path(upload.filename or "feed.csv").suffix or ".csv"
-    tmp_dir = settings.data_dir / "uploads"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=tmp_dir, suffix=suffix, delete=False) as fh:
-        shutil.copyfileobj(upload.file, fh)
-        path = Path(fh.name)
-    try:
-        try:
-            out = ingest.ingest_file(session, actor=actor, source_key=source_key, path=path,
-                                     file_name=upload.filename or path.name)
-            session.commit()
-        except Exception as exc:
-            session.rollback()
-            if not isinstance(exc, PermissionError):
-                ingest.record_failure(session, actor=actor, source_key=source_key, path=path, error=str(exc),
-                                      file_name=upload.filename)
-                session.commit()
-            raise
-        # Linking the rows and re-answering open requests follow from the upload, whoever uploaded it.
-        if not out.already and out.pending_linkage:
-            resolve.resolve_batch(session, actor=on_behalf(actor), batch_id=out.batch.id)
-        service.refresh_open_requests(session, actor=on_behalf(actor))
-        session.commit()
-        return out.batch, out.already
-    finally:
-        path.unlink(missing_ok=True)
-
-
 @router.get("/sources", response_model=list[SourceRead])
 def sources(actor: ApiActor) -> list[SourceRead]:
     """Every declared data source with its column contract."""
@@ -99,6 +62,7 @@ def upload_batch(actor: ApiActor, session: SessionDep, settings: SettingsDep,
                  source_key: Annotated[str, Form()], file: Annotated[UploadFile, File()]) -> BatchRead:
     """Ingest an uploaded feed file (CSV, XLSX, JSONL, Parquet); the same file again is a no-op."""
     batch, already = ingest_upload(session, settings, actor, source_key, file)
+    session.commit()
     return batch_read(session, batch, already=already)
 
 
