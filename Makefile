@@ -15,9 +15,10 @@ demo: install                     ## set up everything and serve a synthetic 安
 test: install system-deps         ## the whole suite, on SQLite and PostgreSQL, with headless Chromium
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-lint: install                     ## ruff and mypy
+lint: install                     ## ruff, mypy (strict) and the import-layering contracts
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install                    ## benchmarks (not part of `make test`), each against a reference in the same run
 	$(BIN)/python -m bench

@@ -52,7 +52,7 @@ def main() -> None:
     """Start the app on a scratch database, sign in, and time evaluations against /healthz."""
     from doudi.auth import service as auth
     from doudi.auth.permissions import system_actor
-    from doudi.db.bootstrap import init_database
+    from doudi.bootstrap import init_database
     from doudi.db.engine import make_engine, session_scope
 
     with tempfile.TemporaryDirectory() as tmp:

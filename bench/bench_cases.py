@@ -24,9 +24,9 @@ from sqlalchemy import insert
 from doudi.areas.service import AreaRow, upsert_areas
 from doudi.auth import service as auth
 from doudi.auth.permissions import system_actor
+from doudi.bootstrap import init_database
 from doudi.cases.models import Case, CaseEvent, CaseStep
 from doudi.core.ids import build_id_number
-from doudi.db.bootstrap import init_database
 from doudi.db.engine import make_engine, session_scope
 from doudi.registry.models import Household, Membership, Person
 

@@ -50,8 +50,8 @@ def make_feed(path: Path, rows: int, *, persons: int = 500_000) -> None:
 
 def _ingest(url: str, path: Path) -> tuple[float, int]:
     from doudi.auth.permissions import system_actor
+    from doudi.bootstrap import init_database
     from doudi.core import storage
-    from doudi.db.bootstrap import init_database
     from doudi.db.engine import make_engine, session_scope
     from doudi.verification.ingest import ingest_file
 

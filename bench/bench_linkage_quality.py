@@ -211,8 +211,8 @@ def synth_feeds(households: int = FEED_HOUSEHOLDS, seed: int = 41) -> list[dict[
 
     from doudi.areas.service import parse_division_file, upsert_areas
     from doudi.auth.permissions import system_actor
+    from doudi.bootstrap import init_database
     from doudi.core import storage
-    from doudi.db.bootstrap import init_database
     from doudi.db.engine import make_engine, session_scope
     from doudi.registry.importer import import_households
     from doudi.registry.models import Person

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from doudi.bootstrap import init_database
 from doudi.config import Settings
-from doudi.db.bootstrap import init_database
 from doudi.db.engine import make_engine
 
 PG_ADMIN_URL = os.environ.get("DOUDI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

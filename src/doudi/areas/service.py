@@ -61,6 +61,7 @@ def seed_real_areas(session: Session) -> int:
 def parse_division_file(path: Path) -> list[AreaRow]:
     """Read an official division-code file (CSV or XLSX with columns code,name); raise on any bad row."""
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        # Imported here: openpyxl is loaded only when an Excel file is read or written.
         from openpyxl import load_workbook
 
         wb = load_workbook(path, read_only=True, data_only=True)

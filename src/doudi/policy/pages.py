@@ -17,6 +17,9 @@ from doudi.deps import PageActor, SessionDep
 from doudi.policy import service
 from doudi.policy.engine import MODULES, PROGRAMS
 from doudi.policy.params import PackError, load_pack
+from doudi.policy.registry_frames import read_registry
+from doudi.policy.service import parameter_rows
+from doudi.policy.simulate import parse_overrides, simulate
 from doudi.policy.spec import KNOWN
 from doudi.registry import panels
 from doudi.registry.models import Household
@@ -43,7 +46,6 @@ def parameters_page(request: Request, actor: PageActor, region: str = "", on: st
                     ) -> Response:
     """The parameters in force for the user's region; provisional values are flagged as awaiting confirmation."""
     actor.require("policy.read")
-    from doudi.policy.views import parameter_rows
 
     area = region or actor.area_code
     if not actor.sees(area):
@@ -78,8 +80,6 @@ def simulate_page(request: Request, session: SessionDep, actor: PageActor, key: 
                   on: str = Query("", alias="date")) -> Response:
     """Reform simulation over the user's area: change one parameter, see the change per township and program."""
     actor.require("evaluation.simulate")
-    from doudi.policy.registry_frames import read_registry
-    from doudi.policy.simulate import parse_overrides, simulate
 
     when = _parse_date(on)
     try:

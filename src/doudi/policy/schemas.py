@@ -182,3 +182,25 @@ class EvaluationResult(BaseModel):
     pack: PackInfo
     household: dict[str, Any]
     programs: dict[str, ProgramDecision]
+
+
+class ParameterOut(BaseModel):
+    """A parameter in force: value, unit, legal reference, and whether it still needs confirmation."""
+
+    key: str
+    value: Any
+    unit: str
+    ref: str
+    region: str
+    provisional: bool
+    note: str = ""
+
+
+class ParametersOut(BaseModel):
+    """The parameters in force for a region on a date."""
+
+    region: str
+    name: str
+    version: str
+    date: Date
+    parameters: list[ParameterOut]

@@ -15,12 +15,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import get_in_area
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.explain import household_json
 from doudi.policy.frames import from_json
-from doudi.policy.params import PackError
-from doudi.policy.schemas import EvaluationResult, HouseholdIn
+from doudi.policy.params import PackError, load_pack
+from doudi.policy.registry_frames import read_registry
+from doudi.policy.schemas import EvaluationResult, HouseholdIn, ParameterOut, ParametersOut
 from doudi.registry.models import Household
 
 
@@ -84,11 +86,26 @@ def evaluate_many(households: Sequence[HouseholdIn], on: date) -> list[dict[str,
 
 def evaluate_registry_household(session: Session, *, actor: Actor, household_id: int, on: date) -> dict[str, Any]:
     """Evaluate a registry household from its current facts (single-case path of the batch reader)."""
-    from doudi.auth.scope import get_in_area
-    from doudi.policy.registry_frames import read_registry
-
     get_in_area(session, Household, household_id, actor=actor, action="evaluation.run", label="household")
     frames = read_registry(session.connection(), on=on, household_ids=[household_id])
     decisions = evaluate_frames(frames, on)
     result = household_json(decisions, household_id)
     return EvaluationResult.model_validate(result).model_dump(mode="json")
+
+
+def parameter_rows(area_code: str, on: date) -> ParametersOut:
+    """Every parameter in force for an area on a date."""
+    try:
+        pack = load_pack(area_code)
+    except (PackError, ValueError) as exc:
+        raise ValidationFailed([FieldError(field="area_code", message=str(exc))]) from None
+    rows = []
+    for key in pack.names():
+        prm = pack.param(key)
+        value = prm.at(on, None)
+        if value is None:
+            continue
+        src = prm.source_on(on)
+        rows.append(ParameterOut(key=key, value=value, unit=src.unit, ref=src.ref, region=src.region,
+                                 provisional=src.provisional, note=src.note))
+    return ParametersOut(region=pack.region, name=pack.name, version=pack.version, date=on, parameters=rows)

@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
 from doudi.deps import ApiActor, SessionDep
 from doudi.policy import service
-from doudi.policy.params import PackError, load_pack
-from doudi.policy.schemas import EvaluationRequest, EvaluationResult
+from doudi.policy.registry_frames import read_registry
+from doudi.policy.schemas import EvaluationRequest, EvaluationResult, ParametersOut
+from doudi.policy.service import parameter_rows
+from doudi.policy.simulate import check_overrides, simulate
 
 router = APIRouter(tags=["policy"])
 
@@ -37,46 +39,6 @@ def household_evaluation(household_id: int, actor: ApiActor, session: SessionDep
                                                on=date or Date.today())
 
 
-class ParameterOut(BaseModel):
-    """A parameter in force: value, unit, legal reference, and whether it still needs confirmation."""
-
-    key: str
-    value: Any
-    unit: str
-    ref: str
-    region: str
-    provisional: bool
-    note: str = ""
-
-
-class ParametersOut(BaseModel):
-    """The parameters in force for a region on a date."""
-
-    region: str
-    name: str
-    version: str
-    date: Date
-    parameters: list[ParameterOut]
-
-
-def parameter_rows(area_code: str, on: Date) -> ParametersOut:
-    """Every parameter in force for an area on a date."""
-    try:
-        pack = load_pack(area_code)
-    except (PackError, ValueError) as exc:
-        raise ValidationFailed([FieldError(field="area_code", message=str(exc))]) from None
-    rows = []
-    for key in pack.names():
-        prm = pack.param(key)
-        value = prm.at(on, None)
-        if value is None:
-            continue
-        src = prm.source_on(on)
-        rows.append(ParameterOut(key=key, value=value, unit=src.unit, ref=src.ref, region=src.region,
-                                 provisional=src.provisional, note=src.note))
-    return ParametersOut(region=pack.region, name=pack.name, version=pack.version, date=on, parameters=rows)
-
-
 @router.get("/policy/parameters", response_model=ParametersOut)
 def list_parameters(actor: ApiActor, area_code: str = Query("", description="默认为本人辖区"),
                     date: Date | None = None) -> ParametersOut:
@@ -96,9 +58,6 @@ class SimulationRequest(BaseModel):
 @router.post("/simulations")
 def create_simulation(body: SimulationRequest, actor: ApiActor, session: SessionDep) -> dict[str, Any]:
     """Reform simulation over the registry households of the caller's area (permission evaluation.simulate)."""
-    from doudi.policy.registry_frames import read_registry
-    from doudi.policy.simulate import check_overrides, simulate
-
     actor.require("evaluation.simulate")
     area = body.area_code or actor.area_code
     if not actor.sees(area):

@@ -20,6 +20,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.db.frames import write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
+from doudi.registry.import_read import ImportFileError
 from doudi.registry.import_write import fetch_frame
 from doudi.registry.importer import file_sha256
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Person
@@ -100,7 +101,6 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path) -> Fa
     frame = _read(path).with_row_index("row_number", offset=1)
     missing = [c for c in REQUIRED[kind] if c not in frame.columns]
     if missing:
-        from doudi.registry.import_read import ImportFileError
 
         raise ImportFileError(f"{path.name} 缺少列：{', '.join(missing)}")
     hh = fetch_frame(

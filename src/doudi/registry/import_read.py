@@ -109,6 +109,7 @@ def _cell(value: object) -> str:
 
 
 def _xlsx_rows(path: Path) -> list[list[str]]:
+    # Imported here: openpyxl is loaded only when an Excel file is read or written.
     from openpyxl import load_workbook
 
     try:

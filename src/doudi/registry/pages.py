@@ -16,6 +16,7 @@ from doudi.core.masking import scrub_text
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.registry import service
 from doudi.registry.export import households_workbook
+from doudi.registry.panels import panels_for
 from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +69,6 @@ def household_export(
 def household_detail(request: Request, household_id: int, session: SessionDep, actor: PageActor) -> Response:
     """One household: members, facts with their sources, and what other domains attach to it."""
     hh = service.get_household(session, actor=actor, household_id=household_id)
-    from doudi.registry.panels import panels_for
 
     ctx = {
         "hh": hh,

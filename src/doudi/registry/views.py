@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from doudi.core.masking import mask_id
+from doudi.core.masking import mask_id, mask_record
 from doudi.deps import ApiActor, SessionDep
 from doudi.registry import service, writes
 from doudi.registry.models import Household
@@ -96,8 +96,6 @@ def add_fact(household_id: int, body: FactCreate, actor: ApiActor, session: Sess
 @router.get("/households/{household_id}/revisions", response_model=list[RevisionRead])
 def list_revisions(household_id: int, actor: ApiActor, session: SessionDep) -> list[RevisionRead]:
     """The household's change history (sensitive values masked)."""
-    from doudi.core.masking import mask_record
-
     return [RevisionRead(id=r.id, object_type=r.object_type, object_id=r.object_id, action=r.action,
                          before=mask_record(r.before), after=mask_record(r.after), by_name=r.by_name,
                          reverted_by=r.reverted_by)
@@ -107,8 +105,6 @@ def list_revisions(household_id: int, actor: ApiActor, session: SessionDep) -> l
 @router.post("/revisions/{revision_id}/revert", response_model=RevisionRead)
 def revert(revision_id: int, actor: ApiActor, session: SessionDep) -> RevisionRead:
     """Undo a change; 409 if the record changed again since."""
-    from doudi.core.masking import mask_record
-
     r = writes.revert(session, actor=actor, revision_id=revision_id)
     session.commit()
     return RevisionRead(id=r.id, object_type=r.object_type, object_id=r.object_id, action=r.action,

@@ -28,6 +28,7 @@ from doudi.registry.models import (
 )
 from doudi.registry.schemas import FactCreate, HouseholdCreate, HouseholdUpdate, MemberCreate, PersonUpdate
 from doudi.registry.service import get_household
+from doudi.registry.vocab import Relation
 
 HOUSEHOLD_FIELDS = ("address", "hukou_type", "area_code", "has_capable_supporter")
 PERSON_FIELDS = (
@@ -309,6 +310,5 @@ def change_head(session: Session, *, actor: Actor, household_id: int, person_id:
 
 
 def _relations() -> list[Any]:
-    from doudi.registry.vocab import Relation
 
     return list(Relation)

@@ -9,6 +9,7 @@ accounts and tests can refer to fixed codes (e.g. 370784001 新安街道, 370784
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
 from typing import Any
 
 import numpy as np
@@ -189,8 +190,6 @@ def build_region_areas(params: dict[str, Any]) -> RegionAreas:
 
 def real_parent_rows(region: str) -> pl.DataFrame:
     """The real GB/T 2260 rows of the region and its parents, from the shipped seed file."""
-    from importlib.resources import files
-
     text = files("doudi.areas.data").joinpath("seed_areas.csv").read_text(encoding="utf-8")
     seed = pl.read_csv(text.encode(), schema_overrides={"code": pl.Utf8})
     keep = seed.filter(

@@ -7,8 +7,10 @@ already there and only make sure every demo account exists.
 
 from __future__ import annotations
 
+import csv
 import time
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from rich.console import Console
@@ -20,8 +22,9 @@ from doudi.areas.service import AreaRow, parse_division_file, upsert_areas
 from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.permissions import role_labels, system_actor
+from doudi.bootstrap import init_database
+from doudi.cases.demo import seed_demo_cases
 from doudi.config import Settings
-from doudi.db.bootstrap import init_database
 from doudi.db.engine import session_scope
 from doudi.registry.facts_import import import_facts
 from doudi.registry.importer import import_households
@@ -30,6 +33,8 @@ from doudi.synth.areas import build_region_areas
 from doudi.synth.demo_accounts import DEMO_REGION, DemoAccount, demo_accounts
 from doudi.synth.generate import SynthConfig, generate
 from doudi.synth.params import region_params
+from doudi.verification.ingest import ingest_file
+from doudi.verification.resolve import resolve_batch
 
 FACT_FILES = (
     ("income", "income.parquet"),
@@ -69,9 +74,6 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
 
 def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
     """Ingest every synthetic agency feed and link its people, so verification has real answers to show."""
-    from doudi.verification.ingest import ingest_file
-    from doudi.verification.resolve import resolve_batch
-
     actor = system_actor(name="demo")
     loaded = 0
     for path in sorted(feeds.glob("*.csv")):
@@ -148,7 +150,6 @@ def run_demo(
         result.loaded = True
     result.created_accounts = ensure_accounts(engine, result.accounts)
     if result.loaded:
-        from doudi.cases.demo import seed_demo_cases
 
         assert result.data_dir is not None
         _load_feeds(engine, result.data_dir / "feeds", console)
@@ -166,9 +167,6 @@ def run_demo(
 
 def demo_area_names() -> dict[str, str]:
     """Names of the demo region's areas, known before anything is loaded (the synthetic areas are fixed)."""
-    import csv
-    from importlib.resources import files
-
     seed = files("doudi.areas.data").joinpath("seed_areas.csv").read_text(encoding="utf-8")
     names = {row["code"]: row["name"] for row in csv.DictReader(seed.splitlines())}
     synthetic = build_region_areas(region_params(DEMO_REGION)).areas

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from doudi import __version__
 from doudi.synth import assets as asset_mod
-from doudi.synth import attributes, declared, expenses, feeds, income, population
+from doudi.synth import attributes, declared, expenses, feeds, income, population, writer
 from doudi.synth.areas import RegionAreas, build_region_areas
 from doudi.synth.params import raw_params, reference_date, region_params
 
@@ -294,8 +294,6 @@ def generate(
     cfg: SynthConfig, out: Path, *, console: Console | None = None, show_progress: bool = True
 ) -> dict[str, Any]:
     """Generate the county and write every file under `out`; returns the manifest."""
-    from doudi.synth import writer
-
     started = time.perf_counter()
     steps = 5 + (len(feeds.BUILDERS) if cfg.feeds else 0) + 2
     progress = _console_progress(console)

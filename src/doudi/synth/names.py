@@ -120,6 +120,7 @@ class NameTables:
 @lru_cache
 def tables() -> NameTables:
     """Read Faker zh_CN's person tables once."""
+    # Imported here: Faker's locale data is loaded only when names are synthesised.
     from faker.providers.person.zh_CN import Provider
 
     surnames = list(Provider.last_names.keys())
@@ -169,6 +170,7 @@ def sample_name_parts(rng: np.random.Generator, sex: np.ndarray) -> pl.DataFrame
 
 @lru_cache
 def _pinyin_of() -> dict[str, str]:
+    # Imported here: pypinyin's dictionaries are loaded only when pinyin is needed.
     from pypinyin import Style, lazy_pinyin
 
     t = tables()
@@ -188,6 +190,7 @@ def _homophones() -> dict[str, list[str]]:
 
 def romanise(name: str) -> str:
     """A name in pinyin as bank and travel records write it ('Wang Jianguo')."""
+    # Imported here: pypinyin's dictionaries are loaded only when pinyin is needed.
     from pypinyin import Style, lazy_pinyin
 
     table = _pinyin_of()

@@ -17,6 +17,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -159,8 +160,8 @@ def _records_chunk(records: list[dict[str, str | None]], numbers: list[int],
 
 def _xlsx_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     """Cells converted to text the way a clerk reads them: whole numbers without '.0', dates as ISO."""
-    from datetime import date, datetime
 
+    # Imported here: openpyxl is loaded only when an Excel file is read or written.
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=True)

@@ -23,6 +23,7 @@ from doudi.verification import report as rpt
 from doudi.verification.models import VerificationRequest
 from doudi.verification.service import get_request, tracking
 from doudi.verification.sources import load_sources
+from doudi.web.render import templates
 
 
 @dataclass
@@ -149,9 +150,8 @@ def report_context(hr: HouseholdReport) -> dict[str, Any]:
 
 def report_pdf(session: Session, *, actor: Actor, request_id: int) -> bytes:
     """The report as PDF (Noto CJK fonts render the Chinese text); the export is audited."""
+    # Imported here: WeasyPrint (and its font stack) is loaded only when a PDF is rendered.
     from weasyprint import HTML
-
-    from doudi.web.render import templates
 
     actor.require("verification.report")
     hr = build_report(session, actor=actor, request_id=request_id)
@@ -163,6 +163,7 @@ def report_pdf(session: Session, *, actor: Actor, request_id: int) -> bytes:
 
 def report_xlsx(session: Session, *, actor: Actor, request_id: int) -> bytes:
     """The report as an Excel workbook, one sheet per table; the export is audited."""
+    # Imported here: openpyxl is loaded only when an Excel file is read or written.
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from doudi.auth.permissions import Actor, role_labels
+from doudi.config import get_settings
 from doudi.core.masking import mask_id, mask_name, mask_phone
 from doudi.registry.vocab import label
 from doudi.web.nav import nav_for
@@ -40,7 +41,6 @@ def _dt(value: Any) -> str:
 
 @lru_cache
 def _zone() -> ZoneInfo:
-    from doudi.config import get_settings
 
     return ZoneInfo(get_settings().timezone)
 

@@ -115,6 +115,7 @@ def link_frames(
     'best_per_left' (many left records may name one right person, as feed rows name registry persons), or
     'all' (every scored pair).
     """
+    # Imported here: Splink (and its DuckDB backend) is loaded only when records are linked.
     import splink.comparison_library  # noqa: F401  (import early so Splink's warnings are configured once)
     from splink import DuckDBAPI, Linker, SettingsCreator
 

@@ -55,6 +55,7 @@ def load_config() -> LinkageConfig:
 
 def comparisons() -> list[Any]:
     """The comparisons of a Chinese person record pair, most specific level first."""
+    # Imported here: Splink (and its DuckDB backend) is loaded only when records are linked.
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 

@@ -1,17 +1,17 @@
-"""Create or upgrade a database and load the reference data every installation needs."""
+"""Create or upgrade a database and load the reference data every installation needs (outside `db`, which
+imports no domain)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from doudi.areas.service import seed_real_areas
 from doudi.db.engine import session_scope
 from doudi.db.migrate import upgrade
 
 
 def init_database(engine: Engine) -> None:
     """Migrate to the latest schema and load the real GB/T 2260 seed areas (idempotent)."""
-    from doudi.areas.service import seed_real_areas
-
     upgrade(engine)
     with session_scope(engine) as session:
         seed_real_areas(session)
