@@ -16,7 +16,7 @@ test: install system-deps         ## the whole suite, on SQLite and PostgreSQL, 
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: install                     ## ruff, mypy (strict) and the import-layering contracts
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench testkit
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from bench.persons import population
+from testkit.persons import population
 
 TARGET = 200_000  # rows/s on 2 cores, from the verification issue
 

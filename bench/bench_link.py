@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from bench.persons import Noise, link_pair
+from testkit.persons import Noise, link_pair
 
 
 def run() -> dict[str, Any]:

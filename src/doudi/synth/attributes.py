@@ -16,7 +16,8 @@ def scaled_probability(age: np.ndarray, block: dict[str, Any], overall_key: str 
     """Age-graded probabilities whose population mean equals the block's overall rate."""
     bands = list(block["age_relative_risk"])
     rr = np.array([float(block["age_relative_risk"][b]) for b in bands])[band_of(age, bands)]
-    return np.clip(float(block[overall_key]) * rr / rr.mean(), 0, 0.95)
+    out: np.ndarray = np.clip(float(block[overall_key]) * rr / rr.mean(), 0, 0.95)
+    return out
 
 
 def _categorical(rng: np.random.Generator, block: dict[Any, Any], n: int) -> np.ndarray:

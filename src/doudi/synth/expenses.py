@@ -3,6 +3,7 @@ conditions (housing type and condition, floor area per person, drinking water, t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -162,7 +163,7 @@ def school_records(
     }
     town = hh["township_name"].to_numpy()[persons["hh"].to_numpy()]
     label = params["county_label"]
-    names = {
+    names: dict[str, Callable[[str], str]] = {
         "preschool": lambda t: f"{label}{t}中心幼儿园",
         "primary": lambda t: f"{label}{t}中心小学",
         "junior": lambda t: f"{label}{t}初级中学",

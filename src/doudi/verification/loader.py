@@ -8,7 +8,8 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy.orm import Session
 
-from doudi.db.dialect import FrameDialect, Staged
+from doudi.db.dialect import FrameDialect
+from doudi.db.dialect import Staged as Staged  # ingest names it loader.Staged
 from doudi.db.frames import frame_dialect, send_frame, stage_frame, write_frame
 from doudi.ingest.models import RejectedRow
 from doudi.verification.models import FeedRecord

@@ -36,7 +36,8 @@ CHECK = np.array(list("10X98765432"))
 
 def _check_chars(first17: np.ndarray) -> np.ndarray:
     """GB 11643 check characters for an (n, 17) digit array."""
-    return CHECK[(first17 * WEIGHTS).sum(axis=1) % 11]
+    out: np.ndarray = CHECK[(first17 * WEIGHTS).sum(axis=1) % 11]
+    return out
 
 
 def _homophones(chars: str, *, fuzzy: bool = False) -> dict[str, list[str]]:

@@ -1,0 +1,1 @@
+"""Builders of test and benchmark data shared by tests/ and bench/ (tests never import from bench/)."""
