@@ -52,10 +52,11 @@ def _seed(url: str, n: int) -> None:
         hh = [{"id": i + 1, "household_no": f"B{i + 1:08d}", "area_code": rng.choice(villages), "address": "",
                "hukou_type": "rural", "version": 1} for i in range(n)]
         conn.execute(insert(Household), hh)
-        persons = [{"id": i + 1, "id_number": build_id_number("370784", date(1960 + i % 40, 1 + i % 12, 1 + i % 28),
-                                                              i * 2 % 1000 + (i // 500) * 0, "M"),
-                    "name": f"申请人{i}", "sex": "M", "birth_date": date(1960 + i % 40, 1 + i % 12, 1 + i % 28),
-                    "version": 1} for i in range(n)]
+        persons: list[dict[str, Any]] = [
+            {"id": i + 1, "id_number": build_id_number("370784", date(1960 + i % 40, 1 + i % 12, 1 + i % 28),
+                                                       i * 2 % 1000 + (i // 500) * 0, "M"),
+             "name": f"申请人{i}", "sex": "M", "birth_date": date(1960 + i % 40, 1 + i % 12, 1 + i % 28),
+             "version": 1} for i in range(n)]
         seen: set[str] = set()
         for p in persons:  # make the synthetic numbers unique by walking the sequence code
             k = 0

@@ -81,7 +81,7 @@ def _plain_load(url: str, path: Path) -> float:
     t0 = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE TABLE bench_plain ({cols})"))
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection
         if engine.dialect.name == "postgresql":
             with raw.cursor() as cur, cur.copy("COPY bench_plain FROM STDIN WITH (FORMAT csv, HEADER)") as cp, \
                     path.open("rb") as fh:

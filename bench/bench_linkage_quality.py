@@ -91,9 +91,9 @@ def synthetic(noise: Noise, label: str, n: int = SYNTH_N) -> list[dict[str, Any]
     return rows
 
 
-def _pairs_prf(found: set[tuple[str, int]], truth: dict[str, int | None]) -> dict[str, float]:
+def _pairs_prf(found: set[tuple[str, Any]], truth: dict[str, int | None]) -> dict[str, float]:
     """Row-level precision/recall/F1: `found` (row key, person) pairs against each row's true person."""
-    return prf(found, {(k, v) for k, v in truth.items() if v is not None})  # type: ignore[arg-type]
+    return prf(found, {(k, v) for k, v in truth.items() if v is not None})
 
 
 def synth_feeds(households: int = FEED_HOUSEHOLDS, seed: int = 41) -> list[dict[str, Any]]:
@@ -146,7 +146,7 @@ def synth_feeds(households: int = FEED_HOUSEHOLDS, seed: int = 41) -> list[dict[
         judged = judged.join(broken, on=["source", "row_number"], how="anti")  # quarantined rows are not linked
         truth = {f"{r['source']}:{r['row_number']}": registry.get(r["true_id_number"])
                  for r in judged.iter_rows(named=True)}
-        found: set[tuple[str, int]] = set()
+        found: set[tuple[str, int | None]] = set()
         review = 0
         seconds = 0.0
         lefts = []

@@ -137,4 +137,5 @@ def run(tbs: TaxBenefitSystem, hh: dict[str, np.ndarray], mem: dict[str, np.ndar
     for name in ("urban", "financial_assets", "residential_properties", "non_residential_properties", "vehicles",
                  "business_registrations"):
         sim.set_input(name, period, hh[name])
-    return sim.calculate("dibao_amount", period)
+    amounts: np.ndarray = sim.calculate("dibao_amount", period)
+    return amounts

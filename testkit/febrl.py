@@ -12,7 +12,8 @@ import pandas as pd
 import polars as pl
 
 
-def prf(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, float]:
+def prf(found: set[tuple[Any, Any]], truth: set[tuple[Any, Any]]) -> dict[str, float]:
+    """Precision, recall and F1 of found pairs against the true ones."""
     tp = len(found & truth)
     p, r = tp / max(len(found), 1), tp / max(len(truth), 1)
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
@@ -75,7 +76,7 @@ def febrl4(threshold: float = 0.95) -> dict[str, Any]:
                      db.register(_febrl_frame(b), table_name="febrl4_b")], _febrl_settings("link_only"),
                     log_level=logging.WARNING)
     train(linker)
-    pred = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never").as_pandas_dataframe()
+    pred = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never").as_pandas_dataframe()  # type: ignore[no-untyped-call]
     scored = pl.DataFrame({"left_id": pred["unique_id_l"].astype(str), "right_id": pred["unique_id_r"].astype(str),
                            "match_probability": pred["match_probability"].astype(float)})
     chosen = one_to_one(scored.filter(pl.col("match_probability") >= threshold))
@@ -99,9 +100,9 @@ def febrl3(threshold: float = 0.95) -> dict[str, Any]:
     train(linker)
     pred = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        pred, threshold_match_probability=threshold).as_pandas_dataframe()
+        pred, threshold_match_probability=threshold).as_pandas_dataframe()  # type: ignore[no-untyped-call]
     found = {tuple(sorted(p)) for _, g in clusters.groupby("cluster_id")
              for p in itertools.combinations(g["unique_id"], 2)}
     truth = {tuple(sorted(x)) for x in links}
-    return {"dataset": "FEBRL3 dedupe", "method": "doudi (Splink)", **prf(found, truth),  # type: ignore[arg-type]
+    return {"dataset": "FEBRL3 dedupe", "method": "doudi (Splink)", **prf(found, truth),
             "seconds": time.perf_counter() - t0}

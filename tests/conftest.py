@@ -44,7 +44,10 @@ class Database:
         self.backend, self.engine, self.url = backend, engine, url
 
 
-def _create_db(backend: str, tmp: Path) -> tuple[Database, object]:
+Handle = tuple[Engine, str] | None  # the admin engine and the throw-away database's name (PostgreSQL)
+
+
+def _create_db(backend: str, tmp: Path) -> tuple[Database, Handle]:
     if backend == "sqlite":
         url = f"sqlite:///{tmp / 'test.db'}"
         engine = make_engine(url)
@@ -62,11 +65,11 @@ def _create_db(backend: str, tmp: Path) -> tuple[Database, object]:
     return Database(backend, engine, url), (admin, name)
 
 
-def _drop(db: Database, handle: object) -> None:
+def _drop(db: Database, handle: Handle) -> None:
     db.engine.dispose()
     if handle is None:
         return
-    admin, name = handle  # type: ignore[misc]
+    admin, name = handle
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -101,7 +104,9 @@ def connection(database: Database) -> Iterator[object]:
 @pytest.fixture
 def session_factory(connection: object) -> sessionmaker[Session]:
     """Sessions whose commits become savepoints of the test's outer transaction."""
-    return sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")  # type: ignore[call-overload]
+    factory: sessionmaker[Session] = sessionmaker(bind=connection,  # type: ignore[call-overload]
+                                                  expire_on_commit=False, join_transaction_mode="create_savepoint")
+    return factory
 
 
 @pytest.fixture

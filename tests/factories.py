@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -74,3 +75,10 @@ def make_household(
     session.flush()
     session.refresh(hh)
     return hh
+
+
+def found(pattern: str, text: str) -> str:
+    """The first group of a pattern that must occur in the text (a page's CSRF token, say)."""
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not found"
+    return match.group(1)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,6 +26,7 @@ from doudi.auth.permissions import ROLES, all_actions, permission_table, system_
 from doudi.cases import applications, steps
 from doudi.cases.models import Enrollment
 from doudi.cases.schemas import ApplicationCreate
+from doudi.cases.service import active_step
 from doudi.core.ids import build_id_number
 from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
@@ -57,13 +59,14 @@ def _case(db: Session, village: str, *, on: date, year: int = 1980, wage: str = 
     case = applications.submit(db, actor=SYSTEM, data=data)
     if accept:
         applications.accept(db, actor=SYSTEM, case_id=case.id, on=on)
-    while until and (active := steps.svc.active_step(case)) is not None and active.key != until:
-        data_for = {"home_visit": {"investigators": ["甲", "乙"], "findings": "x"},
-                    "verification": {"conclusion": "consistent"},
-                    "first_review": {"opinions": {p: {"decision": "approve", "monthly_amount": "400"}
-                                                  for p in case.programs}},
-                    "confirmation": {"opinions": {p: {"decision": "approve", "monthly_amount": "400"}
-                                                  for p in case.programs}}}.get(active.key, {})
+    while until and (active := active_step(case)) is not None and active.key != until:
+        steps_data: dict[str, dict[str, Any]] = {
+            "home_visit": {"investigators": ["甲", "乙"], "findings": "x"},
+            "verification": {"conclusion": "consistent"},
+            "first_review": {"opinions": {p: {"decision": "approve", "monthly_amount": "400"} for p in case.programs}},
+            "confirmation": {"opinions": {p: {"decision": "approve", "monthly_amount": "400"} for p in case.programs}},
+        }
+        data_for = steps_data.get(active.key, {})
         when = max(on, active.due_on) if active.key == "publicity" and active.due_on else on  # 公示 runs 7 days
         steps.act(db, actor=SYSTEM, case_id=case.id, step_key=active.key, action="close" if active.key == "publicity"
                   else "complete", data=data_for, version=case.version, today=when)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +10,7 @@ from doudi.audit.models import AuditEntry
 from doudi.auth import service as auth
 from doudi.auth.permissions import Actor
 from doudi.core.errors import NotFound, ValidationFailed
-from tests.factories import PASSWORD, TOWN_A, TOWN_B, make_areas, make_user
+from tests.factories import PASSWORD, TOWN_A, TOWN_B, found, make_areas, make_user
 
 
 def _actor(user) -> Actor:  # type: ignore[no-untyped-def]
@@ -54,11 +52,11 @@ def test_admin_page_changes_roles_and_unlocks(client, db: Session) -> None:  # t
     worker = make_user(db, "worker", ["village_assistant"], TOWN_A)
     db.commit()
     login = client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    csrf = found(r'name="csrf_token" value="([^"]+)"', login.text)
     client.post("/login", data={"username": "county_admin", "password": PASSWORD, "csrf_token": csrf})
     page = client.get(f"/admin/users/{worker.id}")
     assert page.status_code == 200
-    token = re.search(r'data-csrf="([^"]+)"', page.text).group(1)
+    token = found(r'data-csrf="([^"]+)"', page.text)
     r = client.post(f"/admin/users/{worker.id}", data={
         "csrf_token": token, "op": "update", "role": ["township_caseworker", "township_approver"],
         "area_code": TOWN_A, "is_active": "on", "full_name": "新安工作人员"})
@@ -66,6 +64,7 @@ def test_admin_page_changes_roles_and_unlocks(client, db: Session) -> None:  # t
     db.expire_all()
     from doudi.auth.models import User
 
-    assert db.get(User, worker.id).roles == {"township_caseworker", "township_approver"}
+    changed = db.get(User, worker.id)
+    assert changed is not None and changed.roles == {"township_caseworker", "township_approver"}
     weak = client.post(f"/admin/users/{worker.id}", data={"csrf_token": token, "op": "password", "password": "short"})
     assert weak.status_code == 422 and "至少" in weak.text

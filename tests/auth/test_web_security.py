@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -10,18 +9,18 @@ from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry
 from doudi.auth.models import ApiToken, WebSession
-from tests.factories import PASSWORD, TOWN_A, make_areas, make_user
+from tests.factories import PASSWORD, TOWN_A, found, make_areas, make_user
 
 
 def _login(client, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = found(r'name="csrf_token" value="([^"]+)"', page.text)
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
                        follow_redirects=False)
 
 
 def _csrf(client) -> str:  # type: ignore[no-untyped-def]
-    return re.search(r'data-csrf="([^"]+)"', client.get("/").text).group(1)
+    return found(r'data-csrf="([^"]+)"', client.get("/").text)
 
 
 def test_login_sets_a_hardened_cookie(client, db: Session) -> None:  # type: ignore[no-untyped-def]

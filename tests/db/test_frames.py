@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import JSON, Connection, Date, DateTime, Numeric, String, select
+from sqlalchemy import JSON, Connection, Date, DateTime, Numeric, String, Table, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from doudi.db.base import Versioned
@@ -39,7 +39,7 @@ class Payment(Versioned, _Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSONText)
 
 
-T = Payment.__table__
+T: Table = Payment.__table__  # type: ignore[assignment]
 
 
 @pytest.fixture
@@ -144,9 +144,9 @@ def test_read_schema_renames_and_narrows(conn: Connection) -> None:
     write_frame(conn, Payment, _frame())
     got = read_frame(conn, select(T.c.id, T.c.amount).where(T.c.ref == "P1"),
                      schema={"payment_id": pl.Int32, "yuan": pl.Float64})
-    assert got.schema == pl.Schema({"payment_id": pl.Int32, "yuan": pl.Float64}) and got["yuan"].to_list() == [0.01]
+    assert got.schema == pl.Schema([("payment_id", pl.Int32), ("yuan", pl.Float64)]) and got["yuan"].to_list() == [0.01]
     empty = read_frame(conn, select(T.c.id, T.c.amount).where(T.c.ref == "none"))
-    assert empty.height == 0 and empty.schema == pl.Schema({"id": pl.Int64, "amount": pl.Decimal(14, 2)})
+    assert empty.height == 0 and empty.schema == pl.Schema([("id", pl.Int64), ("amount", pl.Decimal(14, 2))])
 
 
 def test_unknown_column_is_refused(conn: Connection) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from doudi.cases.models import Case
 from doudi.core.ids import build_id_number
 from doudi.portal import otp
 from tests.cases.world import make_world
-from tests.factories import VILLAGE_A1
+from tests.factories import VILLAGE_A1, found
 
 PHONE, OTHER = "13800138000", "13900139000"
 
@@ -22,7 +21,7 @@ def _sign_in(client, phone: str) -> str:  # type: ignore[no-untyped-def]
     assert client.post("/m/login/code", data={"phone": phone}, follow_redirects=False).status_code == 303
     code = next(c for p, c in reversed(otp.SENT) if p == phone)
     assert client.post("/m/login", data={"phone": phone, "code": code}, follow_redirects=False).status_code == 303
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/m/apply").text).group(1)
+    return found(r'name="csrf_token" value="([^"]+)"', client.get("/m/apply").text)
 
 
 def _form(csrf: str, seq: int, **extra: str) -> dict[str, str]:

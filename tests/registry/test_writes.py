@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry
 from doudi.registry.models import IncomeFact
-from tests.factories import PASSWORD, TOWN_A, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
+from tests.factories import PASSWORD, TOWN_A, VILLAGE_A1, VILLAGE_B1, found, make_areas, make_household, make_user
 
 HEAD = {"name": "孙立平", "id_number": "11010519491231002X", "relation": "head"}
 
@@ -84,7 +84,8 @@ def test_undo_restores_and_is_audited(client, db: Session) -> None:  # type: ign
     db.expire_all()
     from doudi.registry.models import Person
 
-    assert db.get(Person, pid).disability_grade is None
+    person = db.get(Person, pid)
+    assert person is not None and person.disability_grade is None
     actions = db.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "person",
                                                          AuditEntry.object_id == str(pid))).all()
     assert actions == ["person.update", "person.revert"]
@@ -110,7 +111,6 @@ def test_fact_correction_keeps_history(client, db: Session) -> None:  # type: ig
 
 
 def test_member_leaves_and_head_changes_through_the_console(client, db: Session) -> None:  # type: ignore[no-untyped-def]
-    import re
 
     from doudi.registry.models import Membership
 
@@ -121,9 +121,9 @@ def test_member_leaves_and_head_changes_through_the_console(client, db: Session)
                                                  ("王大宝", "child", date(1995, 1, 1), "M")])
     db.commit()
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = found(r'name="csrf_token" value="([^"]+)"', page.text)
     client.post("/login", data={"username": "jb", "password": PASSWORD, "csrf_token": token})
-    csrf = re.search(r'data-csrf="([^"]+)"', client.get("/").text).group(1)
+    csrf = found(r'data-csrf="([^"]+)"', client.get("/").text)
     son = next(m.person_id for m in hh.members if m.relation == "child")
     wife = next(m.person_id for m in hh.members if m.relation == "spouse")
     r = client.post(f"/households/{hh.id}/members/{son}/end", data={"csrf_token": csrf, "reason": "婚后另立户"},

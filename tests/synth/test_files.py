@@ -97,9 +97,9 @@ def test_noise_rows_match_the_manifest(county: County) -> None:
             elif kind == "stale_status":
                 assert key == "hukou" and rec["status"] == "active"
             elif kind == "invalid_date":  # an impossible day in the dating column: 30 February
-                assert rec[sources[key].period][4:] == "-02-30", (key, rec)
+                assert rec[str(sources[key].period)][4:] == "-02-30", (key, rec)
             elif kind == "invalid_month":
-                assert rec[sources[key].period][4:] == "-13", (key, rec)
+                assert rec[str(sources[key].period)][4:] == "-13", (key, rec)
             else:
                 raise AssertionError(f"undocumented noise kind {kind}")
         # Rows without ID or name noise carry the true ID and the true name.

@@ -28,9 +28,10 @@ ACTOR = system_actor("370784", name="test")
 
 def tax_rows(id_number: str, name: str) -> list[dict[str, str | None]]:
     """Six good rows (one with a blanked ID) and three bad ones at known row numbers."""
-    good = [{"record_id": f"r{m}", "id_number": id_number, "name": name, "birth_date": "1970-05-01", "sex": "男",
-             "address": "新安街道东村", "month": f"2025-0{m}", "income_kind": "wage", "amount": "1,500.50",
-             "payer": "某厂"} for m in range(1, 6)]
+    good: list[dict[str, str | None]] = [
+        {"record_id": f"r{m}", "id_number": id_number, "name": name, "birth_date": "1970-05-01", "sex": "男",
+         "address": "新安街道东村", "month": f"2025-0{m}", "income_kind": "wage", "amount": "1,500.50",
+         "payer": "某厂"} for m in range(1, 6)]
     good.append(dict(good[0], record_id="r6", id_number=None, month="2025-06"))
     bad = [
         dict(good[0], record_id="b1", month="2025-13"),  # row 7: impossible month
@@ -148,8 +149,9 @@ def test_interrupted_batch_leaves_nothing_and_retry_succeeds(fresh_database, tmp
 
 def test_other_date_and_number_formats_are_accepted_in_row_order(db: Session, tmp_path: Path) -> None:
     """Rows not in the canonical formats go through the lenient second pass and come back typed, in order."""
-    base = {"record_id": "x", "id_number": "", "name": "张三", "birth_date": "1970-05-01", "sex": "M",
-            "address": "", "month": "2025-01", "income_kind": "wage", "amount": "100", "payer": ""}
+    base: dict[str, str | None] = {
+        "record_id": "x", "id_number": "", "name": "张三", "birth_date": "1970-05-01", "sex": "M",
+        "address": "", "month": "2025-01", "income_kind": "wage", "amount": "100", "payer": ""}
     rows = [
         dict(base, record_id="a"),
         dict(base, record_id="b", birth_date="1970/05/01", month="202503", amount="1,500.50", sex="女"),

@@ -14,14 +14,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doudi.auth.permissions import system_actor
+from doudi.auth.models import User
+from doudi.auth.permissions import Actor, system_actor
+from doudi.auth.service import actor_for
 from doudi.core.errors import NotFound, ValidationFailed
 from doudi.policy.calendar import calendar_for
 from doudi.registry.models import AssetFact, IncomeFact
 from doudi.verification import queue, reporting, resolve, service
 from doudi.verification.ingest import ingest_file
 from doudi.verification.models import FeedRecord, LinkReview
-from tests.factories import PASSWORD, TOWN_A, TOWN_B, make_areas, make_household, make_user
+from tests.factories import PASSWORD, TOWN_A, TOWN_B, found, make_areas, make_household, make_user
 
 ACTOR = system_actor("370784", name="test")
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]  # the 12 whole months 安丘 averages income over
@@ -151,17 +153,16 @@ def test_uncertain_match_goes_to_review_and_a_clerk_decides(db: Session, tmp_pat
     assert db.scalars(select(AuditEntry).where(AuditEntry.action == "linkage.review")).one().actor == "clerk"
 
 
-def service_actor(user):  # type: ignore[no-untyped-def]
-    from doudi.auth.service import actor_for
-
+def service_actor(user: User) -> Actor:
+    """The actor a test user acts as."""
     return actor_for(user)
 
 
 def _login(client, username: str):  # type: ignore[no-untyped-def]
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = found(r'name="csrf_token" value="([^"]+)"', page.text)
     client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    return re.search(r'data-csrf="([^"]+)"', client.get("/").text).group(1)
+    return found(r'data-csrf="([^"]+)"', client.get("/").text)
 
 
 def test_console_pages_and_scoping(client, db: Session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

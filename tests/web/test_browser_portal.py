@@ -4,10 +4,12 @@ the console, and the citizen sees the status change."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from doudi.auth.permissions import Actor
 from doudi.cases import steps
 from doudi.cases.models import Case
 from doudi.core.ids import build_id_number
@@ -72,13 +74,15 @@ def test_citizen_applies_township_approves_citizen_sees_it(fresh_database, tmp_p
 
         with session_scope(fresh_database.engine) as s:  # the steps between acceptance and confirmation
             case = s.get(Case, case_id)
-            for key, actor, data in [
+            assert case is not None
+            step_data: list[tuple[str, Actor, dict[str, Any]]] = [
                 ("investigation_start", staff.worker, {}),
                 ("home_visit", staff.worker, {"investigators": ["甲", "乙"], "findings": "独居，无稳定收入"}),
                 ("verification", staff.verifier, {"conclusion": "consistent"}),
                 ("first_review", staff.worker, {"opinions": {"dibao": {"decision": "approve",
                                                                        "monthly_amount": "387"}}}),
-            ]:
+            ]
+            for key, actor, data in step_data:
                 steps.act(s, actor=actor, case_id=case_id, step_key=key, action="complete", data=data,
                           version=case.version)
 
