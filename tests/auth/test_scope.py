@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,8 @@ from doudi.auth.models import User
 from doudi.auth.permissions import Actor, OrgKind, system_actor
 from doudi.auth.scope import in_area, in_org, in_scope, outside_area
 from doudi.core.errors import ValidationFailed
+from doudi.db.engine import session_scope
+from tests.conftest import Database
 from tests.factories import TOWN_A, TOWN_B, make_areas, make_user
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "doudi"
@@ -96,3 +101,19 @@ def test_organisation_follows_role_changes(db: Session) -> None:
         auth.update_user(db, actor=admin, user_id=carer.id, roles=["village_assistant"])
     auth.update_user(db, actor=admin, user_id=carer.id, roles=["village_assistant"], org="")
     assert (carer.org_kind, carer.org_key) == (None, None)
+
+
+def test_cli_creates_a_liaison_with_its_agency(fresh_database: Database) -> None:
+    """`doudi users create --org` records the agency; a liaison without one is refused with a clear message."""
+    env = {**os.environ, "DOUDI_DATABASE_URL": fresh_database.url}
+    base = [sys.executable, "-m", "doudi", "users", "create", "--password", "Passw0rd!23", "--role", "agency_liaison",
+            "--area", "370784"]
+    ok = subprocess.run([*base, "--username", "tax1", "--org", "tax"], env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "所属机构 tax" in ok.stdout
+    missing = subprocess.run([*base, "--username", "tax2"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 2 and "须指定所属机构" in missing.stderr
+    with session_scope(fresh_database.engine) as session:
+        rows = session.execute(select(User.username, User.org_kind, User.org_key).where(
+            User.username.in_(["tax1", "tax2"]))).all()
+    assert [tuple(r) for r in rows] == [("tax1", "agency", "tax")]
