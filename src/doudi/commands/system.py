@@ -6,11 +6,8 @@ from pathlib import Path
 
 import typer
 
-from doudi.admin.backup import make_backup
-from doudi.bootstrap import init_database
 from doudi.config import get_settings
 from doudi.db.engine import get_engine
-from doudi.db.migrate import current, upgrade
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +18,10 @@ def register(app: typer.Typer) -> None:
     @db.command("upgrade")
     def db_upgrade(revision: str = "head") -> None:
         """Bring the configured database schema up to date."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.bootstrap import init_database
+        from doudi.db.migrate import current, upgrade
+
         engine = get_engine()
         if revision == "head":
             init_database(engine)
@@ -34,7 +35,7 @@ def register(app: typer.Typer) -> None:
         # Imported here: the web server stack is loaded only by the command that serves.
         import uvicorn
 
-        # Imported here: the web application is built only by the command that serves.
+        # Imported here: the web server stack is loaded only by the command that serves.
         from doudi.main import create_app
 
         settings = get_settings()
@@ -43,5 +44,8 @@ def register(app: typer.Typer) -> None:
     @app.command("backup")
     def backup(out: Path = typer.Option(None, help="备份文件路径（默认 data_dir/backups/）")) -> None:
         """Back up the configured database (SQLite online backup, or pg_dump for PostgreSQL)."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.admin.backup import make_backup
+
         target = make_backup(get_engine(), data_dir=get_settings().data_dir, out=out)
         typer.echo(f"已备份到 {target}")

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
-from psycopg import sql
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -214,6 +213,9 @@ class PostgresDialect(FrameDialect):
         """COPY the staged payloads into the table."""
         if not staged.csv:
             return staged.rows
+        # Imported here: psycopg (the PostgreSQL driver) is loaded only on PostgreSQL.
+        from psycopg import sql
+
         target = sql.Identifier(*([staged.table.schema] if staged.table.schema else []), staged.table.name)
         stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             target, sql.SQL(", ").join(sql.Identifier(c) for c in staged.columns))

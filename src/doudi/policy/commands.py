@@ -7,21 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from doudi.auth.permissions import system_actor
 from doudi.core.errors import FieldError, ValidationFailed
-from doudi.db.engine import session_scope
-from doudi.policy.batch import run_assessment
-from doudi.policy.frames import read_snapshot, write_snapshot
-from doudi.policy.params import PackError, all_pack_files, load_pack
-from doudi.policy.registry_frames import read_registry
-from doudi.policy.service import evaluate_many, parse_households
-from doudi.policy.simulate import parse_overrides, simulate
 
 
 def _date(value: str | None, field: str = "--date") -> date:
@@ -50,6 +38,12 @@ def register(app: typer.Typer) -> None:
              on: str = typer.Option(None, "--date", help="生效日期 YYYY-MM-DD（默认今天）"),
              as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
         """List the parameters in force for a region on a date; provisional values are marked ⚠ 待确认."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from rich.console import Console
+        from rich.table import Table
+
+        from doudi.policy.params import PackError, load_pack
+
         when = _date(on)
         try:
             pack = load_pack(region)
@@ -82,6 +76,9 @@ def register(app: typer.Typer) -> None:
     @policy.command("check")
     def check() -> None:
         """Validate every pack file; exit 2 naming the file and key of each problem."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.policy.params import PackError, all_pack_files
+
         try:
             files = all_pack_files()
         except PackError as exc:
@@ -93,6 +90,9 @@ def register(app: typer.Typer) -> None:
                      on: str = typer.Option(None, "--date", help="测算日期 YYYY-MM-DD"),
                      compact: bool = typer.Option(False, "--compact", help="紧凑输出")) -> None:
         """Evaluate every program for a household given as JSON; prints JSON (exit 2 on bad input)."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.policy.service import evaluate_many, parse_households
+
         if not file.exists():
             raise ValidationFailed([FieldError(field="FILE", message=f"文件不存在：{file}")])
         households, many, file_date = parse_households(file.read_bytes())
@@ -108,6 +108,15 @@ def register(app: typer.Typer) -> None:
                    export: Path = typer.Option(None, "--export-snapshot", help="把档案另存为 Parquet 快照"),
                    ) -> None:
         """Assess the whole registry (or a Parquet snapshot) for every program and store the decisions."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from doudi.auth.permissions import system_actor
+        from doudi.db.engine import session_scope
+        from doudi.policy.batch import run_assessment
+        from doudi.policy.frames import read_snapshot, write_snapshot
+        from doudi.policy.registry_frames import read_registry
+
         when = _date(on)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       transient=True) as progress, session_scope() as session:
@@ -118,6 +127,8 @@ def register(app: typer.Typer) -> None:
                 except FileNotFoundError as exc:
                     raise ValidationFailed([FieldError(field="--snapshot", message=str(exc))]) from None
                 if area:
+                    # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+                    import polars as pl
 
                     frames.households = frames.households.filter(pl.col("area_code").str.starts_with(area))
                     frames.members = frames.members.join(frames.households.select("household_id"),
@@ -147,6 +158,12 @@ def register(app: typer.Typer) -> None:
                      snapshot: Path = typer.Option(None, "--snapshot", help="Parquet 快照目录"),
                      as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
         """Reform simulation: change in eligible households, persons and monthly cost, per township and program."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.db.engine import session_scope
+        from doudi.policy.frames import read_snapshot
+        from doudi.policy.registry_frames import read_registry
+        from doudi.policy.simulate import parse_overrides, simulate
+
         overrides = parse_overrides(sets)
         when = _date(on)
         if snapshot is not None:
@@ -164,6 +181,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_report(report: Any) -> None:
+    # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+    from rich.console import Console
+    from rich.table import Table
 
     console = Console(width=160)
     flag = f"（⚠ 待确认参数：{', '.join(report.provisional)}）" if report.provisional else ""

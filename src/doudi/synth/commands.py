@@ -10,10 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from doudi.config import get_settings
-from doudi.db.engine import get_engine
-from doudi.synth.demo import account_lines, demo_area_names, run_demo, summary_lines
-from doudi.synth.demo_accounts import DEMO_REGION, demo_accounts
 from doudi.synth.generate import SynthConfig, generate
 from doudi.synth.params import REGIONS
 
@@ -59,6 +55,11 @@ def register(app: typer.Typer) -> None:
         serve: bool = typer.Option(True, help="准备完成后启动控制台（--no-serve 仅准备数据）"),
     ) -> None:
         """Prepare a demo installation on the configured database (idempotent) and serve the console."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.config import get_settings
+        from doudi.db.engine import get_engine
+        from doudi.synth.demo import account_lines, demo_area_names, run_demo, summary_lines
+        from doudi.synth.demo_accounts import DEMO_REGION, demo_accounts
 
         # The accounts come first, so they are on screen before the (slower) first load starts.
         for line in account_lines(demo_accounts(DEMO_REGION), demo_area_names()):
@@ -79,7 +80,7 @@ def register(app: typer.Typer) -> None:
             # Imported here: the web server stack is loaded only by the command that serves.
             import uvicorn
 
-            # Imported here: the web application is built only by the command that serves.
+            # Imported here: the web server stack is loaded only by the command that serves.
             from doudi.main import create_app
 
             uvicorn.run(

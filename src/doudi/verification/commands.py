@@ -14,12 +14,6 @@ from rich.table import Table
 from doudi.auth.permissions import system_actor
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.db.engine import session_scope
-from doudi.verification import ingest as ing
-from doudi.verification import queue, relink, reporting, resolve, service
-from doudi.verification.ingest import get_source
-from doudi.verification.linkage.engine import link_frames
-from doudi.verification.linkage.prepare import PERSON_COLUMNS
-from doudi.verification.sources import load_sources
 
 console = Console(stderr=True)
 
@@ -35,6 +29,9 @@ def register(app: typer.Typer) -> None:
     @feeds.command("sources")
     def sources() -> None:
         """List the declared data sources and their columns."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification.sources import load_sources
+
         table = Table("key", "数据源", "部门", "类型", "列")
         for s in load_sources().values():
             table.add_row(s.key, s.label, s.agency, s.yields, ", ".join(c.name + ("*" if c.required else "")
@@ -50,6 +47,10 @@ def register(app: typer.Typer) -> None:
         link: bool = typer.Option(True, help="导入后对无有效身份证号的行做概率匹配"),
     ) -> None:
         """Validate and load one feed file (idempotent; all or nothing)."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import ingest as ing
+        from doudi.verification import resolve, service
+
         actor = system_actor(area or "000000", name="cli")
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} 行"),
                       TimeElapsedColumn(), console=console) as bar:
@@ -84,6 +85,9 @@ def register(app: typer.Typer) -> None:
     @feeds.command("batches")
     def batches(source: str = typer.Option("", help="按数据源筛选")) -> None:
         """List feed batches with their lineage and counts."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import queue
+
         with session_scope() as session:
             table = Table("批次", "数据源", "文件", "SHA-256", "时间", "总行", "接收", "隔离", "状态")
             for b in queue.list_batches(session, actor=system_actor(), source_key=source):
@@ -95,6 +99,9 @@ def register(app: typer.Typer) -> None:
     @feeds.command("rejects")
     def rejects(batch_id: int, limit: int = typer.Option(50)) -> None:
         """Show a batch's quarantined rows: row number, field and reason."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import queue
+
         with session_scope() as session:
             rows, total = queue.rejects(session, actor=system_actor(), batch_id=batch_id, per_page=limit)
             for r in rows:
@@ -104,6 +111,9 @@ def register(app: typer.Typer) -> None:
     @feeds.command("resolve")
     def resolve_cmd(batch_id: int) -> None:
         """Run probabilistic person resolution on a batch's rows without a valid ID."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import resolve
+
         with session_scope() as session:
             r = resolve.resolve_batch(session, actor=system_actor(), batch_id=batch_id)
         typer.echo(f"{r.identities} 个身份；关联 {r.linked_rows} 行；"
@@ -115,6 +125,10 @@ def register(app: typer.Typer) -> None:
         probabilistic: bool = typer.Option(True, help="对无有效身份证号且未匹配的行重新做概率匹配"),
     ) -> None:
         """Link stored feed rows to persons registered since the feed arrived (idempotent; audited)."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import relink, service
+        from doudi.verification.ingest import get_source
+
         if source:
             get_source(source)  # an unknown key is a clear error, not an empty run
         actor = system_actor(name="cli")
@@ -133,6 +147,9 @@ def register(app: typer.Typer) -> None:
                   document_ref: str = typer.Option(...), signed_on: str = typer.Option(""),
                   relation: str = typer.Option("self"), scope: str = typer.Option("all")) -> None:
         """Record a member's signed authorisation (授权书)."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import service
+
         with session_scope() as session:
             a = service.record_authorisation(
                 session, actor=system_actor(), household_id=household_id, person_id=person_id,
@@ -143,6 +160,9 @@ def register(app: typer.Typer) -> None:
     @verify.command("request")
     def request(household_id: int, requested_on: str = typer.Option(""), purpose: str = "application") -> None:
         """Open a verification request for a household and answer it from the feeds on hand."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import service
+
         with session_scope() as session:
             req = service.create_request(session, actor=system_actor(), household_id=household_id, purpose=purpose,
                                          requested_on=date.fromisoformat(requested_on) if requested_on else None)
@@ -152,6 +172,9 @@ def register(app: typer.Typer) -> None:
     @verify.command("status")
     def status(request_id: int) -> None:
         """Tracking of one request, source by source."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import service
+
         with session_scope() as session:
             req, tracks = service.tracking(session, actor=system_actor(), request_id=request_id)
             table = Table("数据源", "部门", "状态", "记录", "说明", title=f"核对提请 {req.id}（{req.status}）")
@@ -162,6 +185,9 @@ def register(app: typer.Typer) -> None:
     @verify.command("report")
     def report(request_id: int, pdf: Path = typer.Option(None), xlsx: Path = typer.Option(None)) -> None:
         """Print the conclusion; write the 核对报告 as PDF and/or Excel."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import reporting
+
         with session_scope() as session:
             hr = reporting.build_report(session, actor=system_actor(), request_id=request_id)
             typer.echo(hr.conclusion)
@@ -180,6 +206,10 @@ def link(
     many_to_one: bool = typer.Option(False, help="允许多条左侧记录匹配同一右侧记录"),
 ) -> None:
     """Link two person lists (record_id, name, id_number, birth_date, sex, address)."""
+    # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+    from doudi.verification.linkage.engine import link_frames
+    from doudi.verification.linkage.prepare import PERSON_COLUMNS
+
     frames = []
     for path in (left, right):
         frame = pl.read_csv(path, infer_schema=False)
