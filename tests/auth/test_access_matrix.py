@@ -29,6 +29,7 @@ from doudi.core.ids import build_id_number
 from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
 from tests.auth.probes_cases import admin_probes, case_probes, import_probes, policy_probes, verification_probes
+from tests.cases.world import follow_engine
 from tests.factories import PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
 
 TOWN_C, VILLAGE_C1 = "440781001", "440781001001"  # 台山: another county altogether
@@ -60,10 +61,7 @@ def _case(db: Session, village: str, *, on: date, year: int = 1980, wage: str = 
     while until and (active := steps.svc.active_step(case)) is not None and active.key != until:
         data_for = {"home_visit": {"investigators": ["甲", "乙"], "findings": "x"},
                     "verification": {"conclusion": "consistent"},
-                    "first_review": {"opinions": {p: {"decision": "approve", "monthly_amount": "400"}
-                                                  for p in case.programs}},
-                    "confirmation": {"opinions": {p: {"decision": "approve", "monthly_amount": "400"}
-                                                  for p in case.programs}}}.get(active.key, {})
+                    "first_review": follow_engine(case), "confirmation": follow_engine(case)}.get(active.key, {})
         when = max(on, active.due_on) if active.key == "publicity" and active.due_on else on  # 公示 runs 7 days
         steps.act(db, actor=SYSTEM, case_id=case.id, step_key=active.key, action="close" if active.key == "publicity"
                   else "complete", data=data_for, version=case.version, today=when)

@@ -96,6 +96,9 @@ class ProgramDecision(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_on: Mapped[date | None] = mapped_column(Date)
     notice_due_on: Mapped[date | None] = mapped_column(Date)  # rejection notice within 3 working days
+    # An approval of a program the engine found ineligible: the written reason and the level that took it.
+    override_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    override_level: Mapped[str] = mapped_column(String(12), default="", server_default="")
 
     __table_args__ = (UniqueConstraint("case_id", "program", "person_id"),)
 

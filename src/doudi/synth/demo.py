@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -65,6 +66,20 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
             raise RuntimeError(f"合成的家庭档案有 {result.rows_rejected} 行未通过校验：{result.rejects.head(5)}")
         for kind, name in FACT_FILES:
             import_facts(session, actor=actor, kind=kind, path=out / name)
+        _backdate_memberships(session, date.today() - timedelta(days=365))
+
+
+def _backdate_memberships(session: Session, since: date) -> None:
+    """The synthetic households lived together before the registry was loaded: members count from `since`
+    (or birth), so applications the demo dates in the past see their members (an import dates them today)."""
+    from sqlalchemy import update
+
+    from doudi.registry.models import Membership, Person
+
+    born = select(Person.birth_date).where(Person.id == Membership.person_id).scalar_subquery()
+    session.execute(update(Membership).where(Membership.valid_to.is_(None)).values(valid_from=since))
+    session.execute(update(Membership).where(Membership.valid_to.is_(None), Membership.valid_from < born)
+                    .values(valid_from=born))
 
 
 def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
