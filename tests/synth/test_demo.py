@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from doudi.audit.models import AuditEntry
 from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.passwords import check_password_rules
@@ -65,6 +66,19 @@ def test_demo_loads_once_and_accounts_sign_in(fresh_database: Database, tmp_path
                 assert (d.outcome == "approved") == supported, (case.id, d.program)
                 assert d.override_level == ""
         assert all(e.monthly_amount > 0 for e in s.scalars(select(Enrollment)))
+        # The agency feeds belong to the demo county: its verifier and liaison see them, its auditor their audit.
+        from doudi.audit.query import AuditFilter, search
+        from doudi.verification.queue import list_batches
+
+        feed_areas = set(s.scalars(select(IngestBatch.area_code).where(IngestBatch.kind == "feed")))
+        assert feed_areas == {"370784"}
+        users = {u.username: auth.actor_for(u) for u in s.scalars(select(User))}
+        n_feeds = s.scalar(select(func.count()).select_from(IngestBatch).where(IngestBatch.kind == "feed"))
+        for name in ("verifier", "liaison", "county", "auditor"):
+            assert len(list_batches(s, actor=users[name], limit=1000)) == n_feeds, name
+        _, seen = search(s, actor=users["auditor"], filters=AuditFilter(action="feed."), per_page=1)
+        assert seen == s.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action.startswith("feed."))) >= n_feeds
         for a in demo_accounts():
             login = auth.authenticate(s, settings=settings, username=a.username, password=a.password)
             assert login.user is not None and login.user.roles == {a.role} and login.user.area_code == a.area_code

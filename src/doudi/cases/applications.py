@@ -92,14 +92,13 @@ def _household_for(session: Session, actor: Actor, case: Case, on: date) -> Hous
     head = next(m for m in data.members if m.relation.value == "head")
     person = session.scalar(select(Person).where(Person.id_number == head.id_number))
     if person is not None:
-        hh_id = session.scalar(select(Membership.household_id).where(Membership.person_id == person.id,
-                                                                      Membership.valid_to.is_(None)))
-        if hh_id is not None:
+        # The head's current household in this area is the one applying; one elsewhere is not revealed
+        # (that would tell the user the ID is registered in another county): a household is registered here.
+        for hh_id in session.scalars(select(Membership.household_id).where(Membership.person_id == person.id,
+                                                                            Membership.valid_to.is_(None))):
             hh = session.get(Household, hh_id)
-            assert hh is not None
-            if not actor.sees(hh.area_code):
-                raise ValidationFailed([FieldError("members", "户主已在其他辖区登记，请由户籍地受理")])
-            return hh
+            if hh is not None and actor.sees(hh.area_code):
+                return hh
     members = [MemberCreate.model_validate(m.model_dump(exclude={"monthly_income", "authorised"}))
                for m in data.members]
     assert data.area_code and data.hukou_type

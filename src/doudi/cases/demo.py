@@ -71,11 +71,12 @@ def _assign(rng: random.Random, households: list[Household], eligible: set[int])
     rng.shuffle(good)
     rng.shuffle(rest)
     picks: list[Household | None] = [None] * min(len(STAGES) + 2, len(households))
-    late = [i for i, stage in enumerate(STAGES) if stage in {"decided", "confirmation", "first_review"}]
+    late = [i for i, stage in enumerate(STAGES) if stage in {"decided", "confirmation", "first_review"}
+            and i < len(picks)]
     if rest and late:
         picks[late[-1]] = rest.pop()  # one rejection among the decided cases
     for i in reversed(late[:-1] if rest else late):
-        if good and i < len(picks):
+        if good:
             picks[i] = good.pop()
     spare = good + rest
     return [p if p is not None else spare.pop() for p in picks]

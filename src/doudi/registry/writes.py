@@ -85,12 +85,14 @@ def create_household(session: Session, *, actor: Actor, data: HouseholdCreate,
     errors = []
     existing = {p.id_number: p for p in session.scalars(
         select(Person).where(Person.id_number.in_([m.id_number for m in data.members])))}
+    elsewhere: dict[int, list[str]] = {}
     for i, m in enumerate(data.members):
         p = existing.get(m.id_number)
-        if p is not None and session.scalar(
-            select(Membership.household_id).where(Membership.person_id == p.id, Membership.valid_to.is_(None))
-        ):
+        inside, outside = _current_areas(session, actor, p)
+        if inside:
             errors.append(FieldError(f"members.{i}.id_number", "此人已是另一户的成员，请先办理迁出"))
+        elif outside and p is not None:
+            elsewhere[p.id] = outside
     if errors:
         raise ValidationFailed(errors)
     hh = Household(household_no=number, area_code=data.area_code, address=data.address,
@@ -110,7 +112,29 @@ def create_household(session: Session, *, actor: Actor, data: HouseholdCreate,
               before={}, after=after)
     audit.record(session, actor=actor, action="household.create", object_type="household", object_id=hh.id,
                  area_code=hh.area_code, after=after)
+    for person_id, areas in elsewhere.items():
+        _flag_cross_area(session, actor, person_id, areas, hh)
     return hh
+
+
+def _current_areas(session: Session, actor: Actor, person: Person | None) -> tuple[list[str], list[str]]:
+    """Areas of the person's current households, split into those inside and outside the actor's area."""
+    if person is None:
+        return [], []
+    areas = list(session.scalars(select(Household.area_code).join(Membership, Membership.household_id == Household.id)
+                                 .where(Membership.person_id == person.id, Membership.valid_to.is_(None))))
+    return [a for a in areas if actor.sees(a)], [a for a in areas if not actor.sees(a)]
+
+
+def _flag_cross_area(session: Session, actor: Actor, person_id: int, areas: list[str], hh: Household) -> None:
+    """A person registered here who is still a member of a household in another county. Refusing would tell
+    the user that the ID is registered elsewhere (an oracle on other counties' registries), so the household
+    is registered and the county holding the earlier record is told, in its own audit trail, to reconcile
+    (迁出/重复登记核查)."""
+    for area in areas:
+        audit.record(session, actor=actor, action="registry.cross_area_member", object_type="person",
+                     object_id=person_id, area_code=area,
+                     extra={"registered_in": hh.area_code, "household_no": hh.household_no})
 
 
 def _check_version(obj: Household | Person, version: int) -> None:
@@ -266,9 +290,8 @@ def add_member(session: Session, *, actor: Actor, household_id: int, data: Membe
     if data.relation.value == "head":
         raise ValidationFailed([FieldError("relation", "本户已有户主")])
     person = session.scalar(select(Person).where(Person.id_number == data.id_number))
-    if person is not None and session.scalar(
-        select(Membership.id).where(Membership.person_id == person.id, Membership.valid_to.is_(None))
-    ):
+    inside, outside = _current_areas(session, actor, person)
+    if inside:
         raise ValidationFailed([FieldError("id_number", "此人已是某户的成员，请先办理迁出")])
     if person is None:
         person = _new_person(data)
@@ -282,6 +305,8 @@ def add_member(session: Session, *, actor: Actor, household_id: int, data: Membe
               before={}, after={"person_id": person.id, "relation": m.relation})
     audit.record(session, actor=actor, action="household.member_add", object_type="household", object_id=hh.id,
                  area_code=hh.area_code, extra={"person_id": person.id, "relation": m.relation})
+    if outside:
+        _flag_cross_area(session, actor, person.id, outside, hh)
     session.refresh(hh)
     return m
 

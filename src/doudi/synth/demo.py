@@ -95,7 +95,7 @@ def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
         if path.stem == "noise" or not has_rows:
             continue
         with session_scope(engine) as session:  # one batch per feed, each all or nothing
-            out = ingest_file(session, actor=actor, source_key=path.stem, path=path)
+            out = ingest_file(session, actor=actor, source_key=path.stem, path=path, area_code=DEMO_REGION)
             if out.pending_linkage:
                 resolve_batch(session, actor=actor, batch_id=out.batch.id)
         loaded += 1

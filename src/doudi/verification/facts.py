@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.ingest.models import IngestBatch
-from doudi.registry.models import AssetFact, ExpenseFact, IncomeFact
+from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
 from doudi.verification import payload
 from doudi.verification.models import FeedRecord
 from doudi.verification.sources import load_sources
@@ -46,6 +46,7 @@ def load_records(session: Session, *, person_ids: list[int]) -> pl.DataFrame:
     links = session.execute(stmt).all()
     batches = {b.id: b for b in session.scalars(select(IngestBatch).where(
         IngestBatch.id.in_({r.batch_id for r in links})))} if links else {}
+    links = _in_jurisdiction(session, list(links), batches)
     sources = load_sources()
     content: dict[tuple[int, int], dict[str, Any]] = {}
     for batch_id, batch in batches.items():
@@ -58,6 +59,25 @@ def load_records(session: Session, *, person_ids: list[int]) -> pl.DataFrame:
         "batch_id": [r.batch_id for r in links], "row_number": [r.row_number for r in links],
         "period": [r.period for r in links], "data": [content.get((r.batch_id, r.row_number), {}) for r in links],
     }, schema=RECORD_SCHEMA)
+
+
+def _in_jurisdiction(session: Session, links: list[Any], batches: dict[int, IngestBatch]) -> list[Any]:
+    from doudi.verification.ingest import link_prefix
+
+    """Only the links a batch may make: to people living in the batch's area, or anyone for a national feed.
+    Ingest links that way already; this keeps a row linked across a county line by an earlier version out
+    of every report and fact."""
+    local = {r.person_id for r in links if link_prefix(batches[r.batch_id]) is not None}
+    if not local:
+        return links
+    areas: dict[int, list[str]] = {}
+    for pid, area in session.execute(select(Membership.person_id, Household.area_code)
+                                     .join(Household, Household.id == Membership.household_id)
+                                     .where(Membership.person_id.in_(local), Membership.valid_to.is_(None))):
+        areas.setdefault(pid, []).append(area)
+    prefixes = {b.id: link_prefix(b) for b in batches.values()}
+    return [r for r in links if (p := prefixes[r.batch_id]) is None or any(
+        a.startswith(p) for a in areas.get(r.person_id, []))]
 
 
 def _month_end(d: date) -> date:

@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from doudi.areas.codes import level_of, scope_prefix
+from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
 from doudi.db.engine import is_postgres
 from doudi.ingest.models import IngestBatch, RejectedRow
-from doudi.registry.models import Person
+from doudi.registry.models import Household, Membership, Person
 from doudi.verification import loader, payload
 from doudi.verification.readers import read_chunks
 from doudi.verification.sources import Source, load_sources
@@ -66,10 +68,65 @@ def get_source(source_key: str) -> Source:
     return sources[source_key]
 
 
-def registry_ids(session: Session) -> pl.DataFrame:
-    """Every registry person's ID number and id, as a frame for the exact-ID join."""
-    rows = session.execute(select(Person.id_number, Person.id)).all()
+NATIONAL_PLACEHOLDER = "000000"  # the command line's default area: not a jurisdiction
+
+
+def link_prefix(batch: IngestBatch) -> str | None:
+    """The area-code prefix of the people a batch's rows may be linked to: the batch's own area, so a feed
+    taken in by one county never attaches facts to people of another; None (anyone) for a national feed."""
+    if batch.national or batch.area_code is None:  # no area: stored before batches had one, linked nationally
+        return None
+    return scope_prefix(batch.area_code)
+
+
+def registry_ids(session: Session, prefix: str | None = None) -> pl.DataFrame:
+    """Registry persons' ID numbers and ids for the exact-ID join: those whose current household lies under
+    `prefix`, or everyone (None)."""
+    stmt = select(Person.id_number, Person.id)
+    if prefix is not None:
+        stmt = stmt.join(Membership, (Membership.person_id == Person.id) & Membership.valid_to.is_(None)) \
+            .join(Household, Household.id == Membership.household_id) \
+            .where(Household.area_code.startswith(prefix)).distinct()
+    rows = session.execute(stmt).all()
     return pl.DataFrame(rows, schema={"id_number": pl.Utf8, "person_id": pl.Int64}, orient="row")
+
+
+def installation_counties(session: Session) -> list[str]:
+    """The county-level areas this installation holds households in."""
+    return sorted(c for c in session.scalars(select(func.substr(Household.area_code, 1, 6)).distinct()) if c)
+
+
+def default_area(session: Session) -> str:
+    """The area a command-line ingest belongs to when none is given: the installation's only county; with
+    several (or none), the operator must say (a clear error, never a silent national batch)."""
+    counties = installation_counties(session)
+    if len(counties) == 1:
+        return counties[0]
+    if not counties:
+        raise ValidationFailed([FieldError("area", "尚无登记家庭，无法确定数据所属区划：请用 --area 指定")])
+    raise ValidationFailed([FieldError(
+        "area", f"本系统有 {len(counties)} 个县（{'、'.join(counties[:5])}{'…' if len(counties) > 5 else ''}），"
+                "请用 --area 指定数据所属区划，或用 --national 声明为全国数据")])
+
+
+def _batch_area(session: Session, actor: Actor, area_code: str | None, national: bool) -> str:
+    """The area a new batch belongs to: the given one (inside the actor's area), else the actor's own."""
+    if national:
+        if not actor.system:  # linking to people in every county is for the system administrator alone
+            raise PermissionDenied("只有系统管理员可以在服务器上将数据声明为全国数据")
+        return area_code or actor.area_code
+    area = area_code or actor.area_code
+    try:
+        level_of(area)
+    except ValueError:
+        raise ValidationFailed([FieldError("area", f"区划代码 {area!r} 无效")]) from None
+    if area == NATIONAL_PLACEHOLDER:
+        raise ValidationFailed([FieldError("area", "须指定数据所属区划（--area），或声明为全国数据（--national）")])
+    if not actor.sees(area):
+        raise ValidationFailed([FieldError("area", f"区划 {area} 不在您的辖区内")])
+    if session.get(Area, area) is None:
+        raise ValidationFailed([FieldError("area", f"区划 {area} 不存在")])
+    return area
 
 
 def _link_by_id(good: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
@@ -142,17 +199,21 @@ def ingest_file(
     source_key: str,
     path: Path,
     area_code: str | None = None,
+    national: bool = False,
     file_name: str | None = None,
     chunk_rows: int = 500_000,
     progress: Progress | None = None,
 ) -> IngestOutcome:
-    """Validate and load one feed file as one batch; the caller commits (or rolls back on error)."""
+    """Validate and load one feed file as one batch of the actor's area (or of `area_code`, inside it; or a
+    national batch); its rows are linked to people of that area only. The caller commits."""
     actor.require("feed.ingest")
     source = get_source(source_key)
+    area = _batch_area(session, actor, area_code, national)
     started = time.perf_counter()
     sha = file_sha256(path)
     existing = session.scalar(select(IngestBatch).where(
-        IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha))
+        IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha,
+        IngestBatch.area_code == area))
     if existing is not None and existing.status == "done":
         return IngestOutcome(existing, already=True)
     if existing is not None:  # a failed earlier attempt: retried from scratch in this transaction
@@ -160,12 +221,12 @@ def ingest_file(
         session.delete(existing)
         session.flush()
     batch = IngestBatch(kind="feed", source_key=source_key, file_name=(file_name or path.name)[:255],
-                        file_sha256=sha, created_by=actor.user_id, area_code=area_code or actor.area_code,
+                        file_sha256=sha, created_by=actor.user_id, area_code=area, national=national,
                         status="running", details={})
     session.add(batch)
     session.flush()
 
-    persons = registry_ids(session)
+    persons = registry_ids(session, link_prefix(batch))
     parts = payload.PartWriter(source)
     total = ok = rejected = by_id = pending = 0
     ignored: list[str] | None = None
@@ -197,7 +258,7 @@ def ingest_file(
     audit.record(session, actor=actor, action="feed.ingest", object_type="ingest_batch", object_id=batch.id,
                  area_code=batch.area_code,
                  extra={"source": source_key, "file": batch.file_name, "sha256": sha, "rows": total,
-                        "rejected": rejected})
+                        "rejected": rejected, **({"national": True} if national else {})})
     return IngestOutcome(batch, seconds=time.perf_counter() - started, matched_by_id=by_id,
                          pending_linkage=pending, details=details)
 
@@ -206,11 +267,13 @@ def record_failure(session: Session, *, actor: Actor, source_key: str, path: Pat
                    area_code: str | None = None, file_name: str | None = None) -> IngestBatch:
     """After a rolled-back ingest, keep a 'failed' batch as lineage (no rows); a retry replaces it."""
     sha = file_sha256(path)
+    area = area_code or actor.area_code
     batch = session.scalar(select(IngestBatch).where(
-        IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha))
+        IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha,
+        IngestBatch.area_code == area))
     if batch is None:
         batch = IngestBatch(kind="feed", source_key=source_key, file_name=(file_name or path.name)[:255],
-                            file_sha256=sha, created_by=actor.user_id, area_code=area_code or actor.area_code)
+                            file_sha256=sha, created_by=actor.user_id, area_code=area)
         session.add(batch)
     batch.status, batch.finished_at, batch.details = "failed", datetime.now(UTC), {"error": error[:1000]}
     session.flush()

@@ -59,7 +59,8 @@ def batch_page(request: Request, batch_id: int, session: SessionDep, actor: Page
     rows, total = queue.rejects(session, actor=actor, batch_id=batch_id, page=page, per_page=50)
     return render(request, "verification/batch.html", {
         "b": batch, "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // 50)),
-        "matches": queue.match_counts(session, batch_id=batch_id), "source": load_sources().get(batch.source_key)})
+        "matches": queue.match_counts(session, actor=actor, batch=batch),
+        "source": load_sources().get(batch.source_key)})
 
 
 @router.get("/reviews")

@@ -39,8 +39,10 @@ class BatchRead(BaseModel):
     rows_total: int
     rows_ok: int
     rows_rejected: int
+    rows_duplicate: int = 0
     status: str
     area_code: str | None
+    national: bool = False
     details: dict[str, object]
     already: bool = False
     match_counts: dict[str, int] = {}

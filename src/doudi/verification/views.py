@@ -36,12 +36,13 @@ router = APIRouter(prefix="/verification", tags=["verification"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def batch_read(session: Session, b: IngestBatch, *, already: bool = False) -> BatchRead:
-    """Serialise a batch with its match counts."""
+def batch_read(session: Session, b: IngestBatch, *, actor: Actor, already: bool = False) -> BatchRead:
+    """Serialise a batch with its match counts (as far as the actor may see them)."""
     return BatchRead(id=b.id, source_key=b.source_key, file_name=b.file_name, file_sha256=b.file_sha256,
                      started_at=b.started_at, finished_at=b.finished_at, rows_total=b.rows_total, rows_ok=b.rows_ok,
-                     rows_rejected=b.rows_rejected, status=b.status, area_code=b.area_code, details=b.details or {},
-                     already=already, match_counts=queue.match_counts(session, batch_id=b.id))
+                     rows_rejected=b.rows_rejected, rows_duplicate=b.rows_duplicate, status=b.status,
+                     area_code=b.area_code, national=b.national, details=queue.batch_details(actor, b),
+                     already=already, match_counts=queue.match_counts(session, actor=actor, batch=b))
 
 
 def ingest_upload(session: Session, settings: Settings, actor: Actor, source_key: str, upload: UploadFile
@@ -91,7 +92,8 @@ def sources(actor: ApiActor) -> list[SourceRead]:
 @router.get("/batches", response_model=list[BatchRead])
 def batches(actor: ApiActor, session: SessionDep, source_key: str = "") -> list[BatchRead]:
     """Feed batches in the caller's area, newest first."""
-    return [batch_read(session, b) for b in queue.list_batches(session, actor=actor, source_key=source_key)]
+    return [batch_read(session, b, actor=actor)
+            for b in queue.list_batches(session, actor=actor, source_key=source_key)]
 
 
 @router.post("/batches", response_model=BatchRead, status_code=201)
@@ -99,13 +101,13 @@ def upload_batch(actor: ApiActor, session: SessionDep, settings: SettingsDep,
                  source_key: Annotated[str, Form()], file: Annotated[UploadFile, File()]) -> BatchRead:
     """Ingest an uploaded feed file (CSV, XLSX, JSONL, Parquet); the same file again is a no-op."""
     batch, already = ingest_upload(session, settings, actor, source_key, file)
-    return batch_read(session, batch, already=already)
+    return batch_read(session, batch, actor=actor, already=already)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchRead)
 def batch(batch_id: int, actor: ApiActor, session: SessionDep) -> BatchRead:
     """One batch with its lineage and how its rows were linked."""
-    return batch_read(session, queue.get_batch(session, actor=actor, batch_id=batch_id))
+    return batch_read(session, queue.get_batch(session, actor=actor, batch_id=batch_id), actor=actor)
 
 
 @router.get("/batches/{batch_id}/rejects", response_model=list[RejectRead])
