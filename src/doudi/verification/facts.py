@@ -6,6 +6,7 @@ period, so evaluation and the 核对报告 can compare the two.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -93,6 +94,23 @@ def _latest_per_key(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[di
     return list(best.values())
 
 
+def _once(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A row repeated within or across batches (same record number, or the same content) counts once. Ingest
+    records repeats once already; this keeps repeats stored by an earlier version out of every sum."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for r in sorted(rows, key=lambda r: (r["batch_id"], r["row_number"])):
+        data = r["data"]
+        keys = [(r["person_id"], "content", json.dumps(data, sort_keys=True, ensure_ascii=False, default=str))]
+        if data.get("record_id"):
+            keys.append((r["person_id"], "record", data["record_id"]))
+        if any(k in seen for k in keys):
+            continue
+        seen.update(keys)
+        out.append(r)
+    return out
+
+
 def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     """Map linked feed rows to fact rows (income/asset/expense); `members` maps person_id → household_id."""
     hh = dict(zip(members["person_id"].to_list(), members["household_id"].to_list(), strict=True))
@@ -106,6 +124,7 @@ def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> 
         src = sources.get(key)
         if src is None:
             continue
+        rows = _once(rows)
         if src.natural_key:
             rows = _latest_per_key(rows, src.natural_key)
         for r in rows:

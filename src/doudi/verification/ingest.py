@@ -30,7 +30,7 @@ from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
 from doudi.db.engine import is_postgres
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.models import Household, Membership, Person
-from doudi.verification import loader, payload
+from doudi.verification import duplicates, loader, payload
 from doudi.verification.readers import read_chunks
 from doudi.verification.sources import Source, load_sources
 from doudi.verification.validate import missing_required_columns, period_expr, validate_chunk
@@ -145,15 +145,17 @@ class _Prepared:
     """One chunk, validated, linked and with its payload part stored: what remains is the database write."""
 
     records: loader.Staged
-    rejects: pl.DataFrame  # REJECT_COLUMNS
+    rejects: pl.DataFrame  # REJECT_COLUMNS: invalid rows and repeated ones
     rows: int
     by_method: dict[str, int]
     columns: list[str]
+    duplicates: int = 0  # of the rejects, rows repeating an earlier one (recorded once)
 
 
 def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, chunk_rows: int,
-             parts: payload.PartWriter, postgres: bool) -> Generator[_Prepared, None, None]:
-    """Read, validate, link and store the payload of each chunk (pure frame work, no database)."""
+             parts: payload.PartWriter, postgres: bool, tracker: duplicates.Tracker
+             ) -> Generator[_Prepared, None, None]:
+    """Read, validate, drop repeats, link and store the payload of each chunk (frame work, no database)."""
     first = True
     for chunk in read_chunks(path, chunk_rows=chunk_rows):
         frame = chunk.frame
@@ -164,9 +166,11 @@ def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, c
         frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c) for c in source.column_names
                                    if c not in frame.columns)
         checked = validate_chunk(frame.select("row_number", *source.column_names), source)
-        parts.write(checked.good)
-        linked = _link_by_id(checked.good.select("row_number", "id_number", period_expr(source)), persons)
-        rejects = checked.rejected.with_columns(pl.lit(batch_id).alias("batch_id"))
+        good, repeats = tracker.split(checked.good)  # before anything is written: a repeat is recorded once
+        parts.write(good)
+        linked = _link_by_id(good.select("row_number", "id_number", period_expr(source)), persons)
+        rejects = pl.concat([checked.rejected, repeats]).sort("row_number") \
+            .with_columns(pl.lit(batch_id).alias("batch_id"))
         if chunk.broken:
             rejects = pl.concat([rejects, pl.DataFrame(
                 [(batch_id, n, "row", reason, json.dumps({"text": raw}, ensure_ascii=False))
@@ -175,7 +179,7 @@ def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, c
                         "raw": pl.Utf8}, orient="row")], how="diagonal_relaxed")
         methods = dict(linked["match_method"].value_counts().iter_rows())
         yield _Prepared(loader.stage_feed_records(linked, batch_id=batch_id, postgres=postgres), rejects,
-                        frame.height + len(chunk.broken), methods, columns)
+                        frame.height + len(chunk.broken), methods, columns, repeats.height)
 
 
 _END = object()
@@ -228,10 +232,11 @@ def ingest_file(
 
     persons = registry_ids(session, link_prefix(batch))
     parts = payload.PartWriter(source)
-    total = ok = rejected = by_id = pending = 0
+    tracker = duplicates.Tracker(source, batch.id, duplicates.prior_batches(session, source=source, batch=batch))
+    total = ok = rejected = repeated = by_id = pending = 0
     ignored: list[str] | None = None
     declared = set(source.column_names)
-    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, is_postgres(session))
+    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, is_postgres(session), tracker)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as pool:
             for prepared in _ahead(chunks, pool):
@@ -240,7 +245,8 @@ def ingest_file(
                 ok += loader.write_staged(session, prepared.records)
                 loader.write_rejects(session, prepared.rejects)
                 total += prepared.rows
-                rejected += prepared.rejects.height
+                rejected += prepared.rejects.height - prepared.duplicates
+                repeated += prepared.duplicates
                 by_id += prepared.by_method.get("id", 0)
                 pending += prepared.by_method.get("pending", 0)
                 if progress:
@@ -252,13 +258,16 @@ def ingest_file(
 
     details: dict[str, object] = {"matched_by_id": by_id, "pending_linkage": pending,
                                   "ignored_columns": ignored or [], payload.KEY: parts.manifest()}
+    if tracker.period is not None:  # lets a later batch skip this one when their periods do not meet
+        details["period_range"] = [tracker.period[0].isoformat(), tracker.period[1].isoformat()]
     batch.rows_total, batch.rows_ok, batch.rows_rejected = total, ok, rejected
+    batch.rows_duplicate = repeated
     batch.status, batch.finished_at, batch.details = "done", datetime.now(UTC), details
     session.flush()
     audit.record(session, actor=actor, action="feed.ingest", object_type="ingest_batch", object_id=batch.id,
                  area_code=batch.area_code,
                  extra={"source": source_key, "file": batch.file_name, "sha256": sha, "rows": total,
-                        "rejected": rejected, **({"national": True} if national else {})})
+                        "rejected": rejected, "duplicates": repeated, **({"national": True} if national else {})})
     return IngestOutcome(batch, seconds=time.perf_counter() - started, matched_by_id=by_id,
                          pending_linkage=pending, details=details)
 
