@@ -26,6 +26,8 @@ class User(Timestamped, Base):
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     phone: Mapped[str | None] = mapped_column(String(20))
+    # Administrators' changes claim it (doudi.db.versions.claim); sign-in counters do not move it.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     grants: Mapped[list[RoleGrant]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 

@@ -16,7 +16,7 @@ from doudi.areas.models import Area
 from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.permissions import ROLES, role_labels
-from doudi.core.errors import ValidationFailed
+from doudi.core.errors import Conflict, FieldError, ValidationFailed
 from doudi.deps import SESSION_COOKIE, CsrfChecked, PageActor, SessionDep, SettingsDep, client_ip
 from doudi.web.render import render
 
@@ -152,29 +152,32 @@ def _user_page(request: Request, session: SessionDep, actor: PageActor, user: Us
 
 
 @router.post("/admin/users/{user_id}")
-async def user_update(request: Request, user_id: int, session: SessionDep, actor: PageActor,
-                      _csrf: CsrfChecked) -> Response:
-    """Save roles, area, status and supervisor; or unlock; or reset the password."""
-    form = await request.form()
-    op = str(form.get("op", "update"))
+def user_update(request: Request, user_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                op: Annotated[str, Form()] = "update", version: Annotated[str, Form()] = "",
+                role: Annotated[list[str] | None, Form()] = None, area_code: Annotated[str, Form()] = "",
+                is_active: Annotated[str, Form()] = "", full_name: Annotated[str, Form()] = "",
+                supervisor_id: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "") -> Response:
+    """Save roles, area, status and supervisor; or unlock; or reset the password. (A plain function: the
+    database work runs in the thread pool, never on the event loop.)"""
+    seen = int(version) if version.isdigit() else None
     try:
         if op == "unlock":
-            user = auth.unlock_user(session, actor=actor, user_id=user_id)
+            user = auth.unlock_user(session, actor=actor, user_id=user_id, version=seen)
             notice = "已解锁"
         elif op == "password":
-            user = auth.reset_password(session, actor=actor, user_id=user_id, password=str(form.get("password", "")))
+            user = auth.reset_password(session, actor=actor, user_id=user_id, password=password, version=seen)
             notice = "密码已重置，该用户的现有会话已失效"
         else:
-            sup = str(form.get("supervisor_id", ""))
             user = auth.update_user(
-                session, actor=actor, user_id=user_id, roles=[str(r) for r in form.getlist("role")],
-                area_code=str(form.get("area_code", "")) or None, is_active=form.get("is_active") == "on",
-                full_name=str(form.get("full_name", "")), supervisor_id=int(sup) if sup else None,
+                session, actor=actor, user_id=user_id, roles=list(role or []), area_code=area_code or None,
+                is_active=is_active == "on", full_name=full_name,
+                supervisor_id=int(supervisor_id) if supervisor_id.isdigit() else None, version=seen,
             )
             notice = "已保存"
-    except ValidationFailed as exc:
+    except (ValidationFailed, Conflict) as exc:
         session.rollback()
+        errors = exc.errors if isinstance(exc, ValidationFailed) else [FieldError("version", str(exc))]
         return _user_page(request, session, actor, auth.get_user(session, actor=actor, user_id=user_id),
-                          exc.errors, status_code=422)
+                          errors, status_code=422 if isinstance(exc, ValidationFailed) else 409)
     session.commit()
     return _user_page(request, session, actor, user, [], notice=notice)

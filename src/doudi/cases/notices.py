@@ -139,13 +139,15 @@ def get_notice(session: Session, *, actor: Actor, notice_id: int) -> Notice:
     return get_in_area(session, Notice, notice_id, actor=actor, action="case.read", label="notice")
 
 
-def mark_served(session: Session, *, actor: Actor, notice_id: int, on: date) -> Notice:
+def mark_served(session: Session, *, actor: Actor, notice_id: int, on: date, version: int | None = None) -> Notice:
     """Record that a notice reached the applicant (a rejection must within 3 working days, Art. 21)."""
     from doudi.audit import service as audit
     from doudi.core.errors import Conflict
+    from doudi.db.versions import claim
 
     actor.require("case.decide")
     notice = get_notice(session, actor=actor, notice_id=notice_id)
+    claim(session, notice, version, label="该告知书")
     if notice.served_on is not None:
         raise Conflict("该告知书已登记送达")
     notice.served_on = on

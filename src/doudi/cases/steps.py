@@ -92,7 +92,7 @@ def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: 
     today = today or date.today()
     case = svc.get_case(session, actor=actor, case_id=case_id)
     actor.require(STEP_ACTION.get(step_key, "case.review"))  # permission first: a refusal says nothing of state
-    svc.check_version(case, version)
+    svc.check_version(session, case, version)
     step = svc.active_step(case)
     if case.status != "open" or step is None or step.key != step_key:
         current = svc.label(step.key) if step else "无"

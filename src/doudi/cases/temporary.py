@@ -106,14 +106,17 @@ def _aware(dt: Any) -> Any:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def complete_task(session: Session, *, actor: Actor, task_id: int, note: str = "") -> Task:
+def complete_task(session: Session, *, actor: Actor, task_id: int, note: str = "", version: int | None = None) -> Task:
     """Mark a follow-up task done."""
+    from doudi.db.versions import claim
+
     task = session.get(Task, task_id)
     if task is None:
         from doudi.core.errors import NotFound
 
         raise NotFound("task")
     case = svc.get_case(session, actor=actor, case_id=task.case_id, action="case.review")
+    claim(session, task, version, label="该事项")
     if task.status == "done":
         raise Conflict("该事项已办结")
     task.status, task.done_at, task.done_by = "done", svc.now(), actor.user_id

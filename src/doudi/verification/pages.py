@@ -72,9 +72,11 @@ def reviews_page(request: Request, session: SessionDep, actor: PageActor, status
 
 @router.post("/reviews/{review_id}")
 def review_decide(review_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
-                  decision: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
+                  decision: Annotated[str, Form()], note: Annotated[str, Form()] = "",
+                  version: Annotated[int | None, Form()] = None) -> Response:
     """Accept or reject one uncertain match."""
-    queue.decide_review(session, actor=actor, review_id=review_id, accept=decision == "accept", note=note)
+    queue.decide_review(session, actor=actor, review_id=review_id, accept=decision == "accept", note=note,
+                        version=version)
     service.refresh_open_requests(session, actor=on_behalf(actor))
     session.commit()
     return RedirectResponse("/verification/reviews", status_code=303)

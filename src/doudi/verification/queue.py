@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.db.versions import claim
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.models import Person
 from doudi.verification.models import FeedRecord, LinkReview
@@ -88,12 +89,14 @@ def list_reviews(session: Session, *, actor: Actor, status: str = "pending", lim
     return [(r, p) for r, p in session.execute(stmt)]
 
 
-def decide_review(session: Session, *, actor: Actor, review_id: int, accept: bool, note: str = "") -> LinkReview:
+def decide_review(session: Session, *, actor: Actor, review_id: int, accept: bool, note: str = "",
+                  version: int | None = None) -> LinkReview:
     """Accept (link the rows to the candidate) or reject (leave them unlinked); audited, decided once."""
     actor.require("linkage.review")
     review = session.get(LinkReview, review_id)
     if review is None or not actor.sees(review.area_code):
         raise NotFound(f"review {review_id}")
+    claim(session, review, version, label="该匹配")
     if review.status != "pending":
         raise Conflict(f"该匹配已于 {review.decided_at} 处理（{review.status}）")
     if len(note) > 200:

@@ -76,6 +76,7 @@ class ReviewDecision(BaseModel):
 
     accept: bool
     note: str = Field("", max_length=200)
+    version: int | None = Field(None, ge=1, description="the review item's version as last seen")
 
 
 class AuthorisationCreate(BaseModel):

@@ -129,7 +129,8 @@ def reviews(actor: ApiActor, session: SessionDep, status: str = "pending") -> li
 @router.post("/reviews/{review_id}", response_model=ReviewRead)
 def decide(review_id: int, body: ReviewDecision, actor: ApiActor, session: SessionDep) -> ReviewRead:
     """Accept or reject an uncertain match (audited)."""
-    r = queue.decide_review(session, actor=actor, review_id=review_id, accept=body.accept, note=body.note)
+    r = queue.decide_review(session, actor=actor, review_id=review_id, accept=body.accept, note=body.note,
+                            version=body.version)
     service.refresh_open_requests(session, actor=on_behalf(actor))
     session.commit()
     return ReviewRead(id=r.id, batch_id=r.batch_id, source_key=r.source_key, record=r.record, rows=len(r.row_numbers),
