@@ -16,7 +16,7 @@ from typing import Any
 from doudi.areas.codes import level_of
 from doudi.auth.permissions import Actor
 from doudi.cases.models import Case, ProgramDecision
-from doudi.core.errors import FieldError
+from doudi.core.errors import FieldError, ValidationFailed
 
 # Recognitions without a cash amount: the engine's amount for them is always 0 (低保边缘, 刚性支出困难, 相对贫困).
 UNPAID = frozenset({"dibao_marginal", "rigid_expense_hardship", "relative_poverty"})
@@ -108,3 +108,30 @@ def override_record(row: ProgramDecision) -> dict[str, Any] | None:
         return None
     return {"program": row.program, "level": row.override_level,
             "level_label": LEVEL_LABELS.get(row.override_level, row.override_level), "reason": row.override_reason}
+
+
+def approval_problems(case: Case, row: ProgramDecision, op: dict[str, Any], actor: Actor,
+                      prefix: str) -> list[FieldError]:
+    """Checks of a decision (the step's): an approval pays above zero, and an override needs a reason and the
+    pack's level; a rejection carries no override."""
+    from doudi.cases import service as svc
+
+    if row.outcome != "approved":
+        clear_override(row)
+        return []
+    return check_approval(case, row, op, actor=actor, field_prefix=prefix,
+                          override_level=svc.rules(case).override_level, deciding=True)
+
+
+def check_single_approval(case: Case, row: ProgramDecision, data: dict[str, Any], actor: Actor) -> None:
+    """The same checks for a one-program form whose fields are `amount` and `override_reason`."""
+    fields = {"monthly_amount": "amount", "decision": "decision", "override_reason": "override_reason"}
+    errors = [FieldError(fields.get(e.field.rsplit(".", 1)[-1], e.field), e.message)
+              for e in approval_problems(case, row, data, actor, "")]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def overrides(case: Case) -> list[dict[str, Any]]:
+    """Every override among the case's decisions (for the timeline and the audit trail)."""
+    return [o for d in case.decisions if (o := override_record(d)) is not None]

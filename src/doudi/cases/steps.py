@@ -107,29 +107,6 @@ def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: 
     return case
 
 
-def _approval_problems(case: Case, row: ProgramDecision, op: dict[str, Any], actor: Actor,
-                       prefix: str) -> list[FieldError]:
-    """Approval checks for a decision (amount above zero; an override needs a reason and the pack's level)."""
-    if row.outcome != "approved":
-        consistency.clear_override(row)
-        return []
-    return consistency.check_approval(case, row, op, actor=actor, field_prefix=prefix,
-                                      override_level=svc.rules(case).override_level, deciding=True)
-
-
-def check_single_approval(case: Case, row: ProgramDecision, data: dict[str, Any], actor: Actor) -> None:
-    """The approval checks for a one-program form whose fields are `amount` and `override_reason`."""
-    fields = {"monthly_amount": "amount", "decision": "decision", "override_reason": "override_reason"}
-    errors = [FieldError(fields.get(e.field.rsplit(".", 1)[-1], e.field), e.message)
-              for e in _approval_problems(case, row, data, actor, "")]
-    if errors:
-        raise ValidationFailed(errors)
-
-
-def _overrides(case: Case) -> list[dict[str, Any]]:
-    return [o for d in case.decisions if (o := consistency.override_record(d)) is not None]
-
-
 def _finish(session: Session, actor: Actor, case: Case, step: CaseStep, outcome: str, data: dict[str, Any],
             message: str, today: date, public: bool = True, overrides: list[dict[str, Any]] | None = None) -> None:
     svc.complete(session, step, actor=actor, outcome=outcome, data=data)
@@ -222,7 +199,7 @@ def _first_review(session: Session, actor: Actor, case: Case, step: CaseStep, ac
     summary = "；".join(f"{PROGRAM_LABELS.get(p, p)}：{'同意' if o['decision'] == 'approve' else '不同意'}"
                        for p, o in opinions.items())
     _finish(session, actor, case, step, "reviewed", {"opinions": opinions}, f"乡镇提出初审意见（{summary}）", today,
-            overrides=_overrides(case))
+            overrides=consistency.overrides(case))
 
 
 def _publicity(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],
@@ -304,13 +281,13 @@ def _confirmation(session: Session, actor: Actor, case: Case, step: CaseStep, ac
             row.monthly_amount = _amount(op["monthly_amount"], f"opinions.{program}.monthly_amount")
         if op.get("reasons"):
             row.reasons = [str(op["reasons"])]
-        errors += _approval_problems(case, row, op, actor, f"opinions.{program}")
+        errors += consistency.approval_problems(case, row, op, actor, f"opinions.{program}")
         row.decided_by, row.decided_on = actor.user_id, today
     if errors:
         raise ValidationFailed(errors)
     level = "乡镇人民政府" if step.level == "township" else "县级民政部门"
     _finish(session, actor, case, step, "confirmed", {"opinions": opinions}, f"{level}作出审核确认意见", today,
-            overrides=_overrides(case))
+            overrides=consistency.overrides(case))
 
 
 def sample_for_spot_check(session: Session, case: Case, today: date) -> bool:
@@ -346,13 +323,13 @@ def _spot_check(session: Session, actor: Actor, case: Case, step: CaseStep, acti
                 row.monthly_amount = _amount(op["monthly_amount"], f"opinions.{program}.monthly_amount")
             if op.get("reasons"):
                 row.reasons = [str(op["reasons"])]
-            errors += _approval_problems(case, row, op, actor, f"opinions.{program}")
+            errors += consistency.approval_problems(case, row, op, actor, f"opinions.{program}")
             row.decided_by, row.decided_on = actor.user_id, today
         if errors:
             raise ValidationFailed(errors)
     _finish(session, actor, case, step, result, {"result": result, "note": data.get("note", "")},
             "县级民政部门完成抽查" + ("（纠正乡镇意见）" if result == "overturned" else ""), today,
-            overrides=_overrides(case))
+            overrides=consistency.overrides(case))
 
 
 def _collective_decision(session: Session, actor: Actor, case: Case, step: CaseStep, action: str,
@@ -372,11 +349,11 @@ def _collective_decision(session: Session, actor: Actor, case: Case, step: CaseS
     row = _decision_row(case, "temporary_assistance")
     row.outcome = "approved" if data["decision"] == "approve" else "rejected"
     row.monthly_amount = grant.amount if grant is not None else row.monthly_amount
-    check_single_approval(case, row, data, actor)
+    consistency.check_single_approval(case, row, data, actor)
     row.decided_by, row.decided_on = actor.user_id, today
     _finish(session, actor, case, step, data["decision"], {"participants": participants,
                                                            "meeting_on": data["meeting_on"]},
-            "县级困难群众基本生活保障工作协调机制“一事一议”作出决定", today, overrides=_overrides(case))
+            "县级困难群众基本生活保障工作协调机制“一事一议”作出决定", today, overrides=consistency.overrides(case))
 
 
 def _decision(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],
