@@ -190,7 +190,7 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
         "enrollments": list(session.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id))),
         "vreq": verify_hook.latest_request(session, case=case), "vtracks": verify_hook.tracking_for(session, case=case),
         "linked": session.get(Case, case.linked_case_id) if case.linked_case_id else None,
-        "engine": consistency.engine_views(case),
+        "engine": consistency.engine_views(case), "override_labels": consistency.LEVEL_LABELS,
         "override_label": consistency.LEVEL_LABELS.get(rules.override_level, "") if rules else "",
     }
     return render(request, "cases/detail.html", ctx, status_code=status_code)
