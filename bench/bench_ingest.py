@@ -60,7 +60,8 @@ def _ingest(url: str, path: Path) -> tuple[float, int]:
     storage.configure(path.parent / f"data-{uuid.uuid4().hex[:8]}")  # payload files beside the feed, removed with it
     t0 = time.perf_counter()
     with session_scope(engine) as session:
-        out = ingest_file(session, actor=system_actor(), source_key="tax", path=path, chunk_rows=500_000)
+        out = ingest_file(session, actor=system_actor(), source_key="tax", path=path, chunk_rows=500_000,
+                          national=True)
     took = time.perf_counter() - t0
     engine.dispose()
     return took, out.batch.rows_total

@@ -154,7 +154,7 @@ def synth_feeds(households: int = FEED_HOUSEHOLDS, seed: int = 41) -> list[dict[
             if path.stem == "noise":
                 continue
             with session_scope(engine) as session:
-                batch = ingest_file(session, actor=actor, source_key=path.stem, path=path).batch
+                batch = ingest_file(session, actor=actor, source_key=path.stem, path=path, national=True).batch
                 t0 = time.perf_counter()
                 resolve_batch(session, actor=actor, batch_id=batch.id)
                 seconds += time.perf_counter() - t0

@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
 from doudi import __version__
@@ -20,6 +22,7 @@ from doudi.auth.permissions import Actor
 from doudi.config import Settings, get_settings
 from doudi.core import storage
 from doudi.core.errors import Conflict, DoudiError, NotFound, PermissionDenied, ValidationFailed
+from doudi.db import versions
 from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
 from doudi.logs import configure_logging
@@ -139,6 +142,25 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> Response:
         return _error(request, 409, "该记录已被他人修改，请刷新后基于最新内容重新操作")
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(request: Request, exc: PoolTimeout) -> Response:
+        resp = _error(request, 503, "系统繁忙，请稍后重试")
+        resp.headers["Retry-After"] = "1"
+        return resp
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        # A concurrent change that the database itself stopped (stale snapshot, serialization failure,
+        # deadlock, a unique index) is a conflict like a stale version; a lock held too long is "busy".
+        if versions.is_write_conflict(exc) or versions.is_unique_violation(exc):
+            return _error(request, 409, "该记录已被他人修改或该操作已由他人完成，请刷新后重试")
+        if versions.is_busy(exc):
+            resp = _error(request, 503, "数据库繁忙，请稍后重试")
+            resp.headers["Retry-After"] = "1"
+            return resp
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "服务器内部错误，已记录日志")
 
     @app.exception_handler(ValidationFailed)
     async def _vf(request: Request, exc: ValidationFailed) -> Response:

@@ -31,6 +31,7 @@ from doudi.core.ids import build_id_number
 from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
 from tests.auth.probes_cases import admin_probes, case_probes, import_probes, policy_probes, verification_probes
+from tests.cases.world import follow_engine
 from tests.factories import PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
 
 TOWN_C, VILLAGE_C1 = "440781001", "440781001001"  # 台山: another county altogether
@@ -63,9 +64,7 @@ def _case(db: Session, village: str, *, on: date, year: int = 1980, wage: str = 
         steps_data: dict[str, dict[str, Any]] = {
             "home_visit": {"investigators": ["甲", "乙"], "findings": "x"},
             "verification": {"conclusion": "consistent"},
-            "first_review": {"opinions": {p: {"decision": "approve", "monthly_amount": "400"} for p in case.programs}},
-            "confirmation": {"opinions": {p: {"decision": "approve", "monthly_amount": "400"} for p in case.programs}},
-        }
+            "first_review": follow_engine(case), "confirmation": follow_engine(case)}
         data_for = steps_data.get(active.key, {})
         when = max(on, active.due_on) if active.key == "publicity" and active.due_on else on  # 公示 runs 7 days
         steps.act(db, actor=SYSTEM, case_id=case.id, step_key=active.key, action="close" if active.key == "publicity"

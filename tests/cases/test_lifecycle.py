@@ -19,7 +19,7 @@ from doudi.cases import enrollments, notices, steps
 from doudi.cases.models import Case, Enrollment, Notice, Task, TemporaryGrant
 from doudi.core.errors import Conflict, PermissionDenied, ValidationFailed
 from doudi.core.ids import build_id_number
-from tests.cases.world import TAISHAN_VILLAGE, apply, make_world, member
+from tests.cases.world import TAISHAN_VILLAGE, apply, follow_engine, make_world, member
 from tests.pdf import pdf_fonts, pdf_text
 
 
@@ -281,8 +281,8 @@ def test_expenditure_aid_is_confirmed_at_the_level_its_amount_needs(db: Session)
     case = apply(db, staff.worker, on=date(2026, 11, 2), need=need, members=[
         member("学费", _id(1975, 95), "head", "600", employment="farming"), member("学生", _id(2006, 96), "child")])
     assert "temporary_assistance" in case.programs and "publicity" in [s.key for s in case.steps]  # Art. 48
-    amounts = {p: "0" for p in case.programs} | {"temporary_assistance": "1500"}
-    opinions = {"opinions": {p: {"decision": "approve", "monthly_amount": a} for p, a in amounts.items()}}
+    opinions = follow_engine(case, {"temporary_assistance": "1500"})
+    assert opinions["opinions"]["temporary_assistance"]["decision"] == "approve"
     for key, actor, data, on in [
         ("investigation_start", staff.worker, {}, date(2026, 11, 3)),
         ("home_visit", staff.worker, {"investigators": ["甲", "乙"], "findings": "学费单据属实"}, date(2026, 11, 4)),

@@ -70,3 +70,16 @@ def apply(db: Session, actor: Actor, *, members: list[dict[str, Any]], area: str
 def money(value: str) -> Decimal:
     """A yuan amount."""
     return Decimal(value)
+
+
+def follow_engine(case: Any, amounts: dict[str, str] | None = None) -> dict[str, Any]:
+    """Step opinions that agree with the engine's assessment at acceptance: approve what it finds eligible (at
+    the given amount, else the engine's own), reject the rest with its reasons."""
+    out = {}
+    for p in case.programs:
+        res = (case.proposed or {}).get("programs", {}).get(p, {})
+        if res.get("eligible"):
+            out[p] = {"decision": "approve", "monthly_amount": (amounts or {}).get(p, str(res["monthly_amount"]))}
+        else:
+            out[p] = {"decision": "reject", "reasons": "；".join(r["text"] for r in res.get("reasons", [])) or "不符合"}
+    return {"opinions": out}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from doudi.audit.models import AuditEntry
 from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.passwords import check_password_rules
@@ -54,6 +55,30 @@ def test_demo_loads_once_and_accounts_sign_in(fresh_database: Database, tmp_path
             manifest["counts"]["expenses.parquet"]
         assert s.scalar(select(func.count()).select_from(LivingCondition)) == manifest["counts"]["living.parquet"]
         assert set(s.scalars(select(IncomeFact.source_kind))) == {"declared", "feed"}
+        # Every demo decision agrees with the engine: approvals of what it finds eligible, paid above zero.
+        from doudi.cases.consistency import engine_view, pays
+        from doudi.cases.models import Case, Enrollment
+
+        for case in s.scalars(select(Case).where(Case.status == "decided")):
+            for d in case.decisions:
+                view = engine_view(case, d.program)
+                supported = bool(view.eligible and (view.amount > 0 or not pays(d.program)))
+                assert (d.outcome == "approved") == supported, (case.id, d.program)
+                assert d.override_level == ""
+        assert all(e.monthly_amount > 0 for e in s.scalars(select(Enrollment)))
+        # The agency feeds belong to the demo county: its verifier and liaison see them, its auditor their audit.
+        from doudi.audit.query import AuditFilter, search
+        from doudi.verification.queue import list_batches
+
+        feed_areas = set(s.scalars(select(IngestBatch.area_code).where(IngestBatch.kind == "feed")))
+        assert feed_areas == {"370784"}
+        users = {u.username: auth.actor_for(u) for u in s.scalars(select(User))}
+        n_feeds = s.scalar(select(func.count()).select_from(IngestBatch).where(IngestBatch.kind == "feed")) or 0
+        for name in ("verifier", "liaison", "county", "auditor"):
+            assert len(list_batches(s, actor=users[name], limit=1000)) == n_feeds, name
+        _, seen = search(s, actor=users["auditor"], filters=AuditFilter(action="feed."), per_page=1)
+        stored = s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action.startswith("feed.")))
+        assert seen == stored and (stored or 0) >= n_feeds
         for a in demo_accounts():
             login = auth.authenticate(s, settings=settings, username=a.username, password=a.password)
             assert login.user is not None and login.user.roles == {a.role} and login.user.area_code == a.area_code

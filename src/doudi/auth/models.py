@@ -29,6 +29,8 @@ class User(Timestamped, Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     org_kind: Mapped[str | None] = mapped_column(String(16))  # agency | provider | partner (auth.permissions.OrgKind)
     org_key: Mapped[str | None] = mapped_column(String(64))
+    # Administrators' changes claim it (doudi.db.versions.claim); sign-in counters do not move it.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     grants: Mapped[list[RoleGrant]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 

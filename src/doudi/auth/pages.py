@@ -16,7 +16,7 @@ from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.orgs import agencies
 from doudi.auth.permissions import ROLE_ORG, ROLES, Actor, role_labels
-from doudi.core.errors import ValidationFailed
+from doudi.core.errors import Conflict, FieldError, ValidationFailed
 from doudi.deps import SESSION_COOKIE, CsrfChecked, FormDep, PageActor, SessionDep, SettingsDep, client_ip
 from doudi.web.dashboard import dashboard_cards
 from doudi.web.render import render
@@ -149,25 +149,29 @@ def user_update(request: Request, user_id: int, session: SessionDep, actor: Page
                 form: FormDep) -> Response:
     """Save roles, area, organisation, status and supervisor; or unlock; or reset the password."""
     op = str(form.get("op", "update"))
+    version = str(form.get("version", ""))
+    seen = int(version) if version.isdigit() else None
     try:
         if op == "unlock":
-            user = auth.unlock_user(session, actor=actor, user_id=user_id)
+            user = auth.unlock_user(session, actor=actor, user_id=user_id, version=seen)
             notice = "已解锁"
         elif op == "password":
-            user = auth.reset_password(session, actor=actor, user_id=user_id, password=str(form.get("password", "")))
+            user = auth.reset_password(session, actor=actor, user_id=user_id, password=str(form.get("password", "")),
+                                       version=seen)
             notice = "密码已重置，该用户的现有会话已失效"
         else:
             sup = str(form.get("supervisor_id", ""))
             user = auth.update_user(
                 session, actor=actor, user_id=user_id, roles=[str(r) for r in form.getlist("role")],
                 area_code=str(form.get("area_code", "")) or None, is_active=form.get("is_active") == "on",
-                full_name=str(form.get("full_name", "")), supervisor_id=int(sup) if sup else None,
-                org=str(form.get("org", "")),
+                full_name=str(form.get("full_name", "")), supervisor_id=int(sup) if sup.isdigit() else None,
+                org=str(form.get("org", "")), version=seen,
             )
             notice = "已保存"
-    except ValidationFailed as exc:
+    except (ValidationFailed, Conflict) as exc:
         session.rollback()
+        errors = exc.errors if isinstance(exc, ValidationFailed) else [FieldError("version", str(exc))]
         return _user_page(request, session, actor, auth.get_user(session, actor=actor, user_id=user_id),
-                          exc.errors, status_code=422)
+                          errors, status_code=422 if isinstance(exc, ValidationFailed) else 409)
     session.commit()
     return _user_page(request, session, actor, user, [], notice=notice)

@@ -19,6 +19,7 @@ from doudi.auth.permissions import ROLES, Actor, OrgKind
 from doudi.auth.scope import area_clause, get_in_area
 from doudi.config import Settings
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.db.versions import claim
 
 
 def _now() -> datetime:
@@ -202,9 +203,11 @@ def revoke_token(session: Session, *, actor: Actor, token: str) -> None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is None:
         raise NotFound("token")
-    if row.revoked_at is not None:
+    # One conditional update: of concurrent revocations exactly one takes effect and is audited.
+    done = session.execute(update(ApiToken).where(ApiToken.id == row.id, ApiToken.revoked_at.is_(None))
+                           .values(revoked_at=_now()).execution_options(synchronize_session="fetch"))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该令牌已被吊销")
-    row.revoked_at = _now()
     audit.record(session, actor=actor, action="auth.token_revoke", object_type="api_token", object_id=row.id)
 
 
@@ -235,10 +238,12 @@ def update_user(
     full_name: str | None = None,
     supervisor_id: int | None = None,
     org: str | None = None,
+    version: int | None = None,
 ) -> User:
     """Change a user's roles, area, status, supervisor or organisation; ending an account ends its access."""
     actor.require("user.manage")
     user = get_user(session, actor=actor, user_id=user_id)
+    claim(session, user, version, label="该用户")
     errors = []
     if roles is not None and (not roles or any(r not in ROLES for r in roles)):
         errors.append(FieldError("role", f"角色须为 {', '.join(ROLES)} 中的一个或多个"))
@@ -258,8 +263,11 @@ def update_user(
     if errors:
         raise ValidationFailed(errors)
     before = _account(user)
-    if roles is not None:
-        user.grants = [RoleGrant(role=r) for r in sorted(set(roles))]
+    if roles is not None and set(roles) != user.roles:
+        # Only the grants that change: re-adding a kept role before its old row is deleted would break the
+        # (user, role) unique constraint.
+        user.grants = [g for g in user.grants if g.role in roles] + [RoleGrant(role=r) for r in sorted(set(roles))
+                                                                       if r not in user.roles]
     if area_code is not None:
         user.area_code = area_code
     if is_active is not None:
@@ -294,20 +302,24 @@ def _end_access(session: Session, user: User) -> None:
         tok.revoked_at = now
 
 
-def unlock_user(session: Session, *, actor: Actor, user_id: int) -> User:
+def unlock_user(session: Session, *, actor: Actor, user_id: int, version: int | None = None) -> User:
     """Clear a lock-out."""
     actor.require("user.manage")
     user = get_user(session, actor=actor, user_id=user_id)
+    claim(session, user, version, label="该用户")
     user.locked_until, user.failed_logins = None, 0
     audit.record(session, actor=actor, action="user.unlock", object_type="user", object_id=user.id,
                  area_code=user.area_code)
     return user
 
 
-def reset_password(session: Session, *, actor: Actor, user_id: int, password: str) -> User:
+def reset_password(session: Session, *, actor: Actor, user_id: int, password: str,
+                   version: int | None = None) -> User:
     """Set a new password for a user (administrators), ending their sessions."""
     actor.require("user.manage")
     user = get_user(session, actor=actor, user_id=user_id)
+    check_password_rules(password, username=user.username)
+    claim(session, user, version, label="该用户")
     set_password(session, actor=actor, user=user, password=password)
     return user
 

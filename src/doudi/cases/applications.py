@@ -92,14 +92,13 @@ def _household_for(session: Session, actor: Actor, case: Case, on: date) -> Hous
     head = next(m for m in data.members if m.relation.value == "head")
     person = session.scalar(select(Person).where(Person.id_number == head.id_number))
     if person is not None:
-        hh_id = session.scalar(select(Membership.household_id).where(Membership.person_id == person.id,
-                                                                      Membership.valid_to.is_(None)))
-        if hh_id is not None:
+        # The head's current household in this area is the one applying; one elsewhere is not revealed
+        # (that would tell the user the ID is registered in another county): a household is registered here.
+        for hh_id in session.scalars(select(Membership.household_id).where(Membership.person_id == person.id,
+                                                                            Membership.valid_to.is_(None))):
             hh = session.get(Household, hh_id)
-            assert hh is not None
-            if not actor.sees(hh.area_code):
-                raise ValidationFailed([FieldError("members", "户主已在其他辖区登记，请由户籍地受理")])
-            return hh
+            if hh is not None and actor.sees(hh.area_code):
+                return hh
     members = [MemberCreate.model_validate(m.model_dump(exclude={"monthly_income", "authorised"}))
                for m in data.members]
     assert data.area_code and data.hukou_type
@@ -138,7 +137,7 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     procedure; any other programs the household may qualify for continue in a linked standard case
     (一门受理、分类办理)."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.accept")
-    svc.check_version(case, version)
+    svc.check_version(session, case, version)
     if case.status != "submitted":
         raise Conflict("只有待受理的申请可以受理")
     today = on or date.today()
@@ -222,7 +221,7 @@ def return_for_completion(session: Session, *, actor: Actor, case_id: int, missi
                           version: int | None = None) -> Case:
     """材料不齐: tell the applicant once, in full, what is missing (Art. 10); the case stays submitted."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.accept")
-    svc.check_version(case, version)
+    svc.check_version(session, case, version)
     if case.status != "submitted":
         raise Conflict("只有待受理的申请可以退回补正")
     case.status = "needs_info"
@@ -231,8 +230,9 @@ def return_for_completion(session: Session, *, actor: Actor, case_id: int, missi
     return case
 
 
-def resubmit(session: Session, *, case: Case, actor: Actor | str, note: str) -> Case:
+def resubmit(session: Session, *, case: Case, actor: Actor | str, note: str, version: int | None = None) -> Case:
     """The applicant has supplied what was missing."""
+    svc.check_version(session, case, version)
     if case.status != "needs_info":
         raise Conflict("该申请不需要补正")
     case.status = "submitted"
@@ -244,7 +244,7 @@ def resubmit(session: Session, *, case: Case, actor: Actor | str, note: str) -> 
 def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version: int | None = None) -> Case:
     """Extend the deadline to the statutory maximum (45 working days) for a recorded special reason."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.review")
-    svc.check_version(case, version)
+    svc.check_version(session, case, version)
     if case.status != "open" or case.accepted_on is None:
         raise Conflict("只有办理中的案件可以延期")
     if len(reason.strip()) < 4:
@@ -263,8 +263,9 @@ def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version
     return case
 
 
-def withdraw(session: Session, *, case: Case, actor: Actor | str, reason: str) -> Case:
+def withdraw(session: Session, *, case: Case, actor: Actor | str, reason: str, version: int | None = None) -> Case:
     """The applicant withdraws; the case closes with the reason recorded."""
+    svc.check_version(session, case, version)
     if case.status in {"decided", "closed", "withdrawn"}:
         raise Conflict("案件已办结")
     case.status, case.closed_at = "withdrawn", svc.now()

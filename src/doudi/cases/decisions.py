@@ -26,6 +26,25 @@ def review_cycle_months(case: Case, program: str, *, default: int) -> int:
     return int(trace.get("review_months") or default)
 
 
+def _check_consistent(case: Case) -> None:
+    """Last line of defence before money moves: nothing is paid at zero, and no approval contradicts the
+    engine unless it was taken, with a reason, at the pack's override level."""
+    from doudi.cases.consistency import engine_view, pays
+    from doudi.core.errors import Conflict, FieldError, ValidationFailed
+
+    errors = [FieldError(f"decisions.{d.program}.monthly_amount", "批准的救助金额须大于 0")
+              for d in case.decisions if d.outcome == "approved" and pays(d.program) and d.monthly_amount <= 0]
+    if errors:
+        raise ValidationFailed(errors)
+    unexplained = [d.program for d in case.decisions if d.outcome == "approved" and not d.override_level
+                   and engine_view(case, d.program).eligible is False]
+    if unexplained:
+        from doudi.cases.notices import PROGRAM_LABELS
+
+        names = "、".join(PROGRAM_LABELS.get(p, p) for p in unexplained)
+        raise Conflict(f"系统测算结果为“不符合”的项目未经写明理由的审核确认，不能作出同意决定：{names}")
+
+
 def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -> list[Enrollment]:
     """Turn confirmed program decisions into enrollments and notices."""
     rules = svc.rules(case)
@@ -34,6 +53,7 @@ def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -
     created = []
     from doudi.cases.notices import generate_notice
 
+    _check_consistent(case)
     for d in case.decisions:
         if d.outcome == "rejected":
             d.notice_due_on = calendar.add_workdays(d.decided_on or today, rules.rejection_notice_workdays)
@@ -56,16 +76,23 @@ def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -
         session.add(e)
         created.append(e)
     session.flush()
+    from doudi.cases.consistency import override_record
+    from doudi.cases.notices import PROGRAM_LABELS
+
+    by_program = {d.program: d for d in case.decisions}
     for e in created:
-        svc.record(session, case, actor=actor, action="enrollment.create",
-                   after={"program": e.program, "amount": str(e.monthly_amount), "start": e.start_month.isoformat()})
+        after: dict[str, Any] = {"program": e.program, "amount": str(e.monthly_amount),
+                                 "start": e.start_month.isoformat()}
+        if (override := override_record(by_program[e.program])) is not None:
+            after["override"] = override
+        svc.record(session, case, actor=actor, action="enrollment.create", after=after)
     approved = [d for d in case.decisions if d.outcome == "approved"]
     rejected = [d for d in case.decisions if d.outcome == "rejected"]
     if approved:
         generate_notice(session, case=case, kind="approval", actor=actor, today=today)
     if rejected:
         generate_notice(session, case=case, kind="rejection", actor=actor, today=today)
-    parts = [f"同意 {d.program}（{d.monthly_amount} 元/月）" for d in approved] + \
-            [f"不同意 {d.program}：{'；'.join(d.reasons)}" for d in rejected]
+    parts = [f"同意{PROGRAM_LABELS.get(d.program, d.program)}（{d.monthly_amount} 元/月）" for d in approved] + \
+            [f"不同意{PROGRAM_LABELS.get(d.program, d.program)}：{'；'.join(d.reasons)}" for d in rejected]
     svc.event(session, case, actor=actor, kind="decided", message="决定：" + "；".join(parts))
     return created

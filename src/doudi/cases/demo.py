@@ -10,13 +10,14 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.permissions import Actor, on_behalf
-from doudi.cases import applications, steps
+from doudi.cases import applications, consistency, steps
 from doudi.cases import service as svc
 from doudi.cases.schemas import ApplicationCreate
 from doudi.registry.models import Household
@@ -31,11 +32,59 @@ def _actor(session: Session, username: str) -> Actor | None:
     return on_behalf(auth.actor_for(user)) if user else None
 
 
+def engine_opinions(case: Any) -> dict[str, Any]:
+    """Opinions that agree with the engine's assessment at acceptance: approve what it finds eligible at its
+    amount, reject the rest with its reasons (the demo never approves against the engine)."""
+    out: dict[str, dict[str, Any]] = {}
+    for p, view in consistency.engine_views(case).items():
+        if view.eligible and (view.amount > 0 or not consistency.pays(p)):
+            out[p] = {"decision": "approve", "monthly_amount": str(view.amount)}
+        else:
+            out[p] = {"decision": "reject", "reasons": "；".join(view.reasons) or "经测算不符合条件"}
+    return {"opinions": out}
+
+
+def _supported(case: Any) -> bool:
+    """True when the engine finds the case eligible for at least one program that pays."""
+    return any(v.eligible and v.amount > 0 and consistency.pays(p) for p, v in consistency.engine_views(case).items())
+
+
+def _paid_eligible(session: Session, households: list[Household], on: date) -> set[int]:
+    """Households the engine finds eligible for a program that pays, from their registry facts (one batch run)."""
+    from doudi.policy.engine import evaluate_frames, long_decisions
+    from doudi.policy.registry_frames import read_registry
+
+    if not households:
+        return set()
+    frames = read_registry(session.connection(), on=on, household_ids=[h.id for h in households])
+    long = long_decisions(evaluate_frames(frames, on))
+    paid = long.filter(pl.col("eligible") & (pl.col("monthly_amount") > 0)
+                       & ~pl.col("program").is_in(sorted(consistency.UNPAID)))
+    return set(paid["household_id"].to_list())
+
+
+def _assign(rng: random.Random, households: list[Household], eligible: set[int]) -> list[Household]:
+    """Households for STAGES (plus two spare): the later a stage, the more likely its household qualifies, so
+    decided cases show real enrollments; one decided case stays a rejection, to show that notice too."""
+    good = [h for h in households if h.id in eligible]
+    rest = [h for h in households if h.id not in eligible]
+    rng.shuffle(good)
+    rng.shuffle(rest)
+    picks: list[Household | None] = [None] * min(len(STAGES) + 2, len(households))
+    late = [i for i, stage in enumerate(STAGES) if stage in {"decided", "confirmation", "first_review"}
+            and i < len(picks)]
+    if rest and late:
+        picks[late[-1]] = rest.pop()  # one rejection among the decided cases
+    for i in reversed(late[:-1] if rest else late):
+        if good:
+            picks[i] = good.pop()
+    spare = good + rest
+    return [p if p is not None else spare.pop() for p in picks]
+
+
 def _advance(session: Session, case: Any, until: str, today: date, staff: dict[str, Actor]) -> None:
     while (active := svc.active_step(case)) is not None and active.key != until:
-        amounts = {p: str(d.monthly_amount) for p in case.programs for d in case.decisions if d.program == p}
-        opinions = {"opinions": {p: {"decision": "approve", "monthly_amount": amounts.get(p, "0")}
-                                 for p in case.programs}}
+        opinions = engine_opinions(case)
         by_step: dict[str, dict[str, Any]] = {
             "home_visit": {"investigators": ["张建华", "刘芳"], "findings": FINDINGS},
             "verification": {"conclusion": "consistent"}, "first_review": opinions, "confirmation": opinions,
@@ -59,8 +108,9 @@ def seed_demo_cases(session: Session, *, township: str, today: date | None = Non
     rng = random.Random(seed)
     households = list(session.scalars(select(Household).where(Household.area_code.startswith(township))
                                       .order_by(Household.id)))
-    picks = rng.sample(households, min(len(STAGES) + 2, len(households)))
+    picks = _assign(rng, households, _paid_eligible(session, households, today))
     made = 0
+    accepted: list[tuple[Any, date]] = []
     for hh, stage in zip(picks, STAGES, strict=False):
         head = next((m.person for m in hh.members if m.relation == "head" and m.valid_to is None), None)
         if head is None:
@@ -77,7 +127,15 @@ def seed_demo_cases(session: Session, *, township: str, today: date | None = Non
         made += 1
         if stage == "submitted":
             continue
-        applications.accept(session, actor=staff["caseworker"], case_id=case.id, on=on)
+        accepted.append((applications.accept(session, actor=staff["caseworker"], case_id=case.id, on=on), on))
+    # Verification at acceptance can reveal what the registry did not show (a car, savings), so stages are
+    # handed out after it: the cases the engine still supports go furthest, and one decided case is rejected.
+    later = [st for st in STAGES if st != "submitted"]
+    supported = [a for a in accepted if _supported(a[0])]
+    other = [a for a in accepted if not _supported(a[0])]
+    decided = later.count("decided")
+    ranked = supported[:decided - 1] + other[:1] + supported[decided - 1:] + other[1:]  # furthest first
+    for (case, on), stage in zip(ranked, reversed(later), strict=False):
         _advance(session, case, "" if stage == "decided" else stage, on, staff)
     # One emergency (急难型) application waiting for the 24-hour grant.
     if len(picks) > len(STAGES):

@@ -16,6 +16,7 @@ from doudi.auth.scope import get_in_area, in_area
 from doudi.cases.models import Enrollment, EnrollmentChange
 from doudi.cases.procedure import add_months, next_month, rules_for
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.db.versions import claim
 
 OUTCOMES = {"no_change", "increase", "decrease", "gradual_exit", "terminate"}
 
@@ -60,12 +61,15 @@ def review(session: Session, *, actor: Actor, enrollment_id: int, version: int, 
         raise ValidationFailed([FieldError("outcome", f"应为 {sorted(OUTCOMES)} 之一")])
     actor.require("enrollment.manage" if outcome == "no_change" else "enrollment.approve")
     e = get_enrollment(session, actor=actor, enrollment_id=enrollment_id)
-    if e.version != version:
-        raise Conflict("该保障记录已被他人修改，请刷新后重试")
-    if e.status == "terminated":
-        raise Conflict("已终止的保障不能再调整")
     if not reason.strip():
         raise ValidationFailed([FieldError("reason", "须写明理由（将写入告知书）")])
+    # Every change takes the enrollment's next version first, so a repeated or concurrent request (the same
+    # termination sent twice) finds it moved on; the unique index on open terminations backs this up.
+    claim(session, e, version, label="该保障记录")
+    if e.status == "terminated":
+        raise Conflict("已终止的保障不能再调整")
+    if outcome == "terminate" and _open_termination(session, e.id) is not None:
+        raise Conflict("该保障已有公示中的停发，请等待公示期满或登记异议")
     rules = rules_for(e.area_code, today)
     before = _snap(e)
     effective = next_month(today)
@@ -103,17 +107,26 @@ def review(session: Session, *, actor: Actor, enrollment_id: int, version: int, 
     return change
 
 
-def object_to_termination(session: Session, *, actor: Actor, change_id: int, content: str) -> EnrollmentChange:
+def _open_termination(session: Session, enrollment_id: int) -> int | None:
+    return session.scalar(select(EnrollmentChange.id).where(
+        EnrollmentChange.enrollment_id == enrollment_id, EnrollmentChange.kind == "terminate",
+        EnrollmentChange.status == "publicizing"))
+
+
+def object_to_termination(session: Session, *, actor: Actor, change_id: int, content: str,
+                          version: int | None = None) -> EnrollmentChange:
     """An objection during the termination 公示 cancels it; the household is re-examined."""
     actor.require("enrollment.manage")
     change = session.get(EnrollmentChange, change_id)
     if change is None:
         raise NotFound("change")
     e = get_enrollment(session, actor=actor, enrollment_id=change.enrollment_id)
-    if change.status != "publicizing":
-        raise Conflict("只有公示中的停发可以登记异议")
     if len(content.strip()) < 2:
         raise ValidationFailed([FieldError("content", "须记录异议内容")])
+    claim(session, e, label="该保障记录")  # the enrollment first, then its change: one lock order everywhere
+    claim(session, change, version, label="该停发记录")
+    if change.status != "publicizing":
+        raise Conflict("只有公示中的停发可以登记异议")
     change.status = "cancelled"
     if e.status == "gradual_exit" and e.gradual_exit_until is not None:
         e.next_review_on = date.today()  # re-examine the household now
@@ -130,6 +143,7 @@ def finalize_due(session: Session, *, actor: Actor, today: date) -> list[Enrollm
         pending = session.scalar(select(EnrollmentChange.id).where(
             EnrollmentChange.enrollment_id == e.id, EnrollmentChange.status == "publicizing"))
         if pending is None:
+            claim(session, e, label="该保障记录")
             days = int(rules_for(e.area_code, today).termination_publicity_days)
             session.add(EnrollmentChange(enrollment_id=e.id, kind="terminate", status="publicizing",
                                          effective_month=next_month(today), old_amount=e.monthly_amount,
@@ -143,6 +157,8 @@ def finalize_due(session: Session, *, actor: Actor, today: date) -> list[Enrollm
     for change in list(changes):
         e = session.get(Enrollment, change.enrollment_id)
         assert e is not None
+        claim(session, e, label="该保障记录")
+        claim(session, change, label="该停发记录")
         before = _snap(e)
         change.status, change.effective_month, change.new_amount = "effective", next_month(today), Decimal(0)
         e.status, e.end_month, e.next_review_on = "terminated", change.effective_month, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from doudi.db.base import Base, Timestamped, Versioned
@@ -55,7 +55,7 @@ class Case(Timestamped, Versioned, Base):
     __table_args__ = (Index("ix_cases_area_status_due", "area_code", "status", "due_on"),)
 
 
-class CaseStep(Base):
+class CaseStep(Versioned, Base):
     """One step of the procedure with its legal due date and who did it."""
 
     __tablename__ = "case_steps"
@@ -79,7 +79,7 @@ class CaseStep(Base):
     __table_args__ = (Index("ix_case_steps_active_due", "status", "due_on"),)
 
 
-class ProgramDecision(Base):
+class ProgramDecision(Versioned, Base):
     """The decision on one program of a case."""
 
     __tablename__ = "program_decisions"
@@ -96,6 +96,9 @@ class ProgramDecision(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_on: Mapped[date | None] = mapped_column(Date)
     notice_due_on: Mapped[date | None] = mapped_column(Date)  # rejection notice within 3 working days
+    # An approval of a program the engine found ineligible: the written reason and the level that took it.
+    override_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    override_level: Mapped[str] = mapped_column(String(12), default="", server_default="")
 
     __table_args__ = (UniqueConstraint("case_id", "program", "person_id"),)
 
@@ -132,7 +135,7 @@ class Document(Base):
     uploaded_by: Mapped[str] = mapped_column(String(64))
 
 
-class Task(Base):
+class Task(Versioned, Base):
     """A follow-up task with a deadline (e.g. complete the paperwork after emergency aid)."""
 
     __tablename__ = "case_tasks"
@@ -149,7 +152,7 @@ class Task(Base):
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class TemporaryGrant(Base):
+class TemporaryGrant(Versioned, Base):
     """A temporary-assistance grant: approval level, fund, payment deadline and payment."""
 
     __tablename__ = "temporary_grants"
@@ -189,7 +192,7 @@ class Enrollment(Timestamped, Versioned, Base):
     origin_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
 
-class EnrollmentChange(Base):
+class EnrollmentChange(Versioned, Base):
     """An increase, reduction, gradual exit, review or termination, with its reason and notice."""
 
     __tablename__ = "enrollment_changes"
@@ -207,8 +210,13 @@ class EnrollmentChange(Base):
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     publicity_until: Mapped[date | None] = mapped_column(Date)
 
+    # At most one termination under 公示 per enrollment, whatever the concurrency: the database says so.
+    __table_args__ = (Index("uq_enrollment_changes_open_termination", "enrollment_id", unique=True,
+                            postgresql_where=text("kind = 'terminate' AND status = 'publicizing'"),
+                            sqlite_where=text("kind = 'terminate' AND status = 'publicizing'")),)
 
-class Notice(Base):
+
+class Notice(Versioned, Base):
     """A decision or rejection notice, frozen at issue time; the PDF is rendered from this snapshot."""
 
     __tablename__ = "case_notices"

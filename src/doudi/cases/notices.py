@@ -42,6 +42,7 @@ def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, to
     today = today or date.today()
     names = areas.names(session, codes=[case.area_code[:6], case.area_code[:9]])
     wanted = "approved" if kind == "approval" else "rejected"
+    from doudi.cases.consistency import override_record, pays
     from doudi.cases.procedure import next_month
 
     items = [{"program": d.program, "label": PROGRAM_LABELS.get(d.program, d.program),
@@ -50,7 +51,8 @@ def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, to
               "payment": PROGRAM_NOTICE.get(d.program, ("", ""))[1] if kind == "approval" else "",
               "start": next_month(d.decided_on or today).isoformat()[:7]
               if kind == "approval" and d.program not in {"temporary_assistance", "dibao_marginal",
-                                                            "rigid_expense_hardship", "relative_poverty"} else ""}
+                                                            "rigid_expense_hardship", "relative_poverty"} else "",
+              "paid": pays(d.program), "override": override_record(d) if kind == "approval" else None}
              for d in case.decisions if d.outcome == wanted]
     rules = svc.rules(case)
     due = svc.calendar_for(case.area_code).add_workdays(today, rules.rejection_notice_workdays) \
@@ -137,13 +139,15 @@ def get_notice(session: Session, *, actor: Actor, notice_id: int) -> Notice:
     return get_in_area(session, Notice, notice_id, actor=actor, action="case.read", label="notice")
 
 
-def mark_served(session: Session, *, actor: Actor, notice_id: int, on: date) -> Notice:
+def mark_served(session: Session, *, actor: Actor, notice_id: int, on: date, version: int | None = None) -> Notice:
     """Record that a notice reached the applicant (a rejection must within 3 working days, Art. 21)."""
     from doudi.audit import service as audit
     from doudi.core.errors import Conflict
+    from doudi.db.versions import claim
 
     actor.require("case.decide")
     notice = get_notice(session, actor=actor, notice_id=notice_id)
+    claim(session, notice, version, label="该告知书")
     if notice.served_on is not None:
         raise Conflict("该告知书已登记送达")
     notice.served_on = on

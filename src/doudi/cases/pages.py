@@ -15,6 +15,7 @@ from doudi.areas import service as areas
 from doudi.auth.models import User
 from doudi.cases import (
     applications,
+    consistency,
     documents,
     enrollments,
     export,
@@ -189,6 +190,8 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
         "enrollments": list(session.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id))),
         "vreq": verify_hook.latest_request(session, case=case), "vtracks": verify_hook.tracking_for(session, case=case),
         "linked": session.get(Case, case.linked_case_id) if case.linked_case_id else None,
+        "engine": consistency.engine_views(case), "override_labels": consistency.LEVEL_LABELS,
+        "override_label": consistency.LEVEL_LABELS.get(rules.override_level, "") if rules else "",
     }
     return render(request, "cases/detail.html", ctx, status_code=status_code)
 
@@ -296,9 +299,10 @@ def notice_pdf(notice_id: int, session: SessionDep, actor: PageActor) -> Respons
 
 
 @router.post("/tasks/{task_id}/done")
-def task_done(task_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked) -> Response:
+def task_done(task_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+              version: Annotated[int | None, Form()] = None) -> Response:
     """Close a follow-up task."""
-    task = temporary.complete_task(session, actor=actor, task_id=task_id)
+    task = temporary.complete_task(session, actor=actor, task_id=task_id, version=version)
     session.commit()
     return RedirectResponse(f"/cases/{task.case_id}", status_code=303)
 
@@ -361,9 +365,10 @@ def enrollment_review(request: Request, enrollment_id: int, session: SessionDep,
 
 @router.post("/enrollment-changes/{change_id}/objection")
 def termination_objection(change_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
-                          content: Annotated[str, Form()]) -> Response:
+                          content: Annotated[str, Form()], version: Annotated[int | None, Form()] = None) -> Response:
     """Record an objection to a termination under 公示."""
-    change = enrollments.object_to_termination(session, actor=actor, change_id=change_id, content=content)
+    change = enrollments.object_to_termination(session, actor=actor, change_id=change_id, content=content,
+                                               version=version)
     session.commit()
     return RedirectResponse(f"/enrollments/{change.enrollment_id}", status_code=303)
 
@@ -373,18 +378,17 @@ def withdraw(case_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChe
              version: Annotated[int, Form()], reason: Annotated[str, Form()]) -> Response:
     """Withdraw an application at the applicant's request."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
-    svc.check_version(case, version)
-    applications.withdraw(session, case=case, actor=actor, reason=reason)
+    applications.withdraw(session, case=case, actor=actor, reason=reason, version=version)
     session.commit()
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
 @router.post("/notices/{notice_id}/served")
 def notice_served(notice_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
-                  on: Annotated[str, Form()] = "") -> Response:
+                  on: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
     """Record that a notice was served on the applicant."""
     notice = notices.mark_served(session, actor=actor, notice_id=notice_id,
-                                 on=date.fromisoformat(on) if on else date.today())
+                                 on=date.fromisoformat(on) if on else date.today(), version=version)
     session.commit()
     target = f"/cases/{notice.case_id}" if notice.case_id else f"/enrollments/{notice.enrollment_id}"
     return RedirectResponse(target, status_code=303)

@@ -68,6 +68,7 @@ class Rules:
     emergency_payment_hours: int
     gradual_exit_max_months: int
     review_stable_months: int
+    override_level: str  # the lowest level that may approve a program the engine finds ineligible
     pack_version: str = ""
 
     def total(self, delegated: bool) -> int:
@@ -96,6 +97,7 @@ PARAM_KEYS: dict[str, str] = {
     "emergency_payment_hours": "temporary_assistance.emergency_deadline_hours",
     "gradual_exit_max_months": "dibao.gradual_exit.months",
     "review_stable_months": "dibao.review.stable_months",
+    "override_level": "procedure.override_level",
 }
 PROGRAM_STEP_PREFIX = "procedure.steps."
 

@@ -15,7 +15,7 @@ from doudi.auth.scope import get_in_area, in_area
 from doudi.cases.models import Case, CaseEvent, CaseStep
 from doudi.cases.procedure import STEP_LABELS, Rules, due_for, rules_for
 from doudi.core.calendar import WorkCalendar
-from doudi.core.errors import Conflict
+from doudi.db.versions import claim
 
 
 def now() -> datetime:
@@ -40,10 +40,10 @@ def get_case(session: Session, *, actor: Actor, case_id: int, action: str = "cas
     return get_in_area(session, Case, case_id, actor=actor, action=action, label="case")
 
 
-def check_version(case: Case, version: int | None) -> None:
-    """Refuse an action based on an outdated view of the case (optimistic locking)."""
-    if version is not None and case.version != version:
-        raise Conflict(f"该案件已被他人处理（您看到的是第 {version} 版，当前为第 {case.version} 版），请刷新后再操作")
+def check_version(session: Session, case: Case, version: int | None) -> None:
+    """Claim the case for this action (optimistic locking): refused when the user's view is outdated or
+    another request is changing it right now; the version moves on once, whatever the action changes."""
+    claim(session, case, version, label="该案件")
 
 
 def event(session: Session, case: Case, *, actor: Actor | str, kind: str, message: str, public: bool = True,

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from doudi.areas.codes import county_of
 from doudi.auth.permissions import Actor
+from doudi.cases import consistency
 from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStep, ProgramDecision
+from doudi.cases.notices import PROGRAM_LABELS
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 
 STEP_ACTION = {
@@ -90,7 +92,7 @@ def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: 
     today = today or date.today()
     case = svc.get_case(session, actor=actor, case_id=case_id)
     actor.require(STEP_ACTION.get(step_key, "case.review"))  # permission first: a refusal says nothing of state
-    svc.check_version(case, version)
+    svc.check_version(session, case, version)
     step = svc.active_step(case)
     if case.status != "open" or step is None or step.key != step_key:
         current = svc.label(step.key) if step else "无"
@@ -106,12 +108,19 @@ def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: 
 
 
 def _finish(session: Session, actor: Actor, case: Case, step: CaseStep, outcome: str, data: dict[str, Any],
-            message: str, today: date, public: bool = True) -> None:
+            message: str, today: date, public: bool = True, overrides: list[dict[str, Any]] | None = None) -> None:
     svc.complete(session, step, actor=actor, outcome=outcome, data=data)
     svc.event(session, case, actor=actor, kind=f"step.{step.key}", message=message, public=public,
               data={"outcome": outcome})
-    svc.record(session, case, actor=actor, action=f"case.step.{step.key}", after={"outcome": outcome, **{
-        k: v for k, v in data.items() if k in {"decision", "opinions", "result", "investigators", "mode"}}})
+    after: dict[str, Any] = {"outcome": outcome, **{
+        k: v for k, v in data.items() if k in {"decision", "opinions", "result", "investigators", "mode"}}}
+    if overrides:  # approvals against the engine's assessment, with the reason and the level that took them
+        after["overrides"] = overrides
+        svc.event(session, case, actor=actor, kind="override", public=False,
+                  message="与系统测算结果不一致的意见：" + "；".join(
+                      f"{PROGRAM_LABELS.get(o['program'], o['program'])}（{o['level_label']}）：{o['reason']}"
+                      for o in overrides))
+    svc.record(session, case, actor=actor, action=f"case.step.{step.key}", after=after)
     svc.activate_next(session, case, today=today)
     if svc.active_step(case) is None and case.status == "open":
         case.status, case.closed_at = "decided", svc.now()
@@ -170,6 +179,7 @@ def _verification(session: Session, actor: Actor, case: Case, step: CaseStep, ac
 def _first_review(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],
                   today: date) -> None:
     opinions = _opinions(case, data, "opinions")
+    errors: list[FieldError] = []
     for program, op in opinions.items():
         if program not in case.programs:
             continue
@@ -179,8 +189,17 @@ def _first_review(session: Session, actor: Actor, case: Case, step: CaseStep, ac
             row.monthly_amount = _amount(op["monthly_amount"], f"opinions.{program}.monthly_amount")
         if op.get("reasons"):
             row.reasons = [str(op["reasons"])]
-    summary = "；".join(f"{p}：{'同意' if o['decision'] == 'approve' else '不同意'}" for p, o in opinions.items())
-    _finish(session, actor, case, step, "reviewed", {"opinions": opinions}, f"乡镇提出初审意见（{summary}）", today)
+        if op["decision"] == "approve":
+            errors += consistency.check_approval(case, row, op, actor=actor, field_prefix=f"opinions.{program}",
+                                                 override_level=svc.rules(case).override_level, deciding=False)
+        else:
+            consistency.clear_override(row)
+    if errors:
+        raise ValidationFailed(errors)
+    summary = "；".join(f"{PROGRAM_LABELS.get(p, p)}：{'同意' if o['decision'] == 'approve' else '不同意'}"
+                       for p, o in opinions.items())
+    _finish(session, actor, case, step, "reviewed", {"opinions": opinions}, f"乡镇提出初审意见（{summary}）", today,
+            overrides=consistency.overrides(case))
 
 
 def _publicity(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],
@@ -253,6 +272,7 @@ def _confirmation(session: Session, actor: Actor, case: Case, step: CaseStep, ac
     opinions = _opinions(case, data, "opinions")
     if opinions.get("temporary_assistance", {}).get("decision") == "approve":
         _temporary_limit(session, actor, case, opinions["temporary_assistance"], today)
+    errors: list[FieldError] = []
     for program in case.programs:
         op = opinions[program]
         row = _decision_row(case, program)
@@ -261,9 +281,13 @@ def _confirmation(session: Session, actor: Actor, case: Case, step: CaseStep, ac
             row.monthly_amount = _amount(op["monthly_amount"], f"opinions.{program}.monthly_amount")
         if op.get("reasons"):
             row.reasons = [str(op["reasons"])]
+        errors += consistency.approval_problems(case, row, op, actor, f"opinions.{program}")
         row.decided_by, row.decided_on = actor.user_id, today
+    if errors:
+        raise ValidationFailed(errors)
     level = "乡镇人民政府" if step.level == "township" else "县级民政部门"
-    _finish(session, actor, case, step, "confirmed", {"opinions": opinions}, f"{level}作出审核确认意见", today)
+    _finish(session, actor, case, step, "confirmed", {"opinions": opinions}, f"{level}作出审核确认意见", today,
+            overrides=consistency.overrides(case))
 
 
 def sample_for_spot_check(session: Session, case: Case, today: date) -> bool:
@@ -291,14 +315,21 @@ def _spot_check(session: Session, actor: Actor, case: Case, step: CaseStep, acti
     if result not in {"upheld", "overturned"}:
         raise _bad("result", "抽查结论应为 维持 或 纠正")
     if result == "overturned":
+        errors: list[FieldError] = []
         for program, op in _opinions(case, data, "opinions").items():
             row = _decision_row(case, program)
             row.outcome = "approved" if op["decision"] == "approve" else "rejected"
+            if op.get("monthly_amount") not in (None, ""):
+                row.monthly_amount = _amount(op["monthly_amount"], f"opinions.{program}.monthly_amount")
             if op.get("reasons"):
                 row.reasons = [str(op["reasons"])]
+            errors += consistency.approval_problems(case, row, op, actor, f"opinions.{program}")
             row.decided_by, row.decided_on = actor.user_id, today
+        if errors:
+            raise ValidationFailed(errors)
     _finish(session, actor, case, step, result, {"result": result, "note": data.get("note", "")},
-            "县级民政部门完成抽查" + ("（纠正乡镇意见）" if result == "overturned" else ""), today)
+            "县级民政部门完成抽查" + ("（纠正乡镇意见）" if result == "overturned" else ""), today,
+            overrides=consistency.overrides(case))
 
 
 def _collective_decision(session: Session, actor: Actor, case: Case, step: CaseStep, action: str,
@@ -318,10 +349,11 @@ def _collective_decision(session: Session, actor: Actor, case: Case, step: CaseS
     row = _decision_row(case, "temporary_assistance")
     row.outcome = "approved" if data["decision"] == "approve" else "rejected"
     row.monthly_amount = grant.amount if grant is not None else row.monthly_amount
+    consistency.check_single_approval(case, row, data, actor)
     row.decided_by, row.decided_on = actor.user_id, today
     _finish(session, actor, case, step, data["decision"], {"participants": participants,
                                                            "meeting_on": data["meeting_on"]},
-            "县级困难群众基本生活保障工作协调机制“一事一议”作出决定", today)
+            "县级困难群众基本生活保障工作协调机制“一事一议”作出决定", today, overrides=consistency.overrides(case))
 
 
 def _decision(session: Session, actor: Actor, case: Case, step: CaseStep, action: str, data: dict[str, Any],

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
+from doudi.cases import consistency, steps
 from doudi.cases import service as svc
-from doudi.cases import steps
 from doudi.cases.models import Case, CaseStep, Task, TemporaryGrant
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 
@@ -69,10 +69,11 @@ def emergency_grant(session: Session, actor: Actor, case: Case, step: CaseStep, 
     grant.approved_at, grant.approved_by = svc.now(), actor.user_id
     row = steps._decision_row(case, "temporary_assistance")
     row.outcome, row.monthly_amount, row.decided_by, row.decided_on = "approved", amount, actor.user_id, today
+    consistency.check_single_approval(case, row, data, actor)
     payment = svc.step_named(case, "payment")
     steps._finish(session, actor, case, step, "granted", {"amount": str(amount), "level": level},
                   f"先行救助：批准临时救助金 {amount} 元（{FUND_LABELS[level]}）",
-                  today)
+                  today, overrides=consistency.overrides(case))
     if payment is not None and payment.due_at is not None:
         grant.payment_due_at = payment.due_at
 
@@ -105,14 +106,17 @@ def _aware(dt: Any) -> Any:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def complete_task(session: Session, *, actor: Actor, task_id: int, note: str = "") -> Task:
+def complete_task(session: Session, *, actor: Actor, task_id: int, note: str = "", version: int | None = None) -> Task:
     """Mark a follow-up task done."""
+    from doudi.db.versions import claim
+
     task = session.get(Task, task_id)
     if task is None:
         from doudi.core.errors import NotFound
 
         raise NotFound("task")
     case = svc.get_case(session, actor=actor, case_id=task.case_id, action="case.review")
+    claim(session, task, version, label="该事项")
     if task.status == "done":
         raise Conflict("该事项已办结")
     task.status, task.done_at, task.done_by = "done", svc.now(), actor.user_id

@@ -166,9 +166,10 @@ def overdue(actor: ApiActor, session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/tasks/{task_id}/done", status_code=204)
-def task_done(task_id: int, actor: ApiActor, session: SessionDep) -> None:
-    """Mark a follow-up task done."""
-    temporary.complete_task(session, actor=actor, task_id=task_id)
+def task_done(task_id: int, actor: ApiActor, session: SessionDep,
+              version: int | None = Query(None, ge=1, description="the task's version as last seen")) -> None:
+    """Mark a follow-up task done (409 when it is done already or changed since)."""
+    temporary.complete_task(session, actor=actor, task_id=task_id, version=version)
     session.commit()
 
 
@@ -187,12 +188,14 @@ class ObjectionIn(BaseModel):
     """An objection raised during a termination 公示."""
 
     content: str = Field(min_length=2, max_length=500)
+    version: int | None = Field(None, ge=1, description="the termination's version as last seen")
 
 
 @router.post("/enrollment-changes/{change_id}/objection", response_model=dict[str, Any])
 def termination_objection(change_id: int, body: ObjectionIn, actor: ApiActor, session: SessionDep) -> dict[str, Any]:
     """Record an objection to a termination under 公示: the termination is cancelled and the case re-examined."""
-    change = enrollments.object_to_termination(session, actor=actor, change_id=change_id, content=body.content)
+    change = enrollments.object_to_termination(session, actor=actor, change_id=change_id, content=body.content,
+                                               version=body.version)
     session.commit()
     return {"change_id": change.id, "status": change.status}
 
@@ -207,7 +210,6 @@ class WithdrawIn(Versioned):
 def withdraw(case_id: int, body: WithdrawIn, actor: ApiActor, session: SessionDep) -> CaseRead:
     """Withdraw an application at the applicant's request (recorded with the reason)."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
-    svc.check_version(case, body.version)
-    applications.withdraw(session, case=case, actor=actor, reason=body.reason)
+    applications.withdraw(session, case=case, actor=actor, reason=body.reason, version=body.version)
     session.commit()
     return case_read(case)

@@ -32,10 +32,16 @@ class Timestamped:
 
 
 class Versioned:
-    """Optimistic locking: a stale write raises StaleDataError instead of overwriting."""
+    """Optimistic locking: every write checks the version it read (a stale write raises StaleDataError
+    instead of overwriting), and each transaction that changes the object moves the version on by one
+    (`doudi.db.versions`: `claim` it before changing it, or the flush bumps it)."""
 
-    version: Mapped[int] = mapped_column(nullable=False)
+    version: Mapped[int] = mapped_column(nullable=False, default=1)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, object]:
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+        # The application sets the next version itself, so a claim and the flush never count it twice.
+        return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}  # type: ignore[attr-defined]
+
+
+from doudi.db import versions as _versions  # noqa: E402,F401  (registers the flush hook)

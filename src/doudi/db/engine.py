@@ -29,8 +29,15 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+# As many connections as the server's thread pool runs requests (AnyIO's 40), so a burst of requests waits
+# for the database, not for a connection.
+POOL = {"pool_size": 10, "max_overflow": 30}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the settings each backend needs."""
+    if (url.startswith("sqlite") and ":memory:" not in url) or url.startswith("postgresql"):
+        kwargs = {**POOL, **kwargs}
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doudi.db.base import Base
@@ -27,10 +27,15 @@ class IngestBatch(Base):
     rows_rejected: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The area the batch belongs to (that of the user who took it in); its rows are linked to people there only.
     area_code: Mapped[str | None] = mapped_column(String(12))
+    # A national feed, declared as such by the system administrator: its rows are linked to people anywhere.
+    national: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rows_duplicate: Mapped[int] = mapped_column(default=0, server_default="0")  # recorded once, reported
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
-    __table_args__ = (UniqueConstraint("kind", "source_key", "file_sha256", name="uq_batch_content"),)
+    # The same file may be taken in once per area: two counties receiving one national file each link their own.
+    __table_args__ = (UniqueConstraint("kind", "source_key", "file_sha256", "area_code", name="uq_batch_content"),)
 
 
 class RejectedRow(Base):

@@ -209,9 +209,9 @@ def upload(request: Request, case_id: int, session: SessionDep, cs: Citizen, for
     except ValidationFailed as exc:
         session.rollback()
         return _page(request, "case.html", _case_ctx(session, cs, case, exc.errors), 422)
+    if case.status == "needs_info":  # the case first, then the audit chain: the lock order of every action
+        applications.resubmit(session, case=case, actor=service.citizen_actor(cs.phone).username, note="已上传补充材料")
     audit.record(session, actor=service.citizen_actor(cs.phone), action="portal.document", object_type="case",
                  object_id=case.id, area_code=case.area_code)
-    if case.status == "needs_info":
-        applications.resubmit(session, case=case, actor=service.citizen_actor(cs.phone).username, note="已上传补充材料")
     session.commit()
     return RedirectResponse(f"/m/cases/{case_id}", status_code=303)

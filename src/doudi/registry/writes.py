@@ -16,6 +16,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.core.ids import parse_id_number
+from doudi.db.versions import claim
 from doudi.registry.models import (
     AssetFact,
     ExpenseFact,
@@ -86,12 +87,14 @@ def create_household(session: Session, *, actor: Actor, data: HouseholdCreate,
     errors = []
     existing = {p.id_number: p for p in session.scalars(
         select(Person).where(Person.id_number.in_([m.id_number for m in data.members])))}
+    elsewhere: dict[int, list[str]] = {}
     for i, m in enumerate(data.members):
         p = existing.get(m.id_number)
-        if p is not None and session.scalar(
-            select(Membership.household_id).where(Membership.person_id == p.id, Membership.valid_to.is_(None))
-        ):
+        inside, outside = _current_areas(session, actor, p)
+        if inside:
             errors.append(FieldError(f"members.{i}.id_number", "此人已是另一户的成员，请先办理迁出"))
+        elif outside and p is not None:
+            elsewhere[p.id] = outside
     if errors:
         raise ValidationFailed(errors)
     hh = Household(household_no=number, area_code=data.area_code, address=data.address,
@@ -111,19 +114,36 @@ def create_household(session: Session, *, actor: Actor, data: HouseholdCreate,
               before={}, after=after)
     audit.record(session, actor=actor, action="household.create", object_type="household", object_id=hh.id,
                  area_code=hh.area_code, after=after)
+    for person_id, areas in elsewhere.items():
+        _flag_cross_area(session, actor, person_id, areas, hh)
     return hh
 
 
-def _check_version(obj: Household | Person, version: int) -> None:
-    if obj.version != version:
-        raise Conflict(f"该记录已被他人修改（您看到的是第 {version} 版，当前为第 {obj.version} 版），请刷新后重试")
+def _current_areas(session: Session, actor: Actor, person: Person | None) -> tuple[list[str], list[str]]:
+    """Areas of the person's current households, split into those inside and outside the actor's area."""
+    if person is None:
+        return [], []
+    areas = list(session.scalars(select(Household.area_code).join(Membership, Membership.household_id == Household.id)
+                                 .where(Membership.person_id == person.id, Membership.valid_to.is_(None))))
+    return [a for a in areas if actor.sees(a)], [a for a in areas if not actor.sees(a)]
+
+
+def _flag_cross_area(session: Session, actor: Actor, person_id: int, areas: list[str], hh: Household) -> None:
+    """A person registered here who is still a member of a household in another county. Refusing would tell
+    the user that the ID is registered elsewhere (an oracle on other counties' registries), so the household
+    is registered and the county holding the earlier record is told, in its own audit trail, to reconcile
+    (迁出/重复登记核查)."""
+    for area in areas:
+        audit.record(session, actor=actor, action="registry.cross_area_member", object_type="person",
+                     object_id=person_id, area_code=area,
+                     extra={"registered_in": hh.area_code, "household_no": hh.household_no})
 
 
 def update_household(session: Session, *, actor: Actor, household_id: int, data: HouseholdUpdate) -> Household:
     """Correct a household's attributes, refusing a stale version."""
     actor.require("household.update")
     hh = get_household(session, actor=actor, household_id=household_id)
-    _check_version(hh, data.version)
+    claim(session, hh, data.version, label="该家庭档案")
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
     if "area_code" in changes and changes["area_code"] is not None:
         _check_area(session, actor, changes["area_code"])
@@ -152,7 +172,7 @@ def update_person(session: Session, *, actor: Actor, household_id: int, person_i
     actor.require("household.update")
     hh, m = _member(session, actor, household_id, person_id)
     person = m.person
-    _check_version(person, data.version)
+    claim(session, person, data.version, label="该成员信息")
     before = _snap(person, PERSON_FIELDS)
     for k, v in data.model_dump(exclude_unset=True, exclude={"version"}).items():
         setattr(person, k, _plain(v) if k != "date_of_death" else v)
@@ -172,6 +192,7 @@ def end_membership(session: Session, *, actor: Actor, household_id: int, person_
     hh, m = _member(session, actor, household_id, person_id)
     if m.relation == "head":
         raise ValidationFailed([FieldError("person_id", "户主不能直接移出，请先变更户主")])
+    claim(session, hh, label="该家庭档案")  # membership changes move the household's version on
     m.valid_to = on or date.today()
     session.flush()
     _revision(session, actor=actor, obj_type="membership", obj_id=m.id, household_id=hh.id, action="end",
@@ -196,6 +217,7 @@ def add_fact(session: Session, *, actor: Actor, household_id: int, data: FactCre
     hh = get_household(session, actor=actor, household_id=household_id)
     if data.person_id is not None and data.person_id not in {m.person_id for m in hh.members}:
         raise ValidationFailed([FieldError("person_id", "不是本户成员")])
+    claim(session, hh, label="该家庭档案")  # a fact (or its correction) is part of the household's state
     model = FACT_MODELS[data.kind]
     common = dict(household_id=hh.id, source_kind=data.source_kind, period_start=data.period_start,
                   period_end=data.period_end, recorded_by=actor.user_id, note=data.note)
@@ -266,10 +288,10 @@ def add_member(session: Session, *, actor: Actor, household_id: int, data: Membe
     hh = get_household(session, actor=actor, household_id=household_id)
     if data.relation.value == "head":
         raise ValidationFailed([FieldError("relation", "本户已有户主")])
+    claim(session, hh, label="该家庭档案")
     person = session.scalar(select(Person).where(Person.id_number == data.id_number))
-    if person is not None and session.scalar(
-        select(Membership.id).where(Membership.person_id == person.id, Membership.valid_to.is_(None))
-    ):
+    inside, outside = _current_areas(session, actor, person)
+    if inside:
         raise ValidationFailed([FieldError("id_number", "此人已是某户的成员，请先办理迁出")])
     if person is None:
         person = _new_person(data)
@@ -283,6 +305,8 @@ def add_member(session: Session, *, actor: Actor, household_id: int, data: Membe
               before={}, after={"person_id": person.id, "relation": m.relation})
     audit.record(session, actor=actor, action="household.member_add", object_type="household", object_id=hh.id,
                  area_code=hh.area_code, extra={"person_id": person.id, "relation": m.relation})
+    if outside:
+        _flag_cross_area(session, actor, person.id, outside, hh)
     session.refresh(hh)
     return m
 
@@ -291,6 +315,7 @@ def change_head(session: Session, *, actor: Actor, household_id: int, person_id:
     """Make another current member the head (户主变更); the former head takes the given relation."""
     actor.require("household.update")
     hh = get_household(session, actor=actor, household_id=household_id)
+    claim(session, hh, label="该家庭档案")
     current = [m for m in hh.members if m.valid_to is None]
     new = next((m for m in current if m.person_id == person_id), None)
     old = next((m for m in current if m.relation == "head"), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from importlib.resources import files
 from pathlib import Path
 
@@ -70,6 +71,20 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
             raise RuntimeError(f"合成的家庭档案有 {result.rows_rejected} 行未通过校验：{result.rejects.head(5)}")
         for kind, name in FACT_FILES:
             import_facts(session, actor=actor, kind=kind, path=out / name)
+        _backdate_memberships(session, date.today() - timedelta(days=365))
+
+
+def _backdate_memberships(session: Session, since: date) -> None:
+    """The synthetic households lived together before the registry was loaded: members count from `since`
+    (or birth), so applications the demo dates in the past see their members (an import dates them today)."""
+    from sqlalchemy import update
+
+    from doudi.registry.models import Membership, Person
+
+    born = select(Person.birth_date).where(Person.id == Membership.person_id).scalar_subquery()
+    session.execute(update(Membership).where(Membership.valid_to.is_(None)).values(valid_from=since))
+    session.execute(update(Membership).where(Membership.valid_to.is_(None), Membership.valid_from < born)
+                    .values(valid_from=born))
 
 
 def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
@@ -82,7 +97,7 @@ def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
         if path.stem == "noise" or not has_rows:
             continue
         with session_scope(engine) as session:  # one batch per feed, each all or nothing
-            out = ingest_file(session, actor=actor, source_key=path.stem, path=path)
+            out = ingest_file(session, actor=actor, source_key=path.stem, path=path, area_code=DEMO_REGION)
             if out.pending_linkage:
                 resolve_batch(session, actor=actor, batch_id=out.batch.id)
         loaded += 1

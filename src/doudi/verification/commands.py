@@ -42,15 +42,19 @@ def register(app: typer.Typer) -> None:
     def ingest(
         file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV / XLSX / JSONL / Parquet"),
         source: str = typer.Option(..., "--source", help="数据源 key，见 doudi feeds sources"),
-        area: str = typer.Option("", help="数据所属区划（默认全部）"),
+        area: str = typer.Option("", help="数据所属区划：只与该区划登记的人员匹配（系统中只有一个县时默认为该县）"),
+        national: bool = typer.Option(False, "--national", help="声明为全国数据：与任一地区登记的人员匹配"),
         chunk_rows: int = typer.Option(500_000, help="每批处理的行数"),
         link: bool = typer.Option(True, help="导入后对无有效身份证号的行做概率匹配"),
     ) -> None:
-        """Validate and load one feed file (idempotent; all or nothing)."""
+        """Validate and load one feed file (idempotent; all or nothing) as a batch of one area, or national."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
         from doudi.verification import ingest as ing
         from doudi.verification import resolve, service
 
+        if not area and not national:
+            with session_scope() as session:
+                area = ing.default_area(session)
         actor = system_actor(area or "000000", name="cli")
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} 行"),
                       TimeElapsedColumn(), console=console) as bar:
@@ -58,9 +62,17 @@ def register(app: typer.Typer) -> None:
             try:
                 with session_scope() as session:
                     out = ing.ingest_file(session, actor=actor, source_key=source, path=file, area_code=area or None,
-                                          chunk_rows=chunk_rows, progress=lambda n: bar.update(task, completed=n))
+                                          national=national, chunk_rows=chunk_rows,
+                                          progress=lambda n: bar.update(task, completed=n))
                     batch_id, already = out.batch.id, out.already
-            except (ValidationFailed, OSError, ValueError, pl.exceptions.PolarsError) as exc:
+            except ValidationFailed as exc:
+                if any(e.field == "area" for e in exc.errors):
+                    raise  # nothing was read: no failed batch to keep
+                with session_scope() as session:
+                    ing.record_failure(session, actor=actor, source_key=source, path=file, error=str(exc),
+                                       area_code=area or None)
+                raise
+            except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
                 with session_scope() as session:
                     ing.record_failure(session, actor=actor, source_key=source, path=file, error=str(exc),
                                        area_code=area or None)
@@ -69,7 +81,10 @@ def register(app: typer.Typer) -> None:
             console.print(f"该文件已导入为批次 {batch_id}，未重复写入。")
             return
         b = out.batch
-        console.print(f"批次 {batch_id}：共 {b.rows_total:,} 行，接收 {b.rows_ok:,}，隔离 {b.rows_rejected:,}；"
+        scope = "全国数据" if b.national else f"区划 {b.area_code}"
+        dup = f"（其中重复行 {b.rows_duplicate:,}，只记录一次）" if b.rows_duplicate else ""
+        console.print(f"批次 {batch_id}（{scope}）：共 {b.rows_total:,} 行，接收 {b.rows_ok:,}，"
+                      f"隔离 {b.rows_rejected:,}{dup}；"
                       f"按身份证号匹配 {out.matched_by_id:,} 行，待概率匹配 {out.pending_linkage:,} 行；"
                       f"用时 {out.seconds:.1f} 秒（{b.rows_total / max(out.seconds, 1e-9):,.0f} 行/秒）")
         if link and out.pending_linkage:

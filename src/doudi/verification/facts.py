@@ -6,6 +6,7 @@ period, so evaluation and the 核对报告 can compare the two.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.ingest.models import IngestBatch
-from doudi.registry.models import AssetFact, ExpenseFact, IncomeFact
+from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
 from doudi.verification import payload
 from doudi.verification.models import FeedRecord
+from doudi.verification.reach import link_prefix
 from doudi.verification.sources import load_sources
 
 INCOME_KIND = {"retirement_pension": "transfer", "unemployment_benefit": "transfer", "basic_pension": "basic_pension"}
@@ -46,6 +48,7 @@ def load_records(session: Session, *, person_ids: list[int]) -> pl.DataFrame:
     links = session.execute(stmt).all()
     batches = {b.id: b for b in session.scalars(select(IngestBatch).where(
         IngestBatch.id.in_({r.batch_id for r in links})))} if links else {}
+    links = _in_jurisdiction(session, list(links), batches)
     sources = load_sources()
     content: dict[tuple[int, int], dict[str, Any]] = {}
     for batch_id, batch in batches.items():
@@ -58,6 +61,23 @@ def load_records(session: Session, *, person_ids: list[int]) -> pl.DataFrame:
         "batch_id": [r.batch_id for r in links], "row_number": [r.row_number for r in links],
         "period": [r.period for r in links], "data": [content.get((r.batch_id, r.row_number), {}) for r in links],
     }, schema=RECORD_SCHEMA)
+
+
+def _in_jurisdiction(session: Session, links: list[Any], batches: dict[int, IngestBatch]) -> list[Any]:
+    """Only the links a batch may make: to people living in the batch's area, or anyone for a national feed.
+    Ingest links that way already; this keeps a row linked across a county line by an earlier version out
+    of every report and fact."""
+    local = {r.person_id for r in links if link_prefix(batches[r.batch_id]) is not None}
+    if not local:
+        return links
+    areas: dict[int, list[str]] = {}
+    for pid, area in session.execute(select(Membership.person_id, Household.area_code)
+                                     .join(Household, Household.id == Membership.household_id)
+                                     .where(Membership.person_id.in_(local), Membership.valid_to.is_(None))):
+        areas.setdefault(pid, []).append(area)
+    prefixes = {b.id: link_prefix(b) for b in batches.values()}
+    return [r for r in links if (p := prefixes[r.batch_id]) is None or any(
+        a.startswith(p) for a in areas.get(r.person_id, []))]
 
 
 def _month_end(d: date) -> date:
@@ -73,6 +93,23 @@ def _latest_per_key(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[di
     return list(best.values())
 
 
+def _once(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A row repeated within or across batches (same record number, or the same content) counts once. Ingest
+    records repeats once already; this keeps repeats stored by an earlier version out of every sum."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for r in sorted(rows, key=lambda r: (r["batch_id"], r["row_number"])):
+        data = r["data"]
+        keys = [(r["person_id"], "content", json.dumps(data, sort_keys=True, ensure_ascii=False, default=str))]
+        if data.get("record_id"):
+            keys.append((r["person_id"], "record", data["record_id"]))
+        if any(k in seen for k in keys):
+            continue
+        seen.update(keys)
+        out.append(r)
+    return out
+
+
 def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     """Map linked feed rows to fact rows (income/asset/expense); `members` maps person_id → household_id."""
     hh = dict(zip(members["person_id"].to_list(), members["household_id"].to_list(), strict=True))
@@ -86,6 +123,7 @@ def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> 
         src = sources.get(key)
         if src is None:
             continue
+        rows = _once(rows)
         if src.natural_key:
             rows = _latest_per_key(rows, src.natural_key)
         for r in rows:

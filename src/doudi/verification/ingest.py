@@ -19,17 +19,21 @@ from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from doudi.areas.codes import level_of
+from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.core.errors import FieldError, ValidationFailed
+from doudi.auth.scope import under
+from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
 from doudi.db.dialect import FrameDialect
 from doudi.db.frames import frame_dialect, read_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
-from doudi.registry.models import Person
-from doudi.verification import loader, payload
+from doudi.registry.models import Household, Membership, Person
+from doudi.verification import duplicates, loader, payload
+from doudi.verification.reach import link_prefix
 from doudi.verification.readers import read_chunks
 from doudi.verification.sources import Source, load_sources
 from doudi.verification.validate import missing_required_columns, period_expr, validate_chunk
@@ -67,10 +71,56 @@ def get_source(source_key: str) -> Source:
     return sources[source_key]
 
 
-def registry_ids(session: Session) -> pl.DataFrame:
-    """Every registry person's ID number and id, as a frame for the exact-ID join."""
-    return read_frame(session, select(Person.id_number, Person.id), schema={"id_number": pl.Utf8,
-                                                                            "person_id": pl.Int64})
+NATIONAL_PLACEHOLDER = "000000"  # the command line's default area: not a jurisdiction
+
+
+def registry_ids(session: Session, prefix: str | None = None) -> pl.DataFrame:
+    """Registry persons' ID numbers and ids for the exact-ID join: those whose current household lies under
+    `prefix`, or everyone (None)."""
+    stmt = select(Person.id_number, Person.id)
+    if prefix is not None:
+        stmt = under(stmt.join(Membership, (Membership.person_id == Person.id) & Membership.valid_to.is_(None))
+                     .join(Household, Household.id == Membership.household_id),
+                     Household.area_code, prefix).distinct()
+    return read_frame(session, stmt, schema={"id_number": pl.Utf8, "person_id": pl.Int64})
+
+
+def installation_counties(session: Session) -> list[str]:
+    """The county-level areas this installation holds households in."""
+    return sorted(c for c in session.scalars(select(func.substr(Household.area_code, 1, 6)).distinct()) if c)
+
+
+def default_area(session: Session) -> str:
+    """The area a command-line ingest belongs to when none is given: the installation's only county; with
+    several (or none), the operator must say (a clear error, never a silent national batch)."""
+    counties = installation_counties(session)
+    if len(counties) == 1:
+        return counties[0]
+    if not counties:
+        raise ValidationFailed([FieldError("area", "尚无登记家庭，无法确定数据所属区划：请用 --area 指定")])
+    raise ValidationFailed([FieldError(
+        "area", f"本系统有 {len(counties)} 个县（{'、'.join(counties[:5])}{'…' if len(counties) > 5 else ''}），"
+                "请用 --area 指定数据所属区划，或用 --national 声明为全国数据")])
+
+
+def _batch_area(session: Session, actor: Actor, area_code: str | None, national: bool) -> str:
+    """The area a new batch belongs to: the given one (inside the actor's area), else the actor's own."""
+    if national:
+        if not actor.system:  # linking to people in every county is for the system administrator alone
+            raise PermissionDenied("只有系统管理员可以在服务器上将数据声明为全国数据")
+        return area_code or actor.area_code
+    area = area_code or actor.area_code
+    try:
+        level_of(area)
+    except ValueError:
+        raise ValidationFailed([FieldError("area", f"区划代码 {area!r} 无效")]) from None
+    if area == NATIONAL_PLACEHOLDER:
+        raise ValidationFailed([FieldError("area", "须指定数据所属区划（--area），或声明为全国数据（--national）")])
+    if not actor.sees(area):
+        raise ValidationFailed([FieldError("area", f"区划 {area} 不在您的辖区内")])
+    if session.get(Area, area) is None:
+        raise ValidationFailed([FieldError("area", f"区划 {area} 不存在")])
+    return area
 
 
 def _link_by_id(good: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
@@ -89,15 +139,17 @@ class _Prepared:
     """One chunk, validated, linked and with its payload part stored: what remains is the database write."""
 
     records: loader.Staged
-    rejects: pl.DataFrame  # REJECT_COLUMNS
+    rejects: pl.DataFrame  # REJECT_COLUMNS: invalid rows and repeated ones
     rows: int
     by_method: dict[str, int]
     columns: list[str]
+    duplicates: int = 0  # of the rejects, rows repeating an earlier one (recorded once)
 
 
 def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, chunk_rows: int,
-             parts: payload.PartWriter, dialect: FrameDialect) -> Generator[_Prepared, None, None]:
-    """Read, validate, link and store the payload of each chunk (pure frame work, no database)."""
+             parts: payload.PartWriter, dialect: FrameDialect, tracker: duplicates.Tracker
+             ) -> Generator[_Prepared, None, None]:
+    """Read, validate, drop repeats, link and store the payload of each chunk (frame work, no database)."""
     first = True
     for chunk in read_chunks(path, chunk_rows=chunk_rows):
         frame = chunk.frame
@@ -108,9 +160,11 @@ def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, c
         frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c) for c in source.column_names
                                    if c not in frame.columns)
         checked = validate_chunk(frame.select("row_number", *source.column_names), source)
-        parts.write(checked.good)
-        linked = _link_by_id(checked.good.select("row_number", "id_number", period_expr(source)), persons)
-        rejects = checked.rejected.with_columns(pl.lit(batch_id).alias("batch_id"))
+        good, repeats = tracker.split(checked.good)  # before anything is written: a repeat is recorded once
+        parts.write(good)
+        linked = _link_by_id(good.select("row_number", "id_number", period_expr(source)), persons)
+        rejects = pl.concat([checked.rejected, repeats]).sort("row_number") \
+            .with_columns(pl.lit(batch_id).alias("batch_id"))
         if chunk.broken:
             rejects = pl.concat([rejects, pl.DataFrame(
                 [(batch_id, n, "row", reason, json.dumps({"text": raw}, ensure_ascii=False))
@@ -119,7 +173,7 @@ def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, c
                         "raw": pl.Utf8}, orient="row")], how="diagonal_relaxed")
         methods = dict(linked["match_method"].value_counts().iter_rows())
         yield _Prepared(loader.stage_feed_records(linked, batch_id=batch_id, dialect=dialect), rejects,
-                        frame.height + len(chunk.broken), methods, columns)
+                        frame.height + len(chunk.broken), methods, columns, repeats.height)
 
 
 _END = object()
@@ -143,17 +197,21 @@ def ingest_file(
     source_key: str,
     path: Path,
     area_code: str | None = None,
+    national: bool = False,
     file_name: str | None = None,
     chunk_rows: int = 500_000,
     progress: Progress | None = None,
 ) -> IngestOutcome:
-    """Validate and load one feed file as one batch; the caller commits (or rolls back on error)."""
+    """Validate and load one feed file as one batch of the actor's area (or of `area_code`, inside it; or a
+    national batch); its rows are linked to people of that area only. The caller commits."""
     actor.require("feed.ingest")
     source = get_source(source_key)
+    area = _batch_area(session, actor, area_code, national)
     started = time.perf_counter()
     sha = file_sha256(path)
     existing = session.scalar(select(IngestBatch).where(
-        IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha))
+        IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha,
+        IngestBatch.area_code == area))
     if existing is not None and existing.status == "done":
         return IngestOutcome(existing, already=True)
     if existing is not None:  # a failed earlier attempt: retried from scratch in this transaction
@@ -161,17 +219,18 @@ def ingest_file(
         session.delete(existing)
         session.flush()
     batch = IngestBatch(kind="feed", source_key=source_key, file_name=(file_name or path.name)[:255],
-                        file_sha256=sha, created_by=actor.user_id, area_code=area_code or actor.area_code,
+                        file_sha256=sha, created_by=actor.user_id, area_code=area, national=national,
                         status="running", details={})
     session.add(batch)
     session.flush()
 
-    persons = registry_ids(session)
+    persons = registry_ids(session, link_prefix(batch))
     parts = payload.PartWriter(source)
-    total = ok = rejected = by_id = pending = 0
+    tracker = duplicates.Tracker(source, batch.id, duplicates.prior_batches(session, source=source, batch=batch))
+    total = ok = rejected = repeated = by_id = pending = 0
     ignored: list[str] | None = None
     declared = set(source.column_names)
-    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, frame_dialect(session))
+    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, frame_dialect(session), tracker)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as pool:
             for prepared in _ahead(chunks, pool):
@@ -180,7 +239,8 @@ def ingest_file(
                 ok += loader.write_staged(session, prepared.records)
                 loader.write_rejects(session, prepared.rejects)
                 total += prepared.rows
-                rejected += prepared.rejects.height
+                rejected += prepared.rejects.height - prepared.duplicates
+                repeated += prepared.duplicates
                 by_id += prepared.by_method.get("id", 0)
                 pending += prepared.by_method.get("pending", 0)
                 if progress:
@@ -192,13 +252,16 @@ def ingest_file(
 
     details: dict[str, object] = {"matched_by_id": by_id, "pending_linkage": pending,
                                   "ignored_columns": ignored or [], payload.KEY: parts.manifest()}
+    if tracker.period is not None:  # lets a later batch skip this one when their periods do not meet
+        details["period_range"] = [tracker.period[0].isoformat(), tracker.period[1].isoformat()]
     batch.rows_total, batch.rows_ok, batch.rows_rejected = total, ok, rejected
+    batch.rows_duplicate = repeated
     batch.status, batch.finished_at, batch.details = "done", datetime.now(UTC), details
     session.flush()
     audit.record(session, actor=actor, action="feed.ingest", object_type="ingest_batch", object_id=batch.id,
                  area_code=batch.area_code,
                  extra={"source": source_key, "file": batch.file_name, "sha256": sha, "rows": total,
-                        "rejected": rejected})
+                        "rejected": rejected, "duplicates": repeated, **({"national": True} if national else {})})
     return IngestOutcome(batch, seconds=time.perf_counter() - started, matched_by_id=by_id,
                          pending_linkage=pending, details=details)
 
@@ -207,11 +270,13 @@ def record_failure(session: Session, *, actor: Actor, source_key: str, path: Pat
                    area_code: str | None = None, file_name: str | None = None) -> IngestBatch:
     """After a rolled-back ingest, keep a 'failed' batch as lineage (no rows); a retry replaces it."""
     sha = file_sha256(path)
+    area = area_code or actor.area_code
     batch = session.scalar(select(IngestBatch).where(
-        IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha))
+        IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha,
+        IngestBatch.area_code == area))
     if batch is None:
         batch = IngestBatch(kind="feed", source_key=source_key, file_name=(file_name or path.name)[:255],
-                            file_sha256=sha, created_by=actor.user_id, area_code=area_code or actor.area_code)
+                            file_sha256=sha, created_by=actor.user_id, area_code=area)
         session.add(batch)
     batch.status, batch.finished_at, batch.details = "failed", datetime.now(UTC), {"error": error[:1000]}
     session.flush()

@@ -57,7 +57,7 @@ class FeedRecord(Base):
     )
 
 
-class LinkReview(Base):
+class LinkReview(Versioned, Base):
     """A feed identity whose best registry candidate scored between the review and auto-accept thresholds."""
 
     __tablename__ = "link_reviews"

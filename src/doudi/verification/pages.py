@@ -60,7 +60,8 @@ def batch_page(request: Request, batch_id: int, session: SessionDep, actor: Page
     rows, total = queue.rejects(session, actor=actor, batch_id=batch_id, page=page, per_page=50)
     return render(request, "verification/batch.html", {
         "b": batch, "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // 50)),
-        "matches": queue.match_counts(session, batch_id=batch_id), "source": load_sources().get(batch.source_key)})
+        "matches": queue.match_counts(session, actor=actor, batch=batch),
+        "source": load_sources().get(batch.source_key)})
 
 
 @router.get("/reviews")
@@ -72,9 +73,11 @@ def reviews_page(request: Request, session: SessionDep, actor: PageActor, status
 
 @router.post("/reviews/{review_id}")
 def review_decide(review_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
-                  decision: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
+                  decision: Annotated[str, Form()], note: Annotated[str, Form()] = "",
+                  version: Annotated[int | None, Form()] = None) -> Response:
     """Accept or reject one uncertain match."""
-    queue.decide_review(session, actor=actor, review_id=review_id, accept=decision == "accept", note=note)
+    queue.decide_review(session, actor=actor, review_id=review_id, accept=decision == "accept", note=note,
+                        version=version)
     service.refresh_open_requests(session, actor=on_behalf(actor))
     session.commit()
     return RedirectResponse("/verification/reviews", status_code=303)

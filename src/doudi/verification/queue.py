@@ -11,6 +11,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import area_clause
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.db.versions import claim
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.models import Person
 from doudi.verification.models import FeedRecord, LinkReview
@@ -44,11 +45,33 @@ def rejects(session: Session, *, actor: Actor, batch_id: int, page: int = 1, per
     return list(rows), int(total)
 
 
-def match_counts(session: Session, *, batch_id: int) -> dict[str, int]:
-    """How the batch's rows were linked: {match_method: rows}."""
-    rows = session.execute(select(FeedRecord.match_method, func.count()).where(FeedRecord.batch_id == batch_id)
+LINK_DETAILS = ("matched_by_id", "pending_linkage", "probabilistic_rows", "review_identities", "candidates",
+                "unmatched_rows")
+
+
+def shows_links(actor: Actor, batch: IngestBatch) -> bool:
+    """Whether the actor may see how a batch's rows were linked. An area batch links only to people of its
+    own area, which its viewers see anyway; a national batch's counts would tell an area user that an ID
+    is registered somewhere else, so they are for the system administrator only."""
+    return actor.system or not batch.national
+
+
+def match_counts(session: Session, *, actor: Actor, batch: IngestBatch) -> dict[str, int]:
+    """How the batch's rows were linked: {match_method: rows} (empty when the actor may not see it)."""
+    if not shows_links(actor, batch):
+        return {}
+    rows = session.execute(select(FeedRecord.match_method, func.count()).where(FeedRecord.batch_id == batch.id)
                            .group_by(FeedRecord.match_method)).all()
     return {m: int(n) for m, n in rows}
+
+
+def batch_details(actor: Actor, batch: IngestBatch) -> dict[str, object]:
+    """The batch's details as the actor may see them (link counts only where match counts are shown)."""
+    details = dict(batch.details or {})
+    if not shows_links(actor, batch):
+        for key in LINK_DETAILS:
+            details.pop(key, None)
+    return details
 
 
 def list_reviews(session: Session, *, actor: Actor, status: str = "pending", limit: int = 200
@@ -63,12 +86,14 @@ def list_reviews(session: Session, *, actor: Actor, status: str = "pending", lim
     return [(r, p) for r, p in session.execute(stmt)]
 
 
-def decide_review(session: Session, *, actor: Actor, review_id: int, accept: bool, note: str = "") -> LinkReview:
+def decide_review(session: Session, *, actor: Actor, review_id: int, accept: bool, note: str = "",
+                  version: int | None = None) -> LinkReview:
     """Accept (link the rows to the candidate) or reject (leave them unlinked); audited, decided once."""
     actor.require("linkage.review")
     review = session.get(LinkReview, review_id)
     if review is None or not actor.sees(review.area_code):
         raise NotFound(f"review {review_id}")
+    claim(session, review, version, label="该匹配")
     if review.status != "pending":
         raise Conflict(f"该匹配已于 {review.decided_at} 处理（{review.status}）")
     if len(note) > 200:

@@ -25,6 +25,7 @@ from doudi.ingest.models import IngestBatch
 from doudi.verification import payload
 from doudi.verification.ingest import registry_ids
 from doudi.verification.models import FeedRecord
+from doudi.verification.reach import link_prefix
 from doudi.verification.resolve import resolve_batch
 
 _CHUNK = 5_000  # row numbers per IN (...) lookup
@@ -78,10 +79,13 @@ def relink(session: Session, *, actor: Actor, source_key: str = "", probabilisti
     if source_key:
         stmt = stmt.where(IngestBatch.source_key == source_key)
     batches = [b for b in session.scalars(stmt.order_by(IngestBatch.id)) if actor.sees(b.area_code)]
-    persons = registry_ids(session)
+    persons: dict[str | None, pl.DataFrame] = {}  # per jurisdiction: each batch links to its own area's people
     out = RelinkOutcome(batches=len(batches))
     for batch in batches:
-        by_id = _link_ids(session, batch, persons)
+        prefix = link_prefix(batch)
+        if prefix not in persons:
+            persons[prefix] = registry_ids(session, prefix)
+        by_id = _link_ids(session, batch, persons[prefix])
         linked = review = 0
         if probabilistic:
             # Unmatched rows without a usable number go back to 'pending' for the resolver, inside this

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -162,52 +161,47 @@ def report_pdf(session: Session, *, actor: Actor, request_id: int) -> bytes:
 
 
 def report_xlsx(session: Session, *, actor: Actor, request_id: int) -> bytes:
-    """The report as an Excel workbook, one sheet per table; the export is audited."""
+    """The report as an Excel workbook, one sheet per table (the shared, formula-safe writer); audited."""
     # Imported here: openpyxl is loaded only when an Excel file is read or written.
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from doudi.core.excel import Col, Sheet, to_bytes
 
     actor.require("verification.report")
     hr = build_report(session, actor=actor, request_id=request_id)
     ctx = report_context(hr)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "结论"
-    ws.append(["家庭经济状况核对报告"])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append(["户编号", hr.household.household_no])
-    ws.append(["核对期间", f"{hr.request.period_start} 至 {hr.request.period_end}"])
-    ws.append(["提请日期", str(hr.request.requested_on)])
-    ws.append(["结论", hr.conclusion])
-    sheet = wb.create_sheet("分月收入")
-    sheet.append(["成员", "来源", "项目", *ctx["months"], "合计"])
-    for row in ctx["income_rows"]:
-        sheet.append([row["name"], row["source"], row["kind"], *row["by_month"], row["total"]])
-    sheet = wb.create_sheet("收入比对")
-    sheet.append(["成员", "项目", "是否计入", "申报月均(元)", "核对月均(元)", "差额(元)", "需说明"])
-    for c in ctx["compare"]:
-        sheet.append([c["name"], label(c["kind"]), "是" if c["counted"] else "否", c["declared"], c["verified"],
-                      c["difference"], "是" if c["flagged"] else ""])
-    sheet = wb.create_sheet("财产比对")
-    sheet.append(["项目", "申报数量", "核对数量", "申报价值(元)", "核对价值(元)", "需说明"])
-    for a in ctx["assets"]:
-        sheet.append([label(a["kind"]), a["declared_count"], a["verified_count"], a["declared_value"],
-                      a["verified_value"], "是" if a["flagged"] else ""])
-    sheet = wb.create_sheet("差异")
-    sheet.append(["类别", "成员", "项目", "申报", "核对", "差额"])
-    for d in ctx["discrepancies"]:
-        sheet.append([{"income": "收入", "asset": "财产", "status": "状态"}[d["category"]], d["name"],
-                      label(d["item"]), d["declared"], d["verified"], d["difference"]])
-    sheet = wb.create_sheet("核对进度")
-    sheet.append(["数据源", "部门", "状态", "记录数", "反馈时间", "说明"])
-    for t in ctx["tracks"]:
-        sheet.append([t.label, t.agency, t.status_label, t.records,
-                      t.answered_at.strftime("%Y-%m-%d %H:%M") if t.answered_at else "", t.message])
-    buf = io.BytesIO()
-    wb.save(buf)
+    yuan = "#,##0.00"
+    summary = Sheet("结论", [Col("项目", 12), Col("内容", 60)], [
+        ["户编号", hr.household.household_no],
+        ["核对期间", f"{hr.request.period_start} 至 {hr.request.period_end}"],
+        ["提请日期", str(hr.request.requested_on)],
+        ["结论", hr.conclusion]], caption="家庭经济状况核对报告")
+    income = Sheet("分月收入", [Col("成员", 12), Col("来源", 12), Col("项目", 12),
+                              *[Col(str(m), 10, number_format=yuan) for m in ctx["months"]],
+                              Col("合计", 12, number_format=yuan)],
+                   [[r["name"], r["source"], r["kind"], *r["by_month"], r["total"]] for r in ctx["income_rows"]])
+    compare = Sheet("收入比对", [Col("成员", 12), Col("项目", 14), Col("是否计入", 8),
+                              Col("申报月均(元)", 14, number_format=yuan), Col("核对月均(元)", 14, number_format=yuan),
+                              Col("差额(元)", 12, number_format=yuan), Col("需说明", 8)],
+                    [[c["name"], label(c["kind"]), "是" if c["counted"] else "否", c["declared"], c["verified"],
+                      c["difference"], "是" if c["flagged"] else ""] for c in ctx["compare"]])
+    assets = Sheet("财产比对", [Col("项目", 14), Col("申报数量", 10), Col("核对数量", 10),
+                             Col("申报价值(元)", 14, number_format=yuan), Col("核对价值(元)", 14, number_format=yuan),
+                             Col("需说明", 8)],
+                   [[label(a["kind"]), a["declared_count"], a["verified_count"], a["declared_value"],
+                     a["verified_value"], "是" if a["flagged"] else ""] for a in ctx["assets"]])
+    categories = {"income": "收入", "asset": "财产", "status": "状态"}
+    differences = Sheet("差异", [Col("类别", 8), Col("成员", 12), Col("项目", 14), Col("申报", 14), Col("核对", 14),
+                               Col("差额", 14)],
+                        [[categories[d["category"]], d["name"], label(d["item"]), d["declared"], d["verified"],
+                          d["difference"]] for d in ctx["discrepancies"]])
+    tracks = Sheet("核对进度", [Col("数据源", 16), Col("部门", 16), Col("状态", 8), Col("记录数", 8),
+                             Col("反馈时间", 18), Col("说明", 30)],
+                   [[t.label, t.agency, t.status_label, t.records,
+                     t.answered_at.strftime("%Y-%m-%d %H:%M") if t.answered_at else "", t.message]
+                    for t in ctx["tracks"]])
+    data = to_bytes(summary, income, compare, assets, differences, tracks)
     audit.record(session, actor=actor, action="verification.report_export", object_type="verification_request",
                  object_id=request_id, area_code=hr.request.area_code, extra={"format": "xlsx"})
-    return buf.getvalue()
+    return data
 
 
 def download(session: Session, *, actor: Actor, request_id: int, kind: str) -> tuple[bytes, str, str]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import under
 from doudi.core.errors import NotFound
 from doudi.db.frames import read_frame
 from doudi.ingest.models import IngestBatch
@@ -23,6 +24,7 @@ from doudi.registry.models import Household, Membership, Person
 from doudi.verification import payload
 from doudi.verification.linkage.engine import link_frames
 from doudi.verification.models import FeedRecord, LinkReview
+from doudi.verification.reach import link_prefix
 
 IDENTITY = ["name", "id_given", "birth_date", "sex", "address"]
 
@@ -38,13 +40,16 @@ class ResolveOutcome:
     candidates: int = 0
 
 
-def registry_persons(session: Session) -> pl.DataFrame:
-    """Registry persons in the linkage layout, with their current household's address and area."""
+def registry_persons(session: Session, prefix: str | None = None) -> pl.DataFrame:
+    """Registry persons in the linkage layout, with their current household's address and area: those whose
+    household lies under `prefix` (the batch's jurisdiction), or everyone (None, a national feed)."""
     stmt = (select(Person.id, Person.name, Person.id_number, Person.birth_date, Person.sex, Household.address,
                    Household.area_code)
             .join(Membership, Membership.person_id == Person.id)
             .join(Household, Household.id == Membership.household_id)
             .where(Membership.valid_to.is_(None)))
+    if prefix is not None:
+        stmt = under(stmt, Household.area_code, prefix)
     frame = read_frame(session, stmt, schema={"person_id": pl.Int64, "name": pl.Utf8, "id_number": pl.Utf8,
                                               "birth_date": pl.Date, "sex": pl.Utf8, "address": pl.Utf8,
                                               "area_code": pl.Utf8})
@@ -69,7 +74,7 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
         raise NotFound(f"batch {batch_id}")
     out = ResolveOutcome()
     pending = _pending_rows(session, batch)
-    persons = registry_persons(session)
+    persons = registry_persons(session, link_prefix(batch))
     if pending.height and persons.height:
         identities = pending.group_by(IDENTITY, maintain_order=True).agg(pl.col("row_number").alias("rows")) \
             .with_row_index("record_id").with_columns(pl.col("record_id").cast(pl.Utf8))

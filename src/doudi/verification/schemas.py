@@ -39,8 +39,10 @@ class BatchRead(BaseModel):
     rows_total: int
     rows_ok: int
     rows_rejected: int
+    rows_duplicate: int = 0
     status: str
     area_code: str | None
+    national: bool = False
     details: dict[str, object]
     already: bool = False
     match_counts: dict[str, int] = {}
@@ -74,6 +76,7 @@ class ReviewDecision(BaseModel):
 
     accept: bool
     note: str = Field("", max_length=200)
+    version: int | None = Field(None, ge=1, description="the review item's version as last seen")
 
 
 class AuthorisationCreate(BaseModel):

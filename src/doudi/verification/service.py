@@ -24,6 +24,7 @@ from doudi.registry.models import Household, Membership
 from doudi.registry.service import current_members
 from doudi.verification import facts as facts_mod
 from doudi.verification.models import Authorisation, LinkReview, RequestSource, VerificationRequest
+from doudi.verification.reach import link_prefix
 from doudi.verification.sources import load_sources
 
 STATUS_LABELS = {"pending": "待反馈", "answered": "已反馈", "no_record": "无记录", "error": "异常"}
@@ -153,8 +154,10 @@ def process_request(session: Session, *, actor: Actor, request_id: int,
     person_ids = [m.person_id for m in members]
     records = facts_mod.load_records(session, person_ids=person_ids) if records is None else \
         records.filter(pl.col("person_id").is_in(person_ids))
+    # Only batches that can reach this household (its area's, a wider area's, or national ones) answer for it.
     latest = {b.source_key: b for b in session.scalars(
-        select(IngestBatch).where(IngestBatch.kind == "feed").order_by(IngestBatch.id))}
+        select(IngestBatch).where(IngestBatch.kind == "feed").order_by(IngestBatch.id))
+        if (prefix := link_prefix(b)) is None or hh.area_code.startswith(prefix)}
     reviews = set(session.scalars(select(LinkReview.source_key).where(
         LinkReview.candidate_person_id.in_(person_ids), LinkReview.status == "pending")))
     now = datetime.now(UTC)

@@ -34,6 +34,7 @@ class Source:
     columns: tuple[Column, ...]
     period: str | None = None  # the column that dates a row
     natural_key: tuple[str, ...] = ()  # columns identifying one holding across batches (yaml: `key`)
+    key_unique: bool = False  # the key is an identifier by itself: a repeat of person, key and date is one report
 
     def column(self, name: str) -> Column:
         """The declared column of that name."""
@@ -67,5 +68,5 @@ def load_sources() -> dict[str, Source]:
             for c in _flatten(spec["columns"])
         )
         out[key] = Source(key, spec["label"], spec["agency"], spec["yields"], cols, spec.get("period"),
-                          tuple(spec.get("key", ())))
+                          tuple(spec.get("key", ())), bool(spec.get("key_unique", False)))
     return out

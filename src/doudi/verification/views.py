@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from doudi.auth.permissions import on_behalf
+from doudi.auth.permissions import Actor, on_behalf
 from doudi.deps import ApiActor, SessionDep, SettingsDep
 from doudi.ingest.models import IngestBatch
 from doudi.verification import queue, reporting, service
@@ -33,12 +33,13 @@ router = APIRouter(prefix="/verification", tags=["verification"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def batch_read(session: Session, b: IngestBatch, *, already: bool = False) -> BatchRead:
-    """Serialise a batch with its match counts."""
+def batch_read(session: Session, b: IngestBatch, *, actor: Actor, already: bool = False) -> BatchRead:
+    """Serialise a batch with its match counts (as far as the actor may see them)."""
     return BatchRead(id=b.id, source_key=b.source_key, file_name=b.file_name, file_sha256=b.file_sha256,
                      started_at=b.started_at, finished_at=b.finished_at, rows_total=b.rows_total, rows_ok=b.rows_ok,
-                     rows_rejected=b.rows_rejected, status=b.status, area_code=b.area_code, details=b.details or {},
-                     already=already, match_counts=queue.match_counts(session, batch_id=b.id))
+                     rows_rejected=b.rows_rejected, rows_duplicate=b.rows_duplicate, status=b.status,
+                     area_code=b.area_code, national=b.national, details=queue.batch_details(actor, b),
+                     already=already, match_counts=queue.match_counts(session, actor=actor, batch=b))
 
 
 @router.get("/sources", response_model=list[SourceRead])
@@ -54,7 +55,8 @@ def sources(actor: ApiActor) -> list[SourceRead]:
 @router.get("/batches", response_model=list[BatchRead])
 def batches(actor: ApiActor, session: SessionDep, source_key: str = "") -> list[BatchRead]:
     """Feed batches in the caller's area, newest first."""
-    return [batch_read(session, b) for b in queue.list_batches(session, actor=actor, source_key=source_key)]
+    return [batch_read(session, b, actor=actor)
+            for b in queue.list_batches(session, actor=actor, source_key=source_key)]
 
 
 @router.post("/batches", response_model=BatchRead, status_code=201)
@@ -63,13 +65,13 @@ def upload_batch(actor: ApiActor, session: SessionDep, settings: SettingsDep,
     """Ingest an uploaded feed file (CSV, XLSX, JSONL, Parquet); the same file again is a no-op."""
     batch, already = ingest_upload(session, settings, actor, source_key, file)
     session.commit()
-    return batch_read(session, batch, already=already)
+    return batch_read(session, batch, actor=actor, already=already)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchRead)
 def batch(batch_id: int, actor: ApiActor, session: SessionDep) -> BatchRead:
     """One batch with its lineage and how its rows were linked."""
-    return batch_read(session, queue.get_batch(session, actor=actor, batch_id=batch_id))
+    return batch_read(session, queue.get_batch(session, actor=actor, batch_id=batch_id), actor=actor)
 
 
 @router.get("/batches/{batch_id}/rejects", response_model=list[RejectRead])
@@ -91,7 +93,8 @@ def reviews(actor: ApiActor, session: SessionDep, status: str = "pending") -> li
 @router.post("/reviews/{review_id}", response_model=ReviewRead)
 def decide(review_id: int, body: ReviewDecision, actor: ApiActor, session: SessionDep) -> ReviewRead:
     """Accept or reject an uncertain match (audited)."""
-    r = queue.decide_review(session, actor=actor, review_id=review_id, accept=body.accept, note=body.note)
+    r = queue.decide_review(session, actor=actor, review_id=review_id, accept=body.accept, note=body.note,
+                            version=body.version)
     service.refresh_open_requests(session, actor=on_behalf(actor))
     session.commit()
     return ReviewRead(id=r.id, batch_id=r.batch_id, source_key=r.source_key, record=r.record, rows=len(r.row_numbers),

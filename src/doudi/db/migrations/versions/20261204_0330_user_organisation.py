@@ -1,7 +1,7 @@
 """users: the organisation an agency liaison or care provider acts for
 
 Revision ID: 0330
-Revises: 0100
+Revises: 0310
 Create Date: 2026-12-04 18:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0330'
-down_revision: str | Sequence[str] | None = '0100'
+down_revision: str | Sequence[str] | None = '0310'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
