@@ -64,13 +64,16 @@ def _dibao_only(frames: Any) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
     _, _, resolved = resolve([ANQIU_VILLAGE], ON)
     p = resolved["370784"]
+    shared, q = prepare.SharedParams.read(p), dibao.DibaoParams.read(p)
     seg = Segments.of(frames.households["household_id"], frames.members["household_id"])
-    m = prepare.members(frames.members, p, ON)
+    m = prepare.members(frames.members, shared, ON)
     h = prepare.households(frames.households.with_columns(**seg.aggregate(m, {"n_counted": (pl.col("counted"),
-                                                                                           "sum")})), p)
+                                                                                           "sum")})), shared, ON)
     m = m.with_columns(seg.broadcast(h, {c: c for c in ("urban", "std", "prop_ok")}))
-    m = dibao.member_columns(m.with_columns(ep_eligible=pl.lit(False)), p)
-    h = dibao.household(h.with_columns(**seg.aggregate(m, dibao.aggregations())), p, ON)
+    m = dibao.PROGRAM.stages["persons"](m.with_columns(ep_eligible=pl.lit(False)), q, ON)
+    unit_sums = dibao.PROGRAM.unit_sums
+    assert unit_sums is not None
+    h = dibao.PROGRAM.stages["unit"](h.with_columns(**seg.aggregate(m, unit_sums(q))), q, ON)
     amounts = h["base_amount"].to_numpy()
     return amounts, time.perf_counter() - t0
 

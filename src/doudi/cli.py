@@ -16,6 +16,7 @@ app = typer.Typer(help="兜底 doudi: 社会救助一体化平台", no_args_is_h
 COMMAND_MODULES = [
     "doudi.commands.system",
     "doudi.commands.calendar",
+    "doudi.commands.daily",
     "doudi.areas.commands",
     "doudi.auth.commands",
     "doudi.audit.commands",

@@ -56,7 +56,9 @@ def _case(db: Session, village: str, *, on: date, year: int = 1980, wage: str = 
         "area_code": village, "hukou_type": "rural", "applicant_name": "矩阵", "applicant_id_number": n,
         "programs": programs or [], "members": [{"name": "矩阵", "id_number": n, "relation": "head", "authorised": True,
                                                    "monthly_income": {"wage": wage}, "labour_capacity": "none"
-                                                   if year < 1960 else "full"}]})
+                                                   if year < 1960 else "full",
+                                                   # an elderly applicant with no legal supporter elsewhere (recorded)
+                                                   **({"supporters_elsewhere_able": 0} if year < 1960 else {})}]})
     case = applications.submit(db, actor=SYSTEM, data=data)
     if accept:
         applications.accept(db, actor=SYSTEM, case_id=case.id, on=on)

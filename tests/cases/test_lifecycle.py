@@ -107,11 +107,12 @@ def test_separation_of_duties_blocks_the_investigator(db: Session) -> None:
 def test_extreme_poverty_with_county_spot_check(db: Session) -> None:
     staff = make_world(db)
     case = apply(db, staff.worker, on=date(2026, 11, 2), members=[
-        member("孙老汉", _id(1946, 31), "head", self_care_unable_items=2, labour_capacity="none")])
+        member("孙老汉", _id(1946, 31), "head", self_care_unable_items=2, labour_capacity="none",
+               supporters_elsewhere_able=0, supporters_elsewhere_unable=0, support_mode="dispersed")])
     assert "extreme_poverty" in case.programs and "dibao" not in case.programs  # mutual exclusion
-    # Nobody recorded whether he has a capable supporter: the engine says it inferred the answer.
+    # Living alone, no legal supporter elsewhere (recorded): no capable supporter, said as a fact.
     codes = {r["code"] for r in case.proposed["programs"]["extreme_poverty"]["reasons"]}
-    assert {"no_capable_supporter", "supporter_assumed"} <= codes
+    assert "no_capable_supporter" in codes and "supporter_elsewhere_unrecorded" not in codes
     ep = case.proposed["programs"]["extreme_poverty"]["members"][0]
     # rural basic 960 + partial-care 200 = 1,160 yuan; 1–3 items unable = partial; 安丘 16 care hours
     assert (ep["care_level"], ep["care_hours_per_month"], ep["monthly_amount"]) == ("partial", 16, 1160.0)
@@ -305,7 +306,8 @@ def test_at_least_thirty_percent_of_extreme_poverty_cases_are_spot_checked(db: S
     sampled = []
     for i in range(10):
         case = apply(db, staff.worker, on=date(2026, 11, 2), members=[
-            member(f"老人{i}", _id(1944, 200 + i * 2), "head", self_care_unable_items=0, labour_capacity="none")])
+            member(f"老人{i}", _id(1944, 200 + i * 2), "head", self_care_unable_items=0, labour_capacity="none",
+                   supporters_elsewhere_able=0)])
         opinions = {"opinions": {p: {"decision": "approve", "monthly_amount": "960"} for p in case.programs}}
         for key, actor, data in [("investigation_start", staff.worker, {}),
                                  ("home_visit", staff.worker, {"investigators": ["甲", "乙"], "findings": "独居"}),

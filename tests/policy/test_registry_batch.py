@@ -62,8 +62,9 @@ def test_registry_frames_average_income_and_pick_the_best_source(db: Session) ->
     # 7300 × 366 / 731 = 2671800 / 731 = 3654.99.
     assert h["exp_medical"] == 3654.99
     assert h["urban"] is False
-    # Supporter not recorded: the head (54, no severe disability) is taken as a capable supporter.
-    assert h["has_capable_supporter"] is True
+    # Nothing is guessed in the reader: supporters elsewhere not recorded stay unknown (the engine says 待核实).
+    assert h["has_capable_supporter"] is None and m[0]["ext_able"] is None
+    assert h["receiving_dibao"] is False and m[0]["extreme_poverty_supported"] is False
 
 
 def test_jiangmen_averages_over_six_months(db: Session) -> None:
@@ -89,6 +90,7 @@ def _population(session: Session) -> tuple[Household, Household]:
     head = session.get(Membership, elderly.members[0].id).person  # type: ignore[union-attr]
     head.birth_date = date(1940, 1, 1)
     head.self_care_unable_items = 5
+    head.support_mode = "dispersed"  # 安丘's home-care hours go to dispersed 特困 persons only
     elderly.has_capable_supporter = False
     session.flush()
     return poor, elderly
@@ -201,3 +203,55 @@ def test_a_one_month_investigated_figure_replaces_only_that_month(db: Session) -
     assert head_row["wage"] == 1830.60
     # 3,660 over 366 days = 10 a day; June's 30 days (300) give way to the visit's 1,000: 3,660 − 300 + 1,000.
     assert frames.households.row(0, named=True)["exp_medical"] == 4360.0
+
+
+def test_a_registry_household_evaluated_alone_equals_its_stored_decision(fresh_database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`doudi assess` over a synthetic county, then every household on its own through the single-case path:
+    the same eligibility, amount, level, persons and reason codes for every program, and the same entitlements."""
+    from doudi.areas.service import parse_division_file, upsert_areas
+    from doudi.policy.service import evaluate_registry_household
+    from doudi.registry.facts_import import import_facts
+    from doudi.registry.importer import import_households
+    from doudi.synth.generate import SynthConfig, generate
+
+    on = date(2026, 11, 2)
+    out = tmp_path / "county"
+    generate(SynthConfig(region="370784", households=160, seed=11, as_of=date(2026, 10, 31), feeds=False), out,
+             show_progress=False)
+    actor = system_actor(name="test")
+    with Session(fresh_database.engine) as session:
+        upsert_areas(session, rows=parse_division_file(out / "areas.csv"))
+        session.flush()
+        assert import_households(session, actor=actor, path=out / "households.csv", today=on).rows_rejected == 0
+        for kind, name in (("income", "income.parquet"), ("assets", "assets.parquet"),
+                           ("expenses", "expenses.parquet"), ("living", "living.parquet")):
+            import_facts(session, actor=actor, kind=kind, path=out / name)
+        session.commit()
+        run = run_assessment(session, actor=actor, frames=read_registry(session.connection(), on=on), on=on,
+                             source="registry")
+        session.commit()
+        stored = {(d.household_id, d.program): d for d in session.scalars(
+            select(AssessmentDecision).where(AssessmentDecision.run_id == run.id))}
+        entitled = {(m.household_id, m.member_idx, m.program): m for m in session.scalars(
+            select(AssessmentMemberDecision).where(AssessmentMemberDecision.run_id == run.id))}
+        households = sorted({hid for hid, _ in stored})
+        assert len(households) >= 160
+        eligible_programs: set[str] = set()
+        for hid in households:
+            alone = evaluate_registry_household(session, actor=actor, household_id=hid, on=on)
+            for key, decision in alone["programs"].items():
+                row = stored[(hid, key)]
+                codes = {r["code"] for r in decision["reasons"]} - {"none"}
+                assert (decision["eligible"], Decimal(str(decision["monthly_amount"])).quantize(Decimal("0.01")),
+                        decision["level"], decision["persons"], codes) == (
+                    row.eligible, row.monthly_amount, row.level, row.persons,
+                    set(filter(None, row.reasons.split(",")))), f"household {hid}, {key}"
+                if decision["eligible"]:
+                    eligible_programs.add(key)
+                for m in decision.get("members") or []:
+                    kept = entitled.get((hid, m["member_index"], key))
+                    assert m["eligible"] == (kept is not None), f"household {hid}, {key}, member {m['member_index']}"
+                    if kept is not None:
+                        assert Decimal(str(m["monthly_amount"])).quantize(Decimal("0.01")) == kept.monthly_amount
+        # The county is varied enough for the comparison to mean something.
+        assert {"dibao", "extreme_poverty", "disability_subsidies"} <= eligible_programs

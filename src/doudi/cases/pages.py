@@ -34,6 +34,7 @@ from doudi.core.masking import scrub_text
 from doudi.core.uploads import read_capped
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.registry.models import Household
+from doudi.web import inbox_sources
 from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -54,8 +55,9 @@ def inbox_page(request: Request, session: SessionDep, actor: PageActor, only: st
         else []
     names = areas.names(session, codes={r.area_code for r in rows})
     waiting = inbox.awaiting_acceptance(session, actor=actor)
+    others = inbox_sources.other_items(session, actor=actor, today=date.today())
     return render(request, "cases/inbox.html", {"rows": rows, "total": total, "counts": counts, "only": only,
-                                                "waiting": waiting,
+                                                "waiting": waiting, "others": others[:100],
                                                 "page": page, "pages": max(1, -(-total // 50)), "tasks": tasks,
                                                 "reviews": reviews[:20], "names": names, "labels": PROGRAM_LABELS})
 

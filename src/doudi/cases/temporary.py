@@ -22,15 +22,15 @@ FUND_LABELS = {"township": "乡镇备用金", "county": "县级", "case_by_case"
 
 
 def approval_level(area_code: str, hukou_type: str, amount: Decimal, on: date) -> str:
-    """township below the township limit, county up to the county cap (a number of months of the 低保
-    standard), case_by_case (一事一议) above it — the same thresholds the policy engine proposes with."""
+    """township up to and including the township limit ("1000元以下" includes 1000, 民法典 Art. 1259), county up
+    to the county cap (a number of months of the 低保 standard), case_by_case (一事一议) above it."""
     from doudi.policy.params import load_pack
 
     pack = load_pack(area_code)
     township_limit = Decimal(str(pack.value("temporary_assistance.township_limit", on=on)))
     standard = Decimal(str(pack.value(f"dibao.standard.{hukou_type}", on=on)))
     county_cap = standard * Decimal(str(pack.value("temporary_assistance.county_cap_months", on=on)))
-    if amount < township_limit:
+    if amount <= township_limit:
         return "township"
     if amount <= county_cap:
         return "county"

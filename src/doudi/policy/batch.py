@@ -14,17 +14,18 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.db.frames import write_frame
-from doudi.policy.engine import MODULES, PROGRAMS, Decisions, evaluate_frames, long_decisions
+from doudi.policy.engine import Decisions, evaluate_frames, long_decisions
 from doudi.policy.frames import Frames
 from doudi.policy.models import AssessmentDecision, AssessmentMemberDecision, AssessmentRun
+from doudi.policy.programs import all_programs, keys
 
 
 def decision_rows(d: Decisions) -> pl.DataFrame:
     """The long decision frame with reason codes as text and the pack version of each household."""
     long = long_decisions(d)
     versions = {region: pack.version for region, pack in d.packs.items()}
-    parts = [long.filter(pl.col("program") == key).with_columns(reasons=MODULES[key].CODES.codes_expr("reasons"))
-             for key in PROGRAMS]
+    parts = [long.filter(pl.col("program") == prog.key).with_columns(reasons=prog.codes.codes_expr("reasons"))
+             for prog in all_programs()]
     return pl.concat(parts).with_columns(
         reasons=pl.col("reasons").fill_null(""),
         pack_version=pl.col("pack_region").replace_strict(versions, return_dtype=pl.String),
@@ -32,29 +33,19 @@ def decision_rows(d: Decisions) -> pl.DataFrame:
     )
 
 
-_CARE_LEVEL = pl.col("ep_rank").replace_strict({1: "self_care", 2: "partial", 3: "full"}, return_dtype=pl.String)
-
-
 def member_rows(d: Decisions) -> pl.DataFrame:
-    """Per-person entitlements: every eligible member of each person-level program."""
+    """Per-person entitlements: every eligible member of each program that decides per person."""
     m = d.members
     cols = ["household_id", "member_idx", "person_id"]
-    parts = [
-        m.filter(pl.col("ep_eligible")).select(*cols, program=pl.lit("extreme_poverty"),
-                                               monthly_amount=pl.col("ep_amount"), level=_CARE_LEVEL,
-                                               care_hours=pl.col("ep_hours")),
-        m.filter(pl.col("cw_eligible")).select(*cols, program=pl.lit("child_welfare"),
-                                               monthly_amount=pl.col("cw_amount"), level=pl.col("child_status"),
-                                               care_hours=pl.lit(None, pl.Float64)),
-        m.filter(pl.col("ds_eligible")).select(*cols, program=pl.lit("disability_subsidies"),
-                                               monthly_amount=pl.col("ds_amount"), level=pl.col("ds_level"),
-                                               care_hours=pl.lit(None, pl.Float64)),
-        m.filter(pl.col("db_included")).select(*cols, program=pl.lit("dibao"),
-                                               monthly_amount=pl.col("db_person_amount"),
-                                               level=pl.when(pl.col("db_single")).then(pl.lit("single_person"))
-                                               .otherwise(pl.lit("household")),
-                                               care_hours=pl.lit(None, pl.Float64)),
-    ]
+    parts = []
+    for prog in all_programs():
+        out = prog.member_output
+        if out is None:
+            continue
+        hours = out.care_hours() if out.care_hours else pl.lit(None, pl.Float64)
+        parts.append(m.filter(pl.col(out.eligible)).select(
+            *cols, program=pl.lit(prog.key), monthly_amount=pl.col(out.amount).cast(pl.Float64),
+            level=out.level().cast(pl.String), care_hours=hours.cast(pl.Float64)))
     return pl.concat(parts).with_columns(monthly_amount=pl.col("monthly_amount").round(2))
 
 
@@ -65,7 +56,7 @@ def summarise(long: pl.DataFrame) -> dict[str, dict[str, Any]]:
     found = {r["program"]: r for r in s.to_dicts()}
     return {k: {"households": int(found.get(k, {}).get("households", 0)),
                 "persons": int(found.get(k, {}).get("persons", 0)),
-                "monthly_cost": float(found.get(k, {}).get("monthly_cost", 0.0))} for k in PROGRAMS}
+                "monthly_cost": float(found.get(k, {}).get("monthly_cost", 0.0))} for k in keys()}
 
 
 def run_assessment(session: Session, *, actor: Actor, frames: Frames, on: date, source: str,

@@ -1,51 +1,41 @@
-"""Runs every program on a batch of households, applies the mutual exclusions, and returns one
-decision frame per household plus one per member.
+"""Runs every declared program on a batch of households and returns one decision frame per household
+plus one per member.
 
 Households are partitioned by the policy pack that governs them (a handful of regions), and each
 partition runs the same vectorised Polars functions with that pack's values; a single case is just a
 one-household batch, so the online and the overnight results cannot differ.
 
-Mutual exclusions applied here:
-- a 特困 person is supported on their own and leaves the 低保 unit (社会救助暂行办法 Art. 14);
-- a minor who qualifies both as 特困 and as an orphan or de-facto unsupported child gets the higher
-  of the two, and only that one (特困人员认定办法 Art. 9);
-- a de-facto unsupported child already on 低保/特困 gets the difference up to the allowance
-  (事实无人抚养儿童意见 三（一）); one on the full allowance gets no 困难残疾人生活补贴;
-- 低保边缘 requires not 低保; 刚性支出困难 requires neither 低保, 边缘 nor 特困.
+The pipeline is fixed; the programs fill it (:class:`~doudi.policy.programs.base.Program`):
+
+    shared member and household columns (prepare) → members: persons, choices
+    → member → household sums → households: unit → household columns back to members
+    → members: members, settle → member → household sums → households: household
+
+Within a stage, programs run in their declared order. The mutual exclusions live with the rule that
+makes them: a 特困 person leaves the 低保 unit (dibao's unit sums), the Art. 9 choice between 特困 and the
+orphan / de-facto allowance (extreme_poverty and child_welfare choices), the 补差 of de-facto children
+(child_welfare settle), 刚性支出 only for households on none of 低保 / 边缘 / 特困.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import polars as pl
 
+from doudi.areas.codes import county_of
 from doudi.policy import prepare
 from doudi.policy.frames import Frames, conform
-from doudi.policy.params import Pack, PackError, Resolved, load_pack
-from doudi.policy.programs import (
-    child_welfare,
-    dibao,
-    dibao_marginal,
-    disability_subsidies,
-    extreme_poverty,
-    relative_poverty,
-    rigid_expense_hardship,
-    temporary_assistance,
-)
-from doudi.policy.programs.base import money
+from doudi.policy.params import MissingParameter, Pack, PackError, Resolved, load_pack
+from doudi.policy.programs import all_programs
+from doudi.policy.programs.base import HOUSEHOLD_OUTPUTS, Direct, Program, Within, missing_parameters, money
 from doudi.policy.segments import Segments
-from doudi.policy.spec import REQUIRED
+from doudi.policy.spec import param_sets
 
-PROGRAMS = ("dibao", "dibao_marginal", "extreme_poverty", "rigid_expense_hardship", "temporary_assistance",
-            "child_welfare", "disability_subsidies", "relative_poverty")
-MODULES = {m.KEY: m for m in (dibao, dibao_marginal, extreme_poverty, rigid_expense_hardship,
-                              temporary_assistance, child_welfare, disability_subsidies, relative_poverty)}
-_CARE_RANK = {"self_care": 1, "partial": 2, "full": 3}
+MEMBER_STAGES = ("persons", "choices", "members", "settle")
 
 
 @dataclass
@@ -68,7 +58,7 @@ def resolve(area_codes: list[str], on: date, overrides: Mapping[str, Any] | None
     """
     county_region: dict[str, str] = {}
     packs: dict[str, Pack] = {}
-    for county in sorted({c[:6] for c in area_codes}):
+    for county in sorted({county_of(c) for c in area_codes}):
         pack = load_pack(county)
         county_region[county] = pack.region
         if pack.region not in packs:
@@ -83,7 +73,7 @@ def resolve(area_codes: list[str], on: date, overrides: Mapping[str, Any] | None
         if problems and region in problems:
             continue
         values = pack.at(on)
-        missing = [k for k in REQUIRED if k not in values]
+        missing = missing_parameters(param_sets(), values)
         if missing:
             message = f"{pack.name}（{region}）在 {on} 缺少参数：{', '.join(missing)}；请补充该地区的政策参数包"
             if problems is None:
@@ -121,7 +111,6 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
         mem = mem.sort("household_id", "member_idx")
     if hh["household_id"].is_duplicated().any():
         raise ValueError("household_id 重复")
-    h_parts, m_parts = [], []
     regions = list(resolved)
     if not regions:
         return Decisions(households=pl.DataFrame(), members=pl.DataFrame(), packs={}, params={}, on=on,
@@ -135,13 +124,14 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
         h_by = {k[0]: v for k, v in hh.partition_by("pack_region", as_dict=True).items()}
         m_by = {k[0]: v.drop("_region") for k, v in mem.with_columns(_region=region_of_member)
                 .partition_by("_region", as_dict=True).items()}
+    h_parts, m_parts = [], []
     for region in regions:
-        empty = mem.clear()
-        h_out, m_out = run_partition(h_by[region], m_by.get(region, empty), resolved[region], on)
+        h_out, m_out = run_partition(h_by[region], m_by.get(region, mem.clear()), resolved[region], on)
         h_parts.append(h_out)
         m_parts.append(m_out)
-    households = pl.concat(h_parts, how="diagonal_relaxed") if h_parts else pl.DataFrame()
-    members = pl.concat(m_parts, how="diagonal_relaxed") if m_parts else pl.DataFrame()
+    # Without rechunking: the partitions stay separate chunks instead of being copied into one.
+    households = pl.concat(h_parts, how="diagonal_relaxed", rechunk=False) if h_parts else pl.DataFrame()
+    members = pl.concat(m_parts, how="diagonal_relaxed", rechunk=False) if m_parts else pl.DataFrame()
     return Decisions(households=households, members=members, packs={r: packs[r] for r in resolved},
                      params=resolved, on=on, skipped=skipped)
 
@@ -161,17 +151,25 @@ _PLANS: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
 
 
 def _run(fn: Callable[..., Any], df: pl.DataFrame, p: Resolved, *args: Any) -> pl.DataFrame:
-    """Apply a rule function's column steps, building its expressions once per pack values and date.
+    """Apply a rule function's column steps, building its expressions once per pack values and date."""
+    return _run_all([(fn, args)], df, p)
+
+
+def _run_all(calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], df: pl.DataFrame, p: Resolved
+             ) -> pl.DataFrame:
+    """Apply the column steps of several rule functions in turn, building their expressions once per pack
+    values and date and fusing independent steps (of different programs too) into fewer passes.
 
     Building Polars expressions costs more than evaluating them on one household, so a single-case
     evaluation reuses the steps recorded the first time; the batch and the single case run the same steps.
     """
-    key = (fn.__module__, fn.__qualname__, p.region, p.on, p.version, args)
+    key = (tuple((fn.__module__, fn.__qualname__) for fn, _ in calls), p.region, p.on, p.version)
     steps = _PLANS.get(key)
     if steps is None:
         recorder = _Recorder()
-        fn(recorder, p, *args)
-        if len(_PLANS) > 2048:
+        for fn, args in calls:
+            fn(recorder, *args)
+        if len(_PLANS) > 4096:
             _PLANS.clear()
         steps = _PLANS[key] = _merge(recorder.steps)
     for step_args, step_kwargs in steps:
@@ -217,138 +215,101 @@ def _merge(steps: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[tuple[tu
     return merged
 
 
-def _members_programs(m: pl.DataFrame, p: Resolved) -> pl.DataFrame:
-    """特困 and child criteria, their mutual exclusion, 特困 reasons and 分类施保 increments."""
-    m = child_welfare.members(extreme_poverty.members(m, p), p)
-    # 特困认定办法 Art. 9: a minor qualifying for both is kept in the better of the two programs only.
-    both = pl.col("ep_ok") & pl.col("cw_ok") & pl.col("cw_art9")
-    prefer_cw = both & (pl.col("cw_allowance") >= pl.col("ep_full_amount"))
-    # 困境儿童意见 三（一）: a child in hardship who meets the 特困 criteria is supported as 特困.
-    hardship_in_ep = pl.col("ep_ok") & pl.col("cw_ok") & (pl.col("child_status") == "in_hardship")
-    m = m.with_columns(ep_eligible=pl.col("ep_ok") & ~prefer_cw,
-                       cw_eligible=pl.col("cw_ok") & ~(both & ~prefer_cw) & ~hardship_in_ep)
-    m = m.with_columns(ep_amount=pl.when(pl.col("ep_eligible")).then(pl.col("ep_full_amount")).otherwise(0.0))
-    return dibao.member_columns(extreme_poverty.reasons(m, p), p)
+# ------------------------------------------------------------------------------------------ the pipeline
+_SHARED_TO_MEMBERS = {"urban": "urban", "std": "std", "prop_ok": "prop_ok", "hh_capable_elsewhere":
+                      "has_capable_supporter", "hh_receiving_dibao": "receiving_dibao"}
 
 
-def _household_dibao(h: pl.DataFrame, p: Resolved, on: date) -> pl.DataFrame:
-    return dibao_marginal.household(dibao.household(h, p, on), p)
-
-
-def _members_after_dibao(m: pl.DataFrame, p: Resolved) -> pl.DataFrame:
-    """Single-person inclusion, who is in 低保 and with what share, child amounts, disability subsidies."""
+def _declared(qs: Mapping[str, Any]) -> tuple[dict[str, tuple[pl.Expr, str]], dict[str, str],
+                                               dict[str, tuple[pl.Expr, str]]]:
+    """The programs' unit sums, household columns for members, and person sums (plus member reason masks)."""
     counted = pl.col("counted")
-    m = dibao.single_person(m, p).with_columns(
-        db_included=(counted & ~pl.col("ep_eligible") & (pl.col("h_db_main") | pl.col("h_db_exit")))
-        | pl.col("db_single"),
-        h_marginal=pl.col("h_marginal_test"),
-    ).with_columns(
-        db_person_amount=pl.when(pl.col("ep_eligible")).then(pl.col("ep_amount"))
-        .when(pl.col("db_single")).then(pl.col("db_single_amount"))
-        .when(pl.col("db_included")).then(pl.col("h_db_person_amount")).otherwise(0.0),
-    )
-    return disability_subsidies.members(child_welfare.amounts(m, p), p)
-
-
-@lru_cache(maxsize=1)
-def _unit_sums() -> dict[str, tuple[pl.Expr, str]]:
-    counted = pl.col("counted")
-    return {
-        **dibao.aggregations(),
+    unit: dict[str, tuple[pl.Expr, str]] = {
         "income_all": (pl.when(counted).then(pl.col("income_counted")).otherwise(0.0), "sum"),
-        "n_no_labour": (counted & pl.col("no_labour"), "sum"),
-        "n_labour_all": (counted & pl.col("labour_capable") & pl.col("working_age"), "sum"),
-        "n_severe": (counted & pl.col("severe"), "sum"),
-        "n_ill": (counted & pl.col("serious_illness"), "sum"),
-        "n_elderly": (counted & pl.col("elderly"), "sum"),
-        "n_dependants": (counted & (pl.col("minor") | pl.col("student")), "sum"),
+        # 家庭总收入 before the employment-cost deduction (刚性支出 share; the Jiangmen indicator reads it too).
+        "income_gross_all": (pl.when(counted).then(pl.col("income_gross")).otherwise(0.0), "sum"),
     }
+    to_members: dict[str, str] = {}
+    persons: dict[str, tuple[pl.Expr, str]] = {}
+    for prog in all_programs():
+        unit.update(prog.unit_sums(qs[prog.key]) if prog.unit_sums else {})
+        to_members.update(prog.to_members)
+        persons.update(prog.person_sums(qs[prog.key]) if prog.person_sums else {})
+        out = prog.member_output
+        if out is not None and out.reasons:
+            persons[f"{prog.key}_member_reasons"] = (pl.col(out.reasons), "or")
+    return unit, to_members, persons
 
 
-@lru_cache(maxsize=1)
-def _person_sums() -> dict[str, tuple[pl.Expr, str]]:
-    return {
-        "single_members": (pl.col("db_single"), "sum"),
-        "single_amount": (pl.col("db_single_amount"), "sum"),
-        "extreme_poverty_persons": (pl.col("ep_eligible"), "sum"),
-        "extreme_poverty_amount": (pl.col("ep_amount"), "sum"),
-        "ep_top_rank": (pl.when(pl.col("ep_eligible")).then(pl.col("ep_rank").cast(pl.Int64)).otherwise(0), "max"),
-        "extreme_poverty_reasons": (pl.col("ep_reasons"), "or"),
-        "child_welfare_persons": (pl.col("cw_eligible"), "sum"),
-        "child_welfare_amount": (pl.col("cw_amount"), "sum"),
-        "child_welfare_reasons": (pl.col("cw_reasons"), "or"),
-        "disability_subsidies_persons": (pl.col("ds_eligible"), "sum"),
-        "disability_subsidies_amount": (pl.col("ds_amount"), "sum"),
-        "disability_subsidies_reasons": (pl.col("ds_reasons"), "or"),
-    }
+def _params(p: Resolved) -> dict[str, Any]:
+    return {prog.key: prog.params.read(p) for prog in all_programs()}
 
 
-_N_COUNTED = {"n_counted": (pl.col("counted"), "sum")}
-_TO_MEMBERS = {c: c for c in ("urban", "std", "prop_ok", "has_capable_supporter", "supporter_assumed")}
-_DIBAO_TO_MEMBERS = {"h_db_main": "db_main", "h_db_exit": "db_exit", "h_marginal_test": "marginal_test",
-                     "h_prop_ok": "prop_ok", "h_per_capita_income": "per_capita_income", "h_pc_exact": "pc_exact",
-                     "h_db_person_amount": "db_person_amount"}
+def _stage(stage: str, df: pl.DataFrame, p: Resolved, qs: Mapping[str, Any], on: date, seg: Segments) -> pl.DataFrame:
+    """Run one stage of every program that has it, in program order (consecutive rule functions as one plan)."""
+    pending: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+    for prog in all_programs():
+        steps = prog.stages.get(stage)
+        if steps is None:
+            continue
+        for step in steps if isinstance(steps, Sequence) else (steps,):
+            if not isinstance(step, Direct | Within):
+                pending.append((step, (qs[prog.key], on)))
+                continue
+            if pending:
+                df, pending = _run_all(pending, df, p), []
+            if isinstance(step, Direct):
+                df = step.fn(df, qs[prog.key], on, seg)
+            else:
+                if stage not in MEMBER_STAGES:
+                    raise TypeError(f"{prog.key}: Within is a member-stage step, not for {stage}")
+                totals = seg.aggregate(df, step.sums(qs[prog.key]))
+                df = df.with_columns([v.gather(seg.member_rows).alias(k) for k, v in totals.items()])
+    return _run_all(pending, df, p) if pending else df
 
 
 def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) -> tuple[pl.DataFrame, pl.DataFrame]:
     """All programs for households governed by one pack (both frames sorted by household_id)."""
     seg = Segments.of(hh["household_id"], mem["household_id"])
-    m = _run(prepare.members, mem, p, on)
-    h = _run(prepare.households, hh.with_columns(**seg.aggregate(m, _N_COUNTED)), p)
-    m = _run(_members_programs, m.with_columns(seg.broadcast(h, _TO_MEMBERS)), p)
-    h = _run(_household_dibao, h.with_columns(**seg.aggregate(m, _unit_sums())), p, on)
-    m = _run(_members_after_dibao, m.with_columns(seg.broadcast(h, _DIBAO_TO_MEMBERS)), p)
-    h = _run(_finalize, h.with_columns(**seg.aggregate(m, _person_sums())), p, on)
+    shared = prepare.SharedParams.read(p)
+    qs = _params(p)
+    unit_sums, to_members, person_sums = _declared(qs)
+    m = _run(prepare.members, mem, p, shared, on)
+    h = _run(prepare.households, hh.with_columns(**seg.aggregate(m, {"n_counted": (pl.col("counted"), "sum")})),
+             p, shared, on)
+    m = m.with_columns(seg.broadcast(h, _SHARED_TO_MEMBERS))
+    m = _stage("choices", _stage("persons", m, p, qs, on, seg), p, qs, on, seg)
+    h = _stage("unit", h.with_columns(**seg.aggregate(m, unit_sums)), p, qs, on, seg)
+    m = m.with_columns(seg.broadcast(h, to_members))
+    m = _stage("settle", _stage("members", m, p, qs, on, seg), p, qs, on, seg)
+    h = _run(_summary, h.with_columns(**seg.aggregate(m, person_sums)), p, shared, on)
+    h = _stage("household", h, p, qs, on, seg)
+    missing = [f"{prog.key}_{o}" for prog in all_programs() for o in HOUSEHOLD_OUTPUTS
+               if f"{prog.key}_{o}" not in h.columns]
+    if missing:
+        raise MissingParameter(f"规则模块缺少输出列：{', '.join(missing)}")
     return h, m
 
 
-def _finalize(h: pl.DataFrame, p: Resolved, on: date) -> pl.DataFrame:
-    """Household-level decisions of every program, in the shared output naming."""
-    method = str(p["dibao.benefit.method"])
-    exit_amount = pl.when(pl.col("db_exit")).then(pl.col("dibao_current_amount").fill_null(0.0)).otherwise(0.0)
+def _summary(h: pl.DataFrame, q: prepare.SharedParams, on: date) -> pl.DataFrame:
+    """Household income figures several programs share (after the 低保 unit's rigid-expense deduction)."""
+    del q, on
     n = pl.max_horizontal(pl.col("n_counted"), pl.lit(1))
-    h = h.with_columns(
-        dibao_eligible=pl.col("db_main") | pl.col("db_exit") | (pl.col("single_members") > 0),
-        dibao_amount=money(pl.col("db_main_amount") + exit_amount + pl.col("single_amount")),
-        dibao_level=pl.when(pl.col("db_main")).then(pl.lit(method)).when(pl.col("db_exit")).then(pl.lit("gradual_exit"))
-        .when(pl.col("single_members") > 0).then(pl.lit("single_person")),
-        dibao_persons=pl.when(pl.col("db_main") | pl.col("db_exit")).then(pl.col("n"))
-        .otherwise(pl.col("single_members")).cast(pl.Int32),
-        dibao_marginal_eligible=pl.col("marginal_test"),
-        dibao_marginal_amount=pl.lit(0.0),
-        dibao_marginal_level=pl.lit(None, pl.String),
-        dibao_marginal_persons=pl.when(pl.col("marginal_test")).then(pl.col("n_counted")).otherwise(0).cast(pl.Int32),
+    return h.with_columns(
         counted_income_all=money(pl.max_horizontal(pl.col("income_all") - pl.col("rigid_deduction"), pl.lit(0.0))),
+        township=pl.col("area_code").str.slice(0, 9),  # a county-level code stays whole
     ).with_columns(
         pc_income_all=money(pl.col("counted_income_all") / n),
         annual_pc_income=money(pl.col("counted_income_all") * 12 / n),
     )
-    h = dibao_marginal.reasons(dibao.reasons(h, p))
-    h = rigid_expense_hardship.household(h, p)
-    h = temporary_assistance.household(h, p)
-    h = relative_poverty.household(h, p, on)
-    care_name = {v: k for k, v in _CARE_RANK.items()}
-    rp_method = p.get("relative_poverty.method")
-    persons_all = pl.col("n_counted").cast(pl.Int32)
-    return h.with_columns(
-        extreme_poverty_eligible=pl.col("extreme_poverty_persons") > 0,
-        extreme_poverty_level=pl.col("ep_top_rank").replace_strict(care_name, default=None, return_dtype=pl.String),
-        rigid_expense_hardship_amount=pl.lit(0.0),
-        rigid_expense_hardship_level=pl.lit(None, pl.String),
-        rigid_expense_hardship_persons=pl.when(pl.col("rigid_expense_hardship_eligible")).then(persons_all).otherwise(0),
-        temporary_assistance_amount=pl.col("ta_amount"),
-        temporary_assistance_level=pl.when(pl.col("temporary_assistance_eligible")).then(pl.col("need_kind")),
-        temporary_assistance_persons=pl.when(pl.col("temporary_assistance_eligible")).then(persons_all).otherwise(0),
-        child_welfare_eligible=pl.col("child_welfare_persons") > 0,
-        child_welfare_level=pl.lit(None, pl.String),
-        disability_subsidies_eligible=pl.col("disability_subsidies_persons") > 0,
-        disability_subsidies_level=pl.lit(None, pl.String),
-        relative_poverty_amount=pl.lit(0.0),
-        relative_poverty_level=pl.lit(rp_method, pl.String) if rp_method else pl.lit(None, pl.String),
-        relative_poverty_persons=pl.when(pl.col("relative_poverty_eligible")).then(persons_all).otherwise(0),
-        township=pl.when(pl.col("area_code").str.len_chars() >= 9).then(pl.col("area_code").str.slice(0, 9))
-        .otherwise(pl.col("area_code")),
-    )
+
+
+def reasons_column(prog: Program) -> pl.Expr:
+    """A program's stored reason mask: its household reasons and every member's."""
+    own = pl.col(f"{prog.key}_reasons").fill_null(0).cast(pl.Int64)
+    if prog.member_output is not None and prog.member_output.reasons:
+        return own | pl.col(f"{prog.key}_member_reasons").fill_null(0).cast(pl.Int64)
+    return own
 
 
 def long_decisions(d: Decisions) -> pl.DataFrame:
@@ -357,13 +318,13 @@ def long_decisions(d: Decisions) -> pl.DataFrame:
     parts = [
         h.select(
             "household_id", "area_code", "township", "pack_region",
-            pl.lit(key).alias("program"),
-            pl.col(f"{key}_eligible").fill_null(False).alias("eligible"),
-            pl.col(f"{key}_amount").fill_null(0.0).cast(pl.Float64).alias("monthly_amount"),
-            pl.col(f"{key}_level").cast(pl.String).alias("level"),
-            pl.col(f"{key}_persons").fill_null(0).cast(pl.Int32).alias("persons"),
-            pl.col(f"{key}_reasons").fill_null(0).cast(pl.Int64).alias("reasons"),
+            pl.lit(prog.key).alias("program"),
+            pl.col(f"{prog.key}_eligible").fill_null(False).alias("eligible"),
+            pl.col(f"{prog.key}_amount").fill_null(0.0).cast(pl.Float64).alias("monthly_amount"),
+            pl.col(f"{prog.key}_level").cast(pl.String).alias("level"),
+            pl.col(f"{prog.key}_persons").fill_null(0).cast(pl.Int32).alias("persons"),
+            reasons_column(prog).alias("reasons"),
         )
-        for key in PROGRAMS
+        for prog in all_programs()
     ]
     return pl.concat(parts, how="vertical")

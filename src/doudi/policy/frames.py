@@ -13,14 +13,15 @@ from pathlib import Path
 
 import polars as pl
 
+from doudi.policy.programs.base import Params, param
 from doudi.policy.schemas import HouseholdIn
 
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.Int64(),
     "area_code": pl.String(),
     "urban": pl.Boolean(),
+    # A capable legal supporter living outside the household (null: not recorded; never read as "no").
     "has_capable_supporter": pl.Boolean(),
-    "supporter_assumed": pl.Boolean(),  # the registry had no answer; has_capable_supporter was inferred
     "financial_assets": pl.Float64(),
     "residential_properties": pl.Int32(),
     "non_residential_properties": pl.Int32(),
@@ -35,6 +36,7 @@ HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "receiving_dibao": pl.Boolean(),
     "dibao_current_amount": pl.Float64(),
     "above_standard_since": pl.Date(),
+    "income_rise_cause": pl.String(),  # employment | transfer | compensation | other (渐退 only after employment)
     "former_registered_poor": pl.Boolean(),
     "unsafe_housing": pl.Boolean(),
     "no_safe_water": pl.Boolean(),
@@ -52,7 +54,16 @@ MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "serious_illness": pl.Boolean(),
     "self_care_unable_items": pl.Int8(),
     "student": pl.Boolean(),
+    "schooling_stage": pl.String(),
     "child_status": pl.String(),
+    "extreme_poverty_supported": pl.Boolean(),  # currently supported as 特困
+    "support_mode": pl.String(),  # 供养方式: centralized | dispersed
+    "dibao_recipient": pl.Boolean(),  # currently a 低保 recipient (null: the household's receiving_dibao)
+    "no_civil_capacity": pl.Boolean(),
+    # Legal supporters living elsewhere, declared per member (all null: not recorded).
+    "ext_able": pl.Int16(),
+    "ext_unable": pl.Int16(),
+    "ext_unverified": pl.Int16(),
     "wage": pl.Float64(),
     "business": pl.Float64(),
     "property": pl.Float64(),
@@ -61,6 +72,15 @@ MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "idle_without_reason": pl.Boolean(),
     "refused_job_offers": pl.Int16(),
 }
+
+
+@dataclass(frozen=True)
+class ReaderParams(Params):
+    """The windows over which registry facts are read into these frames."""
+
+    income_months: int = param("dibao.income.averaging_months", "int")
+    asset_months: int = param("dibao.property.lookback_months", "int")
+    expense_months: int = param("rigid_expenses.window_months", "int")
 
 
 @dataclass
@@ -80,12 +100,13 @@ def conform(frames: Frames) -> Frames:
 
 
 _DEFAULTS: dict[str, object] = {
-    "has_capable_supporter": False, "supporter_assumed": False, "financial_assets": 0.0, "residential_properties": 0,
+    "financial_assets": 0.0, "residential_properties": 0,
     "non_residential_properties": 0, "vehicles": 0, "business_registrations": 0, "exp_medical": 0.0,
     "exp_education": 0.0, "exp_rehabilitation": 0.0, "exp_other": 0.0, "receiving_dibao": False,
     "former_registered_poor": False,
     "unsafe_housing": False, "no_safe_water": False, "serious_illness": False, "self_care_unable_items": 0,
-    "student": False, "wage": 0.0, "business": 0.0, "property": 0.0, "transfer": 0.0, "basic_pension": 0.0,
+    "student": False, "extreme_poverty_supported": False, "no_civil_capacity": False, "wage": 0.0, "business": 0.0,
+    "property": 0.0, "transfer": 0.0, "basic_pension": 0.0,
     "idle_without_reason": False, "refused_job_offers": 0,
 }
 
@@ -112,8 +133,7 @@ def from_json(households: Sequence[HouseholdIn]) -> Frames:
         hh_rows["household_id"].append(hid)
         hh_rows["area_code"].append(h.area_code)
         hh_rows["urban"].append(h.hukou_type == "urban")
-        hh_rows["has_capable_supporter"].append(bool(h.has_capable_supporter))
-        hh_rows["supporter_assumed"].append(False)  # the JSON contract states it explicitly
+        hh_rows["has_capable_supporter"].append(h.has_capable_supporter)
         for key in ("financial_assets", "residential_properties", "non_residential_properties", "vehicles",
                     "business_registrations"):
             hh_rows[key].append(getattr(h.assets, key))
@@ -126,6 +146,7 @@ def from_json(households: Sequence[HouseholdIn]) -> Frames:
         hh_rows["receiving_dibao"].append(h.receiving_dibao)
         hh_rows["dibao_current_amount"].append(h.dibao_current_amount)
         hh_rows["above_standard_since"].append(h.income_above_standard_since)
+        hh_rows["income_rise_cause"].append(h.income_rise_cause)
         hh_rows["former_registered_poor"].append(h.former_registered_poor)
         hh_rows["unsafe_housing"].append(h.living_conditions.unsafe_housing)
         hh_rows["no_safe_water"].append(h.living_conditions.no_safe_water)
@@ -141,7 +162,16 @@ def from_json(households: Sequence[HouseholdIn]) -> Frames:
             mem_rows["serious_illness"].append(m.serious_illness)
             mem_rows["self_care_unable_items"].append(m.self_care_unable_items)
             mem_rows["student"].append(m.student)
+            mem_rows["schooling_stage"].append(m.schooling_stage)
             mem_rows["child_status"].append(m.child_status)
+            mem_rows["extreme_poverty_supported"].append(m.extreme_poverty_supported)
+            mem_rows["support_mode"].append(m.support_mode)
+            mem_rows["dibao_recipient"].append(None)  # from the household's receiving_dibao
+            mem_rows["no_civil_capacity"].append(m.no_civil_capacity)
+            ext = m.supporters_elsewhere
+            mem_rows["ext_able"].append(ext.able if ext else None)
+            mem_rows["ext_unable"].append(ext.unable if ext else None)
+            mem_rows["ext_unverified"].append(ext.unverified if ext else None)
             inc = m.monthly_income
             for key in ("wage", "business", "property", "transfer", "basic_pension"):
                 mem_rows[key].append(getattr(inc, key))

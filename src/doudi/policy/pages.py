@@ -15,12 +15,12 @@ from doudi.auth.permissions import Actor
 from doudi.core.errors import DoudiError, PermissionDenied, ValidationFailed
 from doudi.deps import PageActor, SessionDep
 from doudi.policy import service
-from doudi.policy.engine import MODULES, PROGRAMS
 from doudi.policy.params import PackError, load_pack
+from doudi.policy.programs import all_programs
 from doudi.policy.registry_frames import read_registry
 from doudi.policy.service import parameter_rows
 from doudi.policy.simulate import parse_overrides, simulate
-from doudi.policy.spec import KNOWN
+from doudi.policy.spec import kind_of
 from doudi.registry import panels
 from doudi.registry.models import Household
 from doudi.web import nav
@@ -31,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 nav.register(nav.NavItem("政策参数", "/policy", "policy.read"))
 nav.register(nav.NavItem("政策模拟", "/policy/simulate", "evaluation.simulate"))
 
-LABELS = {key: MODULES[key].LABEL for key in PROGRAMS}
+LABELS = {p.key: p.label for p in all_programs()}
 
 
 def _parse_date(raw: str) -> date:
@@ -55,7 +55,9 @@ def parameters_page(request: Request, actor: PageActor, region: str = "", on: st
     groups: dict[str, list[Any]] = {}
     for row in data.parameters:
         groups.setdefault(row.key.split(".")[0], []).append(row)
-    ctx = {"data": data, "groups": groups, "labels": {**LABELS, "age": "年龄界限", "statistics": "统计数据"},
+    labels = {**LABELS, "age": "年龄界限", "statistics": "统计数据", "disability": "残疾等级",
+              "rigid_expenses": "刚性支出期间", "refs": "法规依据（按施行日期）"}
+    ctx = {"data": data, "groups": groups, "labels": labels,
            "area": area, "when": when, "n_provisional": sum(r.provisional for r in data.parameters)}
     return render(request, "policy/parameters.html", ctx)
 
@@ -64,7 +66,7 @@ def _numeric_params(area: str, when: date) -> list[dict[str, Any]]:
     pack = load_pack(area)
     out = []
     for key in pack.names():
-        if KNOWN.get(key) != "number":
+        if kind_of(key) not in {"number", "int"}:
             continue
         prm = pack.param(key)
         value = prm.at(when, None)

@@ -13,6 +13,7 @@ A pack is one YAML file in ``packs/`` named after its region (``national.yaml``,
         provisional: false          # true where no source gives the number
         values:
           - {from: 2020-01-01, value: 719}
+          - {from: 2022-01-01, value: 760, ref: 另一文件, provisional: true}   # ref/provisional/note per value
 
 Keys are arbitrary dotted names (``dibao.*``, ``procedure.*``, ``calendar.*`` …); a value may be a
 number, bool, string, date, list or mapping, or null (= no longer in force from that date).
@@ -48,14 +49,16 @@ import yaml
 
 from doudi.areas.codes import ancestors, county_of
 from doudi.core.errors import DoudiError
-from doudi.policy.spec import KNOWN, kind_ok
+from doudi.policy.spec import kind_of, kind_ok
 
 PACK_DIR = Path(__file__).parent / "packs"
 NATIONAL = "national"
 _KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 _PARAM_FIELDS = {"values", "unit", "ref", "provisional", "note"}
+_VALUE_FIELDS = {"from", "value", "ref", "provisional", "note"}
 _TOP_FIELDS = {"region", "name", "parameters", "description"}
 _MISSING = object()
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class PackError(DoudiError, ValueError):
@@ -71,10 +74,13 @@ class MissingParameter(PackError, KeyError):
 
 @dataclass(frozen=True)
 class Dated:
-    """One value and the date it takes effect."""
+    """One value and the date it takes effect; a value may carry its own reference, note and provisional flag."""
 
     start: date
     value: Any
+    ref: str | None = None
+    provisional: bool | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,9 +120,24 @@ class Param:
         return hit[0].value
 
     def source_on(self, on: date) -> Param:
-        """The definition (pack) that answers for `on`."""
+        """The definition (pack) that answers for `on`, with the reference, note and provisional flag of the
+        value in force (a value may cite another text than the parameter's first value)."""
         hit = self.entry(on)
-        return hit[1] if hit is not None else self
+        if hit is None:
+            return self
+        dated, src = hit
+        if dated.ref is None and dated.provisional is None and dated.note is None:
+            return src
+        return replace(src, ref=dated.ref if dated.ref is not None else src.ref,
+                       provisional=dated.provisional if dated.provisional is not None else src.provisional,
+                       note=dated.note if dated.note is not None else src.note)
+
+    def first_in_force(self) -> date | None:
+        """The first date from which the parameter has a truthy value (the start of a rule)."""
+        starts = [d.start for d in self.values if d.value not in (None, False)]
+        own = min(starts) if starts else None
+        inherited = self.parent.first_in_force() if self.parent is not None else None
+        return min((d for d in (own, inherited) if d is not None), default=None)
 
 
 @dataclass(frozen=True)
@@ -170,11 +191,16 @@ class Pack:
 
     def _at(self, on: date) -> Resolved:
         values: dict[str, Any] = {}
+        provisional: set[str] = set()
         for key, p in self.params.items():
             v = p.at(on, None)
             if v is not None:
                 values[key] = v
-        return Resolved(region=self.region, on=on, version=self.version, data=values)
+                if p.source_on(on).provisional:
+                    provisional.add(key)
+        return Resolved(region=self.region, on=on, version=self.version, data=values,
+                        defined=frozenset(self.params), provisional=frozenset(provisional),
+                        starts=_Starts(self.params))
 
     def names(self) -> list[str]:
         """Every parameter key, sorted."""
@@ -187,13 +213,32 @@ class Pack:
             base = params.get(key)
             if base is None:
                 raise PackError(f"{self.region}: 无法覆盖未定义的参数 {key}")
-            expected = KNOWN.get(key)
+            expected = kind_of(key)
             if expected and not kind_ok(expected, value):
                 raise PackError(f"{key}: 覆盖值 {value!r} 类型应为 {expected}")
             params[key] = replace(base, values=(Dated(on, value),), overridden=True, parent=base,
                                   note=f"模拟值（原值见 {base.file}）")
         tag = hashlib.sha256(repr(sorted(overrides.items())).encode()).hexdigest()[:6]
         return replace(self, params=params, version=f"{self.version}+sim{tag}")
+
+
+class _Starts(Mapping[str, date]):
+    """key → the first date the parameter has a truthy value, computed when asked."""
+
+    def __init__(self, params: Mapping[str, Param]) -> None:
+        self._params = params
+
+    def __getitem__(self, key: str) -> date:
+        first = self._params[key].first_in_force()
+        if first is None:
+            raise KeyError(key)
+        return first
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self._params if self._params[k].first_in_force() is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 @lru_cache(maxsize=1024)
@@ -209,6 +254,12 @@ class Resolved(Mapping[str, Any]):
     on: date
     version: str
     data: dict[str, Any]
+    defined: frozenset[str] = frozenset()  # every key some pack of the chain defines (in force or not)
+    provisional: frozenset[str] = frozenset()  # keys whose value in force is provisional (待确认)
+    starts: Mapping[str, date] = field(default_factory=dict)  # key → first date it has a truthy value
+
+    def __hash__(self) -> int:
+        return hash((self.region, self.on, self.version))
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -239,7 +290,7 @@ def parse_pack_file(path: Path) -> PackFile:
     label = path.name
     try:
         raw = path.read_bytes()
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise PackError(f"{label}: YAML 语法错误: {exc}") from None
     problems: list[str] = []
@@ -276,19 +327,25 @@ def parse_pack_file(path: Path) -> PackFile:
             continue
         dated: list[Dated] = []
         for i, item in enumerate(values):
-            if not isinstance(item, dict) or set(item) != {"from", "value"}:
-                problems.append(f"{where}: values[{i}] 应恰好包含 from 与 value")
+            if not isinstance(item, dict) or not {"from", "value"} <= set(item) or set(item) - _VALUE_FIELDS:
+                problems.append(f"{where}: values[{i}] 应包含 from 与 value（可另有 ref、provisional、note）")
                 continue
+            if "provisional" in item and not isinstance(item["provisional"], bool):
+                problems.append(f"{where}: values[{i}].provisional 应为 true/false")
+            for text in ("ref", "note"):
+                if text in item and not (isinstance(item[text], str) and item[text]):
+                    problems.append(f"{where}: values[{i}].{text} 应为非空文字")
             start = _as_date(item["from"])
             if start is None:
                 problems.append(f"{where}: values[{i}].from 不是日期: {item['from']!r}")
                 continue
             if dated and start <= dated[-1].start:
                 problems.append(f"{where}: values[{i}].from 应晚于上一条 ({dated[-1].start})")
-            expected = KNOWN.get(key)
+            expected = kind_of(key)
             if expected and item["value"] is not None and not kind_ok(expected, item["value"]):
                 problems.append(f"{where}: values[{i}].value 类型应为 {expected}，实为 {item['value']!r}")
-            dated.append(Dated(start, item["value"]))
+            dated.append(Dated(start, item["value"], ref=item.get("ref"), provisional=item.get("provisional"),
+                               note=item.get("note")))
         params[key] = Param(key=key, unit=str(spec.get("unit", "")), ref=str(spec.get("ref", "")),
                             values=tuple(dated), provisional=bool(spec.get("provisional", False)),
                             note=str(spec.get("note", "") or ""), region=region, file=label)

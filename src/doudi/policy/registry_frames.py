@@ -4,8 +4,12 @@ into the engine's frames with a handful of SQL queries and Polars, never row by 
 Fact rules: superseded facts are ignored; where several sources report the same person and kind,
 the most authoritative wins (investigated > agency feed > declared); income is the month-weighted
 average over the pack's ``dibao.income.averaging_months`` before the evaluation date; assets are the
-holdings reported in that window (exempt vehicles excluded); rigid expenses are pro-rated to the
-12 months before the date.
+holdings reported in the pack's ``dibao.property.lookback_months`` (exempt vehicles excluded); rigid
+expenses are pro-rated to the ``rigid_expenses.window_months`` before the date.
+
+Person status the rules need comes from the registry as recorded (currently 特困 / 低保, 供养方式,
+schooling stage, civil capacity, supporters living elsewhere); nothing is guessed here: where the registry
+is silent the engine says what it inferred, or that the case is 待核实.
 """
 
 from __future__ import annotations
@@ -20,9 +24,8 @@ from sqlalchemy import Connection, and_, or_, select
 from doudi.auth.scope import under
 from doudi.core.dates import shift_months
 from doudi.db.frames import read_frame
-from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames, conform
+from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames, ReaderParams, conform
 from doudi.policy.params import PackError, load_pack
-from doudi.policy.programs.base import age_on
 from doudi.policy.spec import INCOME_KINDS
 from doudi.registry.models import (
     AssetFact,
@@ -39,6 +42,7 @@ ASSET_COLUMNS = {"financial": "financial_assets", "residential_property": "resid
                  "non_residential_property": "non_residential_properties", "vehicle": "vehicles",
                  "business_registration": "business_registrations"}
 UNSAFE_VALUES = ["unsafe", "dangerous", "危房", "true", "1", "是", "none", "无"]
+CHILD_STATUS = {"hardship": "in_hardship"}  # registry vocabulary → the evaluation contract's
 
 
 def months_back(on: date, months: int) -> date:
@@ -62,27 +66,25 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
     """Frames for every registry household in scope (`area_prefix`: an area code or a code prefix, via
     auth.scope.under; or `household_ids`), with its facts as of `on`."""
     hh = _read(conn, _scope(select(Household.id, Household.area_code, Household.hukou_type,
-                                   Household.has_capable_supporter), area_prefix, household_ids),
+                                   Household.has_capable_supporter, Household.former_registered_poor),
+                            area_prefix, household_ids),
                {"household_id": pl.Int64(), "area_code": pl.String(), "hukou_type": pl.String(),
-                "has_capable_supporter": pl.Boolean()})
+                "has_capable_supporter": pl.Boolean(), "former_registered_poor": pl.Boolean()})
     hh = hh.with_columns(urban=pl.col("hukou_type") == "urban").drop("hukou_type")
-    # The income window depends on each county's pack (Guangdong: 6 months).
-    window_of: dict[str, int] = {}
-    guess_of: dict[str, tuple[int, int, int]] = {}
+    # The windows depend on each county's pack (Guangdong: 6 months of income). A county without a
+    # complete pack is not read: the engine sets its households aside and reports why.
+    windows: dict[str, ReaderParams] = {}
     for county in hh["area_code"].str.slice(0, 6).unique().to_list():
         try:
-            pack = load_pack(county)
-            window_of[county] = int(pack.value("dibao.income.averaging_months", on, 12))
-            guess_of[county] = (int(pack.value("age.adult", on)), int(pack.value("age.elderly", on)),
-                                int(pack.value("disability.severe_max_grade", on)))
+            windows[county] = ReaderParams.read(load_pack(county).at(on))
         except PackError:
-            window_of[county] = 12  # no pack: such households are set aside by the engine and reported
-    longest = max(window_of.values(), default=12)
-    earliest = months_back(on, max(longest, 12))
+            continue
+    longest = max((max(w.income_months, w.asset_months, w.expense_months) for w in windows.values()), default=0)
+    earliest = months_back(on, longest)
     members = _members(conn, on, area_prefix, household_ids)
-    income = _income(conn, on, earliest, area_prefix, household_ids, hh, window_of)
-    assets = _assets(conn, on, months_back(on, 12), area_prefix, household_ids)
-    expenses = _expenses(conn, on, area_prefix, household_ids)
+    income = _income(conn, on, earliest, area_prefix, household_ids, hh, windows)
+    assets = _assets(conn, on, earliest, area_prefix, household_ids, hh, windows)
+    expenses = _expenses(conn, on, earliest, area_prefix, household_ids, hh, windows)
     living = _living(conn, on, area_prefix, household_ids)
     # Income recorded for the household as a whole is attributed to its head (member 0).
     heads = members.filter(pl.col("member_idx") == 0).select("household_id", head_id="person_id")
@@ -90,9 +92,8 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
               .with_columns(person_id=pl.coalesce("person_id", "head_id"))
               .group_by("household_id", "person_id").agg([pl.col(k).sum() for k in INCOME_KINDS]))
     members = members.join(income, on=["household_id", "person_id"], how="left")
-    hh = hh.join(_supporter_guess(members, hh, guess_of, on), on="household_id", how="left").with_columns(
-        supporter_assumed=pl.col("has_capable_supporter").is_null(),
-        has_capable_supporter=pl.coalesce("has_capable_supporter", "adult_able").fill_null(False)).drop("adult_able")
+    receiving = members.group_by("household_id").agg(receiving_dibao=pl.col("dibao_recipient").any())
+    hh = hh.join(receiving, on="household_id", how="left")
     hh = hh.join(assets, on="household_id", how="left").join(expenses, on="household_id", how="left").join(
         living, on="household_id", how="left")
     for name, dtype in HOUSEHOLD_SCHEMA.items():
@@ -105,7 +106,10 @@ def _members(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None)
     stmt = (select(Membership.household_id, Membership.id, Membership.person_id, Membership.relation,
                    Membership.exclusion, Membership.lives_with_household, Person.birth_date,
                    Person.disability_category, Person.disability_grade, Person.serious_illness,
-                   Person.self_care_unable_items, Person.student, Person.child_status)
+                   Person.self_care_unable_items, Person.student, Person.schooling_stage, Person.child_status,
+                   Person.extreme_poverty_supported, Person.support_mode, Person.dibao_recipient,
+                   Person.no_civil_capacity, Person.supporters_elsewhere_able, Person.supporters_elsewhere_unable,
+                   Person.supporters_elsewhere_unverified)
             .join(Person, Person.id == Membership.person_id)
             .join(Household, Household.id == Membership.household_id)
             .where(Membership.valid_from <= on)
@@ -115,32 +119,18 @@ def _members(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None)
         "household_id": pl.Int64(), "membership_id": pl.Int64(), "person_id": pl.Int64(), "relation": pl.String(),
         "exclusion": pl.String(), "lives_with_household": pl.Boolean(), "birth_date": pl.Date(),
         "disability_category": pl.String(), "disability_grade": pl.Int8(), "serious_illness": pl.Boolean(),
-        "self_care_unable_items": pl.Int8(), "student": pl.Boolean(), "child_status": pl.String()})
+        "self_care_unable_items": pl.Int8(), "student": pl.Boolean(), "schooling_stage": pl.String(),
+        "child_status": pl.String(), "extreme_poverty_supported": pl.Boolean(), "support_mode": pl.String(),
+        "dibao_recipient": pl.Boolean(), "no_civil_capacity": pl.Boolean(), "ext_able": pl.Int16(),
+        "ext_unable": pl.Int16(), "ext_unverified": pl.Int16()})
     # Art. 7 (4): relatives other than spouse and children count only when they live with the household.
     df = df.with_columns(exclusion=pl.when(pl.col("exclusion").is_null() & ~pl.col("lives_with_household")
                                            & ~pl.col("relation").is_in(["head", "spouse", "child"]))
-                         .then(pl.lit("not_cohabiting")).otherwise(pl.col("exclusion")))
+                         .then(pl.lit("not_cohabiting")).otherwise(pl.col("exclusion")),
+                         child_status=pl.col("child_status").replace(CHILD_STATUS))
     df = df.sort("household_id", pl.col("relation") != "head", "membership_id")
     return df.with_columns(member_idx=pl.int_range(pl.len()).over("household_id").cast(pl.Int32)).select(
         [c for c in MEMBER_SCHEMA if c in df.columns or c == "member_idx"])
-
-
-def _supporter_guess(members: pl.DataFrame, hh: pl.DataFrame, guess_of: dict[str, tuple[int, int, int]],
-                     on: date) -> pl.DataFrame:
-    """Where the registry does not record it, a household with a counted adult under the elderly age and
-    without severe disability is taken to have a capable supporter (特困认定办法 Art. 8 lists who lacks the
-    capacity); the decision says it was inferred, and the caseworker records the real answer."""
-    if not guess_of:
-        return pl.DataFrame(schema={"household_id": pl.Int64(), "adult_able": pl.Boolean()})
-    county = hh.select("household_id", county=pl.col("area_code").str.slice(0, 6))
-    m = members.join(county, on="household_id", how="left")
-    limits = {k: [v[i] for v in guess_of.values()] for i, k in enumerate(("adult", "elderly", "severe"))}
-    m = m.with_columns(**{k: pl.col("county").replace_strict(list(guess_of), vals, default=None)
-                          for k, vals in limits.items()})
-    age = age_on(pl.col("birth_date"), on)
-    able = (pl.col("exclusion").is_null() & (age >= pl.col("adult")) & (age < pl.col("elderly"))
-            & ~(pl.col("disability_grade") <= pl.col("severe")).fill_null(False))
-    return m.group_by("household_id").agg(adult_able=able.any())
 
 
 def _best_source(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -167,8 +157,17 @@ def _monthly_best(df: pl.DataFrame, lo: pl.Expr | date, hi: date, keys: list[str
     return _best_source(df, [*keys, "month"])
 
 
+def _window_starts(df: pl.DataFrame, hh: pl.DataFrame, on: date, windows: dict[str, ReaderParams],
+                   field: str) -> pl.DataFrame:
+    """Each fact's household window start (facts of counties without a pack are dropped: not evaluated)."""
+    starts = {c: months_back(on, getattr(w, field)) for c, w in windows.items()}
+    df = df.join(hh.select("household_id", county=pl.col("area_code").str.slice(0, 6)), on="household_id")
+    return df.filter(pl.col("county").is_in(list(starts))).with_columns(
+        win_start=pl.col("county").replace_strict(starts, return_dtype=pl.Date))
+
+
 def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequence[int] | None,
-            hh: pl.DataFrame, window_of: dict[str, int]) -> pl.DataFrame:
+            hh: pl.DataFrame, windows: dict[str, ReaderParams]) -> pl.DataFrame:
     stmt = (select(IncomeFact.household_id, IncomeFact.person_id, IncomeFact.kind, IncomeFact.amount,
                    IncomeFact.source_kind, IncomeFact.period_start, IncomeFact.period_end)
             .join(Household, Household.id == IncomeFact.household_id)
@@ -181,9 +180,7 @@ def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequen
     if df.is_empty():
         return pl.DataFrame(schema={"household_id": pl.Int64(), "person_id": pl.Int64(),
                                     **{k: pl.Float64() for k in INCOME_KINDS}})
-    starts = {c: months_back(on, n) for c, n in window_of.items()}
-    df = df.join(hh.select("household_id", county=pl.col("area_code").str.slice(0, 6)), on="household_id")
-    df = df.with_columns(win_start=pl.col("county").replace_strict(starts, return_dtype=pl.Date))
+    df = _window_starts(df, hh, on, windows, "income_months")
     # The window is the N months before the evaluation date: [date − N months, date − 1 day].
     last = on - timedelta(days=1)
     df = _monthly_best(df, pl.col("win_start"), last, ["household_id", "person_id", "kind"])
@@ -194,15 +191,17 @@ def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequen
     return out
 
 
-def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int] | None) -> pl.DataFrame:
+def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int] | None, hh: pl.DataFrame,
+            windows: dict[str, ReaderParams]) -> pl.DataFrame:
     stmt = (select(AssetFact.household_id, AssetFact.kind, AssetFact.quantity, AssetFact.value, AssetFact.exempt,
-                   AssetFact.source_kind)
+                   AssetFact.source_kind, AssetFact.period_end)
             .join(Household, Household.id == AssetFact.household_id)
             .where(AssetFact.superseded_by.is_(None))
             .where(and_(AssetFact.period_end >= lo, AssetFact.period_start <= on)))
     df = _read(conn, _scope(stmt, prefix, ids), {
         "household_id": pl.Int64(), "kind": pl.String(), "quantity": pl.Int32(), "value": pl.Float64(),
-        "exempt": pl.Boolean(), "source_kind": pl.String()})
+        "exempt": pl.Boolean(), "source_kind": pl.String(), "period_end": pl.Date()})
+    df = _window_starts(df, hh, on, windows, "asset_months").filter(pl.col("period_end") >= pl.col("win_start"))
     df = _best_source(df.filter(~pl.col("exempt")), ["household_id", "kind"])
     return df.group_by("household_id").agg(
         pl.col("value").filter(pl.col("kind") == "financial").sum().alias("financial_assets"),
@@ -210,8 +209,9 @@ def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int
           for k, c in ASSET_COLUMNS.items() if k != "financial"])
 
 
-def _expenses(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None) -> pl.DataFrame:
-    lo, last = months_back(on, 12), on - timedelta(days=1)
+def _expenses(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int] | None, hh: pl.DataFrame,
+              windows: dict[str, ReaderParams]) -> pl.DataFrame:
+    last = on - timedelta(days=1)
     stmt = (select(ExpenseFact.household_id, ExpenseFact.kind, ExpenseFact.amount, ExpenseFact.source_kind,
                    ExpenseFact.period_start, ExpenseFact.period_end)
             .join(Household, Household.id == ExpenseFact.household_id)
@@ -221,7 +221,8 @@ def _expenses(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None
         "household_id": pl.Int64(), "kind": pl.String(), "amount": pl.Float64(), "source_kind": pl.String(),
         "period_start": pl.Date(), "period_end": pl.Date()})
     period_days = (pl.col("period_end") - pl.col("period_start")).dt.total_days() + 1
-    df = _monthly_best(df, lo, last, ["household_id", "kind"])
+    df = _monthly_best(_window_starts(df, hh, on, windows, "expense_months"), pl.col("win_start"), last,
+                       ["household_id", "kind"])
     df = df.with_columns(share=pl.col("amount") * pl.col("days") / pl.max_horizontal(period_days, pl.lit(1)))
     return df.group_by("household_id").agg(
         [pl.col("share").filter(pl.col("kind") == k).sum().round(2).alias(f"exp_{k}")

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from doudi.registry.vocab import DisabilityCategory, MemberExclusion, Relation
 
-ChildStatus = Literal["orphan_institution", "orphan_community", "de_facto_unsupported", "in_hardship"]
+ChildStatus = Literal["orphan_institution", "orphan_community", "de_facto_unsupported", "key_hardship", "in_hardship"]
+SchoolingStage = Literal["preschool", "primary", "junior_secondary", "senior_high", "secondary_vocational",
+                         "higher_vocational", "undergraduate", "postgraduate"]
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -38,6 +40,15 @@ class MonthlyIncome(BaseModel):
     basic_pension: float = Field(0.0, ge=0, description="城乡居民基本养老保险基础养老金（不计入收入）")
 
 
+class SupportersElsewhere(BaseModel):
+    """法定赡养、抚养、扶养义务人 living outside the household, as declared for this member (counts)."""
+
+    model_config = _STRICT
+    able: int = Field(0, ge=0, description="有履行义务能力的人数")
+    unable: int = Field(0, ge=0, description="属特困人员认定办法第八条无履行义务能力情形的人数")
+    unverified: int = Field(0, ge=0, description="履行能力尚未核实的人数")
+
+
 class MemberIn(BaseModel):
     """One person living in the household."""
 
@@ -48,7 +59,8 @@ class MemberIn(BaseModel):
     serious_illness: bool = False
     self_care_unable_items: int = Field(0, ge=0, le=6, description="六项自理指标中不能达到的项数")
     student: bool = Field(False, description="在校接受全日制本科及以下学历教育")
-    child_status: ChildStatus | None = None
+    schooling_stage: SchoolingStage | None = Field(None, description="就学阶段")
+    child_status: ChildStatus | None = Field(None, description="in_hardship 困境儿童；key_hardship 重点困境儿童")
     monthly_income: MonthlyIncome = Field(default_factory=MonthlyIncome)
     # Optional additions to the fixed contract.
     person_id: int | None = None
@@ -56,6 +68,11 @@ class MemberIn(BaseModel):
     exclusion: MemberExclusion | None = Field(None, description="审核确认办法第七条第二款不计入共同生活的情形")
     idle_without_reason: bool = Field(False, description="有劳动能力、无正当理由未就业（广东按最低工资折算收入）")
     refused_job_offers: int = Field(0, ge=0, description="连续拒绝介绍工作的次数（第三十四条）")
+    extreme_poverty_supported: bool = Field(False, description="目前为特困供养人员")
+    support_mode: Literal["centralized", "dispersed"] | None = Field(None, description="供养方式：集中/分散")
+    no_civil_capacity: bool = Field(False, description="无民事行为能力（特困人员认定办法第八条第五项）")
+    supporters_elsewhere: SupportersElsewhere | None = Field(
+        None, description="在外居住的法定义务人；不填表示未登记（不推定为没有义务人）")
 
 
 class Assets(BaseModel):
@@ -101,7 +118,8 @@ class HouseholdIn(BaseModel):
     model_config = _STRICT
     area_code: str = Field(pattern=r"^\d{6}(\d{3})?(\d{3})?$", description="区划代码（县级或更细）")
     hukou_type: Literal["urban", "rural"]
-    has_capable_supporter: bool = Field(False, description="有具备履行能力的法定赡养、抚养、扶养义务人")
+    has_capable_supporter: bool | None = Field(
+        None, description="有在外居住、具备履行能力的法定义务人（只说明户外的义务人；不填表示未登记）")
     members: list[MemberIn] = Field(min_length=1)
     assets: Assets = Field(default_factory=Assets)
     rigid_expenses_12m: RigidExpenses = Field(default_factory=RigidExpenses)
@@ -110,8 +128,10 @@ class HouseholdIn(BaseModel):
     household_id: int | None = None
     receiving_dibao: bool = Field(False, description="目前正在享受低保（用于渐退期判断）")
     dibao_current_amount: float | None = Field(None, ge=0, description="目前每月低保金，渐退期内照发")
-    income_above_standard_since: Date | None = Field(None, description="因就业人均收入超过标准的起始日期")
-    former_registered_poor: bool = Field(False, description="原建档立卡贫困户（安丘渐退期延长）")
+    income_above_standard_since: Date | None = Field(None, description="人均收入超过标准（不再符合低保）的起始日期")
+    income_rise_cause: Literal["employment", "transfer", "compensation", "other"] | None = Field(
+        None, description="收入增加的原因；只有就业才给予渐退期")
+    former_registered_poor: bool = Field(False, description="原建档立卡贫困户（安丘：不再符合条件的延期保障 6 个月）")
     living_conditions: LivingConditions = Field(default_factory=LivingConditions)
 
 
@@ -139,6 +159,8 @@ class MemberDecision(BaseModel):
     level: str | None = None
     care_level: Literal["self_care", "partial", "full"] | None = None
     care_hours_per_month: float | None = None
+    support_status: str | None = Field(
+        None, description="特困：法定义务人情况（supporter_in_household 等；pending 待核实）")
     reasons: list[ReasonOut]
 
 

@@ -24,6 +24,7 @@ class Segments:
     starts: np.ndarray  # first member row of each household
     counts: np.ndarray  # how many member rows
     member_rows: pl.Series  # for each member, its household's row
+    dense: bool = False  # every household has members and every member a household, in order
 
     @classmethod
     def of(cls, households: pl.Series, members: pl.Series) -> Segments:
@@ -35,7 +36,7 @@ class Segments:
             counts = lengths
             starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if len(counts) else counts
             rows = pl.Series(np.repeat(np.arange(len(counts), dtype=np.int64), counts))
-            return cls(starts=starts, counts=counts, member_rows=rows)
+            return cls(starts=starts, counts=counts, member_rows=rows, dense=bool(len(counts)))
         starts = members.search_sorted(households, side="left").to_numpy().astype(np.int64)
         ends = members.search_sorted(households, side="right").to_numpy().astype(np.int64)
         rows = households.search_sorted(members, side="left").cast(pl.Int64)
@@ -46,6 +47,9 @@ class Segments:
         if len(values) == 0:
             return np.zeros(len(self.starts), dtype=values.dtype)
         ufunc = {"sum": np.add, "max": np.maximum, "or": np.bitwise_or}[how]
+        if self.dense:
+            # Contiguous, non-empty slices covering every member: reduceat over the starts alone.
+            return ufunc.reduceat(values, self.starts)
         # Interleaved [start, end) pairs: each even result reduces exactly one household's slice, so member
         # rows of households outside this frame never leak into a neighbour. A pad element makes `end`
         # valid for the last household.

@@ -13,10 +13,11 @@ import polars as pl
 import yaml
 
 from doudi.core.errors import FieldError, ValidationFailed
-from doudi.policy.engine import PROGRAMS, evaluate_frames, long_decisions
+from doudi.policy.engine import evaluate_frames, long_decisions
 from doudi.policy.frames import Frames
 from doudi.policy.params import PackError, load_pack
-from doudi.policy.spec import KNOWN, kind_ok
+from doudi.policy.programs import keys as program_keys
+from doudi.policy.spec import kind_of, kind_ok
 
 _METRICS = ("households", "persons", "monthly_cost")
 
@@ -68,7 +69,7 @@ def check_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Check names and value kinds of parameter overrides; every bad one is listed."""
     errors = []
     for key, value in overrides.items():
-        kind = KNOWN.get(key)
+        kind = kind_of(key)
         if kind is None and not key.count("."):
             errors.append(FieldError(field=key, message="参数名应为点分形式，如 dibao.standard.rural"))
         elif kind and not kind_ok(kind, value):
@@ -89,7 +90,7 @@ def _compare(base: pl.DataFrame, reform: pl.DataFrame, keys: list[str], grid: pl
     r = _totals(reform, keys).rename({m: f"reform_{m}" for m in _METRICS})
     out = grid.join(b, on=keys, how="left").join(r, on=keys, how="left").fill_null(0)
     out = out.with_columns([(pl.col(f"reform_{m}") - pl.col(f"base_{m}")).alias(f"delta_{m}") for m in _METRICS])
-    order = {k: i for i, k in enumerate(PROGRAMS)}
+    order = {k: i for i, k in enumerate(program_keys())}
     return out.with_columns(pl.col(c).round(2) for c in out.columns if c.endswith("monthly_cost")).sort(
         *[k for k in keys if k != "program"], pl.col("program").replace_strict(order, return_dtype=pl.Int32))
 
@@ -118,7 +119,7 @@ def simulate(frames: Frames, on: date, overrides: Mapping[str, Any]) -> Simulati
         raise ValidationFailed([FieldError(field="--set", message=str(exc))]) from None
     if base.is_empty():
         raise ValidationFailed([FieldError(field="area", message="范围内没有参数包完整的家庭")])
-    programs = pl.DataFrame({"program": list(PROGRAMS)})
+    programs = pl.DataFrame({"program": list(program_keys())})
     townships = base.select("township").unique().join(programs, how="cross")
     return SimulationReport(
         on=on, overrides=dict(overrides),

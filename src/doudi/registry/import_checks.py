@@ -24,7 +24,11 @@ from doudi.registry.import_read import EXTRA, REQUIRED, ROW
 ERROR_SCHEMA = {ROW: pl.Int64, "field": pl.Utf8, "reason": pl.Utf8}
 # Household columns must agree on every row of a household; compared in canonical form (城镇 = urban).
 HOUSEHOLD_FIELDS = {"area_code": "area_code", "address": "address", "hukou_type": "hukou_type_key",
-                    "has_capable_supporter": "has_capable_supporter_b"}
+                    "has_capable_supporter": "has_capable_supporter_b",
+                    "former_registered_poor": "former_registered_poor_b"}
+FLAGS = ("serious_illness", "student", "lives_with_household", "has_capable_supporter", "former_registered_poor",
+         "no_civil_capacity", "extreme_poverty_supported", "dibao_recipient")
+COUNTS = ("supporters_elsewhere_able", "supporters_elsewhere_unable", "supporters_elsewhere_unverified")
 TRUE_WORDS = ["1", "true", "yes", "y", "是", "有"]
 FALSE_WORDS = ["0", "false", "no", "n", "否", "无"]
 VOCABS: dict[str, type[StrEnum]] = {
@@ -35,6 +39,8 @@ VOCABS: dict[str, type[StrEnum]] = {
     "employment": vocab.Employment,
     "child_status": vocab.ChildStatus,
     "member_exclusion": vocab.MemberExclusion,
+    "schooling_stage": vocab.SchoolingStage,
+    "support_mode": vocab.SupportMode,
 }
 SEX_WORDS = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F"}
 
@@ -68,7 +74,7 @@ def normalise(frame: pl.DataFrame) -> pl.DataFrame:
                 text.str.strptime(pl.Date, "%Y-%m-%d", strict=False), text.str.strptime(pl.Date, "%Y%m%d", strict=False)
             ).alias(f"{col}_d")
         )
-    for col in ("serious_illness", "student", "lives_with_household", "has_capable_supporter"):
+    for col in FLAGS:
         low = pl.col(col).str.to_lowercase()
         exprs.append(
             pl.when(low.is_in(TRUE_WORDS))
@@ -80,6 +86,7 @@ def normalise(frame: pl.DataFrame) -> pl.DataFrame:
         )
     exprs.append(pl.col("disability_grade").cast(pl.Int64, strict=False).alias("disability_grade_i"))
     exprs.append(pl.col("self_care_unable_items").cast(pl.Int64, strict=False).alias("self_care_i"))
+    exprs += [pl.col(c).cast(pl.Int64, strict=False).alias(f"{c}_i") for c in COUNTS]
     out = frame.with_columns(exprs)
     return _with_id_parts(out)
 
@@ -251,7 +258,25 @@ def _row_checks(today: date, area_codes: list[str]) -> list[tuple[str, pl.Expr]]
                 ),
             )
         )
-    for col in ("serious_illness", "student", "lives_with_household", "has_capable_supporter"):
+    for col in COUNTS:
+        checks.append(
+            (
+                col,
+                pl.when(pl.col(col).is_not_null() & ~pl.col(f"{col}_i").is_between(0, 99)).then(
+                    pl.format("人数 {} 应为 0 至 99 的整数", pl.col(col))
+                ),
+            )
+        )
+    checks.append(
+        (
+            "support_mode",
+            pl.when(
+                pl.col("support_mode").is_not_null() & ~pl.col("extreme_poverty_supported_b").fill_null(False)
+            ).then(pl.lit("只有特困供养人员登记供养方式（集中/分散）")
+            ),
+        )
+    )
+    for col in FLAGS:
         checks.append(
             (
                 col,

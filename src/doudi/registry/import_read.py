@@ -35,6 +35,15 @@ OPTIONAL = [
     "date_of_death",
     "member_exclusion",
     "lives_with_household",
+    "former_registered_poor",
+    "schooling_stage",
+    "no_civil_capacity",
+    "extreme_poverty_supported",
+    "dibao_recipient",
+    "support_mode",
+    "supporters_elsewhere_able",
+    "supporters_elsewhere_unable",
+    "supporters_elsewhere_unverified",
 ]
 COLUMNS = REQUIRED + OPTIONAL
 HEADER_ALIASES = {
@@ -67,6 +76,15 @@ HEADER_ALIASES = {
     "死亡日期": "date_of_death",
     "不计入原因": "member_exclusion",
     "共同生活": "lives_with_household",
+    "原建档立卡户": "former_registered_poor",
+    "就学阶段": "schooling_stage",
+    "无民事行为能力": "no_civil_capacity",
+    "特困供养人员": "extreme_poverty_supported",
+    "低保对象": "dibao_recipient",
+    "供养方式": "support_mode",
+    "在外有履行能力义务人数": "supporters_elsewhere_able",
+    "在外无履行能力义务人数": "supporters_elsewhere_unable",
+    "在外待核实义务人数": "supporters_elsewhere_unverified",
 }
 ROW = "row_number"  # the line of the file a row came from (the header is line 1)
 EXTRA = "_extra_fields"  # how many fields a row has beyond the header (0 when well formed)

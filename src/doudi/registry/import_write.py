@@ -18,7 +18,8 @@ from doudi.db.frames import read_frame_in, write_frame
 from doudi.registry.models import Household, Membership, Person
 
 CHUNK = 5000
-HOUSEHOLD_COLS = {"area_code": pl.Utf8, "address": pl.Utf8, "hukou_type": pl.Utf8, "has_capable_supporter": pl.Boolean}
+HOUSEHOLD_COLS = {"area_code": pl.Utf8, "address": pl.Utf8, "hukou_type": pl.Utf8, "has_capable_supporter": pl.Boolean,
+                  "former_registered_poor": pl.Boolean}
 PERSON_COLS: dict[str, Any] = {
     "name": pl.Utf8,
     "sex": pl.Utf8,
@@ -35,6 +36,14 @@ PERSON_COLS: dict[str, Any] = {
     "employment": pl.Utf8,
     "child_status": pl.Utf8,
     "date_of_death": pl.Date,
+    "schooling_stage": pl.Utf8,
+    "no_civil_capacity": pl.Boolean,
+    "extreme_poverty_supported": pl.Boolean,
+    "dibao_recipient": pl.Boolean,
+    "support_mode": pl.Utf8,
+    "supporters_elsewhere_able": pl.Int64,
+    "supporters_elsewhere_unable": pl.Int64,
+    "supporters_elsewhere_unverified": pl.Int64,
 }
 # Person columns fed by an optional file column: absent column → existing values stay as they are.
 PERSON_SOURCE = {
@@ -48,6 +57,14 @@ PERSON_SOURCE = {
     "employment": "employment",
     "child_status": "child_status",
     "date_of_death": "date_of_death",
+    "schooling_stage": "schooling_stage",
+    "no_civil_capacity": "no_civil_capacity",
+    "extreme_poverty_supported": "extreme_poverty_supported",
+    "dibao_recipient": "dibao_recipient",
+    "support_mode": "support_mode",
+    "supporters_elsewhere_able": "supporters_elsewhere_able",
+    "supporters_elsewhere_unable": "supporters_elsewhere_unable",
+    "supporters_elsewhere_unverified": "supporters_elsewhere_unverified",
 }
 
 
@@ -101,9 +118,11 @@ def _households(session: Session, good: pl.DataFrame, present: set[str]) -> tupl
             address=pl.col("address").fill_null(""),
             hukou_type=pl.col("hukou_type_key"),
             has_capable_supporter=pl.col("has_capable_supporter_b"),
+            former_registered_poor=pl.col("former_registered_poor_b").fill_null(False),
         )
     )
-    cols = ["area_code", "hukou_type"] + [c for c in ("address", "has_capable_supporter") if c in present]
+    cols = ["area_code", "hukou_type"] + [c for c in ("address", "has_capable_supporter", "former_registered_poor")
+                                          if c in present]
     ids, new, updated = _upsert(session, Household, frame, "household_no", cols, HOUSEHOLD_COLS)
     return ids, {"households_new": new, "households_updated": updated}
 
@@ -126,6 +145,14 @@ def _person_frame(good: pl.DataFrame) -> pl.DataFrame:
         employment=pl.col("employment_key").fill_null("not_applicable"),
         child_status=pl.col("child_status_key"),
         date_of_death=pl.col("date_of_death_d"),
+        schooling_stage=pl.col("schooling_stage_key"),
+        no_civil_capacity=pl.col("no_civil_capacity_b").fill_null(False),
+        extreme_poverty_supported=pl.col("extreme_poverty_supported_b").fill_null(False),
+        dibao_recipient=pl.col("dibao_recipient_b").fill_null(False),
+        support_mode=pl.col("support_mode_key"),
+        supporters_elsewhere_able=pl.col("supporters_elsewhere_able_i"),
+        supporters_elsewhere_unable=pl.col("supporters_elsewhere_unable_i"),
+        supporters_elsewhere_unverified=pl.col("supporters_elsewhere_unverified_i"),
     )
 
 

@@ -13,7 +13,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Numeric,
+    SmallInteger,
     String,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,7 +35,9 @@ class Household(Timestamped, Versioned, Base):
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
     address: Mapped[str] = mapped_column(String(200), default="")
     hukou_type: Mapped[str] = mapped_column(String(8))
+    # A capable legal supporter living outside the household (None: not recorded, never read as "no").
     has_capable_supporter: Mapped[bool | None] = mapped_column(default=None)
+    former_registered_poor: Mapped[bool] = mapped_column(default=False, server_default=false())  # 原建档立卡贫困户
 
     members: Mapped[list[Membership]] = relationship(
         back_populates="household", order_by="Membership.id", lazy="selectin"
@@ -61,14 +65,30 @@ class Person(Timestamped, Versioned, Base):
     self_care_unable_items: Mapped[int] = mapped_column(default=0)
     labour_capacity: Mapped[str] = mapped_column(String(8), default="full")
     student: Mapped[bool] = mapped_column(default=False)
+    schooling_stage: Mapped[str | None] = mapped_column(String(24))  # vocab.SchoolingStage
     employment: Mapped[str] = mapped_column(String(16), default="not_applicable")
     child_status: Mapped[str | None] = mapped_column(String(24))
     date_of_death: Mapped[date | None] = mapped_column(Date)
+    no_civil_capacity: Mapped[bool] = mapped_column(default=False, server_default=false())  # 无民事行为能力
+    # Current status, as the civil-affairs office records it (特困认定办法 Art. 8 (1)(2), Art. 24 ¶2).
+    extreme_poverty_supported: Mapped[bool] = mapped_column(default=False, server_default=false())
+    dibao_recipient: Mapped[bool] = mapped_column(default=False, server_default=false())
+    support_mode: Mapped[str | None] = mapped_column(String(16))  # 供养方式: centralized | dispersed
+    # Legal supporters living elsewhere (法定赡养、抚养、扶养义务人): all None = not recorded.
+    supporters_elsewhere_able: Mapped[int | None] = mapped_column(SmallInteger)
+    supporters_elsewhere_unable: Mapped[int | None] = mapped_column(SmallInteger)
+    supporters_elsewhere_unverified: Mapped[int | None] = mapped_column(SmallInteger)
 
     __table_args__ = (
         CheckConstraint("sex in ('M','F')", name="sex"),
         CheckConstraint("disability_grade is null or disability_grade between 1 and 4", name="grade"),
         CheckConstraint("self_care_unable_items between 0 and 6", name="self_care"),
+        CheckConstraint("support_mode is null or support_mode in ('centralized','dispersed')", name="support_mode"),
+        CheckConstraint("schooling_stage is null or schooling_stage in ('preschool','primary','junior_secondary',"
+                        "'senior_high','secondary_vocational','higher_vocational','undergraduate','postgraduate')",
+                        name="schooling_stage"),
+        CheckConstraint("coalesce(supporters_elsewhere_able, 0) >= 0 and coalesce(supporters_elsewhere_unable, 0) >= 0"
+                        " and coalesce(supporters_elsewhere_unverified, 0) >= 0", name="supporters_elsewhere"),
     )
 
 

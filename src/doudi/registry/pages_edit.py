@@ -20,12 +20,15 @@ from doudi.registry import service, writes
 from doudi.registry.schemas import FactCreate, HouseholdCreate, HouseholdUpdate, MemberCreate, PersonUpdate
 from doudi.registry.vocab import (
     AssetKind,
+    ChildStatus,
     DisabilityCategory,
     Employment,
     ExpenseKind,
     IncomeKind,
     LabourCapacity,
     Relation,
+    SchoolingStage,
+    SupportMode,
 )
 from doudi.web.render import render
 
@@ -39,7 +42,11 @@ VOCAB = {
     "income": [v.value for v in IncomeKind],
     "asset": [v.value for v in AssetKind],
     "expense": [v.value for v in ExpenseKind],
+    "schooling": [v.value for v in SchoolingStage],
+    "support_mode": [v.value for v in SupportMode],
+    "child_status": [v.value for v in ChildStatus],
 }
+PERSON_FLAGS = ("serious_illness", "student", "no_civil_capacity", "extreme_poverty_supported", "dibao_recipient")
 
 
 def _form_errors(exc: ValidationError | ValidationFailed | Conflict) -> list[FieldError]:
@@ -99,7 +106,7 @@ def _apply(request: Request, session: Session, actor: Actor, household_id: int, 
             writes.update_household(session, actor=actor, household_id=household_id, data=HouseholdUpdate(**form))
         elif op.startswith("person:"):
             pid = int(op.split(":")[1])
-            for flag in ("serious_illness", "student"):
+            for flag in PERSON_FLAGS:
                 form[flag] = form.get(flag) == "on"
             writes.update_person(session, actor=actor, household_id=household_id, person_id=pid,
                                  data=PersonUpdate(**form))

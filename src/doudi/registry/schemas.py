@@ -11,12 +11,15 @@ from pydantic import BaseModel, Field, field_validator
 from doudi.core.ids import IdNumberError, parse_id_number
 from doudi.registry.vocab import (
     AssetKind,
+    ChildStatus,
     DisabilityCategory,
     Employment,
     ExpenseKind,
     IncomeKind,
     LabourCapacity,
     Relation,
+    SchoolingStage,
+    SupportMode,
 )
 
 MemberExclusionKey = Literal["clergy_3y", "imprisoned", "compulsory_rehab", "declared_missing", "other_provincial"]
@@ -67,9 +70,20 @@ class PersonAttributes(BaseModel):
     self_care_unable_items: int | None = Field(default=None, ge=0, le=6)
     labour_capacity: LabourCapacity | None = None
     student: bool | None = None
+    schooling_stage: SchoolingStage | None = None
     employment: Employment | None = None
-    child_status: Literal["orphan_institution", "orphan_community", "de_facto_unsupported", "in_hardship"] | None = None
+    child_status: ChildStatus | None = None
     date_of_death: date | None = None
+    no_civil_capacity: bool | None = Field(default=None, description="无民事行为能力（特困人员认定办法第八条第五项）")
+    extreme_poverty_supported: bool | None = Field(default=None, description="现为特困供养人员")
+    dibao_recipient: bool | None = Field(default=None, description="现为低保对象")
+    support_mode: SupportMode | None = Field(default=None, description="特困人员供养方式：集中/分散")
+    supporters_elsewhere_able: int | None = Field(default=None, ge=0, le=99,
+                                                  description="在外居住、有履行能力的法定义务人数；空 = 未登记")
+    supporters_elsewhere_unable: int | None = Field(default=None, ge=0, le=99,
+                                                    description="在外居住、无履行能力的法定义务人数（第八条）")
+    supporters_elsewhere_unverified: int | None = Field(default=None, ge=0, le=99,
+                                                        description="在外居住、履行能力待核实的法定义务人数")
 
 
 class MemberCreate(PersonAttributes):
@@ -117,7 +131,8 @@ class HouseholdUpdate(BaseModel):
     address: str | None = Field(default=None, max_length=200)
     hukou_type: Literal["urban", "rural"] | None = None
     area_code: str | None = Field(default=None, min_length=9, max_length=12)
-    has_capable_supporter: bool | None = None
+    has_capable_supporter: bool | None = Field(default=None, description="有在外居住、具备履行能力的法定义务人（户级）")
+    former_registered_poor: bool | None = Field(default=None, description="原建档立卡贫困户")
 
 
 class PersonUpdate(PersonAttributes):

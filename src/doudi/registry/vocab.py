@@ -54,7 +54,28 @@ class ChildStatus(StrEnum):
     orphan_institution = "orphan_institution"  # 机构养育孤儿
     orphan_community = "orphan_community"  # 社会散居孤儿
     de_facto_unsupported = "de_facto_unsupported"  # 事实无人抚养儿童
+    key_hardship = "key_hardship"  # 重点困境儿童 (安丘 980 yuan)
     hardship = "hardship"  # 困境儿童
+
+
+class SchoolingStage(StrEnum):
+    """就学阶段 (义务教育 = primary + junior_secondary)."""
+
+    preschool = "preschool"
+    primary = "primary"
+    junior_secondary = "junior_secondary"
+    senior_high = "senior_high"  # 普通高中
+    secondary_vocational = "secondary_vocational"  # 中等职业学校
+    higher_vocational = "higher_vocational"  # 高职、大专
+    undergraduate = "undergraduate"
+    postgraduate = "postgraduate"
+
+
+class SupportMode(StrEnum):
+    """特困人员供养方式 (社会救助暂行办法 Art. 19)."""
+
+    centralized = "centralized"  # 集中供养
+    dispersed = "dispersed"  # 分散供养
 
 
 class LabourCapacity(StrEnum):
@@ -128,7 +149,10 @@ LABELS: dict[str, str] = {
     "visual": "视力", "hearing": "听力", "speech": "言语", "physical": "肢体", "intellectual": "智力",
     "mental": "精神", "multiple": "多重",
     "orphan_institution": "机构养育孤儿", "orphan_community": "社会散居孤儿",
-    "de_facto_unsupported": "事实无人抚养儿童", "hardship": "困境儿童",
+    "de_facto_unsupported": "事实无人抚养儿童", "hardship": "困境儿童", "key_hardship": "重点困境儿童",
+    "preschool": "学前", "primary": "小学", "junior_secondary": "初中", "senior_high": "普通高中",
+    "secondary_vocational": "中等职业学校", "higher_vocational": "高职（专科）", "undergraduate": "本科",
+    "postgraduate": "研究生", "centralized": "集中供养", "dispersed": "分散供养",
     "full": "完全", "partial": "部分", "none": "无",
     "employed": "就业", "flexible": "灵活就业", "farming": "务农", "unemployed": "失业",
     "retired": "退休", "not_applicable": "不适用",

@@ -31,10 +31,12 @@ from doudi.registry.schemas import FactCreate, HouseholdCreate, HouseholdUpdate,
 from doudi.registry.service import get_household
 from doudi.registry.vocab import Relation
 
-HOUSEHOLD_FIELDS = ("address", "hukou_type", "area_code", "has_capable_supporter")
+HOUSEHOLD_FIELDS = ("address", "hukou_type", "area_code", "has_capable_supporter", "former_registered_poor")
 PERSON_FIELDS = (
     "name", "phone", "disability_category", "disability_grade", "serious_illness", "self_care_unable_items",
-    "labour_capacity", "student", "employment", "child_status", "date_of_death",
+    "labour_capacity", "student", "schooling_stage", "employment", "child_status", "date_of_death",
+    "no_civil_capacity", "extreme_poverty_supported", "dibao_recipient", "support_mode",
+    "supporters_elsewhere_able", "supporters_elsewhere_unable", "supporters_elsewhere_unverified",
 )
 
 

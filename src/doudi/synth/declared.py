@@ -116,7 +116,9 @@ def declared_assets(assets: Assets, flags: pl.DataFrame, provident: pl.DataFrame
             quantity=pl.lit(1),
             value=pl.col("estimated_value"),
             description=pl.col("vehicle_type").replace(types) + " " + pl.col("plate_no"),
-            exempt=pl.col("vehicle_type") == "disabled_mobility",
+            # Not counted as property: disabled people's mobility vehicles, motorcycles and e-bikes (RULES §2,
+            # the same list as verification's EXEMPT_VEHICLES).
+            exempt=pl.col("vehicle_type").is_in(["disabled_mobility", "motorcycle", "e_bike"]),
         )
     )
     biz = (

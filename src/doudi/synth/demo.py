@@ -8,6 +8,7 @@ already there and only make sure every demo account exists.
 from __future__ import annotations
 
 import csv
+import importlib
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -139,6 +140,11 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
     return created
 
 
+# Each module exposes `seed(session, *, today, township)`, filling its domain for the demo county (warnings,
+# payment rolls, care visits); domains append theirs. They run after the demo cases, in this order.
+DOMAIN_DEMOS: list[str] = []
+
+
 def run_demo(
     *,
     settings: Settings,
@@ -171,6 +177,9 @@ def run_demo(
         township = next(a.area_code for a in result.accounts if a.username == "caseworker")
         with session_scope(engine) as session:
             result.cases = seed_demo_cases(session, township=township)
+        for name in DOMAIN_DEMOS:
+            with session_scope(engine) as session:
+                importlib.import_module(name).seed(session, today=date.today(), township=township)
     with session_scope(engine) as session:
         result.households = session.scalar(select(func.count()).select_from(Household)) or 0
         codes = {a.area_code for a in result.accounts}

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from doudi import __version__
 from doudi.synth import assets as asset_mod
-from doudi.synth import attributes, declared, expenses, feeds, income, population, writer
+from doudi.synth import attributes, declared, expenses, feeds, income, population, support, writer
 from doudi.synth.areas import RegionAreas, build_region_areas
 from doudi.synth.params import raw_params, reference_date, region_params
 
@@ -202,7 +202,7 @@ def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> 
     provident = provident.join(persons.select("pid", "hh"), on="pid", maintain_order="left")
     assets_decl = declared.declared_assets(held, hiding, provident, ref)
     flags = under.join(hiding, on="hh", maintain_order="left")
-    hh = _with_supporter(hh, persons, stream(s, "supporter"))
+    hh, persons = support.add_support_status(params, hh, persons, levels["tail"].to_numpy(), stream(s, "supporter"))
     months = params["_income_months"]
     truth_hh, truth_p = declared.ground_truth(
         params, hh, persons, levels, income_true, income_decl, held, assets_decl, rigid, flags, months
@@ -226,15 +226,6 @@ def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> 
         truth_p,
         provident,
     )
-
-
-def _with_supporter(hh: pl.DataFrame, persons: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """Whether elderly-only households have a capable legal supporter outside (特困 condition); else unknown."""
-    elderly = persons.group_by("hh").agg(old=(pl.col("age") >= 60).all()).sort("hh")["old"].to_numpy()
-    inst = hh["institution"].to_numpy()
-    has = rng.random(hh.height) < 0.7
-    value = np.where(inst, "0", np.where(elderly, np.where(has, "1", "0"), ""))
-    return hh.with_columns(has_capable_supporter=pl.Series(value))
 
 
 def build_feeds(

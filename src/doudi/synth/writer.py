@@ -42,6 +42,7 @@ def registry_rows(world: World) -> pl.DataFrame:
             address="address",
             hukou_type="hukou_type",
             has_capable_supporter="has_capable_supporter",
+            former_registered_poor="former_registered_poor",
         ),
         on="hh",
         how="left",
@@ -54,6 +55,7 @@ def registry_rows(world: World) -> pl.DataFrame:
         "address",
         "hukou_type",
         "has_capable_supporter",
+        pl.col("former_registered_poor").replace_strict(flag, return_dtype=pl.Utf8),
         "relation",
         "name",
         "id_number",
@@ -71,6 +73,14 @@ def registry_rows(world: World) -> pl.DataFrame:
         date_of_death=pl.when(pl.col("death_in_registry")).then(pl.col("true_death_date")),
         member_exclusion=pl.col("member_exclusion"),
         lives_with_household=pl.col("lives_with_household").replace_strict(flag, return_dtype=pl.Utf8),
+        schooling_stage=pl.col("schooling_stage"),
+        no_civil_capacity=pl.col("no_civil_capacity").replace_strict(flag, return_dtype=pl.Utf8),
+        extreme_poverty_supported=pl.col("extreme_poverty_supported").replace_strict(flag, return_dtype=pl.Utf8),
+        dibao_recipient=pl.col("dibao_recipient").replace_strict(flag, return_dtype=pl.Utf8),
+        support_mode=pl.col("support_mode"),
+        supporters_elsewhere_able=pl.col("supporters_elsewhere_able"),
+        supporters_elsewhere_unable=pl.col("supporters_elsewhere_unable"),
+        supporters_elsewhere_unverified=pl.col("supporters_elsewhere_unverified"),
     )
 
 

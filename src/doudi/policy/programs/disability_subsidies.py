@@ -2,62 +2,125 @@
 (disability grade 1–2), per person.
 
 国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见（国发〔2015〕52号）; amounts local.
+A de-facto unsupported child on the full allowance gets no living subsidy (事实无人抚养儿童意见 三（一）).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import polars as pl
 
-from doudi.policy.programs.base import Codes, Reason, money
+from doudi.policy.params import PackError
+from doudi.policy.programs.base import Codes, Direct, MemberOutput, Params, Program, Reason, money, param
+from doudi.policy.segments import Segments
 
 KEY = "disability_subsidies"
-LABEL = "残疾人两项补贴"
-GUOFA = "国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见（国发〔2015〕52号）"
-DE_FACTO = "关于进一步加强事实无人抚养儿童保障工作的意见 三（一）"
-REFS = (GUOFA,)
+
+
+@dataclass(frozen=True)
+class DSParams(Params):
+    """Parameters of the two disability subsidies."""
+
+    living_amount: float = param("disability_subsidies.living.amount", "number")
+    include_marginal: bool = param("disability_subsidies.living.include_marginal", "bool")
+    care_max_grade: int = param("disability_subsidies.care.max_grade", "int")
+    care_grade1: float = param("disability_subsidies.care.amount.grade1", "number")
+    care_grade2: float = param("disability_subsidies.care.amount.grade2", "number")
+
 
 CODES = Codes(KEY, [
-    Reason("living", "低保家庭中的残疾人，困难残疾人生活补贴 {living} 元/月", (GUOFA,)),
-    Reason("care", "{grade} 级重度残疾人，护理补贴 {care} 元/月", (GUOFA,)),
-    Reason("not_low_income", "所在家庭未纳入低保，不享受困难残疾人生活补贴", (GUOFA,)),
-    Reason("grade_not_severe", "残疾等级为 {grade} 级，不属于重度残疾人护理补贴对象", (GUOFA,)),
-    Reason("de_facto_full", "已全额领取事实无人抚养儿童补贴，不享受困难残疾人生活补贴", (DE_FACTO,)),
-    Reason("excluded_member", "服刑、宣告失踪等人员不予发放", (GUOFA,)),
+    Reason("living", "低保家庭中的残疾人，困难残疾人生活补贴 {living} 元/月", ("disability_subsidies.living",)),
+    Reason("care", "{grade} 级重度残疾人，护理补贴 {care} 元/月", ("disability_subsidies.care",)),
+    Reason("not_low_income", "所在家庭未纳入低保，不享受困难残疾人生活补贴", ("disability_subsidies.living",)),
+    Reason("grade_not_severe", "残疾等级为 {grade} 级，不属于重度残疾人护理补贴对象（{care_max_grade} 级及以上）",
+           ("disability_subsidies.care",)),
+    Reason("de_facto_full", "已全额领取事实无人抚养儿童补贴，不享受困难残疾人生活补贴", ("child_welfare.de_facto",)),
+    Reason("excluded_member", "服刑、宣告失踪等人员不予发放", ("disability_subsidies.living",)),
 ])
 
 
-def members(m: pl.DataFrame, p: Mapping[str, Any]) -> pl.DataFrame:
-    """Per-member subsidies (needs db_included, h_marginal, cw_eligible, cw_topped)."""
-    living_amount = float(p["disability_subsidies.living.amount"])
-    include_marginal = bool(p.get("disability_subsidies.living.include_marginal", False))
-    max_grade = int(p["disability_subsidies.care.max_grade"])
-    care_by_grade = {g: float(p.get(f"disability_subsidies.care.amount.grade{g}", 0) or 0) for g in range(1, 5)}
-    low_income = pl.col("db_included") | (pl.col("h_marginal") if include_marginal else pl.lit(False))
-    de_facto_full = pl.col("cw_eligible") & (pl.col("child_status") == "de_facto_unsupported") & ~pl.col("cw_topped")
+def _base(m: pl.DataFrame, q: DSParams, on: date) -> pl.DataFrame:
+    """Who would get each subsidy before the de-facto child rule (needs db_included, h_marginal_test)."""
+    del on
+    if q.care_max_grade > 2:
+        raise PackError("disability_subsidies.care.max_grade 大于 2 时须另设相应等级的护理补贴金额")
+    low_income = pl.col("db_included") | (pl.col("h_marginal_test") if q.include_marginal else pl.lit(False))
     present = pl.col("disabled") & pl.col("exclusion").is_null()
-    m = m.with_columns(
-        ds_living=present & low_income & ~de_facto_full,
-        ds_care=present & (pl.col("disability_grade") <= max_grade).fill_null(False),
-        ds_de_facto_full=present & low_income & de_facto_full,
-    ).with_columns(
-        ds_living_amount=pl.when(pl.col("ds_living")).then(living_amount).otherwise(0.0),
-        ds_care_amount=pl.when(pl.col("ds_care")).then(
-            pl.col("disability_grade").cast(pl.Int32).replace_strict(care_by_grade, default=0.0,
-                                                                    return_dtype=pl.Float64)).otherwise(0.0),
-    ).with_columns(
+    grade = pl.col("disability_grade")
+    return m.with_columns(
+        ds_present=present, ds_low_income=low_income,
+        ds_living_base=pl.when(present & low_income).then(q.living_amount).otherwise(0.0),
+        ds_care=present & (grade <= q.care_max_grade).fill_null(False),
+        ds_care_amount=pl.when(present & (grade == 1)).then(q.care_grade1)
+        .when(present & (grade == 2) & (grade <= q.care_max_grade)).then(q.care_grade2).otherwise(0.0),
+    )
+
+
+def _settle(m: pl.DataFrame, q: DSParams, on: date) -> pl.DataFrame:
+    """The living subsidy except for a de-facto child on the full allowance; amounts and reasons."""
+    del on
+    de_facto_full = pl.col("cw_eligible") & (pl.col("child_status") == "de_facto_unsupported") & ~pl.col("cw_topped")
+    m = m.with_columns(ds_living=(pl.col("ds_living_base") > 0) & ~de_facto_full).with_columns(
+        ds_living_amount=pl.when(pl.col("ds_living")).then(pl.col("ds_living_base")).otherwise(0.0),
         ds_eligible=pl.col("ds_living") | pl.col("ds_care"),
+    ).with_columns(
         ds_amount=money(pl.col("ds_living_amount") + pl.col("ds_care_amount")),
         ds_level=pl.when(pl.col("ds_living") & pl.col("ds_care")).then(pl.lit("living+care"))
         .when(pl.col("ds_living")).then(pl.lit("living")).when(pl.col("ds_care")).then(pl.lit("care")),
     )
-    return m.with_columns(ds_reasons=CODES.mask([
+    return m.with_columns(ds_de_facto_full=de_facto_full)
+
+
+def _reasons(m: pl.DataFrame, q: DSParams, on: date, seg: Segments) -> pl.DataFrame:
+    """The reason mask, on disabled members only."""
+    del q, on, seg
+    present = pl.col("ds_present")
+    de_facto_full = pl.col("ds_de_facto_full")
+    return m.with_columns(ds_reasons=CODES.sparse_mask(m, pl.col("disabled"), [
         (pl.col("ds_living"), "living"),
         (pl.col("ds_care"), "care"),
-        (present & ~low_income, "not_low_income"),
+        (present & ~pl.col("ds_low_income"), "not_low_income"),
         (present & ~pl.col("ds_care"), "grade_not_severe"),
-        (pl.col("ds_de_facto_full"), "de_facto_full"),
+        (present & (pl.col("ds_living_base") > 0) & de_facto_full, "de_facto_full"),
         (pl.col("disabled") & pl.col("exclusion").is_not_null(), "excluded_member"),
     ]))
+
+
+def _household(h: pl.DataFrame, q: DSParams, on: date) -> pl.DataFrame:
+    del q, on
+    return h.with_columns(
+        disability_subsidies_eligible=pl.col("disability_subsidies_persons") > 0,
+        disability_subsidies_amount=money(pl.col("disability_subsidies_amount_sum")),
+        disability_subsidies_level=pl.lit(None, pl.String),
+        disability_subsidies_reasons=pl.lit(0, pl.Int64),
+        disability_subsidies_in_force=pl.lit(True),
+    )
+
+
+def _person_sums(q: Any) -> dict[str, tuple[pl.Expr, str]]:
+    del q
+    return {"disability_subsidies_persons": (pl.col("ds_eligible"), "sum"),
+            "disability_subsidies_amount_sum": (pl.col("ds_amount"), "sum")}
+
+
+def _member_context(m: Mapping[str, Any], q: DSParams, ms: list[dict[str, Any]]) -> dict[str, Any]:
+    del ms
+    return {"living": m["ds_living_amount"], "care": m["ds_care_amount"], "grade": m["disability_grade"],
+            "care_max_grade": q.care_max_grade}
+
+
+PROGRAM = Program(
+    key=KEY, label="残疾人两项补贴", order=70, codes=CODES, params=DSParams,
+    refs=("disability_subsidies.living", "disability_subsidies.care"),
+    stages={"members": _base, "settle": (_settle, Direct(_reasons)), "household": _household},
+    trace=lambda h, ms, q, on: {},
+    member_output=MemberOutput(eligible="ds_eligible", amount="ds_amount", reasons="ds_reasons",
+                               level=lambda: pl.col("ds_level")),
+    member_context=_member_context,
+    member_details=lambda m, q: {"level": m["ds_level"]},
+    person_sums=_person_sums,
+)
