@@ -53,7 +53,8 @@ def county(db: Session) -> County:
 
 def death_feed(db: Session, tmp: Path, rows: list[tuple[str, str, str]], name: str = "death.csv") -> int:
     """Ingest a 死亡/火化 feed of (id_number, name, date) rows for the county; returns the batch id."""
-    frame = pl.DataFrame({"record_id": [f"{Path(name).stem}-{i}" for i in range(len(rows))], "id_number": [r[0] for r in rows],
+    frame = pl.DataFrame({"record_id": [f"{Path(name).stem}-{i}" for i in range(len(rows))],
+                          "id_number": [r[0] for r in rows],
                           "name": [r[1] for r in rows], "date_of_death": [r[2] for r in rows],
                           "record_kind": ["cremation"] * len(rows)})
     path = tmp / name

@@ -66,8 +66,8 @@ def test_dispose_from_page_and_export(client, db: Session, tmp_path: Path) -> No
     only, with masked ID numbers; a disposal without reason is refused with a Chinese message."""
     death, _ = _world(db, tmp_path)
     csrf = _login(client, "town_a")
-    bad = client.post(f"/monitoring/{death.id}", data={"csrf_token": csrf, "action": "dispose", "version": death.version,
-                                                       "disposition": "suspend", "note": ""})
+    bad = client.post(f"/monitoring/{death.id}", data={"csrf_token": csrf, "action": "dispose",
+                                                       "version": death.version, "disposition": "suspend", "note": ""})
     assert bad.status_code == 422 and "请填写处置理由" in bad.text
     ok = client.post(f"/monitoring/{death.id}", data={"csrf_token": csrf, "action": "dispose",
                                                       "version": death.version, "disposition": "suspend",

@@ -108,7 +108,8 @@ def test_assets_new_since_enrollment() -> None:
 
 
 def test_bank_balance_limit() -> None:
-    """Limit = 24 × 1 000 × members: household 10 (2) 48 000 — 48 001 flags; household 20 (1) 24 000 exactly does not."""
+    """Limit = 24 × 1 000 × members: household 10 (2) 48 000 — 48 001 flags; household 20 (1) exactly 24 000
+    does not."""
     inp = Inputs(members=BASE, enrollments=ENR, standards=STD, feed=feed(
         {"source_key": "bank", "person_id": 1, "amount": 40000.0, "event_date": date(2026, 10, 31)},
         {"source_key": "bank", "person_id": 2, "amount": 8001.0, "event_date": date(2026, 10, 31)},
@@ -136,7 +137,8 @@ def test_medical_cost_share_or_line_and_feed_only_person() -> None:
     """Household 30 earns 30 000/year → limit 15 000: 王四's 16 000 flags. 张一 has no income data → line 20 000:
     19 000 does not flag. 赵六, known only from the feed, 12 000 + 9 000 = 21 000 > 20 000 flags; a cost older
     than 12 months is not counted."""
-    inp = Inputs(members=BASE, enrollments=ENR, incomes=pl.DataFrame({"household_id": [30], "annual_income": [30000.0]}),
+    income = pl.DataFrame({"household_id": [30], "annual_income": [30000.0]})
+    inp = Inputs(members=BASE, enrollments=ENR, incomes=income,
                  feed=feed(
         {"source_key": "medical", "person_id": 4, "amount": 16000.0, "event_date": date(2026, 6, 1)},
         {"source_key": "medical", "person_id": 1, "amount": 19000.0, "event_date": date(2026, 6, 1)},

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry
 from doudi.auth.permissions import system_actor
+from doudi.auth.service import actor_for
 from doudi.cases.models import Enrollment
 from doudi.core.errors import Conflict, NotFound, ValidationFailed
 from doudi.ingest.models import IngestBatch
 from doudi.monitoring import referrals, service
 from doudi.monitoring.models import MonitorWarning, Referral
 from doudi.monitoring.run import run
-from doudi.auth.service import actor_for
 from tests.factories import TOWN_A, TOWN_B, make_user
 from tests.monitoring.builders import ON, county, death_feed
 

@@ -32,6 +32,7 @@ def inbox_items(session: Session, *, actor: Actor, today: date) -> list[InboxIte
     if actor.can("referral.answer"):
         for r in referrals.list_referrals(session, actor=actor)[:LIMIT]:
             if r.status in (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED):
-                items.append(InboxItem(kind="转办", title=f"{AGENCIES.get(r.target_key, r.target_key)}：{r.purpose}"[:80],
+                agency = AGENCIES.get(r.target_key, r.target_key)
+                items.append(InboxItem(kind="转办", title=f"{agency}：{r.purpose}"[:80],
                                        url="/monitoring/referrals", due_on=r.due_on, overdue=r.due_on < today))
     return items

@@ -48,7 +48,8 @@ def ledger(request: Request, session: SessionDep, actor: PageActor, rule: str = 
     names = areas.names(session, codes={r.area_code[:9] for r in rows} | set(stats["by_township"]))
     chart = {"rules": [specs[k].label if k in specs else k for k in stats["by_rule"]],
              "rule_counts": list(stats["by_rule"].values()),
-             "towns": [names.get(k, k) for k in stats["by_township"]], "town_counts": list(stats["by_township"].values()),
+             "towns": [names.get(k, k) for k in stats["by_township"]],
+             "town_counts": list(stats["by_township"].values()),
              "weeks": list(stats["weekly"]), "week_counts": list(stats["weekly"].values()),
              "on_time": stats["on_time_rate"]}
     query = urlencode({"rule": rule, "level": level, "status": status, "township": township, "overdue": overdue,

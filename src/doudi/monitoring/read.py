@@ -78,7 +78,8 @@ def new_batches(session: Session, *, area: str) -> list[IngestBatch]:
             .order_by(IngestBatch.id))
     prefix = subtree_prefix(area) if area else ""
     return [b for b in session.scalars(stmt)
-            if not prefix or b.national or (b.area_code or "").startswith(prefix) or prefix.startswith(b.area_code or "")]
+            if not prefix or b.national or (b.area_code or "").startswith(prefix)
+            or prefix.startswith(b.area_code or "")]
 
 
 def read_feed(session: Session, batches: list[IngestBatch]) -> pl.DataFrame:

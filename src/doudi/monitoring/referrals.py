@@ -5,6 +5,7 @@ and result; the receiving agency's liaison sees only what is addressed to it. Ch
 from __future__ import annotations
 
 from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,11 +28,13 @@ def create(session: Session, *, actor: Actor, warning: MonitorWarning, target_ki
     if target_kind not in {str(k) for k in TargetKind}:
         raise ValidationFailed([FieldError("target_kind", "受理方类型只能是部门（agency）或社会力量（partner）")])
     if target_kind == TargetKind.AGENCY and target_key not in AGENCIES:
-        raise ValidationFailed([FieldError("target_key", f"未知受理部门 {target_key!r}；可选：{'、'.join(AGENCIES.values())}")])
+        choices = "、".join(AGENCIES.values())
+        raise ValidationFailed([FieldError("target_key", f"未知受理部门 {target_key!r}；可选：{choices}")])
     days = int(load_pack(warning.area_code or "000000").value("monitoring.referral.workdays", on=today))
     r = Referral(warning_id=warning.id, household_id=warning.household_id, person_id=warning.person_id,
                  area_code=warning.area_code, target_kind=target_kind, target_key=target_key, purpose=purpose,
-                 status=ReferralStatus.SENT, due_on=calendar_for(warning.area_code[:6] or None).add_workdays(today, days),
+                 status=ReferralStatus.SENT,
+                 due_on=calendar_for(warning.area_code[:6] or None).add_workdays(today, days),
                  created_by=actor.user_id, version=1)
     session.add(r)
     session.flush()

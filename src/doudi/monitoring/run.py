@@ -112,7 +112,8 @@ def group_hits(found: pl.DataFrame) -> pl.DataFrame:
                                   fingerprint=pl.lit(None, pl.String), open_key=pl.lit(None, pl.String))
     ev = pl.when(pl.col("batch_id").is_not_null()).then(
         pl.concat_str(pl.lit('{"batch_id": '), pl.col("batch_id").cast(pl.String), pl.lit(', "row_number": '),
-                      pl.col("row_number").cast(pl.String), pl.lit(', "source": "'), pl.col("source_key"), pl.lit('"}')))
+                      pl.col("row_number").cast(pl.String), pl.lit(', "source": "'), pl.col("source_key"),
+                      pl.lit('"}')))
     g = (found.sort("rule_key", "subject_key", "batch_id", "row_number", nulls_last=True)
          .with_columns(ev=ev)
          .group_by("rule_key", "subject_key", maintain_order=True)
@@ -176,10 +177,10 @@ def _write(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec
         return
     keys = grouped["open_key"].to_list()
     open_ = read_frame_in(session, select(MonitorWarning.id, MonitorWarning.open_key, MonitorWarning.version,
-                                          MonitorWarning.evidence), MonitorWarning.open_key, keys)
+                                          MonitorWarning.evidence), MonitorWarning.__table__.c.open_key, keys)
     dismissed = read_frame_in(session, select(MonitorWarning.fingerprint).where(
         MonitorWarning.status == WarningStatus.CLOSED, MonitorWarning.disposition == "no_action"),
-        MonitorWarning.fingerprint, grouped["fingerprint"].to_list())
+        MonitorWarning.__table__.c.fingerprint, grouped["fingerprint"].to_list())
     fresh = grouped.join(open_.select("open_key"), on="open_key", how="anti")
     if dismissed.height:
         fresh = fresh.join(dismissed.select("fingerprint").unique(), on="fingerprint", how="anti")
@@ -191,7 +192,8 @@ def _write(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec
     if more.height:
         rows = []
         for r in more.iter_rows(named=True):
-            old = json.loads(r["evidence_right"]) if isinstance(r["evidence_right"], str) else (r["evidence_right"] or [])
+            stored = r["evidence_right"]
+            old = json.loads(stored) if isinstance(stored, str) else (stored or [])
             new = [json.loads(e) for e in r["evidence"]]
             rows.append({"id": r["id"], "version": r["version"], "last_seen_on": on, "reason": r["reason"],
                          "evidence": json.dumps(old + [e for e in new if e not in old], ensure_ascii=False)})

@@ -49,8 +49,8 @@ def _query(actor: Actor, f: Filters, today: date) -> Any:
     if f.township:
         stmt = under(stmt, MonitorWarning.area_code, f.township)
     if f.overdue:
-        stmt = stmt.where(MonitorWarning.due_on < today,
-                          MonitorWarning.status.in_([WarningStatus.NEW, WarningStatus.ASSIGNED, WarningStatus.VERIFYING]))
+        waiting = [WarningStatus.NEW, WarningStatus.ASSIGNED, WarningStatus.VERIFYING]
+        stmt = stmt.where(MonitorWarning.due_on < today, MonitorWarning.status.in_(waiting))
     if f.q.strip():
         like = f"%{f.q.strip()}%"
         stmt = stmt.where(or_(MonitorWarning.person_name.like(like), MonitorWarning.id_number == f.q.strip(),
@@ -138,7 +138,8 @@ def dispose(session: Session, *, actor: Actor, warning_id: int, version: int | N
     _open(w)
     errors = []
     if disposition not in DISPOSITION:
-        errors.append(FieldError("disposition", f"未知处置方式 {disposition!r}；可选：{'、'.join(DISPOSITION.values())}"))
+        choices = "、".join(DISPOSITION.values())
+        errors.append(FieldError("disposition", f"未知处置方式 {disposition!r}；可选：{choices}"))
     else:
         allowed = rule_specs(w.area_code, today)[w.rule_key].dispositions if w.rule_key in rule_specs(
             w.area_code, today) else tuple(DISPOSITION)

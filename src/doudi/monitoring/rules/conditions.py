@@ -50,8 +50,9 @@ def _recipient_rows(inp: Inputs, source: str) -> pl.DataFrame:
 def death(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """A recipient's death or cremation from the feed, or a death recorded in the registry while still enrolled."""
     people = recipients(inp)
-    fed = feed_hits(_rows(inp, "death"), people, pl.format("{} 于 {} 死亡（{}）；所在家庭仍在保，应自次月起停发并重新核定",
-                                                          "name", "event_date", _label(RECORD_KIND, "code")),
+    fed = feed_hits(_rows(inp, "death"), people,
+                    pl.format("{} 于 {} 死亡（{}）；所在家庭仍在保，应自次月起停发并重新核定",
+                              "name", "event_date", _label(RECORD_KIND, "code")),
                     pl.format("date_of_death={}", "event_date"))
     recorded = people.filter(pl.col("date_of_death").is_not_null() & (pl.col("date_of_death") <= on))
     registry = hits(recorded, pl.format("档案记载 {} 于 {} 死亡，所在家庭仍在保，应自次月起停发并重新核定",
@@ -136,7 +137,8 @@ def bank_balance(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
              .filter(pl.col("total") > pl.col("limit")))
     out = rows.select("household_id", "area_code", "batch_id", "row_number", "source_key").join(
         total.select("household_id", "total", "limit"), on="household_id")
-    return hits(out, pl.format("家庭金融资产合计 {} 元，超过财产限额 {} 元", yuan(pl.col("total")), yuan(pl.col("limit"))),
+    return hits(out, pl.format("家庭金融资产合计 {} 元，超过财产限额 {} 元", yuan(pl.col("total")),
+                               yuan(pl.col("limit"))),
                 pl.format("total={};limit={}", yuan(pl.col("total")), yuan(pl.col("limit"))))
 
 
@@ -151,7 +153,8 @@ def new_employment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     lo, hi = p["monitoring.working_age"]
     rows = _recipient_rows(inp, "social_insurance").filter(pl.col("code") == "contribution").with_columns(
         age=_age_on(pl.col("birth_date"), on)).filter(pl.col("age").is_between(lo, hi))
-    return hits(rows, pl.format("{}（{} 岁）自 {} 起缴纳社会保险，可能已就业", "name", "age", pl.col("event_date").dt.strftime("%Y-%m")),
+    return hits(rows, pl.format("{}（{} 岁）自 {} 起缴纳社会保险，可能已就业", "name", "age",
+                                pl.col("event_date").dt.strftime("%Y-%m")),
                 pl.format("month={};age={}", pl.col("event_date").dt.strftime("%Y-%m"), "age"))
 
 
@@ -183,7 +186,8 @@ def medical_cost(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     out = rows.drop("household_id").join(cost, on="who")
     reason = pl.format("{} 近 12 个月医疗个人自付 {} 元，超过预警线 {} 元{}", "name", yuan(pl.col("cost")),
                        yuan(pl.col("limit")), pl.when(pl.col("annual").is_null()).then(
-                           pl.lit("（无家庭收入数据，需入户核实）")).otherwise(pl.format("（家庭年收入 {} 元）", yuan(pl.col("annual")))))
+                           pl.lit("（无家庭收入数据，需入户核实）")).otherwise(
+                           pl.format("（家庭年收入 {} 元）", yuan(pl.col("annual")))))
     return hits(out, reason, pl.format("cost={};limit={}", yuan(pl.col("cost")), yuan(pl.col("limit"))))
 
 
@@ -238,8 +242,9 @@ def supporter_lost(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     alone = left.group_by("household_id").agg(all_dep=pl.col("dependant").all(), n=pl.len(),
                                               area_code=pl.col("area_code").first()).filter(pl.col("all_dep"))
     rows = dead.drop("area_code").join(alone, on="household_id")
-    return hits(rows, pl.format("{} 于 {} 死亡，家庭其余 {} 名成员均为老年人、未成年人或重度残疾人，需核查特困供养或事实无人抚养儿童保障",
-                                "name", "event_date", "n"), pl.format("died={};left={}", "event_date", "n"))
+    return hits(rows, pl.format("{} 于 {} 死亡，家庭其余 {} 名成员均为老年人、未成年人或重度残疾人，"
+                                "需核查特困供养或事实无人抚养儿童保障", "name", "event_date", "n"),
+                pl.format("died={};left={}", "event_date", "n"))
 
 
 def duplicate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
@@ -284,7 +289,8 @@ def missed(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     per = (found.with_columns(label=_label(PROGRAM_LABEL, "program")).sort("program")
            .group_by("household_id").agg(labels=pl.col("label").str.join("、"), keys=pl.col("program").str.join(",")))
     rows = per.join(inp.members.select("household_id", "area_code").unique("household_id"), on="household_id")
-    return hits(rows, pl.format("测算符合 {} 条件，但未纳入、也无不予认定记录", "labels"), pl.format("programs={}", "keys"))
+    return hits(rows, pl.format("测算符合 {} 条件，但未纳入、也无不予认定记录", "labels"),
+                pl.format("programs={}", "keys"))
 
 
 def review_overdue(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
@@ -296,8 +302,8 @@ def review_overdue(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     a = hits(overdue.drop("person_id"), pl.format("{} 定期核查应于 {} 完成，已逾期", _label(PROGRAM_LABEL, "program"),
                                                   "next_review_on"),
              pl.format("next_review_on={}", "next_review_on"))
-    b = hits(ending.drop("person_id"), pl.format("{} 渐退期至 {} 届满，需决定是否停发", _label(PROGRAM_LABEL, "program"),
-                                                 "gradual_exit_until"),
+    b = hits(ending.drop("person_id"), pl.format("{} 渐退期至 {} 届满，需决定是否停发",
+                                                 _label(PROGRAM_LABEL, "program"), "gradual_exit_until"),
              pl.format("gradual_exit_until={}", "gradual_exit_until"))
     return pl.concat([a, b])
 
@@ -318,7 +324,7 @@ def care_reassessment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFra
 
 
 def assessment_change(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
-    """Continuous-monitoring exit (江门): the current assessment of an enrolled household differs from its enrollment."""
+    """Continuous-monitoring exit (江门): an enrolled household's current assessment differs from its enrollment."""
     live = inp.enrollments.filter(pl.col("status").is_in(["active", "gradual_exit"])
                                   & pl.col("program").is_in(["dibao", "extreme_poverty"]))
     cur = inp.decisions.select("household_id", "program", "eligible", new_amount="monthly_amount")
@@ -329,7 +335,8 @@ def assessment_change(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFra
     proposal = (pl.when(~pl.col("eligible")).then(pl.lit("已不符合条件，建议渐退或终止"))
                 .when(pl.col("new_amount") > pl.col("amount")).then(pl.lit("建议增发"))
                 .otherwise(pl.lit("建议减发")))
-    return hits(changed, pl.format("{}：在保金额 {} 元/月，按最新数据测算 {} 元/月，{}", _label(PROGRAM_LABEL, "program"),
+    return hits(changed, pl.format("{}：在保金额 {} 元/月，按最新数据测算 {} 元/月，{}",
+                                   _label(PROGRAM_LABEL, "program"),
                                    yuan(pl.col("amount")), yuan(pl.col("new_amount").fill_null(0)), proposal),
                 pl.format("program={};amount={};assessed={}", "program", yuan(pl.col("amount")),
                           yuan(pl.col("new_amount").fill_null(0))))
