@@ -22,7 +22,7 @@ from doudi.monitoring.run import rule_specs
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMNS = ["id", "rule", "rule_label", "level", "status", "household_id", "person_name", "id_number", "area_code",
-           "reason", "first_seen_on", "due_on", "disposition", "note"]
+           "reason", "first_seen_on", "due_date", "disposition", "note"]
 HEADERS = ["编号", "rule", "预警规则", "level", "status", "household_id", "person_name", "id_number", "区划",
            "预警原因", "发现日期", "due_date", "处置方式", "说明"]
 
