@@ -252,3 +252,15 @@ def test_single_equals_batch(households: int) -> None:
     alone = group_hits(evaluate(one.conformed(), specs, load_pack("370784").at(ON), ON))
     assert sorted(alone["open_key"]) == sorted(whole.filter(pl.col("household_id") == 10)["open_key"])
     assert len(alone) >= 1 and households in (1, 3)
+
+
+def test_registry_recorded_recipient_counts() -> None:
+    """A household whose member the registry records as 低保 (no enrollment yet) is a recipient: its new car
+    within 12 months flags; a car from 13 months ago does not."""
+    m = BASE.with_columns(recipient=pl.col("person_id") == 4)
+    inp = Inputs(members=m, feed=feed(
+        {"source_key": "vehicle", "person_id": 4, "event_date": date(2026, 1, 1), "code": "car"},
+        {"source_key": "vehicle", "person_id": 4, "event_date": date(2025, 10, 1), "code": "truck"}))
+    out = run_rule("vehicle", inp)
+    assert subjects(out) == ["h30"]
+    assert out["evidence"].to_list() == [['{"batch_id": 7, "row_number": 1, "source": "vehicle"}']]

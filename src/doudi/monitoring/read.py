@@ -56,7 +56,8 @@ def read_members(session: Session, *, on: date, area: str) -> pl.DataFrame:
     """Current members of every household in scope (the dead included: the death rule needs them)."""
     stmt = (select(Membership.person_id, Membership.household_id, Household.area_code, Membership.relation,
                    Person.name, Person.id_number, Person.birth_date, Person.date_of_death, Person.disability_grade,
-                   Household.hukou_type, Person.support_mode)
+                   Household.hukou_type, Person.support_mode,
+                   (Person.dibao_recipient | Person.extreme_poverty_supported).label("recipient"))
             .join(Person, Person.id == Membership.person_id).join(Household, Household.id == Membership.household_id)
             .where(Membership.valid_from <= on, or_(Membership.valid_to.is_(None), Membership.valid_to > on)))
     return read_frame(session, under(stmt, Household.area_code, area), schema=MEMBER_SCHEMA)

@@ -15,7 +15,8 @@ import polars as pl
 MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.Int64(), "household_id": pl.Int64(), "area_code": pl.String(), "relation": pl.String(),
     "name": pl.String(), "id_number": pl.String(), "birth_date": pl.Date(), "date_of_death": pl.Date(),
-    "disability_grade": pl.Int64(), "hukou_type": pl.String(), "support_mode": pl.String()}
+    "disability_grade": pl.Int64(), "hukou_type": pl.String(), "support_mode": pl.String(),
+    "recipient": pl.Boolean()}  # recorded in the registry as 低保 or 特困 (a caseload imported before enrollments)
 ENROLLMENT_SCHEMA: dict[str, pl.DataType] = {
     "enrollment_id": pl.Int64(), "household_id": pl.Int64(), "person_id": pl.Int64(), "area_code": pl.String(),
     "program": pl.String(), "status": pl.String(), "start_month": pl.Date(), "monthly_amount": pl.Float64(),
@@ -73,9 +74,12 @@ def _conform(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFram
 
 
 def recipients(inp: Inputs) -> pl.DataFrame:
-    """Current members of households with a live recipient enrollment (one row per person)."""
+    """Current members of households with a live recipient enrollment, or with a member the registry records as
+    receiving 低保 or 特困 (one row per person)."""
     live = inp.enrollments.filter(pl.col("status").is_in(LIVE) & pl.col("program").is_in(RECIPIENT_PROGRAMS))
-    return inp.members.join(live.select("household_id").unique(), on="household_id", how="semi")
+    flagged = inp.members.filter(pl.col("recipient").fill_null(False)).select("household_id")
+    households = pl.concat([live.select("household_id"), flagged]).unique()
+    return inp.members.join(households, on="household_id", how="semi")
 
 
 def hits(df: pl.DataFrame, reason: pl.Expr, detail: pl.Expr | None = None) -> pl.DataFrame:

@@ -33,11 +33,13 @@ def _label(mapping: Mapping[str, str], col: str) -> pl.Expr:
     return pl.col(col).replace_strict(dict(mapping), default=pl.col(col), return_dtype=pl.String)
 
 
-def _since_enrolled(rows: pl.DataFrame, inp: Inputs) -> pl.DataFrame:
-    """Rows dated on or after their household's earliest live recipient enrollment (a new holding)."""
+def _since_enrolled(rows: pl.DataFrame, inp: Inputs, on: date) -> pl.DataFrame:
+    """Rows dated on or after their household's earliest live enrollment (a new holding); for a recipient the
+    registry records without an enrollment, rows of the last 12 months."""
     start = (inp.enrollments.filter(pl.col("status").is_in(LIVE))
              .group_by("household_id").agg(enrolled=pl.col("start_month").min()))
-    return rows.join(start, on="household_id").filter(pl.col("event_date") >= pl.col("enrolled"))
+    since = pl.coalesce(pl.col("enrolled"), pl.lit(shift_months(on, -12)))
+    return rows.join(start, on="household_id", how="left").filter(pl.col("event_date") >= since)
 
 
 def _recipient_rows(inp: Inputs, source: str) -> pl.DataFrame:
@@ -102,7 +104,7 @@ def income_rise(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
 
 def real_estate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """Real estate registered to a recipient household member after enrollment."""
-    rows = _since_enrolled(_recipient_rows(inp, "real_estate"), inp)
+    rows = _since_enrolled(_recipient_rows(inp, "real_estate"), inp, on)
     return hits(rows, pl.format("{} 于 {} 新登记不动产（{}）", "name", "event_date", _label(USE, "code")),
                 pl.format("registered_on={};use={}", "event_date", "code"))
 
@@ -110,7 +112,7 @@ def real_estate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
 def vehicle(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """A vehicle (other than the exempt kinds) registered to a recipient household member after enrollment."""
     exempt = list(p["monitoring.vehicle.exempt_types"])
-    rows = _since_enrolled(_recipient_rows(inp, "vehicle"), inp).filter(~pl.col("code").is_in(exempt))
+    rows = _since_enrolled(_recipient_rows(inp, "vehicle"), inp, on).filter(~pl.col("code").is_in(exempt))
     return hits(rows, pl.format("{} 于 {} 新登记车辆（{}，估值 {} 元）", "name", "event_date", _label(VEHICLE, "code"),
                                 yuan(pl.col("amount").fill_null(0))),
                 pl.format("registered_on={};type={}", "event_date", "code"))
@@ -118,7 +120,7 @@ def vehicle(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
 
 def business(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """An active business registered to a recipient household member after enrollment."""
-    rows = _since_enrolled(_recipient_rows(inp, "business"), inp).filter(pl.col("code") == "active")
+    rows = _since_enrolled(_recipient_rows(inp, "business"), inp, on).filter(pl.col("code") == "active")
     return hits(rows, pl.format("{} 于 {} 新登记市场主体（存续）", "name", "event_date"),
                 pl.format("registered_on={}", "event_date"))
 
