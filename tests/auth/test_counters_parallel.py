@@ -34,6 +34,11 @@ def _parallel(fn, n: int = N) -> list[str]:  # type: ignore[no-untyped-def]
         return list(pool.map(one, range(n)))
 
 
+def _reason(entry: AuditEntry) -> object:
+    extra = entry.changes.get("_")
+    return extra.get("reason") if isinstance(extra, dict) else None
+
+
 def test_parallel_logins_lock_after_the_limit(fresh_database) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(max_failed_logins=5, lockout_minutes=15, secret_key="k" * 32)
     factory = sessionmaker_for(fresh_database.engine)
@@ -51,7 +56,7 @@ def test_parallel_logins_lock_after_the_limit(fresh_database) -> None:  # type: 
 
     outcomes = Counter(_parallel(attempt))
     with factory() as s:
-        reasons = Counter((e.changes or {}).get("_", {}).get("reason") for e in s.scalars(select(AuditEntry).where(
+        reasons = Counter(_reason(e) for e in s.scalars(select(AuditEntry).where(
             AuditEntry.action == "auth.login", AuditEntry.outcome == "failed")))
         user = s.scalar(select(User).where(User.username == "town1"))
         assert user is not None
