@@ -60,6 +60,15 @@ class Inputs:
     standards: pl.DataFrame = field(default_factory=lambda: empty(STANDARD_SCHEMA))
     incomes: pl.DataFrame = field(default_factory=lambda: empty(INCOME_SCHEMA))  # counted household income / year
 
+    def by_source(self, source: str) -> pl.DataFrame:
+        """The feed rows of one source (partitioned once, so twenty rules do not each scan the whole feed)."""
+        parts: dict[str, pl.DataFrame] | None = self.__dict__.get("_by_source")
+        if parts is None:
+            parts = {k[0]: v for k, v in self.feed.partition_by("source_key", as_dict=True).items()} \
+                if self.feed.height else {}
+            self.__dict__["_by_source"] = parts
+        return parts.get(source, self.feed.clear())
+
     def conformed(self) -> Inputs:
         """The same frames with exactly the declared columns and types (hand-built frames may omit some)."""
         return Inputs(*(_conform(getattr(self, n), s) for n, s in (
@@ -76,10 +85,15 @@ def _conform(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFram
 def recipients(inp: Inputs) -> pl.DataFrame:
     """Current members of households with a live recipient enrollment, or with a member the registry records as
     receiving 低保 or 特困 (one row per person)."""
+    cached: pl.DataFrame | None = inp.__dict__.get("_recipients")
+    if cached is not None:
+        return cached
     live = inp.enrollments.filter(pl.col("status").is_in(LIVE) & pl.col("program").is_in(RECIPIENT_PROGRAMS))
     flagged = inp.members.filter(pl.col("recipient").fill_null(False)).select("household_id")
     households = pl.concat([live.select("household_id"), flagged]).unique()
-    return inp.members.join(households, on="household_id", how="semi")
+    out = inp.members.join(households, on="household_id", how="semi")
+    inp.__dict__["_recipients"] = out  # the frames are not changed once built: computed once per run
+    return out
 
 
 def hits(df: pl.DataFrame, reason: pl.Expr, detail: pl.Expr | None = None) -> pl.DataFrame:

@@ -26,7 +26,7 @@ PROGRAM_LABEL = {"dibao": "低保", "dibao_marginal": "低保边缘", "extreme_p
 
 
 def _rows(inp: Inputs, source: str) -> pl.DataFrame:
-    return inp.feed.filter(pl.col("source_key") == source)
+    return inp.by_source(source)
 
 
 def _label(mapping: Mapping[str, str], col: str) -> pl.Expr:
