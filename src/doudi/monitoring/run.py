@@ -114,14 +114,17 @@ def group_hits(found: pl.DataFrame) -> pl.DataFrame:
         pl.concat_str(pl.lit('{"batch_id": '), pl.col("batch_id").cast(pl.String), pl.lit(', "row_number": '),
                       pl.col("row_number").cast(pl.String), pl.lit(', "source": "'), pl.col("source_key"),
                       pl.lit('"}')))
-    g = (found.sort("rule_key", "subject_key", "batch_id", "row_number", nulls_last=True)
-         .with_columns(ev=ev)
-         .group_by("rule_key", "subject_key", maintain_order=True)
+    # Evidence and compared values are sorted inside each group, so the result (and its fingerprint) does not
+    # depend on row order, without sorting the whole hit frame.
+    g = (found.with_columns(ev=ev, order=pl.col("batch_id").fill_null(-1) * (1 << 32) + pl.col("row_number")
+                            .fill_null(0))
+         .group_by("rule_key", "subject_key")
          .agg(pl.col("person_id").drop_nulls().first(), pl.col("household_id").drop_nulls().first(),
               pl.col("id_number").drop_nulls().first(), pl.col("name").drop_nulls().first(),
-              pl.col("area_code").drop_nulls().first(), pl.col("reason").first(),
-              details=pl.col("detail").unique(maintain_order=True), evidence=pl.col("ev").drop_nulls()))
-    fp = g.select(pl.concat_str("rule_key", "subject_key", pl.col("details").list.sort().list.join("|"),
+              pl.col("area_code").drop_nulls().first(), pl.col("reason").sort_by("order").first(),
+              details=pl.col("detail").unique().sort(), evidence=pl.col("ev").sort_by("order").drop_nulls())
+         .sort("rule_key", "subject_key"))
+    fp = g.select(pl.concat_str("rule_key", "subject_key", pl.col("details").list.join("|"),
                                 separator="#")).to_series()
     return g.with_columns(fingerprint=pl.Series([_digest(t) for t in fp.to_list()], dtype=pl.String),
                           open_key=pl.concat_str("rule_key", "subject_key", separator=":"))
