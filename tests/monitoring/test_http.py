@@ -59,6 +59,8 @@ def test_ledger_page_scoped_filtered_and_detail(client, db: Session, tmp_path: P
     detail = client.get(f"/monitoring/{death.id}")
     assert detail.status_code == 200 and "2026-11-10" in detail.text and "火化记录" in detail.text
     assert client.get(f"/monitoring/{review.id}").status_code == 404
+    chain = client.get(f"/households/{death.household_id}")
+    assert "监测预警与转办" in chain.text and "救助对象死亡或火化" in chain.text and "唯一有能力成员死亡" in chain.text
 
 
 def test_dispose_from_page_and_export(client, db: Session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -10,14 +10,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from doudi.areas import service as areas
 from doudi.audit import service as audit
+from doudi.auth.permissions import Actor
 from doudi.core import excel
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.monitoring import export, referrals, service
 from doudi.monitoring.labels import AGENCIES, DISPOSITION, LEVEL, REFERRAL_STATUS, STATUS
 from doudi.monitoring.run import rule_specs
+from doudi.registry.models import Household
+from doudi.registry.panels import Panel, register
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
 from doudi.web.render import render
@@ -126,3 +130,17 @@ def act(warning_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfCheck
         service.close(session, actor=actor, warning_id=warning_id, version=version, note=note, today=today)
     session.commit()
     return RedirectResponse(f"/monitoring/{warning_id}", status_code=303)
+
+
+@register
+def household_panel(session: Session, actor: Actor, household: Household) -> Panel | None:
+    """The household's warnings, their dispositions and referrals, in time order (救助链 section)."""
+    if not actor.can("monitoring.read"):
+        return None
+    warnings = service.for_household(session, actor=actor, household_id=household.id)
+    refs = [r for r in referrals.list_referrals(session, actor=actor) if r.household_id == household.id] \
+        if actor.can("referral.read") else []
+    return Panel("监测预警与转办", "monitoring/_panel.html", {
+        "warnings": warnings, "refs": refs, "specs": rule_specs(household.area_code, date.today()),
+        "status_labels": STATUS, "level_labels": LEVEL, "disposition_labels": DISPOSITION, "agencies": AGENCIES,
+        "referral_labels": REFERRAL_STATUS})

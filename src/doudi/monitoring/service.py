@@ -224,3 +224,11 @@ def stats(session: Session, *, actor: Actor, today: date) -> dict[str, Any]:
             on_time += int(r.disposed_on is not None and r.disposed_on <= r.due_on)
     return {"by_rule": by_rule, "by_township": by_town, "weekly": dict(sorted(weekly.items())),
             "on_time_rate": round(on_time / due, 4) if due else None, "due": due, "on_time": on_time}
+
+
+def for_household(session: Session, *, actor: Actor, household_id: int) -> list[MonitorWarning]:
+    """A household's warnings, newest first (its part of 一户一条救助链)."""
+    actor.require("monitoring.read")
+    stmt = in_scope(select(MonitorWarning), actor, area=MonitorWarning.area_code).where(
+        MonitorWarning.household_id == household_id)
+    return list(session.scalars(stmt.order_by(MonitorWarning.first_seen_on.desc(), MonitorWarning.id.desc())))
