@@ -37,8 +37,9 @@ def seed(session: Session, *, today: date, township: str) -> None:
         elif i % 4 == 2:
             allowed = specs[w.rule_key].dispositions if w.rule_key in specs else ("no_action",)
             choice = "review" if "review" in allowed else allowed[0]
+            target = {"school_enrolment": "school", "unemployment": "unemployment"}.get(w.rule_key, "medical")
             service.dispose(session, actor=worker, warning_id=w.id, version=w.version, disposition=choice,
-                            note="经核实情况属实，按规定处置", today=today)
+                            note="经核实情况属实，按规定处置", today=today, target_key=target)
             if choice != "refer":
                 referrals.create(session, actor=worker, warning=w, target_kind="agency", target_key="medical",
                                  purpose="请医保部门核查医疗救助落实情况", today=today)

@@ -62,7 +62,7 @@ def ledger(request: Request, session: SessionDep, actor: PageActor, rule: str = 
         "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PER_PAGE)), "f": f,
         "specs": specs, "towns": towns, "names": names, "today": today, "base_query": query,
         "status_labels": STATUS, "level_labels": LEVEL, "disposition_labels": DISPOSITION,
-        "chart": json.dumps(chart, ensure_ascii=False).replace("</", "<\\/"), "stats": stats,
+        "chart": json.dumps(chart, ensure_ascii=False), "stats": stats,
         "can_export": actor.can("monitoring.export")})
 
 

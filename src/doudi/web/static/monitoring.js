@@ -2,7 +2,7 @@
 document.addEventListener("DOMContentLoaded", function () {
   var holder = document.getElementById("chart-data");
   if (!holder || !window.echarts) return;
-  var d = JSON.parse(holder.textContent);
+  var d = JSON.parse(holder.dataset.chart);
   echarts.init(document.getElementById("chart-rule")).setOption({title: {text: "按规则", textStyle: {fontSize: 13}},
     tooltip: {}, grid: {left: 140}, xAxis: {type: "value"}, yAxis: {type: "category", data: d.rules},
     series: [{type: "bar", data: d.rule_counts}]});
