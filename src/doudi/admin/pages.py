@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from doudi.admin.backup import list_backups, make_backup
 from doudi.areas import service as areas
 from doudi.audit import service as audit
-from doudi.auth.permissions import Actor
 from doudi.auth.models import User
+from doudi.auth.permissions import Actor
 from doudi.auth.scope import covers_everything, outside_area
 from doudi.core.errors import DoudiError, FieldError, PermissionDenied, ValidationFailed
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep, Uploaded, upload_field
