@@ -42,7 +42,7 @@ def test_auditor_searches_pages_and_exports(fresh_database, tmp_path, page) -> N
         assert page.locator("#audit-table tbody tr").count() == 10
         with page.expect_download() as info:
             page.click("text=导出 Excel")
-        ws = load_workbook(io.BytesIO(open(info.value.path(), "rb").read())).active
+        ws = load_workbook(io.BytesIO(info.value.path().read_bytes())).active
         assert ws.max_row == 61  # the header and the 60 entries of the search
         bad = page.goto(f"{base}/audit?date_from=2026-13-45")
         assert bad is not None and bad.status == 422
