@@ -39,7 +39,8 @@ def test_charts_by_hand(db: Session) -> None:
     active = next(s for s in case.steps if s.status == "active")
     assert active.due_on == date(2026, 10, 9) and other.area_code.startswith("440781")
     caseload = charts["caseload"]
-    assert [r[0] for r in caseload.rows] == [STEP_LABELS[active.key]] and sum(int(str(v)) for v in caseload.rows[0][1:]) == 1
+    assert [r[0] for r in caseload.rows] == [STEP_LABELS[active.key]]
+    assert sum(int(str(v)) for v in caseload.rows[0][1:]) == 1
 
     # Overdue on a day when due before it and not done: 10, 11 and 12 Oct; 30 days shown, 12 Oct last.
     trend = charts["overdue"]
