@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlencode
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -116,7 +116,6 @@ def areas_import(request: Request, session: SessionDep, settings: SettingsDep, a
         changed = areas.upsert_areas(session, rows=parsed)
     except ValidationFailed as exc:
         session.rollback()
-        rows = areas.subtree(session, area_code=actor.area_code)
         return _areas(request, session, actor, errors=exc.errors, status_code=422)
     audit.record(session, actor=actor, action="area.import", extra={"file": file.filename, "changed": changed})
     session.commit()
