@@ -269,7 +269,8 @@ def _write(session: Session, good: pl.DataFrame, batch_id: int, today: date) -> 
 def _quarantine(session: Session, batch_id: int, errors: pl.DataFrame, frame: pl.DataFrame) -> None:
     if errors.is_empty():
         return
-    raw = frame.select(ROW, pl.struct([c for c in COLUMN_LABELS if c in frame.columns]).struct.json_encode().alias("raw"))
+    bad = frame.filter(pl.col(ROW).is_in(errors[ROW].unique().implode()))
+    raw = bad.select(ROW, pl.struct([c for c in COLUMN_LABELS if c in frame.columns]).struct.json_encode().alias("raw"))
     write_frame(session, RejectedRow, errors.join(raw, on=ROW, how="left", maintain_order="left").select(
         pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.col(ROW).alias("row_number"), "field",
         pl.col("reason").str.slice(0, 500), "raw"))

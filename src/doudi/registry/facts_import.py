@@ -311,7 +311,9 @@ def _write(session: Session, kind: str, rows: pl.DataFrame) -> tuple[int, int, i
     """Insert new facts, supersede changed ones, skip identical ones; returns (new, superseded, unchanged)."""
     model = KINDS[kind]
     cols = VALUE_COLUMNS[kind] + PROVENANCE
-    old = _current(session, kind, rows["fact_key"].to_list())
+    # A table without imported facts (a county's first import) has nothing to compare against.
+    keyed = session.scalar(select(model.id).where(model.fact_key.is_not(None)).limit(1))
+    old = _current(session, kind, rows["fact_key"].to_list() if keyed is not None else [])
     joined = rows.join(old, on="fact_key", how="left", suffix="_old", maintain_order="left")
     same = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}_old")) for c in cols])
     unchanged = joined.filter(pl.col("old_id").is_not_null() & same)
@@ -392,7 +394,8 @@ def _quarantine(session: Session, batch_id: int, errors: pl.DataFrame, frame: pl
     if errors.is_empty():
         return
     cells = [c for c in COLUMN_LABELS if c in frame.columns]
-    raw = frame.select(ROW, pl.struct(cells).struct.json_encode().alias("raw"))
+    bad = frame.filter(pl.col(ROW).is_in(errors[ROW].unique().implode()))
+    raw = bad.select(ROW, pl.struct(cells).struct.json_encode().alias("raw"))
     write_frame(session, RejectedRow, errors.join(raw, on=ROW, how="left", maintain_order="left").select(
         pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.col(ROW).alias("row_number"), "field",
         pl.col("reason").str.slice(0, 500), "raw"))
