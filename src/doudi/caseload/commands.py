@@ -11,6 +11,7 @@ from rich.table import Table
 
 from doudi.auth.permissions import system_actor
 from doudi.caseload.check import check_migrated, check_sheet
+from doudi.caseload.export import enrollments_frame, facts_frame, households_frame, write_export
 from doudi.caseload.importer import EnrollmentImportResult, import_enrollments
 from doudi.core.excel import write
 from doudi.db.engine import session_scope
@@ -85,3 +86,28 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             write(out, check_sheet(findings, when))
             console.print(f"核查清单：{out}")
+
+    export = typer.Typer(help="按导入格式导出（可再导入）", no_args_is_help=True)
+    app.add_typer(export, name="export")
+
+    @export.command("households")
+    def export_households(out: Path = typer.Option(..., "--out", help="目标文件（.csv、.xlsx 或 .parquet）")) -> None:
+        """Export current households and members in the household import format."""
+        with session_scope() as session:
+            n = write_export(households_frame(session, actor=system_actor(name="export")), out, "家庭档案")
+        typer.echo(f"已导出 {n} 名成员到 {out}")
+
+    @export.command("facts")
+    def export_facts(out: Path = typer.Option(..., "--out", help="目标文件（.csv、.xlsx 或 .parquet）"),
+                     kind: str = typer.Option(..., "--kind", help="income | assets | expenses | living")) -> None:
+        """Export current declared and investigated facts of one kind in the fact import format."""
+        with session_scope() as session:
+            n = write_export(facts_frame(session, actor=system_actor(name="export"), kind=kind), out, kind)
+        typer.echo(f"已导出 {n} 条到 {out}")
+
+    @export.command("enrollments")
+    def export_enrollments(out: Path = typer.Option(..., "--out", help="目标文件（.csv、.xlsx 或 .parquet）")) -> None:
+        """Export active enrollments in the enrollment import format."""
+        with session_scope() as session:
+            n = write_export(enrollments_frame(session, actor=system_actor(name="export")), out, "保障对象")
+        typer.echo(f"已导出 {n} 条到 {out}")
