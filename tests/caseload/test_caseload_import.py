@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -68,10 +69,10 @@ def test_income_with_chinese_headers_keeps_good_rows_and_quarantines_bad_ones(db
         ["H1", CHILD, "wage", "2026-10", "-5", "", "", ""],                        # row 7: negative amount
         ["H9", "", "wage", "2026-10", "100", "", "", ""],                          # row 8: unknown household
         ["H1", SPOUSE, "transfer", "2026-09", "300", "入户调查", "", ""],            # row 9: investigator missing
-        ["H1", HEAD, "wage", "2026-09", "2500", "", "", ""],                       # row 10: same as row 2
+        ["H1", HEAD, "wage", "2026-09", "2500", "", "", ""],                       # row 10: a second item like row 2
     ])
     result = import_facts(db, actor=ACTOR, kind="income", path=path)
-    assert (result.rows_total, result.rows_ok, result.rows_rejected, result.new) == (9, 3, 6, 3)
+    assert (result.rows_total, result.rows_ok, result.rows_rejected, result.new) == (9, 4, 5, 4)
     reasons = {(r.row_number, r.field, r.reason) for r in db.scalars(select(RejectedRow))}
     assert reasons == {
         (5, "id_number", f"身份证号 {OTHER_HEAD} 不是户 H1 的现有成员"),
@@ -80,17 +81,18 @@ def test_income_with_chinese_headers_keeps_good_rows_and_quarantines_bad_ones(db
         (8, "household_no", "户编号 H9 不在家庭档案中（或不在您的管辖范围内）"),
         (9, "investigator", "入户调查的事实须填写调查人"),
         (9, "investigated_on", "入户调查的事实须填写有效的调查日期（YYYY-MM-DD）"),
-        (10, "*", "与第 2 行完全相同（同户、同人、同类别、同期间、同来源、同金额）"),
     }
     facts = db.scalars(select(IncomeFact).order_by(IncomeFact.id)).all()
     assert [(f.kind, f.amount, f.period_start, f.period_end, f.source_kind) for f in facts] == [
         ("wage", Decimal("2500.00"), date(2026, 9, 1), date(2026, 9, 30), "declared"),
         ("wage", Decimal("2500.00"), date(2026, 10, 1), date(2026, 10, 31), "declared"),
         ("transfer", Decimal("300.00"), date(2026, 10, 1), date(2026, 10, 31), "investigated"),
+        ("wage", Decimal("2500.00"), date(2026, 9, 1), date(2026, 9, 30), "declared"),
     ]
     assert (facts[2].investigator, facts[2].investigated_on) == ("张三", date(2026, 11, 2))
+    assert facts[3].fact_key == f"H1|{HEAD}|wage|2026-09-01|2026-09-30|declared||#2"
     audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "registry.import_facts")).one()
-    assert "6" in str(audit.changes) and audit.object_id == str(result.batch_id)
+    assert '"rows_rejected": 5' in json.dumps(audit.changes) and audit.object_id == str(result.batch_id)
 
 
 def test_reimport_is_idempotent_and_a_correction_supersedes(db: Session, tmp_path: Path) -> None:

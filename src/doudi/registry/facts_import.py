@@ -246,8 +246,6 @@ def _db_checks(kind: str) -> list[tuple[str, pl.Expr]]:
         ("id_number", pl.when(pl.col("household_id").is_not_null() & pl.col("id_number_n").is_not_null()
                               & pl.col("person_id").is_null())
          .then(pl.format("身份证号 {} 不是户 {} 的现有成员", pl.col("id_number"), pl.col("household_no")))),
-        ("*", pl.when(pl.col("fact_key").is_not_null() & (pl.col(ROW) != pl.col("first_same")))
-         .then(pl.format("与第 {} 行完全相同（同户、同人、同类别、同期间、同来源、同金额）", pl.col("first_same")))),
     ]
     if kind == "assets":
         checks.append(("certificate_no", pl.when(pl.col("cert_holder").is_not_null()
@@ -353,15 +351,15 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     frame = parse(kind, table.frame)
     frame = frame.with_columns(fact_key=pl.when(pl.col("kind_key").is_not_null() & pl.col("period_start_p").is_not_null()
                                                 & pl.col("source_key").is_not_null()).then(_fact_key(kind)))
-    # Two items under one key (two transfer incomes in a month) are numbered by their values, so the same
-    # content in any row order gets the same keys; a row equal to an earlier one in every value is a duplicate.
+    # Several items under one key (two transfer incomes in a month) are numbered by their values, then by
+    # their order among equal rows, so the same content gives the same keys in any order of distinct rows.
     values = [c for c in PARSED_VALUES[kind] if c in frame.columns]
     signature = pl.concat_str([pl.col(v).cast(pl.Utf8).fill_null("") for v in values], separator="\x1f")
-    frame = frame.with_columns(signature=signature).with_columns(
-        first_same=pl.col(ROW).min().over("fact_key", "signature"),
-        occurrence=pl.col("signature").rank("dense").over("fact_key").cast(pl.Int64) - 1,
-    ).with_columns(fact_key=pl.when(pl.col("occurrence") > 0)
-                   .then(pl.format("{}|#{}", "fact_key", pl.col("occurrence") + 1)).otherwise(pl.col("fact_key")))
+    frame = (frame.with_columns(signature=signature).sort("fact_key", "signature", ROW)
+             .with_columns(occurrence=pl.int_range(pl.len()).over("fact_key")).sort(ROW)
+             .with_columns(fact_key=pl.when(pl.col("occurrence") > 0)
+                           .then(pl.format("{}|#{}", "fact_key", pl.col("occurrence") + 1))
+                           .otherwise(pl.col("fact_key"))))
     frame = _lookups(session, frame, actor)
     if kind == "assets":
         frame = _certificate_holders(session, frame)
