@@ -74,7 +74,8 @@ def _registry(session: Any, people: pl.DataFrame) -> None:
     members = people.join(hh, on="household_no").join(ps.rename({"id": "person_id"}), on="id_number")
     first = pl.col("person_id") == pl.col("person_id").min().over("id")
     write_frame(session, Membership, members.select(
-        household_id="id", person_id="person_id", relation=pl.when(first).then(pl.lit("head")).otherwise(pl.lit("child")),
+        household_id="id", person_id="person_id",
+        relation=pl.when(first).then(pl.lit("head")).otherwise(pl.lit("child")),
         valid_from="birth_date", valid_from_known=pl.lit(False)))
 
 

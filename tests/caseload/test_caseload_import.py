@@ -62,7 +62,7 @@ def test_income_with_chinese_headers_keeps_good_rows_and_quarantines_bad_ones(db
     header = ["户编号", "身份证号", "收入类别", "月份", "金额", "来源", "调查人", "调查日期"]
     path = _write(tmp_path / "income.csv", header, [
         ["H1", HEAD, "wage", "2026-09", "2,500", "申报", "", ""],                 # row 2: good (comma grouping)
-        ["H1", HEAD, "工资性收入", "2026-10", "2500", "", "", ""],                  # row 3: good (label, default source)
+        ["H1", HEAD, "工资性收入", "2026-10", "2500", "", "", ""],                  # row 3: good (label, no source)
         ["H1", SPOUSE, "transfer", "2026-10", "300", "入户调查", "张三", "2026-11-02"],  # row 4: good, investigated
         ["H1", OTHER_HEAD, "wage", "2026-10", "100", "", "", ""],                  # row 5: not a member of H1
         ["H1", SPOUSE, "wage", "2026-13", "100", "", "", ""],                      # row 6: bad month
@@ -194,10 +194,11 @@ def test_memberships_carry_ledger_dates_or_count_from_before_the_import(db: Sess
 
 def test_recipients_import_marks_migrated_and_quarantines_nonmembers(db: Session, tmp_path: Path) -> None:
     _registry(db, tmp_path)
-    header = ["户编号", "身份证号", "项目", "月保障金额", "起始月份", "下次复核日期", "供养方式", "审批日期", "审批文号"]
+    header = ["户编号", "身份证号", "项目", "月保障金额", "起始月份", "下次复核日期", "供养方式", "审批日期",
+              "审批文号"]
     rows = [
         ["H1", "", "低保", "650", "2022-04", "2027-04-01", "", "2022-03-20", "安民救〔2022〕1号"],   # row 2: good
-        ["H2", OTHER_HEAD, "特困", "960", "", "", "分散供养", "", ""],                            # row 3: good, no start
+        ["H2", OTHER_HEAD, "特困", "960", "", "", "分散供养", "", ""],                            # row 3: no start
         ["H1", OTHER_HEAD, "extreme_poverty", "960", "2023-01", "", "", "", ""],               # row 4: not in H1
         ["H2", "", "extreme_poverty", "960", "2023-01", "", "", "", ""],                       # row 5: person missing
         ["H1", "", "dibao", "-1", "2023-01", "", "", "", ""],                                  # row 6: negative, dup

@@ -19,11 +19,16 @@ from tests.registry.helpers import family, pid, row, write_csv
 HEAD = pid(date(1970, 5, 1), 11, "M")
 
 
+def _find(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found is not None, pattern
+    return found.group(1)
+
+
 def _login(client, username: str) -> str:  # type: ignore[no-untyped-def]
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = _find(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
     client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    return re.search(r'data-csrf="([^"]+)"', client.get("/").text).group(1)
+    return _find(r'data-csrf="([^"]+)"', client.get("/").text)
 
 
 def test_preview_then_import_with_quarantine_report(client, db: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +53,7 @@ def test_preview_then_import_with_quarantine_report(client, db: Session, tmp_pat
     done = client.post("/imports/income", data={"csrf_token": csrf}, files=files)
     assert done.status_code == 200 and "户编号 H2 不在家庭档案中（或不在您的管辖范围内）" in done.text
     assert db.scalar(select(func.count()).select_from(IncomeFact)) == 1
-    link = re.search(r'href="(/imports/batches/\d+/rejects\.xlsx)"', done.text).group(1)
+    link = _find(r'href="(/imports/batches/\d+/rejects\.xlsx)"', done.text)
     sheet = load_workbook(io.BytesIO(client.get(link).content)).active
     values = [[c for c in r] for r in sheet.iter_rows(values_only=True) if any(r)]
     assert [v[:2] for v in values[-2:]] == [[3, "household_no"], [4, "month"]]

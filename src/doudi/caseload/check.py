@@ -57,13 +57,15 @@ def check_migrated(session: Session, *, actor: Actor, on: date) -> pl.DataFrame:
         engine_eligible=pl.when(is_personal).then(pl.col("engine_amount_p").is_not_null())
         .otherwise(pl.col("eligible").fill_null(False)),
     )
-    finding = (pl.when(pl.col("eligible").is_null() & ~is_personal).then(pl.lit("未能评估（家庭无现有成员或地区无参数包）"))
+    finding = (pl.when(pl.col("eligible").is_null() & ~is_personal)
+               .then(pl.lit("未能评估（家庭无现有成员或地区无参数包）"))
                .when(~pl.col("engine_eligible")).then(pl.lit("按现有事实不符合该项目"))
                .when((pl.col("amount") - pl.col("engine_amount").fill_null(0)).abs() > TOLERANCE)
                .then(pl.format("金额不同：台账 {} 元，测算 {} 元", pl.col("amount").round(2),
                                pl.col("engine_amount").round(2)))
                .when((pl.col("level").fill_null("") != "") & ~pl.col("level").eq_missing(pl.col("engine_level")))
-               .then(pl.format("档次不同：台账 {}，测算 {}", pl.col("level"), pl.col("engine_level").fill_null("（无）"))))
+               .then(pl.format("档次不同：台账 {}，测算 {}", pl.col("level"),
+                               pl.col("engine_level").fill_null("（无）"))))
     return (out.with_columns(finding=finding).filter(pl.col("finding").is_not_null())
             .select("household_no", "name", "id_number", "program", "decision_no", "amount", "engine_amount", "level",
                     "engine_level", "finding", pl.col("reasons").fill_null(""))
@@ -74,6 +76,8 @@ def check_sheet(findings: pl.DataFrame, on: date) -> Sheet:
     """The findings as a sheet (ID numbers masked)."""
     cols = [Col("户编号", 16), Col("姓名", 10, mask="name"), Col("身份证号", 20, mask="id_number"), Col("项目", 16),
             Col("原审批文号", 24), Col("台账金额（元）", 12, number_format="0.00"),
-            Col("测算金额（元）", 12, number_format="0.00"), Col("台账档次", 10), Col("测算档次", 10), Col("核查发现", 36),
+            Col("测算金额（元）", 12, number_format="0.00"), Col("台账档次", 10), Col("测算档次", 10),
+            Col("核查发现", 36),
             Col("测算理由", 60)]
-    return Sheet("存量对象核查", cols, findings.iter_rows(), caption=f"按 {on} 的现有事实重新测算，与台账不一致的存量对象")
+    return Sheet("存量对象核查", cols, findings.iter_rows(),
+                 caption=f"按 {on} 的现有事实重新测算，与台账不一致的存量对象")

@@ -56,6 +56,7 @@ def _import(path: Path, dry_run: bool) -> None:
 def register(app: typer.Typer) -> None:
     """Add `doudi import enrollments|recipients` to the import group and `doudi caseload check`."""
     group = next(g.typer_instance for g in app.registered_groups if g.name == "import")
+    assert group is not None, "doudi.registry.commands registers the import group first"
 
     @group.command("enrollments")
     def enrollments(path: Path = typer.Argument(..., help="存量保障对象台账（CSV、XLSX 或 Parquet）"),

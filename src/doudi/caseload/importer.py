@@ -26,10 +26,10 @@ from doudi.auth.permissions import Actor
 from doudi.auth.scope import in_area
 from doudi.caseload.models import MigratedEnrollment
 from doudi.cases.models import Enrollment
-from doudi.db.frames import read_frame_in, write_frame
+from doudi.db.frames import write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.policy.programs import all_programs
-from doudi.registry.facts_import import _date, _errors, _month, _number
+from doudi.registry.facts_import import _date, _errors, _month, _number, _read_in
 from doudi.registry.import_read import ROW, ImportFileError, read_columns
 from doudi.registry.importer import file_sha256
 from doudi.registry.models import Household, Membership, Person
@@ -114,7 +114,8 @@ def _checks() -> list[tuple[str, pl.Expr]]:
          .then(pl.lit("该项目按人认定，须填写保障对象的身份证号"))),
         ("monthly_amount", pl.when(pl.col("monthly_amount").is_not_null() & pl.col("amount_p").is_null())
          .then(pl.format("金额 {} 不是数字", pl.col("monthly_amount")))),
-        ("monthly_amount", pl.when(pl.col("amount_p") < 0).then(pl.format("金额 {} 不能为负数", pl.col("monthly_amount")))),
+        ("monthly_amount", pl.when(pl.col("amount_p") < 0)
+         .then(pl.format("金额 {} 不能为负数", pl.col("monthly_amount")))),
         ("start_month", pl.when(pl.col("start_month").is_not_null() & pl.col("start_p").is_null())
          .then(pl.format("起始月份 {} 无效，应为 YYYY-MM", pl.col("start_month")))),
         ("start_month", pl.when(pl.col("start_p") > pl.col("today"))
@@ -151,12 +152,12 @@ def _db_checks() -> list[tuple[str, pl.Expr]]:
 
 def _lookups(session: Session, frame: pl.DataFrame, actor: Actor) -> pl.DataFrame:
     numbers = frame["household_no"].drop_nulls().unique().sort().to_list()
-    hh = read_frame_in(session, in_area(select(Household.household_no, Household.id, Household.area_code),
+    hh = _read_in(session, in_area(select(Household.household_no, Household.id, Household.area_code),
                                         Household.area_code, actor), Household.household_no, numbers,
                        schema={"household_no": pl.Utf8, "household_id": pl.Int64, "area_code": pl.Utf8})
     stmt = (select(Membership.household_id, Person.id_number, Person.id).join(Person, Person.id == Membership.person_id)
             .where(Membership.valid_to.is_(None)))
-    members = read_frame_in(session, stmt, Membership.household_id, hh["household_id"].to_list(),
+    members = _read_in(session, stmt, Membership.household_id, hh["household_id"].to_list(),
                             schema={"household_id": pl.Int64, "id_number_n": pl.Utf8, "person_id": pl.Int64})
     return (frame.join(hh, on="household_no", how="left", maintain_order="left")
             .join(members, on=["household_id", "id_number_n"], how="left", maintain_order="left"))
@@ -244,7 +245,7 @@ def _write(session: Session, good: pl.DataFrame, batch_id: int, today: date) -> 
     schema: dict[str, Any] = {"legacy_key": pl.Utf8, "id": pl.Int64, "version": pl.Int64, "monthly_amount": pl.Float64,
                               "level": pl.Utf8, "start_month": pl.Date, "review_cycle_months": pl.Int64,
                               "next_review_on": pl.Date, "gradual_exit_until": pl.Date, "status": pl.Utf8}
-    old = read_frame_in(session, stmt, MigratedEnrollment.legacy_key, rows["legacy_key"].to_list(), schema=schema)
+    old = _read_in(session, stmt, MigratedEnrollment.legacy_key, rows["legacy_key"].to_list(), schema=schema)
     joined = rows.join(old, on="legacy_key", how="left", suffix="_old", maintain_order="left")
     same = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}_old")) for c in COMPARED])
     fresh = joined.filter(pl.col("id").is_null())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from doudi.caseload import importer as enrollments
 from datetime import date
 
+from doudi.caseload import importer as enrollments
 from doudi.core.excel import Col, Sheet, to_bytes
 from doudi.core.ids import build_id_number
 from doudi.registry import facts_import as facts
@@ -20,14 +20,17 @@ EXAMPLES: dict[str, dict[str, str]] = {
     "income": {"household_no": "37078400000001", "id_number": EXAMPLE_ID, "kind": "工资性收入",
                "month": "2026-09", "amount": "1800", "source": "申报"},
     "assets": {"household_no": "37078400000001", "id_number": EXAMPLE_ID, "kind": "住房", "quantity": "1",
-               "value": "180000", "description": "住房 86㎡ 东村", "certificate_no": "鲁(2019)安丘市不动产权第0001234号",
+               "value": "180000", "description": "住房 86㎡ 东村",
+               "certificate_no": "鲁(2019)安丘市不动产权第0001234号",
                "exempt": "否", "as_of": "2026-10-31", "source": "申报"},
     "expenses": {"household_no": "37078400000001", "id_number": EXAMPLE_ID, "kind": "医疗",
                  "period_start": "2025-11-01", "period_end": "2026-10-31", "amount": "12600", "source": "入户调查",
                  "investigator": "张三", "investigated_on": "2026-11-02"},
-    "living": {"household_no": "37078400000001", "kind": "住房状况", "value": "dilapidated", "observed_on": "2026-10-31"},
+    "living": {"household_no": "37078400000001", "kind": "住房状况", "value": "dilapidated",
+               "observed_on": "2026-10-31"},
     "enrollments": {"household_no": "37078400000001", "id_number": "", "program": "低保", "monthly_amount": "650",
-                    "level": "", "start_month": "2022-04", "next_review_on": "2027-04-01", "decision_date": "2022-03-20",
+                    "level": "", "start_month": "2022-04", "next_review_on": "2027-04-01",
+                    "decision_date": "2022-03-20",
                     "decision_no": "安民救〔2022〕1号"},
     "areas": {"code": "370784001", "name": "新安街道"},
 }

@@ -69,7 +69,8 @@ def register(app: typer.Typer) -> None:
 
     @group.command("facts")
     def facts(path: Path = typer.Argument(..., help="事实文件（CSV、XLSX 或 Parquet）"),
-              kind: str = typer.Option(..., "--kind", help="income（收入）| assets（财产）| expenses（刚性支出）| living（居住条件）"),
+              kind: str = typer.Option(..., "--kind",
+                                       help="income（收入）| assets（财产）| expenses（刚性支出）| living（居住条件）"),
               dry_run: bool = typer.Option(False, "--dry-run", help="只校验并预览，不写入")) -> None:
         """Import declared or investigated facts; bad rows are quarantined with row, field and reason."""
         console = Console()
@@ -80,7 +81,8 @@ def register(app: typer.Typer) -> None:
             def run() -> FactImportResult:
                 return import_facts(session, actor=system_actor(name="import"), kind=kind, path=path)
             result = preview(session, run) if dry_run else run()
-        print_fact_summary(result, console, dry_run=dry_run, report=None if dry_run else write_rejects(result.rejects, path))
+        report = None if dry_run else write_rejects(result.rejects, path)
+        print_fact_summary(result, console, dry_run=dry_run, report=report)
         if result.rows_rejected:
             raise typer.Exit(EXIT_PARTIAL)
 

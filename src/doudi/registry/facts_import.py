@@ -162,7 +162,8 @@ def _checks(kind: str) -> list[tuple[str, pl.Expr]]:
          .then(pl.lit("入户调查的事实须填写调查人"))),
         ("investigated_on", pl.when((pl.col("source_key") == "investigated") & pl.col("investigated_on_p").is_null())
          .then(pl.lit("入户调查的事实须填写有效的调查日期（YYYY-MM-DD）"))),
-        ("id_number", pl.when(pl.col("id_number_n").is_not_null() & ~pl.col("id_number_n").str.contains(r"^\d{17}[\dX]$"))
+        ("id_number", pl.when(pl.col("id_number_n").is_not_null()
+                              & ~pl.col("id_number_n").str.contains(r"^\d{17}[\dX]$"))
          .then(pl.format("身份证号 {} 格式不正确（应为 18 位）", pl.col("id_number")))),
     ]
     if kind in ("income", "expenses"):
@@ -222,16 +223,22 @@ def _errors(frame: pl.DataFrame, checks: list[tuple[str, pl.Expr]]) -> pl.DataFr
         ROW, "field", "reason").cast(schema)  # type: ignore[arg-type]
 
 
+def _read_in(session: Session, stmt: Any, column: Any, values: list[Any], *, schema: dict[str, Any]) -> pl.DataFrame:
+    """read_frame_in with the key column given as a model attribute."""
+    return read_frame_in(session, stmt, column, values, schema=schema)
+
+
 def _lookups(session: Session, frame: pl.DataFrame, actor: Actor) -> pl.DataFrame:
     """Household ids (only those in the actor's area) and current members' person ids, joined to the rows."""
     numbers = frame["household_no"].drop_nulls().unique().sort().to_list()
-    hh = read_frame_in(session, in_area(select(Household.household_no, Household.id), Household.area_code, actor),
+    hh = _read_in(session, in_area(select(Household.household_no, Household.id), Household.area_code, actor),
                        Household.household_no, numbers, schema={"household_no": pl.Utf8, "household_id": pl.Int64})
     out = frame.join(hh, on="household_no", how="left", maintain_order="left")
     if frame["id_number_n"].drop_nulls().len():
-        stmt = (select(Membership.household_id, Person.id_number, Person.id).join(Person, Person.id == Membership.person_id)
+        stmt = (select(Membership.household_id, Person.id_number, Person.id)
+                .join(Person, Person.id == Membership.person_id)
                 .where(Membership.valid_to.is_(None)))
-        members = read_frame_in(session, stmt, Membership.household_id, hh["household_id"].to_list(),
+        members = _read_in(session, stmt, Membership.household_id, hh["household_id"].to_list(),
                                 schema={"household_id": pl.Int64, "id_number_n": pl.Utf8, "person_id": pl.Int64})
         out = out.join(members, on=["household_id", "id_number_n"], how="left", maintain_order="left")
     else:
@@ -268,7 +275,7 @@ def _certificate_holders(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
     certs = frame["certificate_no"].drop_nulls().unique().sort().to_list()
     stmt = (select(AssetFact.certificate_no, AssetFact.household_id, Household.household_no)
             .join(Household, Household.id == AssetFact.household_id).where(AssetFact.superseded_by.is_(None)))
-    held = read_frame_in(session, stmt, AssetFact.certificate_no, certs,
+    held = _read_in(session, stmt, AssetFact.certificate_no, certs,
                          schema={"certificate_no": pl.Utf8, "cert_holder": pl.Int64, "cert_holder_no": pl.Utf8})
     return frame.join(held.unique("certificate_no"), on="certificate_no", how="left", maintain_order="left")
 
@@ -286,7 +293,8 @@ def _rows(kind: str, good: pl.DataFrame, batch_id: int, actor: Actor) -> pl.Data
     if kind in ("income", "expenses"):
         return good.select(*base, pl.col("amount_p").alias("amount"))
     if kind == "assets":
-        return good.select(*base, pl.col("quantity_p").cast(pl.Int64).alias("quantity"), pl.col("value_p").alias("value"),
+        return good.select(*base, pl.col("quantity_p").cast(pl.Int64).alias("quantity"),
+                           pl.col("value_p").alias("value"),
                            pl.col("description").fill_null("").str.slice(0, 200).alias("description"),
                            pl.col("exempt_p").fill_null(False).alias("exempt"), pl.col("certificate_no"))
     return good.select(*base, pl.col("value"))
@@ -301,7 +309,7 @@ def _current(session: Session, kind: str, keys: list[str]) -> pl.DataFrame:
                              "quantity": pl.Int64, "description": pl.Utf8, "exempt": pl.Boolean,
                              "certificate_no": pl.Utf8, "investigator": pl.Utf8, "investigated_on": pl.Date,
                              "note": pl.Utf8}
-    return read_frame_in(session, stmt, model.fact_key, keys,
+    return _read_in(session, stmt, model.fact_key, keys,
                          schema={"old_id": pl.Int64, "fact_key": pl.Utf8, **{c: types[c] for c in cols}})
 
 
@@ -349,8 +357,8 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     result.warnings = table.warnings
     note(f"已读取 {table.frame.height} 行，校验中…")
     frame = parse(kind, table.frame)
-    frame = frame.with_columns(fact_key=pl.when(pl.col("kind_key").is_not_null() & pl.col("period_start_p").is_not_null()
-                                                & pl.col("source_key").is_not_null()).then(_fact_key(kind)))
+    keyable = pl.all_horizontal(pl.col(c).is_not_null() for c in ("kind_key", "period_start_p", "source_key"))
+    frame = frame.with_columns(fact_key=pl.when(keyable).then(_fact_key(kind)))
     # Several items under one key (two transfer incomes in a month) are numbered by their values, then by
     # their order among equal rows, so the same content gives the same keys in any order of distinct rows.
     values = [c for c in PARSED_VALUES[kind] if c in frame.columns]

@@ -142,7 +142,8 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
     rows = [[_cell(v) for v in r] for r in ws.iter_rows(values_only=True)]
     wb.close()
     if len(rows) >= XLSX_MAX_ROWS:
-        raise ImportFileError(f"{path.name} 的工作表已达 XLSX 格式上限 {XLSX_MAX_ROWS:,} 行（含表头），数据可能已被截断；"
+        raise ImportFileError(f"{path.name} 的工作表已达 XLSX 格式上限 {XLSX_MAX_ROWS:,} 行（含表头），"
+                              "数据可能已被截断；"
                               "更大的文件请改用 CSV 或 Parquet")
     while rows and not any(c.strip() for c in rows[-1]):
         rows.pop()
@@ -267,5 +268,6 @@ def _check_header(header: list[str], required: list[str], columns: list[str], na
         raise ImportFileError(f"{name} 表头中的列重复：{', '.join(dupes)}")
     missing = [c for c in required if c not in header]
     if missing:
-        raise ImportFileError(f"{name} 表头缺少必需列：{', '.join(missing)}（实际表头：{', '.join(h for h in header if h)}）；"
+        raise ImportFileError(f"{name} 表头缺少必需列：{', '.join(missing)}"
+                              f"（实际表头：{', '.join(h for h in header if h)}）；"
                               f"可用列为 {', '.join(columns)}")

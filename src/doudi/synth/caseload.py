@@ -39,7 +39,8 @@ def current_recipients(households: pl.DataFrame, persons: pl.DataFrame, truth: p
     ep = (persons.filter(pl.col("extreme_poverty_supported")).join(hh, on="hh")
           .select("household_no", "id_number", program=pl.lit("extreme_poverty"),
                   monthly_amount=pl.when(pl.col("urban"))
-                  .then(pl.col("county").replace_strict({c: s[0] for c, s in standards.items()}, return_dtype=pl.Float64))
+                  .then(pl.col("county").replace_strict({c: s[0] for c, s in standards.items()},
+                                                        return_dtype=pl.Float64))
                   .otherwise(pl.col("county").replace_strict({c: s[1] for c, s in standards.items()},
                                                              return_dtype=pl.Float64)),
                   level=pl.lit(None, pl.Utf8), support_mode=pl.col("support_mode"), county="county"))

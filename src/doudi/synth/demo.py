@@ -78,7 +78,8 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
                 raise RuntimeError(f"合成的{kind}文件有 {facts.rows_rejected} 行未通过校验：{facts.rejects.head(5)}")
         recipients = import_enrollments(session, actor=actor, path=out / "enrollments.csv")
         if recipients.rows_rejected:
-            raise RuntimeError(f"合成的存量对象台账有 {recipients.rows_rejected} 行未通过校验：{recipients.rejects.head(5)}")
+            raise RuntimeError(f"合成的存量对象台账有 {recipients.rows_rejected} 行未通过校验："
+                               f"{recipients.rejects.head(5)}")
 
 
 def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
