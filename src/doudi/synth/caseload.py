@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from doudi.core.dates import shift_months
-from doudi.policy.params import load_pack
+from doudi.policy.params import MissingParameter, load_pack
 
 COLUMNS = ["household_no", "id_number", "program", "monthly_amount", "level", "start_month", "next_review_on",
            "gradual_exit_until", "support_mode", "decision_date", "decision_no"]
@@ -31,18 +31,24 @@ def current_recipients(households: pl.DataFrame, persons: pl.DataFrame, truth: p
                      monthly_amount=((pl.col("dibao_line") - pl.col("declared_income_pc")).clip(lower_bound=0)
                                      * pl.col("counted_size_registry")).round(0),
                      level=pl.lit(None, pl.Utf8), support_mode=pl.lit(None, pl.Utf8), county="county"))
-    standards = {}
+    # The basic standard of 特困 where the pack gives one (安丘); else the multiple of the 低保 line (广东).
+    standards: dict[str, tuple[float | None, float | None, float]] = {}
     for county in hh["county"].unique().to_list():
         values = load_pack(county).at(ref)
-        standards[county] = (float(values["extreme_poverty.basic_standard.urban"]),
-                             float(values["extreme_poverty.basic_standard.rural"]))
-    ep = (persons.filter(pl.col("extreme_poverty_supported")).join(hh, on="hh")
+        try:
+            urban, rural = (float(values["extreme_poverty.basic_standard.urban"]),
+                            float(values["extreme_poverty.basic_standard.rural"]))
+        except MissingParameter:
+            urban = rural = None
+        standards[county] = (urban, rural, float(values["extreme_poverty.basic_multiplier"]))
+    fixed = pl.DataFrame([(c, u, r, m) for c, (u, r, m) in standards.items()],
+                         schema={"county": pl.Utf8, "std_urban": pl.Float64, "std_rural": pl.Float64,
+                                 "multiplier": pl.Float64}, orient="row")
+    ep = (persons.filter(pl.col("extreme_poverty_supported")).join(hh, on="hh").join(fixed, on="county")
+          .join(truth.select("household_no", "dibao_line"), on="household_no")
           .select("household_no", "id_number", program=pl.lit("extreme_poverty"),
-                  monthly_amount=pl.when(pl.col("urban"))
-                  .then(pl.col("county").replace_strict({c: s[0] for c, s in standards.items()},
-                                                        return_dtype=pl.Float64))
-                  .otherwise(pl.col("county").replace_strict({c: s[1] for c, s in standards.items()},
-                                                             return_dtype=pl.Float64)),
+                  monthly_amount=pl.coalesce(pl.when(pl.col("urban")).then("std_urban").otherwise("std_rural"),
+                                             (pl.col("dibao_line") * pl.col("multiplier")).round(0)),
                   level=pl.lit(None, pl.Utf8), support_mode=pl.col("support_mode"), county="county"))
     rows = pl.concat([dibao, ep]).sort("program", "household_no", "id_number", nulls_last=False)
     n = rows.height

@@ -84,6 +84,7 @@ def registry_rows(world: World) -> pl.DataFrame:
         supporters_elsewhere_able=pl.col("supporters_elsewhere_able"),
         supporters_elsewhere_unable=pl.col("supporters_elsewhere_unable"),
         supporters_elsewhere_unverified=pl.col("supporters_elsewhere_unverified"),
+        member_since=pl.lit(None, pl.Utf8),  # the ledger does not date memberships: "before the import"
     )
 
 
