@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
+from doudi.audit import service as audit
 from doudi.auth.permissions import system_actor
 from doudi.caseload.check import check_migrated, check_sheet
 from doudi.caseload.export import enrollments_frame, facts_frame, households_frame, write_export
@@ -18,6 +20,14 @@ from doudi.db.engine import session_scope
 from doudi.registry.commands import EXIT_PARTIAL
 from doudi.registry.preview import preview
 from doudi.registry.reports import write_rejects
+
+EXPORTER = system_actor(name="export")
+
+
+def _audit_export(session: Session, what: str, out: Path, rows: int) -> None:
+    # Exports carry full ID numbers (they must import again): who took what, and how much, is recorded.
+    audit.record(session, actor=EXPORTER, action="caseload.export", object_type="export", object_id=what,
+                 extra={"file": out.name, "rows": rows})
 
 
 def print_enrollment_summary(result: EnrollmentImportResult, console: Console, *, dry_run: bool,
@@ -95,7 +105,8 @@ def register(app: typer.Typer) -> None:
     def export_households(out: Path = typer.Option(..., "--out", help="目标文件（.csv、.xlsx 或 .parquet）")) -> None:
         """Export current households and members in the household import format."""
         with session_scope() as session:
-            n = write_export(households_frame(session, actor=system_actor(name="export")), out, "家庭档案")
+            n = write_export(households_frame(session, actor=EXPORTER), out, "家庭档案")
+            _audit_export(session, "households", out, n)
         typer.echo(f"已导出 {n} 名成员到 {out}")
 
     @export.command("facts")
@@ -103,12 +114,14 @@ def register(app: typer.Typer) -> None:
                      kind: str = typer.Option(..., "--kind", help="income | assets | expenses | living")) -> None:
         """Export current declared and investigated facts of one kind in the fact import format."""
         with session_scope() as session:
-            n = write_export(facts_frame(session, actor=system_actor(name="export"), kind=kind), out, kind)
+            n = write_export(facts_frame(session, actor=EXPORTER, kind=kind), out, kind)
+            _audit_export(session, f"facts_{kind}", out, n)
         typer.echo(f"已导出 {n} 条到 {out}")
 
     @export.command("enrollments")
     def export_enrollments(out: Path = typer.Option(..., "--out", help="目标文件（.csv、.xlsx 或 .parquet）")) -> None:
         """Export active enrollments in the enrollment import format."""
         with session_scope() as session:
-            n = write_export(enrollments_frame(session, actor=system_actor(name="export")), out, "保障对象")
+            n = write_export(enrollments_frame(session, actor=EXPORTER), out, "保障对象")
+            _audit_export(session, "enrollments", out, n)
         typer.echo(f"已导出 {n} 条到 {out}")
