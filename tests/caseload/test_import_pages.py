@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import system_actor
 from doudi.registry.importer import import_households
-from doudi.registry.models import IncomeFact
+from doudi.registry.models import Household, IncomeFact
 from tests.factories import PASSWORD, TOWN_A, VILLAGE_B1, make_areas, make_user
 from tests.registry.helpers import family, pid, row, write_csv
 
@@ -57,5 +57,8 @@ def test_preview_then_import_with_quarantine_report(client, db: Session, tmp_pat
     sheet = load_workbook(io.BytesIO(client.get(link).content)).active
     values = [[c for c in r] for r in sheet.iter_rows(values_only=True) if any(r)]
     assert [v[:2] for v in values[-2:]] == [[3, "household_no"], [4, "month"]]
+    # The members came without 入户日期: the household page says they count from before the import.
+    h1 = db.scalar(select(Household.id).where(Household.household_no == "H1"))
+    assert client.get(f"/households/{h1}").text.count("导入前（日期不详）") == 3
     bad = client.post("/imports/income", data={"csrf_token": csrf}, files={"file": ("x.doc", b"x", "text/plain")})
     assert bad.status_code == 422 and "只接受 CSV、XLSX 或 Parquet 文件" in bad.text
