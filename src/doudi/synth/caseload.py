@@ -35,6 +35,8 @@ def current_recipients(households: pl.DataFrame, persons: pl.DataFrame, truth: p
     standards: dict[str, tuple[float | None, float | None, float]] = {}
     for county in hh["county"].unique().to_list():
         values = load_pack(county).at(ref)
+        urban: float | None
+        rural: float | None
         try:
             urban, rural = (float(values["extreme_poverty.basic_standard.urban"]),
                             float(values["extreme_poverty.basic_standard.rural"]))
