@@ -21,6 +21,7 @@ from doudi.caseload.models import MigratedEnrollment
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.registry_frames import read_registry
 from doudi.registry.facts_import import import_facts
+from doudi.registry.import_read import ImportFileError
 from doudi.registry.importer import import_households
 from doudi.synth.generate import SynthConfig, generate
 
@@ -87,3 +88,11 @@ def test_export_imports_again_to_the_same_state(db: Session, tmp_path: Path) -> 
     write_export(households_frame(db, actor=ACTOR), out / "households.csv", "家庭档案")
     again_h = import_households(db, actor=ACTOR, path=out / "households.csv")
     assert again_h.rows_rejected == 0 and set(again_h.counts.values()) == {0}
+
+
+def test_xlsx_export_names_the_sheet_row_limit(tmp_path: Path) -> None:
+    rows = pl.DataFrame({"household_no": pl.int_range(1_048_576, eager=True).cast(pl.Utf8)})
+    with pytest.raises(ImportFileError, match=r"XLSX 每个工作表最多 1,048,576 行（含表头），本次导出 1,048,576 行"):
+        write_export(rows, tmp_path / "big.xlsx", "家庭档案")
+    with pytest.raises(ImportFileError, match=r"不支持的导出格式 \.json"):
+        write_export(rows.head(1), tmp_path / "x.json", "家庭档案")
