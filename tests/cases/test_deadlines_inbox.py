@@ -40,7 +40,7 @@ def test_deadline_into_2027_falls_back_to_weekends_with_a_warning(db: Session, c
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     client.post("/login", data={"username": "js_worker", "password": "Passw0rd!23", "csrf_token": token})
     html = client.get(f"/cases/{case.id}").text
-    assert "2027 年的法定节假日安排尚未录入" in html  # the warning is visible on the case page
+    assert "2027 年的国务院节假日安排尚未录入" in html  # the warning is visible on the case page
 
 
 def test_inbox_orders_by_due_date_flags_and_escalates(db: Session) -> None:
