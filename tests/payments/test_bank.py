@@ -10,7 +10,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doudi.core.errors import Conflict, PermissionDenied, ValidationFailed
+from doudi.core.errors import Conflict, ValidationFailed
 from doudi.payments import bank, reconcile, service
 from doudi.payments.models import BankReturnRow, LineStatus, PaymentLine, PaymentRoll, RollStatus
 from tests.factories import VILLAGE_A1, make_household
@@ -100,7 +100,7 @@ def test_rejected_account_fixed_and_reissued_once(db: Session) -> None:
     # The account is changed by one person and confirmed by another, then March's roll carries January over.
     new = service.propose_account(db, actor=staff.worker, payee_key=b.payee_key, area_code=VILLAGE_A1,
                                   holder_name=b.payee_name, bank_name="安丘农商银行", account_no="6217000011112222")
-    with pytest.raises(PermissionDenied, match="另一人确认"):
+    with pytest.raises(Conflict, match="另一人确认"):
         service.confirm_account(db, actor=staff.worker, account_id=new.id)
     service.confirm_account(db, actor=staff.worker2, account_id=new.id)
     mar = service.generate_roll(db, actor=staff.preparer, county=COUNTY, month=date(2026, 3, 1), program="dibao")
@@ -144,5 +144,5 @@ def test_unparsable_return_changes_nothing(db: Session) -> None:
         reconcile.reconcile(db, actor=staff.checker, filename="bad.xml", data=b"<Document>\n<oops></Document>")
     assert exc.value.errors[0].row == 2
     with pytest.raises(ValidationFailed, match="缺少列"):
-        reconcile.reconcile(db, actor=staff.checker, filename="bad.csv", data="a,b\n1,2\n".encode())
+        reconcile.reconcile(db, actor=staff.checker, filename="bad.csv", data=b"a,b\n1,2\n")
     assert db.scalar(select(BankReturnRow.id)) is None

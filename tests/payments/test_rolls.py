@@ -123,7 +123,7 @@ def test_maker_checker_approval(db: Session) -> None:
     staff = make_staff(db)
     enroll(db, program="dibao", amount="537.00", start=date(2026, 1, 1))
     r = roll(db, staff.preparer, "2026-01")
-    with pytest.raises(PermissionDenied, match="制单人不能审核"):
+    with pytest.raises(Conflict, match="制单人不能审核"):
         service.approve_roll(db, actor=staff.preparer, roll_id=r.id, version=r.version)
     with pytest.raises(PermissionDenied):
         service.approve_roll(db, actor=staff.worker, roll_id=r.id, version=r.version)

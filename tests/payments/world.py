@@ -80,6 +80,6 @@ def head_key(hh: Household) -> str:
     return f"H{hh.id}"
 
 
-def person(db: Session, name: str, birth: date, **kw: object) -> Person:
+def person(db: Session, name: str, birth: date) -> Person:
     """A person (with a valid ID number)."""
-    return make_person(db, name, birth, **kw)
+    return make_person(db, name, birth)

@@ -8,7 +8,9 @@ from datetime import date
 import typer
 
 # Each module exposes `daily(session, *, today) -> str`, one line of Chinese summary; domains append theirs.
-DAILY_JOBS: list[str] = []
+DAILY_JOBS: list[str] = [
+    "doudi.payments.jobs",  # the month's payment rolls, in the window the pack sets
+]
 
 
 def run_daily(*, today: date) -> list[str]:

@@ -67,7 +67,7 @@ def pain001(lines: pl.DataFrame, *, msg_id: str, created: datetime, execution: d
     amount_fen), with the number of transactions and control sum in the group and payment headers."""
     ns = PAIN001
     E = etree.SubElement
-    doc = etree.Element(f"{{{ns}}}Document", nsmap={None: ns})
+    doc = etree.Element(f"{{{ns}}}Document", nsmap={None: ns})  # type: ignore[dict-item]
     root = E(doc, f"{{{ns}}}CstmrCdtTrfInitn")
     total = int(lines["amount_fen"].sum()) if lines.height else 0
     ctrl = yuan(total)
@@ -112,7 +112,7 @@ def validate_pain001(data: bytes) -> list[str]:
     doc = etree.fromstring(data)
     if schema.validate(doc):
         return []
-    return [f"第 {e.line} 行：{e.message}" for e in schema.error_log]
+    return [f"第 {e.line} 行：{e.message}" for e in list(schema.error_log)]  # type: ignore[call-overload]
 
 
 def domestic_csv(lines: pl.DataFrame, *, memo: str, encoding: str = "gb18030") -> bytes:

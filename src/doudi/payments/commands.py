@@ -11,7 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from doudi.auth.permissions import Actor, system_actor
-from doudi.core.errors import NotFound, ValidationFailed
+from doudi.core.errors import FieldError, NotFound, ValidationFailed
 from doudi.db.engine import session_scope
 
 
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             for p in programs:
                 r = service.generate_roll(session, actor=system_actor(name="cli"), county=area, month=m, program=p)
                 table.add_row(str(r.id), p, str(r.line_count), service.yuan(r.total_fen),
-                              service.STATUS_LABELS[service.RollStatus(r.status)])
+                              service.STATUS_LABELS.get(r.status, r.status))
                 progress.advance(task)
         Console().print(table)
 
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         from doudi.payments import reconcile
 
         if not file.is_file():
-            raise ValidationFailed([reconcile.FieldError("file", f"文件不存在：{file}")])
+            raise ValidationFailed([FieldError("file", f"文件不存在：{file}")])
         with session_scope() as session:
             r = reconcile.reconcile(session, actor=system_actor(name="cli"), filename=file.name,
                                     data=file.read_bytes())

@@ -77,7 +77,7 @@ def parse_xml(data: bytes) -> tuple[str, list[ReturnRow]]:
     rows: list[ReturnRow] = []
     if kind == "CstmrPmtStsRpt":  # pain.002
         for tx in root.iter("{*}TxInfAndSts"):
-            line = tx.sourceline or 0
+            line = tx.sourceline if isinstance(tx.sourceline, int) else 0
             e2e = (tx.findtext("{*}OrgnlEndToEndId") or "").strip()
             sts = (tx.findtext("{*}TxSts") or "").strip()
             code = (tx.findtext("{*}StsRsnInf/{*}Rsn/{*}Cd") or "").strip()
@@ -87,7 +87,7 @@ def parse_xml(data: bytes) -> tuple[str, list[ReturnRow]]:
         return "pain002", rows
     if kind == "BkToCstmrStmt":  # camt.053: booked debits are paid, reversals are returned
         for ntry in root.iter("{*}Ntry"):
-            line = ntry.sourceline or 0
+            line = ntry.sourceline if isinstance(ntry.sourceline, int) else 0
             rvsl = (ntry.findtext("{*}RvslInd") or "").strip().lower() == "true"
             amt = ntry.findtext("{*}Amt")
             code = (ntry.findtext(".//{*}RtrInf/{*}Rsn/{*}Cd") or "").strip()
@@ -160,7 +160,7 @@ def reconcile(session: Session, *, actor: Actor, filename: str, data: bytes) -> 
                                           PaymentLine.status.label("line_status"),
                                           PaymentLine.amount_fen.label("line_fen"), PaymentLine.area_code,
                                           PaymentLine.roll_id),
-                          PaymentLine.end_to_end_id, frame["end_to_end_id"].unique().to_list())
+                          PaymentLine.__table__.c.end_to_end_id, frame["end_to_end_id"].unique().to_list())
     visible = lines.filter(~outside_area_expr(pl.col("area_code"), actor))
     m = frame.join(visible, on="end_to_end_id", how="left") if not visible.is_empty() else frame.with_columns(
         line_id=pl.lit(None, pl.Int64), line_status=pl.lit(None, pl.String), line_fen=pl.lit(None, pl.Int64),

@@ -33,11 +33,11 @@ from doudi.payments.models import (
 from doudi.policy.params import load_pack
 from doudi.registry.models import Membership, Person
 
-STATUS_LABELS = {RollStatus.DRAFT: "待审核", RollStatus.APPROVED: "已审核", RollStatus.SENT: "已报送银行",
+STATUS_LABELS: dict[str, str] = {RollStatus.DRAFT: "待审核", RollStatus.APPROVED: "已审核", RollStatus.SENT: "已报送银行",
                  RollStatus.RECONCILED: "已对账"}
-LINE_LABELS = {LineStatus.PENDING: "待银行回盘", LineStatus.PAID: "已到账", LineStatus.REJECTED: "银行拒绝",
+LINE_LABELS: dict[str, str] = {LineStatus.PENDING: "待银行回盘", LineStatus.PAID: "已到账", LineStatus.REJECTED: "银行拒绝",
                LineStatus.RETURNED: "退回/冲正", LineStatus.NO_ACCOUNT: "无有效账户（暂缓）"}
-COMPONENT_LABELS = {Component.BASIC: "基本生活", Component.CARE: "照料护理", Component.BACK_PAY: "补发",
+COMPONENT_LABELS: dict[str, str] = {Component.BASIC: "基本生活", Component.CARE: "照料护理", Component.BACK_PAY: "补发",
                     Component.SUBSIDY: "价格临时补贴", Component.PROVIDER_PAYABLE: "服务机构结算",
                     Component.ONE_OFF: "一次性救助"}
 CARE_KEYS = {"self_care": "extreme_poverty.care_standard.self_care",
@@ -69,7 +69,7 @@ def scoped_rolls(stmt: Select[Any], actor: Actor) -> Select[Any]:
 def get_roll(session: Session, *, actor: Actor, roll_id: int) -> PaymentRoll:
     """A roll the actor may see, or NotFound."""
     actor.require("payment.read")
-    roll = session.scalar(scoped_rolls(select(PaymentRoll), actor).where(PaymentRoll.id == roll_id))
+    roll: PaymentRoll | None = session.scalar(scoped_rolls(select(PaymentRoll), actor).where(PaymentRoll.id == roll_id))
     if roll is None:
         raise NotFound(f"发放花名册 {roll_id}")
     return roll
@@ -313,7 +313,7 @@ def approve_roll(session: Session, *, actor: Actor, roll_id: int, version: int |
     if not actor.system and not actor.sees(roll.area_code):
         raise PermissionDenied("花名册须由县级审核")
     if roll.prepared_by is not None and roll.prepared_by == actor.user_id:
-        raise PermissionDenied("制单人不能审核本人编制的花名册（须由另一人审核）")
+        raise Conflict("制单人不能审核本人编制的花名册（须由另一人审核）")
     claim(session, roll, version, label="该花名册")
     if roll.status != RollStatus.DRAFT:
         raise Conflict(f"花名册当前状态为“{STATUS_LABELS[RollStatus(roll.status)]}”，不能再审核")
@@ -393,7 +393,7 @@ def confirm_account(session: Session, *, actor: Actor, account_id: int, version:
     actor.require("payee_account.manage")
     acct = get_in_area(session, PayeeAccount, account_id, actor=actor, action=None, label="账户")
     if acct.created_by is not None and acct.created_by == actor.user_id:
-        raise PermissionDenied("账户变更须由另一人确认")
+        raise Conflict("账户变更须由另一人确认")
     claim(session, acct, version, label="该账户")
     if acct.status != AccountStatus.PENDING:
         raise Conflict("该账户已确认或已被替换")

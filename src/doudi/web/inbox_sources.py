@@ -12,7 +12,9 @@ from doudi.auth.permissions import Actor
 
 # Each module exposes `inbox_items(session, *, actor, today) -> list[InboxItem]`, already scoped to the actor;
 # domains append theirs.
-INBOX_SOURCES: list[str] = []
+INBOX_SOURCES: list[str] = [
+    "doudi.payments.jobs",  # rolls to approve
+]
 
 
 @dataclass(frozen=True)
