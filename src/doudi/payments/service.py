@@ -33,10 +33,11 @@ from doudi.payments.models import (
 from doudi.policy.params import load_pack
 from doudi.registry.models import Membership, Person
 
-STATUS_LABELS: dict[str, str] = {RollStatus.DRAFT: "待审核", RollStatus.APPROVED: "已审核", RollStatus.SENT: "已报送银行",
-                 RollStatus.RECONCILED: "已对账"}
-LINE_LABELS: dict[str, str] = {LineStatus.PENDING: "待银行回盘", LineStatus.PAID: "已到账", LineStatus.REJECTED: "银行拒绝",
-               LineStatus.RETURNED: "退回/冲正", LineStatus.NO_ACCOUNT: "无有效账户（暂缓）"}
+STATUS_LABELS: dict[str, str] = {RollStatus.DRAFT: "待审核", RollStatus.APPROVED: "已审核",
+                                 RollStatus.SENT: "已报送银行", RollStatus.RECONCILED: "已对账"}
+LINE_LABELS: dict[str, str] = {LineStatus.PENDING: "待银行回盘", LineStatus.PAID: "已到账",
+                               LineStatus.REJECTED: "银行拒绝", LineStatus.RETURNED: "退回/冲正",
+                               LineStatus.NO_ACCOUNT: "无有效账户（暂缓）"}
 COMPONENT_LABELS: dict[str, str] = {Component.BASIC: "基本生活", Component.CARE: "照料护理", Component.BACK_PAY: "补发",
                     Component.SUBSIDY: "价格临时补贴", Component.PROVIDER_PAYABLE: "服务机构结算",
                     Component.ONE_OFF: "一次性救助"}
