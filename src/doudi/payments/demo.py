@@ -16,7 +16,7 @@ from doudi.cases.models import Enrollment
 from doudi.core.dates import month_start, shift_months
 from doudi.db.frames import read_frame, write_frame
 from doudi.payments import bank, reconcile, service
-from doudi.payments.models import AccountStatus, PayeeAccount, PaymentLine
+from doudi.payments.models import AccountStatus, PayeeAccount, PaymentLine, PaymentRoll
 from doudi.policy.params import load_pack
 from doudi.registry.models import Household, Membership, Person
 
@@ -30,6 +30,8 @@ def seed(session: Session, *, today: date, township: str, households: int = 60) 
     last = shift_months(month, -1)
     actor = system_actor(name="demo")
     rng = random.Random(20201201)
+    if session.scalar(select(PaymentRoll.id).where(PaymentRoll.area_code == county).limit(1)) is not None:
+        return
     enrolled = set(session.scalars(select(Enrollment.household_id).where(Enrollment.area_code.startswith(township))))
     heads = read_frame(session, select(Household.id.label("household_id"), Household.area_code, Household.hukou_type,
                                        Person.id.label("person_id"), Person.name, Person.birth_date)
@@ -42,7 +44,7 @@ def seed(session: Session, *, today: date, township: str, households: int = 60) 
     if picks.is_empty():
         return
     pack = load_pack(county)
-    start = shift_months(month, -4)
+    start = last
     rows, accounts = [], []
     for i, h in enumerate(picks.iter_rows(named=True)):
         standard = Decimal(str(pack.value(f"dibao.standard.{h['hukou_type']}", on=start)))
@@ -68,7 +70,9 @@ def seed(session: Session, *, today: date, township: str, households: int = 60) 
         bank.export_roll(session, actor=actor, roll_id=paid.id, fmt="pain001", today=last)
         refs = list(session.scalars(select(PaymentLine.end_to_end_id).where(
             PaymentLine.roll_id == paid.id, PaymentLine.status == "pending").order_by(PaymentLine.id)))
-        answers = [(ref, "RJCT", "AC04") if n == 2 else (ref, "ACSC", "") for n, ref in enumerate(refs)]
+        # One closed account in the 低保 roll shows a rejection waiting for its re-issue.
+        answers = [(ref, "RJCT", "AC04") if n == 2 and program == "dibao" else (ref, "ACSC", "")
+                   for n, ref in enumerate(refs)]
         reconcile.reconcile(session, actor=actor, filename=f"回盘-{last:%Y%m}-{program}.xml", data=_pain002(answers))
         service.generate_roll(session, actor=actor, county=county, month=month, program=program)
 
