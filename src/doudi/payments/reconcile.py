@@ -156,11 +156,13 @@ def reconcile(session: Session, *, actor: Actor, filename: str, data: bytes) -> 
     frame = pl.DataFrame([r.__dict__ for r in rows], schema={
         "row_no": pl.Int64, "end_to_end_id": pl.String, "outcome": pl.String, "code": pl.String,
         "message": pl.String, "amount_fen": pl.Int64})
+    # Our references name their roll (DD<roll>-…): the lines are read roll by roll, not key by key.
+    rolls = frame["end_to_end_id"].str.extract(r"^DD(\d+)-", 1).cast(pl.Int64, strict=False).drop_nulls().unique()
     lines = read_frame_in(session, select(PaymentLine.id.label("line_id"), PaymentLine.end_to_end_id,
                                           PaymentLine.status.label("line_status"),
                                           PaymentLine.amount_fen.label("line_fen"), PaymentLine.area_code,
                                           PaymentLine.roll_id),
-                          PaymentLine.__table__.c.end_to_end_id, frame["end_to_end_id"].unique().to_list())
+                          PaymentLine.__table__.c.roll_id, rolls.to_list())
     visible = lines.filter(~outside_area_expr(pl.col("area_code"), actor))
     m = frame.join(visible, on="end_to_end_id", how="left") if not visible.is_empty() else frame.with_columns(
         line_id=pl.lit(None, pl.Int64), line_status=pl.lit(None, pl.String), line_fen=pl.lit(None, pl.Int64),

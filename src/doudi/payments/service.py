@@ -31,7 +31,7 @@ from doudi.payments.models import (
     RollStatus,
 )
 from doudi.policy.params import load_pack
-from doudi.registry.models import Membership, Person
+from doudi.registry.models import Household, Membership, Person
 
 STATUS_LABELS: dict[str, str] = {RollStatus.DRAFT: "待审核", RollStatus.APPROVED: "已审核",
                                  RollStatus.SENT: "已报送银行", RollStatus.RECONCILED: "已对账"}
@@ -139,12 +139,11 @@ def _change_frame(session: Session, *, county: str, program: str) -> pl.DataFram
 
 def _payee_frame(session: Session, *, county: str) -> pl.DataFrame:
     """Household heads (payee of a household program): household id → person."""
-    stmt = under(select(Membership.household_id, Person.id.label("head_id"), Person.name.label("head_name"),
+    stmt = under(select(Membership.household_id, Person.name.label("head_name"),
                         Person.id_number.label("head_id_number"))
                  .join(Person, Person.id == Membership.person_id)
-                 .join(Enrollment, Enrollment.household_id == Membership.household_id),
-                 Enrollment.area_code, county).where(Membership.relation == "head",
-                                                     Membership.valid_to.is_(None)).distinct()
+                 .join(Household, Household.id == Membership.household_id),
+                 Household.area_code, county).where(Membership.relation == "head", Membership.valid_to.is_(None))
     return read_frame(session, stmt).unique("household_id", keep="first")
 
 
@@ -205,7 +204,8 @@ def build_lines(*, enrollments: pl.DataFrame, changes: pl.DataFrame, heads: pl.D
         lines = lines.join(accounts.drop("holder_name"), on="payee_key", how="left").with_columns(
             pl.col("bank_name").fill_null(""), pl.col("account_no").fill_null(""))
     ym = pl.col("month").dt.strftime("%Y-%m")
-    amount = pl.col("amount").cast(pl.Float64).map_elements(lambda v: f"{v:.2f}", return_dtype=pl.String)
+    fen = rules.yuan_to_fen(pl.col("amount"))
+    amount = pl.format("{}.{}", fen // 100, (fen % 100).cast(pl.String).str.zfill(2))
     what = (pl.when(pl.col("covers") == "care")
             .then(pl.format("照料护理标准（{}）", pl.col("level_in_force")))
             .otherwise(pl.when(pl.col("program") == "extreme_poverty")
