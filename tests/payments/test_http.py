@@ -21,9 +21,12 @@ def _token(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-
 
 def _login(client, username: str) -> str:  # type: ignore[no-untyped-def]
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    return re.search(r'data-csrf="([^"]+)"', client.get("/").text).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)})
+    csrf = re.search(r'data-csrf="([^"]+)"', client.get("/").text)
+    assert csrf is not None
+    return csrf.group(1)
 
 
 def _world(db: Session) -> int:
@@ -88,3 +91,17 @@ def test_township_sees_county_roll_but_not_other_county(client, db: Session) -> 
     make_user(db, "js_pay", ["county_officer"], "440781")
     assert client.get(f"/api/v1/payments/rolls/{r.id}", headers=_token(client, "pay_worker")).status_code == 200
     assert client.get(f"/api/v1/payments/rolls/{r.id}", headers=_token(client, "js_pay")).status_code == 404
+
+
+def test_reserve_page_allot_and_refusal(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    make_staff(db)
+    csrf = _login(client, "pay_checker")
+    ok = client.post("/payments/reserve", data={"csrf_token": csrf, "township": "370784001", "kind": "allot",
+                                                "amount": "2000.00", "note": "年初拨付"}, follow_redirects=True)
+    assert ok.status_code == 200 and "2000.00" in ok.text and "年初拨付" in ok.text
+    bad = client.post("/payments/reserve", data={"csrf_token": csrf, "township": "370784001", "kind": "spend",
+                                                 "amount": "50", "case_id": ""})
+    assert bad.status_code == 422 and "须关联临时救助案件" in bad.text
+    junk = client.post("/payments/reserve", data={"csrf_token": csrf, "township": "370784001", "kind": "allot",
+                                                  "amount": "十元"})
+    assert junk.status_code == 422 and "金额或案件编号格式不正确" in junk.text

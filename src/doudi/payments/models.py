@@ -262,6 +262,7 @@ class ReserveEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     township_code: Mapped[str] = mapped_column(String(12), index=True)
+    seq: Mapped[int] = mapped_column()  # 1, 2, … per township: two concurrent entries cannot both be next
     kind: Mapped[str] = mapped_column(String(12))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     balance_fen: Mapped[int] = mapped_column(BigInteger)  # after this entry
@@ -272,6 +273,7 @@ class ReserveEntry(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
+        UniqueConstraint("township_code", "seq", name="uq_payment_reserve_entries_seq"),
         CheckConstraint(_in("kind", LedgerKind), name="kind"),
         CheckConstraint("amount_fen > 0", name="amount"),
     )

@@ -4,6 +4,7 @@ upload with its classified rows, and the Excel export of a roll."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -11,10 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.core import excel
-from doudi.core.errors import DoudiError, FieldError, ValidationFailed
+from doudi.core.errors import Conflict, DoudiError, FieldError, ValidationFailed
 from doudi.core.masking import mask_id
 from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
-from doudi.payments import bank, reconcile, service
+from doudi.payments import bank, reconcile, reserve, service
 from doudi.payments.models import BankFile, BankReturn, LineStatus, RollStatus
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
@@ -22,6 +23,7 @@ from doudi.web.render import render
 
 router = APIRouter(prefix="/payments", include_in_schema=False)
 nav(NavItem("资金发放", "/payments/rolls", "payment.read"), before="/audit")
+nav(NavItem("临时救助备用金", "/payments/reserve", "reserve.spend"), before="/audit")
 MAX_RETURN = 200 * 1024 * 1024  # a county's return for a month
 ReturnUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_RETURN))]
 LABELS = {**PROGRAM_LABELS, "price_subsidy": "价格临时补贴"}
@@ -152,6 +154,46 @@ def return_page(request: Request, return_id: int, session: SessionDep, actor: Pa
     return render(request, "payments/return.html", {"ret": ret, "rows": rows, "errors": [], "total": total,
                                                     "page": page, "pages": max(1, -(-total // 50)),
                                                     "outcome": outcome})
+
+
+@router.get("/reserve")
+def reserve_page(request: Request, session: SessionDep, actor: PageActor, township: str = "") -> Response:
+    """A township's reserve-fund ledger with its balance, and the forms to spend, allot or replenish."""
+    town = township or (actor.area_code[:9] if len(actor.area_code) >= 9 else "")
+    rows = reserve.ledger(session, actor=actor, township=town) if town else []
+    return render(request, "payments/reserve.html", {
+        "town": town, "rows": rows, "balance": reserve.balance(session, township=town)[1] if town else 0,
+        "yuan": service.yuan, "kinds": {str(k): v for k, v in reserve.KIND_LABELS.items()},
+        "can_spend": actor.can("reserve.spend"), "can_manage": actor.can("reserve.manage"), "errors": []})
+
+
+@router.post("/reserve")
+def reserve_record(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                   township: Annotated[str, Form()], kind: Annotated[str, Form()], amount: Annotated[str, Form()],
+                   case_id: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "") -> Response:
+    """Record one ledger entry; a refusal is shown on the ledger with its reason."""
+    try:
+        fen = int((Decimal(amount.strip()) * 100).to_integral_value())
+        reserve.record(session, actor=actor, township=township.strip(), kind=kind, amount_fen=fen, today=today(),
+                       case_id=int(case_id) if case_id.strip() else None, note=note)
+    except (InvalidOperation, ValueError):
+        return _reserve_error(request, session, actor, township, [FieldError("amount", "金额或案件编号格式不正确")])
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        errors = exc.errors if isinstance(exc, ValidationFailed) else [FieldError("amount", str(exc))]
+        return _reserve_error(request, session, actor, township, errors)
+    session.commit()
+    return RedirectResponse(f"/payments/reserve?township={township.strip()}", status_code=303)
+
+
+def _reserve_error(request: Request, session: SessionDep, actor: PageActor, township: str,
+                   errors: list[FieldError]) -> Response:
+    rows = reserve.ledger(session, actor=actor, township=township) if len(township) == 9 else []
+    return render(request, "payments/reserve.html", {
+        "town": township, "rows": rows, "balance": reserve.balance(session, township=township)[1],
+        "yuan": service.yuan, "kinds": {str(k): v for k, v in reserve.KIND_LABELS.items()},
+        "can_spend": actor.can("reserve.spend"), "can_manage": actor.can("reserve.manage"), "errors": errors},
+        status_code=422)
 
 
 def today() -> date:

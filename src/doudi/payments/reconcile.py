@@ -202,10 +202,10 @@ def reconcile(session: Session, *, actor: Actor, filename: str, data: bytes) -> 
         write_frame(session, PaymentLine, answered.select(
             pl.col("line_id").alias("id"), pl.col("outcome").alias("status"),
             pl.col("message").fill_null("").str.slice(0, 200).alias("reason")), mode="update", match=["id"])
-        rolls = answered["roll_id"].unique().to_list()
+        answered_rolls = answered["roll_id"].unique().to_list()
         open_rolls = set(session.scalars(select(PaymentLine.roll_id).where(
-            PaymentLine.roll_id.in_(rolls), PaymentLine.status == LineStatus.PENDING).distinct()))
-        done = [r for r in rolls if r not in open_rolls]
+            PaymentLine.roll_id.in_(answered_rolls), PaymentLine.status == LineStatus.PENDING).distinct()))
+        done = [r for r in answered_rolls if r not in open_rolls]
         if done:
             session.execute(update(PaymentRoll).where(PaymentRoll.id.in_(done), PaymentRoll.status == RollStatus.SENT)
                             .values(status=RollStatus.RECONCILED, reconciled_at=datetime.now(UTC),
