@@ -50,8 +50,8 @@ def _seed(url: str, n: int) -> None:
         write_frame(s, Household, pl.DataFrame({"id": ids, "household_no": "B" + ids.cast(pl.String).str.zfill(9),
                                                 "area_code": area, "hukou_type": "rural"}))
         write_frame(s, Person, pl.DataFrame({
-            "id": ids, "id_number": "37078419" + ids.cast(pl.String).str.zfill(10), "name": "户主" + ids.cast(pl.String),
-            "sex": "M", "birth_date": date(1960, 1, 1)}))
+            "id": ids, "id_number": "37078419" + ids.cast(pl.String).str.zfill(10),
+            "name": "户主" + ids.cast(pl.String), "sex": "M", "birth_date": date(1960, 1, 1)}))
         write_frame(s, Membership, pl.DataFrame({"household_id": ids, "person_id": ids, "relation": "head",
                                                  "valid_from": date(2020, 1, 1)}))
         write_frame(s, Enrollment, pl.DataFrame({
@@ -120,7 +120,8 @@ def run() -> dict[str, Any]:
         rec_s = time.perf_counter() - t3
         engine.dispose()
         return {
-            "database": "PostgreSQL (local)", "input": f"{n:,} 低保 enrollments with confirmed accounts in 400 villages",
+            "database": "PostgreSQL (local)",
+            "input": f"{n:,} 低保 enrollments with confirmed accounts in 400 villages",
             "seed_s": round(seed_s, 1),
             "roll_lines": lines, "roll_total_yuan": service.yuan(total),
             "roll_generate_s": round(gen_s, 2), "pain001_files": len(files), "pain001_write_s": round(files_s, 2),
