@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from doudi.areas.codes import county_of
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.core import excel
 from doudi.core.errors import Conflict, DoudiError, FieldError, ValidationFailed
@@ -51,7 +52,7 @@ def rolls_page(request: Request, session: SessionDep, actor: PageActor, month: s
     return render(request, "payments/rolls.html", {
         **_ctx(), "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PER_PAGE)),
         "f": {"month": month, "program": program, "status": status}, "errors": errors,
-        "can_prepare": actor.can("payment.prepare"), "county": actor.area_code[:6]})
+        "can_prepare": actor.can("payment.prepare"), "county": county_of(actor.area_code)})
 
 
 @router.post("/rolls")
