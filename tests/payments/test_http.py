@@ -81,6 +81,8 @@ def test_pages_list_detail_inbox_excel(client, db: Session) -> None:  # type: ig
     values = [c.value for row in ws.iter_rows() for c in row]
     assert "'=HYPERLINK(1)" in values and "6230********9012" in values and 537 in values
     assert client.get("/payments/rolls/999999").status_code == 404
+    household = client.get(f"/households/{r_household(db, r.id)}")
+    assert "资金发放记录" in household.text and "6230********9012" in household.text
 
 
 def test_township_sees_county_roll_but_not_other_county(client, db: Session) -> None:  # type: ignore[no-untyped-def]
@@ -105,3 +107,14 @@ def test_reserve_page_allot_and_refusal(client, db: Session) -> None:  # type: i
     junk = client.post("/payments/reserve", data={"csrf_token": csrf, "township": "370784001", "kind": "allot",
                                                   "amount": "十元"})
     assert junk.status_code == 422 and "金额或案件编号格式不正确" in junk.text
+
+
+def r_household(db: Session, roll_id: int) -> int:
+    """The household paid on a roll's first line."""
+    from sqlalchemy import select
+
+    from doudi.payments.models import PaymentLine
+
+    hid = db.scalar(select(PaymentLine.household_id).where(PaymentLine.roll_id == roll_id).limit(1))
+    assert hid is not None
+    return int(hid)

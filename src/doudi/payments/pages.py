@@ -9,8 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from doudi.areas.codes import county_of
+from doudi.auth.permissions import Actor
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.core import excel
 from doudi.core.errors import Conflict, DoudiError, FieldError, ValidationFailed
@@ -18,6 +20,9 @@ from doudi.core.masking import mask_id
 from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
 from doudi.payments import bank, reconcile, reserve, service
 from doudi.payments.models import BankFile, BankReturn, LineStatus, RollStatus
+from doudi.registry.models import Household
+from doudi.registry.panels import Panel
+from doudi.registry.panels import register as register_panel
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
 from doudi.web.render import render
@@ -200,3 +205,13 @@ def _reserve_error(request: Request, session: SessionDep, actor: PageActor, town
 def today() -> date:
     """The date pages use (one place to pin in tests)."""
     return date.today()
+
+
+@register_panel
+def household_panel(session: Session, actor: Actor, household: Household) -> Panel | None:
+    """The household's payments (its own and its members'), newest first, accounts masked."""
+    if not actor.can("payment.read"):
+        return None
+    lines = service.household_lines(session, actor=actor, household_id=household.id)
+    return Panel("资金发放记录", "payments/_panel.html", {
+        **_ctx(), "lines": lines, "total_paid": sum(x.amount_fen for x in lines if x.status == "paid")})

@@ -426,3 +426,11 @@ def mask_account(number: str | None) -> str:
     if not number:
         return ""
     return number[:4] + "*" * max(len(number) - 8, 0) + number[-4:] if len(number) > 8 else "*" * len(number)
+
+
+def household_lines(session: Session, *, actor: Actor, household_id: int, limit: int = 36) -> list[PaymentLine]:
+    """A household's payment lines in the actor's area, newest entitlement month first."""
+    actor.require("payment.read")
+    stmt = scoped_lines(select(PaymentLine).where(PaymentLine.household_id == household_id), actor)
+    return list(session.scalars(stmt.order_by(PaymentLine.entitlement_month.desc(), PaymentLine.id.desc())
+                                .limit(limit)))
