@@ -39,6 +39,7 @@ API_MODULES = [
     "doudi.cases.views",
     "doudi.verification.views",
     "doudi.policy.views",
+    "doudi.monitoring.views",
     "doudi.payments.views",
 ]
 PAGE_MODULES = [
@@ -51,6 +52,7 @@ PAGE_MODULES = [
     "doudi.portal.pages",
     "doudi.verification.pages",
     "doudi.policy.pages",
+    "doudi.monitoring.pages",
     "doudi.payments.pages",
 ]
 

@@ -9,7 +9,8 @@ import typer
 
 # Each module exposes `daily(session, *, today) -> str`, one line of Chinese summary; domains append theirs.
 DAILY_JOBS: list[str] = [
-    "doudi.payments.jobs",  # the month's payment rolls, in the window the pack sets
+    "doudi.monitoring.jobs",
+    "doudi.payments.jobs",  # the month's payment rolls, in the window the pack sets (after monitoring's stops)
 ]
 
 

@@ -2,7 +2,7 @@
 care levels on enrollment changes
 
 Revision ID: 0500
-Revises: 0300
+Revises: 0400
 Create Date: 2026-12-04 21:05:18.172425
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0500'
-down_revision: str | Sequence[str] | None = '0300'
+down_revision: str | Sequence[str] | None = '0400'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
