@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "doudi.synth.commands",
     "doudi.cases.commands",
     "doudi.monitoring.commands",
+    "doudi.payments.commands",
 ]
 
 for _name in COMMAND_MODULES:

@@ -40,6 +40,7 @@ API_MODULES = [
     "doudi.verification.views",
     "doudi.policy.views",
     "doudi.monitoring.views",
+    "doudi.payments.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -53,6 +54,7 @@ PAGE_MODULES = [
     "doudi.verification.pages",
     "doudi.policy.pages",
     "doudi.monitoring.pages",
+    "doudi.payments.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

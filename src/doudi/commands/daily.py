@@ -8,7 +8,10 @@ from datetime import date
 import typer
 
 # Each module exposes `daily(session, *, today) -> str`, one line of Chinese summary; domains append theirs.
-DAILY_JOBS: list[str] = ["doudi.monitoring.jobs"]
+DAILY_JOBS: list[str] = [
+    "doudi.monitoring.jobs",
+    "doudi.payments.jobs",  # the month's payment rolls, in the window the pack sets (after monitoring's stops)
+]
 
 
 def run_daily(*, today: date) -> list[str]:

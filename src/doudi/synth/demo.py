@@ -136,7 +136,10 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
 
 # Each module exposes `seed(session, *, today, township)`, filling its domain for the demo county (warnings,
 # payment rolls, care visits); domains append theirs. They run after the demo cases, in this order.
-DOMAIN_DEMOS: list[str] = ["doudi.monitoring.demo"]
+DOMAIN_DEMOS: list[str] = [
+    "doudi.monitoring.demo",
+    "doudi.payments.demo",  # recipients with accounts, a reconciled roll and rolls to approve
+]
 
 
 def run_demo(
