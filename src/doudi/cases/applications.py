@@ -10,13 +10,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.areas.models import Area
+from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.cases import evaluation
 from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStep, ProgramDecision, TemporaryGrant
+from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.procedure import case_due, plan
 from doudi.cases.schemas import ApplicationCreate
+from doudi.cases.verify_hook import authorise_and_request
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.policy.params import load_pack
+from doudi.policy.registry_frames import months_back
 from doudi.registry import writes
 from doudi.registry.models import Household, IncomeFact, Membership, Person
 from doudi.registry.schemas import HouseholdCreate, MemberCreate
@@ -36,8 +42,6 @@ def _validate(session: Session, actor: Actor, data: ApplicationCreate, *, online
         # A citizen may apply in any county (at the household's hukou place); the area must be a real village.
         if data.household_id is not None:
             raise ValidationFailed([FieldError("household_id", "网上申请请填写家庭成员信息")])
-        from doudi.areas.models import Area
-
         area = session.get(Area, data.area_code or "")
         if area is None or area.level != "village":
             raise ValidationFailed([FieldError("area_code", "请选择所在村（居）")])
@@ -114,9 +118,6 @@ def _record_declared_income(session: Session, actor: Actor, case: Case, hh: Hous
     by_number = {m.person.id_number: m.person_id for m in hh.members if m.valid_to is None}
     # Declared monthly averages cover exactly the income window the engine averages over
     # ([on − N months, on − 1 day], N from the pack; Guangdong uses 6 months).
-    from doudi.policy.params import load_pack
-    from doudi.policy.registry_frames import months_back
-
     months = int(load_pack(case.area_code).value("dibao.income.averaging_months", on=on))
     start, end = months_back(on, months), on - timedelta(days=1)
     for m in data.members:
@@ -144,8 +145,6 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     hh = _household_for(session, actor, case, today)
     case.household_id, case.area_code = hh.id, hh.area_code
     _record_declared_income(session, actor, case, hh, today)
-    from doudi.cases.verify_hook import authorise_and_request
-
     authorise_and_request(session, actor=actor, case=case, household=hh, on=today)
     data = ApplicationCreate.model_validate(case.declared)
     need = data.temporary_need.model_dump(mode="json") if data.temporary_need else None
@@ -208,8 +207,6 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
     svc.activate_next(session, case, today=today)
     limit = f"{rules.emergency_payment_hours} 小时内先行救助" if kind == "emergency" else \
         f"办理时限至 {case.due_on}"
-    from doudi.cases.notices import PROGRAM_LABELS
-
     svc.event(session, case, actor=actor, kind="accepted",
               message=f"已受理，{limit}；办理项目：{'、'.join(PROGRAM_LABELS.get(p, p) for p in programs)}")
     svc.record(session, case, actor=actor, action="case.accept",
@@ -278,10 +275,7 @@ def withdraw(session: Session, *, case: Case, actor: Actor | str, reason: str, v
 
 
 def _audit_plain(session: Session, case: Case, actor: Actor | str, action: str, note: str) -> None:
-    from doudi.audit import service as audit
-    from doudi.auth.permissions import Actor as _Actor
-
-    who = actor if isinstance(actor, _Actor) else _Actor(username=actor, area_code=case.area_code)
+    who = actor if isinstance(actor, Actor) else Actor(username=actor, area_code=case.area_code)
     audit.record(session, actor=who, action=action, object_type="case", object_id=case.id,
                  area_code=case.area_code, extra={"note": note})
 

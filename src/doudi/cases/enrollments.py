@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_area
-from doudi.cases.models import Enrollment, EnrollmentChange
+from doudi.cases.models import Enrollment, EnrollmentChange, Notice
+from doudi.cases.notices import change_notice
 from doudi.cases.procedure import add_months, next_month, rules_for
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db.versions import claim
@@ -100,8 +101,6 @@ def review(session: Session, *, actor: Actor, enrollment_id: int, version: int, 
     session.add(change)
     session.flush()
     if change.kind in {"increase", "decrease", "gradual_exit"}:
-        from doudi.cases.notices import change_notice
-
         change_notice(session, enrollment=e, change=change, today=today)
     _audit(session, actor, e, f"enrollment.{change.kind}", before, _snap(e), reason)
     return change
@@ -162,8 +161,6 @@ def finalize_due(session: Session, *, actor: Actor, today: date) -> list[Enrollm
         before = _snap(e)
         change.status, change.effective_month, change.new_amount = "effective", next_month(today), Decimal(0)
         e.status, e.end_month, e.next_review_on = "terminated", change.effective_month, None
-        from doudi.cases.notices import change_notice
-
         change_notice(session, enrollment=e, change=change, today=today)
         _audit(session, actor, e, "enrollment.terminated", before, _snap(e), change.reason)
         done.append(e)
@@ -179,7 +176,5 @@ def changes_of(session: Session, *, enrollment: Enrollment) -> list[EnrollmentCh
 
 def notices_of(session: Session, *, enrollment: Enrollment) -> list[Any]:
     """Notices issued for an enrollment's changes, newest first."""
-    from doudi.cases.models import Notice
-
     stmt = select(Notice).where(Notice.enrollment_id == enrollment.id).order_by(Notice.id.desc())
     return list(session.scalars(stmt))

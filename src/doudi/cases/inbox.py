@@ -14,6 +14,7 @@ from doudi.auth.models import User
 from doudi.auth.permissions import Actor
 from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStep, Task
+from doudi.cases.procedure import rules_for
 from doudi.cases.steps import STEP_ACTION
 
 
@@ -106,8 +107,6 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
 
 
 def _near_days(actor: Actor, today: date) -> Any:
-    from doudi.cases.procedure import rules_for
-
     return rules_for(actor.area_code, today).near_due_workdays
 
 

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from doudi.areas import service as areas
+from doudi.audit import service as audit
 from doudi.auth.models import User
 from doudi.cases import (
     applications,
@@ -34,6 +35,7 @@ from doudi.core.masking import scrub_text
 from doudi.core.uploads import read_capped
 from doudi.deps import CsrfChecked, PageActor, SessionDep
 from doudi.registry.models import Household
+from doudi.registry.service import get_household
 from doudi.web import inbox_sources
 from doudi.web.render import render
 
@@ -82,8 +84,6 @@ def case_export(session: SessionDep, actor: PageActor, q: str = "", status: str 
                 area_code: str = "", step: str = "", overdue: str = "") -> Response:
     """The filtered case list as Excel."""
     data = export.cases_workbook(session, actor=actor, filters=_filters(q, status, program, area_code, step, overdue))
-    from doudi.audit import service as audit
-
     audit.record(session, actor=actor, action="case.export", area_code=actor.area_code,
                  extra={"q": scrub_text(q), "status": status, "program": program})
     session.commit()
@@ -97,8 +97,6 @@ def new_case_form(request: Request, session: SessionDep, actor: PageActor, house
     actor.require("case.create")
     hh = None
     if household_id is not None:
-        from doudi.registry.service import get_household
-
         hh = get_household(session, actor=actor, household_id=household_id)
     villages = areas.subtree(session, area_code=actor.area_code, level="village")
     return render(request, "cases/new.html", {"hh": hh, "villages": villages, "labels": PROGRAM_LABELS,
@@ -155,8 +153,6 @@ async def new_case(request: Request, session: SessionDep, actor: PageActor, _csr
     except (ValidationError, ValidationFailed) as exc:
         session.rollback()
         villages = areas.subtree(session, area_code=actor.area_code, level="village")
-        from doudi.registry.service import get_household
-
         hh = get_household(session, actor=actor, household_id=int(str(form["household_id"]))) \
             if form.get("household_id") else None
         return render(request, "cases/new.html", {"hh": hh, "villages": villages, "labels": PROGRAM_LABELS,
@@ -314,8 +310,6 @@ def enrollment_list(request: Request, session: SessionDep, actor: PageActor, pro
                     due: str = "", q: str = "", page: int = Query(1, ge=1)) -> Response:
     """Enrollments in the user's area, with reviews due."""
     actor.require("case.read")
-    from sqlalchemy import func
-
     stmt = enrollments.scoped(select(Enrollment), actor)
     if program:
         stmt = stmt.where(Enrollment.program == program)

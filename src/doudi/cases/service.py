@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import math
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from doudi.areas.codes import county_of
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area, in_area
+from doudi.auth.scope import get_in_area, in_area, under
 from doudi.cases.models import Case, CaseEvent, CaseStep
 from doudi.cases.procedure import STEP_LABELS, Rules, due_for, rules_for
 from doudi.core.calendar import WorkCalendar
 from doudi.db.versions import claim
+from doudi.policy.calendar import calendar_for as cal
 
 
 def now() -> datetime:
@@ -25,8 +29,6 @@ def now() -> datetime:
 
 def calendar_for(area_code: str) -> WorkCalendar:
     """The working-day calendar of an area (library data plus the pack's calendar data)."""
-    from doudi.policy.calendar import calendar_for as cal
-
     return cal(area_code)
 
 
@@ -86,8 +88,6 @@ def activate_next(session: Session, case: Case, *, today: date | None = None) ->
         return None
     today = today or date.today()
     if nxt.key == "spot_check":  # 特困人员认定办法 Art. 16: only sampled cases are checked by the county
-        from doudi.cases.steps import sample_for_spot_check
-
         selected = sample_for_spot_check(session, case, today)
         nxt.data = {"selected": selected}
         if not selected:
@@ -141,8 +141,6 @@ def list_stmt(actor: Actor, f: CaseFilter, *, today: date | None = None) -> Sele
         stmt = stmt.where(Case.area_code.startswith(f.area_code))
     if f.program:
         # JSON containment differs between SQLite and PostgreSQL; a LIKE on the serialised list works on both.
-        from sqlalchemy import String, cast
-
         stmt = stmt.where(cast(Case.programs, String).like(f'%"{f.program}"%'))
     if f.step or f.overdue:
         sub = select(CaseStep.case_id).where(CaseStep.status == "active")
@@ -170,3 +168,21 @@ def timeline(session: Session, *, case: Case, public_only: bool = False) -> list
     if public_only:
         stmt = stmt.where(CaseEvent.public.is_(True))
     return list(session.scalars(stmt.order_by(CaseEvent.at, CaseEvent.id)))
+
+
+def sample_for_spot_check(session: Session, case: Case, today: date) -> bool:
+    """Draw at random, but never let the county's share of checked 特困 cases this year fall below the minimum.
+
+    The draw uses the operating system's randomness, so a township cannot work out in advance which of its
+    cases will escape the check."""
+    share = float(rules(case).spot_check_share)
+    year_start = date(today.year, 1, 1)
+    steps = under(select(CaseStep.status, CaseStep.outcome).join(Case, Case.id == CaseStep.case_id).where(
+        CaseStep.key == "spot_check", Case.accepted_on >= year_start, CaseStep.case_id != case.id,
+        CaseStep.status.in_(["active", "done", "skipped"])), Case.area_code, county_of(case.area_code))
+    rows = session.execute(steps).all()
+    total = len(rows) + 1
+    chosen = sum(1 for status, outcome in rows if outcome != "not_sampled" and status != "waiting")
+    if chosen < math.ceil(share * total):
+        return True
+    return secrets.SystemRandom().random() < share
