@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from doudi.auth.permissions import system_actor
+from doudi.auth.scope import in_subtree
 from doudi.cases.enrollments import finalize_due
 from doudi.cases.inbox import overdue_all
 from doudi.db.engine import session_scope
@@ -35,6 +36,6 @@ def register(app: typer.Typer) -> None:
             rows = overdue_all(session, actor=actor)
             table = Table("时限", "案件", "申请人", "区划", "环节")
             for r in rows:
-                if not area or r.area_code.startswith(area):
+                if in_subtree(r.area_code, area):
                     table.add_row(str(r.due_on or r.due_at), r.case_no, r.applicant, r.area_code, r.step_label)
             Console().print(table)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from doudi.areas.codes import level_of
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import actor_level as actor_level  # re-exported: older imports
 from doudi.cases import service as svc
 from doudi.cases.labels import PROGRAM_LABELS
 from doudi.cases.models import Case, ProgramDecision
@@ -52,11 +52,6 @@ def engine_view(case: Case, program: str) -> EngineView:
 def engine_views(case: Case) -> dict[str, EngineView]:
     """The engine's result for every program the case decides."""
     return {p: engine_view(case, p) for p in case.programs}
-
-
-def actor_level(actor: Actor) -> str:
-    """The administrative level the actor acts at (the system acts at every level)."""
-    return "province" if actor.system else level_of(actor.area_code)
 
 
 def level_reaches(actor: Actor, required: str) -> bool:

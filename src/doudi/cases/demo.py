@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.permissions import Actor, on_behalf
+from doudi.auth.scope import under
 from doudi.cases import applications, consistency, steps
 from doudi.cases import service as svc
 from doudi.cases.schemas import ApplicationCreate
@@ -105,7 +106,7 @@ def seed_demo_cases(session: Session, *, township: str, today: date | None = Non
     if len(staff) < 3:
         return 0
     rng = random.Random(seed)
-    households = list(session.scalars(select(Household).where(Household.area_code.startswith(township))
+    households = list(session.scalars(under(select(Household), Household.area_code, township)
                                       .order_by(Household.id)))
     picks = _assign(rng, households, _paid_eligible(session, households, today))
     made = 0

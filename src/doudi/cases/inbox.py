@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.models import User
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import county_or_above
 from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStep, Task
 from doudi.cases.procedure import rules_for
@@ -71,7 +72,7 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
     calendar = svc.calendar_for(actor.area_code)
     near = calendar.add_workdays(today, int(_near_days(actor, today)))
     keys = _actionable_keys(actor)
-    county_level = len(actor.area_code) <= 6
+    county_level = county_or_above(actor)
     mine = CaseStep.key.in_(keys) if county_level else and_(CaseStep.key.in_(keys), CaseStep.level != "county")
     late = overdue_clause(today, now)
     supervised = select(User.id).where(User.supervisor_id == actor.user_id) if actor.user_id else None

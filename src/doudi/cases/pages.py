@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from doudi.areas import service as areas
 from doudi.audit import service as audit
 from doudi.auth.models import User
+from doudi.auth.scope import under
 from doudi.cases import (
     applications,
     consistency,
@@ -33,7 +34,7 @@ from doudi.cases.schemas import ApplicationCreate
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.core.masking import scrub_text
 from doudi.core.uploads import read_capped
-from doudi.deps import CsrfChecked, PageActor, SessionDep
+from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep
 from doudi.registry.models import Household
 from doudi.registry.service import get_household
 from doudi.web import inbox_sources
@@ -171,8 +172,8 @@ def case_detail(request: Request, case_id: int, session: SessionDep, actor: Page
 
 def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list[FieldError],
             status_code: int = 200) -> Response:
-    staff = list(session.scalars(select(User).where(User.area_code.startswith(case.area_code[:9]),
-                                                    User.is_active.is_(True)).limit(200)))
+    staff = list(session.scalars(under(select(User).where(User.is_active.is_(True)), User.area_code,
+                                       case.area_code[:9]).limit(200)))
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     rules = svc.rules(case) if case.accepted_on else None
     ctx = {
@@ -195,6 +196,7 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
 
 
 def _form_data(form: Any) -> dict[str, Any]:
+    """The step form as the mapping its input model reads: `x[]` fields are lists, `op.<program>.<field>` opinions."""
     data: dict[str, Any] = {}
     for key in form:
         if key in {"csrf_token", "version", "action"}:
@@ -207,19 +209,17 @@ def _form_data(form: Any) -> dict[str, Any]:
             data.setdefault("opinions", {}).setdefault(program, {})[fld] = values[-1]
         else:
             data[key] = values[-1]
-    if "investigator_ids" in data and isinstance(data["investigator_ids"], list):
-        data["investigator_ids"] = [int(x) for x in data["investigator_ids"]]
     return data
 
 
 @router.post("/cases/{case_id}/steps/{step_key}")
-async def act(request: Request, case_id: int, step_key: str, session: SessionDep, actor: PageActor,
-              _csrf: CsrfChecked) -> Response:
+def act(request: Request, case_id: int, step_key: str, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+        form: FormDep) -> Response:
     """Submit the active step's form."""
-    form = await request.form()
     try:
+        data = steps.parse_input(step_key, _form_data(form))
         steps.act(session, actor=actor, case_id=case_id, step_key=step_key, action=str(form.get("action", "complete")),
-                  data=_form_data(form), version=int(str(form.get("version", "0"))))
+                  data=data, version=int(str(form.get("version", "0"))))
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         session.rollback()
         if isinstance(exc, PermissionDenied):

@@ -138,7 +138,7 @@ def list_stmt(actor: Actor, f: CaseFilter, *, today: date | None = None) -> Sele
     if f.status:
         stmt = stmt.where(Case.status == f.status)
     if f.area_code:
-        stmt = stmt.where(Case.area_code.startswith(f.area_code))
+        stmt = under(stmt, Case.area_code, f.area_code)
     if f.program:
         # JSON containment differs between SQLite and PostgreSQL; a LIKE on the serialised list works on both.
         stmt = stmt.where(cast(Case.programs, String).like(f'%"{f.program}"%'))

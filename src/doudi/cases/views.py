@@ -116,9 +116,28 @@ def return_case(case_id: int, body: ReturnIn, actor: ApiActor, session: SessionD
     return case_read(case)
 
 
+def _step_route(step: steps.base.Step) -> None:
+    """One route per step, so that the API docs show each step's own fields."""
+    def act_on_step(case_id: int, body: StepAction[Any], actor: ApiActor, session: SessionDep) -> CaseRead:
+        case = steps.act(session, actor=actor, case_id=case_id, step_key=step.key, action=body.action,
+                         data=body.data, version=body.version)
+        session.commit()
+        return case_read(case)
+
+    act_on_step.__annotations__["body"] = StepAction[step.model]  # type: ignore[name-defined]
+    router.add_api_route(f"/cases/{{case_id}}/steps/{step.key}", act_on_step, methods=["POST"],
+                         response_model=CaseRead, name=f"act_{step.key}", summary=f"办理：{svc.label(step.key)}",
+                         description=(step.model.__doc__ or "") + "\n\n409：该环节不是当前环节，或 version 已过期。")
+
+
+for _step in steps.STEPS.values():
+    _step_route(_step)
+
+
 @router.post("/cases/{case_id}/steps/{step_key}", response_model=CaseRead)
-def act(case_id: int, step_key: str, body: StepAction, actor: ApiActor, session: SessionDep) -> CaseRead:
-    """Act on the active step (409 if the step is not active or `version` is stale)."""
+def act(case_id: int, step_key: str, body: StepAction[dict[str, Any]], actor: ApiActor,
+        session: SessionDep) -> CaseRead:
+    """Act on a step that takes no input of its own (409 if the step is not active or `version` is stale)."""
     case = steps.act(session, actor=actor, case_id=case_id, step_key=step_key, action=body.action,
                      data=body.data, version=body.version)
     session.commit()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import area_clause, get_in_area, in_area
+from doudi.auth.scope import area_clause, get_in_area, in_area, in_subtree
 from doudi.core.dates import whole_months_before
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.ingest.models import IngestBatch
@@ -157,7 +157,7 @@ def process_request(session: Session, *, actor: Actor, request_id: int,
     # Only batches that can reach this household (its area's, a wider area's, or national ones) answer for it.
     latest = {b.source_key: b for b in session.scalars(
         select(IngestBatch).where(IngestBatch.kind == "feed").order_by(IngestBatch.id))
-        if (prefix := link_prefix(b)) is None or hh.area_code.startswith(prefix)}
+        if (prefix := link_prefix(b)) is None or in_subtree(hh.area_code, prefix)}
     reviews = set(session.scalars(select(LinkReview.source_key).where(
         LinkReview.candidate_person_id.in_(person_ids), LinkReview.status == "pending")))
     now = datetime.now(UTC)

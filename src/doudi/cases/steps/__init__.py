@@ -4,6 +4,7 @@ Each action checks role, scope, version, level and separation of duties before i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -29,18 +30,30 @@ from doudi.cases.steps import (  # each module registers its handler on import
     spot_check,
     verification,
 )
-from doudi.cases.steps.base import HANDLERS, STEP_ACTION, decision_row, finish, handler, level_ok
+from doudi.cases.steps.base import (
+    HANDLERS,
+    STEP_ACTION,
+    STEPS,
+    Opinion,
+    StepIn,
+    decision_row,
+    finish,
+    handler,
+    level_ok,
+    parse_input,
+)
 from doudi.core.errors import Conflict
 
-__all__ = ["DECISIONS", "HANDLERS", "OBJECTION_BASIS", "STEP_ACTION", "act", "decision_row", "finish", "handler",
-           "sample_for_spot_check"]
+__all__ = ["DECISIONS", "HANDLERS", "OBJECTION_BASIS", "STEPS", "STEP_ACTION", "Opinion", "StepIn", "act",
+           "decision_row", "finish", "handler", "parse_input", "sample_for_spot_check"]
 _MODULES = (collective_decision, confirmation, county_visit, decision, democratic_review, emergency_grant,
             first_review, home_visit, investigation_start, payment, publicity, spot_check, verification)
 
 
-def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: str, data: dict[str, Any],
-        version: int | None, today: date | None = None) -> Case:
-    """Perform `action` on the case's active step `step_key`; returns the case with the next step active."""
+def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: str,
+        data: StepIn | Mapping[str, Any], version: int | None, today: date | None = None) -> Case:
+    """Perform `action` on the case's active step `step_key` with the step's typed input (a mapping is parsed
+    into it); returns the case with the next step active."""
     today = today or date.today()
     case = svc.get_case(session, actor=actor, case_id=case_id)
     actor.require(STEP_ACTION.get(step_key, "case.review"))  # permission first: a refusal says nothing of state
@@ -50,10 +63,11 @@ def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: 
         current = svc.label(step.key) if step else "无"
         raise Conflict(f"当前环节是“{current}”，不能办理“{svc.label(step_key)}”；请刷新页面")
     level_ok(actor, step)
-    run = HANDLERS.get(step.key)
-    if run is None:
+    registered = STEPS.get(step.key)
+    if registered is None:
         raise Conflict(f"“{svc.label(step.key)}”不能在此办理")
-    run(session, actor=actor, case=case, step=step, action=action, data=data, today=today)
+    registered.run(session, actor=actor, case=case, step=step, action=action, data=parse_input(step.key, data),
+                   today=today)
     case.updated_at = svc.now()  # bumps the version even when only steps changed
     session.flush()
     return case

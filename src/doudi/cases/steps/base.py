@@ -3,40 +3,104 @@ the completion they all use."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import county_or_above
 from doudi.cases import service as svc
 from doudi.cases.labels import PROGRAM_LABELS
 from doudi.cases.models import Case, CaseStep, ProgramDecision, TemporaryGrant
 from doudi.cases.rules import DECISIONS
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from doudi.core.validation import from_pydantic
 
 
-class Handler(Protocol):
+def _blank_none(value: Any) -> Any:
+    # A form sends an empty field as "": for an optional date, amount or number that means "not given".
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+OptDate = Annotated[date | None, BeforeValidator(_blank_none)]
+OptAmount = Annotated[Decimal | None, BeforeValidator(_blank_none)]
+OptInt = Annotated[int | None, BeforeValidator(_blank_none)]
+
+
+class StepIn(BaseModel):
+    """The input of one step; each step module declares its own (`HomeVisitIn`, `ConfirmationIn`, …).
+
+    The types are checked here; the rules (how many investigators, which conclusions) are checked by the
+    handler, which names the field and the article in its message."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Opinion(BaseModel):
+    """One program's opinion in a review or decision step."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    decision: str = Field(default="", description="approve 同意 | reject 不同意")
+    monthly_amount: OptAmount = Field(default=None, description="月救助金额（元）")
+    reasons: str = Field(default="", description="理由（不同意时必填）")
+    override_reason: str = Field(default="", description="与系统测算结果不一致时的理由")
+
+
+In = TypeVar("In", bound=StepIn)
+In_contra = TypeVar("In_contra", bound=StepIn, contravariant=True)
+
+
+class Handler(Protocol[In_contra]):
     """A step handler: checks the input, records the step's outcome and activates the next step."""
 
-    def __call__(self, session: Session, *, actor: Actor, case: Case, step: CaseStep, action: str,
-                 data: dict[str, Any], today: date) -> None: ...
+    def __call__(self, session: Session, *, actor: Actor, case: Case, step: CaseStep, action: str, data: In_contra,
+                 today: date) -> None: ...
 
 
-HANDLERS: dict[str, Handler] = {}
+@dataclass(frozen=True)
+class Step:
+    """A registered step: its permission, its input model and its handler."""
+
+    key: str
+    permission: str
+    model: type[StepIn]
+    run: Handler[Any]
+
+
+STEPS: dict[str, Step] = {}
+HANDLERS: dict[str, Handler[Any]] = {}
 STEP_ACTION: dict[str, str] = {}  # step key → the permission needed to act on it
 
 
-def handler(key: str, *, permission: str) -> Callable[[Handler], Handler]:
-    """Register the handler of step `key`, acted on with `permission`."""
-    def register(fn: Handler) -> Handler:
+def handler(key: str, *, permission: str, model: type[In]) -> Callable[[Handler[In]], Handler[In]]:
+    """Register the handler of step `key`, acted on with `permission`, taking `model` as its input."""
+    def register(fn: Handler[In]) -> Handler[In]:
+        STEPS[key] = Step(key, permission, model, fn)
         HANDLERS[key] = fn
         STEP_ACTION[key] = permission
         return fn
     return register
+
+
+def parse_input(key: str, data: StepIn | Mapping[str, Any]) -> StepIn:
+    """The step's typed input from a model or a mapping (a form, a JSON body); ValidationFailed names each field."""
+    step = STEPS.get(key)
+    model = step.model if step is not None else StepIn
+    if isinstance(data, model):
+        return data
+    raw = data.model_dump() if isinstance(data, BaseModel) else dict(data)
+    try:
+        return model.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise from_pydantic(exc) from None
 
 
 STEP_ACTION["termination_publicity"] = "case.publicize"  # acted on through enrollments, not a handler
@@ -48,7 +112,7 @@ def bad(field: str, message: str) -> ValidationFailed:
 
 def level_ok(actor: Actor, step: CaseStep) -> None:
     # A county-level step needs a county-level (or higher) user, even if the role would allow it in a township.
-    if step.level == "county" and not actor.system and len(actor.area_code) > 6:
+    if step.level == "county" and not county_or_above(actor):
         raise PermissionDenied(f"“{svc.label(step.key)}”须由县级民政部门办理")
 
 
@@ -76,8 +140,9 @@ def to_amount(value: Any, field: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def read_opinions(case: Case, data: dict[str, Any], field: str) -> dict[str, dict[str, Any]]:
-    opinions = data.get("opinions") or {}
+def read_opinions(case: Case, given: Mapping[str, Opinion], field: str) -> dict[str, dict[str, Any]]:
+    """Each program's opinion as recorded on the step; every program of the case needs one, a rejection a reason."""
+    opinions = {p: o.model_dump(mode="json", exclude_none=True) for p, o in given.items()}
     errors = []
     for program in case.programs:
         op = opinions.get(program)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import county_or_above
 from doudi.cases import consistency
 from doudi.cases.models import Case, CaseStep, TemporaryGrant
 from doudi.cases.rules import COLLECTIVE_NEEDED, approval_level
-from doudi.cases.steps.base import decision_row, finish, handler, read_opinions, separation, to_amount
+from doudi.cases.schemas import Program
+from doudi.cases.steps.base import Opinion, StepIn, decision_row, finish, handler, read_opinions, separation, to_amount
 from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
 from doudi.registry.models import Household
 
@@ -22,7 +25,7 @@ def _temporary_limit(session: Session, actor: Actor, case: Case, opinion: dict[s
     amount = to_amount(opinion.get("monthly_amount") or 0, "opinions.temporary_assistance.monthly_amount")
     hh = session.get(Household, case.household_id) if case.household_id else None
     level = approval_level(case.area_code, hh.hukou_type if hh else "rural", amount, today)
-    if level != "township" and len(actor.area_code) > 6 and not actor.system:
+    if level != "township" and not county_or_above(actor):
         raise PermissionDenied(f"临时救助 {amount} 元超出乡镇审批额度，须报县级民政部门审批")
     decided = any(s.key == "collective_decision" and s.status == "done" for s in case.steps)
     if level == "case_by_case" and not decided:
@@ -32,11 +35,17 @@ def _temporary_limit(session: Session, actor: Actor, case: Case, opinion: dict[s
         grant.amount, grant.approval_level = amount, level
 
 
-@handler("confirmation", permission="case.confirm")
+class ConfirmationIn(StepIn):
+    """审核确认: the decision on each program applied for."""
+
+    opinions: dict[Program, Opinion] = Field(default_factory=dict, description="每个项目的审核确认意见")
+
+
+@handler("confirmation", permission="case.confirm", model=ConfirmationIn)
 def confirmation(session: Session, *, actor: Actor, case: Case, step: CaseStep, action: str,
-                 data: dict[str, Any], today: date) -> None:
+                 data: ConfirmationIn, today: date) -> None:
     separation(case, actor)
-    opinions = read_opinions(case, data, "opinions")
+    opinions = read_opinions(case, data.opinions, "opinions")
     if opinions.get("temporary_assistance", {}).get("decision") == "approve":
         _temporary_limit(session, actor, case, opinions["temporary_assistance"], today)
     errors: list[FieldError] = []

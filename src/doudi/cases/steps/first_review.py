@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
@@ -12,14 +12,21 @@ from doudi.cases import consistency
 from doudi.cases import service as svc
 from doudi.cases.labels import PROGRAM_LABELS
 from doudi.cases.models import Case, CaseStep
-from doudi.cases.steps.base import decision_row, finish, handler, read_opinions, to_amount
+from doudi.cases.schemas import Program
+from doudi.cases.steps.base import Opinion, StepIn, decision_row, finish, handler, read_opinions, to_amount
 from doudi.core.errors import FieldError, ValidationFailed
 
 
-@handler("first_review", permission="case.review")
+class FirstReviewIn(StepIn):
+    """初审: the township's opinion on each program applied for."""
+
+    opinions: dict[Program, Opinion] = Field(default_factory=dict, description="每个项目的初审意见")
+
+
+@handler("first_review", permission="case.review", model=FirstReviewIn)
 def first_review(session: Session, *, actor: Actor, case: Case, step: CaseStep, action: str,
-                 data: dict[str, Any], today: date) -> None:
-    opinions = read_opinions(case, data, "opinions")
+                 data: FirstReviewIn, today: date) -> None:
+    opinions = read_opinions(case, data.opinions, "opinions")
     errors: list[FieldError] = []
     for program, op in opinions.items():
         if program not in case.programs:

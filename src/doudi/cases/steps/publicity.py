@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
 from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStep
 from doudi.cases.rules import OBJECTION_BASIS
-from doudi.cases.steps.base import bad, finish, handler
+from doudi.cases.steps.base import StepIn, bad, finish, handler
 from doudi.core.errors import Conflict
 
 
-@handler("publicity", permission="case.publicize")
+class PublicityIn(StepIn):
+    """公示: closing it (action `complete`) needs nothing; an objection (action `objection`) needs its content
+    and how it is resolved."""
+
+    resolution: str = Field(default="", description="reinvestigate 重新调查 | democratic_review 民主评议")
+    content: str = Field(default="", description="异议内容")
+
+
+@handler("publicity", permission="case.publicize", model=PublicityIn)
 def publicity(session: Session, *, actor: Actor, case: Case, step: CaseStep, action: str,
-              data: dict[str, Any], today: date) -> None:
+              data: PublicityIn, today: date) -> None:
     if action == "objection":
-        resolution = data.get("resolution")
+        resolution = data.resolution
         if resolution not in {"reinvestigate", "democratic_review"}:
             raise bad("resolution", "公示异议的处理方式应为 重新调查 或 民主评议（审核确认办法第十九条）")
-        if not str(data.get("content", "")).strip():
+        if not data.content.strip():
             raise bad("content", "须记录异议内容")
-        svc.complete(session, step, actor=actor, outcome="objection", data={"objection": data})
+        svc.complete(session, step, actor=actor, outcome="objection", data={"objection": data.model_dump(mode="json")})
         _new_round(session, case, step, resolution)
         svc.event(session, case, actor=actor, kind="objection",
                   message=f"公示期间收到异议，{'重新组织调查' if resolution == 'reinvestigate' else '开展民主评议'}")
