@@ -15,7 +15,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.cases import evaluation
 from doudi.cases import service as svc
-from doudi.cases.models import Case, CaseStep, ProgramDecision, TemporaryGrant
+from doudi.cases.models import Case, CaseStatus, CaseStep, ProgramDecision, StepStatus, TemporaryGrant
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.procedure import case_due, plan
 from doudi.cases.schemas import ApplicationCreate
@@ -65,7 +65,8 @@ def submit(session: Session, *, actor: Actor, data: ApplicationCreate, portal_ph
     area = _validate(session, actor, data, online=online)
     case = Case(
         case_no=_case_no(area), kind="emergency" if data.temporary_need and data.temporary_need.kind == "emergency"
-        else "standard", household_id=data.household_id, area_code=area, status="submitted", channel=data.channel,
+        else "standard", household_id=data.household_id, area_code=area, status=CaseStatus.SUBMITTED,
+        channel=data.channel,
         applicant_name=data.applicant_name, applicant_id_number=data.applicant_id_number,
         applicant_phone=data.applicant_phone, proxy_name=data.proxy_name, proxy_phone=data.proxy_phone,
         proxy_relation=data.proxy_relation, programs=list(dict.fromkeys(data.programs)),
@@ -139,7 +140,7 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     (一门受理、分类办理)."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.accept")
     svc.check_version(session, case, version)
-    if case.status != "submitted":
+    if case.status != CaseStatus.SUBMITTED:
         raise Conflict("只有待受理的申请可以受理")
     today = on or date.today()
     hh = _household_for(session, actor, case, today)
@@ -157,7 +158,7 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
         _open(session, actor, case, ["temporary_assistance"], "emergency", result, need, today)
         if others:
             sibling = Case(case_no=_case_no(case.area_code), kind="standard", household_id=hh.id,
-                           area_code=hh.area_code, status="submitted", channel=case.channel,
+                           area_code=hh.area_code, status=CaseStatus.SUBMITTED, channel=case.channel,
                            applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
                            applicant_phone=case.applicant_phone, proxy_name=case.proxy_name,
                            proxy_phone=case.proxy_phone, proxy_relation=case.proxy_relation, programs=others,
@@ -188,7 +189,8 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
     approval_level = outcomes.get("temporary_assistance", {}).get("approval_level") if need else None
     for i, p in enumerate(plan(programs, rules=rules, kind=kind, delegated=case.delegated,
                                close_relative=case.close_relative, approval_level=approval_level)):
-        session.add(CaseStep(case_id=case.id, seq=i + 1, key=p.key, level=p.level, basis=p.basis, status="waiting"))
+        session.add(CaseStep(case_id=case.id, seq=i + 1, key=p.key, level=p.level, basis=p.basis,
+                            status=StepStatus.WAITING))
     session.flush()
     session.refresh(case)
     svc.complete(session, case.steps[0], actor=actor, outcome="accepted", data={"accepted_on": today.isoformat()})
@@ -219,9 +221,9 @@ def return_for_completion(session: Session, *, actor: Actor, case_id: int, missi
     """材料不齐: tell the applicant once, in full, what is missing (Art. 10); the case stays submitted."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.accept")
     svc.check_version(session, case, version)
-    if case.status != "submitted":
+    if case.status != CaseStatus.SUBMITTED:
         raise Conflict("只有待受理的申请可以退回补正")
-    case.status = "needs_info"
+    case.status = CaseStatus.NEEDS_INFO
     svc.event(session, case, actor=actor, kind="needs_info", message=f"请补齐材料：{missing}")
     svc.record(session, case, actor=actor, action="case.needs_info", extra={"missing": missing})
     return case
@@ -230,9 +232,9 @@ def return_for_completion(session: Session, *, actor: Actor, case_id: int, missi
 def resubmit(session: Session, *, case: Case, actor: Actor | str, note: str, version: int | None = None) -> Case:
     """The applicant has supplied what was missing."""
     svc.check_version(session, case, version)
-    if case.status != "needs_info":
+    if case.status != CaseStatus.NEEDS_INFO:
         raise Conflict("该申请不需要补正")
-    case.status = "submitted"
+    case.status = CaseStatus.SUBMITTED
     svc.event(session, case, actor=actor, kind="resubmitted", message=f"已补齐材料：{note}")
     _audit_plain(session, case, actor, "case.resubmit", note)
     return case
@@ -242,7 +244,7 @@ def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version
     """Extend the deadline to the statutory maximum (45 working days) for a recorded special reason."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.review")
     svc.check_version(session, case, version)
-    if case.status != "open" or case.accepted_on is None:
+    if case.status != CaseStatus.OPEN or case.accepted_on is None:
         raise Conflict("只有办理中的案件可以延期")
     if len(reason.strip()) < 4:
         raise ValidationFailed([FieldError("reason", "须写明延期的特殊情况（如公示有异议、人户分离、调查难度大）")])
@@ -252,7 +254,7 @@ def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version
         raise Conflict("该案件已延期，不能再次延期")
     case.extended_to, case.extension_reason = new_due, reason.strip()
     for s in case.steps:
-        if s.status in {"active", "waiting"} and s.due_on == case.due_on:
+        if s.status in {StepStatus.ACTIVE, StepStatus.WAITING} and s.due_on == case.due_on:
             s.due_on = new_due
     svc.event(session, case, actor=actor, kind="extended", message=f"办理时限延长至 {new_due}：{reason}")
     svc.record(session, case, actor=actor, action="case.extend", before={"due_on": str(case.due_on)},
@@ -263,12 +265,12 @@ def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version
 def withdraw(session: Session, *, case: Case, actor: Actor | str, reason: str, version: int | None = None) -> Case:
     """The applicant withdraws; the case closes with the reason recorded."""
     svc.check_version(session, case, version)
-    if case.status in {"decided", "closed", "withdrawn"}:
+    if case.status in {CaseStatus.DECIDED, CaseStatus.CLOSED, CaseStatus.WITHDRAWN}:
         raise Conflict("案件已办结")
-    case.status, case.closed_at = "withdrawn", svc.now()
+    case.status, case.closed_at = CaseStatus.WITHDRAWN, svc.now()
     for s in case.steps:
-        if s.status in {"active", "waiting"}:
-            s.status = "skipped"
+        if s.status in {StepStatus.ACTIVE, StepStatus.WAITING}:
+            s.status = StepStatus.SKIPPED
     svc.event(session, case, actor=actor, kind="withdrawn", message=f"申请已撤回：{reason}")
     _audit_plain(session, case, actor, "case.withdraw", reason)
     return case

@@ -15,7 +15,7 @@ from doudi.auth.permissions import Actor
 from doudi.cases import service as svc
 from doudi.cases.consistency import check_consistent, override_record
 from doudi.cases.labels import PROGRAM_LABELS
-from doudi.cases.models import Case, Enrollment, TemporaryGrant
+from doudi.cases.models import Case, Enrollment, EnrollmentStatus, TemporaryGrant
 from doudi.cases.notices import generate_notice
 from doudi.cases.procedure import add_months, next_month
 from doudi.cases.rules import ONE_OFF, review_cycle_months
@@ -45,7 +45,7 @@ def issue_decision(session: Session, *, actor: Actor, case: Case, today: date) -
         start = next_month(d.decided_on or today)  # Art. 21: paid from the month after the decision
         cycle = review_cycle_months(case, d.program, default=rules.review_stable_months)
         e = Enrollment(household_id=hh.id, person_id=d.person_id, area_code=hh.area_code, program=d.program,
-                       status="active", monthly_amount=d.monthly_amount or Decimal(0), level=d.level,
+                       status=EnrollmentStatus.ACTIVE, monthly_amount=d.monthly_amount or Decimal(0), level=d.level,
                        start_month=start, review_cycle_months=cycle, next_review_on=add_months(start, cycle),
                        origin_case_id=case.id, version=1)
         session.add(e)

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from doudi.areas.codes import county_of
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area, in_area, under
-from doudi.cases.models import Case, CaseEvent, CaseStep
+from doudi.auth.scope import Q, get_in_area, in_area, under
+from doudi.cases.models import Case, CaseEvent, CaseStep, StepStatus
 from doudi.cases.procedure import STEP_LABELS, Rules, due_for, rules_for
 from doudi.core.calendar import WorkCalendar
 from doudi.db.versions import claim
@@ -32,7 +32,7 @@ def calendar_for(area_code: str) -> WorkCalendar:
     return cal(area_code)
 
 
-def scoped(stmt: Any, actor: Actor) -> Any:
+def scoped(stmt: Q, actor: Actor) -> Q:
     """Limit a case query to the actor's area subtree."""
     return in_area(stmt, Case.area_code, actor)
 
@@ -72,7 +72,7 @@ def rules(case: Case, on: date | None = None) -> Rules:
 
 def active_step(case: Case) -> CaseStep | None:
     """The step waiting for action, if any."""
-    return next((s for s in case.steps if s.status == "active"), None)
+    return next((s for s in case.steps if s.status == StepStatus.ACTIVE), None)
 
 
 def step_named(case: Case, key: str) -> CaseStep | None:
@@ -83,7 +83,7 @@ def step_named(case: Case, key: str) -> CaseStep | None:
 
 def activate_next(session: Session, case: Case, *, today: date | None = None) -> CaseStep | None:
     """Make the next waiting step active and give it its due date; None when the procedure is finished."""
-    nxt = next((s for s in sorted(case.steps, key=lambda s: s.seq) if s.status == "waiting"), None)
+    nxt = next((s for s in sorted(case.steps, key=lambda s: s.seq) if s.status == StepStatus.WAITING), None)
     if nxt is None:
         return None
     today = today or date.today()
@@ -91,7 +91,7 @@ def activate_next(session: Session, case: Case, *, today: date | None = None) ->
         selected = sample_for_spot_check(session, case, today)
         nxt.data = {"selected": selected}
         if not selected:
-            nxt.status, nxt.outcome, nxt.completed_at = "skipped", "not_sampled", now()
+            nxt.status, nxt.outcome, nxt.completed_at = StepStatus.SKIPPED, "not_sampled", now()
             session.flush()
             return activate_next(session, case, today=today)
     r = rules(case)
@@ -101,14 +101,14 @@ def activate_next(session: Session, case: Case, *, today: date | None = None) ->
                              case_due=case.extended_to or case.due_on or today, rules=r,
                              calendar=calendar_for(case.area_code), programs=list(case.programs),
                              now=accepted_at)
-    nxt.status, nxt.started_at, nxt.due_on, nxt.due_at = "active", now(), due_on, due_at
+    nxt.status, nxt.started_at, nxt.due_on, nxt.due_at = StepStatus.ACTIVE, now(), due_on, due_at
     session.flush()
     return nxt
 
 
 def complete(session: Session, step: CaseStep, *, actor: Actor, outcome: str, data: dict[str, Any]) -> None:
     """Mark a step done by the actor with its outcome and recorded data."""
-    step.status, step.completed_at, step.performed_by = "done", now(), actor.user_id
+    step.status, step.completed_at, step.performed_by = StepStatus.DONE, now(), actor.user_id
     step.outcome, step.data = outcome, {**(step.data or {}), **data}
     session.flush()
 
@@ -143,7 +143,7 @@ def list_stmt(actor: Actor, f: CaseFilter, *, today: date | None = None) -> Sele
         # JSON containment differs between SQLite and PostgreSQL; a LIKE on the serialised list works on both.
         stmt = stmt.where(cast(Case.programs, String).like(f'%"{f.program}"%'))
     if f.step or f.overdue:
-        sub = select(CaseStep.case_id).where(CaseStep.status == "active")
+        sub = select(CaseStep.case_id).where(CaseStep.status == StepStatus.ACTIVE)
         if f.step:
             sub = sub.where(CaseStep.key == f.step)
         if f.overdue:
@@ -179,10 +179,11 @@ def sample_for_spot_check(session: Session, case: Case, today: date) -> bool:
     year_start = date(today.year, 1, 1)
     steps = under(select(CaseStep.status, CaseStep.outcome).join(Case, Case.id == CaseStep.case_id).where(
         CaseStep.key == "spot_check", Case.accepted_on >= year_start, CaseStep.case_id != case.id,
-        CaseStep.status.in_(["active", "done", "skipped"])), Case.area_code, county_of(case.area_code))
+        CaseStep.status.in_([StepStatus.ACTIVE, StepStatus.DONE, StepStatus.SKIPPED])), Case.area_code,
+        county_of(case.area_code))
     rows = session.execute(steps).all()
     total = len(rows) + 1
-    chosen = sum(1 for status, outcome in rows if outcome != "not_sampled" and status != "waiting")
+    chosen = sum(1 for status, outcome in rows if outcome != "not_sampled" and status != StepStatus.WAITING)
     if chosen < math.ceil(share * total):
         return True
     return secrets.SystemRandom().random() < share

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
 from doudi.cases import service as svc
-from doudi.cases.models import Task
+from doudi.cases.models import Task, TaskStatus
 from doudi.cases.rules import COLLECTIVE_NEEDED as COLLECTIVE_NEEDED  # re-exported: older imports
 from doudi.cases.rules import FUND_LABELS as FUND_LABELS
 from doudi.cases.rules import PAPERWORK as PAPERWORK
@@ -24,9 +24,9 @@ def complete_task(session: Session, *, actor: Actor, task_id: int, note: str = "
         raise NotFound("task")
     case = svc.get_case(session, actor=actor, case_id=task.case_id, action="case.review")
     claim(session, task, version, label="该事项")
-    if task.status == "done":
+    if task.status == TaskStatus.DONE:
         raise Conflict("该事项已办结")
-    task.status, task.done_at, task.done_by = "done", svc.now(), actor.user_id
+    task.status, task.done_at, task.done_by = TaskStatus.DONE, svc.now(), actor.user_id
     svc.event(session, case, actor=actor, kind="task_done", message=f"已办结：{task.title}", public=False)
     svc.record(session, case, actor=actor, action="case.task_done", extra={"task": task.id, "note": note})
     return task

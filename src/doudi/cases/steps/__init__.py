@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
 from doudi.cases import service as svc
-from doudi.cases.models import Case
+from doudi.cases.models import Case, CaseStatus
 from doudi.cases.rules import DECISIONS, OBJECTION_BASIS
 from doudi.cases.service import sample_for_spot_check
 from doudi.cases.steps import (  # each module registers its handler on import
@@ -59,7 +59,7 @@ def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: 
     actor.require(STEP_ACTION.get(step_key, "case.review"))  # permission first: a refusal says nothing of state
     svc.check_version(session, case, version)
     step = svc.active_step(case)
-    if case.status != "open" or step is None or step.key != step_key:
+    if case.status != CaseStatus.OPEN or step is None or step.key != step_key:
         current = svc.label(step.key) if step else "无"
         raise Conflict(f"当前环节是“{current}”，不能办理“{svc.label(step_key)}”；请刷新页面")
     level_ok(actor, step)

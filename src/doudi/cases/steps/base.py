@@ -18,8 +18,9 @@ from doudi.auth.permissions import Actor
 from doudi.auth.scope import county_or_above
 from doudi.cases import service as svc
 from doudi.cases.labels import PROGRAM_LABELS
-from doudi.cases.models import Case, CaseStep, ProgramDecision, TemporaryGrant
+from doudi.cases.models import Case, CaseStatus, CaseStep, ProgramDecision, StepStatus, TemporaryGrant
 from doudi.cases.rules import DECISIONS
+from doudi.cases.schemas import Program
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.core.validation import from_pydantic
 
@@ -117,7 +118,7 @@ def level_ok(actor: Actor, step: CaseStep) -> None:
 
 
 def _participants(case: Case, keys: set[str]) -> set[int]:
-    return {s.performed_by for s in case.steps if s.key in keys and s.status == "done" and s.performed_by}
+    return {s.performed_by for s in case.steps if s.key in keys and s.status == StepStatus.DONE and s.performed_by}
 
 
 def separation(case: Case, actor: Actor) -> None:
@@ -140,9 +141,9 @@ def to_amount(value: Any, field: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def read_opinions(case: Case, given: Mapping[str, Opinion], field: str) -> dict[str, dict[str, Any]]:
+def read_opinions(case: Case, given: Mapping[Program, Opinion], field: str) -> dict[str, dict[str, Any]]:
     """Each program's opinion as recorded on the step; every program of the case needs one, a rejection a reason."""
-    opinions = {p: o.model_dump(mode="json", exclude_none=True) for p, o in given.items()}
+    opinions: dict[str, dict[str, Any]] = {p: o.model_dump(mode="json", exclude_none=True) for p, o in given.items()}
     errors = []
     for program in case.programs:
         op = opinions.get(program)
@@ -178,8 +179,8 @@ def finish(session: Session, actor: Actor, case: Case, step: CaseStep, outcome: 
                       for o in overrides))
     svc.record(session, case, actor=actor, action=f"case.step.{step.key}", after=after)
     svc.activate_next(session, case, today=today)
-    if svc.active_step(case) is None and case.status == "open":
-        case.status, case.closed_at = "decided", svc.now()
+    if svc.active_step(case) is None and case.status == CaseStatus.OPEN:
+        case.status, case.closed_at = CaseStatus.DECIDED, svc.now()
 
 
 def temporary_grant(session: Session, case: Case) -> TemporaryGrant:

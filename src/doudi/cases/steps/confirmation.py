@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import county_or_above
 from doudi.cases import consistency
-from doudi.cases.models import Case, CaseStep, TemporaryGrant
+from doudi.cases.models import Case, CaseStep, StepStatus, TemporaryGrant
 from doudi.cases.rules import COLLECTIVE_NEEDED, approval_level
 from doudi.cases.schemas import Program
 from doudi.cases.steps.base import Opinion, StepIn, decision_row, finish, handler, read_opinions, separation, to_amount
@@ -27,7 +27,7 @@ def _temporary_limit(session: Session, actor: Actor, case: Case, opinion: dict[s
     level = approval_level(case.area_code, hh.hukou_type if hh else "rural", amount, today)
     if level != "township" and not county_or_above(actor):
         raise PermissionDenied(f"临时救助 {amount} 元超出乡镇审批额度，须报县级民政部门审批")
-    decided = any(s.key == "collective_decision" and s.status == "done" for s in case.steps)
+    decided = any(s.key == "collective_decision" and s.status == StepStatus.DONE for s in case.steps)
     if level == "case_by_case" and not decided:
         raise ValidationFailed([FieldError("opinions.temporary_assistance.monthly_amount", COLLECTIVE_NEEDED)])
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))

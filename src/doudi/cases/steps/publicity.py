@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
 from doudi.cases import service as svc
-from doudi.cases.models import Case, CaseStep
+from doudi.cases.models import Case, CaseStep, StepLevel, StepStatus
 from doudi.cases.rules import OBJECTION_BASIS
 from doudi.cases.steps.base import StepIn, bad, finish, handler
 from doudi.core.errors import Conflict
@@ -54,6 +54,6 @@ def _new_round(session: Session, case: Case, publicity: CaseStep, resolution: st
         s.seq += len(redo)
     for i, key in enumerate(redo):
         session.add(CaseStep(case_id=case.id, seq=publicity.seq + i + 1, key=key, round=publicity.round + 1,
-                             level="township", status="waiting", basis=OBJECTION_BASIS))
+                             level=StepLevel.TOWNSHIP, status=StepStatus.WAITING, basis=OBJECTION_BASIS))
     session.flush()
     session.refresh(case)
