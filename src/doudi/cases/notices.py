@@ -109,7 +109,7 @@ def change_notice(session: Session, *, enrollment: Any, change: Any, today: date
 
 def render_pdf(notice: Notice) -> bytes:
     """The notice as a PDF (cached in storage by content)."""
-    from weasyprint import HTML
+    from weasyprint import HTML  # heavy (Pango, fonts): loaded only when a notice is printed
 
     html = templates.get_template("cases/notice.html").render(n=notice, c=notice.content)
     return bytes(HTML(string=html).write_pdf())

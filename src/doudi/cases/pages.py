@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -33,8 +33,7 @@ from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.schemas import ApplicationCreate
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.core.masking import scrub_text
-from doudi.core.uploads import read_capped
-from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep
+from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep, Uploaded, upload_field
 from doudi.registry.models import Household
 from doudi.registry.service import get_household
 from doudi.web import inbox_sources
@@ -142,10 +141,13 @@ def _errors(exc: Exception) -> list[FieldError]:
     return [FieldError("case", str(exc))]
 
 
+# Read (under the size cap) before the route runs, so the route itself is a plain function off the event loop.
+DocumentUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=documents.MAX_BYTES))]
+
+
 @router.post("/cases/new")
-async def new_case(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked) -> Response:
+def new_case(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked, form: FormDep) -> Response:
     """Register (and, if asked, accept) an application."""
-    form = await request.form()
     try:
         data = _application_from_form(form)  # type: ignore[arg-type]
         case = applications.submit(session, actor=actor, data=data)
@@ -266,12 +268,12 @@ def extend(request: Request, case_id: int, session: SessionDep, actor: PageActor
 
 
 @router.post("/cases/{case_id}/documents")
-async def upload(request: Request, case_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
-                 kind: Annotated[str, Form()], file: Annotated[UploadFile, File()]) -> Response:
+def upload(request: Request, case_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+           kind: Annotated[str, Form()], file: DocumentUpload) -> Response:
     """Attach a document."""
     try:
-        data = await read_capped(file, max_bytes=documents.MAX_BYTES)
-        documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename or "", data=data)
+        documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename,
+                         data=file.check())
     except ValidationFailed as exc:
         session.rollback()
         return _detail(request, session, actor, svc.get_case(session, actor=actor, case_id=case_id), exc.errors, 422)
