@@ -40,6 +40,7 @@ API_MODULES = [
     "doudi.cases.views",
     "doudi.verification.views",
     "doudi.policy.views",
+    "doudi.monitoring.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -51,6 +52,7 @@ PAGE_MODULES = [
     "doudi.portal.pages",
     "doudi.verification.pages",
     "doudi.policy.pages",
+    "doudi.monitoring.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

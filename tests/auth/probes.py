@@ -198,6 +198,8 @@ PENDING: dict[str, str] = {
     "care.read": "home care (later issue)", "care.record": "home care (later issue)",
     "referral.read": "referrals (later issue)", "referral.answer": "referrals (later issue)",
     "referral.create": "referrals (later issue)", "monitoring.read": "monitoring (later issue)",
+    "monitoring.run": "monitoring (probes to add)", "monitoring.dispose": "monitoring (probes to add)",
+    "monitoring.export": "monitoring (probes to add)", "monitoring.unmask": "monitoring (probes to add)",
 }
 
 
