@@ -45,6 +45,7 @@ API_MODULES = [
 PAGE_MODULES = [
     "doudi.auth.pages",
     "doudi.admin.pages",  # before registry.pages: /households/import must win over /households/{id}
+    "doudi.caseload.pages",
     "doudi.registry.pages_edit",  # before registry.pages: /households/new must win over /households/{id}
     "doudi.registry.pages",
     "doudi.audit.pages",

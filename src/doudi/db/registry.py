@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "doudi.verification.models",
     "doudi.policy.models",
     "doudi.monitoring.models",
+    "doudi.caseload.models",
 ]
 
 
