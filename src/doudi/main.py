@@ -22,6 +22,7 @@ from doudi.auth.permissions import Actor
 from doudi.config import Settings, get_settings
 from doudi.core import storage
 from doudi.core.errors import Conflict, DoudiError, NotFound, PermissionDenied, ValidationFailed
+from doudi.core.validation import field_errors
 from doudi.db import versions
 from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
@@ -187,11 +188,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _rv(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "form")),
-             "message": e["msg"]}
-            for e in exc.errors()
-        ]
+        errors: list[dict[str, object]] = [{"field": e.field, "message": e.message}
+                                           for e in field_errors(exc.errors())]
         return _error(request, 422, "输入有误", errors)
 
     @app.exception_handler(HTTPException)

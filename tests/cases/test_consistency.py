@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,13 @@ from tests.cases.world import apply, make_world, member
 from tests.factories import PASSWORD
 
 REASON = "家中失火，存款已全部用于救治，车辆已报废待注销"
+
+
+def _found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text` (the test fails when it is missing)."""
+    m = re.search(pattern, text)
+    assert m is not None, pattern
+    return str(m.group(1))
 
 
 def _id(year: int, seq: int, sex: str = "M") -> str:
@@ -44,7 +52,7 @@ def _to_first_review(db: Session, staff, case) -> None:  # type: ignore[no-untyp
 def _ineligible(db: Session, staff):  # type: ignore[no-untyped-def]
     case = apply(db, staff.worker, on=date(2026, 11, 2), programs=["dibao"],
                  members=[member("高收入", _id(1976, 31), "head", "3000", employment="employed")])
-    assert case.proposed["programs"]["dibao"]["eligible"] is False
+    assert cast(Any, case.proposed)["programs"]["dibao"]["eligible"] is False
     return case
 
 
@@ -93,7 +101,7 @@ def test_zero_or_negative_approvals_are_refused(db: Session) -> None:
     case = apply(db, staff.worker, on=date(2026, 11, 2), members=[
         member("王大山", _id(1976, 41), "head", "300", employment="farming"), member("李小梅", _id(1979, 42, "F"),
                                                                                   "spouse")])
-    assert case.proposed["programs"]["dibao"]["monthly_amount"] == 974.0
+    assert cast(Any, case.proposed)["programs"]["dibao"]["monthly_amount"] == 974.0
     _to_first_review(db, staff, case)
     others = {p: {"decision": "reject", "reasons": "不适用"} for p in case.programs if p != "dibao"}
     for amount, field in (("0", "opinions.dibao.monthly_amount"), ("-50", "opinions.dibao.monthly_amount")):
@@ -132,11 +140,11 @@ def test_the_form_starts_from_the_engines_no(client, db: Session) -> None:  # ty
     _to_first_review(db, staff, case)
     db.commit()
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = _found(r'name="csrf_token" value="([^"]+)"', page.text)
     client.post("/login", data={"username": "worker1", "password": PASSWORD, "csrf_token": token})
     html = client.get(f"/cases/{case.id}").text
     assert re.search(r'name="op\.dibao\.decision" value="reject" checked', html)
     assert not re.search(r'name="op\.dibao\.decision" value="approve" checked', html)
-    reasons = "；".join(r["text"] for r in case.proposed["programs"]["dibao"]["reasons"])
+    reasons = "；".join(r["text"] for r in cast(Any, case.proposed)["programs"]["dibao"]["reasons"])
     assert f'name="op.dibao.reasons" value="{reasons}"' in html
     assert 'name="op.dibao.override_reason"' in html

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
 from doudi.cases import inbox, steps
 from doudi.core.ids import build_id_number
 from tests.cases.world import TAISHAN_VILLAGE, apply, make_world, member
+
+
+def _found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text` (the test fails when it is missing)."""
+    m = re.search(pattern, text)
+    assert m is not None, pattern
+    return str(m.group(1))
 
 
 def _id(seq: int, area: str = "370784") -> str:
@@ -34,10 +43,9 @@ def test_deadline_into_2027_falls_back_to_weekends_with_a_warning(db: Session, c
     # 18–22 (27); 25, 26, 27 Jan (30).
     assert case.due_on == date(2027, 1, 27)
     db.commit()
-    import re
 
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = _found(r'name="csrf_token" value="([^"]+)"', page.text)
     client.post("/login", data={"username": "js_worker", "password": "Passw0rd!23", "csrf_token": token})
     html = client.get(f"/cases/{case.id}").text
     assert "2027 年的国务院节假日安排尚未录入" in html  # the warning is visible on the case page
@@ -68,7 +76,7 @@ def test_inbox_orders_by_due_date_flags_and_escalates(db: Session) -> None:
                              ("verification", staff.verifier, {"conclusion": "consistent"}),
                              ("first_review", staff.worker, {"opinions": {"dibao": {"decision": "approve",
                                                                                     "monthly_amount": "437"}}})]:
-        steps.act(db, actor=actor, case_id=fresh.id, step_key=key, action="complete", data=data,
+        steps.act(db, actor=actor, case_id=fresh.id, step_key=key, action="complete", data=cast(dict[str, Any], data),
                   version=fresh.version, today=today)
     rows, total, _ = inbox.inbox(db, actor=staff.approver, today=today)
     assert [(r.case_id, r.step) for r in rows] == [(fresh.id, "confirmation")]

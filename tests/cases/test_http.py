@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from typing import Any, cast
 
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
@@ -17,6 +18,13 @@ from tests.pdf import pdf_text
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text` (the test fails when it is missing)."""
+    m = re.search(pattern, text)
+    assert m is not None, pattern
+    return str(m.group(1))
+
+
 def _token(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     t = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD}).json()
     return {"Authorization": f"Bearer {t['access_token']}"}
@@ -24,9 +32,9 @@ def _token(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-
 
 def _login(client, username: str) -> str:  # type: ignore[no-untyped-def]
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = _found(r'name="csrf_token" value="([^"]+)"', page.text)
     client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    return re.search(r'data-csrf="([^"]+)"', client.get("/").text).group(1)
+    return _found(r'data-csrf="([^"]+)"', client.get("/").text)
 
 
 def _application(seq: int, area: str = VILLAGE_A1) -> dict[str, object]:
@@ -88,7 +96,7 @@ def test_console_pages_documents_notice_and_excel(client, db: Session) -> None: 
     ]:
         from doudi.cases import steps
 
-        steps.act(db, actor=actor, case_id=case.id, step_key=key, action="complete", data=data,
+        steps.act(db, actor=actor, case_id=case.id, step_key=key, action="complete", data=cast(dict[str, Any], data),
                   version=case.version, today=date(2026, 11, 5))
     db.commit()
     csrf = _login(client, "worker1")
@@ -102,7 +110,7 @@ def test_console_pages_documents_notice_and_excel(client, db: Session) -> None: 
     ok = client.post(f"/cases/{case.id}/documents", data={"csrf_token": csrf, "kind": "id_card"},
                      files={"file": ("id.png", PNG, "image/png")}, follow_redirects=False)
     assert ok.status_code == 303
-    doc_id = re.search(r'href="/documents/(\d+)"', client.get(f"/cases/{case.id}").text).group(1)
+    doc_id = _found(r'href="/documents/(\d+)"', client.get(f"/cases/{case.id}").text)
     assert client.get(f"/documents/{doc_id}").content == PNG
     xlsx = client.get("/cases/export.xlsx?status=open")
     assert xlsx.status_code == 200
@@ -113,14 +121,14 @@ def test_console_pages_documents_notice_and_excel(client, db: Session) -> None: 
     csrf = _login(client, "approver1")
     form = {"csrf_token": csrf, "action": "complete", "op.dibao.decision": "approve",
             "op.dibao.monthly_amount": "437"}
-    version = re.search(r'name="version" value="(\d+)"', client.get(f"/cases/{case.id}").text).group(1)
+    version = _found(r'name="version" value="(\d+)"', client.get(f"/cases/{case.id}").text)
     r = client.post(f"/cases/{case.id}/steps/confirmation", data={**form, "version": version}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    version = re.search(r'name="version" value="(\d+)"', client.get(f"/cases/{case.id}").text).group(1)
+    version = _found(r'name="version" value="(\d+)"', client.get(f"/cases/{case.id}").text)
     r = client.post(f"/cases/{case.id}/steps/decision", data={"csrf_token": csrf, "version": version,
                                                               "action": "complete"}, follow_redirects=False)
     assert r.status_code == 303
     detail = client.get(f"/cases/{case.id}").text
-    notice_id = re.search(r'href="/notices/(\d+)\.pdf"', detail).group(1)
+    notice_id = _found(r'href="/notices/(\d+)\.pdf"', detail)
     pdf = client.get(f"/notices/{notice_id}.pdf")
     assert pdf.headers["content-type"] == "application/pdf" and "437.00" in pdf_text(pdf.content)

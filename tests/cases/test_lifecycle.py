@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
@@ -37,11 +38,11 @@ def _utc(t: datetime | None) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
 
 
-def _opinion(program: str, decision: str, amount: str = "", reasons: str = "") -> dict[str, object]:
+def _opinion(program: str, decision: str, amount: str = "", reasons: str = "") -> dict[str, Any]:
     return {"opinions": {program: {"decision": decision, "monthly_amount": amount, "reasons": reasons}}}
 
 
-def _approve_all(case, amounts: dict[str, str]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _approve_all(case, amounts: dict[str, str]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return {"opinions": {p: {"decision": "approve", "monthly_amount": amounts.get(p, "0")} for p in case.programs}}
 
 
@@ -55,7 +56,7 @@ def test_dibao_approved_by_the_township(db: Session) -> None:
     assert [s.key for s in case.steps] == ["accept", "investigation_start", "home_visit", "verification",
                                            "first_review", "confirmation", "decision"]
     # (537 − (300 − 200) / 2) × 2 = 974
-    assert case.proposed["programs"]["dibao"]["monthly_amount"] == 974.0
+    assert cast(Any, case.proposed)["programs"]["dibao"]["monthly_amount"] == 974.0
     assert case.steps[1].due_on == date(2026, 11, 5)  # Art. 15: three working days
     _act(db, staff.worker, case, "investigation_start", date(2026, 11, 3))
     with pytest.raises(ValidationFailed):  # Art. 16: at least two investigators
@@ -79,7 +80,7 @@ def test_dibao_approved_by_the_township(db: Session) -> None:
     assert (e.program, e.monthly_amount, e.start_month) == ("dibao", Decimal("974.00"), date(2026, 12, 1))
     assert (e.review_cycle_months, e.next_review_on) == (6, date(2027, 6, 1))
     notice = db.scalars(select(Notice).where(Notice.case_id == case.id)).one()
-    assert notice.kind == "approval" and notice.content["items"][0]["amount"] == "974.00"
+    assert notice.kind == "approval" and cast(Any, notice.content)["items"][0]["amount"] == "974.00"
     pdf = notices.render_pdf(notice)
     text = pdf_text(pdf)
     assert "社会救助审核确认通知书" in text.replace(" ", "") and "974.00" in text and "王大山" in text
@@ -111,9 +112,9 @@ def test_extreme_poverty_with_county_spot_check(db: Session) -> None:
                supporters_elsewhere_able=0, supporters_elsewhere_unable=0, support_mode="dispersed")])
     assert "extreme_poverty" in case.programs and "dibao" not in case.programs  # mutual exclusion
     # Living alone, no legal supporter elsewhere (recorded): no capable supporter, said as a fact.
-    codes = {r["code"] for r in case.proposed["programs"]["extreme_poverty"]["reasons"]}
+    codes = {r["code"] for r in cast(Any, case.proposed)["programs"]["extreme_poverty"]["reasons"]}
     assert "no_capable_supporter" in codes and "supporter_elsewhere_unrecorded" not in codes
-    ep = case.proposed["programs"]["extreme_poverty"]["members"][0]
+    ep = cast(Any, case.proposed)["programs"]["extreme_poverty"]["members"][0]
     # rural basic 960 + partial-care 200 = 1,160 yuan; 1–3 items unable = partial; 安丘 16 care hours
     assert (ep["care_level"], ep["care_hours_per_month"], ep["monthly_amount"]) == ("partial", 16, 1160.0)
     # 特困认定办法 Art. 13: investigation and first review within 15 working days of 2 Nov = 23 Nov
@@ -181,7 +182,7 @@ def test_emergency_above_the_county_cap_needs_a_collective_decision(db: Session)
     _act(db, staff.county, case, "emergency_grant", date.today(), amount="5000", meeting_on="2026-11-29",
          participants=["局长", "分管副局长", "救助科长"])
     grant = db.scalars(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id)).one()
-    assert grant.approval_level == "case_by_case" and len(grant.collective["participants"]) == 3
+    assert grant.approval_level == "case_by_case" and len(cast(list[str], grant.collective["participants"])) == 3
 
 
 def test_objection_during_publicity_starts_a_new_round(db: Session) -> None:
@@ -218,7 +219,7 @@ def test_rejection_with_reasons_and_notice_deadline(db: Session) -> None:
     staff = make_world(db)
     case = apply(db, staff.worker, on=date(2026, 11, 2), members=[
         member("钱多", _id(1980, 81), "head", "4800", employment="employed")])
-    assert case.proposed["programs"]["dibao"]["eligible"] is False
+    assert cast(Any, case.proposed)["programs"]["dibao"]["eligible"] is False
     _act(db, staff.worker, case, "investigation_start", date(2026, 11, 3))
     _act(db, staff.worker, case, "home_visit", date(2026, 11, 4), investigators=["甲", "乙"], findings="有稳定工作")
     _act(db, staff.verifier, case, "verification", date(2026, 11, 5), conclusion="consistent")
@@ -231,7 +232,7 @@ def test_rejection_with_reasons_and_notice_deadline(db: Session) -> None:
     d = case.decisions[0]
     assert d.outcome == "rejected" and d.notice_due_on == date(2026, 11, 12)  # Art. 21: 3 working days
     notice = db.scalars(select(Notice).where(Notice.case_id == case.id)).one()
-    assert notice.kind == "rejection" and reason in notice.content["items"][0]["reasons"]
+    assert notice.kind == "rejection" and reason in cast(Any, notice.content)["items"][0]["reasons"]
     notices.mark_served(db, actor=staff.approver, notice_id=notice.id, on=date(2026, 11, 11))
     assert notice.served_on == date(2026, 11, 11)
     with pytest.raises(Conflict):
@@ -250,7 +251,7 @@ def test_gradual_exit_then_termination(db: Session) -> None:
         ("confirmation", staff.approver, _opinion("dibao", "approve", "537")),
         ("decision", staff.approver, {}),
     ]:
-        _act(db, actor, case, key, date(2026, 11, 10), **data)
+        _act(db, actor, case, key, date(2026, 11, 10), **cast(dict[str, Any], data))
     e = db.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id)).one()
     with pytest.raises(ValidationFailed, match="6"):  # 2022 通知: at most 6 months
         enrollments.review(db, actor=staff.approver, enrollment_id=e.id, version=e.version, outcome="gradual_exit",
@@ -290,7 +291,7 @@ def test_expenditure_aid_is_confirmed_at_the_level_its_amount_needs(db: Session)
         ("verification", staff.verifier, {"conclusion": "consistent"}, date(2026, 11, 5)),
         ("first_review", staff.worker, opinions, date(2026, 11, 6)),
     ]:
-        _act(db, actor, case, key, on, **data)
+        _act(db, actor, case, key, on, **cast(dict[str, Any], data))
     _act(db, staff.worker, case, "publicity", date(2026, 11, 13), action="close")  # 6 Nov + 7 days
     assert next(s for s in case.steps if s.key == "confirmation").level == "township"
     # But 1,500 yuan is granted in the end: above 安丘's 1,000-yuan township limit, so only the county may confirm.
@@ -313,7 +314,7 @@ def test_at_least_thirty_percent_of_extreme_poverty_cases_are_spot_checked(db: S
                                  ("home_visit", staff.worker, {"investigators": ["甲", "乙"], "findings": "独居"}),
                                  ("verification", staff.verifier, {"conclusion": "consistent"}),
                                  ("first_review", staff.worker, opinions), ("confirmation", staff.approver, opinions)]:
-            _act(db, actor, case, key, date(2026, 11, 5), **data)
+            _act(db, actor, case, key, date(2026, 11, 5), **cast(dict[str, Any], data))
         spot = next(s for s in case.steps if s.key == "spot_check")
         sampled.append(spot.status == "active")
         assert spot.status in {"active", "skipped"}

@@ -14,6 +14,7 @@ from doudi.areas.service import AreaRow, upsert_areas
 from doudi.auth import service as auth
 from doudi.auth.permissions import Actor
 from doudi.cases import applications
+from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate
 from tests.factories import TOWN_A, VILLAGE_A1, make_areas, make_user
 
@@ -58,7 +59,7 @@ def member(name: str, id_number: str, relation: str, wage: str = "0", **kw: Any)
 
 
 def apply(db: Session, actor: Actor, *, members: list[dict[str, Any]], area: str = VILLAGE_A1,
-          hukou: str = "rural", on: date, need: dict[str, Any] | None = None, **extra: Any):  # type: ignore[no-untyped-def]
+          hukou: str = "rural", on: date, need: dict[str, Any] | None = None, **extra: Any) -> Case:
     """Submit and accept an application on `on`."""
     data = ApplicationCreate.model_validate({
         "area_code": area, "hukou_type": hukou, "members": members, "applicant_name": members[0]["name"],

@@ -20,7 +20,7 @@ from doudi.policy.frames import from_json
 from doudi.policy.params import PACK_DIR, MissingParameter, PackError, load_pack, parse_pack_file
 from doudi.policy.prepare import SharedParams
 from doudi.policy.programs import all_programs
-from doudi.policy.programs.base import STAGES, Params
+from doudi.policy.protocol import STAGES, Params
 from doudi.policy.schemas import HouseholdIn
 from doudi.policy.service import evaluate
 
@@ -93,7 +93,7 @@ TOY = '''
 """A toy program for the test: 取暖补助 for 低保 households (a flat amount from a pack parameter)."""
 from dataclasses import dataclass
 import polars as pl
-from doudi.policy.programs.base import Codes, Params, Program, Reason, param
+from doudi.policy.protocol import Codes, Params, Program, Reason, param
 
 class ToyParams(Params):
     pass

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
-LEVELS = ("province", "city", "county", "township", "village")
+from enum import StrEnum
 
 
-def level_of(code: str) -> str:
+class Level(StrEnum):
+    """The level of an administrative division, from the top."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+LEVELS = tuple(Level)
+COUNTY_OR_ABOVE = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY})
+
+
+def level_of(code: str) -> Level:
     """The level of a 6-, 9- or 12-digit division code."""
     if len(code) == 12:
-        return "village"
+        return Level.VILLAGE
     if len(code) == 9:
-        return "township"
+        return Level.TOWNSHIP
     if len(code) != 6 or not code.isdigit():
         raise ValueError(f"区划代码应为 6、9 或 12 位数字: {code!r}")
     if code[2:] == "0000":
-        return "province"
+        return Level.PROVINCE
     if code[4:] == "00":
-        return "city"
-    return "county"
+        return Level.CITY
+    return Level.COUNTY
 
 
 def scope_prefix(code: str) -> str:

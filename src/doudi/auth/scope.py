@@ -13,7 +13,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.orm import Session
 
-from doudi.areas.codes import ancestors, scope_prefix
+from doudi.areas.codes import COUNTY_OR_ABOVE, Level, ancestors, level_of, scope_prefix
 from doudi.auth.permissions import Actor, OrgKind
 from doudi.core.errors import NotFound
 
@@ -82,6 +82,22 @@ def under(stmt: Q, column: Any, area: str) -> Q:
 def outside_area_expr(column: pl.Expr, actor: Actor) -> pl.Expr:
     """The frame form of `outside_area`: true for rows whose area lies outside the actor's subtree."""
     return ~column.str.starts_with(actor.prefix) if actor.prefix else pl.lit(False)
+
+
+def in_subtree(code: str, area: str) -> bool:
+    """True when `code` lies in the subtree of an area (or prefix) the caller chose; '' means everywhere."""
+    return not area or code.startswith(subtree_prefix(area))
+
+
+def actor_level(actor: Actor) -> Level:
+    """The level the actor works at (the system works above every county)."""
+    return Level.PROVINCE if actor.system else level_of(actor.area_code)
+
+
+def county_or_above(actor: Actor) -> bool:
+    """True for a user at county level or higher (and the system): who may act on a county-level step or approve
+    above a township's limit."""
+    return actor_level(actor) in COUNTY_OR_ABOVE
 
 
 def org_clause(column: Any, actor: Actor, kind: OrgKind) -> ColumnElement[bool]:

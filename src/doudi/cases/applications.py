@@ -10,13 +10,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.areas.models import Area
+from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.cases import evaluation
 from doudi.cases import service as svc
-from doudi.cases.models import Case, CaseStep, ProgramDecision, TemporaryGrant
+from doudi.cases.models import Case, CaseStatus, CaseStep, ProgramDecision, StepStatus, TemporaryGrant
+from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.procedure import case_due, plan
 from doudi.cases.schemas import ApplicationCreate
+from doudi.cases.verify_hook import authorise_and_request
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.policy.params import load_pack
+from doudi.policy.registry_frames import months_back
 from doudi.registry import writes
 from doudi.registry.models import Household, IncomeFact, Membership, Person
 from doudi.registry.schemas import HouseholdCreate, MemberCreate
@@ -36,8 +42,6 @@ def _validate(session: Session, actor: Actor, data: ApplicationCreate, *, online
         # A citizen may apply in any county (at the household's hukou place); the area must be a real village.
         if data.household_id is not None:
             raise ValidationFailed([FieldError("household_id", "网上申请请填写家庭成员信息")])
-        from doudi.areas.models import Area
-
         area = session.get(Area, data.area_code or "")
         if area is None or area.level != "village":
             raise ValidationFailed([FieldError("area_code", "请选择所在村（居）")])
@@ -61,7 +65,8 @@ def submit(session: Session, *, actor: Actor, data: ApplicationCreate, portal_ph
     area = _validate(session, actor, data, online=online)
     case = Case(
         case_no=_case_no(area), kind="emergency" if data.temporary_need and data.temporary_need.kind == "emergency"
-        else "standard", household_id=data.household_id, area_code=area, status="submitted", channel=data.channel,
+        else "standard", household_id=data.household_id, area_code=area, status=CaseStatus.SUBMITTED,
+        channel=data.channel,
         applicant_name=data.applicant_name, applicant_id_number=data.applicant_id_number,
         applicant_phone=data.applicant_phone, proxy_name=data.proxy_name, proxy_phone=data.proxy_phone,
         proxy_relation=data.proxy_relation, programs=list(dict.fromkeys(data.programs)),
@@ -114,9 +119,6 @@ def _record_declared_income(session: Session, actor: Actor, case: Case, hh: Hous
     by_number = {m.person.id_number: m.person_id for m in hh.members if m.valid_to is None}
     # Declared monthly averages cover exactly the income window the engine averages over
     # ([on − N months, on − 1 day], N from the pack; Guangdong uses 6 months).
-    from doudi.policy.params import load_pack
-    from doudi.policy.registry_frames import months_back
-
     months = int(load_pack(case.area_code).value("dibao.income.averaging_months", on=on))
     start, end = months_back(on, months), on - timedelta(days=1)
     for m in data.members:
@@ -138,14 +140,12 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     (一门受理、分类办理)."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.accept")
     svc.check_version(session, case, version)
-    if case.status != "submitted":
+    if case.status != CaseStatus.SUBMITTED:
         raise Conflict("只有待受理的申请可以受理")
     today = on or date.today()
     hh = _household_for(session, actor, case, today)
     case.household_id, case.area_code = hh.id, hh.area_code
     _record_declared_income(session, actor, case, hh, today)
-    from doudi.cases.verify_hook import authorise_and_request
-
     authorise_and_request(session, actor=actor, case=case, household=hh, on=today)
     data = ApplicationCreate.model_validate(case.declared)
     need = data.temporary_need.model_dump(mode="json") if data.temporary_need else None
@@ -158,7 +158,7 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
         _open(session, actor, case, ["temporary_assistance"], "emergency", result, need, today)
         if others:
             sibling = Case(case_no=_case_no(case.area_code), kind="standard", household_id=hh.id,
-                           area_code=hh.area_code, status="submitted", channel=case.channel,
+                           area_code=hh.area_code, status=CaseStatus.SUBMITTED, channel=case.channel,
                            applicant_name=case.applicant_name, applicant_id_number=case.applicant_id_number,
                            applicant_phone=case.applicant_phone, proxy_name=case.proxy_name,
                            proxy_phone=case.proxy_phone, proxy_relation=case.proxy_relation, programs=others,
@@ -189,7 +189,8 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
     approval_level = outcomes.get("temporary_assistance", {}).get("approval_level") if need else None
     for i, p in enumerate(plan(programs, rules=rules, kind=kind, delegated=case.delegated,
                                close_relative=case.close_relative, approval_level=approval_level)):
-        session.add(CaseStep(case_id=case.id, seq=i + 1, key=p.key, level=p.level, basis=p.basis, status="waiting"))
+        session.add(CaseStep(case_id=case.id, seq=i + 1, key=p.key, level=p.level, basis=p.basis,
+                            status=StepStatus.WAITING))
     session.flush()
     session.refresh(case)
     svc.complete(session, case.steps[0], actor=actor, outcome="accepted", data={"accepted_on": today.isoformat()})
@@ -208,8 +209,6 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
     svc.activate_next(session, case, today=today)
     limit = f"{rules.emergency_payment_hours} 小时内先行救助" if kind == "emergency" else \
         f"办理时限至 {case.due_on}"
-    from doudi.cases.notices import PROGRAM_LABELS
-
     svc.event(session, case, actor=actor, kind="accepted",
               message=f"已受理，{limit}；办理项目：{'、'.join(PROGRAM_LABELS.get(p, p) for p in programs)}")
     svc.record(session, case, actor=actor, action="case.accept",
@@ -222,9 +221,9 @@ def return_for_completion(session: Session, *, actor: Actor, case_id: int, missi
     """材料不齐: tell the applicant once, in full, what is missing (Art. 10); the case stays submitted."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.accept")
     svc.check_version(session, case, version)
-    if case.status != "submitted":
+    if case.status != CaseStatus.SUBMITTED:
         raise Conflict("只有待受理的申请可以退回补正")
-    case.status = "needs_info"
+    case.status = CaseStatus.NEEDS_INFO
     svc.event(session, case, actor=actor, kind="needs_info", message=f"请补齐材料：{missing}")
     svc.record(session, case, actor=actor, action="case.needs_info", extra={"missing": missing})
     return case
@@ -233,9 +232,9 @@ def return_for_completion(session: Session, *, actor: Actor, case_id: int, missi
 def resubmit(session: Session, *, case: Case, actor: Actor | str, note: str, version: int | None = None) -> Case:
     """The applicant has supplied what was missing."""
     svc.check_version(session, case, version)
-    if case.status != "needs_info":
+    if case.status != CaseStatus.NEEDS_INFO:
         raise Conflict("该申请不需要补正")
-    case.status = "submitted"
+    case.status = CaseStatus.SUBMITTED
     svc.event(session, case, actor=actor, kind="resubmitted", message=f"已补齐材料：{note}")
     _audit_plain(session, case, actor, "case.resubmit", note)
     return case
@@ -245,7 +244,7 @@ def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version
     """Extend the deadline to the statutory maximum (45 working days) for a recorded special reason."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.review")
     svc.check_version(session, case, version)
-    if case.status != "open" or case.accepted_on is None:
+    if case.status != CaseStatus.OPEN or case.accepted_on is None:
         raise Conflict("只有办理中的案件可以延期")
     if len(reason.strip()) < 4:
         raise ValidationFailed([FieldError("reason", "须写明延期的特殊情况（如公示有异议、人户分离、调查难度大）")])
@@ -255,7 +254,7 @@ def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version
         raise Conflict("该案件已延期，不能再次延期")
     case.extended_to, case.extension_reason = new_due, reason.strip()
     for s in case.steps:
-        if s.status in {"active", "waiting"} and s.due_on == case.due_on:
+        if s.status in {StepStatus.ACTIVE, StepStatus.WAITING} and s.due_on == case.due_on:
             s.due_on = new_due
     svc.event(session, case, actor=actor, kind="extended", message=f"办理时限延长至 {new_due}：{reason}")
     svc.record(session, case, actor=actor, action="case.extend", before={"due_on": str(case.due_on)},
@@ -266,22 +265,19 @@ def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version
 def withdraw(session: Session, *, case: Case, actor: Actor | str, reason: str, version: int | None = None) -> Case:
     """The applicant withdraws; the case closes with the reason recorded."""
     svc.check_version(session, case, version)
-    if case.status in {"decided", "closed", "withdrawn"}:
+    if case.status in {CaseStatus.DECIDED, CaseStatus.CLOSED, CaseStatus.WITHDRAWN}:
         raise Conflict("案件已办结")
-    case.status, case.closed_at = "withdrawn", svc.now()
+    case.status, case.closed_at = CaseStatus.WITHDRAWN, svc.now()
     for s in case.steps:
-        if s.status in {"active", "waiting"}:
-            s.status = "skipped"
+        if s.status in {StepStatus.ACTIVE, StepStatus.WAITING}:
+            s.status = StepStatus.SKIPPED
     svc.event(session, case, actor=actor, kind="withdrawn", message=f"申请已撤回：{reason}")
     _audit_plain(session, case, actor, "case.withdraw", reason)
     return case
 
 
 def _audit_plain(session: Session, case: Case, actor: Actor | str, action: str, note: str) -> None:
-    from doudi.audit import service as audit
-    from doudi.auth.permissions import Actor as _Actor
-
-    who = actor if isinstance(actor, _Actor) else _Actor(username=actor, area_code=case.area_code)
+    who = actor if isinstance(actor, Actor) else Actor(username=actor, area_code=case.area_code)
     audit.record(session, actor=who, action=action, object_type="case", object_id=case.id,
                  area_code=case.area_code, extra={"note": note})
 

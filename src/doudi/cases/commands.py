@@ -9,6 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from doudi.auth.permissions import system_actor
+from doudi.auth.scope import in_subtree
+from doudi.cases.enrollments import finalize_due
+from doudi.cases.inbox import overdue_all
 from doudi.db.engine import session_scope
 
 
@@ -20,8 +23,6 @@ def register(app: typer.Typer) -> None:
     @cases.command("daily")
     def daily(on: str = typer.Option("", "--date", help="作业日期 YYYY-MM-DD（默认今天）")) -> None:
         """Daily job: end gradual exits and terminations whose 公示 has passed (run from cron)."""
-        from doudi.cases.enrollments import finalize_due
-
         today = date.fromisoformat(on) if on else date.today()
         with session_scope() as session:
             done = finalize_due(session, actor=system_actor(name="daily"), today=today)
@@ -30,13 +31,11 @@ def register(app: typer.Typer) -> None:
     @cases.command("overdue")
     def overdue(area: str = typer.Option("", "--area", help="只列出该区划内")) -> None:
         """List every overdue step (督办), oldest first."""
-        from doudi.cases.inbox import overdue_all
-
         actor = system_actor(name="cli")
         with session_scope() as session:
             rows = overdue_all(session, actor=actor)
             table = Table("时限", "案件", "申请人", "区划", "环节")
             for r in rows:
-                if not area or r.area_code.startswith(area):
+                if in_subtree(r.area_code, area):
                     table.add_row(str(r.due_on or r.due_at), r.case_no, r.applicant, r.area_code, r.step_label)
             Console().print(table)

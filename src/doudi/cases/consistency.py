@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from doudi.areas.codes import level_of
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import actor_level as actor_level  # re-exported: older imports
+from doudi.cases import service as svc
+from doudi.cases.labels import PROGRAM_LABELS
 from doudi.cases.models import Case, ProgramDecision
-from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.errors import Conflict, FieldError, ValidationFailed
 
 # Recognitions without a cash amount: the engine's amount for them is always 0 (低保边缘, 刚性支出困难, 相对贫困).
 UNPAID = frozenset({"dibao_marginal", "rigid_expense_hardship", "relative_poverty"})
@@ -50,11 +52,6 @@ def engine_view(case: Case, program: str) -> EngineView:
 def engine_views(case: Case) -> dict[str, EngineView]:
     """The engine's result for every program the case decides."""
     return {p: engine_view(case, p) for p in case.programs}
-
-
-def actor_level(actor: Actor) -> str:
-    """The administrative level the actor acts at (the system acts at every level)."""
-    return "province" if actor.system else level_of(actor.area_code)
 
 
 def level_reaches(actor: Actor, required: str) -> bool:
@@ -114,8 +111,6 @@ def approval_problems(case: Case, row: ProgramDecision, op: dict[str, Any], acto
                       prefix: str) -> list[FieldError]:
     """Checks of a decision (the step's): an approval pays above zero, and an override needs a reason and the
     pack's level; a rejection carries no override."""
-    from doudi.cases import service as svc
-
     if row.outcome != "approved":
         clear_override(row)
         return []
@@ -135,3 +130,17 @@ def check_single_approval(case: Case, row: ProgramDecision, data: dict[str, Any]
 def overrides(case: Case) -> list[dict[str, Any]]:
     """Every override among the case's decisions (for the timeline and the audit trail)."""
     return [o for d in case.decisions if (o := override_record(d)) is not None]
+
+
+def check_consistent(case: Case) -> None:
+    """Last line of defence before money moves: nothing is paid at zero, and no approval contradicts the
+    engine unless it was taken, with a reason, at the pack's override level."""
+    errors = [FieldError(f"decisions.{d.program}.monthly_amount", "批准的救助金额须大于 0")
+              for d in case.decisions if d.outcome == "approved" and pays(d.program) and d.monthly_amount <= 0]
+    if errors:
+        raise ValidationFailed(errors)
+    unexplained = [d.program for d in case.decisions if d.outcome == "approved" and not d.override_level
+                   and engine_view(case, d.program).eligible is False]
+    if unexplained:
+        names = "、".join(PROGRAM_LABELS.get(p, p) for p in unexplained)
+        raise Conflict(f"系统测算结果为“不符合”的项目未经写明理由的审核确认，不能作出同意决定：{names}")

@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session
 from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.permissions import Actor, on_behalf
+from doudi.auth.scope import under
 from doudi.cases import applications, consistency, steps
 from doudi.cases import service as svc
 from doudi.cases.schemas import ApplicationCreate
+from doudi.policy.engine import evaluate_frames, long_decisions
+from doudi.policy.registry_frames import read_registry
 from doudi.registry.models import Household
 
 FINDINGS = "入户查看住房、家电和生活状况，与申报基本一致"
@@ -51,9 +54,6 @@ def _supported(case: Any) -> bool:
 
 def _paid_eligible(session: Session, households: list[Household], on: date) -> set[int]:
     """Households the engine finds eligible for a program that pays, from their registry facts (one batch run)."""
-    from doudi.policy.engine import evaluate_frames, long_decisions
-    from doudi.policy.registry_frames import read_registry
-
     if not households:
         return set()
     frames = read_registry(session.connection(), on=on, household_ids=[h.id for h in households])
@@ -106,7 +106,7 @@ def seed_demo_cases(session: Session, *, township: str, today: date | None = Non
     if len(staff) < 3:
         return 0
     rng = random.Random(seed)
-    households = list(session.scalars(select(Household).where(Household.area_code.startswith(township))
+    households = list(session.scalars(under(select(Household), Household.area_code, township)
                                       .order_by(Household.id)))
     picks = _assign(rng, households, _paid_eligible(session, households, today))
     made = 0

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_area
-from doudi.cases.models import Enrollment, EnrollmentChange
+from doudi.cases.models import ChangeStatus, Enrollment, EnrollmentChange, EnrollmentStatus, Notice
+from doudi.cases.notices import change_notice
 from doudi.cases.procedure import add_months, next_month, rules_for
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db.versions import claim
@@ -35,7 +36,7 @@ def due_reviews(session: Session, *, actor: Actor, today: date, within_days: int
     """Active enrollments whose scheduled review falls due within the window (or is overdue)."""
     actor.require("case.read")
     stmt = scoped(select(Enrollment), actor).where(
-        Enrollment.status.in_(["active", "gradual_exit"]),
+        Enrollment.status.in_([EnrollmentStatus.ACTIVE, EnrollmentStatus.GRADUAL_EXIT]),
         Enrollment.next_review_on <= today + timedelta(days=within_days),
     ).order_by(Enrollment.next_review_on)
     return list(session.scalars(stmt.limit(1000)))
@@ -66,7 +67,7 @@ def review(session: Session, *, actor: Actor, enrollment_id: int, version: int, 
     # Every change takes the enrollment's next version first, so a repeated or concurrent request (the same
     # termination sent twice) finds it moved on; the unique index on open terminations backs this up.
     claim(session, e, version, label="该保障记录")
-    if e.status == "terminated":
+    if e.status == EnrollmentStatus.TERMINATED:
         raise Conflict("已终止的保障不能再调整")
     if outcome == "terminate" and _open_termination(session, e.id) is not None:
         raise Conflict("该保障已有公示中的停发，请等待公示期满或登记异议")
@@ -91,17 +92,15 @@ def review(session: Session, *, actor: Actor, enrollment_id: int, version: int, 
         n = int(months or limit)
         if not 1 <= n <= limit:
             raise ValidationFailed([FieldError("months", f"渐退期为 1 至 {limit} 个月（2022 通知 一(三)）")])
-        e.status, e.gradual_exit_until = "gradual_exit", add_months(effective, n)
+        e.status, e.gradual_exit_until = EnrollmentStatus.GRADUAL_EXIT, add_months(effective, n)
     elif outcome == "terminate":
-        change.status = "publicizing"
+        change.status = ChangeStatus.PUBLICIZING
         change.publicity_until = today + timedelta(days=int(rules.termination_publicity_days))
     if outcome != "terminate":
         e.next_review_on = add_months(next_month(today), e.review_cycle_months)
     session.add(change)
     session.flush()
     if change.kind in {"increase", "decrease", "gradual_exit"}:
-        from doudi.cases.notices import change_notice
-
         change_notice(session, enrollment=e, change=change, today=today)
     _audit(session, actor, e, f"enrollment.{change.kind}", before, _snap(e), reason)
     return change
@@ -110,7 +109,7 @@ def review(session: Session, *, actor: Actor, enrollment_id: int, version: int, 
 def _open_termination(session: Session, enrollment_id: int) -> int | None:
     return session.scalar(select(EnrollmentChange.id).where(
         EnrollmentChange.enrollment_id == enrollment_id, EnrollmentChange.kind == "terminate",
-        EnrollmentChange.status == "publicizing"))
+        EnrollmentChange.status == ChangeStatus.PUBLICIZING))
 
 
 def object_to_termination(session: Session, *, actor: Actor, change_id: int, content: str,
@@ -125,10 +124,10 @@ def object_to_termination(session: Session, *, actor: Actor, change_id: int, con
         raise ValidationFailed([FieldError("content", "须记录异议内容")])
     claim(session, e, label="该保障记录")  # the enrollment first, then its change: one lock order everywhere
     claim(session, change, version, label="该停发记录")
-    if change.status != "publicizing":
+    if change.status != ChangeStatus.PUBLICIZING:
         raise Conflict("只有公示中的停发可以登记异议")
-    change.status = "cancelled"
-    if e.status == "gradual_exit" and e.gradual_exit_until is not None:
+    change.status = ChangeStatus.CANCELLED
+    if e.status == EnrollmentStatus.GRADUAL_EXIT and e.gradual_exit_until is not None:
         e.next_review_on = date.today()  # re-examine the household now
     _audit(session, actor, e, "enrollment.termination_objection", {}, {}, content)
     return change
@@ -138,14 +137,14 @@ def finalize_due(session: Session, *, actor: Actor, today: date) -> list[Enrollm
     """Daily job: a gradual exit that ran out starts a termination 公示; a termination whose 公示 passed
     without objection ends the enrollment from the next month (特困认定办法 Art. 26; 审核确认办法 Art. 32)."""
     exits = session.scalars(scoped(select(Enrollment), actor).where(
-        Enrollment.status == "gradual_exit", Enrollment.gradual_exit_until <= today))
+        Enrollment.status == EnrollmentStatus.GRADUAL_EXIT, Enrollment.gradual_exit_until <= today))
     for e in list(exits):
         pending = session.scalar(select(EnrollmentChange.id).where(
-            EnrollmentChange.enrollment_id == e.id, EnrollmentChange.status == "publicizing"))
+            EnrollmentChange.enrollment_id == e.id, EnrollmentChange.status == ChangeStatus.PUBLICIZING))
         if pending is None:
             claim(session, e, label="该保障记录")
             days = int(rules_for(e.area_code, today).termination_publicity_days)
-            session.add(EnrollmentChange(enrollment_id=e.id, kind="terminate", status="publicizing",
+            session.add(EnrollmentChange(enrollment_id=e.id, kind="terminate", status=ChangeStatus.PUBLICIZING,
                                          effective_month=next_month(today), old_amount=e.monthly_amount,
                                          new_amount=e.monthly_amount, reason="渐退期满，拟停发",
                                          decided_by=actor.user_id, publicity_until=today + timedelta(days=days)))
@@ -153,17 +152,15 @@ def finalize_due(session: Session, *, actor: Actor, today: date) -> list[Enrollm
     session.flush()
     done: list[Enrollment] = []
     changes = session.scalars(scoped(select(EnrollmentChange).join(Enrollment), actor).where(
-        EnrollmentChange.status == "publicizing", EnrollmentChange.publicity_until < today))
+        EnrollmentChange.status == ChangeStatus.PUBLICIZING, EnrollmentChange.publicity_until < today))
     for change in list(changes):
         e = session.get(Enrollment, change.enrollment_id)
         assert e is not None
         claim(session, e, label="该保障记录")
         claim(session, change, label="该停发记录")
         before = _snap(e)
-        change.status, change.effective_month, change.new_amount = "effective", next_month(today), Decimal(0)
-        e.status, e.end_month, e.next_review_on = "terminated", change.effective_month, None
-        from doudi.cases.notices import change_notice
-
+        change.status, change.effective_month, change.new_amount = ChangeStatus.EFFECTIVE, next_month(today), Decimal(0)
+        e.status, e.end_month, e.next_review_on = EnrollmentStatus.TERMINATED, change.effective_month, None
         change_notice(session, enrollment=e, change=change, today=today)
         _audit(session, actor, e, "enrollment.terminated", before, _snap(e), change.reason)
         done.append(e)
@@ -179,7 +176,5 @@ def changes_of(session: Session, *, enrollment: Enrollment) -> list[EnrollmentCh
 
 def notices_of(session: Session, *, enrollment: Enrollment) -> list[Any]:
     """Notices issued for an enrollment's changes, newest first."""
-    from doudi.cases.models import Notice
-
     stmt = select(Notice).where(Notice.enrollment_id == enrollment.id).order_by(Notice.id.desc())
     return list(session.scalars(stmt))

@@ -9,19 +9,18 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from doudi.core.errors import FieldError, ValidationFailed
+from doudi.policy.engine import evaluate_frames
+from doudi.policy.explain import household_json
+from doudi.policy.frames import Frames
+from doudi.policy.params import PackError
+from doudi.policy.registry_frames import read_registry
+from doudi.policy.schemas import EvaluationResult
 
 
 def evaluate_household(session: Session, *, household_id: int, on: date,
                        temporary_need: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every program's decision for the household from its registry facts — the single-case path of the
     batch reader — with the application's temporary need added."""
-    from doudi.policy.engine import evaluate_frames
-    from doudi.policy.explain import household_json
-    from doudi.policy.frames import Frames
-    from doudi.policy.params import PackError
-    from doudi.policy.registry_frames import read_registry
-    from doudi.policy.schemas import EvaluationResult
-
     frames = read_registry(session.connection(), on=on, household_ids=[household_id])
     if temporary_need:
         frames = Frames(frames.households.with_columns(

@@ -11,6 +11,7 @@ from doudi.areas import service as areas
 from doudi.auth.permissions import Actor
 from doudi.cases import service as svc
 from doudi.cases.models import Case
+from doudi.cases.notices import PROGRAM_LABELS
 from doudi.core.excel import Col, Sheet, to_bytes
 
 STATUS = {"submitted": "待受理", "needs_info": "待补正", "open": "办理中", "decided": "已办结", "closed": "已关闭",
@@ -26,8 +27,6 @@ COLUMNS = [Col("案件编号", 24), Col("申请人", 12), Col("所在区划", 16
 def cases_workbook(session: Session, *, actor: Actor, filters: svc.CaseFilter, limit: int = 100_000) -> bytes:
     """The filtered case list as .xlsx (the shared, formula-safe writer)."""
     actor.require("case.export")
-    from doudi.cases.notices import PROGRAM_LABELS
-
     rows: list[Case] = list(session.scalars(svc.list_stmt(actor, filters).order_by(Case.id).limit(limit)))
     names = areas.names(session, codes={c.area_code for c in rows})
 

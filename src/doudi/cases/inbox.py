@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.models import User
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import county_or_above
 from doudi.cases import service as svc
-from doudi.cases.models import Case, CaseStep, Task
+from doudi.cases.models import Case, CaseStatus, CaseStep, StepStatus, Task, TaskStatus
+from doudi.cases.procedure import rules_for
 from doudi.cases.steps import STEP_ACTION
 
 
@@ -70,7 +72,7 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
     calendar = svc.calendar_for(actor.area_code)
     near = calendar.add_workdays(today, int(_near_days(actor, today)))
     keys = _actionable_keys(actor)
-    county_level = len(actor.area_code) <= 6
+    county_level = county_or_above(actor)
     mine = CaseStep.key.in_(keys) if county_level else and_(CaseStep.key.in_(keys), CaseStep.level != "county")
     late = overdue_clause(today, now)
     supervised = select(User.id).where(User.supervisor_id == actor.user_id) if actor.user_id else None
@@ -80,7 +82,7 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
         escalated = or_(escalated, esc_any) if escalated is not None else esc_any
     visible = or_(mine, escalated) if escalated is not None else mine
     base = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
-        CaseStep.status == "active", Case.status == "open", visible)
+        CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, visible)
     if only == "overdue":
         base = base.where(late)
     elif only == "near":
@@ -90,7 +92,7 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
         func.count().filter(and_(CaseStep.due_on >= today, CaseStep.due_on <= near)),
         func.count(),
     ).select_from(CaseStep).join(Case, Case.id == CaseStep.case_id), actor).where(
-        CaseStep.status == "active", Case.status == "open", visible)
+        CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, visible)
     overdue_n, near_n, total_all = session.execute(counts_stmt).one()
     total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
     # Hour-level deadlines (emergency aid) sort by their day, so they are not pushed below dated work.
@@ -106,15 +108,14 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
 
 
 def _near_days(actor: Actor, today: date) -> Any:
-    from doudi.cases.procedure import rules_for
-
     return rules_for(actor.area_code, today).near_due_workdays
 
 
 def open_tasks(session: Session, *, actor: Actor, limit: int = 50) -> list[tuple[Task, Case]]:
     """Open follow-up tasks in the actor's area, earliest due first."""
     actor.require("case.read")
-    stmt = svc.scoped(select(Task, Case).join(Case, Case.id == Task.case_id), actor).where(Task.status == "open")
+    stmt = svc.scoped(select(Task, Case).join(Case, Case.id == Task.case_id), actor).where(
+        Task.status == TaskStatus.OPEN)
     return [(t, c) for t, c in session.execute(stmt.order_by(Task.due_on).limit(limit)).all()]
 
 
@@ -123,7 +124,7 @@ def overdue_all(session: Session, *, actor: Actor, today: date | None = None, li
     actor.require("case.escalate")
     today = today or date.today()
     stmt = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
-        CaseStep.status == "active", Case.status == "open", overdue_clause(today, datetime.now(UTC)))
+        CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, overdue_clause(today, datetime.now(UTC)))
     rows = session.execute(stmt.order_by(effective_due(), CaseStep.due_at, Case.id).limit(limit)).all()
     return [InboxRow(case.id, case.case_no, case.applicant_name, case.area_code, step.key, svc.label(step.key),
                      step.due_on, step.due_at, "overdue", True, list(case.programs)) for step, case in rows]
@@ -133,5 +134,5 @@ def awaiting_acceptance(session: Session, *, actor: Actor, limit: int = 100) -> 
     """Applications filed (online, by proxy or at the window) and not yet accepted, oldest first."""
     if not actor.can("case.accept"):
         return []
-    stmt = svc.scoped(select(Case), actor).where(Case.status.in_(["submitted", "needs_info"]))
+    stmt = svc.scoped(select(Case), actor).where(Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.NEEDS_INFO]))
     return list(session.scalars(stmt.order_by(Case.submitted_at).limit(limit)))

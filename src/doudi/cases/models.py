@@ -4,13 +4,74 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from doudi.db.base import Base, Timestamped, Versioned
+from doudi.db.base import Base, Timestamped, Versioned, one_of
 
 Money = Numeric(14, 2)
+
+
+class CaseStatus(StrEnum):
+    """Where a case stands."""
+
+    SUBMITTED = "submitted"
+    NEEDS_INFO = "needs_info"
+    OPEN = "open"
+    DECIDED = "decided"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class StepStatus(StrEnum):
+    """Where a step of a case stands."""
+
+    WAITING = "waiting"
+    ACTIVE = "active"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+class StepLevel(StrEnum):
+    """Who acts on a step."""
+
+    VILLAGE = "village"
+    TOWNSHIP = "township"
+    COUNTY = "county"
+
+
+class TaskStatus(StrEnum):
+    """A follow-up task."""
+
+    OPEN = "open"
+    DONE = "done"
+
+
+class ApprovalLevel(StrEnum):
+    """Who approves temporary aid, by amount (暂行办法 Art. 48)."""
+
+    TOWNSHIP = "township"
+    COUNTY = "county"
+    CASE_BY_CASE = "case_by_case"
+
+
+class EnrollmentStatus(StrEnum):
+    """An enrollment in a program: paid, tapering off (渐退), suspended (payments, monitoring) or ended."""
+
+    ACTIVE = "active"
+    GRADUAL_EXIT = "gradual_exit"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class ChangeStatus(StrEnum):
+    """A change to an enrollment: publicized first where the rules ask for it."""
+
+    PUBLICIZING = "publicizing"
+    EFFECTIVE = "effective"
+    CANCELLED = "cancelled"
 
 
 class Case(Timestamped, Versioned, Base):
@@ -23,7 +84,7 @@ class Case(Timestamped, Versioned, Base):
     kind: Mapped[str] = mapped_column(String(16), default="standard")  # standard | emergency | review | termination
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     area_code: Mapped[str] = mapped_column(String(12), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # submitted | open | decided | closed | withdrawn
+    status: Mapped[str] = mapped_column(String(16), index=True)  # CaseStatus
     channel: Mapped[str] = mapped_column(String(16))  # applicant | proxy | discovery | staff
     applicant_name: Mapped[str] = mapped_column(String(64))
     applicant_id_number: Mapped[str] = mapped_column(String(18), default="")
@@ -52,7 +113,7 @@ class Case(Timestamped, Versioned, Base):
     steps: Mapped[list[CaseStep]] = relationship(order_by="CaseStep.seq", lazy="selectin", cascade="all")
     decisions: Mapped[list[ProgramDecision]] = relationship(lazy="selectin", cascade="all")
 
-    __table_args__ = (Index("ix_cases_area_status_due", "area_code", "status", "due_on"),)
+    __table_args__ = (Index("ix_cases_area_status_due", "area_code", "status", "due_on"), one_of("status", CaseStatus))
 
 
 class CaseStep(Versioned, Base):
@@ -65,10 +126,10 @@ class CaseStep(Versioned, Base):
     seq: Mapped[int] = mapped_column()
     key: Mapped[str] = mapped_column(String(24))
     round: Mapped[int] = mapped_column(default=1)  # an objection during 公示 starts a new round
-    status: Mapped[str] = mapped_column(String(12), index=True)  # waiting | active | done | skipped
+    status: Mapped[str] = mapped_column(String(12), index=True)  # StepStatus
     due_on: Mapped[date | None] = mapped_column(Date, index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # hour-level deadlines (24 h aid)
-    level: Mapped[str] = mapped_column(String(12), default="township")  # who acts: village | township | county
+    level: Mapped[str] = mapped_column(String(12), default=StepLevel.TOWNSHIP.value)  # StepLevel: who acts
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     performed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -76,7 +137,8 @@ class CaseStep(Versioned, Base):
     data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     basis: Mapped[str] = mapped_column(String(120), default="")  # the article that sets the deadline
 
-    __table_args__ = (Index("ix_case_steps_active_due", "status", "due_on"),)
+    __table_args__ = (Index("ix_case_steps_active_due", "status", "due_on"), one_of("status", StepStatus),
+                      one_of("level", StepLevel))
 
 
 class ProgramDecision(Versioned, Base):
@@ -146,10 +208,12 @@ class Task(Versioned, Base):
     title: Mapped[str] = mapped_column(String(200))
     due_on: Mapped[date | None] = mapped_column(Date, index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open | done
+    status: Mapped[str] = mapped_column(String(12), default=TaskStatus.OPEN.value, index=True)  # TaskStatus
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (one_of("status", TaskStatus),)
 
 
 class TemporaryGrant(Versioned, Base):
@@ -161,7 +225,7 @@ class TemporaryGrant(Versioned, Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
     kind: Mapped[str] = mapped_column(String(12))  # emergency | expenditure
     amount: Mapped[Decimal] = mapped_column(Money)
-    approval_level: Mapped[str] = mapped_column(String(16))  # township | county | case_by_case
+    approval_level: Mapped[str] = mapped_column(String(16))  # ApprovalLevel
     fund: Mapped[str] = mapped_column(String(32), default="")  # township_reserve | county
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -169,6 +233,8 @@ class TemporaryGrant(Versioned, Base):
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paid_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     collective: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # 一事一议: date, participants, decision
+
+    __table_args__ = (one_of("approval_level", ApprovalLevel),)
 
 
 class Enrollment(Timestamped, Versioned, Base):
@@ -181,7 +247,7 @@ class Enrollment(Timestamped, Versioned, Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     area_code: Mapped[str] = mapped_column(String(12), index=True)
     program: Mapped[str] = mapped_column(String(32), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # active | gradual_exit | terminated
+    status: Mapped[str] = mapped_column(String(16), index=True)  # EnrollmentStatus
     monthly_amount: Mapped[Decimal] = mapped_column(Money)
     level: Mapped[str] = mapped_column(String(24), default="")
     start_month: Mapped[date] = mapped_column(Date)  # first day of the first paid month
@@ -190,6 +256,8 @@ class Enrollment(Timestamped, Versioned, Base):
     next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
     gradual_exit_until: Mapped[date | None] = mapped_column(Date)
     origin_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+    __table_args__ = (one_of("status", EnrollmentStatus),)
 
 
 class EnrollmentChange(Versioned, Base):
@@ -201,7 +269,7 @@ class EnrollmentChange(Versioned, Base):
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     kind: Mapped[str] = mapped_column(String(16))  # review | increase | decrease | gradual_exit | terminate
-    status: Mapped[str] = mapped_column(String(16), default="effective")  # publicizing | effective | cancelled
+    status: Mapped[str] = mapped_column(String(16), default=ChangeStatus.EFFECTIVE.value)  # ChangeStatus
     effective_month: Mapped[date] = mapped_column(Date)
     old_amount: Mapped[Decimal] = mapped_column(Money)
     new_amount: Mapped[Decimal] = mapped_column(Money)
@@ -216,7 +284,8 @@ class EnrollmentChange(Versioned, Base):
     # At most one termination under 公示 per enrollment, whatever the concurrency: the database says so.
     __table_args__ = (Index("uq_enrollment_changes_open_termination", "enrollment_id", unique=True,
                             postgresql_where=text("kind = 'terminate' AND status = 'publicizing'"),
-                            sqlite_where=text("kind = 'terminate' AND status = 'publicizing'")),)
+                            sqlite_where=text("kind = 'terminate' AND status = 'publicizing'")),
+                      one_of("status", ChangeStatus))
 
 
 class Notice(Versioned, Base):

@@ -9,18 +9,21 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from doudi.areas import service as areas
+from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import get_in_area
 from doudi.cases import service as svc
+from doudi.cases.consistency import override_record, pays
+from doudi.cases.labels import PROGRAM_LABELS as PROGRAM_LABELS  # re-exported: older imports
 from doudi.cases.models import Case, Notice
+from doudi.cases.procedure import next_month
 from doudi.core import storage
+from doudi.core.errors import Conflict
 from doudi.core.masking import mask_id
+from doudi.db.versions import claim
+from doudi.registry.models import Household
+from doudi.web.render import templates
 
-PROGRAM_LABELS = {
-    "dibao": "最低生活保障", "dibao_marginal": "低保边缘家庭", "extreme_poverty": "特困人员救助供养",
-    "rigid_expense_hardship": "刚性支出困难家庭", "temporary_assistance": "临时救助",
-    "child_welfare": "孤儿及困境儿童基本生活保障", "disability_subsidies": "残疾人两项补贴",
-    "relative_poverty": "相对贫困人口帮扶",
-}
 # Per program: the article a decision rests on, and what an approval means for payment.
 PROGRAM_NOTICE: dict[str, tuple[str, str]] = {
     "dibao": ("《最低生活保障审核确认办法》第二十一条", "自作出确认同意决定之日下月起按月发放"),
@@ -42,9 +45,6 @@ def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, to
     today = today or date.today()
     names = areas.names(session, codes=[case.area_code[:6], case.area_code[:9]])
     wanted = "approved" if kind == "approval" else "rejected"
-    from doudi.cases.consistency import override_record, pays
-    from doudi.cases.procedure import next_month
-
     items = [{"program": d.program, "label": PROGRAM_LABELS.get(d.program, d.program),
               "amount": str(d.monthly_amount), "reasons": list(d.reasons or []),
               "basis": PROGRAM_NOTICE.get(d.program, ("", ""))[0],
@@ -83,8 +83,6 @@ CHANGE_TITLES = {"increase": "社会救助金增发告知书", "decrease": "社�
 
 def change_notice(session: Session, *, enrollment: Any, change: Any, today: date) -> Notice:
     """A notice for an increase, reduction, gradual exit or termination, with its reason (审核确认办法 Art. 32)."""
-    from doudi.registry.models import Household
-
     hh = session.get(Household, enrollment.household_id)
     head = next((m.person for m in hh.members if m.relation == "head" and m.valid_to is None), None) if hh else None
     names = areas.names(session, codes=[enrollment.area_code[:6], enrollment.area_code[:9]])
@@ -111,9 +109,7 @@ def change_notice(session: Session, *, enrollment: Any, change: Any, today: date
 
 def render_pdf(notice: Notice) -> bytes:
     """The notice as a PDF (cached in storage by content)."""
-    from weasyprint import HTML
-
-    from doudi.web.render import templates
+    from weasyprint import HTML  # heavy (Pango, fonts): loaded only when a notice is printed
 
     html = templates.get_template("cases/notice.html").render(n=notice, c=notice.content)
     return bytes(HTML(string=html).write_pdf())
@@ -134,17 +130,11 @@ def pdf_for(notice: Notice) -> bytes:
 def get_notice(session: Session, *, actor: Actor, notice_id: int) -> Notice:
     """A notice in the actor's area (a case's or an enrollment's), or NotFound."""
 
-    from doudi.auth.scope import get_in_area
-
     return get_in_area(session, Notice, notice_id, actor=actor, action="case.read", label="notice")
 
 
 def mark_served(session: Session, *, actor: Actor, notice_id: int, on: date, version: int | None = None) -> Notice:
     """Record that a notice reached the applicant (a rejection must within 3 working days, Art. 21)."""
-    from doudi.audit import service as audit
-    from doudi.core.errors import Conflict
-    from doudi.db.versions import claim
-
     actor.require("case.decide")
     notice = get_notice(session, actor=actor, notice_id=notice_id)
     claim(session, notice, version, label="该告知书")

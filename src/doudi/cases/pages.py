@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from doudi.areas import service as areas
+from doudi.audit import service as audit
 from doudi.auth.models import User
+from doudi.auth.scope import under
 from doudi.cases import (
     applications,
     consistency,
@@ -31,9 +33,9 @@ from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.schemas import ApplicationCreate
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.core.masking import scrub_text
-from doudi.core.uploads import read_capped
-from doudi.deps import CsrfChecked, PageActor, SessionDep
+from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep, Uploaded, upload_field
 from doudi.registry.models import Household
+from doudi.registry.service import get_household
 from doudi.web import inbox_sources
 from doudi.web.render import render
 
@@ -82,8 +84,6 @@ def case_export(session: SessionDep, actor: PageActor, q: str = "", status: str 
                 area_code: str = "", step: str = "", overdue: str = "") -> Response:
     """The filtered case list as Excel."""
     data = export.cases_workbook(session, actor=actor, filters=_filters(q, status, program, area_code, step, overdue))
-    from doudi.audit import service as audit
-
     audit.record(session, actor=actor, action="case.export", area_code=actor.area_code,
                  extra={"q": scrub_text(q), "status": status, "program": program})
     session.commit()
@@ -97,8 +97,6 @@ def new_case_form(request: Request, session: SessionDep, actor: PageActor, house
     actor.require("case.create")
     hh = None
     if household_id is not None:
-        from doudi.registry.service import get_household
-
         hh = get_household(session, actor=actor, household_id=household_id)
     villages = areas.subtree(session, area_code=actor.area_code, level="village")
     return render(request, "cases/new.html", {"hh": hh, "villages": villages, "labels": PROGRAM_LABELS,
@@ -143,10 +141,13 @@ def _errors(exc: Exception) -> list[FieldError]:
     return [FieldError("case", str(exc))]
 
 
+# Read (under the size cap) before the route runs, so the route itself is a plain function off the event loop.
+DocumentUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=documents.MAX_BYTES))]
+
+
 @router.post("/cases/new")
-async def new_case(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked) -> Response:
+def new_case(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked, form: FormDep) -> Response:
     """Register (and, if asked, accept) an application."""
-    form = await request.form()
     try:
         data = _application_from_form(form)  # type: ignore[arg-type]
         case = applications.submit(session, actor=actor, data=data)
@@ -155,8 +156,6 @@ async def new_case(request: Request, session: SessionDep, actor: PageActor, _csr
     except (ValidationError, ValidationFailed) as exc:
         session.rollback()
         villages = areas.subtree(session, area_code=actor.area_code, level="village")
-        from doudi.registry.service import get_household
-
         hh = get_household(session, actor=actor, household_id=int(str(form["household_id"]))) \
             if form.get("household_id") else None
         return render(request, "cases/new.html", {"hh": hh, "villages": villages, "labels": PROGRAM_LABELS,
@@ -175,8 +174,8 @@ def case_detail(request: Request, case_id: int, session: SessionDep, actor: Page
 
 def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list[FieldError],
             status_code: int = 200) -> Response:
-    staff = list(session.scalars(select(User).where(User.area_code.startswith(case.area_code[:9]),
-                                                    User.is_active.is_(True)).limit(200)))
+    staff = list(session.scalars(under(select(User).where(User.is_active.is_(True)), User.area_code,
+                                       case.area_code[:9]).limit(200)))
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     rules = svc.rules(case) if case.accepted_on else None
     ctx = {
@@ -199,6 +198,7 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
 
 
 def _form_data(form: Any) -> dict[str, Any]:
+    """The step form as the mapping its input model reads: `x[]` fields are lists, `op.<program>.<field>` opinions."""
     data: dict[str, Any] = {}
     for key in form:
         if key in {"csrf_token", "version", "action"}:
@@ -211,19 +211,17 @@ def _form_data(form: Any) -> dict[str, Any]:
             data.setdefault("opinions", {}).setdefault(program, {})[fld] = values[-1]
         else:
             data[key] = values[-1]
-    if "investigator_ids" in data and isinstance(data["investigator_ids"], list):
-        data["investigator_ids"] = [int(x) for x in data["investigator_ids"]]
     return data
 
 
 @router.post("/cases/{case_id}/steps/{step_key}")
-async def act(request: Request, case_id: int, step_key: str, session: SessionDep, actor: PageActor,
-              _csrf: CsrfChecked) -> Response:
+def act(request: Request, case_id: int, step_key: str, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+        form: FormDep) -> Response:
     """Submit the active step's form."""
-    form = await request.form()
     try:
+        data = steps.parse_input(step_key, _form_data(form))
         steps.act(session, actor=actor, case_id=case_id, step_key=step_key, action=str(form.get("action", "complete")),
-                  data=_form_data(form), version=int(str(form.get("version", "0"))))
+                  data=data, version=int(str(form.get("version", "0"))))
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         session.rollback()
         if isinstance(exc, PermissionDenied):
@@ -270,12 +268,12 @@ def extend(request: Request, case_id: int, session: SessionDep, actor: PageActor
 
 
 @router.post("/cases/{case_id}/documents")
-async def upload(request: Request, case_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
-                 kind: Annotated[str, Form()], file: Annotated[UploadFile, File()]) -> Response:
+def upload(request: Request, case_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+           kind: Annotated[str, Form()], file: DocumentUpload) -> Response:
     """Attach a document."""
     try:
-        data = await read_capped(file, max_bytes=documents.MAX_BYTES)
-        documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename or "", data=data)
+        documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename,
+                         data=file.check())
     except ValidationFailed as exc:
         session.rollback()
         return _detail(request, session, actor, svc.get_case(session, actor=actor, case_id=case_id), exc.errors, 422)
@@ -315,8 +313,6 @@ def enrollment_list(request: Request, session: SessionDep, actor: PageActor, pro
                     due: str = "", q: str = "", page: int = Query(1, ge=1)) -> Response:
     """Enrollments in the user's area, with reviews due."""
     actor.require("case.read")
-    from sqlalchemy import func
-
     stmt = enrollments.scoped(select(Enrollment), actor)
     if program:
         stmt = stmt.where(Enrollment.program == program)

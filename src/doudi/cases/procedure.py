@@ -13,6 +13,7 @@ from typing import Any
 
 from doudi.core.calendar import WorkCalendar
 from doudi.core.dates import next_month, shift_months
+from doudi.policy.params import load_pack
 
 __all__ = ["add_months", "next_month"]
 
@@ -104,8 +105,6 @@ PROGRAM_STEP_PREFIX = "procedure.steps."
 
 def rules_for(area_code: str, on: date) -> Rules:
     """Read the procedure parameters for an area and date from its policy pack."""
-    from doudi.policy.params import load_pack
-
     pack = load_pack(area_code)
     values: dict[str, Any] = {field: pack.value(key, on=on) for field, key in PARAM_KEYS.items()}
     snapshot = pack.at(on)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
 
 from doudi.core.ids import IdNumberError, parse_id_number
 from doudi.registry.schemas import MemberCreate
+
+D = TypeVar("D")
 
 PROGRAMS = ("dibao", "dibao_marginal", "extreme_poverty", "rigid_expense_hardship", "temporary_assistance",
             "child_welfare", "disability_subsidies", "relative_poverty")
@@ -103,12 +105,13 @@ class ApplicationCreate(BaseModel):
         return out
 
 
-class StepAction(BaseModel):
-    """An action on the active step; `version` is the case version the user saw."""
+class StepAction(BaseModel, Generic[D]):
+    """An action on the active step; `version` is the case version the user saw, `data` the step's input
+    (each step's own model, e.g. ``StepAction[HomeVisitIn]``)."""
 
     version: int
     action: str = Field(description="complete | objection | close | select")
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: D = Field(default_factory=dict)  # type: ignore[assignment]  # parsed into the step's model when it acts
 
 
 class CaseRead(BaseModel):

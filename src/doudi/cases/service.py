@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import math
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from doudi.areas.codes import county_of
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area, in_area
-from doudi.cases.models import Case, CaseEvent, CaseStep
+from doudi.auth.scope import Q, get_in_area, in_area, under
+from doudi.cases.models import Case, CaseEvent, CaseStep, StepStatus
 from doudi.cases.procedure import STEP_LABELS, Rules, due_for, rules_for
 from doudi.core.calendar import WorkCalendar
 from doudi.db.versions import claim
+from doudi.policy.calendar import calendar_for as cal
 
 
 def now() -> datetime:
@@ -25,12 +29,10 @@ def now() -> datetime:
 
 def calendar_for(area_code: str) -> WorkCalendar:
     """The working-day calendar of an area (library data plus the pack's calendar data)."""
-    from doudi.policy.calendar import calendar_for as cal
-
     return cal(area_code)
 
 
-def scoped(stmt: Any, actor: Actor) -> Any:
+def scoped(stmt: Q, actor: Actor) -> Q:
     """Limit a case query to the actor's area subtree."""
     return in_area(stmt, Case.area_code, actor)
 
@@ -70,7 +72,7 @@ def rules(case: Case, on: date | None = None) -> Rules:
 
 def active_step(case: Case) -> CaseStep | None:
     """The step waiting for action, if any."""
-    return next((s for s in case.steps if s.status == "active"), None)
+    return next((s for s in case.steps if s.status == StepStatus.ACTIVE), None)
 
 
 def step_named(case: Case, key: str) -> CaseStep | None:
@@ -81,17 +83,15 @@ def step_named(case: Case, key: str) -> CaseStep | None:
 
 def activate_next(session: Session, case: Case, *, today: date | None = None) -> CaseStep | None:
     """Make the next waiting step active and give it its due date; None when the procedure is finished."""
-    nxt = next((s for s in sorted(case.steps, key=lambda s: s.seq) if s.status == "waiting"), None)
+    nxt = next((s for s in sorted(case.steps, key=lambda s: s.seq) if s.status == StepStatus.WAITING), None)
     if nxt is None:
         return None
     today = today or date.today()
     if nxt.key == "spot_check":  # 特困人员认定办法 Art. 16: only sampled cases are checked by the county
-        from doudi.cases.steps import sample_for_spot_check
-
         selected = sample_for_spot_check(session, case, today)
         nxt.data = {"selected": selected}
         if not selected:
-            nxt.status, nxt.outcome, nxt.completed_at = "skipped", "not_sampled", now()
+            nxt.status, nxt.outcome, nxt.completed_at = StepStatus.SKIPPED, "not_sampled", now()
             session.flush()
             return activate_next(session, case, today=today)
     r = rules(case)
@@ -101,14 +101,14 @@ def activate_next(session: Session, case: Case, *, today: date | None = None) ->
                              case_due=case.extended_to or case.due_on or today, rules=r,
                              calendar=calendar_for(case.area_code), programs=list(case.programs),
                              now=accepted_at)
-    nxt.status, nxt.started_at, nxt.due_on, nxt.due_at = "active", now(), due_on, due_at
+    nxt.status, nxt.started_at, nxt.due_on, nxt.due_at = StepStatus.ACTIVE, now(), due_on, due_at
     session.flush()
     return nxt
 
 
 def complete(session: Session, step: CaseStep, *, actor: Actor, outcome: str, data: dict[str, Any]) -> None:
     """Mark a step done by the actor with its outcome and recorded data."""
-    step.status, step.completed_at, step.performed_by = "done", now(), actor.user_id
+    step.status, step.completed_at, step.performed_by = StepStatus.DONE, now(), actor.user_id
     step.outcome, step.data = outcome, {**(step.data or {}), **data}
     session.flush()
 
@@ -138,14 +138,12 @@ def list_stmt(actor: Actor, f: CaseFilter, *, today: date | None = None) -> Sele
     if f.status:
         stmt = stmt.where(Case.status == f.status)
     if f.area_code:
-        stmt = stmt.where(Case.area_code.startswith(f.area_code))
+        stmt = under(stmt, Case.area_code, f.area_code)
     if f.program:
         # JSON containment differs between SQLite and PostgreSQL; a LIKE on the serialised list works on both.
-        from sqlalchemy import String, cast
-
         stmt = stmt.where(cast(Case.programs, String).like(f'%"{f.program}"%'))
     if f.step or f.overdue:
-        sub = select(CaseStep.case_id).where(CaseStep.status == "active")
+        sub = select(CaseStep.case_id).where(CaseStep.status == StepStatus.ACTIVE)
         if f.step:
             sub = sub.where(CaseStep.key == f.step)
         if f.overdue:
@@ -170,3 +168,22 @@ def timeline(session: Session, *, case: Case, public_only: bool = False) -> list
     if public_only:
         stmt = stmt.where(CaseEvent.public.is_(True))
     return list(session.scalars(stmt.order_by(CaseEvent.at, CaseEvent.id)))
+
+
+def sample_for_spot_check(session: Session, case: Case, today: date) -> bool:
+    """Draw at random, but never let the county's share of checked 特困 cases this year fall below the minimum.
+
+    The draw uses the operating system's randomness, so a township cannot work out in advance which of its
+    cases will escape the check."""
+    share = float(rules(case).spot_check_share)
+    year_start = date(today.year, 1, 1)
+    steps = under(select(CaseStep.status, CaseStep.outcome).join(Case, Case.id == CaseStep.case_id).where(
+        CaseStep.key == "spot_check", Case.accepted_on >= year_start, CaseStep.case_id != case.id,
+        CaseStep.status.in_([StepStatus.ACTIVE, StepStatus.DONE, StepStatus.SKIPPED])), Case.area_code,
+        county_of(case.area_code))
+    rows = session.execute(steps).all()
+    total = len(rows) + 1
+    chosen = sum(1 for status, outcome in rows if outcome != "not_sampled" and status != StepStatus.WAITING)
+    if chosen < math.ceil(share * total):
+        return True
+    return secrets.SystemRandom().random() < share

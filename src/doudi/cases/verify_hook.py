@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doudi.auth.permissions import Actor, on_behalf
+from doudi.auth.permissions import Actor, on_behalf, system_actor
 from doudi.cases import service as svc
 from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate
 from doudi.core.errors import ValidationFailed
 from doudi.registry.models import Household
+from doudi.verification import service as verification
+from doudi.verification.models import VerificationRequest
 
 
 def _acting(actor: Actor) -> Actor:
@@ -26,8 +28,6 @@ def _acting(actor: Actor) -> Actor:
 def authorise_and_request(session: Session, *, actor: Actor, case: Case, household: Household, on: date) -> int | None:
     """Record signed authorisations from the application and open a verification request; returns its id,
     or None when some member has not authorised (the timeline says who)."""
-    from doudi.verification import service as verification
-
     data = ApplicationCreate.model_validate(case.declared)
     current = [m for m in household.members if m.valid_to is None]
     by_number = {m.person.id_number: m.person_id for m in current}
@@ -54,8 +54,6 @@ def authorise_and_request(session: Session, *, actor: Actor, case: Case, househo
 
 def latest_request(session: Session, *, case: Case) -> Any:
     """The newest verification request made for this case (or for its household), if any."""
-    from doudi.verification.models import VerificationRequest
-
     if case.household_id is None:
         return None
     stmt = select(VerificationRequest).where(VerificationRequest.household_id == case.household_id)
@@ -64,9 +62,6 @@ def latest_request(session: Session, *, case: Case) -> Any:
 
 def tracking_for(session: Session, *, case: Case) -> list[Any]:
     """Per-source status of the case's verification (即时追踪), for staff pages and the citizen portal."""
-    from doudi.auth.permissions import system_actor
-    from doudi.verification import service as verification
-
     req = latest_request(session, case=case)
     if req is None:
         return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -21,10 +21,11 @@ from doudi.cases import (
 from doudi.cases import service as svc
 from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate, CaseRead, StepAction
-from doudi.core.uploads import read_capped
-from doudi.deps import ApiActor, SessionDep
+from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
 
 router = APIRouter(tags=["cases"])
+# Read under the size cap before the route runs, so the route is a plain function off the event loop.
+DocumentUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=documents.MAX_BYTES))]
 
 
 def case_read(case: Case) -> CaseRead:
@@ -116,9 +117,28 @@ def return_case(case_id: int, body: ReturnIn, actor: ApiActor, session: SessionD
     return case_read(case)
 
 
+def _step_route(step: steps.base.Step) -> None:
+    """One route per step, so that the API docs show each step's own fields."""
+    def act_on_step(case_id: int, body: StepAction[Any], actor: ApiActor, session: SessionDep) -> CaseRead:
+        case = steps.act(session, actor=actor, case_id=case_id, step_key=step.key, action=body.action,
+                         data=body.data, version=body.version)
+        session.commit()
+        return case_read(case)
+
+    act_on_step.__annotations__["body"] = StepAction[step.model]  # type: ignore[name-defined]
+    router.add_api_route(f"/cases/{{case_id}}/steps/{step.key}", act_on_step, methods=["POST"],
+                         response_model=CaseRead, name=f"act_{step.key}", summary=f"办理：{svc.label(step.key)}",
+                         description=(step.model.__doc__ or "") + "\n\n409：该环节不是当前环节，或 version 已过期。")
+
+
+for _step in steps.STEPS.values():
+    _step_route(_step)
+
+
 @router.post("/cases/{case_id}/steps/{step_key}", response_model=CaseRead)
-def act(case_id: int, step_key: str, body: StepAction, actor: ApiActor, session: SessionDep) -> CaseRead:
-    """Act on the active step (409 if the step is not active or `version` is stale)."""
+def act(case_id: int, step_key: str, body: StepAction[dict[str, Any]], actor: ApiActor,
+        session: SessionDep) -> CaseRead:
+    """Act on a step that takes no input of its own (409 if the step is not active or `version` is stale)."""
     case = steps.act(session, actor=actor, case_id=case_id, step_key=step_key, action=body.action,
                      data=body.data, version=body.version)
     session.commit()
@@ -134,12 +154,11 @@ def extend(case_id: int, body: ExtendIn, actor: ApiActor, session: SessionDep) -
 
 
 @router.post("/cases/{case_id}/documents", status_code=201)
-async def upload(case_id: int, actor: ApiActor, session: SessionDep, kind: Annotated[str, Form()],
-                 file: Annotated[UploadFile, File()]) -> dict[str, Any]:
-    """Attach a PDF, PNG or JPEG (≤ 10 MB) to the case."""
-    data = await read_capped(file, max_bytes=documents.MAX_BYTES)
-    doc = documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename or "",
-                           data=data)
+def upload(case_id: int, actor: ApiActor, session: SessionDep, kind: Annotated[str, Form()],
+           file: DocumentUpload) -> dict[str, Any]:
+    """Attach a PDF, PNG or JPEG (≤ 10 MB, multipart field `file`) to the case."""
+    doc = documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename,
+                           data=file.check())
     session.commit()
     return {"id": doc.id, "sha256": doc.sha256, "size": doc.size, "content_type": doc.content_type}
 

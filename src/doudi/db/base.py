@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import CheckConstraint, DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
@@ -14,6 +15,12 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def one_of(column: str, states: type[StrEnum]) -> CheckConstraint:
+    """A CHECK constraint (named ``ck_<table>_<column>``) that keeps a state column to its enum's values."""
+    values = ",".join(f"'{s.value}'" for s in states)
+    return CheckConstraint(f"{column} in ({values})", name=column)
 
 
 class Base(DeclarativeBase):

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doudi.db.base import Base
+from doudi.db.base import Base, one_of
+
+
+class BatchStatus(StrEnum):
+    """An import or feed batch."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class IngestBatch(Base):
@@ -25,7 +34,7 @@ class IngestBatch(Base):
     rows_total: Mapped[int] = mapped_column(default=0)
     rows_ok: Mapped[int] = mapped_column(default=0)
     rows_rejected: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
+    status: Mapped[str] = mapped_column(String(16), default=BatchStatus.RUNNING.value)  # BatchStatus
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The area the batch belongs to (that of the user who took it in); its rows are linked to people there only.
     area_code: Mapped[str | None] = mapped_column(String(12))
@@ -35,7 +44,8 @@ class IngestBatch(Base):
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
     # The same file may be taken in once per area: two counties receiving one national file each link their own.
-    __table_args__ = (UniqueConstraint("kind", "source_key", "file_sha256", "area_code", name="uq_batch_content"),)
+    __table_args__ = (UniqueConstraint("kind", "source_key", "file_sha256", "area_code", name="uq_batch_content"),
+                      one_of("status", BatchStatus))
 
 
 class RejectedRow(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.models import User
 from doudi.auth.permissions import on_behalf, system_actor
+from doudi.auth.scope import under
 from doudi.auth.service import actor_for
 from doudi.monitoring import referrals, service
 from doudi.monitoring.models import MonitorWarning, WarningStatus
@@ -25,9 +26,8 @@ def seed(session: Session, *, today: date, township: str) -> None:
     if user is None:
         return
     worker = on_behalf(actor_for(user))
-    open_ = list(session.scalars(select(MonitorWarning).where(
-        MonitorWarning.area_code.startswith(township), MonitorWarning.status == WarningStatus.NEW)
-        .order_by(MonitorWarning.id).limit(8)))
+    open_ = list(session.scalars(under(select(MonitorWarning).where(MonitorWarning.status == WarningStatus.NEW),
+                                       MonitorWarning.area_code, township).order_by(MonitorWarning.id).limit(8)))
     specs = rule_specs(township, today)
     for i, w in enumerate(open_):
         if i % 4 == 0:

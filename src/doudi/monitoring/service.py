@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_scope, under
-from doudi.cases.models import Enrollment
+from doudi.cases.models import Enrollment, EnrollmentStatus
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
 from doudi.db.versions import claim
 from doudi.monitoring import referrals
@@ -170,11 +170,12 @@ def dispose(session: Session, *, actor: Actor, warning_id: int, version: int | N
 def _suspend(session: Session, actor: Actor, w: MonitorWarning) -> None:
     """Suspend payment of the household's live enrollments pending verification (payments skip suspended)."""
     stmt = in_scope(select(Enrollment), actor, area=Enrollment.area_code).where(
-        Enrollment.household_id == w.household_id, Enrollment.status.in_(["active", "gradual_exit"]))
+        Enrollment.household_id == w.household_id,
+        Enrollment.status.in_([EnrollmentStatus.ACTIVE, EnrollmentStatus.GRADUAL_EXIT]))
     for e in session.scalars(stmt):
         claim(session, e, label="该在保记录")
         before = {"status": e.status}
-        e.status = "suspended"
+        e.status = EnrollmentStatus.SUSPENDED
         audit.record(session, actor=actor, action="enrollment.suspend", object_type="enrollment", object_id=e.id,
                      area_code=e.area_code, before=before, after={"status": e.status},
                      extra={"warning_id": w.id})

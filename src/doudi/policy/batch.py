@@ -16,7 +16,7 @@ from doudi.core.errors import FieldError, ValidationFailed
 from doudi.db.frames import write_frame
 from doudi.policy.engine import Decisions, evaluate_frames, long_decisions
 from doudi.policy.frames import Frames
-from doudi.policy.models import AssessmentDecision, AssessmentMemberDecision, AssessmentRun
+from doudi.policy.models import AssessmentDecision, AssessmentMemberDecision, AssessmentRun, RunStatus
 from doudi.policy.programs import all_programs, keys
 
 
@@ -76,7 +76,7 @@ def run_assessment(session: Session, *, actor: Actor, frames: Frames, on: date, 
                               "reasons": sorted(set(decisions.skipped["reason"].to_list())),
                               "household_ids": decisions.skipped["household_id"].head(1000).to_list()}
     run = AssessmentRun(eval_date=on, source=source, source_detail=source_detail[:255], area_prefix=area_prefix,
-                        status="completed", households=decisions.households.height,
+                        status=RunStatus.COMPLETED, households=decisions.households.height,
                         persons=int(decisions.members["counted"].sum()) if decisions.members.height else 0,
                         pack_versions={r: p.version for r, p in decisions.packs.items()},
                         summary=summary, created_by=actor.user_id, created_by_name=actor.username)

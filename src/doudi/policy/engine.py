@@ -5,7 +5,7 @@ Households are partitioned by the policy pack that governs them (a handful of re
 partition runs the same vectorised Polars functions with that pack's values; a single case is just a
 one-household batch, so the online and the overnight results cannot differ.
 
-The pipeline is fixed; the programs fill it (:class:`~doudi.policy.programs.base.Program`):
+The pipeline is fixed; the programs fill it (:class:`~doudi.policy.protocol.Program`):
 
     shared member and household columns (prepare) → members: persons, choices
     → member → household sums → households: unit → household columns back to members
@@ -31,7 +31,7 @@ from doudi.policy import prepare
 from doudi.policy.frames import Frames, conform
 from doudi.policy.params import MissingParameter, Pack, PackError, Resolved, load_pack
 from doudi.policy.programs import all_programs
-from doudi.policy.programs.base import HOUSEHOLD_OUTPUTS, Direct, Program, Within, missing_parameters, money
+from doudi.policy.protocol import HOUSEHOLD_OUTPUTS, Direct, Program, Within, missing_parameters, money
 from doudi.policy.segments import Segments
 from doudi.policy.spec import param_sets
 

@@ -1,6 +1,6 @@
 """Turn decision frames into the documented JSON: reason codes → Chinese text with the legal references in
 force on the decision date, plus the trace of intermediate values. Output is deterministic (fixed
-program and key order). Every program is shown through its declaration (programs/base.py)."""
+program and key order). Every program is shown through its declaration (protocol.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import polars as pl
 from doudi.policy import prepare
 from doudi.policy.engine import Decisions
 from doudi.policy.programs import all_programs
-from doudi.policy.programs.base import Codes, Program
+from doudi.policy.protocol import Codes, Program
 from doudi.policy.spec import REFS_PREFIX
 from doudi.registry.vocab import label
 

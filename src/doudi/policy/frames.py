@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from doudi.policy.programs.base import Params, param
+from doudi.policy.protocol import Params, param
 from doudi.policy.schemas import HouseholdIn
 
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {

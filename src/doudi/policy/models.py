@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doudi.db.base import Base
+from doudi.db.base import Base, one_of
+
+
+class RunStatus(StrEnum):
+    """An assessment run (stored once it has completed)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
 
 Money = Numeric(14, 2)
 
@@ -24,7 +33,7 @@ class AssessmentRun(Base):
     source: Mapped[str] = mapped_column(String(16))  # registry | snapshot
     source_detail: Mapped[str] = mapped_column(String(255), default="")
     area_prefix: Mapped[str] = mapped_column(String(12), default="")
-    status: Mapped[str] = mapped_column(String(16), default="completed")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.COMPLETED.value)  # RunStatus
     households: Mapped[int] = mapped_column(default=0)
     persons: Mapped[int] = mapped_column(default=0)
     pack_versions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -34,6 +43,8 @@ class AssessmentRun(Base):
     duration_ms: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_name: Mapped[str] = mapped_column(String(64), default="")
+
+    __table_args__ = (one_of("status", RunStatus),)
 
 
 class AssessmentDecision(Base):

@@ -48,7 +48,11 @@ from typing import Any
 import yaml
 
 from doudi.areas.codes import ancestors, county_of
-from doudi.core.errors import DoudiError
+
+# Re-exported: the values and errors live below the program declarations (policy/resolved.py).
+from doudi.policy.resolved import MissingParameter as MissingParameter
+from doudi.policy.resolved import PackError as PackError
+from doudi.policy.resolved import Resolved as Resolved
 from doudi.policy.spec import kind_of, kind_ok
 
 PACK_DIR = Path(__file__).parent / "packs"
@@ -59,17 +63,6 @@ _VALUE_FIELDS = {"from", "value", "ref", "provisional", "note"}
 _TOP_FIELDS = {"region", "name", "parameters", "description"}
 _MISSING = object()
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class PackError(DoudiError, ValueError):
-    """A policy pack is malformed, or a needed parameter is not in force."""
-
-
-class MissingParameter(PackError, KeyError):
-    """A parameter has no value in force on the date asked (a KeyError, so Mapping.get works)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -244,34 +237,6 @@ class _Starts(Mapping[str, date]):
 @lru_cache(maxsize=1024)
 def _resolve_at(pack: Pack, on: date) -> Resolved:
     return pack._at(on)
-
-
-@dataclass(frozen=True)
-class Resolved(Mapping[str, Any]):
-    """The parameter values in force on one date for one region (read-only mapping)."""
-
-    region: str
-    on: date
-    version: str
-    data: dict[str, Any]
-    defined: frozenset[str] = frozenset()  # every key some pack of the chain defines (in force or not)
-    provisional: frozenset[str] = frozenset()  # keys whose value in force is provisional (待确认)
-    starts: Mapping[str, date] = field(default_factory=dict)  # key → first date it has a truthy value
-
-    def __hash__(self) -> int:
-        return hash((self.region, self.on, self.version))
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return self.data[key]
-        except KeyError:
-            raise MissingParameter(f"{self.region}: 参数 {key} 在 {self.on} 没有有效值") from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
 
 
 def _as_date(raw: Any) -> date | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from doudi.policy.programs.base import Params, age_on, disability_within, param
+from doudi.policy.protocol import Params, age_on, disability_within, param
 
 # Relation to the household head → a small integer role (the kinship table of programs/supporters.py).
 ROLES = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "child_in_law")

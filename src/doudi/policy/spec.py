@@ -1,6 +1,6 @@
 """The parameters the rules read, with the kind of value each must hold.
 
-Each program declares its parameters in its own module (a typed :class:`~doudi.policy.programs.base.Params`
+Each program declares its parameters in its own module (a typed :class:`~doudi.policy.protocol.Params`
 set); the shared columns (:mod:`doudi.policy.prepare`) and the registry reader declare theirs. The keys
 listed here are type-checked when a pack is loaded, and the required ones must be in force for an
 evaluation to run. Packs may define any other dotted key (``procedure.*``, ``calendar.*`` …). Keys under
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from doudi.policy.programs.base import Params
+from doudi.policy.frames import ReaderParams
+from doudi.policy.prepare import SharedParams
+from doudi.policy.programs import all_programs
+from doudi.policy.protocol import Params
 
 INCOME_KINDS = ("wage", "business", "property", "transfer", "basic_pension")
 REFS_PREFIX = "refs."
@@ -22,10 +24,6 @@ REFS_PREFIX = "refs."
 
 def param_sets() -> list[type[Params]]:
     """Every declared parameter set: shared columns, the registry reader, then each program."""
-    from doudi.policy.frames import ReaderParams
-    from doudi.policy.prepare import SharedParams
-    from doudi.policy.programs import all_programs
-
     return [SharedParams, ReaderParams, *[p.params for p in all_programs()]]
 
 

@@ -15,6 +15,7 @@ from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.cases import applications, documents
 from doudi.cases import service as svc
+from doudi.cases.models import CaseStatus
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.schemas import ApplicationCreate
 from doudi.cases.verify_hook import tracking_for
@@ -209,7 +210,7 @@ def upload(request: Request, case_id: int, session: SessionDep, cs: Citizen, for
     except ValidationFailed as exc:
         session.rollback()
         return _page(request, "case.html", _case_ctx(session, cs, case, exc.errors), 422)
-    if case.status == "needs_info":  # the case first, then the audit chain: the lock order of every action
+    if case.status == CaseStatus.NEEDS_INFO:  # the case first, then the audit chain: the lock order of every action
         applications.resubmit(session, case=case, actor=service.citizen_actor(cs.phone).username, note="已上传补充材料")
     audit.record(session, actor=service.citizen_actor(cs.phone), action="portal.document", object_type="case",
                  object_id=case.id, area_code=case.area_code)

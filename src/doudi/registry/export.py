@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from doudi.areas import service as areas
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import under
 from doudi.core.excel import Col, Sheet, to_bytes
 from doudi.registry import service
 from doudi.registry.models import Household
@@ -29,7 +30,7 @@ def households_workbook(session: Session, *, actor: Actor, filters: service.Hous
     if filters.q:
         stmt = stmt.where(service._search_clause(filters.q))
     if filters.area_code:
-        stmt = stmt.where(Household.area_code.startswith(filters.area_code))
+        stmt = under(stmt, Household.area_code, filters.area_code)
     if filters.hukou_type:
         stmt = stmt.where(Household.hukou_type == filters.hukou_type)
     rows = list(session.scalars(stmt.order_by(Household.id).limit(MAX_ROWS)))

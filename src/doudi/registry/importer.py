@@ -31,7 +31,7 @@ from doudi.auth.permissions import Actor
 from doudi.auth.scope import outside_area, outside_area_expr
 from doudi.core.ids import normalize_id_expr
 from doudi.db.frames import write_frame
-from doudi.ingest.models import IngestBatch, RejectedRow
+from doudi.ingest.models import BatchStatus, IngestBatch, RejectedRow
 from doudi.registry import import_write
 from doudi.registry.import_checks import ERROR_SCHEMA, normalise, validate
 from doudi.registry.import_read import COLUMNS, ROW, ImportFileError, read_table
@@ -116,7 +116,7 @@ def import_households(session: Session, *, actor: Actor, path: Path, today: date
         file_sha256=sha,
         created_by=actor.user_id,
         rows_total=frame.height,
-        status="running",
+        status=BatchStatus.RUNNING,
         details={},
     )
     session.add(batch)
@@ -139,7 +139,7 @@ def import_households(session: Session, *, actor: Actor, path: Path, today: date
         maintain_order="left",
     ).select(REPORT_COLUMNS)
     batch.rows_ok, batch.rows_rejected = result.rows_ok, result.rows_rejected
-    batch.status, batch.finished_at = "done", datetime.now(UTC)
+    batch.status, batch.finished_at = BatchStatus.DONE, datetime.now(UTC)
     batch.details = {
         "households_ok": result.households_ok,
         "households_rejected": result.households_rejected,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area, in_area
+from doudi.auth.scope import get_in_area, in_area, under
 from doudi.core.errors import FieldError, NotFound, ValidationFailed
 from doudi.core.ids import IdNumberError, parse_id_number
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Membership, Person
@@ -70,7 +70,7 @@ def list_households(
     if filters.q:
         stmt = stmt.where(_search_clause(filters.q))
     if filters.area_code:
-        stmt = stmt.where(Household.area_code.startswith(filters.area_code))
+        stmt = under(stmt, Household.area_code, filters.area_code)
     if filters.hukou_type:
         stmt = stmt.where(Household.hukou_type == filters.hukou_type)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0

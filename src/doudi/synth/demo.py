@@ -36,8 +36,7 @@ from doudi.synth.areas import build_region_areas
 from doudi.synth.demo_accounts import DEMO_REGION, DemoAccount, demo_accounts
 from doudi.synth.generate import SynthConfig, generate
 from doudi.synth.params import region_params
-from doudi.verification.ingest import ingest_file
-from doudi.verification.resolve import resolve_batch
+from doudi.verification.flows import ingest_and_link
 
 FACT_FILES = (
     ("income", "income.parquet"),
@@ -92,9 +91,7 @@ def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
         if path.stem == "noise" or not has_rows:
             continue
         with session_scope(engine) as session:  # one batch per feed, each all or nothing
-            out = ingest_file(session, actor=actor, source_key=path.stem, path=path, area_code=DEMO_REGION)
-            if out.pending_linkage:
-                resolve_batch(session, actor=actor, batch_id=out.batch.id)
+            ingest_and_link(session, actor=actor, source_key=path.stem, path=path, area_code=DEMO_REGION)
         loaded += 1
     console.print(f"已导入 {loaded} 个部门数据源")
     return loaded

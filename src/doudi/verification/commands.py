@@ -49,8 +49,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Validate and load one feed file (idempotent; all or nothing) as a batch of one area, or national."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.verification import flows
         from doudi.verification import ingest as ing
-        from doudi.verification import resolve, service
 
         if not area and not national:
             with session_scope() as session:
@@ -87,15 +87,12 @@ def register(app: typer.Typer) -> None:
                       f"隔离 {b.rows_rejected:,}{dup}；"
                       f"按身份证号匹配 {out.matched_by_id:,} 行，待概率匹配 {out.pending_linkage:,} 行；"
                       f"用时 {out.seconds:.1f} 秒（{b.rows_total / max(out.seconds, 1e-9):,.0f} 行/秒）")
-        if link and out.pending_linkage:
-            with session_scope() as session:
-                r = resolve.resolve_batch(session, actor=actor, batch_id=batch_id)
-                service.refresh_open_requests(session, actor=actor)
+        # The batch is committed; linking and re-answering run in a transaction of their own.
+        with session_scope() as session:
+            r = flows.link_and_answer(session, actor=actor, outcome=out, link=link)
+        if r is not None:
             console.print(f"概率匹配：{r.identities:,} 个身份，自动关联 {r.linked_rows:,} 行，"
                           f"待人工复核 {r.review_identities:,} 个，未匹配 {r.unmatched_rows:,} 行")
-        else:
-            with session_scope() as session:
-                service.refresh_open_requests(session, actor=actor)
 
     @feeds.command("batches")
     def batches(source: str = typer.Option("", help="按数据源筛选")) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.core import storage
-from doudi.ingest.models import IngestBatch
+from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.verification import payload
 from doudi.verification.payload import schema
 from doudi.verification.reach import link_prefix
@@ -169,7 +169,7 @@ def prior_batches(session: Session, *, source: Source, batch: IngestBatch) -> li
     mine = link_prefix(batch)
     out = []
     stmt = select(IngestBatch).where(IngestBatch.kind == "feed", IngestBatch.source_key == source.key,
-                                     IngestBatch.status == "done", IngestBatch.id != batch.id)
+                                     IngestBatch.status == BatchStatus.DONE, IngestBatch.id != batch.id)
     for b in session.scalars(stmt.order_by(IngestBatch.id)):
         theirs = link_prefix(b)
         if theirs is not None and (mine is None or not mine.startswith(theirs)):

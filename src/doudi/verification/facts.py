@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doudi.ingest.models import IngestBatch
+from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
 from doudi.verification import payload
 from doudi.verification.models import FeedRecord
@@ -43,7 +43,7 @@ def load_records(session: Session, *, person_ids: list[int]) -> pl.DataFrame:
         return pl.DataFrame(schema=RECORD_SCHEMA)
     stmt = (select(FeedRecord.person_id, FeedRecord.batch_id, FeedRecord.row_number, FeedRecord.period)
             .join(IngestBatch, IngestBatch.id == FeedRecord.batch_id)
-            .where(FeedRecord.person_id.in_(person_ids), IngestBatch.status == "done")
+            .where(FeedRecord.person_id.in_(person_ids), IngestBatch.status == BatchStatus.DONE)
             .order_by(FeedRecord.batch_id, FeedRecord.row_number))
     links = session.execute(stmt).all()
     batches = {b.id: b for b in session.scalars(select(IngestBatch).where(

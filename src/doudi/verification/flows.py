@@ -1,4 +1,5 @@
-"""Coordination across verification services: what an uploaded feed sets off (ingest, link, re-answer)."""
+"""Coordination across verification services: what a feed sets off (ingest, link, re-answer), shared by the
+console, the API, the command line and the demo."""
 
 from __future__ import annotations
 
@@ -13,6 +14,30 @@ from doudi.auth.permissions import Actor, on_behalf
 from doudi.config import Settings
 from doudi.ingest.models import IngestBatch
 from doudi.verification import ingest, resolve, service
+from doudi.verification.ingest import IngestOutcome
+from doudi.verification.resolve import ResolveOutcome
+
+
+def link_and_answer(session: Session, *, actor: Actor, outcome: IngestOutcome, link: bool = True
+                    ) -> ResolveOutcome | None:
+    """What follows a new batch: link the rows that had no usable ID number (unless `link` is off) and re-answer
+    the open verification requests. Runs in the caller's transaction; None when nothing needed linking."""
+    resolved = None
+    if link and not outcome.already and outcome.pending_linkage:
+        resolved = resolve.resolve_batch(session, actor=actor, batch_id=outcome.batch.id)
+    service.refresh_open_requests(session, actor=actor)
+    return resolved
+
+
+def ingest_and_link(session: Session, *, actor: Actor, source_key: str, path: Path, file_name: str | None = None,
+                    area_code: str | None = None, national: bool = False, link: bool = True
+                    ) -> tuple[IngestOutcome, ResolveOutcome | None]:
+    """Ingest one feed file, link its rows and re-answer open requests, in the caller's transaction (the
+    console, the API and the demo; the command line commits the ingest first, then calls `link_and_answer`)."""
+    outcome = ingest.ingest_file(session, actor=actor, source_key=source_key, path=path, file_name=file_name,
+                                 area_code=area_code, national=national)
+    # Linking the rows and re-answering open requests follow from the feed, whoever brought it in.
+    return outcome, link_and_answer(session, actor=on_behalf(actor), outcome=outcome, link=link)
 
 
 def ingest_upload(session: Session, settings: Settings, actor: Actor, source_key: str, upload: UploadFile
@@ -29,7 +54,7 @@ def ingest_upload(session: Session, settings: Settings, actor: Actor, source_key
         path = Path(fh.name)
     try:
         try:
-            out = ingest.ingest_file(session, actor=actor, source_key=source_key, path=path,
+            out, _ = ingest_and_link(session, actor=actor, source_key=source_key, path=path,
                                      file_name=upload.filename or path.name)
         except Exception as exc:
             session.rollback()
@@ -38,10 +63,6 @@ def ingest_upload(session: Session, settings: Settings, actor: Actor, source_key
                                       file_name=upload.filename)
                 session.commit()
             raise
-        # Linking the rows and re-answering open requests follow from the upload, whoever uploaded it.
-        if not out.already and out.pending_linkage:
-            resolve.resolve_batch(session, actor=on_behalf(actor), batch_id=out.batch.id)
-        service.refresh_open_requests(session, actor=on_behalf(actor))
         return out.batch, out.already
     finally:
         path.unlink(missing_ok=True)

@@ -30,7 +30,7 @@ from doudi.auth.scope import under
 from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
 from doudi.db.dialect import FrameDialect
 from doudi.db.frames import frame_dialect, read_frame
-from doudi.ingest.models import IngestBatch, RejectedRow
+from doudi.ingest.models import BatchStatus, IngestBatch, RejectedRow
 from doudi.registry.models import Household, Membership, Person
 from doudi.verification import duplicates, loader, payload
 from doudi.verification.reach import link_prefix
@@ -212,7 +212,7 @@ def ingest_file(
     existing = session.scalar(select(IngestBatch).where(
         IngestBatch.kind == "feed", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha,
         IngestBatch.area_code == area))
-    if existing is not None and existing.status == "done":
+    if existing is not None and existing.status == BatchStatus.DONE:
         return IngestOutcome(existing, already=True)
     if existing is not None:  # a failed earlier attempt: retried from scratch in this transaction
         session.execute(delete(RejectedRow).where(RejectedRow.batch_id == existing.id))
@@ -220,7 +220,7 @@ def ingest_file(
         session.flush()
     batch = IngestBatch(kind="feed", source_key=source_key, file_name=(file_name or path.name)[:255],
                         file_sha256=sha, created_by=actor.user_id, area_code=area, national=national,
-                        status="running", details={})
+                        status=BatchStatus.RUNNING, details={})
     session.add(batch)
     session.flush()
 
@@ -256,7 +256,7 @@ def ingest_file(
         details["period_range"] = [tracker.period[0].isoformat(), tracker.period[1].isoformat()]
     batch.rows_total, batch.rows_ok, batch.rows_rejected = total, ok, rejected
     batch.rows_duplicate = repeated
-    batch.status, batch.finished_at, batch.details = "done", datetime.now(UTC), details
+    batch.status, batch.finished_at, batch.details = BatchStatus.DONE, datetime.now(UTC), details
     session.flush()
     audit.record(session, actor=actor, action="feed.ingest", object_type="ingest_batch", object_id=batch.id,
                  area_code=batch.area_code,
@@ -278,7 +278,7 @@ def record_failure(session: Session, *, actor: Actor, source_key: str, path: Pat
         batch = IngestBatch(kind="feed", source_key=source_key, file_name=(file_name or path.name)[:255],
                             file_sha256=sha, created_by=actor.user_id, area_code=area)
         session.add(batch)
-    batch.status, batch.finished_at, batch.details = "failed", datetime.now(UTC), {"error": error[:1000]}
+    batch.status, batch.finished_at, batch.details = BatchStatus.FAILED, datetime.now(UTC), {"error": error[:1000]}
     session.flush()
     audit.record(session, actor=actor, action="feed.ingest", object_type="ingest_batch", object_id=batch.id,
                  area_code=batch.area_code, outcome="failed", extra={"source": source_key, "error": error[:300]})

@@ -10,6 +10,7 @@ way everywhere, and a new agency source needs no migration.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -26,8 +27,43 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from doudi.db.base import Base, Versioned
+from doudi.db.base import Base, Versioned, one_of
 from doudi.db.types import BigId, JSONText
+
+
+class MatchMethod(StrEnum):
+    """How a feed row was linked to a registry person (or why it is not)."""
+
+    ID = "id"
+    PROBABILISTIC = "probabilistic"
+    CLERICAL = "clerical"
+    REVIEW = "review"
+    PENDING = "pending"
+    NONE = "none"
+
+
+class ReviewStatus(StrEnum):
+    """A clerical review of a probable link."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class RequestStatus(StrEnum):
+    """A verification request: open until every source has answered."""
+
+    OPEN = "open"
+    COMPLETE = "complete"
+
+
+class SourceStatus(StrEnum):
+    """One source's answer to a request."""
+
+    PENDING = "pending"
+    ANSWERED = "answered"
+    NO_RECORD = "no_record"
+    ERROR = "error"
 
 
 class FeedRecord(Base):
@@ -43,7 +79,7 @@ class FeedRecord(Base):
     id_number: Mapped[str | None] = mapped_column(String(18))  # normalised; null when missing or invalid
     period: Mapped[date | None] = mapped_column(Date)  # the month, or the date the row is about
     person_id: Mapped[int | None] = mapped_column(Integer)
-    match_method: Mapped[str] = mapped_column(String(16))  # id | probabilistic | clerical | review | pending | none
+    match_method: Mapped[str] = mapped_column(String(16))  # MatchMethod
     probability: Mapped[float | None] = mapped_column(Float)
     # The typed row as JSON for batches stored before payload files (read by payload.read); '{}' since.
     data: Mapped[dict[str, Any]] = mapped_column(JSONText)
@@ -54,6 +90,7 @@ class FeedRecord(Base):
         # keeps lookups by person fast without paying for an index entry on every row at load time.
         Index("ix_feed_records_person", "person_id", postgresql_where=text("person_id IS NOT NULL"),
               sqlite_where=text("person_id IS NOT NULL")),
+        one_of("match_method", MatchMethod),
     )
 
 
@@ -70,11 +107,13 @@ class LinkReview(Versioned, Base):
     candidate_person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     area_code: Mapped[str] = mapped_column(String(12), index=True)  # the candidate's household area (scoping)
     probability: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | accepted | rejected
+    status: Mapped[str] = mapped_column(String(12), default=ReviewStatus.PENDING.value)  # ReviewStatus
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (one_of("status", ReviewStatus),)
 
 
 class Authorisation(Base):
@@ -112,10 +151,12 @@ class VerificationRequest(Versioned, Base):
     period_end: Mapped[date] = mapped_column(Date)
     purpose: Mapped[str] = mapped_column(String(16), default="application")  # application | review | recheck
     case_ref: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | complete
+    status: Mapped[str] = mapped_column(String(12), default=RequestStatus.OPEN.value)  # RequestStatus
     calendar_note: Mapped[str] = mapped_column(String(200), default="")
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (one_of("status", RequestStatus),)
 
 
 class RequestSource(Base):
@@ -126,10 +167,11 @@ class RequestSource(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("verification_requests.id", ondelete="CASCADE"), index=True)
     source_key: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | answered | no_record | error
+    status: Mapped[str] = mapped_column(String(12), default=SourceStatus.PENDING.value)  # SourceStatus
     records: Mapped[int] = mapped_column(default=0)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batches.id"))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     message: Mapped[str] = mapped_column(String(200), default="")
 
-    __table_args__ = (UniqueConstraint("request_id", "source_key", name="uq_request_source"),)
+    __table_args__ = (UniqueConstraint("request_id", "source_key", name="uq_request_source"),
+                      one_of("status", SourceStatus))

@@ -14,7 +14,7 @@ from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db.versions import claim
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.models import Person
-from doudi.verification.models import FeedRecord, LinkReview
+from doudi.verification.models import FeedRecord, LinkReview, MatchMethod, ReviewStatus
 
 
 def list_batches(session: Session, *, actor: Actor, source_key: str = "", limit: int = 200) -> list[IngestBatch]:
@@ -94,14 +94,14 @@ def decide_review(session: Session, *, actor: Actor, review_id: int, accept: boo
     if review is None or not actor.sees(review.area_code):
         raise NotFound(f"review {review_id}")
     claim(session, review, version, label="该匹配")
-    if review.status != "pending":
+    if review.status != ReviewStatus.PENDING:
         raise Conflict(f"该匹配已于 {review.decided_at} 处理（{review.status}）")
     if len(note) > 200:
         raise ValidationFailed([FieldError("note", "说明不超过 200 字")])
-    review.status = "accepted" if accept else "rejected"
+    review.status = ReviewStatus.ACCEPTED if accept else "rejected"
     review.decided_by, review.decided_at, review.note = actor.user_id, datetime.now(UTC), note
-    values = ({"person_id": review.candidate_person_id, "match_method": "clerical"} if accept
-              else {"match_method": "none", "probability": None})
+    values = ({"person_id": review.candidate_person_id, "match_method": MatchMethod.CLERICAL.value} if accept
+              else {"match_method": MatchMethod.NONE.value, "probability": None})
     session.execute(update(FeedRecord).where(FeedRecord.batch_id == review.batch_id,
                                              FeedRecord.row_number.in_(review.row_numbers)).values(**values))
     session.flush()

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.ingest.models import IngestBatch
+from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.verification import payload
 from doudi.verification.ingest import registry_ids
-from doudi.verification.models import FeedRecord
+from doudi.verification.models import FeedRecord, MatchMethod
 from doudi.verification.reach import link_prefix
 from doudi.verification.resolve import resolve_batch
 
@@ -49,7 +49,7 @@ def _unlinked(session: Session, batch_id: int, numbers: list[int]) -> set[int]:
         part = numbers[i:i + _CHUNK]
         out.update(session.scalars(select(FeedRecord.row_number).where(
             FeedRecord.batch_id == batch_id, FeedRecord.row_number.in_(part), FeedRecord.person_id.is_(None),
-            FeedRecord.match_method == "none")))
+            FeedRecord.match_method == MatchMethod.NONE)))
     return out
 
 
@@ -65,7 +65,7 @@ def _link_ids(session: Session, batch: IngestBatch, persons: pl.DataFrame) -> in
         t: Any = FeedRecord.__table__
         session.execute(update(t).where(t.c.batch_id == bindparam("b"), t.c.row_number == bindparam("n"),
                                         t.c.person_id.is_(None))
-                        .values(person_id=bindparam("pid"), match_method="id", probability=1.0),
+                        .values(person_id=bindparam("pid"), match_method=MatchMethod.ID, probability=1.0),
                         [{"b": batch.id, "n": n, "pid": pid} for n, pid in found.select("row_number", "person_id")
                          .iter_rows()])
     return found.height
@@ -75,7 +75,7 @@ def relink(session: Session, *, actor: Actor, source_key: str = "", probabilisti
            progress: Callable[[IngestBatch], None] | None = None) -> RelinkOutcome:
     """Link every finished feed batch in the actor's area (or of one source) to the current registry."""
     actor.require("feed.ingest")
-    stmt = select(IngestBatch).where(IngestBatch.kind == "feed", IngestBatch.status == "done")
+    stmt = select(IngestBatch).where(IngestBatch.kind == "feed", IngestBatch.status == BatchStatus.DONE)
     if source_key:
         stmt = stmt.where(IngestBatch.source_key == source_key)
     batches = [b for b in session.scalars(stmt.order_by(IngestBatch.id)) if actor.sees(b.area_code)]
@@ -90,9 +90,10 @@ def relink(session: Session, *, actor: Actor, source_key: str = "", probabilisti
         if probabilistic:
             # Unmatched rows without a usable number go back to 'pending' for the resolver, inside this
             # transaction; what it cannot place returns to 'none'.
-            session.execute(update(FeedRecord).where(FeedRecord.batch_id == batch.id, FeedRecord.match_method == "none",
+            session.execute(update(FeedRecord).where(FeedRecord.batch_id == batch.id,
+                                                     FeedRecord.match_method == MatchMethod.NONE,
                                                      FeedRecord.id_number.is_(None))
-                            .values(match_method="pending"))
+                            .values(match_method=MatchMethod.PENDING))
             resolved = resolve_batch(session, actor=actor, batch_id=batch.id)
             linked, review = resolved.linked_rows, resolved.review_identities
         out.id_rows += by_id

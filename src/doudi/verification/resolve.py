@@ -23,7 +23,7 @@ from doudi.ingest.models import IngestBatch
 from doudi.registry.models import Household, Membership, Person
 from doudi.verification import payload
 from doudi.verification.linkage.engine import link_frames
-from doudi.verification.models import FeedRecord, LinkReview
+from doudi.verification.models import FeedRecord, LinkReview, MatchMethod, ReviewStatus
 from doudi.verification.reach import link_prefix
 
 IDENTITY = ["name", "id_given", "birth_date", "sex", "address"]
@@ -59,7 +59,7 @@ def registry_persons(session: Session, prefix: str | None = None) -> pl.DataFram
 def _pending_rows(session: Session, batch: IngestBatch) -> pl.DataFrame:
     """The batch's rows waiting for probabilistic linkage, with their identity columns from the payload."""
     numbers = session.scalars(select(FeedRecord.row_number).where(
-        FeedRecord.batch_id == batch.id, FeedRecord.match_method == "pending")).all()
+        FeedRecord.batch_id == batch.id, FeedRecord.match_method == MatchMethod.PENDING)).all()
     if not numbers:
         return pl.DataFrame()
     rows = payload.read(session, batch, row_numbers=numbers, columns=IDENTITY)
@@ -95,7 +95,7 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
             t: Any = FeedRecord.__table__  # Core executemany: one statement, many (batch, row) parameter sets
             session.execute(update(t).where(t.c.batch_id == bindparam("b"), t.c.row_number == bindparam("n"))
                             .values(person_id=bindparam("pid"), probability=bindparam("p"),
-                                    match_method="probabilistic"), params)
+                                    match_method=MatchMethod.PROBABILISTIC), params)
             out.linked_rows = accepted.height
         review = result.review.join(identities, left_on="left_id", right_on="record_id")
         if refused.height:  # a pair a clerk has rejected is not put to them again
@@ -107,13 +107,15 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
             session.add(LinkReview(
                 batch_id=batch_id, source_key=batch.source_key, row_numbers=list(r["rows"]),
                 record={k: r[k] for k in IDENTITY}, candidate_person_id=int(r["right_id"]),
-                area_code=areas.get(r["right_id"], ""), probability=float(r["match_probability"]), status="pending"))
+                area_code=areas.get(r["right_id"], ""), probability=float(r["match_probability"]),
+                status=ReviewStatus.PENDING))
             session.execute(update(FeedRecord).where(FeedRecord.batch_id == batch_id,
                                                      FeedRecord.row_number.in_(list(r["rows"])))
-                            .values(match_method="review", probability=float(r["match_probability"])))
+                            .values(match_method=MatchMethod.REVIEW, probability=float(r["match_probability"])))
         out.review_identities = review.height
     done = session.execute(update(FeedRecord).where(FeedRecord.batch_id == batch_id,
-                                                    FeedRecord.match_method == "pending").values(match_method="none"))
+                                                    FeedRecord.match_method == MatchMethod.PENDING)
+                           .values(match_method=MatchMethod.NONE))
     out.unmatched_rows = int(done.rowcount or 0)  # type: ignore[attr-defined]
     counts = {"probabilistic_rows": out.linked_rows, "review_identities": out.review_identities,
               "candidates": out.candidates, "unmatched_rows": out.unmatched_rows}
@@ -126,7 +128,7 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
 def _refused(session: Session, batch_id: int) -> pl.DataFrame:
     """(row_number, person) pairs of this batch that a clerk rejected in review."""
     rows = session.execute(select(LinkReview.row_numbers, LinkReview.candidate_person_id).where(
-        LinkReview.batch_id == batch_id, LinkReview.status == "rejected")).all()
+        LinkReview.batch_id == batch_id, LinkReview.status == ReviewStatus.REJECTED)).all()
     return pl.DataFrame([(int(n), str(pid)) for numbers, pid in rows for n in numbers],
                         schema={"row_number": pl.Int64, "person": pl.Utf8}, orient="row")
 

@@ -14,16 +14,24 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import area_clause, get_in_area, in_area
+from doudi.auth.scope import area_clause, get_in_area, in_area, in_subtree
 from doudi.core.dates import whole_months_before
 from doudi.core.errors import FieldError, ValidationFailed
-from doudi.ingest.models import IngestBatch
+from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.policy.calendar import calendar_for
 from doudi.policy.params import load_pack
 from doudi.registry.models import Household, Membership
 from doudi.registry.service import current_members
 from doudi.verification import facts as facts_mod
-from doudi.verification.models import Authorisation, LinkReview, RequestSource, VerificationRequest
+from doudi.verification.models import (
+    Authorisation,
+    LinkReview,
+    RequestSource,
+    RequestStatus,
+    ReviewStatus,
+    SourceStatus,
+    VerificationRequest,
+)
 from doudi.verification.reach import link_prefix
 from doudi.verification.sources import load_sources
 
@@ -120,11 +128,11 @@ def create_request(
     first, last = whole_months_before(on, int(pack.value("dibao.income.averaging_months", on=on)))
     req = VerificationRequest(household_id=hh.id, area_code=hh.area_code, requested_on=on, due_on=due,
                               period_start=first, period_end=last, purpose=purpose, case_ref=case_ref,
-                              status="open", calendar_note=note, requested_by=actor.user_id, version=1)
+                              status=RequestStatus.OPEN, calendar_note=note, requested_by=actor.user_id, version=1)
     session.add(req)
     session.flush()
     for key in load_sources():
-        session.add(RequestSource(request_id=req.id, source_key=key, status="pending"))
+        session.add(RequestSource(request_id=req.id, source_key=key, status=SourceStatus.PENDING))
     session.flush()
     audit.record(session, actor=actor, action="verification.request", object_type="verification_request",
                  object_id=req.id, area_code=hh.area_code,
@@ -157,25 +165,25 @@ def process_request(session: Session, *, actor: Actor, request_id: int,
     # Only batches that can reach this household (its area's, a wider area's, or national ones) answer for it.
     latest = {b.source_key: b for b in session.scalars(
         select(IngestBatch).where(IngestBatch.kind == "feed").order_by(IngestBatch.id))
-        if (prefix := link_prefix(b)) is None or hh.area_code.startswith(prefix)}
+        if (prefix := link_prefix(b)) is None or in_subtree(hh.area_code, prefix)}
     reviews = set(session.scalars(select(LinkReview.source_key).where(
-        LinkReview.candidate_person_id.in_(person_ids), LinkReview.status == "pending")))
+        LinkReview.candidate_person_id.in_(person_ids), LinkReview.status == ReviewStatus.PENDING)))
     now = datetime.now(UTC)
     for rs in session.scalars(select(RequestSource).where(RequestSource.request_id == req.id)):
         mine = records.filter(pl.col("source_key") == rs.source_key)
         batch = latest.get(rs.source_key)
         if mine.height:
-            rs.status, rs.records, rs.batch_id = "answered", mine.height, int(mine["batch_id"].max())  # type: ignore[arg-type]
+            rs.status, rs.records, rs.batch_id = SourceStatus.ANSWERED, mine.height, int(mine["batch_id"].max())  # type: ignore[arg-type]
             rs.message = "有待人工确认的匹配" if rs.source_key in reviews else ""
         elif rs.source_key in reviews:
-            rs.status, rs.message = "pending", "有待人工确认的匹配"
+            rs.status, rs.message = SourceStatus.PENDING, "有待人工确认的匹配"
         elif batch is None:
-            rs.status, rs.message = "pending", "尚未收到该部门数据"
-        elif batch.status == "failed":
-            rs.status, rs.message, rs.batch_id = "error", "最近一批数据导入失败", batch.id
+            rs.status, rs.message = SourceStatus.PENDING, "尚未收到该部门数据"
+        elif batch.status == BatchStatus.FAILED:
+            rs.status, rs.message, rs.batch_id = SourceStatus.ERROR, "最近一批数据导入失败", batch.id
         else:
-            rs.status, rs.records, rs.batch_id, rs.message = "no_record", 0, batch.id, ""
-        if rs.status != "pending" and rs.answered_at is None:
+            rs.status, rs.records, rs.batch_id, rs.message = SourceStatus.NO_RECORD, 0, batch.id, ""
+        if rs.status != SourceStatus.PENDING and rs.answered_at is None:
             rs.answered_at = now
     member_frame = pl.DataFrame({"person_id": person_ids, "household_id": [hh.id] * len(person_ids)},
                                 schema={"person_id": pl.Int64, "household_id": pl.Int64})
@@ -184,7 +192,7 @@ def process_request(session: Session, *, actor: Actor, request_id: int,
     if req.started_at is None:
         req.started_at = now
     statuses = [rs.status for rs in session.scalars(select(RequestSource).where(RequestSource.request_id == req.id))]
-    req.status = "open" if "pending" in statuses else "complete"
+    req.status = RequestStatus.OPEN if "pending" in statuses else "complete"
     session.flush()
     audit.record(session, actor=actor, action="verification.process", object_type="verification_request",
                  object_id=req.id, area_code=req.area_code,
@@ -239,7 +247,7 @@ def list_requests(session: Session, *, actor: Actor, status: str = "", limit: in
 def refresh_open_requests(session: Session, *, actor: Actor) -> int:
     """Re-answer every open request in the actor's area (after a feed batch or review decisions)."""
     open_reqs = session.execute(select(VerificationRequest.id, VerificationRequest.household_id).where(
-        VerificationRequest.status == "open", area_clause(VerificationRequest.area_code, actor))).all()
+        VerificationRequest.status == RequestStatus.OPEN, area_clause(VerificationRequest.area_code, actor))).all()
     if not open_reqs:
         return 0
     # One read of the feeds for every member of every open request, rather than one per request.

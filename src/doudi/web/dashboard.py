@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import area_clause
-from doudi.cases.models import Case, CaseStep
+from doudi.cases.models import Case, CaseStatus, CaseStep, StepStatus
 from doudi.registry.models import Household
 
 
@@ -58,11 +58,11 @@ def _case_cards(session: Session, actor: Actor) -> list[Card]:
     if not actor.can("case.read"):
         return []
     base = select(func.count(Case.id)).where(area_clause(Case.area_code, actor))
-    open_n = session.scalar(base.where(Case.status == "open")) or 0
-    waiting = session.scalar(base.where(Case.status == "submitted")) or 0
+    open_n = session.scalar(base.where(Case.status == CaseStatus.OPEN)) or 0
+    waiting = session.scalar(base.where(Case.status == CaseStatus.SUBMITTED)) or 0
     overdue = session.scalar(
         select(func.count(CaseStep.id)).join(Case, Case.id == CaseStep.case_id).where(
-            area_clause(Case.area_code, actor), CaseStep.status == "active", CaseStep.due_on < date.today())
+            area_clause(Case.area_code, actor), CaseStep.status == StepStatus.ACTIVE, CaseStep.due_on < date.today())
     ) or 0
     return [Card("办理中案件", f"{open_n:,}", "/cases?status=open"),
             Card("待受理申请", f"{waiting:,}", "/cases?status=submitted", tone="warn" if waiting else ""),

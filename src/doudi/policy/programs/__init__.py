@@ -1,4 +1,4 @@
-"""The assistance programs, one module each (see :class:`doudi.policy.programs.base.Program`).
+"""The assistance programs, one module each (see :class:`doudi.policy.protocol.Program`).
 
 Every module of this package that defines ``PROGRAM`` is a program; the engine, the explanations, the
 stored decisions and the simulation iterate over :func:`all_programs` in the programs' declared order.
@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from doudi.policy.programs.base import Program
+    from doudi.policy.protocol import Program
 
 
 @lru_cache(maxsize=1)

@@ -16,8 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from doudi.policy.params import MissingParameter
-from doudi.policy.programs.base import (
+from doudi.policy.protocol import (
     Codes,
     Direct,
     MemberOutput,
@@ -31,6 +30,7 @@ from doudi.policy.programs.base import (
     start_of,
     tier_value,
 )
+from doudi.policy.resolved import MissingParameter
 from doudi.policy.segments import Segments
 
 KEY = "dibao"

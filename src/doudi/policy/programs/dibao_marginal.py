@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from doudi.policy.programs.base import Codes, Params, Program, Reason, param, start_of
+from doudi.policy.protocol import Codes, Params, Program, Reason, param, start_of
 
 KEY = "dibao_marginal"
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from doudi.policy.params import PackError
-from doudi.policy.programs.base import Codes, Direct, MemberOutput, Params, Program, Reason, money, param
+from doudi.policy.protocol import Codes, Direct, MemberOutput, Params, Program, Reason, money, param
+from doudi.policy.resolved import PackError
 from doudi.policy.segments import Segments
 
 KEY = "disability_subsidies"

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from doudi.policy.programs import supporters as sup
-from doudi.policy.programs.base import (
+from doudi.policy.protocol import (
     Codes,
     Direct,
     MemberOutput,

@@ -21,8 +21,8 @@ from typing import Any
 
 import polars as pl
 
-from doudi.policy.params import PackError
-from doudi.policy.programs.base import Codes, Params, Program, Reason, by_hukou, param
+from doudi.policy.protocol import Codes, Params, Program, Reason, by_hukou, param
+from doudi.policy.resolved import PackError
 
 KEY = "relative_poverty"
 

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from doudi.core.dates import shift_months
-from doudi.policy.programs.base import Codes, Params, Program, Reason, by_hukou, param, start_of
+from doudi.policy.protocol import Codes, Params, Program, Reason, by_hukou, param, start_of
 
 KEY = "rigid_expense_hardship"
 

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from doudi.policy.params import PackError
 from doudi.policy.prepare import ROLE_OF, ROLES
-from doudi.policy.programs.base import disability_within
+from doudi.policy.protocol import disability_within
+from doudi.policy.resolved import PackError
 from doudi.policy.segments import Segments
 
 # Art. 8 capacity codes of a member as a possible supporter.

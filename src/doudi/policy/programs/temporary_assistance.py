@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from doudi.policy.params import PackError
-from doudi.policy.programs.base import Codes, Params, Program, Reason, by_hukou, money, param, tier_value
+from doudi.policy.protocol import Codes, Params, Program, Reason, by_hukou, money, param, tier_value
+from doudi.policy.resolved import PackError
 
 KEY = "temporary_assistance"
 EXPENDITURE_RULES = ("dibao_households", "income_and_property")

@@ -1,0 +1,45 @@
+"""Pydantic's validation errors as the platform's field errors, in Chinese."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from doudi.core.errors import FieldError, ValidationFailed
+
+# Pydantic error types → what a person reads; anything else keeps a generic message.
+MESSAGES = {
+    "missing": "必填",
+    "decimal_parsing": "金额格式不正确", "decimal_type": "金额格式不正确", "finite_number": "金额格式不正确",
+    "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
+    "float_parsing": "应为数字", "float_type": "应为数字",
+    "date_parsing": "应为 YYYY-MM-DD 日期", "date_from_datetime_parsing": "应为 YYYY-MM-DD 日期",
+    "date_type": "应为 YYYY-MM-DD 日期", "datetime_parsing": "应为日期时间",
+    "datetime_from_date_parsing": "应为日期时间",
+    "bool_parsing": "应为 是/否", "bool_type": "应为 是/否",
+    "string_type": "应为文字", "string_too_short": "内容过短", "string_too_long": "内容过长",
+    "list_type": "应为列表", "dict_type": "格式不正确", "model_type": "格式不正确",
+    "model_attributes_type": "格式不正确", "literal_error": "取值不在允许范围内", "enum": "取值不在允许范围内",
+    "greater_than": "数值过小", "greater_than_equal": "数值过小",
+    "less_than": "数值过大", "less_than_equal": "数值过大",
+}
+_SKIP = {"body", "query", "path", "form"}
+
+
+def message_of(error: Mapping[str, Any]) -> str:
+    """The Chinese message of one Pydantic error (a validator's own message is kept, it is already Chinese)."""
+    if error.get("type") == "value_error":
+        return str(error.get("ctx", {}).get("error", error.get("msg", "格式不正确")))
+    return MESSAGES.get(str(error.get("type")), "格式不正确")
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
+    """Field errors named by their dotted path (without FastAPI's body/query prefix)."""
+    return [FieldError(".".join(str(p) for p in e["loc"] if p not in _SKIP), message_of(e)) for e in errors]
+
+
+def from_pydantic(exc: ValidationError) -> ValidationFailed:
+    """A model's validation error as ValidationFailed."""
+    return ValidationFailed(field_errors(exc.errors()))

@@ -1,0 +1,286 @@
+"""Shared pieces of the rule modules: the program protocol, typed parameters, reason codes (kept as bit
+masks for speed) and small expressions.
+
+A rule module returns, per household or per member, an ``Int64`` mask of reason codes; the bits are
+decoded into codes, Chinese text and legal references only when a decision is shown or stored, so
+a million-household batch never builds a string per row. A reason names reference *topics*
+(``dibao.income``); the texts a topic cites are dated pack data (``refs.dibao.income``), so a decision
+cites the texts in force on its date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import polars as pl
+
+from doudi.policy.resolved import MissingParameter, PackError, Resolved
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason code: why a rule held or failed, in Chinese, with the reference topics it rests on."""
+
+    code: str
+    text: str
+    refs: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------------------------------ parameters
+@dataclass(frozen=True)
+class ParamSpec:
+    """A parameter a rule reads: its pack key, its kind, and whether it may be out of force (None)."""
+
+    key: str
+    kind: str  # number | int | bool | str | list | dict | date
+    optional: bool = False
+
+
+def param(key: str, kind: str, *, optional: bool = False) -> Any:
+    """Declare a typed parameter field of a :class:`Params` dataclass."""
+    return field(metadata={"spec": ParamSpec(key, kind, optional)})
+
+
+def start_of(key: str) -> Any:
+    """Declare a date field: the first date from which the parameter `key` has a truthy value (None if never)."""
+    return field(metadata={"start_of": key})
+
+
+def provisional(*keys: str) -> Any:
+    """Declare a bool field that is true when any of these parameters' values in force is provisional (待确认)."""
+    return field(metadata={"provisional_of": keys})
+
+
+_KINDS: dict[str, tuple[type, ...]] = {"number": (int, float), "int": (int,), "bool": (bool,), "str": (str,),
+                                      "list": (list,), "dict": (dict,), "date": (date,)}
+
+
+class Params:
+    """A program's parameters: a frozen dataclass whose fields are declared with :func:`param`.
+
+    ``read`` takes every value from the pack values in force, checks its kind, and fails loudly when a
+    required one is not in force or a key is not defined by any pack; nothing has a default in Python.
+    An optional parameter is None on a date where the packs say it is not (yet) in force.
+    """
+
+    _cache: ClassVar[dict[tuple[Any, ...], Any]] = {}
+
+    @classmethod
+    def specs(cls) -> tuple[ParamSpec, ...]:
+        """The declared parameters."""
+        return tuple(f.metadata["spec"] for f in fields(cls) if "spec" in f.metadata)  # type: ignore[arg-type]
+
+    @classmethod
+    def read(cls, p: Resolved) -> Self:
+        """The typed values in force (cached per pack version and date)."""
+        key = (cls, p.region, p.on, p.version)
+        hit = Params._cache.get(key)
+        if hit is None:
+            if len(Params._cache) > 4096:
+                Params._cache.clear()
+            hit = Params._cache[key] = cls._read(p)
+        return hit
+
+    @classmethod
+    def _read(cls, p: Resolved) -> Self:
+        values: dict[str, Any] = {}
+        missing: list[str] = []
+        for f in fields(cls):  # type: ignore[arg-type]
+            if "provisional_of" in f.metadata:
+                values[f.name] = any(k in p.provisional for k in f.metadata["provisional_of"])
+                continue
+            if "start_of" in f.metadata:
+                values[f.name] = p.starts.get(f.metadata["start_of"])
+                continue
+            spec: ParamSpec = f.metadata["spec"]
+            if p.defined and spec.key not in p.defined:
+                raise PackError(f"{p.region}: 参数包未定义参数 {spec.key}")
+            value = p.data.get(spec.key)
+            if value is None:
+                if not spec.optional:
+                    missing.append(spec.key)
+                values[f.name] = None
+                continue
+            if not isinstance(value, _KINDS[spec.kind]) or (isinstance(value, bool) and spec.kind not in {"bool"}):
+                raise PackError(f"{p.region}: 参数 {spec.key} 在 {p.on} 的值 {value!r} 类型应为 {spec.kind}")
+            values[f.name] = float(value) if spec.kind == "number" else value  # type: ignore[arg-type]
+        if missing:
+            raise MissingParameter(f"{p.region}: 参数 {'、'.join(missing)} 在 {p.on} 没有有效值")
+        return cls(**values)
+
+
+def missing_parameters(classes: Iterable[type[Params]], p: Resolved) -> list[str]:
+    """Required parameters of the given sets that have no value in force (for one clear error per region)."""
+    return sorted({s.key for c in classes for s in c.specs() if not s.optional and p.data.get(s.key) is None})
+
+
+# ------------------------------------------------------------------------------------- program protocol
+@dataclass(frozen=True)
+class Within:
+    """A stage step that sums member expressions over each household and gives the totals back to every
+    member (name → (expression, 'sum' | 'max' | 'or')); the engine does it with its sorted segments."""
+
+    sums: Callable[[Any], Mapping[str, tuple[pl.Expr, str]]]
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A stage step that depends on the data, not only on the parameters: ``fn(frame, params, on, segments)``
+    runs as it is (numpy on the rows that need it, household sums through the segments) instead of being
+    recorded as expressions. The single case and the batch still run the same function."""
+
+    fn: Callable[..., pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class MemberOutput:
+    """How a per-person program names its member decisions (for explanations and stored entitlements)."""
+
+    eligible: str
+    amount: str
+    level: Callable[[], pl.Expr]
+    reasons: str | None = None
+    care_hours: Callable[[], pl.Expr] | None = None
+    shown: Callable[[Mapping[str, Any]], bool] = lambda m: True  # which members' reasons the JSON lists
+
+
+HOUSEHOLD_OUTPUTS = ("eligible", "amount", "level", "persons", "reasons", "in_force")
+STAGES = ("persons", "choices", "unit", "members", "settle", "household")
+
+
+@dataclass(frozen=True)
+class Program:
+    """Everything the engine, the explanations and the stored decisions need to know about one program.
+
+    - ``stages``: the program's rule functions by pipeline stage (members: persons, choices, members,
+      settle; households: unit, household); a stage is a function ``(frame, params, on) → frame`` or a
+      sequence of such functions and :class:`Within` steps. Within a stage, programs run in ``order``.
+    - ``unit_sums`` / ``to_members`` / ``person_sums``: the member → household sums before the ``unit``
+      stage (given the params: a rule not in force needs none), the household columns given back to members
+      after it, and the sums before ``household``.
+    - The ``household`` stage must leave ``<key>_eligible, _amount, _level, _persons, _reasons, _in_force``.
+    """
+
+    key: str
+    label: str
+    order: int
+    codes: Codes
+    params: type[Params]
+    refs: tuple[str, ...]
+    stages: Mapping[str, Any]
+    trace: Callable[[Mapping[str, Any], list[dict[str, Any]], Any, date], dict[str, Any]]
+    member_output: MemberOutput | None = None
+    member_context: Callable[[Mapping[str, Any], Any, list[dict[str, Any]]], dict[str, Any]] | None = None
+    details: Callable[[Mapping[str, Any], Any, date], dict[str, Any]] | None = None
+    member_details: Callable[[Mapping[str, Any], Any], dict[str, Any]] | None = None
+    unit_sums: Callable[[Any], Mapping[str, tuple[pl.Expr, str]]] | None = None
+    to_members: Mapping[str, str] = field(default_factory=dict)
+    person_sums: Callable[[Any], Mapping[str, tuple[pl.Expr, str]]] | None = None
+
+
+class Codes:
+    """The ordered reason codes of one program; code i is bit i of the mask."""
+
+    def __init__(self, program: str, reasons: Sequence[Reason]) -> None:
+        if len(reasons) > 62:
+            raise ValueError(f"{program}: too many reason codes for an Int64 mask")
+        self.program = program
+        self.reasons = tuple(reasons)
+        self._bit = {r.code: 1 << i for i, r in enumerate(reasons)}
+        self._by_code = {r.code: r for r in reasons}
+
+    def bit(self, code: str) -> int:
+        """The mask bit of a code (KeyError for an unknown code)."""
+        return self._bit[code]
+
+    def mask(self, pairs: Iterable[tuple[pl.Expr, str]]) -> pl.Expr:
+        """An Int64 mask with the bit of each code whose condition holds (null counts as false)."""
+        # bool → 0/1 times the bit is cheaper than when/then on millions of rows
+        dtype = pl.Int32 if len(self.reasons) <= 31 else pl.Int64  # half the memory traffic when it fits
+        terms = [cond.fill_null(False).cast(dtype) * self.bit(code) for cond, code in pairs]
+        return pl.sum_horizontal(terms).cast(pl.Int64) if terms else pl.lit(0, pl.Int64)
+
+    def sparse_mask(self, df: pl.DataFrame, rows: pl.Expr, pairs: Iterable[tuple[pl.Expr, str]]) -> pl.Series:
+        """The mask of :meth:`mask`, computed only on the rows where `rows` holds (0 elsewhere): most reasons
+        concern few members (children with a status, disabled people, 特困 candidates)."""
+        expr = self.mask(pairs)
+        at = np.flatnonzero(df.select(rows.fill_null(False)).to_series().to_numpy())
+        out = np.zeros(df.height, np.int64)
+        if at.size:
+            needed = sorted(set(expr.meta.root_names()))
+            out[at] = df.select(needed)[at].select(expr).to_series().to_numpy()
+        return pl.Series(out)
+
+    def decode(self, mask: int | None) -> list[Reason]:
+        """The reasons whose bits are set, in declaration order."""
+        if not mask:
+            return []
+        return [r for r in self.reasons if mask & self._bit[r.code]]
+
+    def codes_expr(self, column: str) -> pl.Expr:
+        """A comma-separated string of the codes set in an Int64 mask column (for storage)."""
+        parts = [pl.when((pl.col(column) & self._bit[r.code]) != 0).then(pl.lit(r.code)) for r in self.reasons]
+        return pl.concat_str(parts, separator=",", ignore_nulls=True)
+
+    def get(self, code: str) -> Reason:
+        """The reason with this code."""
+        return self._by_code[code]
+
+
+def by_hukou(urban: float | None, rural: float | None) -> pl.Expr:
+    """A per-hukou-type value (urban / rural) as an expression; null when either is not in force."""
+    if urban is None or rural is None:
+        return pl.lit(None, pl.Float64)
+    return pl.when(pl.col("urban")).then(pl.lit(float(urban))).otherwise(pl.lit(float(rural)))
+
+
+def disability_within(table: Mapping[str, Any], category: str = "disability_category",
+                      grade: str = "disability_grade") -> pl.Expr:
+    """A disability at or above the grade a table gives for its category (``any`` = every other category)."""
+    default = table.get("any")
+    terms = [(pl.col(category) == cat) & (pl.col(grade) <= int(g)) for cat, g in table.items() if cat != "any"]
+    if default is not None:
+        terms.append(~pl.col(category).is_in([c for c in table if c != "any"]) & (pl.col(grade) <= int(default)))
+    return pl.any_horizontal(terms).fill_null(False) if terms else pl.lit(False)
+
+
+def age_on(birth: pl.Expr, on: date) -> pl.Expr:
+    """Age in whole years on `on` (a birthday on that day counts)."""
+    month_day = birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32)
+    before_birthday = month_day > (on.month * 100 + on.day)
+    return (pl.lit(on.year, pl.Int32) - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)).cast(pl.Int32)
+
+
+def months_since(start: pl.Expr, on: date) -> pl.Expr:
+    """Whole months from `start` to `on` (null start counts as 0)."""
+    months = ((pl.lit(on.year, pl.Int32) - start.dt.year().cast(pl.Int32)) * 12
+              + pl.lit(on.month, pl.Int32) - start.dt.month().cast(pl.Int32)
+              - (start.dt.day().cast(pl.Int32) > on.day).cast(pl.Int32))
+    return months.fill_null(0)
+
+
+def tier_value(x: pl.Expr, tiers: list[dict[str, Any]], *, bound: str, out: str, ascending: bool) -> pl.Expr:
+    """Look `x` up in a tier table: the first tier whose bound admits x gives `out`.
+
+    ascending=True: tiers are ``x <= bound`` (null bound = no limit); False: ``x >= bound``.
+    """
+    expr: pl.Expr = pl.lit(None, pl.Float64)
+    for tier in reversed(tiers):  # build the chain from the last tier so the first match wins
+        limit = tier.get(bound)
+        cond = pl.lit(True) if limit is None else (x <= float(limit) if ascending else x >= float(limit))
+        expr = pl.when(cond).then(pl.lit(float(tier[out]))).otherwise(expr)
+    return expr
+
+
+def money(expr: pl.Expr) -> pl.Expr:
+    """Round to fen (2 decimals), the unit of payment."""
+    return expr.round(2)
+
+
+def null_safe(expr: pl.Expr, default: Any = False) -> pl.Expr:
+    """Fill nulls with a default (false for conditions)."""
+    return expr.fill_null(default)
