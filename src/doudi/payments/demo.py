@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import system_actor
+from doudi.auth.scope import under
 from doudi.cases.models import Enrollment
 from doudi.core.dates import month_start, shift_months
 from doudi.db.frames import read_frame, write_frame
@@ -32,14 +33,16 @@ def seed(session: Session, *, today: date, township: str, households: int = 60) 
     rng = random.Random(20201201)
     if session.scalar(select(PaymentRoll.id).where(PaymentRoll.area_code == county).limit(1)) is not None:
         return
-    enrolled = set(session.scalars(select(Enrollment.household_id).where(Enrollment.area_code.startswith(township))))
-    heads = read_frame(session, select(Household.id.label("household_id"), Household.area_code, Household.hukou_type,
-                                       Person.id.label("person_id"), Person.name, Person.birth_date)
-                       .join(Membership, Membership.household_id == Household.id)
-                       .join(Person, Person.id == Membership.person_id)
-                       .where(Household.area_code.startswith(township), Membership.relation == "head",
-                              Membership.valid_to.is_(None), Person.date_of_death.is_(None))
-                       .order_by(Household.id)).filter(~pl.col("household_id").is_in(sorted(enrolled)))
+    enrolled = set(session.scalars(under(select(Enrollment.household_id), Enrollment.area_code, township)))
+    heads = read_frame(session, under(select(Household.id.label("household_id"), Household.area_code,
+                                             Household.hukou_type, Person.id.label("person_id"), Person.name,
+                                             Person.birth_date)
+                                      .join(Membership, Membership.household_id == Household.id)
+                                      .join(Person, Person.id == Membership.person_id)
+                                      .where(Membership.relation == "head", Membership.valid_to.is_(None),
+                                             Person.date_of_death.is_(None))
+                                      .order_by(Household.id), Household.area_code, township))
+    heads = heads.filter(~pl.col("household_id").is_in(sorted(enrolled)))
     picks = heads.head(households)
     if picks.is_empty():
         return

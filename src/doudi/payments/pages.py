@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from doudi.areas.codes import county_of
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import county_or_above
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.core import excel
 from doudi.core.errors import Conflict, DoudiError, FieldError, ValidationFailed
@@ -165,7 +166,7 @@ def return_page(request: Request, return_id: int, session: SessionDep, actor: Pa
 @router.get("/reserve")
 def reserve_page(request: Request, session: SessionDep, actor: PageActor, township: str = "") -> Response:
     """A township's reserve-fund ledger with its balance, and the forms to spend, allot or replenish."""
-    town = township or (actor.area_code[:9] if len(actor.area_code) >= 9 else "")
+    town = township or (actor.area_code[:9] if not county_or_above(actor) else "")
     rows = reserve.ledger(session, actor=actor, township=town) if town else []
     return render(request, "payments/reserve.html", {
         "town": town, "rows": rows, "balance": reserve.balance(session, township=town)[1] if town else 0,

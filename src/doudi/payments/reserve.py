@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import in_area
+from doudi.auth.scope import in_area, in_subtree
 from doudi.cases.models import Case
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db.versions import is_unique_violation
@@ -58,7 +58,7 @@ def record(session: Session, *, actor: Actor, township: str, kind: str, amount_f
         if case_id is None:
             raise ValidationFailed([FieldError("case_id", "备用金支出须关联临时救助案件")])
         case = session.get(Case, case_id)
-        if case is None or not actor.sees(case.area_code) or not case.area_code.startswith(township):
+        if case is None or not actor.sees(case.area_code) or not in_subtree(case.area_code, township):
             raise ValidationFailed([FieldError("case_id", f"案件 {case_id} 不在本乡镇")])
         limit = float(load_pack(township).value("reserve.single_limit", on=today))
         if amount_fen > round(limit * 100):
