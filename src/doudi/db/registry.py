@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "doudi.portal.models",
     "doudi.verification.models",
     "doudi.policy.models",
+    "doudi.care.models",
 ]
 
 
