@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "doudi.registry.commands",
     "doudi.synth.commands",
     "doudi.cases.commands",
+    "doudi.care.commands",
 ]
 
 for _name in COMMAND_MODULES:

@@ -38,6 +38,7 @@ API_MODULES = [
     "doudi.cases.views",
     "doudi.verification.views",
     "doudi.policy.views",
+    "doudi.care.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -49,6 +50,7 @@ PAGE_MODULES = [
     "doudi.portal.pages",
     "doudi.verification.pages",
     "doudi.policy.pages",
+    "doudi.care.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

@@ -17,10 +17,13 @@ from doudi.auth.scope import get_in_area, in_scope
 from doudi.care.models import (
     CareAssessment,
     CareEntitlement,
+    CareFeedback,
     CareProvider,
     CareRecipient,
     Caregiver,
     EntitlementStatus,
+    FeedbackKind,
+    FeedbackStatus,
     Level,
     ReassessmentRequest,
     Trigger,
@@ -455,3 +458,61 @@ def check_version(obj: Any, version: int | None, label: str) -> None:
     """Refuse a change based on an outdated version the user saw."""
     if version is not None and int(obj.version) != int(version):
         raise Conflict(versions.stale_message(int(version), int(obj.version), label))
+
+
+# ---------------------------------------------------------------- return visits and complaints
+
+
+def record_feedback(session: Session, *, actor: Actor, person_id: int, kind: str, content: str, today: date,
+                    satisfaction: int | None = None) -> CareFeedback:
+    """A supervisor's phone return visit (with satisfaction 1–5) or a complaint (open until closed)."""
+    actor.require("care.supervise")
+    errors = []
+    if kind not in set(FeedbackKind):
+        errors.append(FieldError("kind", "类型须为回访或投诉"))
+    if not content.strip():
+        errors.append(FieldError("content", "须填写内容"))
+    if kind == FeedbackKind.RETURN_VISIT and (satisfaction is None or not 1 <= satisfaction <= 5):
+        errors.append(FieldError("satisfaction", "回访须记录满意度（1–5）"))
+    if errors:
+        raise ValidationFailed(errors)
+    r = get_recipient(session, actor=actor, person_id=person_id)
+    f = CareFeedback(person_id=person_id, area_code=r.area_code, provider_id=r.provider_id,
+                     provider_key=r.provider_key, kind=kind, satisfaction=satisfaction, content=content.strip(),
+                     status=FeedbackStatus.CLOSED if kind == FeedbackKind.RETURN_VISIT else FeedbackStatus.OPEN,
+                     recorded_on=today, recorded_by=actor.username, version=1)
+    session.add(f)
+    session.flush()
+    audit.record(session, actor=actor, action="care.feedback", object_type="care_feedback", object_id=f.id,
+                 area_code=f.area_code, after={"kind": kind, "satisfaction": satisfaction, "status": f.status})
+    return f
+
+
+def close_complaint(session: Session, *, actor: Actor, feedback_id: int, resolution: str, today: date,
+                    version: int | None = None) -> CareFeedback:
+    """Close a complaint with how it was resolved."""
+    actor.require("care.supervise")
+    f = get_in_area(session, CareFeedback, feedback_id, actor=actor, action=None, label="投诉")
+    if f.kind != FeedbackKind.COMPLAINT or f.status != FeedbackStatus.OPEN:
+        raise Conflict("该记录不是待办结的投诉")
+    if not resolution.strip():
+        raise ValidationFailed([FieldError("resolution", "须填写办理结果")])
+    versions.claim(session, f, version, label="投诉")
+    f.status, f.resolution, f.closed_on = FeedbackStatus.CLOSED, resolution.strip(), today
+    audit.record(session, actor=actor, action="care.complaint_close", object_type="care_feedback", object_id=f.id,
+                 area_code=f.area_code, before={"status": "open"}, after={"status": "closed"},
+                 extra={"resolution": f.resolution})
+    return f
+
+
+def feedback_list(session: Session, *, actor: Actor, status: str = "", kind: str = "",
+                  limit: int = 200) -> list[tuple[CareFeedback, str]]:
+    """Return visits and complaints in the actor's scope, newest first, with the person's name."""
+    actor.require("care.read")
+    stmt = select(CareFeedback, Person.name).join(Person, Person.id == CareFeedback.person_id)
+    stmt = provider_scope(stmt, actor, area=CareFeedback.area_code, org=CareFeedback.provider_key)
+    if status:
+        stmt = stmt.where(CareFeedback.status == status)
+    if kind:
+        stmt = stmt.where(CareFeedback.kind == kind)
+    return [(f, n) for f, n in session.execute(stmt.order_by(CareFeedback.id.desc()).limit(limit)).tuples()]

@@ -56,6 +56,9 @@ def settle_month(session: Session, *, actor: Actor, month: date, today: date,
         if done is not None:
             skipped.append(f"{p.name} {month:%Y年%m月} 已结算（结算单 #{done}），不重复结算")
             continue
+        if _month_visits(session, p.id, month).is_empty():
+            skipped.append(f"{p.name} {month:%Y年%m月} 无上门服务记录，无需结算")
+            continue
         created.append(_settle_provider(session, actor=actor, provider=p, month=month))
     return SettleOutcome(created, skipped)
 

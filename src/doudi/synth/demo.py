@@ -142,7 +142,7 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
 
 # Each module exposes `seed(session, *, today, township)`, filling its domain for the demo county (warnings,
 # payment rolls, care visits); domains append theirs. They run after the demo cases, in this order.
-DOMAIN_DEMOS: list[str] = []
+DOMAIN_DEMOS: list[str] = ["doudi.care.demo"]
 
 
 def run_demo(
