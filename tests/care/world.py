@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor, system_actor
 from doudi.care import service as care
-from doudi.care.models import CareProvider, CareRecipient, Caregiver
+from doudi.care.models import Caregiver, CareProvider, CareRecipient
 from doudi.cases.models import Enrollment
 from doudi.registry.models import Person
 from tests.factories import TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_areas, make_household

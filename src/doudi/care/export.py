@@ -29,7 +29,7 @@ def visits_workbook(session: Session, *, actor: Actor, f: VisitFilter) -> bytes:
     actor.require("care.export")
 
     def rows() -> Iterator[Sequence[Any]]:
-        for v, person, giver, provider in session.execute(visit_query(actor, f)).tuples():  # type: ignore[call-overload]
+        for v, person, giver, provider in session.execute(visit_query(actor, f)):  # type: ignore[call-overload]
             yield (v.id, v.visit_date, person, v.area_code, provider, giver, SERVICES.get(v.service, v.service),
                    _t(v.planned_start), _t(v.planned_end), _t(v.check_in_at), _t(v.check_out_at), v.minutes,
                    v.counted_minutes, v.distance_m, STATUS_LABELS[VisitStatus(v.status)], flag_text(v.flags),
@@ -83,7 +83,7 @@ def settlement_workbook(session: Session, *, month: date, actor: Actor | None = 
 
 def provider_names(session: Session) -> dict[int, str]:
     """Provider id → name."""
-    return dict(session.execute(select(CareProvider.id, CareProvider.name)).tuples().all())
+    return dict(session.execute(select(CareProvider.id, CareProvider.name)).all())
 
 
 def settlement_of(session: Session, settlement_id: int) -> CareSettlement | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,7 +16,7 @@ from doudi.auth.permissions import Actor
 from doudi.care import service as care
 from doudi.care import settlement, supervision, visits
 from doudi.care.export import recipients_workbook, settlement_workbook, visits_workbook
-from doudi.care.models import Caregiver, CareVisit, FeedbackKind, Level, VisitStatus
+from doudi.care.models import Caregiver, CareVisit, FeedbackKind
 from doudi.care.rules import FLAG_LABELS, ITEM_LABELS, ITEMS, LEVEL_LABELS, LOCAL, local_time, utc
 from doudi.core.dates import month_start
 from doudi.core.errors import FieldError, ValidationFailed

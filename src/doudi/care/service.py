@@ -18,9 +18,9 @@ from doudi.care.models import (
     CareAssessment,
     CareEntitlement,
     CareFeedback,
+    Caregiver,
     CareProvider,
     CareRecipient,
-    Caregiver,
     EntitlementStatus,
     FeedbackKind,
     FeedbackStatus,
@@ -198,7 +198,7 @@ def end_entitlements(session: Session, *, actor: Actor, today: date) -> int:
             .join(Enrollment, Enrollment.id == CareEntitlement.enrollment_id)
             .where(CareEntitlement.status == EntitlementStatus.ACTIVE))
     closed = 0
-    for e, person, enr in session.execute(stmt).tuples():
+    for e, person, enr in session.execute(stmt):
         end: date | None = None
         reason = ""
         if person.date_of_death is not None:
@@ -515,4 +515,12 @@ def feedback_list(session: Session, *, actor: Actor, status: str = "", kind: str
         stmt = stmt.where(CareFeedback.status == status)
     if kind:
         stmt = stmt.where(CareFeedback.kind == kind)
-    return [(f, n) for f, n in session.execute(stmt.order_by(CareFeedback.id.desc()).limit(limit)).tuples()]
+    return [(f, n) for f, n in session.execute(stmt.order_by(CareFeedback.id.desc()).limit(limit))]
+
+
+def expire_rows(session: Session, model: type, ids: list[int]) -> None:
+    """Forget loaded objects that a bulk UPDATE changed, so later reads see the database's values."""
+    wanted = set(ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model) and getattr(obj, "id", None) in wanted:
+            session.expire(obj)

@@ -22,7 +22,7 @@ from doudi.care.models import (
     SettlementStatus,
 )
 from doudi.care.rules import settle
-from doudi.care.service import entitlement_frame, provider_scope, providers
+from doudi.care.service import entitlement_frame, expire_rows, provider_scope, providers
 from doudi.core.dates import month_start, next_month
 from doudi.core.errors import Conflict
 from doudi.db.frames import read_frame, write_frame
@@ -91,6 +91,7 @@ def _settle_provider(session: Session, *, actor: Actor, provider: CareProvider, 
             session.execute(update(CareVisit).where(CareVisit.id.in_(ids[i:i + 5000]))
                             .values(settlement_id=s.id, version=CareVisit.version + 1)
                             .execution_options(synchronize_session=False))
+        expire_rows(session, CareVisit, ids)
     audit.record(session, actor=actor, action="care.settle", object_type="care_settlement", object_id=s.id,
                  area_code=s.area_code, after={"provider": provider.key, "month": f"{month:%Y-%m}",
                                                "paid_minutes": s.paid_minutes, "amount_fen": s.amount_fen,
@@ -105,7 +106,7 @@ def settlements(session: Session, *, actor: Actor, month: date | None = None) ->
     stmt = provider_scope(stmt, actor, area=CareSettlement.area_code, org=CareSettlement.provider_key)
     if month is not None:
         stmt = stmt.where(CareSettlement.month == month_start(month))
-    rows = session.execute(stmt.order_by(CareSettlement.month.desc(), CareProvider.name)).tuples().all()
+    rows = session.execute(stmt.order_by(CareSettlement.month.desc(), CareProvider.name)).all()
     return [(s, n) for s, n in rows]
 
 

@@ -95,8 +95,8 @@ def dashboard(session: Session, *, actor: Actor, month: date, today: date, area:
                 for r in joined.iter_rows(named=True) if r[key] is not None]
 
     towns = set(ent["township"].to_list()) | set(vis["township"].to_list())
-    area_names = dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(sorted(towns)))).tuples().all())
-    prov_names = dict(session.execute(select(CareProvider.id, CareProvider.name)).tuples().all())
+    area_names = dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(sorted(towns)))).all())
+    prov_names = dict(session.execute(select(CareProvider.id, CareProvider.name)).all())
     totals = {"entitled": round(float(ent["entitled"].sum() or 0) / 60, 1),
               **{c: round(float(vis[c].fill_null(0).sum() or 0) / 60, 1)
                  for c in ("scheduled", "delivered", "verified")}}

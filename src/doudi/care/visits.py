@@ -14,14 +14,21 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor, OrgKind
 from doudi.care.models import (
     BOOKED_STATUSES,
+    Caregiver,
     CareProvider,
     CareRecipient,
-    Caregiver,
     CareVisit,
     VisitStatus,
 )
 from doudi.care.rules import FLAG_LABELS, LOCAL, care_rules, local_date, local_time, utc, verify
-from doudi.care.service import SERVICES, entitled_hours, entitlement_frame, get_recipient, provider_scope
+from doudi.care.service import (
+    SERVICES,
+    entitled_hours,
+    entitlement_frame,
+    expire_rows,
+    get_recipient,
+    provider_scope,
+)
 from doudi.core.dates import month_start, next_month
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db import versions
@@ -55,7 +62,7 @@ def _booked_minutes(session: Session, person_id: int, month: date, exclude: int 
         CareVisit.planned_start >= start, CareVisit.planned_start < end)
     if exclude is not None:
         stmt = stmt.where(CareVisit.id != exclude)
-    return sum(_minutes(s, e) for s, e in session.execute(stmt).tuples())
+    return sum(_minutes(s, e) for s, e in session.execute(stmt))
 
 
 def _conflict(session: Session, caregiver_id: int, start: datetime, end: datetime, exclude: int | None) -> CareVisit | None:
@@ -269,10 +276,10 @@ def review_visit(session: Session, *, actor: Actor, visit_id: int, accept: bool,
     v = get_visit(session, actor=actor, visit_id=visit_id)
     if not reason.strip():
         raise ValidationFailed([FieldError("reason", "须填写核实意见")])
-    if v.status != VisitStatus.FLAGGED:
-        raise Conflict(f"上门服务 #{v.id} 当前为“{STATUS_LABELS[VisitStatus(v.status)]}”，无需核实")
     if v.settlement_id is not None:
         raise Conflict(f"上门服务 #{v.id} 已结算，不能再更改")
+    if v.status != VisitStatus.FLAGGED:
+        raise Conflict(f"上门服务 #{v.id} 当前为“{STATUS_LABELS[VisitStatus(v.status)]}”，无需核实")
     versions.claim(session, v, version, label="上门服务")
     v.status = VisitStatus.ACCEPTED if accept else VisitStatus.REJECTED
     v.reason, v.reviewed_by = reason.strip(), actor.username
@@ -297,6 +304,7 @@ def mark_missed(session: Session, *, actor: Actor, today: date) -> int:
     session.execute(update(CareVisit).where(CareVisit.id.in_(ids), CareVisit.status == VisitStatus.SCHEDULED)
                     .values(status=VisitStatus.MISSED, reason="到期未签到", version=CareVisit.version + 1)
                     .execution_options(synchronize_session=False))
+    expire_rows(session, CareVisit, ids)
     audit.record(session, actor=actor, action="care.visit_missed", object_type="care_visit",
                  object_id=",".join(map(str, ids[:50])), extra={"count": len(ids), "before": today.isoformat()})
     return len(ids)
@@ -347,7 +355,7 @@ def list_visits(session: Session, *, actor: Actor, f: VisitFilter, page: int = 1
     actor.require("care.read")
     stmt = visit_query(actor, f)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0  # type: ignore[attr-defined]
-    rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).tuples().all()  # type: ignore[attr-defined]
+    rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()  # type: ignore[attr-defined]
     return [(r[0], r[1], r[2], r[3]) for r in rows], total
 
 
