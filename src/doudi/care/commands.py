@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
                                              provider_id=provider)
             for s in result.created:
                 typer.echo(f"结算单 #{s.id} {s.provider_key}：核验服务 {s.paid_minutes / 60:g} 小时 × "
-                           f"{s.hourly_rate} 元 = {settlement.fen_to_yuan(s.amount_fen)} 元；不予结算 {s.unpaid_visits} 次")
+                           f"{s.hourly_rate} 元 = {settlement.fen_to_yuan(s.amount_fen)} 元；"
+                           f"不予结算 {s.unpaid_visits} 次")
             for line in result.skipped:
                 typer.echo(line)
             if out is not None:

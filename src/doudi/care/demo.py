@@ -38,7 +38,8 @@ GIVER_NAMES = "陈李张王刘赵孙周吴郑"
 def _dispersed(session: Session, region: str) -> list[tuple[int, int, str, str, int]]:
     """(person, household, area, hukou, unable items) of living dispersed 特困 persons in the county."""
     stmt = (select(Person.id, Household.id, Household.area_code, Household.hukou_type, Person.self_care_unable_items)
-            .join(Membership, Membership.person_id == Person.id).join(Household, Household.id == Membership.household_id)
+            .join(Membership, Membership.person_id == Person.id)
+            .join(Household, Household.id == Membership.household_id)
             .where(Person.extreme_poverty_supported.is_(True), Person.support_mode == "dispersed",
                    Person.date_of_death.is_(None), Membership.valid_to.is_(None),
                    Household.area_code.startswith(region)).order_by(Person.id))
@@ -80,12 +81,14 @@ def seed(session: Session, *, today: date, township: str) -> None:
         giver = session.scalar(select(Caregiver).where(Caregiver.provider_id == first.id,
                                                        Caregiver.area_code == township).order_by(Caregiver.id))
         if giver is not None:
-            giver.user_id, giver.name = demo_user.id, demo_user.full_name.split()[-1] if demo_user.full_name else "陈照料"
+            giver.user_id = demo_user.id
+            giver.name = demo_user.full_name.split()[-1] if demo_user.full_name else "陈照料"
     by_town = {t: p for p in providers for t in p.townships}
     people = _dispersed(session, region)
     basic = care_rules(region, today).ep
     for n, (pid, hh, area, hukou, unable) in enumerate(people):
-        enr = session.scalar(select(Enrollment).where(Enrollment.person_id == pid, Enrollment.program == "extreme_poverty",
+        enr = session.scalar(select(Enrollment).where(Enrollment.person_id == pid,
+                                                      Enrollment.program == "extreme_poverty",
                                                       Enrollment.status.in_(("active", "gradual_exit"))))
         if enr is None:  # persons supported before the platform: their enrollment is carried over
             amount = basic.basic_urban if hukou == "urban" else basic.basic_rural
@@ -147,9 +150,10 @@ def _play(session: Session, *, today: date, rules_area: str) -> None:
     late = rng.integers(-5, 15, n)
     short = np.where(fate < 0.06, rng.integers(70, 100, n), rng.integers(0, 8, n))  # minutes cut from the plan
     far = np.where((fate >= 0.06) & (fate < 0.10), 0.01, 0.0005)  # degrees: ~1 km versus ~50 m
+    shift_in, shift_out = pl.lit(pl.Series(late)), pl.lit(pl.Series(late - short))
     frame = past.with_columns(
-        check_in_at=pl.col("planned_start").dt.replace_time_zone("UTC") + pl.duration(minutes=pl.Series(late)),
-        check_out_at=pl.col("planned_end").dt.replace_time_zone("UTC") + pl.duration(minutes=pl.Series(late - short)),
+        check_in_at=pl.col("planned_start").dt.replace_time_zone("UTC") + pl.duration(minutes=shift_in),
+        check_out_at=pl.col("planned_end").dt.replace_time_zone("UTC") + pl.duration(minutes=shift_out),
         in_lat=pl.col("latitude") + pl.Series(far * rng.random(n)), in_lon=pl.col("longitude"),
         out_lat=pl.col("latitude"), out_lon=pl.col("longitude") + pl.Series(far * rng.random(n)),
         home_lat=pl.col("latitude"), home_lon=pl.col("longitude"), missed=pl.Series(fate > 0.97),

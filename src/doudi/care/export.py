@@ -29,15 +29,16 @@ def visits_workbook(session: Session, *, actor: Actor, f: VisitFilter) -> bytes:
     actor.require("care.export")
 
     def rows() -> Iterator[Sequence[Any]]:
-        for v, person, giver, provider in session.execute(visit_query(actor, f)):  # type: ignore[call-overload]
+        for v, person, giver, provider in session.execute(visit_query(actor, f)):
             yield (v.id, v.visit_date, person, v.area_code, provider, giver, SERVICES.get(v.service, v.service),
                    _t(v.planned_start), _t(v.planned_end), _t(v.check_in_at), _t(v.check_out_at), v.minutes,
                    v.counted_minutes, v.distance_m, STATUS_LABELS[VisitStatus(v.status)], flag_text(v.flags),
                    v.reason, "是" if v.settlement_id else "否")
 
     cols = [Col("编号", 8), Col("服务日期", 12), Col("服务对象", 10, mask="name"), Col("区划", 14), Col("服务机构", 20),
-            Col("护理员", 10), Col("服务类型", 10), Col("计划开始", 9), Col("计划结束", 9), Col("签到", 9), Col("签退", 9),
-            Col("时长（分钟）", 10), Col("计入（分钟）", 10), Col("距离（米）", 10), Col("状态", 12), Col("核验提示", 30),
+            Col("护理员", 10), Col("服务类型", 10), Col("计划开始", 9), Col("计划结束", 9), Col("签到", 9),
+            Col("签退", 9), Col("时长（分钟）", 10), Col("计入（分钟）", 10), Col("距离（米）", 10), Col("状态", 12),
+            Col("核验提示", 30),
             Col("原因/意见", 30), Col("已结算", 8)]
     return to_bytes(Sheet("上门服务台账", cols, rows()))
 
@@ -77,7 +78,8 @@ def settlement_workbook(session: Session, *, month: date, actor: Actor | None = 
         if unpaid.height:
             sheets.append(Sheet(f"{s.id}-不予结算"[:28], [Col("上门编号", 10), Col("人员编号", 10), Col("日期", 12),
                                                          Col("状态", 12), Col("原因", 30)],
-                                [(r[0], r[1], r[2], STATUS_LABELS[VisitStatus(r[3])], r[4]) for r in unpaid.iter_rows()]))
+                                [(r[0], r[1], r[2], STATUS_LABELS[VisitStatus(r[3])], r[4])
+                                 for r in unpaid.iter_rows()]))
     return to_bytes(*sheets)
 
 

@@ -34,6 +34,7 @@ register(NavItem("护理员签到", "/care/m", "care.record"), before="/househol
 COMMON = {"level_labels": {str(k): v for k, v in LEVEL_LABELS.items()}, "status_labels": visits.STATUS_LABELS,
           "services": care.SERVICES, "flag_labels": FLAG_LABELS, "item_labels": ITEM_LABELS, "items": ITEMS,
           "trigger_labels": care.TRIGGER_LABELS}
+FEEDBACK_KINDS = {FeedbackKind.RETURN_VISIT: "回访", FeedbackKind.COMPLAINT: "投诉"}
 
 
 def _month(text: str) -> date:
@@ -286,11 +287,12 @@ def settlement_export(session: SessionDep, actor: PageActor, month: str) -> Resp
 
 
 @router.get("/care/feedback")
-def feedback_page(request: Request, session: SessionDep, actor: PageActor, status: str = "", kind: str = "") -> Response:
+def feedback_page(request: Request, session: SessionDep, actor: PageActor, status: str = "",
+                  kind: str = "") -> Response:
     """Return visits and complaints; complaints tracked to closure."""
     rows = care.feedback_list(session, actor=actor, status=status, kind=kind)
     return render(request, "care/feedback.html", {"rows": rows, "status": status, "kind": kind,
-                                                  "kinds": {FeedbackKind.RETURN_VISIT: "回访", FeedbackKind.COMPLAINT: "投诉"},
+                                                  "kinds": FEEDBACK_KINDS,
                                                   **COMMON})
 
 

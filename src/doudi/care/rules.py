@@ -109,7 +109,8 @@ def verify(frame: pl.DataFrame, rules: CareRules) -> pl.DataFrame:
         (pl.col("minutes") < rules.min_minutes, "short"),
         (pl.col("minutes") > rules.max_minutes, "too_long"),
     ]
-    flags = pl.concat_list([pl.when(cond.fill_null(False)).then(pl.lit([code])).otherwise(pl.lit([], pl.List(pl.String)))
+    none = pl.lit([], pl.List(pl.String))
+    flags = pl.concat_list([pl.when(cond.fill_null(False)).then(pl.lit([code])).otherwise(none)
                             for cond, code in flag_rules])
     step = rules.rounding_minutes
     return out.with_columns(

@@ -33,6 +33,7 @@ from doudi.cases.models import Enrollment
 from doudi.core.dates import month_start, next_month, shift_months
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db import versions
+from doudi.db.frames import read_frame, read_frame_in
 from doudi.policy.calendar import calendar_for
 from doudi.registry.models import Membership, Person
 
@@ -121,7 +122,7 @@ def record_assessment(session: Session, *, actor: Actor, person_id: int, assesse
         person_id=person_id, area_code=enrollment.area_code, assessed_on=assessed_on, assessor=assessor.strip(),
         assessor_id=actor.user_id, unable_items=int(row["unable_items"]), level=row["level"],
         hours=Decimal(str(row["hours"])), trigger=trigger, evidence=evidence.strip(), effective_month=effective,
-        previous_level=None if first else previous.level,
+        previous_level=None if previous is None else previous.level,
         next_due_on=shift_months(assessed_on, rules.interval_months), **{k: bool(items[k]) for k in ITEMS})
     session.add(a)
     session.flush()
@@ -179,14 +180,12 @@ def entitled_hours(session: Session, *, person_id: int, month: date) -> Decimal:
 
 def entitlement_frame(session: Session, *, month: date, person_ids: list[int] | None = None) -> pl.DataFrame:
     """person_id, area_code, level, entitled_minutes of every entitlement covering `month`."""
-    from doudi.db.frames import read_frame, read_frame_in
-
     stmt = select(CareEntitlement.person_id, CareEntitlement.area_code, CareEntitlement.level,
                   CareEntitlement.hours).where(
         CareEntitlement.from_month <= month,
         or_(CareEntitlement.to_month.is_(None), CareEntitlement.to_month > month))
     frame = (read_frame(session, stmt) if person_ids is None
-             else read_frame_in(session, stmt, CareEntitlement.person_id, person_ids))
+             else read_frame_in(session, stmt, CareEntitlement.__table__.c.person_id, person_ids))
     return frame.with_columns(entitled_minutes=(pl.col("hours").cast(pl.Float64) * 60).round(0).cast(pl.Int64))
 
 
@@ -394,8 +393,9 @@ class RecipientRow:
     has_coords: bool
 
 
-def recipients(session: Session, *, actor: Actor, month: date, q: str = "", level: str = "", provider_id: int | None = None,
-               area: str = "", page: int = 1, per_page: int = 50) -> tuple[list[RecipientRow], int]:
+def recipients(session: Session, *, actor: Actor, month: date, q: str = "", level: str = "",
+               provider_id: int | None = None, area: str = "", page: int = 1,
+               per_page: int = 50) -> tuple[list[RecipientRow], int]:
     """Entitled persons of a month, searchable by name or ID number, filterable by level, provider and area."""
     actor.require("care.read")
     month = month_start(month)

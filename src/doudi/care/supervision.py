@@ -111,7 +111,8 @@ def dashboard(session: Session, *, actor: Actor, month: date, today: date, area:
     avg, n = session.execute(fb).one()
     d.satisfaction, d.return_visits = (round(float(avg), 2) if avg is not None else None), int(n)
     d.open_complaints = session.scalar(provider_scope(
-        select(func.count()).where(CareFeedback.kind == FeedbackKind.COMPLAINT, CareFeedback.status == FeedbackStatus.OPEN),
+        select(func.count()).where(CareFeedback.kind == FeedbackKind.COMPLAINT,
+                                   CareFeedback.status == FeedbackStatus.OPEN),
         actor, area=CareFeedback.area_code, org=CareFeedback.provider_key)) or 0
     return d
 

@@ -28,7 +28,8 @@ def _read(v: CareVisit) -> VisitRead:
 
 @router.get("/visits", response_model=list[VisitRead])
 def list_visits(actor: ApiActor, session: SessionDep, day: date | None = Query(None, alias="date"),
-                status: str = "", page: int = Query(1, ge=1), per_page: int = Query(50, ge=1, le=500)) -> list[VisitRead]:
+                status: str = "", page: int = Query(1, ge=1),
+                per_page: int = Query(50, ge=1, le=500)) -> list[VisitRead]:
     """Visits in scope (a caregiver's account: their own), by day and status."""
     mine = visits.my_caregiver(session, actor=actor)
     f = visits.VisitFilter(day=day, status=status, caregiver_id=mine.id if mine else None)

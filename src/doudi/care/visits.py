@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select, update
@@ -65,7 +66,8 @@ def _booked_minutes(session: Session, person_id: int, month: date, exclude: int 
     return sum(_minutes(s, e) for s, e in session.execute(stmt))
 
 
-def _conflict(session: Session, caregiver_id: int, start: datetime, end: datetime, exclude: int | None) -> CareVisit | None:
+def _conflict(session: Session, caregiver_id: int, start: datetime, end: datetime,
+              exclude: int | None) -> CareVisit | None:
     stmt = select(CareVisit).where(CareVisit.caregiver_id == caregiver_id, CareVisit.status.in_(BOOKED_STATUSES),
                                    CareVisit.planned_start < end, CareVisit.planned_end > start)
     if exclude is not None:
@@ -114,7 +116,8 @@ def schedule_visit(session: Session, *, actor: Actor, person_id: int, caregiver_
     if recipient.provider_id != caregiver.provider_id:
         raise ValidationFailed([FieldError("caregiver_id", "该护理员所属机构不是该服务对象的服务机构")])
     if service not in provider.services:
-        raise ValidationFailed([FieldError("service", f"服务项目 {SERVICES.get(service, service)} 不在该机构的服务目录中")])
+        label = SERVICES.get(service, service)
+        raise ValidationFailed([FieldError("service", f"服务项目 {label} 不在该机构的服务目录中")])
     start, end = utc(start), utc(end)
     day = local_date(start)
     if not provider.contract_from <= day <= provider.contract_to:
@@ -158,7 +161,8 @@ def reschedule_visit(session: Session, *, actor: Actor, visit_id: int, start: da
     return v
 
 
-def cancel_visit(session: Session, *, actor: Actor, visit_id: int, reason: str, version: int | None = None) -> CareVisit:
+def cancel_visit(session: Session, *, actor: Actor, visit_id: int, reason: str,
+                 version: int | None = None) -> CareVisit:
     """Cancel a scheduled visit, with a reason (its hours become free again)."""
     actor.require("care.schedule")
     v = get_visit(session, actor=actor, visit_id=visit_id)
@@ -209,11 +213,13 @@ def check_in(session: Session, *, actor: Actor, visit_id: int, at: datetime, lat
         raise Conflict(f"上门服务 #{v.id} 当前为“{STATUS_LABELS[VisitStatus(v.status)]}”，不能签到")
     at = utc(at)
     if local_date(at) != v.visit_date:
-        raise ValidationFailed([FieldError("at", f"签到日期 {local_date(at):%Y-%m-%d} 与排班日期 {v.visit_date:%Y-%m-%d} 不一致")])
+        raise ValidationFailed([FieldError(
+            "at", f"签到日期 {local_date(at):%Y-%m-%d} 与排班日期 {v.visit_date:%Y-%m-%d} 不一致")])
     versions.claim(session, v, label="上门服务")
     v.status, v.check_in_at, v.in_lat, v.in_lon, v.check_in_key = VisitStatus.IN_PROGRESS, at, latitude, longitude, key
     audit.record(session, actor=actor, action="care.visit_check_in", object_type="care_visit", object_id=v.id,
-                 area_code=v.area_code, after={"status": v.status, "at": at.isoformat(), "located": latitude is not None})
+                 area_code=v.area_code,
+                 after={"status": v.status, "at": at.isoformat(), "located": latitude is not None})
     return v
 
 
@@ -259,7 +265,8 @@ def _apply_verification(v: CareVisit, recipient: CareRecipient | None) -> None:
     frame = pl.DataFrame({
         "check_in_at": [utc(v.check_in_at)], "check_out_at": [utc(v.check_out_at)],
         "in_lat": [v.in_lat], "in_lon": [v.in_lon], "out_lat": [v.out_lat], "out_lon": [v.out_lon],
-        "home_lat": [recipient.latitude if recipient else None], "home_lon": [recipient.longitude if recipient else None],
+        "home_lat": [recipient.latitude if recipient else None],
+        "home_lon": [recipient.longitude if recipient else None],
     }, schema={"check_in_at": pl.Datetime("us", "UTC"), "check_out_at": pl.Datetime("us", "UTC"),
                "in_lat": pl.Float64, "in_lon": pl.Float64, "out_lat": pl.Float64, "out_lon": pl.Float64,
                "home_lat": pl.Float64, "home_lon": pl.Float64})
@@ -323,7 +330,7 @@ class VisitFilter:
     caregiver_id: int | None = None
 
 
-def visit_query(actor: Actor, f: VisitFilter) -> object:
+def visit_query(actor: Actor, f: VisitFilter) -> Any:
     """The scoped, filtered visit query (rows: visit, person name, caregiver name, provider name)."""
     from doudi.registry.models import Person
 
@@ -354,8 +361,8 @@ def list_visits(session: Session, *, actor: Actor, f: VisitFilter, page: int = 1
     """A page of the visit ledger and the total."""
     actor.require("care.read")
     stmt = visit_query(actor, f)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0  # type: ignore[attr-defined]
-    rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()  # type: ignore[attr-defined]
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
     return [(r[0], r[1], r[2], r[3]) for r in rows], total
 
 
