@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -20,6 +20,7 @@ from doudi.care.models import (
     CareSettlementLine,
     CareVisit,
     SettlementStatus,
+    VisitStatus,
 )
 from doudi.care.rules import settle
 from doudi.care.service import entitlement_frame, expire_rows, provider_scope, providers
@@ -28,6 +29,9 @@ from doudi.core.errors import Conflict
 from doudi.db.frames import read_frame, write_frame
 
 PAYABLE_COMPONENT = "provider_payable"
+# Visits of the month that are listed as not paid (a cancellation was never a service).
+UNPAID = [str(s) for s in (VisitStatus.FLAGGED, VisitStatus.REJECTED, VisitStatus.MISSED, VisitStatus.IN_PROGRESS,
+                           VisitStatus.SCHEDULED)]
 
 
 @dataclass(frozen=True)
@@ -56,42 +60,48 @@ def settle_month(session: Session, *, actor: Actor, month: date, today: date,
         if done is not None:
             skipped.append(f"{p.name} {month:%Y年%m月} 已结算（结算单 #{done}），不重复结算")
             continue
-        if _month_visits(session, p.id, month).is_empty():
+        if not _has_visits(session, p.id, month):
             skipped.append(f"{p.name} {month:%Y年%m月} 无上门服务记录，无需结算")
             continue
         created.append(_settle_provider(session, actor=actor, provider=p, month=month))
     return SettleOutcome(created, skipped)
 
 
-def _month_visits(session: Session, provider_id: int, month: date) -> pl.DataFrame:
-    return read_frame(session, select(CareVisit.id, CareVisit.person_id, CareVisit.area_code, CareVisit.status,
-                                      CareVisit.counted_minutes)
-                      .where(CareVisit.provider_id == provider_id, CareVisit.visit_date >= month,
-                             CareVisit.visit_date < next_month(month), CareVisit.settlement_id.is_(None)))
+def _has_visits(session: Session, provider_id: int, month: date) -> bool:
+    return session.scalar(select(CareVisit.id).where(
+        CareVisit.provider_id == provider_id, CareVisit.visit_date >= month,
+        CareVisit.visit_date < next_month(month)).limit(1)) is not None
 
 
 def _settle_provider(session: Session, *, actor: Actor, provider: CareProvider, month: date) -> CareSettlement:
-    visits = _month_visits(session, provider.id, month)
-    paid = visits.filter(pl.col("status").is_in([str(s) for s in PAID_STATUSES])).with_columns(
-        pl.col("counted_minutes").fill_null(0))
-    ent = entitlement_frame(session, month=month, person_ids=paid["person_id"].unique().to_list())
-    lines = settle(paid.select("person_id", "area_code", "counted_minutes"), ent, provider.hourly_rate)
     s = CareSettlement(provider_id=provider.id, provider_key=provider.key, area_code=provider.area_code, month=month,
-                       visits=paid.height, paid_minutes=int(lines["paid_minutes"].sum() or 0),
-                       unpaid_visits=visits.height - paid.height, hourly_rate=provider.hourly_rate,
-                       amount_fen=int(lines["amount_fen"].sum() or 0), status=SettlementStatus.CONFIRMED,
-                       created_by=actor.username)
+                       visits=0, paid_minutes=0, unpaid_visits=0, hourly_rate=provider.hourly_rate, amount_fen=0,
+                       status=SettlementStatus.CONFIRMED, created_by=actor.username)
     session.add(s)
     session.flush()  # the unique (provider, month) stops a concurrent second run here
+    # Claim the paid visits and read them back in one statement: exactly the rows marked are the rows paid,
+    # even if a supervisor accepts another visit meanwhile.
+    marked = session.execute(
+        update(CareVisit)
+        .where(CareVisit.provider_id == provider.id, CareVisit.visit_date >= month,
+               CareVisit.visit_date < next_month(month), CareVisit.settlement_id.is_(None),
+               CareVisit.status.in_([str(st) for st in PAID_STATUSES]))
+        .values(settlement_id=s.id, version=CareVisit.version + 1)
+        .returning(CareVisit.id, CareVisit.person_id, CareVisit.area_code, CareVisit.counted_minutes)
+        .execution_options(synchronize_session=False)).all()
+    paid = pl.DataFrame(marked, schema={"id": pl.Int64, "person_id": pl.Int64, "area_code": pl.String,
+                                        "counted_minutes": pl.Int64}, orient="row").with_columns(
+        pl.col("counted_minutes").fill_null(0))
+    expire_rows(session, CareVisit, paid["id"].to_list())
+    ent = entitlement_frame(session, month=month, person_ids=paid["person_id"].unique().to_list())
+    lines = settle(paid.select("person_id", "area_code", "counted_minutes"), ent, provider.hourly_rate)
     if lines.height:
         write_frame(session, CareSettlementLine, lines.with_columns(settlement_id=pl.lit(s.id, pl.Int64)))
-    if paid.height:
-        ids = paid["id"].to_list()
-        for i in range(0, len(ids), 5000):
-            session.execute(update(CareVisit).where(CareVisit.id.in_(ids[i:i + 5000]))
-                            .values(settlement_id=s.id, version=CareVisit.version + 1)
-                            .execution_options(synchronize_session=False))
-        expire_rows(session, CareVisit, ids)
+    unpaid = session.scalar(select(func.count()).select_from(CareVisit).where(
+        CareVisit.provider_id == provider.id, CareVisit.visit_date >= month, CareVisit.visit_date < next_month(month),
+        CareVisit.status.in_(UNPAID))) or 0
+    s.visits, s.unpaid_visits = paid.height, int(unpaid)
+    s.paid_minutes, s.amount_fen = int(lines["paid_minutes"].sum() or 0), int(lines["amount_fen"].sum() or 0)
     audit.record(session, actor=actor, action="care.settle", object_type="care_settlement", object_id=s.id,
                  area_code=s.area_code, after={"provider": provider.key, "month": f"{month:%Y-%m}",
                                                "paid_minutes": s.paid_minutes, "amount_fen": s.amount_fen,
@@ -129,7 +139,7 @@ def unpaid_visits(session: Session, *, settlement: CareSettlement) -> pl.DataFra
                                       CareVisit.reason)
                       .where(CareVisit.provider_id == settlement.provider_id, CareVisit.visit_date >= settlement.month,
                              CareVisit.visit_date < next_month(settlement.month),
-                             CareVisit.status.not_in([str(s) for s in PAID_STATUSES]))
+                             CareVisit.status.in_(UNPAID))
                       .order_by(CareVisit.visit_date, CareVisit.id))
 
 
