@@ -19,7 +19,7 @@ from doudi.auth.permissions import system_actor
 from doudi.care import service as care
 from doudi.care import settlement, visits
 from doudi.care.models import CareProvider, CareVisit, Trigger, VisitStatus
-from doudi.care.rules import ITEMS, care_rules, local_time, verify
+from doudi.care.rules import ITEMS, care_rules, level_params, local_time, verify
 from doudi.cases.models import Enrollment
 from doudi.core.dates import month_start, shift_months
 from doudi.db.frames import read_frame, write_frame
@@ -85,7 +85,7 @@ def seed(session: Session, *, today: date, township: str) -> None:
             giver.name = demo_user.full_name.split()[-1] if demo_user.full_name else "陈照料"
     by_town = {t: p for p in providers for t in p.townships}
     people = _dispersed(session, region)
-    basic = care_rules(region, today).ep
+    basic = level_params(region, today)
     for n, (pid, hh, area, hukou, unable) in enumerate(people):
         enr = session.scalar(select(Enrollment).where(Enrollment.person_id == pid,
                                                       Enrollment.program == "extreme_poverty",

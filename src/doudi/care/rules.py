@@ -39,7 +39,6 @@ LOCAL = ZoneInfo("Asia/Shanghai")  # the county's clock: visit dates are local d
 class CareRules:
     """The parameters in force for one area and date."""
 
-    ep: EPParams
     max_distance_m: int
     min_minutes: int
     max_minutes: int
@@ -54,13 +53,11 @@ class CareRules:
 def care_rules(area_code: str, on: date) -> CareRules:
     """Read the care parameters of the pack in force for `area_code` on `on`."""
     pack = load_pack(area_code)
-    resolved = pack.at(on)
 
     def num(key: str) -> int:
         return int(pack.value(key, on=on))
 
     return CareRules(
-        ep=EPParams.read(resolved),
         max_distance_m=num("care.verification.max_distance_m"),
         min_minutes=num("care.verification.min_minutes"),
         max_minutes=num("care.verification.max_minutes"),
@@ -73,13 +70,18 @@ def care_rules(area_code: str, on: date) -> CareRules:
     )
 
 
-def levels(frame: pl.DataFrame, rules: CareRules) -> pl.DataFrame:
+def level_params(area_code: str, on: date) -> EPParams:
+    """The 特困 programme's parameters in force (the Art. 22 thresholds and the pack's hours)."""
+    return EPParams.read(load_pack(area_code).at(on))
+
+
+def levels(frame: pl.DataFrame, ep: EPParams) -> pl.DataFrame:
     """Add `unable_items`, `level` and `hours` (a month, as a dispersed person) from the six boolean items."""
     unable = pl.sum_horizontal([(~pl.col(c)).cast(pl.Int8) for c in ITEMS]).cast(pl.Int8)
-    out = frame.with_columns(unable_items=unable).with_columns(_rank=care_rank(pl.col("unable_items"), rules.ep))
+    out = frame.with_columns(unable_items=unable).with_columns(_rank=care_rank(pl.col("unable_items"), ep))
     return out.with_columns(
         level=pl.col("_rank").replace_strict(RANK_LEVEL, return_dtype=pl.String),
-        hours=home_care_hours(pl.col("_rank"), rules.ep).cast(pl.Float64),
+        hours=home_care_hours(pl.col("_rank"), ep).cast(pl.Float64),
     ).drop("_rank")
 
 

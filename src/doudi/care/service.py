@@ -28,7 +28,7 @@ from doudi.care.models import (
     ReassessmentRequest,
     Trigger,
 )
-from doudi.care.rules import ITEM_LABELS, ITEMS, LEVEL_LABELS, care_rules, levels
+from doudi.care.rules import ITEM_LABELS, ITEMS, LEVEL_LABELS, care_rules, level_params, levels
 from doudi.cases.models import Enrollment
 from doudi.core.dates import month_start, next_month, shift_months
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -112,7 +112,8 @@ def record_assessment(session: Session, *, actor: Actor, person_id: int, assesse
     if enrollment is None:
         raise ValidationFailed([FieldError("person_id", "该人员不是在保的分散供养特困人员，不能评估居家照料时数")])
     rules = care_rules(enrollment.area_code, assessed_on)
-    row = levels(pl.DataFrame({k: [bool(items[k])] for k in ITEMS}), rules).row(0, named=True)
+    row = levels(pl.DataFrame({k: [bool(items[k])] for k in ITEMS}), level_params(enrollment.area_code, assessed_on)
+                 ).row(0, named=True)
     if row["hours"] is None:
         raise ValidationFailed([FieldError("hours", "本地参数包未设定居家照料时数，不能核定")])
     previous = latest_assessment(session, person_id=person_id)
