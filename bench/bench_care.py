@@ -73,9 +73,9 @@ def _seed(engine: Any) -> None:
             "id": ids, "name": [f"对象{i}" for i in ids], "sex": "M", "birth_date": date(1945, 1, 1),
             "support_mode": "dispersed", "extreme_poverty_supported": True}).with_columns(
             id_number=pl.format("B{}", pl.col("id").cast(pl.String).str.zfill(17))))
-        write_frame(s, Enrollment, pl.DataFrame({"id": ids, "household_id": ids, "person_id": ids, "area_code": town,
-                                                 "program": "extreme_poverty", "status": "active",
-                                                 "monthly_amount": 960.0, "level": "", "start_month": date(2026, 1, 1)}))
+        write_frame(s, Enrollment, pl.DataFrame({
+            "id": ids, "household_id": ids, "person_id": ids, "area_code": town, "program": "extreme_poverty",
+            "status": "active", "monthly_amount": 960.0, "level": "", "start_month": date(2026, 1, 1)}))
         unable = rng.integers(0, 7, n)
         level = np.where(unable >= 4, "full", np.where(unable >= 1, "partial", "self_care"))
         hours = np.where(unable >= 4, 32.0, np.where(unable >= 1, 16.0, 10.0))
@@ -122,13 +122,14 @@ def _seed(engine: Any) -> None:
 
 
 def _month_end(engine: Any) -> dict[str, Any]:
+    from sqlalchemy import select
+
     from doudi.auth.permissions import system_actor
     from doudi.care.models import CareVisit
     from doudi.care.settlement import settle_month
     from doudi.care.supervision import dashboard
     from doudi.db.engine import session_scope
     from doudi.db.frames import read_frame
-    from sqlalchemy import select
 
     actor = system_actor(name="bench")
     with session_scope(engine) as s:
@@ -155,14 +156,14 @@ def _month_end(engine: Any) -> dict[str, Any]:
 
 def _api(url: str, data_dir: Any) -> dict[str, Any]:
     import httpx
+    from sqlalchemy import select, update
+    from tests.live import serve
 
     from doudi.auth import service as auth
     from doudi.auth.permissions import system_actor
     from doudi.care.models import Caregiver, CareVisit
     from doudi.care.rules import LOCAL, local_time
     from doudi.db.engine import make_engine, session_scope
-    from sqlalchemy import select, update
-    from tests.live import serve
 
     engine = make_engine(url)
     today = datetime.now(UTC).astimezone(LOCAL).date()
