@@ -42,7 +42,8 @@ assets $(VENDOR)/htmx.min.js: package.json package-lock.json
 	  npm ci --no-audit --no-fund --silent && \
 	  mkdir -p $(VENDOR) && \
 	  cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/ && \
-	  cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/ ; \
+	  cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/ && \
+	  cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/ ; \
 	else \
 	  echo "warning: npm not found; the console works without htmx, but without live search and charts"; \
 	  mkdir -p $(VENDOR) && touch $(VENDOR)/htmx.min.js; \

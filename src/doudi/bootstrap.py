@@ -3,6 +3,8 @@ imports no domain)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 
 from doudi.areas.service import seed_real_areas
@@ -15,3 +17,9 @@ def init_database(engine: Engine) -> None:
     upgrade(engine)
     with session_scope(engine) as session:
         seed_real_areas(session)
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        # The database holds every ID number and bank account: readable by its owner only (with its WAL files).
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(f"{engine.url.database}{suffix}")
+            if path.exists():
+                path.chmod(0o600)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -173,4 +174,20 @@ def upload_field(field: str = "file", *, max_bytes: int) -> Callable[[Request], 
             return Uploaded(item.filename or "", await read_capped(item, max_bytes=max_bytes, field=field))
         except ValidationFailed as exc:
             return Uploaded(item.filename or "", b"", exc.errors[0])
+    return read
+
+
+def query_date(name: str, label: str) -> Callable[[Request], date | None]:
+    """A dependency reading an optional date from the query string: empty means no filter; a bad value is a
+    422 naming the field (an empty date box in a GET form sends `name=`, which a `date | None` refuses)."""
+
+    def read(request: Request) -> date | None:
+        raw = request.query_params.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ValidationFailed([FieldError(name, f"{label}应为日期（YYYY-MM-DD）：{raw[:20]}")]) from None
+
     return read

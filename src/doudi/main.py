@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -27,6 +27,7 @@ from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
 from doudi.logs import configure_logging
 from doudi.web.render import render
+from doudi.web.security import SecurityHeaders
 
 log = logging.getLogger("doudi.web")
 
@@ -54,6 +55,12 @@ PAGE_MODULES = [
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+API_DOCS = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>兜底 doudi 接口文档</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui.css"></head>
+<body><div id="swagger-ui" data-openapi="/api/v1/openapi.json"></div>
+<script src="/static/vendor/swagger-ui-bundle.js"></script><script src="/static/swagger-init.js"></script>
+</body></html>"""
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -66,7 +73,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description="社会救助一体化平台：家庭档案、政策测算、审核确认、信息核对与审计。",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from our own static files: the default page loads Swagger UI from a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -79,6 +86,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for name in PAGE_MODULES:
         app.include_router(importlib.import_module(name).router)
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """The API documentation (Swagger UI), offline."""
+        return HTMLResponse(API_DOCS)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -60,6 +60,7 @@ class Probe:
     took_effect: Callable[[Ctx, Target], bool] | None = None  # a write reached the database
     scoped: bool = True  # False for actions with no area (e.g. verifying the whole audit chain)
     county_only: bool = False  # a county-level step: township users may not do it even with the role
+    whole_installation: bool = False  # needs every record in the user's area (a whole-database backup)
 
 
 def _text(resp: Any, t: Target, needle: str) -> bool:

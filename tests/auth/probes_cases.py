@@ -223,7 +223,7 @@ def admin_probes() -> list[Probe]:
     """Probes for system.backup and area.manage (administration pages)."""
     return [
         Probe("system.backup", "page", lambda c, t: c.page.post("/admin/backup", data={"csrf_token": c.csrf}),
-              scoped=False, leaked=lambda r, t: 'id="backup-made"' in r.text),
+              scoped=False, whole_installation=True, leaked=lambda r, t: 'id="backup-made"' in r.text),
         Probe("area.manage", "page", lambda c, t: c.page.post(
             "/admin/areas", data={"csrf_token": c.csrf},
             files={"file": ("a.csv", f"code,name\n{t.area_code[:9]}999,探针村{c.role[:3]}\n".encode(), "text/csv")}),

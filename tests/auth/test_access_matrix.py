@@ -164,7 +164,8 @@ def test_role_matrix(role: str, world, db: Session) -> None:  # type: ignore[no-
             resp = probe.call(ctx, t)
             in_scope = within(t.area_code, home) or not probe.scoped
             level_ok = not probe.county_only or len(home) <= 6
-            allowed = probe.action in granted and in_scope and level_ok
+            whole_ok = not probe.whole_installation or all(within(x.area_code, home) for x in targets)
+            allowed = probe.action in granted and in_scope and level_ok and whole_ok
             leaked = probe.leaked(resp, t) if probe.leaked else False
             wrote = probe.took_effect(ctx, t) if probe.took_effect else False
             where = f"{probe.action} via {probe.channel} on {t.scope} → {resp.status_code}"

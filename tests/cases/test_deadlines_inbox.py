@@ -29,9 +29,10 @@ def test_deadline_into_2027_falls_back_to_weekends_with_a_warning(db: Session, c
     staff = make_world(db)
     case = apply(db, staff.js_worker, area=TAISHAN_VILLAGE, on=date(2026, 12, 15),
                  members=[member("跨年", _id(102, "440781"), "head", "100")])
-    # 江门 has not delegated: 30 working days. 16–18 Dec (3); 21–25 (8); 28–31 (12); 2027 has no holiday data,
-    # so 1 Jan (Friday) counts (13); 4–8 Jan (18); 11–15 (23); 18–22 (28); 25, 26 Jan (30).
-    assert case.due_on == date(2027, 1, 26)
+    # 江门 has not delegated: 30 working days. 16–18 Dec (3); 21–25 (8); 28–31 (12); 2027 has no holiday notice,
+    # but 1 Jan (Friday) is 元旦, a fixed-date holiday, so it does not count; 4–8 Jan (17); 11–15 (22);
+    # 18–22 (27); 25, 26, 27 Jan (30).
+    assert case.due_on == date(2027, 1, 27)
     db.commit()
     import re
 
@@ -39,7 +40,7 @@ def test_deadline_into_2027_falls_back_to_weekends_with_a_warning(db: Session, c
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     client.post("/login", data={"username": "js_worker", "password": "Passw0rd!23", "csrf_token": token})
     html = client.get(f"/cases/{case.id}").text
-    assert "2027 年的法定节假日安排尚未录入" in html  # the warning is visible on the case page
+    assert "2027 年的国务院节假日安排尚未录入" in html  # the warning is visible on the case page
 
 
 def test_inbox_orders_by_due_date_flags_and_escalates(db: Session) -> None:

@@ -72,6 +72,7 @@ def test_cli_contract() -> None:
     out = subprocess.run([*run, "is-workday", "2026-10-01"], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "false"
     out = subprocess.run([*run, "add-workdays", "2026-12-30", "3"], capture_output=True, text=True, env=env)
-    assert out.stdout.strip() == "2027-01-04" and "2027" in out.stderr  # visible warning
+    # 31 Dec (Thu), then 1 Jan 2027 is 元旦 (a fixed-date holiday even without the year's notice), 4 and 5 Jan.
+    assert out.stdout.strip() == "2027-01-05" and "2027" in out.stderr  # visible warning
     bad = subprocess.run([*run, "add-workdays", "2026-9-30", "x"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2

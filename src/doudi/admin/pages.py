@@ -8,13 +8,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from doudi.admin.backup import list_backups, make_backup
 from doudi.areas import service as areas
 from doudi.audit import service as audit
-from doudi.core.errors import DoudiError, FieldError, ValidationFailed
+from doudi.auth.models import User
+from doudi.auth.permissions import Actor
+from doudi.auth.scope import covers_everything, outside_area
+from doudi.core.errors import DoudiError, FieldError, PermissionDenied, ValidationFailed
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep, Uploaded, upload_field
 from doudi.registry.importer import import_households
+from doudi.registry.models import Household
 from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -97,10 +103,22 @@ def areas_import(request: Request, session: SessionDep, settings: SettingsDep, a
                                                 "done": changed})
 
 
-@router.get("/admin/backup")
-def backup_page(request: Request, settings: SettingsDep, actor: PageActor) -> Response:
-    """Existing backups and a button to make one."""
+def _require_backup(session: Session, actor: Actor) -> None:
+    # A backup holds the whole installation: an administrator may take one only when every household and
+    # account in it lies within their jurisdiction (a one-county installation), else the server's `doudi backup`.
     actor.require("system.backup")
+    if covers_everything(actor):
+        return
+    foreign = (session.scalar(select(Household.id).where(outside_area(Household.area_code, actor)).limit(1))
+               or session.scalar(select(User.id).where(outside_area(User.area_code, actor)).limit(1)))
+    if foreign is not None:
+        raise PermissionDenied("本系统含有其他辖区的数据，整库备份只能由服务器管理员运行 doudi backup")
+
+
+@router.get("/admin/backup")
+def backup_page(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor) -> Response:
+    """Existing backups and a button to make one."""
+    _require_backup(session, actor)
     return render(request, "admin/backup.html", {"backups": list_backups(settings.data_dir), "made": None})
 
 
@@ -108,7 +126,7 @@ def backup_page(request: Request, settings: SettingsDep, actor: PageActor) -> Re
 def backup_now(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
                _csrf: CsrfChecked) -> Response:
     """Make a backup now (audited)."""
-    actor.require("system.backup")
+    _require_backup(session, actor)
     path = make_backup(request.app.state.engine, data_dir=settings.data_dir)
     audit.record(session, actor=actor, action="system.backup", extra={"file": path.name})
     session.commit()

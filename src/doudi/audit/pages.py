@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from doudi.audit import query
 from doudi.audit import service as audit
-from doudi.deps import CsrfChecked, PageActor, SessionDep
+from doudi.deps import CsrfChecked, PageActor, SessionDep, query_date
 from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
+DateFrom = Annotated[date | None, Depends(query_date("date_from", "起始日期"))]
+DateTo = Annotated[date | None, Depends(query_date("date_to", "截止日期"))]
 
 
 def _filters(who: str, action: str, outcome: str, object_type: str, object_id: str,
@@ -24,8 +27,8 @@ def _filters(who: str, action: str, outcome: str, object_type: str, object_id: s
 @router.get("/audit")
 def audit_page(
     request: Request, session: SessionDep, actor: PageActor, who: str = "", action: str = "", outcome: str = "",
-    object_type: str = "", object_id: str = "", date_from: date | None = None, date_to: date | None = None,
-    page: int = Query(1, ge=1),
+    object_type: str = "", object_id: str = "", date_from: DateFrom = None, date_to: DateTo = None,
+    page: int = Query(1, ge=1, le=1_000_000),
 ) -> Response:
     """Audit entries in the auditor's area."""
     f = _filters(who, action, outcome, object_type, object_id, date_from, date_to)
@@ -37,7 +40,7 @@ def audit_page(
 @router.get("/audit/export.xlsx")
 def audit_export(
     session: SessionDep, actor: PageActor, who: str = "", action: str = "", outcome: str = "",
-    object_type: str = "", object_id: str = "", date_from: date | None = None, date_to: date | None = None,
+    object_type: str = "", object_id: str = "", date_from: DateFrom = None, date_to: DateTo = None,
 ) -> Response:
     """The filtered entries as Excel."""
     f = _filters(who, action, outcome, object_type, object_id, date_from, date_to)

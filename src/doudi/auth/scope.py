@@ -60,6 +60,11 @@ def in_area(stmt: Q, column: Any, actor: Actor) -> Q:
     return stmt.where(column.startswith(actor.prefix)) if actor.prefix else stmt
 
 
+def covers_everything(actor: Actor) -> bool:
+    """Whether the actor's jurisdiction is the whole installation (a system administrator, not a county's)."""
+    return not actor.prefix
+
+
 def subtree_prefix(area: str) -> str:
     """The code prefix of an area's subtree; a string that is not a division code is taken as a prefix itself."""
     try:

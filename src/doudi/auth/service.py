@@ -19,6 +19,7 @@ from doudi.auth.permissions import ROLES, Actor, OrgKind
 from doudi.auth.scope import area_clause, get_in_area
 from doudi.config import Settings
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.db.engine import begin_write
 from doudi.db.versions import claim
 
 
@@ -105,6 +106,7 @@ class LoginResult:
 
 def authenticate(session: Session, *, settings: Settings, username: str, password: str, ip: str = "") -> LoginResult:
     """Check a password, counting failures and locking the account after too many."""
+    begin_write(session)  # the attempt is written whatever the outcome
     user = session.scalar(select(User).where(User.username == username))
     anon = Actor(username=username or "(空)", area_code="000000", ip=ip)
     generic = "用户名或密码错误"
@@ -117,20 +119,32 @@ def authenticate(session: Session, *, settings: Settings, username: str, passwor
         audit.record(session, actor=actor_for(user, ip=ip), action="auth.login", object_type="user",
                      object_id=user.id, area_code=user.area_code, outcome="denied", extra={"reason": "locked"})
         return LoginResult(None, f"账户已锁定，请于 {settings.lockout_minutes} 分钟后重试或联系管理员")
+    if user.locked_until is not None:  # the lock ran out: the count starts again (once, whoever comes first)
+        session.execute(update(User).where(User.id == user.id, User.locked_until == user.locked_until)
+                        .values(failed_logins=0, locked_until=None))
+    # The attempt is counted by one atomic UPDATE before the password is checked: parallel requests each get
+    # their own number, so no more than the limit are ever checked, a right password included.
+    attempt = session.execute(update(User).where(User.id == user.id)
+                              .values(failed_logins=User.failed_logins + 1)
+                              .returning(User.failed_logins)).scalar_one()
+    if attempt > settings.max_failed_logins:
+        audit.record(session, actor=actor_for(user, ip=ip), action="auth.login", object_type="user",
+                     object_id=user.id, area_code=user.area_code, outcome="denied", extra={"reason": "locked"})
+        return LoginResult(None, f"账户已锁定，请于 {settings.lockout_minutes} 分钟后重试或联系管理员")
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
         reason = "bad_password"
-        if user.failed_logins >= settings.max_failed_logins:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
+        if attempt >= settings.max_failed_logins:
+            # Stays at the limit until the lock runs out, so parallel attempts beyond it are refused above.
+            session.execute(update(User).where(User.id == user.id)
+                            .values(locked_until=now + timedelta(minutes=settings.lockout_minutes)))
             reason = "locked_now"
         audit.record(session, actor=actor_for(user, ip=ip), action="auth.login", object_type="user",
                      object_id=user.id, area_code=user.area_code, outcome="failed", extra={"reason": reason})
         if reason == "locked_now":
             return LoginResult(None, f"密码错误次数过多，账户已锁定 {settings.lockout_minutes} 分钟")
         return LoginResult(None, generic)
-    user.failed_logins = 0
-    user.locked_until = None
+    session.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None))
+    session.refresh(user)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     audit.record(session, actor=actor_for(user, ip=ip), action="auth.login", object_type="user",

@@ -30,6 +30,20 @@ def sniff(data: bytes) -> tuple[str, str]:
     raise ValidationFailed([FieldError("file", "只接受 PDF、PNG 或 JPEG 文件")])
 
 
+def shown_inline(data: bytes, content_type: str) -> bool:
+    """Whether a stored file may open in the browser: its whole content must match its type, else download."""
+    head = data[:1 << 20].lower()
+    if b"<html" in head or b"<script" in head or b"<svg" in head:
+        return False
+    if content_type == "application/pdf":
+        return b"%%EOF" in data[-2048:]
+    if content_type == "image/png":
+        return data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82")
+    if content_type == "image/jpeg":
+        return data.rstrip(b"\x00").endswith(b"\xff\xd9")
+    return False
+
+
 def attach(session: Session, *, case: Case, kind: str, filename: str, data: bytes, uploaded_by: str) -> Document:
     """Store a file and attach it to the case (caller has checked access)."""
     if kind not in KINDS:

@@ -288,8 +288,9 @@ def download(document_id: int, session: SessionDep, actor: PageActor) -> Respons
     """Download a document of a case in the user's area."""
     doc, data = documents.fetch(session, actor=actor, document_id=document_id)
     session.commit()
+    how = "inline" if documents.shown_inline(data, doc.content_type) else "attachment"
     return Response(data, media_type=doc.content_type,
-                    headers={"Content-Disposition": f'inline; filename="document-{doc.id}"'})
+                    headers={"Content-Disposition": f'{how}; filename="document-{doc.id}"'})
 
 
 @router.get("/notices/{notice_id}.pdf")

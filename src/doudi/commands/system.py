@@ -1,4 +1,4 @@
-"""`doudi db upgrade`, `doudi serve` and `doudi backup`."""
+"""`doudi db upgrade`, `doudi serve`, `doudi backup` and `doudi restore`."""
 
 from __future__ import annotations
 
@@ -48,4 +48,23 @@ def register(app: typer.Typer) -> None:
         from doudi.admin.backup import make_backup
 
         target = make_backup(get_engine(), data_dir=get_settings().data_dir, out=out)
-        typer.echo(f"已备份到 {target}")
+        typer.echo(f"已备份到 {target}（数据库与文件库，仅所有者可读）")
+
+    @app.command("restore")
+    def restore(archive: Path = typer.Argument(..., help="doudi backup 生成的备份文件（.tar）"),
+                yes: bool = typer.Option(False, "--yes", help="确认覆盖当前数据库与文件库")) -> None:
+        """Restore a backup: verify the archive, replace the database and files, then verify the audit chain."""
+        # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+        from doudi.admin.backup import restore_backup
+
+        if not yes:
+            typer.echo("恢复将覆盖当前数据库与文件库。请先停止服务，确认后加 --yes 重新运行。", err=True)
+            raise typer.Exit(2)
+        report = restore_backup(get_engine(), archive=archive, data_dir=get_settings().data_dir)
+        typer.echo(f"已恢复：数据库版本 {report.revision}，文件 {report.files} 个")
+        if report.audit_problems:
+            typer.echo(f"审计链校验发现 {len(report.audit_problems)} 处问题：", err=True)
+            for line in report.audit_problems[:20]:
+                typer.echo(f"  - {line}", err=True)
+            raise typer.Exit(1)
+        typer.echo("审计链校验通过")

@@ -25,6 +25,16 @@ class CalendarData:
     years: frozenset[int] = frozenset()
     holidays: frozenset[date] = frozenset()  # days off, including weekdays
     workdays: frozenset[date] = frozenset()  # weekend days that are working days (调休上班)
+    # Statutory fixed-date holidays ("MM-DD"), by the year they apply from: known for years without data.
+    fixed: tuple[tuple[int, frozenset[str]], ...] = ()
+
+    def fixed_for(self, year: int) -> frozenset[str]:
+        """The fixed-date holidays in force in `year`."""
+        days: frozenset[str] = frozenset()
+        for since, values in self.fixed:
+            if since <= year:
+                days = values
+        return days
 
     @classmethod
     def from_mapping(cls, data: dict[int | str, dict[str, Iterable[date | str]]]) -> CalendarData:
@@ -72,9 +82,11 @@ class WorkCalendar:
         return "weekends_only"
 
     def warning(self, year: int) -> str | None:
-        """A user-facing warning when a year falls back to weekends only."""
+        """A user-facing warning when a year falls back to weekends and fixed-date holidays only."""
         if self.source(year) == "weekends_only":
-            return f"{year} 年的法定节假日安排尚未录入，期限按仅扣除周末计算，请在政策包中补充该年日历"
+            fixed = "元旦、劳动节、国庆节已按放假处理，" if self.extra.fixed_for(year) else ""
+            return (f"{year} 年的国务院节假日安排尚未录入：{fixed}春节等农历节日与调休上班日尚不确定，"
+                    "期限可能有出入，请在政策包中补充该年日历")
         return None
 
     def is_workday(self, day: date) -> bool:
@@ -88,8 +100,8 @@ class WorkCalendar:
             return bool(chinese_calendar.is_workday(day))
         if day.year not in self.warned:
             self.warned.add(day.year)
-            log.info("no holiday data for %s; counting weekends only", day.year)
-        return day.weekday() < 5
+            log.info("no holiday data for %s; counting weekends and fixed-date holidays only", day.year)
+        return day.weekday() < 5 and day.strftime("%m-%d") not in self.extra.fixed_for(day.year)
 
     def add_workdays(self, start: date, n: int) -> date:
         """The date that is `n` working days after `start` (start itself not counted); n=0 returns start."""

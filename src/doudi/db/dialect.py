@@ -110,6 +110,10 @@ class FrameDialect:
         """Write a consistent copy of the database to `target`."""
         raise NotImplementedError
 
+    def restore(self, engine: Engine, source: Path) -> None:
+        """Replace the database's content with a copy written by `backup`."""
+        raise NotImplementedError
+
 
 class SQLiteDialect(FrameDialect):
     """Embedded SQLite: executemany through the driver, constant columns written into the statement."""
@@ -181,6 +185,18 @@ class SQLiteDialect(FrameDialect):
         """SQLite's online backup API: consistent even while the server writes."""
         src = sqlite3.connect(str(engine.url.database))
         dst = sqlite3.connect(str(target))
+        try:
+            with dst:
+                src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+
+    def restore(self, engine: Engine, source: Path) -> None:
+        """The online backup API the other way round: the copy's pages replace the database's."""
+        engine.dispose()  # pooled connections would keep the old pages
+        src = sqlite3.connect(str(source))
+        dst = sqlite3.connect(str(engine.url.database))
         try:
             with dst:
                 src.backup(dst)
@@ -269,6 +285,17 @@ class PostgresDialect(FrameDialect):
             raise DoudiError("未找到 pg_dump，请安装 PostgreSQL 客户端")
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         subprocess.run(["pg_dump", "--format=custom", f"--file={target}", url], check=True, capture_output=True)
+
+    def restore(self, engine: Engine, source: Path) -> None:
+        """pg_restore, dropping what the dump holds first, in one transaction."""
+        if shutil.which("pg_restore") is None:
+            raise DoudiError("未找到 pg_restore，请安装 PostgreSQL 客户端")
+        engine.dispose()
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                               f"--dbname={url}", str(source)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise DoudiError(f"pg_restore 失败：{done.stderr.strip()[:500]}")
 
 
 DIALECTS: dict[str, FrameDialect] = {d.name: d for d in (SQLiteDialect(), PostgresDialect())}

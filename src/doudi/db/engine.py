@@ -26,7 +26,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Open the session's next transaction as a writer: on SQLite with BEGIN IMMEDIATE, so a transaction that
+    reads and then writes waits for the lock (busy timeout) instead of failing at once with "database is locked".
+    Nothing changes on PostgreSQL, or when the transaction has already begun."""
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_immediate": True})
 
 
 # As many connections as the server's thread pool runs requests (AnyIO's 40), so a burst of requests waits

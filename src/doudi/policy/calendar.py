@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from doudi.core.calendar import CalendarData, WorkCalendar
 from doudi.policy.params import MissingParameter, load_pack
 
 LATEST = date(9999, 12, 31)
+# The years whose fixed-date holidays are read from the pack; each value holds until the next.
+FIXED_SINCE = (2014, 2025)
 
 
 def pack_calendar_data(region: str | None) -> CalendarData:
@@ -16,8 +19,15 @@ def pack_calendar_data(region: str | None) -> CalendarData:
     try:
         years = pack.value("calendar.years", on=LATEST)
     except MissingParameter:
-        return CalendarData()
-    return CalendarData.from_mapping(years or {})
+        years = {}
+    data = CalendarData.from_mapping(years or {})
+    fixed: list[tuple[int, frozenset[str]]] = []
+    for since in FIXED_SINCE:
+        try:
+            fixed.append((since, frozenset(pack.value("calendar.fixed_holidays", on=date(since, 12, 31)) or [])))
+        except MissingParameter:
+            continue
+    return replace(data, fixed=tuple(fixed))
 
 
 def calendar_for(region: str | None) -> WorkCalendar:

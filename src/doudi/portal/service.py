@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
@@ -15,6 +15,7 @@ from doudi.cases.models import Case
 from doudi.config import Settings
 from doudi.core.errors import DoudiError, FieldError, NotFound, ValidationFailed
 from doudi.core.masking import mask_phone
+from doudi.db.engine import begin_write
 from doudi.portal.models import CitizenSession, OtpCode
 from doudi.portal.otp import sender_for
 
@@ -65,15 +66,25 @@ def send_code(session: Session, *, settings: Settings, phone: str) -> None:
 
 def verify_code(session: Session, *, phone: str, code: str) -> tuple[str, CitizenSession]:
     """Check the latest code; on success open a session (returns the raw cookie token)."""
+    begin_write(session)  # the attempt is written whatever the outcome
     phone = check_phone(phone)
     otp = session.scalar(select(OtpCode).where(OtpCode.phone == phone, OtpCode.used.is_(False))
                          .order_by(OtpCode.id.desc()).limit(1))
-    if otp is None or _aware(otp.expires_at) < _now() or otp.attempts >= MAX_ATTEMPTS:
+    if otp is None or _aware(otp.expires_at) < _now():
         raise ValidationFailed([FieldError("code", "验证码已失效，请重新获取")])
-    otp.attempts += 1
+    # One atomic UPDATE takes the attempt before the code is compared, so parallel guesses cannot all pass the
+    # limit check at once; only the attempt that marks the code used wins it.
+    taken = session.execute(
+        update(OtpCode).where(OtpCode.id == otp.id, OtpCode.used.is_(False), OtpCode.attempts < MAX_ATTEMPTS)
+        .values(attempts=OtpCode.attempts + 1).returning(OtpCode.attempts)).scalar()
+    if taken is None:
+        raise ValidationFailed([FieldError("code", "验证码已失效，请重新获取")])
     if not secrets.compare_digest(otp.code_hash, _h(f"{phone}:{code.strip()}")):
         raise ValidationFailed([FieldError("code", "验证码不正确")])
-    otp.used = True
+    used = session.execute(update(OtpCode).where(OtpCode.id == otp.id, OtpCode.used.is_(False))
+                           .values(used=True).returning(OtpCode.id)).scalar()
+    if used is None:
+        raise ValidationFailed([FieldError("code", "验证码已失效，请重新获取")])
     token = secrets.token_urlsafe(32)
     cs = CitizenSession(token_hash=_h(token), phone=phone, csrf_token=secrets.token_urlsafe(24),
                         expires_at=_now() + timedelta(hours=SESSION_HOURS))
