@@ -69,6 +69,10 @@ def test_caregiver_checks_in_and_out_supervisor_accepts(fresh_database, tmp_path
         row.locator("button[value=accept]").click()
         desk.wait_for_url(f"{base}/care/visits?status=flagged")
         assert desk.locator(f"#visit-{visit_id}").count() == 0
+        # The command centre draws its charts from the locally served ECharts (no CDN, CSP 'self').
+        desk.goto(f"{base}/care?month={today:%Y-%m}")
+        desk.wait_for_selector("#chart-towns canvas")
+        assert "新安街道" in desk.inner_text("#by-township")
         with session_scope(fresh_database.engine) as s:
             v = s.scalars(select(CareVisit).where(CareVisit.id == visit_id)).one()
             assert (v.status, v.reviewed_by) == ("accepted", "sup1")
