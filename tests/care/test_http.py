@@ -114,6 +114,13 @@ def test_pages_are_scoped_and_ledgers_export(client, db: Session) -> None:  # ty
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert values[0][0] == "编号" and any(r[14] == "待人工核实" for r in values[1:])
     assert all(r[2] != "孙老汉" for r in values[1:])  # names masked in the export
+    from sqlalchemy import select
+
+    from doudi.registry.models import Membership
+
+    hh = db.scalar(select(Membership.household_id).where(Membership.person_id == w.person.id))
+    panel = client.get(f"/households/{hh}")  # the assistance chain shows the care entitlement and visits
+    assert "居家照料" in panel.text and "care-panel-visits" in panel.text and "待人工核实" in panel.text
     r = client.post(f"/care/visits/{mine.id}/review", data={"csrf_token": csrf, "version": mine.version,
                                                              "decision": "accept", "reason": "电话核实属实"},
                     follow_redirects=False)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
@@ -23,7 +24,8 @@ from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.excel import MEDIA_TYPE
 from doudi.core.masking import mask_id
 from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep
-from doudi.registry.models import Person
+from doudi.registry import panels
+from doudi.registry.models import Household, Person
 from doudi.web.nav import NavItem, register
 from doudi.web.render import render
 
@@ -353,3 +355,19 @@ def mobile_check_out(request: Request, visit_id: int, session: SessionDep, actor
                          note=_text(form, "note"))
     session.commit()
     return _see(f"/care/m?day={v.visit_date.isoformat()}#v{v.id}")
+
+
+@panels.register
+def household_panel(session: Session, actor: Actor, household: Household) -> panels.Panel | None:
+    """The assistance chain's care part: members' entitlements and their latest visits."""
+    if not actor.can("care.read"):
+        return None
+    members = [m.person_id for m in household.members if m.valid_to is None]
+    ents = [e for pid in members for e in care.entitlements_of(session, person_id=pid)[:1]]
+    if not ents:
+        return None
+    stmt = (select(CareVisit).where(CareVisit.person_id.in_(members))
+            .order_by(CareVisit.visit_date.desc(), CareVisit.id.desc()).limit(20))
+    stmt = care.provider_scope(stmt, actor, area=CareVisit.area_code, org=CareVisit.provider_key)
+    return panels.Panel("居家照料", "care/_panel.html", {
+        "ents": ents, "visits": list(session.scalars(stmt)), "hhmm": _hhmm, **COMMON})
