@@ -178,7 +178,7 @@ def _api(url: str, data_dir: Any) -> dict[str, Any]:
             g.user_id = u.id
             ids = list(s.scalars(select(CareVisit.id).where(CareVisit.caregiver_id == g.id).limit(rounds)))
             s.execute(update(CareVisit).where(CareVisit.id.in_(ids)).values(
-                status="scheduled", visit_date=today, settlement_id=None, planned_start=local_time(today, 8),
+                status="scheduled", visit_date=today, planned_start=local_time(today, 8),
                 planned_end=local_time(today, 9), check_in_at=None, check_out_at=None, check_in_key=None,
                 check_out_key=None))
             visits[u.username] = ids

@@ -29,11 +29,11 @@ def visits_workbook(session: Session, *, actor: Actor, f: VisitFilter) -> bytes:
     actor.require("care.export")
 
     def rows() -> Iterator[Sequence[Any]]:
-        for v, person, giver, provider in session.execute(visit_query(actor, f)):
+        for v, person, giver, provider, paid_by in session.execute(visit_query(actor, f)):
             yield (v.id, v.visit_date, person, v.area_code, provider, giver, SERVICES.get(v.service, v.service),
                    _t(v.planned_start), _t(v.planned_end), _t(v.check_in_at), _t(v.check_out_at), v.minutes,
                    v.counted_minutes, v.distance_m, STATUS_LABELS[VisitStatus(v.status)], flag_text(v.flags),
-                   v.reason, "是" if v.settlement_id else "否")
+                   v.reason, "是" if paid_by else "否")
 
     cols = [Col("编号", 8), Col("服务日期", 12), Col("服务对象", 10, mask="name"), Col("区划", 14), Col("服务机构", 20),
             Col("护理员", 10), Col("服务类型", 10), Col("计划开始", 9), Col("计划结束", 9), Col("签到", 9),

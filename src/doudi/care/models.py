@@ -235,16 +235,17 @@ class CareVisit(Versioned, Base):
     __tablename__ = "care_visits"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    # Few indexes on purpose: a county writes and settles hundreds of thousands of visits a month.
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     area_code: Mapped[str] = mapped_column(String(12), index=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("care_providers.id"), index=True)
-    provider_key: Mapped[str] = mapped_column(String(64), index=True)
-    caregiver_id: Mapped[int] = mapped_column(ForeignKey("care_caregivers.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("care_providers.id"))
+    provider_key: Mapped[str] = mapped_column(String(64))
+    caregiver_id: Mapped[int] = mapped_column(ForeignKey("care_caregivers.id"))
     service: Mapped[str] = mapped_column(String(24))
-    visit_date: Mapped[date] = mapped_column(Date, index=True)
+    visit_date: Mapped[date] = mapped_column(Date)
     planned_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     planned_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16), default=VisitStatus.SCHEDULED, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=VisitStatus.SCHEDULED)
     check_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     check_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     in_lat: Mapped[float | None] = mapped_column(Float)
@@ -262,7 +263,6 @@ class CareVisit(Versioned, Base):
     check_out_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     reason: Mapped[str] = mapped_column(Text, default="")  # cancellation, reschedule or review reason
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("care_settlements.id"), index=True)
 
     __table_args__ = (
         CheckConstraint(_in("status", VisitStatus), name="status"),
@@ -271,6 +271,8 @@ class CareVisit(Versioned, Base):
                         name="times"),
         Index("ix_care_visits_caregiver_day", "caregiver_id", "visit_date"),
         Index("ix_care_visits_person_day", "person_id", "visit_date"),
+        Index("ix_care_visits_provider_day", "provider_id", "visit_date"),
+        Index("ix_care_visits_day_status", "visit_date", "status"),
     )
 
 
@@ -342,3 +344,14 @@ class CareSettlementLine(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (UniqueConstraint("settlement_id", "person_id", name="uq_care_settlement_lines_person"),)
+
+
+class CareSettlementVisit(Base):
+    """A visit paid by a settlement: each visit at most once (unique), so nothing is ever paid twice."""
+
+    __tablename__ = "care_settlement_visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("care_settlements.id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("care_visits.id"), unique=True)
+    minutes: Mapped[int] = mapped_column(Integer)

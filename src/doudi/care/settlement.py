@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -18,14 +18,16 @@ from doudi.care.models import (
     CareProvider,
     CareSettlement,
     CareSettlementLine,
+    CareSettlementVisit,
     CareVisit,
     SettlementStatus,
     VisitStatus,
 )
 from doudi.care.rules import settle
-from doudi.care.service import entitlement_frame, expire_rows, provider_scope, providers
+from doudi.care.service import entitlement_frame, provider_scope, providers
 from doudi.core.dates import month_start, next_month
 from doudi.core.errors import Conflict
+from doudi.db import versions
 from doudi.db.frames import read_frame, write_frame
 
 PAYABLE_COMPONENT = "provider_payable"
@@ -74,25 +76,22 @@ def _has_visits(session: Session, provider_id: int, month: date) -> bool:
 
 
 def _settle_provider(session: Session, *, actor: Actor, provider: CareProvider, month: date) -> CareSettlement:
+    # Claiming the provider serialises the settlement with supervisors' reviews of its visits (they claim it too).
+    versions.claim(session, provider, label="服务机构")
     s = CareSettlement(provider_id=provider.id, provider_key=provider.key, area_code=provider.area_code, month=month,
                        visits=0, paid_minutes=0, unpaid_visits=0, hourly_rate=provider.hourly_rate, amount_fen=0,
                        status=SettlementStatus.CONFIRMED, created_by=actor.username)
     session.add(s)
     session.flush()  # the unique (provider, month) stops a concurrent second run here
-    # Claim the paid visits and read them back in one statement: exactly the rows marked are the rows paid,
-    # even if a supervisor accepts another visit meanwhile.
-    marked = session.execute(
-        update(CareVisit)
-        .where(CareVisit.provider_id == provider.id, CareVisit.visit_date >= month,
-               CareVisit.visit_date < next_month(month), CareVisit.settlement_id.is_(None),
-               CareVisit.status.in_([str(st) for st in PAID_STATUSES]))
-        .values(settlement_id=s.id, version=CareVisit.version + 1)
-        .returning(CareVisit.id, CareVisit.person_id, CareVisit.area_code, CareVisit.counted_minutes)
-        .execution_options(synchronize_session=False)).all()
-    paid = pl.DataFrame(marked, schema={"id": pl.Int64, "person_id": pl.Int64, "area_code": pl.String,
-                                        "counted_minutes": pl.Int64}, orient="row").with_columns(
-        pl.col("counted_minutes").fill_null(0))
-    expire_rows(session, CareVisit, paid["id"].to_list())
+    paid = read_frame(session, select(CareVisit.id, CareVisit.person_id, CareVisit.area_code,
+                                      CareVisit.counted_minutes)
+                      .where(CareVisit.provider_id == provider.id, CareVisit.visit_date >= month,
+                             CareVisit.visit_date < next_month(month),
+                             CareVisit.status.in_([str(st) for st in PAID_STATUSES]))
+                      ).with_columns(pl.col("counted_minutes").fill_null(0).cast(pl.Int64))
+    # One row per paid visit; the unique visit_id means a visit can never be paid by a second settlement.
+    write_frame(session, CareSettlementVisit, paid.select(visit_id="id", minutes="counted_minutes").with_columns(
+        settlement_id=pl.lit(s.id, pl.Int64)))
     ent = entitlement_frame(session, month=month, person_ids=paid["person_id"].unique().to_list())
     lines = settle(paid.select("person_id", "area_code", "counted_minutes"), ent, provider.hourly_rate)
     if lines.height:
@@ -164,3 +163,9 @@ def provider_payables(session: Session, *, month: date, area: str = "") -> pl.Da
 def fen_to_yuan(fen: int) -> Decimal:
     """Integer fen as Decimal yuan."""
     return (Decimal(fen) / 100).quantize(Decimal("0.01"))
+
+
+def settled(session: Session, *, provider_id: int, day: date) -> int | None:
+    """The settlement that closed the provider's month of `day`, if any (its visits can no longer change)."""
+    return session.scalar(select(CareSettlement.id).where(CareSettlement.provider_id == provider_id,
+                                                          CareSettlement.month == month_start(day)))

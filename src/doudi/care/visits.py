@@ -18,6 +18,8 @@ from doudi.care.models import (
     Caregiver,
     CareProvider,
     CareRecipient,
+    CareSettlement,
+    CareSettlementVisit,
     CareVisit,
     VisitStatus,
 )
@@ -283,11 +285,14 @@ def review_visit(session: Session, *, actor: Actor, visit_id: int, accept: bool,
     v = get_visit(session, actor=actor, visit_id=visit_id)
     if not reason.strip():
         raise ValidationFailed([FieldError("reason", "须填写核实意见")])
-    if v.settlement_id is not None:
-        raise Conflict(f"上门服务 #{v.id} 已结算，不能再更改")
+    if _settled(session, v) is not None:
+        raise Conflict(f"上门服务 #{v.id} 所在月份已结算，不能再更改")
     if v.status != VisitStatus.FLAGGED:
         raise Conflict(f"上门服务 #{v.id} 当前为“{STATUS_LABELS[VisitStatus(v.status)]}”，无需核实")
     versions.claim(session, v, version, label="上门服务")
+    provider = session.get(CareProvider, v.provider_id)
+    assert provider is not None
+    versions.claim(session, provider, label="服务机构")  # waits for, or stops, a settlement of the same provider
     v.status = VisitStatus.ACCEPTED if accept else VisitStatus.REJECTED
     v.reason, v.reviewed_by = reason.strip(), actor.username
     if accept and "no_home_coordinates" in v.flags and v.in_lat is not None:
@@ -299,6 +304,11 @@ def review_visit(session: Session, *, actor: Actor, visit_id: int, accept: bool,
                  area_code=v.area_code, before={"status": "flagged"}, after={"status": v.status},
                  extra={"reason": v.reason})
     return v
+
+
+def _settled(session: Session, v: CareVisit) -> int | None:
+    return session.scalar(select(CareSettlement.id).where(CareSettlement.provider_id == v.provider_id,
+                                                          CareSettlement.month == month_start(v.visit_date)))
 
 
 def mark_missed(session: Session, *, actor: Actor, today: date) -> int:
@@ -334,10 +344,11 @@ def visit_query(actor: Actor, f: VisitFilter) -> Any:
     """The scoped, filtered visit query (rows: visit, person name, caregiver name, provider name)."""
     from doudi.registry.models import Person
 
-    stmt = (select(CareVisit, Person.name, Caregiver.name, CareProvider.name)
+    stmt = (select(CareVisit, Person.name, Caregiver.name, CareProvider.name, CareSettlementVisit.settlement_id)
             .join(Person, Person.id == CareVisit.person_id)
             .join(Caregiver, Caregiver.id == CareVisit.caregiver_id)
-            .join(CareProvider, CareProvider.id == CareVisit.provider_id))
+            .join(CareProvider, CareProvider.id == CareVisit.provider_id)
+            .outerjoin(CareSettlementVisit, CareSettlementVisit.visit_id == CareVisit.id))
     stmt = provider_scope(stmt, actor, area=CareVisit.area_code, org=CareVisit.provider_key)
     if f.month is not None:
         stmt = stmt.where(CareVisit.visit_date >= f.month, CareVisit.visit_date < next_month(f.month))

@@ -2,7 +2,7 @@
 
 Revision ID: 0600
 Revises: 0300
-Create Date: 2026-12-04 21:02:34.510791
+Create Date: 2026-12-04 21:54:12.594524
 """
 
 from __future__ import annotations
@@ -235,7 +235,6 @@ def upgrade() -> None:
     sa.Column('check_out_key', sa.String(length=64), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('reviewed_by', sa.String(length=64), nullable=True),
-    sa.Column('settlement_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint("status in ('scheduled','in_progress','verified','flagged','accepted','rejected','missed','cancelled')", name=op.f('ck_care_visits_status')),
     sa.CheckConstraint('check_out_at is null or (check_in_at is not null and check_out_at > check_in_at)', name=op.f('ck_care_visits_times')),
@@ -243,7 +242,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['caregiver_id'], ['care_caregivers.id'], name=op.f('fk_care_visits_caregiver_id_care_caregivers')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_care_visits_person_id_persons')),
     sa.ForeignKeyConstraint(['provider_id'], ['care_providers.id'], name=op.f('fk_care_visits_provider_id_care_providers')),
-    sa.ForeignKeyConstraint(['settlement_id'], ['care_settlements.id'], name=op.f('fk_care_visits_settlement_id_care_settlements')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_care_visits')),
     sa.UniqueConstraint('check_in_key', name=op.f('uq_care_visits_check_in_key')),
     sa.UniqueConstraint('check_out_key', name=op.f('uq_care_visits_check_out_key'))
@@ -251,14 +249,9 @@ def upgrade() -> None:
     with op.batch_alter_table('care_visits', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_care_visits_area_code'), ['area_code'], unique=False)
         batch_op.create_index('ix_care_visits_caregiver_day', ['caregiver_id', 'visit_date'], unique=False)
-        batch_op.create_index(batch_op.f('ix_care_visits_caregiver_id'), ['caregiver_id'], unique=False)
+        batch_op.create_index('ix_care_visits_day_status', ['visit_date', 'status'], unique=False)
         batch_op.create_index('ix_care_visits_person_day', ['person_id', 'visit_date'], unique=False)
-        batch_op.create_index(batch_op.f('ix_care_visits_person_id'), ['person_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_care_visits_provider_id'), ['provider_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_care_visits_provider_key'), ['provider_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_care_visits_settlement_id'), ['settlement_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_care_visits_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_care_visits_visit_date'), ['visit_date'], unique=False)
+        batch_op.create_index('ix_care_visits_provider_day', ['provider_id', 'visit_date'], unique=False)
 
     op.create_table('care_entitlements',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -286,9 +279,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_care_entitlements_enrollment_id'), ['enrollment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_care_entitlements_person_id'), ['person_id'], unique=False)
 
+    op.create_table('care_settlement_visits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('settlement_id', sa.Integer(), nullable=False),
+    sa.Column('visit_id', sa.Integer(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['settlement_id'], ['care_settlements.id'], name=op.f('fk_care_settlement_visits_settlement_id_care_settlements'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['visit_id'], ['care_visits.id'], name=op.f('fk_care_settlement_visits_visit_id_care_visits')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_care_settlement_visits')),
+    sa.UniqueConstraint('visit_id', name=op.f('uq_care_settlement_visits_visit_id'))
+    )
+    with op.batch_alter_table('care_settlement_visits', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_care_settlement_visits_settlement_id'), ['settlement_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('care_settlement_visits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_care_settlement_visits_settlement_id'))
+
+    op.drop_table('care_settlement_visits')
     with op.batch_alter_table('care_entitlements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_care_entitlements_person_id'))
         batch_op.drop_index(batch_op.f('ix_care_entitlements_enrollment_id'))
@@ -296,14 +306,9 @@ def downgrade() -> None:
 
     op.drop_table('care_entitlements')
     with op.batch_alter_table('care_visits', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_care_visits_visit_date'))
-        batch_op.drop_index(batch_op.f('ix_care_visits_status'))
-        batch_op.drop_index(batch_op.f('ix_care_visits_settlement_id'))
-        batch_op.drop_index(batch_op.f('ix_care_visits_provider_key'))
-        batch_op.drop_index(batch_op.f('ix_care_visits_provider_id'))
-        batch_op.drop_index(batch_op.f('ix_care_visits_person_id'))
+        batch_op.drop_index('ix_care_visits_provider_day')
         batch_op.drop_index('ix_care_visits_person_day')
-        batch_op.drop_index(batch_op.f('ix_care_visits_caregiver_id'))
+        batch_op.drop_index('ix_care_visits_day_status')
         batch_op.drop_index('ix_care_visits_caregiver_day')
         batch_op.drop_index(batch_op.f('ix_care_visits_area_code'))
 
