@@ -19,7 +19,7 @@ from doudi.auth.permissions import system_actor
 from doudi.care import service as care
 from doudi.care import settlement, visits
 from doudi.care.models import CareProvider, CareVisit, Trigger, VisitStatus
-from doudi.care.rules import ITEMS, care_rules, level_params, local_time, verify
+from doudi.care.rules import ITEMS, LOCAL, care_rules, level_params, local_time, verify
 from doudi.cases.models import Enrollment
 from doudi.core.dates import month_start, shift_months
 from doudi.db.frames import read_frame, write_frame
@@ -50,6 +50,7 @@ def seed(session: Session, *, today: date, township: str) -> None:
     """Fill the care domain for the demo county (idempotent: does nothing when providers exist)."""
     if session.scalar(select(CareProvider.id).limit(1)) is not None:
         return
+    today = max(today, datetime.now(UTC).astimezone(LOCAL).date())  # the county's date: caregivers see "today"
     region = township[:6]
     actor = system_actor(name="demo")
     rng = random.Random(2026)

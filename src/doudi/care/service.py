@@ -223,6 +223,8 @@ def request_reassessment(session: Session, *, actor: Actor, person_id: int, trig
     working days (特困人员认定办法 Art. 23); an open request for the person is reused."""
     if trigger not in set(Trigger) or trigger == Trigger.INITIAL:
         raise ValidationFailed([FieldError("trigger", "复核原因须为动态监测、护理员报告或年度复核")])
+    # A caregiver reports what they saw; monitoring and the yearly review are the assessors' own.
+    actor.require("care.report" if trigger == Trigger.CAREGIVER and not actor.can("care.assess") else "care.assess")
     if not reason.strip():
         raise ValidationFailed([FieldError("reason", "须说明复核原因")])
     a = latest_assessment(session, person_id=person_id)
