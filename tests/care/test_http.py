@@ -8,6 +8,7 @@ import re
 from datetime import date
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.care import visits
@@ -128,3 +129,47 @@ def test_pages_are_scoped_and_ledgers_export(client, db: Session) -> None:  # ty
     empty = client.post(f"/care/visits/{mine.id}/review", data={"csrf_token": csrf, "version": mine.version,
                                                                  "decision": "accept", "reason": ""})
     assert empty.status_code in (409, 422) and "服务器内部错误" not in empty.text
+
+
+def test_console_forms_assess_reassess_feedback_and_settle(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    w, mine, _ = _world(db)
+    csrf = _login(client, "county1")
+    page = client.get(f"/care/persons/{w.person.id}")
+    assert page.status_code == 200 and "自主如厕" in page.text and "半自理" in page.text
+    form = {"csrf_token": csrf, "assessed_on": "2026-03-15", "trigger": "monitoring", "assessor": "李审核",
+            "evidence": "出院小结", **{k: "no" for k in ("eating", "dressing", "bed_transfer", "toileting")},
+            "indoor_walking": "yes", "bathing": "yes"}
+    assert client.post(f"/care/persons/{w.person.id}/assess", data=form, follow_redirects=False).status_code == 303
+    after = client.get(f"/care/persons/{w.person.id}").text
+    assert "不能自理" in after and "由半自理变更" in after and "2026-04" in after  # 4 items not met: full from April
+    missing = client.post(f"/care/persons/{w.person.id}/assess", data={"csrf_token": csrf, "assessed_on": "x"})
+    assert missing.status_code == 422 and "评估日期格式" in missing.text
+    r = client.post(f"/care/persons/{w.person.id}/reassess", data={"csrf_token": csrf, "trigger": "monitoring",
+                                                                   "reason": "住院"}, follow_redirects=False)
+    assert r.status_code == 303
+    r = client.post(f"/care/persons/{w.person.id}/feedback", data={"csrf_token": csrf, "kind": "complaint",
+                                                                   "content": "护理员迟到"}, follow_redirects=False)
+    assert r.status_code == 303
+    bad = client.post(f"/care/persons/{w.person.id}/feedback", data={"csrf_token": csrf, "kind": "return_visit",
+                                                                     "content": "回访"})
+    assert bad.status_code == 422 and "满意度" in bad.text
+    complaints = client.get("/care/feedback?status=open")
+    assert "护理员迟到" in complaints.text
+    from doudi.care.models import CareFeedback
+
+    fb = db.scalars(select(CareFeedback)).one()
+    r = client.post(f"/care/feedback/{fb.id}/close", data={"csrf_token": csrf, "version": fb.version,
+                                                           "resolution": "已约谈机构"}, follow_redirects=False)
+    assert r.status_code == 303 and "已约谈机构" in client.get("/care/feedback").text
+    assert "安康养老服务中心" in client.get("/care/providers").text
+    visits.check_in(db, actor=w.sys, visit_id=mine.id, at=local_time(DAY, 9), latitude=HOME_A[0],
+                    longitude=HOME_A[1], key="form-test-in")
+    visits.check_out(db, actor=w.sys, visit_id=mine.id, at=local_time(DAY, 11), latitude=HOME_A[0],
+                     longitude=HOME_A[1], key="form-test-out", services_done=["meal"])
+    db.flush()
+    settled = client.post("/care/settlements", data={"csrf_token": csrf, "month": "2026-03"})
+    assert settled.status_code == 200 and "新生成结算单" in settled.text and "73.00" in settled.text  # 2 h × 36.50
+    sheet = client.get("/care/settlements.xlsx?month=2026-03")
+    assert sheet.status_code == 200 and len(sheet.content) > 1000
+    inbox = client.get("/inbox")
+    assert "自理能力复核评估" in inbox.text
