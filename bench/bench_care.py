@@ -117,7 +117,7 @@ def _seed(engine: Any) -> None:
             # a caregiver of the person's own provider: ids p, p + 7, p + 14, …
             "caregiver_id": np.repeat(provider, VISITS_EACH) + PROVIDERS * (person % 300), "service": "meal",
             "visit_date": pl.Series([date(2026, 3, int(d)) for d in day]), "planned_start": start,
-            "planned_end": start + timedelta(hours=2), "status": status, "minutes": minutes,
+            "planned_end": start + timedelta(hours=2), "planned_minutes": 120, "status": status, "minutes": minutes,
             "counted_minutes": minutes // 15 * 15, "flags": "[]", "services_done": "[]"}))
 
 

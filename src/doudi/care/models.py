@@ -245,6 +245,7 @@ class CareVisit(Versioned, Base):
     visit_date: Mapped[date] = mapped_column(Date)
     planned_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     planned_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    planned_minutes: Mapped[int] = mapped_column(Integer)  # kept with the times, so tallies sum it in SQL
     status: Mapped[str] = mapped_column(String(16), default=VisitStatus.SCHEDULED)
     check_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     check_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -266,7 +267,7 @@ class CareVisit(Versioned, Base):
 
     __table_args__ = (
         CheckConstraint(_in("status", VisitStatus), name="status"),
-        CheckConstraint("planned_end > planned_start", name="planned"),
+        CheckConstraint("planned_end > planned_start and planned_minutes > 0", name="planned"),
         CheckConstraint("check_out_at is null or (check_in_at is not null and check_out_at > check_in_at)",
                         name="times"),
         Index("ix_care_visits_caregiver_day", "caregiver_id", "visit_date"),

@@ -130,9 +130,15 @@ def settle(visits: pl.DataFrame, entitled: pl.DataFrame, rate: Decimal) -> pl.Da
     unused hours do not carry over, extra hours are not paid) and the amount in fen, rounded half up.
 
     `visits`: person_id, area_code, counted_minutes; `entitled`: person_id, entitled_minutes."""
+    per = visits.group_by("person_id").agg(area_code=pl.col("area_code").first(), visits=pl.len().cast(pl.Int64),
+                                           verified_minutes=pl.col("counted_minutes").sum().cast(pl.Int64))
+    return settle_sums(per, entitled, rate)
+
+
+def settle_sums(per: pl.DataFrame, entitled: pl.DataFrame, rate: Decimal) -> pl.DataFrame:
+    """`settle` from per-person sums (person_id, area_code, visits, verified_minutes), e.g. summed in SQL."""
     rate_fen = int((rate * 100).to_integral_value())
-    per = (visits.group_by("person_id").agg(area_code=pl.col("area_code").first(), visits=pl.len().cast(pl.Int64),
-                                            verified_minutes=pl.col("counted_minutes").sum().cast(pl.Int64))
+    per = (per.with_columns(pl.col("visits").cast(pl.Int64), pl.col("verified_minutes").cast(pl.Int64))
            .join(entitled.select("person_id", "entitled_minutes"), on="person_id", how="left")
            .with_columns(pl.col("entitled_minutes").fill_null(0).cast(pl.Int64)))
     paid = pl.min_horizontal("verified_minutes", "entitled_minutes")

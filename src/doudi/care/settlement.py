@@ -8,13 +8,14 @@ from datetime import date
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.care.models import (
     PAID_STATUSES,
+    CareEntitlement,
     CareProvider,
     CareSettlement,
     CareSettlementLine,
@@ -23,8 +24,8 @@ from doudi.care.models import (
     SettlementStatus,
     VisitStatus,
 )
-from doudi.care.rules import settle
-from doudi.care.service import entitlement_frame, provider_scope, providers
+from doudi.care.rules import settle_sums
+from doudi.care.service import provider_scope, providers
 from doudi.core.dates import month_start, next_month
 from doudi.core.errors import Conflict
 from doudi.db import versions
@@ -83,23 +84,29 @@ def _settle_provider(session: Session, *, actor: Actor, provider: CareProvider, 
                        status=SettlementStatus.CONFIRMED, created_by=actor.username)
     session.add(s)
     session.flush()  # the unique (provider, month) stops a concurrent second run here
-    paid = read_frame(session, select(CareVisit.id, CareVisit.person_id, CareVisit.area_code,
-                                      CareVisit.counted_minutes)
-                      .where(CareVisit.provider_id == provider.id, CareVisit.visit_date >= month,
-                             CareVisit.visit_date < next_month(month),
-                             CareVisit.status.in_([str(st) for st in PAID_STATUSES]))
-                      ).with_columns(pl.col("counted_minutes").fill_null(0).cast(pl.Int64))
-    # One row per paid visit; the unique visit_id means a visit can never be paid by a second settlement.
-    write_frame(session, CareSettlementVisit, paid.select(visit_id="id", minutes="counted_minutes").with_columns(
-        settlement_id=pl.lit(s.id, pl.Int64)))
-    ent = entitlement_frame(session, month=month, person_ids=paid["person_id"].unique().to_list())
-    lines = settle(paid.select("person_id", "area_code", "counted_minutes"), ent, provider.hourly_rate)
+    paid_rows = [CareVisit.provider_id == provider.id, CareVisit.visit_date >= month,
+                 CareVisit.visit_date < next_month(month), CareVisit.status.in_([str(st) for st in PAID_STATUSES])]
+    minutes = func.coalesce(CareVisit.counted_minutes, 0)
+    # One row per paid visit, written by the database itself; the unique visit_id means a visit can never be
+    # paid by a second settlement.
+    session.execute(insert(CareSettlementVisit).from_select(
+        ["settlement_id", "visit_id", "minutes"],
+        select(literal(s.id), CareVisit.id, minutes).where(*paid_rows)))
+    per = read_frame(session, select(CareVisit.person_id, func.min(CareVisit.area_code).label("area_code"),
+                                     func.count().label("visits"), func.sum(minutes).label("verified_minutes"))
+                     .where(*paid_rows).group_by(CareVisit.person_id))
+    paid_people = select(CareVisit.person_id).where(*paid_rows).distinct()
+    ent = read_frame(session, select(CareEntitlement.person_id, CareEntitlement.hours).where(
+        CareEntitlement.person_id.in_(paid_people), CareEntitlement.from_month <= month,
+        or_(CareEntitlement.to_month.is_(None), CareEntitlement.to_month > month))).with_columns(
+        entitled_minutes=(pl.col("hours").cast(pl.Float64) * 60).round(0).cast(pl.Int64))
+    lines = settle_sums(per, ent, provider.hourly_rate)
     if lines.height:
         write_frame(session, CareSettlementLine, lines.with_columns(settlement_id=pl.lit(s.id, pl.Int64)))
     unpaid = session.scalar(select(func.count()).select_from(CareVisit).where(
         CareVisit.provider_id == provider.id, CareVisit.visit_date >= month, CareVisit.visit_date < next_month(month),
         CareVisit.status.in_(UNPAID))) or 0
-    s.visits, s.unpaid_visits = paid.height, int(unpaid)
+    s.visits, s.unpaid_visits = int(lines["visits"].sum() or 0), int(unpaid)
     s.paid_minutes, s.amount_fen = int(lines["paid_minutes"].sum() or 0), int(lines["amount_fen"].sum() or 0)
     audit.record(session, actor=actor, action="care.settle", object_type="care_settlement", object_id=s.id,
                  area_code=s.area_code, after={"provider": provider.key, "month": f"{month:%Y-%m}",

@@ -57,37 +57,40 @@ def dashboard(session: Session, *, actor: Actor, month: date, today: date, area:
     """The month's figures in the actor's scope (optionally one township or village)."""
     actor.require("care.read")
     month = month_start(month)
-    ent_stmt = (select(CareEntitlement.person_id, CareEntitlement.area_code, CareEntitlement.hours,
-                       CareRecipient.provider_id)
+    # Summed in the database (a county has hundreds of thousands of visits a month); Polars shapes the result.
+    e_town = func.substr(CareEntitlement.area_code, 1, 9)
+    ent_stmt = (select(e_town.label("township"), CareRecipient.provider_id, func.count().label("persons"),
+                       func.sum(CareEntitlement.hours).label("hours"))
                 .outerjoin(CareRecipient, CareRecipient.person_id == CareEntitlement.person_id)
                 .where(CareEntitlement.from_month <= month,
                        or_(CareEntitlement.to_month.is_(None), CareEntitlement.to_month > month)))
     ent_stmt = provider_scope(ent_stmt, actor, area=CareEntitlement.area_code, org=CareRecipient.provider_key)
-    visit_stmt = (select(CareVisit.person_id, CareVisit.area_code, CareVisit.provider_id, CareVisit.status,
-                         CareVisit.planned_start, CareVisit.planned_end, CareVisit.minutes, CareVisit.counted_minutes)
+    v_town = func.substr(CareVisit.area_code, 1, 9)
+    visit_stmt = (select(v_town.label("township"), CareVisit.provider_id, CareVisit.status,
+                         func.count().label("n"), func.sum(CareVisit.planned_minutes).label("planned"),
+                         func.sum(func.coalesce(CareVisit.minutes, 0)).label("minutes"),
+                         func.sum(func.coalesce(CareVisit.counted_minutes, 0)).label("counted"))
                   .where(CareVisit.visit_date >= month, CareVisit.visit_date < next_month(month)))
     visit_stmt = provider_scope(visit_stmt, actor, area=CareVisit.area_code, org=CareVisit.provider_key)
     if area:
         ent_stmt = ent_stmt.where(CareEntitlement.area_code.startswith(area))
         visit_stmt = visit_stmt.where(CareVisit.area_code.startswith(area))
-    ent = read_frame(session, ent_stmt).with_columns(
-        entitled=(pl.col("hours").cast(pl.Float64) * 60), township=pl.col("area_code").str.slice(0, 9))
-    vis = read_frame(session, visit_stmt).with_columns(
-        township=pl.col("area_code").str.slice(0, 9),
-        planned=(pl.col("planned_end") - pl.col("planned_start")).dt.total_minutes(),
-    ).with_columns(
+    ent = read_frame(session, ent_stmt.group_by(e_town, CareRecipient.provider_id)).with_columns(
+        entitled=pl.col("hours").cast(pl.Float64) * 60, persons=pl.col("persons").cast(pl.Int64))
+    vis = read_frame(session, visit_stmt.group_by(v_town, CareVisit.provider_id, CareVisit.status)).with_columns(
+        pl.col("n", "planned", "minutes", "counted").cast(pl.Int64)).with_columns(
         scheduled=pl.when(pl.col("status") != VisitStatus.CANCELLED.value).then(pl.col("planned")).otherwise(0),
         delivered=pl.when(pl.col("status").is_in([str(s) for s in DELIVERED])).then(pl.col("minutes")).otherwise(0),
-        verified=pl.when(pl.col("status").is_in([str(s) for s in PAID_STATUSES])).then(pl.col("counted_minutes"))
+        verified=pl.when(pl.col("status").is_in([str(s) for s in PAID_STATUSES])).then(pl.col("counted"))
         .otherwise(0),
-        missed=(pl.col("status") == VisitStatus.MISSED.value).cast(pl.Int64),
-        flagged=(pl.col("status") == VisitStatus.FLAGGED.value).cast(pl.Int64),
+        missed=pl.when(pl.col("status") == VisitStatus.MISSED.value).then(pl.col("n")).otherwise(0),
+        flagged=pl.when(pl.col("status") == VisitStatus.FLAGGED.value).then(pl.col("n")).otherwise(0),
     )
     sums = [pl.col(c).fill_null(0).sum() for c in ("scheduled", "delivered", "verified", "missed", "flagged")]
 
     def table(key: str, names: dict[Any, str]) -> list[dict[str, Any]]:
-        e = ent.group_by(key).agg(pl.col("entitled").sum(), persons=pl.len())
-        v = vis.group_by(key).agg(*sums, visits=pl.len())
+        e = ent.group_by(key).agg(pl.col("entitled").sum(), pl.col("persons").sum())
+        v = vis.group_by(key).agg(*sums, visits=pl.col("n").sum())
         joined = e.join(v, on=key, how="full", coalesce=True).fill_null(0).sort(key)
         return [{"key": r[key], "name": names.get(r[key], str(r[key])), "persons": r["persons"],
                  "visits": r["visits"], "missed": r["missed"], "flagged": r["flagged"],
@@ -100,7 +103,7 @@ def dashboard(session: Session, *, actor: Actor, month: date, today: date, area:
     totals = {"entitled": round(float(ent["entitled"].sum() or 0) / 60, 1),
               **{c: round(float(vis[c].fill_null(0).sum() or 0) / 60, 1)
                  for c in ("scheduled", "delivered", "verified")}}
-    status_counts = {str(k): int(n) for k, n in vis.group_by("status").agg(n=pl.len()).iter_rows()}
+    status_counts = {str(k): int(n) for k, n in vis.group_by("status").agg(pl.col("n").sum()).iter_rows()}
     rules = care_rules(area or actor.area_code, today)
     d = Dashboard(month, totals, table("township", area_names), table("provider_id", prov_names), status_counts,
                   no_visit_days=rules.no_visit_days)

@@ -130,7 +130,8 @@ def schedule_visit(session: Session, *, actor: Actor, person_id: int, caregiver_
     _check_booking(session, recipient=recipient, caregiver=caregiver, start=start, end=end, exclude=None)
     v = CareVisit(person_id=person_id, area_code=recipient.area_code, provider_id=provider.id,
                   provider_key=provider.key, caregiver_id=caregiver.id, service=service, visit_date=day,
-                  planned_start=start, planned_end=end, status=VisitStatus.SCHEDULED, version=1)
+                  planned_start=start, planned_end=end, planned_minutes=_minutes(start, end),
+                  status=VisitStatus.SCHEDULED, version=1)
     session.add(v)
     session.flush()
     audit.record(session, actor=actor, action="care.visit_schedule", object_type="care_visit", object_id=v.id,
@@ -157,6 +158,7 @@ def reschedule_visit(session: Session, *, actor: Actor, visit_id: int, start: da
     _check_booking(session, recipient=recipient, caregiver=caregiver, start=start, end=end, exclude=v.id)
     before = {"start": utc(v.planned_start).isoformat(), "end": utc(v.planned_end).isoformat()}
     v.planned_start, v.planned_end, v.visit_date, v.reason = start, end, local_date(start), reason.strip()
+    v.planned_minutes = _minutes(start, end)
     audit.record(session, actor=actor, action="care.visit_reschedule", object_type="care_visit", object_id=v.id,
                  area_code=v.area_code, before=before,
                  after={"start": start.isoformat(), "end": end.isoformat()}, extra={"reason": v.reason})
@@ -448,13 +450,15 @@ def plan_month(session: Session, *, actor: Actor, month: date, provider_id: int 
             rows.append({"person_id": r["person_id"], "area_code": r["area_code"], "provider_id": p.id,
                          "provider_key": p.key, "caregiver_id": g, "service": service, "visit_date": day,
                          "planned_start": s0, "planned_end": s0 + timedelta(minutes=length),
+                         "planned_minutes": length,
                          "status": VisitStatus.SCHEDULED.value})
     if not rows:
         return 0
     frame = pl.DataFrame(rows, schema={"person_id": pl.Int64, "area_code": pl.String, "provider_id": pl.Int64,
                                        "provider_key": pl.String, "caregiver_id": pl.Int64, "service": pl.String,
                                        "visit_date": pl.Date, "planned_start": pl.Datetime("us", "UTC"),
-                                       "planned_end": pl.Datetime("us", "UTC"), "status": pl.String})
+                                       "planned_end": pl.Datetime("us", "UTC"), "planned_minutes": pl.Int64,
+                                       "status": pl.String})
     write_frame(session, CareVisit, frame.with_columns(flags=pl.lit("[]"), services_done=pl.lit("[]")))
     audit.record(session, actor=actor, action="care.plan", object_type="care_plan", object_id=f"{month:%Y-%m}",
                  extra={"visits": len(rows), "persons": todo.height, "provider_id": provider_id})

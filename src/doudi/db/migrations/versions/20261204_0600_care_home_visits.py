@@ -2,7 +2,7 @@
 
 Revision ID: 0600
 Revises: 0300
-Create Date: 2026-12-04 21:54:12.594524
+Create Date: 2026-12-04 22:07:17.732101
 """
 
 from __future__ import annotations
@@ -217,6 +217,7 @@ def upgrade() -> None:
     sa.Column('visit_date', sa.Date(), nullable=False),
     sa.Column('planned_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('planned_end', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('planned_minutes', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('check_in_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('check_out_at', sa.DateTime(timezone=True), nullable=True),
@@ -238,7 +239,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint("status in ('scheduled','in_progress','verified','flagged','accepted','rejected','missed','cancelled')", name=op.f('ck_care_visits_status')),
     sa.CheckConstraint('check_out_at is null or (check_in_at is not null and check_out_at > check_in_at)', name=op.f('ck_care_visits_times')),
-    sa.CheckConstraint('planned_end > planned_start', name=op.f('ck_care_visits_planned')),
+    sa.CheckConstraint('planned_end > planned_start and planned_minutes > 0', name=op.f('ck_care_visits_planned')),
     sa.ForeignKeyConstraint(['caregiver_id'], ['care_caregivers.id'], name=op.f('fk_care_visits_caregiver_id_care_caregivers')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_care_visits_person_id_persons')),
     sa.ForeignKeyConstraint(['provider_id'], ['care_providers.id'], name=op.f('fk_care_visits_provider_id_care_providers')),
