@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, or_, select
+from sqlalchemy import Numeric, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from doudi.areas.models import Area
@@ -60,7 +60,7 @@ def dashboard(session: Session, *, actor: Actor, month: date, today: date, area:
     # Summed in the database (a county has hundreds of thousands of visits a month); Polars shapes the result.
     e_town = func.substr(CareEntitlement.area_code, 1, 9)
     ent_stmt = (select(e_town.label("township"), CareRecipient.provider_id, func.count().label("persons"),
-                       func.sum(CareEntitlement.hours).label("hours"))
+                       type_coerce(func.sum(CareEntitlement.hours), Numeric(14, 2)).label("hours"))
                 .outerjoin(CareRecipient, CareRecipient.person_id == CareEntitlement.person_id)
                 .where(CareEntitlement.from_month <= month,
                        or_(CareEntitlement.to_month.is_(None), CareEntitlement.to_month > month)))
