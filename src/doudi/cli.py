@@ -23,8 +23,10 @@ COMMAND_MODULES = [
     "doudi.verification.commands",
     "doudi.policy.commands",
     "doudi.registry.commands",
+    "doudi.caseload.commands",
     "doudi.synth.commands",
     "doudi.cases.commands",
+    "doudi.monitoring.commands",
     "doudi.care.commands",
 ]
 

@@ -39,11 +39,13 @@ API_MODULES = [
     "doudi.cases.views",
     "doudi.verification.views",
     "doudi.policy.views",
+    "doudi.monitoring.views",
     "doudi.care.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
     "doudi.admin.pages",  # before registry.pages: /households/import must win over /households/{id}
+    "doudi.caseload.pages",
     "doudi.registry.pages_edit",  # before registry.pages: /households/new must win over /households/{id}
     "doudi.registry.pages",
     "doudi.audit.pages",
@@ -51,6 +53,7 @@ PAGE_MODULES = [
     "doudi.portal.pages",
     "doudi.verification.pages",
     "doudi.policy.pages",
+    "doudi.monitoring.pages",
     "doudi.care.pages",
 ]
 

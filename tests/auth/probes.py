@@ -200,6 +200,8 @@ PENDING: dict[str, str] = {
        ("read", "record", "assess", "schedule", "supervise", "manage", "settle", "export", "report")},
     "referral.read": "referrals (later issue)", "referral.answer": "referrals (later issue)",
     "referral.create": "referrals (later issue)", "monitoring.read": "monitoring (later issue)",
+    "monitoring.run": "monitoring (probes to add)", "monitoring.dispose": "monitoring (probes to add)",
+    "monitoring.export": "monitoring (probes to add)", "monitoring.unmask": "monitoring (probes to add)",
 }
 
 

@@ -86,9 +86,10 @@ def test_demo_loads_once_and_accounts_sign_in(fresh_database: Database, tmp_path
     assert not second.loaded and second.created_accounts == [] and second.households == first.households
     with session_scope(fresh_database.engine) as s:
         assert s.scalar(select(func.count()).select_from(User)) == len(ROLES)
-        # households + 4 fact files, plus one batch per agency feed with rows — all from the first run only
+        # households + 4 fact files + current recipients, plus one batch per agency feed with rows — all from
+        # the first run only
         imports = select(func.count()).select_from(IngestBatch).where(IngestBatch.kind == "import")
-        assert s.scalar(imports) == 5
+        assert s.scalar(imports) == 6
         feeds = {b for b in s.scalars(select(IngestBatch.source_key).where(IngestBatch.kind == "feed"))}
         assert feeds and feeds <= set(load_sources())
         assert s.scalar(select(func.count()).select_from(Household)) == first.households

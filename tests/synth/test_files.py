@@ -32,7 +32,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     b = generate(SynthConfig(households=150, seed=3), tmp_path / "b", show_progress=False)
     c = generate(SynthConfig(households=150, seed=4), tmp_path / "c", show_progress=False)
     ha, hb, hc = _hashes(tmp_path / "a"), _hashes(tmp_path / "b"), _hashes(tmp_path / "c")
-    assert ha == hb and len(ha) == 22  # 8 base files + 13 feeds + noise.csv
+    assert ha == hb and len(ha) == 23  # 9 base files (with enrollments.csv) + 13 feeds + noise.csv
     assert a["files"] == ha
     differs = {k for k in ha if ha[k] != hc[k]}
     assert differs == set(ha) - {"areas.csv"}  # areas depend on the region only

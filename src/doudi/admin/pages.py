@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,11 +70,33 @@ def import_file(request: Request, session: SessionDep, settings: SettingsDep, ac
 
 
 @router.get("/admin/areas")
-def areas_page(request: Request, session: SessionDep, actor: PageActor) -> Response:
-    """The divisions in the administrator's area, with an import form for official code files."""
+def areas_page(request: Request, session: SessionDep, actor: PageActor, q: str = "", level: str = "",
+               page: int = Query(1, ge=1, le=100_000)) -> Response:
+    """The divisions in the administrator's area (search by code or name, filter by level, paged), with an import
+    form for official code files."""
     actor.require("area.manage")
+    return _areas(request, session, actor, q=q, level=level, page=page)
+
+
+AREA_LEVELS = {"province": "省级", "city": "地级", "county": "县级", "township": "乡级", "village": "村级"}
+AREAS_PER_PAGE = 50
+
+
+def _areas(request: Request, session: Session, actor: Actor, *, q: str = "", level: str = "", page: int = 1,
+           errors: list[FieldError] | None = None, done: int | None = None, status_code: int = 200) -> Response:
     rows = areas.subtree(session, area_code=actor.area_code)
-    return render(request, "admin/areas.html", {"rows": rows[:3000], "total": len(rows), "errors": [], "done": None})
+    q = q.strip()
+    if q:
+        rows = [a for a in rows if a.code.startswith(q) or q in a.name]
+    if level:
+        rows = [a for a in rows if a.level == level]
+    pages = max(1, -(-len(rows) // AREAS_PER_PAGE))
+    page = min(page, pages)
+    shown = rows[(page - 1) * AREAS_PER_PAGE: page * AREAS_PER_PAGE]
+    return render(request, "admin/areas.html", {
+        "rows": shown, "total": len(rows), "errors": errors or [], "done": done, "q": q, "level": level,
+        "levels": AREA_LEVELS, "page": page, "pages": pages,
+        "base_query": urlencode({"q": q, "level": level})}, status_code=status_code)
 
 
 @router.post("/admin/areas")
@@ -93,14 +116,10 @@ def areas_import(request: Request, session: SessionDep, settings: SettingsDep, a
         changed = areas.upsert_areas(session, rows=parsed)
     except ValidationFailed as exc:
         session.rollback()
-        rows = areas.subtree(session, area_code=actor.area_code)
-        return render(request, "admin/areas.html", {"rows": rows[:3000], "total": len(rows), "errors": exc.errors,
-                                                    "done": None}, status_code=422)
+        return _areas(request, session, actor, errors=exc.errors, status_code=422)
     audit.record(session, actor=actor, action="area.import", extra={"file": file.filename, "changed": changed})
     session.commit()
-    rows = areas.subtree(session, area_code=actor.area_code)
-    return render(request, "admin/areas.html", {"rows": rows[:3000], "total": len(rows), "errors": [],
-                                                "done": changed})
+    return _areas(request, session, actor, done=changed)
 
 
 def _require_backup(session: Session, actor: Actor) -> None:

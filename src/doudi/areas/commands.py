@@ -10,8 +10,9 @@ from rich.table import Table
 from sqlalchemy import select
 
 from doudi.areas import service
-from doudi.areas.codes import scope_prefix
+from doudi.areas.codes import LEVELS, scope_prefix
 from doudi.areas.models import Area
+from doudi.core.errors import FieldError, ValidationFailed
 from doudi.db.engine import session_scope
 
 
@@ -29,12 +30,17 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"读取 {len(rows)} 条区划，新增或更新 {changed} 条")
 
     @areas.command("list")
-    def list_areas(under: str = typer.Option("", help="只列出该区划及其下级"), level: str = "") -> None:
+    def list_areas(under: str = typer.Option("", help="只列出该区划及其下级（区划代码，或代码前缀如 3707）"),
+                   level: str = typer.Option("", help="级别：province|city|county|township|village")) -> None:
         """List divisions, optionally under one area and of one level."""
+        if under and not under.isdigit():
+            raise ValidationFailed([FieldError("--under", f"应为区划代码或代码前缀（数字）：{under!r}")])
+        if level and level not in LEVELS:
+            raise ValidationFailed([FieldError("--level", f"级别应为 {'、'.join(LEVELS)} 之一：{level!r}")])
         with session_scope() as session:
             q = select(Area).order_by(Area.code)
-            if under:
-                q = q.where(Area.code.startswith(scope_prefix(under)))
+            if under:  # a whole code stands for its subtree (370700 → 3707…); a shorter one is a prefix
+                q = q.where(Area.code.startswith(scope_prefix(under) if len(under) in (6, 9, 12) else under))
             if level:
                 q = q.where(Area.level == level)
             table = Table("代码", "名称", "级别", "来源")

@@ -137,6 +137,7 @@ def authenticate(session: Session, *, settings: Settings, username: str, passwor
             # Stays at the limit until the lock runs out, so parallel attempts beyond it are refused above.
             session.execute(update(User).where(User.id == user.id)
                             .values(locked_until=now + timedelta(minutes=settings.lockout_minutes)))
+            _end_access(session, user)  # a lock-out also ends open sessions and API tokens
             reason = "locked_now"
         audit.record(session, actor=actor_for(user, ip=ip), action="auth.login", object_type="user",
                      object_id=user.id, area_code=user.area_code, outcome="failed", extra={"reason": reason})
@@ -209,7 +210,9 @@ def resolve_token(session: Session, *, token: str) -> User | None:
     if row is None or row.revoked_at is not None or _aware(row.expires_at) <= _now():
         return None
     user = session.get(User, row.user_id)
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or (user.locked_until and _aware(user.locked_until) > _now()):
+        return None
+    return user
 
 
 def revoke_token(session: Session, *, actor: Actor, token: str) -> None:
@@ -230,8 +233,7 @@ def set_password(session: Session, *, actor: Actor, user: User, password: str) -
     check_password_rules(password, username=user.username)
     user.password_hash = hash_password(password)
     user.password_changed_at = _now()
-    for ws in session.scalars(select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked.is_(False))):
-        ws.revoked = True
+    _end_access(session, user)  # open console sessions and API tokens end with the old password
     audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id,
                  area_code=user.area_code)
 

@@ -8,7 +8,7 @@ from datetime import date
 import typer
 
 # Each module exposes `daily(session, *, today) -> str`, one line of Chinese summary; domains append theirs.
-DAILY_JOBS: list[str] = ["doudi.care.daily"]
+DAILY_JOBS: list[str] = ["doudi.monitoring.jobs", "doudi.care.daily"]
 
 
 def run_daily(*, today: date) -> list[str]:

@@ -14,6 +14,8 @@ MODEL_MODULES = [
     "doudi.portal.models",
     "doudi.verification.models",
     "doudi.policy.models",
+    "doudi.monitoring.models",
+    "doudi.caseload.models",
     "doudi.care.models",
 ]
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from doudi.auth.permissions import system_actor
 from doudi.db.engine import session_scope
+from doudi.registry.facts_import import KIND_LABELS, KINDS, FactImportResult, import_facts
 from doudi.registry.importer import ImportResult, import_households, write_report
+from doudi.registry.preview import preview
+from doudi.registry.reports import write_rejects
 
 EXIT_PARTIAL = 3  # some rows were quarantined; the good ones are committed
 
@@ -46,12 +50,62 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="import")
 
     @group.command("households")
-    def households(path: Path = typer.Argument(..., help="家庭档案文件（CSV 或 XLSX）")) -> None:
+    def households(path: Path = typer.Argument(..., help="家庭档案文件（CSV 或 XLSX）"),
+                   dry_run: bool = typer.Option(False, "--dry-run", help="只校验并预览，不写入")) -> None:
         """Import a household registry file; bad households are quarantined with row, field and reason."""
         console = Console()
         with session_scope() as session:
-            result = import_households(session, actor=system_actor(name="import"), path=path)
-        report = write_report(result, path)
+            def run() -> ImportResult:
+                return import_households(session, actor=system_actor(name="import"), path=path)
+            result = preview(session, run) if dry_run else run()
+        if dry_run:
+            console.print("[yellow]预览（未写入）：[/]")
+        report = None if dry_run else write_report(result, path)
         print_summary(result, report, console)
+        if dry_run and result.rows_rejected:
+            _print_rejects(result.rejects.select("row_number", "field", "reason"), console)
         if result.rows_rejected:
             raise typer.Exit(EXIT_PARTIAL)
+
+    @group.command("facts")
+    def facts(path: Path = typer.Argument(..., help="事实文件（CSV、XLSX 或 Parquet）"),
+              kind: str = typer.Option(..., "--kind",
+                                       help="income（收入）| assets（财产）| expenses（刚性支出）| living（居住条件）"),
+              dry_run: bool = typer.Option(False, "--dry-run", help="只校验并预览，不写入")) -> None:
+        """Import declared or investigated facts; bad rows are quarantined with row, field and reason."""
+        console = Console()
+        if kind not in KINDS:
+            console.print(f"[red]--kind 应为 {'、'.join(KINDS)} 之一，实际为 {kind}[/]")
+            raise typer.Exit(2)
+        with session_scope() as session:
+            def run() -> FactImportResult:
+                return import_facts(session, actor=system_actor(name="import"), kind=kind, path=path)
+            result = preview(session, run) if dry_run else run()
+        report = None if dry_run else write_rejects(result.rejects, path)
+        print_fact_summary(result, console, dry_run=dry_run, report=report)
+        if result.rows_rejected:
+            raise typer.Exit(EXIT_PARTIAL)
+
+
+def _print_rejects(rejects: pl.DataFrame, console: Console) -> None:
+    table = Table("行号", "字段", "原因", title="被隔离的行（前 20 条）")
+    for row in rejects.head(20).iter_rows():
+        table.add_row(str(row[0]), str(row[1]), str(row[2]))
+    console.print(table)
+
+
+def print_fact_summary(result: FactImportResult, console: Console, *, dry_run: bool, report: Path | None) -> None:
+    """Print what a fact import did (or would do)."""
+    if result.duplicate_of is not None:
+        console.print(f"文件 {result.file_name} 的内容已于批次 #{result.duplicate_of} 导入，本次未做任何更改。")
+        return
+    for warning in result.warnings:
+        console.print(f"[yellow]提示：{warning}[/]")
+    head = "预览（未写入）" if dry_run else f"批次 #{result.batch_id}"
+    console.print(f"{head}：{KIND_LABELS[result.kind]}共 {result.rows_total} 行，导入 {result.rows_ok} 行，"
+                  f"隔离 {result.rows_rejected} 行；新增 {result.new} 条，更正（取代旧记录）{result.superseded} 条，"
+                  f"未变 {result.unchanged} 条。")
+    if result.rows_rejected:
+        _print_rejects(result.rejects.select("row_number", "field", "reason"), console)
+    if report is not None:
+        console.print(f"完整的隔离报告：{report}")

@@ -67,7 +67,7 @@ def normalise(frame: pl.DataFrame) -> pl.DataFrame:
     for col, enum in VOCABS.items():
         exprs.append(pl.col(col).replace_strict(_vocab_map(enum), default=None).alias(f"{col}_key"))
     exprs.append(pl.col("sex").replace_strict(SEX_WORDS, default=None).alias("sex_key"))
-    for col in ("birth_date", "date_of_death"):
+    for col in ("birth_date", "date_of_death", "member_since"):
         text = pl.col(col).str.replace_all("/", "-")
         exprs.append(
             pl.coalesce(
@@ -204,6 +204,19 @@ def _row_checks(today: date, area_codes: list[str]) -> list[tuple[str, pl.Expr]]
                 (pl.col("date_of_death_d") > today)
                 | (pl.col("date_of_death_d") < pl.coalesce("birth_date_d", "id_birth"))
             ).then(pl.lit("死亡日期须在出生日期之后且不晚于今天")),
+        ),
+        (
+            "member_since",
+            pl.when(pl.col("member_since").is_not_null() & pl.col("member_since_d").is_null()).then(
+                pl.format("日期 {} 格式不正确，应为 YYYY-MM-DD", pl.col("member_since"))
+            ),
+        ),
+        (
+            "member_since",
+            pl.when((pl.col("member_since_d") > today)
+                    | (pl.col("member_since_d") < pl.coalesce("birth_date_d", "id_birth"))).then(
+                pl.lit("入户日期须不早于出生日期且不晚于今天")
+            ),
         ),
         (
             "name",

@@ -44,6 +44,7 @@ OPTIONAL = [
     "supporters_elsewhere_able",
     "supporters_elsewhere_unable",
     "supporters_elsewhere_unverified",
+    "member_since",
 ]
 COLUMNS = REQUIRED + OPTIONAL
 HEADER_ALIASES = {
@@ -85,8 +86,11 @@ HEADER_ALIASES = {
     "在外有履行能力义务人数": "supporters_elsewhere_able",
     "在外无履行能力义务人数": "supporters_elsewhere_unable",
     "在外待核实义务人数": "supporters_elsewhere_unverified",
+    "入户日期": "member_since",
+    "成员起始日期": "member_since",
 }
 ROW = "row_number"  # the line of the file a row came from (the header is line 1)
+XLSX_MAX_ROWS = 1_048_576  # rows per worksheet in the XLSX format (header included)
 EXTRA = "_extra_fields"  # how many fields a row has beyond the header (0 when well formed)
 
 
@@ -137,6 +141,10 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
     ws = wb.worksheets[0]
     rows = [[_cell(v) for v in r] for r in ws.iter_rows(values_only=True)]
     wb.close()
+    if len(rows) >= XLSX_MAX_ROWS:
+        raise ImportFileError(f"{path.name} 的工作表已达 XLSX 格式上限 {XLSX_MAX_ROWS:,} 行（含表头），"
+                              "数据可能已被截断；"
+                              "更大的文件请改用 CSV 或 Parquet")
     while rows and not any(c.strip() for c in rows[-1]):
         rows.pop()
     return rows
@@ -198,3 +206,68 @@ def read_table(path: Path) -> Table:
         {ROW: numbers, EXTRA: extra, **data}, schema={ROW: pl.Int64, EXTRA: pl.Int64, **dict.fromkeys(COLUMNS, pl.Utf8)}
     )
     return Table(frame=frame, columns=[h for h in header if h in COLUMNS], warnings=warnings)
+
+
+def read_columns(path: Path, *, required: list[str], optional: list[str], aliases: dict[str, str]) -> Table:
+    """Read a CSV, XLSX or Parquet file into a frame of strings with the given columns (Chinese headers
+    through `aliases`); raise ImportFileError when the file as a whole is unusable."""
+    if not path.is_file():
+        raise ImportFileError(f"找不到文件 {path}")
+    columns = required + optional
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            raw = pl.read_parquet(path)
+        except Exception as exc:  # polars raises several types for a damaged file
+            raise ImportFileError(f"{path.name} 不是有效的 Parquet 文件：{exc}") from None
+        header = [aliases.get(h.strip(), h.strip().lower()) for h in raw.columns]
+        _check_header(header, required, columns, path.name)
+        raw = raw.rename(dict(zip(raw.columns, header, strict=True)))
+        # Native types become their text form, so one set of parsing rules serves every format.
+        frame = raw.select(
+            pl.int_range(2, raw.height + 2, dtype=pl.Int64).alias(ROW),
+            *[(pl.col(c).cast(pl.Utf8).str.strip_chars().replace("", None) if c in raw.columns
+               else pl.lit(None, pl.Utf8)).alias(c) for c in columns])
+        unknown = [h for h in header if h not in columns]
+        return Table(frame=frame, columns=[h for h in header if h in columns],
+                     warnings=[f"忽略未知列：{', '.join(unknown)}"] if unknown else [])
+    if suffix == ".xls":
+        raise ImportFileError(f"{path.name} 是旧版 Excel (.xls)；请另存为 .xlsx 或 CSV 后再导入")
+    if suffix in {".xlsx", ".xlsm"}:
+        rows = _xlsx_rows(path)
+    elif suffix in {".csv", ".txt"}:
+        if path.read_bytes()[:2] == b"PK":
+            raise ImportFileError(f"{path.name} 实际是 Excel 文件；请将扩展名改为 .xlsx")
+        rows = _csv_rows(path)
+    else:
+        raise ImportFileError(f"不支持的文件类型 {suffix or '(无扩展名)'}；请提供 .csv、.xlsx 或 .parquet 文件")
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise ImportFileError(f"{path.name} 为空或缺少表头")
+    header = [aliases.get(h.strip(), h.strip().lower()) for h in rows[0]]
+    _check_header(header, required, columns, path.name)
+    index = {h: i for i, h in enumerate(header) if h in columns}
+    data: dict[str, list[str | None]] = {c: [] for c in columns}
+    numbers: list[int] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        numbers.append(line)
+        for col in columns:
+            i = index.get(col)
+            value = row[i].strip() if i is not None and i < len(row) else ""
+            data[col].append(value or None)
+    frame = pl.DataFrame({ROW: numbers, **data}, schema={ROW: pl.Int64, **dict.fromkeys(columns, pl.Utf8)})
+    unknown = [h for h in header if h and h not in columns]
+    return Table(frame=frame, columns=[h for h in header if h in columns],
+                 warnings=[f"忽略未知列：{', '.join(unknown)}"] if unknown else [])
+
+
+def _check_header(header: list[str], required: list[str], columns: list[str], name: str) -> None:
+    dupes = sorted({h for h in header if h and header.count(h) > 1})
+    if dupes:
+        raise ImportFileError(f"{name} 表头中的列重复：{', '.join(dupes)}")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ImportFileError(f"{name} 表头缺少必需列：{', '.join(missing)}"
+                              f"（实际表头：{', '.join(h for h in header if h)}）；"
+                              f"可用列为 {', '.join(columns)}")

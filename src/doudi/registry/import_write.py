@@ -172,6 +172,8 @@ def _memberships(
         relation=pl.col("relation_key"),
         exclusion=pl.col("member_exclusion_key"),
         lives_with_household=pl.col("lives_with_household_b").fill_null(True),
+        since=pl.col("member_since_d"),
+        born=pl.coalesce("birth_date_d", "id_birth"),
     )
     schema = {
         "id": pl.Int64,
@@ -203,7 +205,8 @@ def _memberships(
             ),
         ]
     ).unique("id", maintain_order=True)
-    same = want.join(current, on=["household_id", "person_id"], how="inner", suffix="_old", maintain_order="left")
+    same = want.drop("since", "born").join(current, on=["household_id", "person_id"], how="inner", suffix="_old",
+                                           maintain_order="left")
     keep = same.filter(
         pl.col("relation").eq_missing(pl.col("relation_old"))
         & pl.col("exclusion").eq_missing(pl.col("exclusion_old"))
@@ -216,7 +219,15 @@ def _memberships(
     tbl = cast(Table, Membership.__table__)
     for chunk in chunked(close):
         session.execute(update(tbl).where(tbl.c.id.in_(chunk)).values(valid_to=today))
-    write_frame(session, Membership, add.with_columns(valid_from=pl.lit(today)))
+    # The ledger's date where it gives one; a move within the registry happens today; otherwise the member
+    # belonged "since before the import, date unknown": from birth, flagged, so earlier dates can be assessed.
+    moved = current.filter(pl.col("id").is_in(close))["person_id"].implode()
+    add = add.with_columns(
+        valid_from=pl.when(pl.col("since").is_not_null()).then(pl.col("since"))
+        .when(pl.col("person_id").is_in(moved)).then(pl.lit(today)).otherwise(pl.col("born")),
+        valid_from_known=pl.col("since").is_not_null() | pl.col("person_id").is_in(moved),
+    ).drop("since", "born")
+    write_frame(session, Membership, add)
     return {"memberships_new": add.height, "memberships_closed": len(close)}
 
 

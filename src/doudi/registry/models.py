@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     false,
     func,
+    text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -105,12 +107,20 @@ class Membership(Base):
     exclusion: Mapped[str | None] = mapped_column(String(24))
     lives_with_household: Mapped[bool] = mapped_column(default=True)
     valid_from: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    # False: the ledger gave no date; valid_from is then the birth date ("since before the import, date unknown").
+    valid_from_known: Mapped[bool] = mapped_column(default=True, server_default=true())
     valid_to: Mapped[date | None] = mapped_column(Date)
 
     household: Mapped[Household] = relationship(back_populates="members")
     person: Mapped[Person] = relationship(lazy="joined")
 
     __table_args__ = (Index("ix_memberships_current", "person_id", "valid_to"),)
+
+
+def current_key_index(table: str) -> Index:
+    """At most one current (not superseded) fact per natural key: what makes a re-import idempotent."""
+    where = text("fact_key IS NOT NULL AND superseded_by IS NULL")
+    return Index(f"uq_{table}_fact_key_current", "fact_key", unique=True, postgresql_where=where, sqlite_where=where)
 
 
 class FactColumns:
@@ -125,6 +135,11 @@ class FactColumns:
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     superseded_by: Mapped[int | None] = mapped_column()  # id of the fact that corrects this one
     note: Mapped[str] = mapped_column(String(200), default="")
+    # An imported fact's natural key (household, person, kind, period, source, certificate): a re-import
+    # finds it, a correction supersedes it; unique among the current (not superseded) facts of a table.
+    fact_key: Mapped[str | None] = mapped_column(String(240))
+    investigator: Mapped[str] = mapped_column(String(64), default="", server_default="")  # 调查人 (investigated)
+    investigated_on: Mapped[date | None] = mapped_column(Date)  # 调查日期
 
 
 class IncomeFact(FactColumns, Base):
@@ -137,6 +152,8 @@ class IncomeFact(FactColumns, Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
     kind: Mapped[str] = mapped_column(String(24))
     amount: Mapped[Decimal] = mapped_column(Money)  # yuan per month over the period
+
+    __table_args__ = (current_key_index("income_facts"),)
 
 
 class AssetFact(FactColumns, Base):
@@ -152,6 +169,9 @@ class AssetFact(FactColumns, Base):
     value: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))  # yuan
     description: Mapped[str] = mapped_column(String(200), default="")
     exempt: Mapped[bool] = mapped_column(default=False)  # e.g. a disabled person's mobility vehicle
+    certificate_no: Mapped[str | None] = mapped_column(String(64))  # 不动产权证号 / 行驶证号, one holder at a time
+
+    __table_args__ = (current_key_index("asset_facts"),)
 
 
 class ExpenseFact(FactColumns, Base):
@@ -165,6 +185,8 @@ class ExpenseFact(FactColumns, Base):
     kind: Mapped[str] = mapped_column(String(24))
     amount: Mapped[Decimal] = mapped_column(Money)  # yuan over the whole period
 
+    __table_args__ = (current_key_index("expense_facts"),)
+
 
 class LivingCondition(FactColumns, Base):
     """An observed living condition (housing, water, electricity, …) used by multi-dimensional assessment."""
@@ -175,6 +197,8 @@ class LivingCondition(FactColumns, Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (current_key_index("living_conditions"),)
 
 
 class Revision(Base):

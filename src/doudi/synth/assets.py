@@ -184,6 +184,9 @@ def build_assets(
                 "s": rng.integers(1, 9_999_999, size=m),
             }
         )
+        # A certificate number belongs to one property: a repeated draw gets a number above the drawn range.
+        .with_columns(s=pl.when(pl.int_range(pl.len()).over("y", "c", "s") > 0)
+                      .then(pl.col("s") + 10_000_000 + pl.int_range(pl.len())).otherwise(pl.col("s")))
         .select(
             pl.format(
                 "{}({}){}不动产权第{}号",

@@ -52,7 +52,7 @@ def hiding_flags(
 
 
 def declared_assets(assets: Assets, flags: pl.DataFrame, provident: pl.DataFrame, ref: date) -> pl.DataFrame:
-    """Asset facts as declared: hh, pid, kind, quantity, value, description, exempt."""
+    """Asset facts as declared: hh, pid, kind, quantity, value, description, exempt, certificate_no (property)."""
     f = flags.select("hh", "hidden_car", "hidden_deposit", "deposit_fraction", "hidden_property", "hidden_business")
     bank = assets.bank.join(f, on="hh", maintain_order="left").select(
         "hh",
@@ -96,6 +96,7 @@ def declared_assets(assets: Assets, flags: pl.DataFrame, provident: pl.DataFrame
             pl.col("location"),
         ),
         exempt=pl.lit(False),
+        certificate_no=pl.col("certificate_no"),
     )
     types = {
         "car": "小汽车",
@@ -144,7 +145,7 @@ def declared_assets(assets: Assets, flags: pl.DataFrame, provident: pl.DataFrame
         description=pl.lit("住房公积金账户余额"),
         exempt=pl.lit(False),
     )
-    out = pl.concat([bank, prop, veh, biz, pf], how="vertical_relaxed")
+    out = pl.concat([bank, prop, veh, biz, pf], how="diagonal_relaxed")
     return out.with_columns(pl.col("quantity").cast(pl.Int64), pl.col("value").round(2), as_of=pl.lit(ref)).sort(
         "hh", "kind", "pid", "description", "value"
     )

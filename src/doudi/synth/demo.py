@@ -11,7 +11,7 @@ import csv
 import importlib
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from importlib.resources import files
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.permissions import role_labels, system_actor
 from doudi.bootstrap import init_database
+from doudi.caseload.importer import import_enrollments
 from doudi.cases.demo import seed_demo_cases
 from doudi.config import Settings
 from doudi.db.engine import session_scope
@@ -70,22 +71,15 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
         result = import_households(session, actor=actor, path=out / "households.csv")
         if result.rows_rejected:
             raise RuntimeError(f"合成的家庭档案有 {result.rows_rejected} 行未通过校验：{result.rejects.head(5)}")
+        # The same imports a county runs (`doudi import facts`, `doudi import enrollments`): no demo-only path.
         for kind, name in FACT_FILES:
-            import_facts(session, actor=actor, kind=kind, path=out / name)
-        _backdate_memberships(session, date.today() - timedelta(days=365))
-
-
-def _backdate_memberships(session: Session, since: date) -> None:
-    """The synthetic households lived together before the registry was loaded: members count from `since`
-    (or birth), so applications the demo dates in the past see their members (an import dates them today)."""
-    from sqlalchemy import update
-
-    from doudi.registry.models import Membership, Person
-
-    born = select(Person.birth_date).where(Person.id == Membership.person_id).scalar_subquery()
-    session.execute(update(Membership).where(Membership.valid_to.is_(None)).values(valid_from=since))
-    session.execute(update(Membership).where(Membership.valid_to.is_(None), Membership.valid_from < born)
-                    .values(valid_from=born))
+            facts = import_facts(session, actor=actor, kind=kind, path=out / name)
+            if facts.rows_rejected:
+                raise RuntimeError(f"合成的{kind}文件有 {facts.rows_rejected} 行未通过校验：{facts.rejects.head(5)}")
+        recipients = import_enrollments(session, actor=actor, path=out / "enrollments.csv")
+        if recipients.rows_rejected:
+            raise RuntimeError(f"合成的存量对象台账有 {recipients.rows_rejected} 行未通过校验："
+                               f"{recipients.rejects.head(5)}")
 
 
 def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
@@ -142,7 +136,7 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
 
 # Each module exposes `seed(session, *, today, township)`, filling its domain for the demo county (warnings,
 # payment rolls, care visits); domains append theirs. They run after the demo cases, in this order.
-DOMAIN_DEMOS: list[str] = ["doudi.care.demo"]
+DOMAIN_DEMOS: list[str] = ["doudi.monitoring.demo", "doudi.care.demo"]
 
 
 def run_demo(

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from doudi import __version__
+from doudi.policy.params import PackError, load_pack
 from doudi.synth import assets as asset_mod
 from doudi.synth import attributes, declared, expenses, feeds, income, population, support, writer
 from doudi.synth.areas import RegionAreas, build_region_areas
@@ -148,13 +149,22 @@ def _add_institution(
     return pl.concat([hh, new_hh]), pl.concat([persons, new_p.with_columns(pl.col("birth_date").cast(pl.Date))])
 
 
+def income_months(region: str, ref: date) -> int:
+    """Months of income a household declares: the region's averaging window (安丘 12, 广东 6), so that the
+    ledger covers the period the assessment averages over; params.yaml's value where the pack has none."""
+    try:
+        return int(load_pack(region).at(ref)["dibao.income.averaging_months"])
+    except (PackError, KeyError):
+        return int(raw_params()["income_months"])
+
+
 def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> World:
     """Draw the whole county in memory (no files)."""
     tick = step or (lambda _label: None)
     ref = cfg.ref
     params = region_params(cfg.region)
     params.update(_region_extras(params))
-    params["_income_months"] = int(raw_params()["income_months"])
+    params["_income_months"] = income_months(cfg.region, ref)
     s = cfg.seed
     tick("区划与家庭")
     areas = build_region_areas(params)
@@ -320,7 +330,7 @@ def generate(
         "seed": cfg.seed,
         "households_requested": cfg.households,
         "reference_date": cfg.ref.isoformat(),
-        "income_months": int(raw_params()["income_months"]),
+        "income_months": income_months(cfg.region, cfg.ref),
         "households": counts["ground_truth.parquet"],
         "persons": counts["households.csv"],
         "counts": counts,

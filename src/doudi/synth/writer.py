@@ -6,10 +6,12 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from doudi.registry.import_read import COLUMNS
 from doudi.synth.areas import real_parent_rows
+from doudi.synth.caseload import current_recipients
 from doudi.synth.income import months_back
 
 if TYPE_CHECKING:
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 
 # The registry import format (`doudi import households`): one row per person, household columns repeated.
 HOUSEHOLD_COLUMNS = COLUMNS
+CASELOAD_STREAM = 950  # the recipients' own random stream, apart from generate.STREAMS (no reshuffle of others)
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> int:
@@ -81,6 +84,7 @@ def registry_rows(world: World) -> pl.DataFrame:
         supporters_elsewhere_able=pl.col("supporters_elsewhere_able"),
         supporters_elsewhere_unable=pl.col("supporters_elsewhere_unable"),
         supporters_elsewhere_unverified=pl.col("supporters_elsewhere_unverified"),
+        member_since=pl.lit(None, pl.Utf8),  # the ledger does not date memberships: "before the import"
     )
 
 
@@ -119,7 +123,7 @@ def write_base(world: World, out: Path, cfg: SynthConfig) -> dict[str, int]:
     )
     counts["income.parquet"] = _parquet(income, out / "income.parquet")
     assets = _keyed(world.assets_declared, world).select(
-        "household_no", "id_number", "kind", "quantity", "value", "description", "exempt", "as_of"
+        "household_no", "id_number", "kind", "quantity", "value", "description", "exempt", "as_of", "certificate_no"
     )
     counts["assets.parquet"] = _parquet(assets, out / "assets.parquet")
     expenses = _keyed(world.expenses_true, world).select(
@@ -133,6 +137,10 @@ def write_base(world: World, out: Path, cfg: SynthConfig) -> dict[str, int]:
     counts["expenses.parquet"] = _parquet(expenses.filter(pl.col("amount") > 0), out / "expenses.parquet")
     living = _keyed(world.living, world).select("household_no", "kind", "value", observed_on=pl.lit(ref))
     counts["living.parquet"] = _parquet(living, out / "living.parquet")
+
+    recipients = current_recipients(world.households, world.persons, world.truth_households, ref,
+                                    np.random.default_rng([cfg.seed, CASELOAD_STREAM]))
+    counts["enrollments.csv"] = write_csv(recipients, out / "enrollments.csv")
 
     counts["ground_truth.parquet"] = _parquet(world.truth_households, out / "ground_truth.parquet")
     counts["ground_truth_persons.parquet"] = _parquet(world.truth_persons, out / "ground_truth_persons.parquet")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -57,8 +58,26 @@ def _utf8_source(path: Path) -> Path | bytes:
 
 
 def read_chunks(path: Path, *, chunk_rows: int = 200_000) -> Iterator[Chunk]:
-    """Yield the file's rows in order, as chunks of at most `chunk_rows`."""
+    """Yield the file's rows in order, as chunks of at most `chunk_rows`; an unreadable file is a clear error."""
     fmt = detect_format(path)
+    if path.stat().st_size == 0:
+        raise ValidationFailed([FieldError("file", "文件为空：没有表头，也没有数据行")])
+    try:
+        yield from _read(path, fmt, chunk_rows)
+    except pl.exceptions.NoDataError:
+        raise ValidationFailed([FieldError("file", "文件为空：没有表头，也没有数据行")]) from None
+    except UnicodeDecodeError:
+        raise ValidationFailed([FieldError("file", "文件不是 UTF-8 或 GB18030 文本（可能是二进制文件或其他编码）")]) \
+            from None
+    except (pl.exceptions.PolarsError, OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        if isinstance(exc, ValidationFailed):
+            raise
+        label = {"parquet": "Parquet", "xlsx": "XLSX", "jsonl": "JSONL", "csv": "CSV"}[fmt]
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ValidationFailed([FieldError("file", f"{label} 文件已损坏或格式不符，无法读取：{detail}")]) from None
+
+
+def _read(path: Path, fmt: str, chunk_rows: int) -> Iterator[Chunk]:
     if fmt == "csv":
         yield from _csv_chunks(path, chunk_rows)
     elif fmt == "jsonl":

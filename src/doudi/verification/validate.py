@@ -52,6 +52,10 @@ def _value(c: Column, raw: pl.Expr, *, lenient: bool) -> pl.Expr:
         return pl.coalesce([head.str.strptime(pl.Date, f, strict=False) for f in formats])
     if c.type == "month":
         canonical = pl.concat_str([raw.str.slice(0, 7), pl.lit("-01")]).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        # A whole date given for a month must itself exist: 2026-02-30 is refused, not stored as 2026-02.
+        day_given = raw.str.contains(r"^\d{4}-\d{2}-\d{2}")
+        day_ok = raw.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False).is_not_null()
+        canonical = pl.when(day_given & ~day_ok).then(None).otherwise(canonical)
         if not lenient:
             return canonical
         return pl.coalesce([canonical] + [

@@ -12,7 +12,7 @@ from doudi.auth.permissions import Actor
 
 # Each module exposes `inbox_items(session, *, actor, today) -> list[InboxItem]`, already scoped to the actor;
 # domains append theirs.
-INBOX_SOURCES: list[str] = ["doudi.care.inbox"]
+INBOX_SOURCES: list[str] = ["doudi.monitoring.inbox", "doudi.care.inbox"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Dynamic monitoring and early warning (大救助): rules, comparison runs, the warning ledger and referrals."""

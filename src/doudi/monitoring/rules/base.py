@@ -1,0 +1,117 @@
+"""What every warning rule reads (frames) and returns (hits): the contract between the runner and the rules.
+
+A rule is a pure function `rule(inputs, params, on) -> hits`, vectorised over the whole frame; one household
+and a whole county go through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+MEMBER_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(), "household_id": pl.Int64(), "area_code": pl.String(), "relation": pl.String(),
+    "name": pl.String(), "id_number": pl.String(), "birth_date": pl.Date(), "date_of_death": pl.Date(),
+    "disability_grade": pl.Int64(), "hukou_type": pl.String(), "support_mode": pl.String(),
+    "recipient": pl.Boolean()}  # recorded in the registry as 低保 or 特困 (a caseload imported before enrollments)
+ENROLLMENT_SCHEMA: dict[str, pl.DataType] = {
+    "enrollment_id": pl.Int64(), "household_id": pl.Int64(), "person_id": pl.Int64(), "area_code": pl.String(),
+    "program": pl.String(), "status": pl.String(), "start_month": pl.Date(), "monthly_amount": pl.Float64(),
+    "next_review_on": pl.Date(), "gradual_exit_until": pl.Date()}
+FEED_SCHEMA: dict[str, pl.DataType] = {
+    "batch_id": pl.Int64(), "row_number": pl.Int64(), "source_key": pl.String(), "area_code": pl.String(),
+    "person_id": pl.Int64(), "id_number": pl.String(), "name": pl.String(), "event_date": pl.Date(),
+    "amount": pl.Float64(), "code": pl.String(), "grade": pl.Int64()}
+GRANT_SCHEMA: dict[str, pl.DataType] = {"household_id": pl.Int64(), "granted_on": pl.Date(), "amount": pl.Float64()}
+DECISION_SCHEMA: dict[str, pl.DataType] = {
+    "household_id": pl.Int64(), "program": pl.String(), "eligible": pl.Boolean(), "monthly_amount": pl.Float64()}
+REFUSAL_SCHEMA: dict[str, pl.DataType] = {"household_id": pl.Int64(), "program": pl.String()}
+INCOME_SCHEMA: dict[str, pl.DataType] = {"household_id": pl.Int64(), "annual_income": pl.Float64()}
+STANDARD_SCHEMA: dict[str, pl.DataType] = {"county": pl.String(), "urban": pl.Float64(), "rural": pl.Float64(),
+                                           "financial_months": pl.Float64()}
+HIT_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.Int64(), "household_id": pl.Int64(), "id_number": pl.String(), "name": pl.String(),
+    "area_code": pl.String(), "batch_id": pl.Int64(), "row_number": pl.Int64(), "source_key": pl.String(),
+    "reason": pl.String(), "detail": pl.String()}
+
+# Programs whose enrollment makes a household a recipient (救助对象) for the rules.
+RECIPIENT_PROGRAMS = ("dibao", "dibao_marginal", "extreme_poverty")
+LIVE = ("active", "gradual_exit", "suspended")
+
+
+def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame of a schema."""
+    return pl.DataFrame(schema=dict(schema))
+
+
+@dataclass
+class Inputs:
+    """Everything the rules read, as frames; any frame may be empty."""
+
+    members: pl.DataFrame = field(default_factory=lambda: empty(MEMBER_SCHEMA))
+    enrollments: pl.DataFrame = field(default_factory=lambda: empty(ENROLLMENT_SCHEMA))
+    feed: pl.DataFrame = field(default_factory=lambda: empty(FEED_SCHEMA))  # only rows not yet compared
+    grants: pl.DataFrame = field(default_factory=lambda: empty(GRANT_SCHEMA))
+    decisions: pl.DataFrame = field(default_factory=lambda: empty(DECISION_SCHEMA))
+    refusals: pl.DataFrame = field(default_factory=lambda: empty(REFUSAL_SCHEMA))
+    standards: pl.DataFrame = field(default_factory=lambda: empty(STANDARD_SCHEMA))
+    incomes: pl.DataFrame = field(default_factory=lambda: empty(INCOME_SCHEMA))  # counted household income / year
+
+    def by_source(self, source: str) -> pl.DataFrame:
+        """The feed rows of one source (partitioned once, so twenty rules do not each scan the whole feed)."""
+        parts: dict[str, pl.DataFrame] | None = self.__dict__.get("_by_source")
+        if parts is None:
+            parts = {k[0]: v for k, v in self.feed.partition_by("source_key", as_dict=True).items()} \
+                if self.feed.height else {}
+            self.__dict__["_by_source"] = parts
+        return parts.get(source, self.feed.clear())
+
+    def conformed(self) -> Inputs:
+        """The same frames with exactly the declared columns and types (hand-built frames may omit some)."""
+        return Inputs(*(_conform(getattr(self, n), s) for n, s in (
+            ("members", MEMBER_SCHEMA), ("enrollments", ENROLLMENT_SCHEMA), ("feed", FEED_SCHEMA),
+            ("grants", GRANT_SCHEMA), ("decisions", DECISION_SCHEMA), ("refusals", REFUSAL_SCHEMA),
+            ("standards", STANDARD_SCHEMA), ("incomes", INCOME_SCHEMA))))
+
+
+def _conform(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype).alias(n) for n, dtype in schema.items() if n not in df.columns]
+    return df.with_columns(missing).select([pl.col(n).cast(t) for n, t in schema.items()])
+
+
+def recipients(inp: Inputs) -> pl.DataFrame:
+    """Current members of households with a live recipient enrollment, or with a member the registry records as
+    receiving 低保 or 特困 (one row per person)."""
+    cached: pl.DataFrame | None = inp.__dict__.get("_recipients")
+    if cached is not None:
+        return cached
+    live = inp.enrollments.filter(pl.col("status").is_in(LIVE) & pl.col("program").is_in(RECIPIENT_PROGRAMS))
+    flagged = inp.members.filter(pl.col("recipient").fill_null(False)).select("household_id")
+    households = pl.concat([live.select("household_id"), flagged]).unique()
+    out = inp.members.join(households, on="household_id", how="semi")
+    inp.__dict__["_recipients"] = out  # the frames are not changed once built: computed once per run
+    return out
+
+
+def hits(df: pl.DataFrame, reason: pl.Expr, detail: pl.Expr | None = None) -> pl.DataFrame:
+    """A rule's matches in the hit schema, with the Chinese reason and the compared values (detail)."""
+    cols: list[Any] = [reason.alias("reason"), (detail if detail is not None else pl.lit("")).alias("detail")]
+    out = df.with_columns(cols)
+    return _conform(out, HIT_SCHEMA)
+
+
+def feed_hits(rows: pl.DataFrame, people: pl.DataFrame, reason: pl.Expr, detail: pl.Expr | None = None
+              ) -> pl.DataFrame:
+    """Feed rows joined to the registry people they were linked to, as hits (provenance kept)."""
+    joined = rows.drop("area_code", "id_number", "name").join(
+        people.select("person_id", "household_id", "area_code", "id_number", "name"), on="person_id")
+    return hits(joined, reason, detail)
+
+
+def yuan(expr: pl.Expr) -> pl.Expr:
+    """A money column as text with two decimals (for reasons)."""
+    cents = (expr * 100).round(0).cast(pl.Int64)
+    return pl.concat_str((cents // 100).cast(pl.String), pl.lit("."), (cents % 100).cast(pl.String).str.zfill(2))

@@ -1,0 +1,354 @@
+"""The warning rules' conditions: pure, vectorised frame functions (inputs, parameters, date → hits).
+
+Each function finds every subject its rule flags in the whole frame at once; a rule's label, level,
+deadline and legal reference are pack data (`monitoring.rules.<key>`), its thresholds pack parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from doudi.core.dates import shift_months
+from doudi.monitoring.rules.base import HIT_SCHEMA, LIVE, Inputs, empty, feed_hits, hits, recipients, yuan
+
+Rule = Callable[[Inputs, Mapping[str, Any], date], pl.DataFrame]
+
+RECORD_KIND = {"death_registration": "死亡登记", "cremation": "火化记录", "medical_certificate": "死亡医学证明"}
+VEHICLE = {"car": "小型汽车", "truck": "货车", "van": "面包车", "vessel": "船舶"}
+USE = {"residential": "住宅", "commercial": "商业", "industrial": "工业", "other": "其他"}
+PROGRAM_LABEL = {"dibao": "低保", "dibao_marginal": "低保边缘", "extreme_poverty": "特困供养",
+                 "rigid_expense_hardship": "刚性支出困难", "temporary_assistance": "临时救助",
+                 "child_welfare": "孤儿/事实无人抚养儿童保障", "disability_subsidies": "残疾人两项补贴"}
+
+
+def _rows(inp: Inputs, source: str) -> pl.DataFrame:
+    return inp.by_source(source)
+
+
+def _label(mapping: Mapping[str, str], col: str) -> pl.Expr:
+    return pl.col(col).replace_strict(dict(mapping), default=pl.col(col), return_dtype=pl.String)
+
+
+def _since_enrolled(rows: pl.DataFrame, inp: Inputs, on: date) -> pl.DataFrame:
+    """Rows dated on or after their household's earliest live enrollment (a new holding); for a recipient the
+    registry records without an enrollment, rows of the last 12 months."""
+    start = (inp.enrollments.filter(pl.col("status").is_in(LIVE))
+             .group_by("household_id").agg(enrolled=pl.col("start_month").min()))
+    since = pl.coalesce(pl.col("enrolled"), pl.lit(shift_months(on, -12)))
+    return rows.join(start, on="household_id", how="left").filter(pl.col("event_date") >= since)
+
+
+def _recipient_rows(inp: Inputs, source: str) -> pl.DataFrame:
+    """A source's rows about current members of recipient households, with the member's registry columns."""
+    people = recipients(inp)
+    return _rows(inp, source).drop("area_code", "id_number", "name").join(
+        people.select("person_id", "household_id", "area_code", "id_number", "name", "birth_date"), on="person_id")
+
+
+def death(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A recipient's death or cremation from the feed, or a death recorded in the registry while still enrolled."""
+    people = recipients(inp)
+    fed = feed_hits(_rows(inp, "death"), people,
+                    pl.format("{} 于 {} 死亡（{}）；所在家庭仍在保，应自次月起停发并重新核定",
+                              "name", "event_date", _label(RECORD_KIND, "code")),
+                    pl.format("date_of_death={}", "event_date"))
+    recorded = people.filter(pl.col("date_of_death").is_not_null() & (pl.col("date_of_death") <= on))
+    registry = hits(recorded, pl.format("档案记载 {} 于 {} 死亡，所在家庭仍在保，应自次月起停发并重新核定",
+                                        "name", "date_of_death"), pl.format("date_of_death={}", "date_of_death"))
+    return pl.concat([fed, registry])
+
+
+def hukou_cancelled(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A recipient's 户籍 cancelled."""
+    rows = _rows(inp, "hukou").filter(pl.col("code") == "cancelled")
+    return feed_hits(rows, recipients(inp), pl.format("{} 的户籍已于 {} 注销；所在家庭仍在保", "name", "event_date"),
+                     pl.format("hukou_status=cancelled;updated_on={}", "event_date"))
+
+
+def income_rise(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A recipient household's per-capita income in the latest month reported rises above the 低保 standard."""
+    rows = _recipient_rows(inp, "tax")
+    pensions = _recipient_rows(inp, "social_insurance").filter(
+        pl.col("code").is_in(["retirement_pension", "unemployment_benefit"]))
+    rows = pl.concat([rows, pensions]).with_columns(month=pl.col("event_date").dt.truncate("1mo"),
+                                                    wage=pl.col("code") == "wage")
+    if rows.height == 0:
+        return empty(HIT_SCHEMA)
+    size = inp.members.filter(pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on)).group_by(
+        "household_id").agg(size=pl.len())
+    latest = rows.group_by("household_id").agg(month=pl.col("month").max())
+    month = rows.join(latest, on=["household_id", "month"])
+    hh = inp.members.select("household_id", "hukou_type").unique("household_id")
+    per = (month.group_by("household_id", "month").agg(total=pl.col("amount").sum(), wage=pl.col("wage").any(),
+                                                       area_code=pl.col("area_code").first())
+           .join(size, on="household_id").join(hh, on="household_id")
+           .with_columns(county=pl.col("area_code").str.slice(0, 6))
+           .join(inp.standards, on="county")
+           .with_columns(per_capita=pl.col("total") / pl.col("size"),
+                         standard=pl.when(pl.col("hukou_type") == "urban").then("urban").otherwise("rural"))
+           .filter(pl.col("per_capita") > pl.col("standard")))
+    evidence = month.select("household_id", "batch_id", "row_number", "source_key").join(
+        per.select("household_id", "per_capita", "standard", "wage", "month"), on="household_id")
+    reason = pl.format("{} 月家庭人均收入 {} 元，高于低保标准 {} 元{}", pl.col("month").dt.strftime("%Y-%m"),
+                       yuan(pl.col("per_capita")), yuan(pl.col("standard")),
+                       pl.when(pl.col("wage")).then(pl.lit("；增收来自就业，可按规定给予渐退期")).otherwise(pl.lit("")))
+    detail = pl.format("per_capita={};standard={};month={}", yuan(pl.col("per_capita")), yuan(pl.col("standard")),
+                       pl.col("month").dt.strftime("%Y-%m"))
+    return hits(evidence.join(inp.members.select("household_id", "area_code").unique("household_id"),
+                              on="household_id"), reason, detail)
+
+
+def real_estate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """Real estate registered to a recipient household member after enrollment."""
+    rows = _since_enrolled(_recipient_rows(inp, "real_estate"), inp, on)
+    return hits(rows, pl.format("{} 于 {} 新登记不动产（{}）", "name", "event_date", _label(USE, "code")),
+                pl.format("registered_on={};use={}", "event_date", "code"))
+
+
+def vehicle(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A vehicle (other than the exempt kinds) registered to a recipient household member after enrollment."""
+    exempt = list(p["monitoring.vehicle.exempt_types"])
+    rows = _since_enrolled(_recipient_rows(inp, "vehicle"), inp, on).filter(~pl.col("code").is_in(exempt))
+    return hits(rows, pl.format("{} 于 {} 新登记车辆（{}，估值 {} 元）", "name", "event_date", _label(VEHICLE, "code"),
+                                yuan(pl.col("amount").fill_null(0))),
+                pl.format("registered_on={};type={}", "event_date", "code"))
+
+
+def business(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """An active business registered to a recipient household member after enrollment."""
+    rows = _since_enrolled(_recipient_rows(inp, "business"), inp, on).filter(pl.col("code") == "active")
+    return hits(rows, pl.format("{} 于 {} 新登记市场主体（存续）", "name", "event_date"),
+                pl.format("registered_on={}", "event_date"))
+
+
+def bank_balance(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A recipient household's reported financial assets above the property limit (months × urban standard × size)."""
+    rows = _recipient_rows(inp, "bank")
+    if rows.height == 0:
+        return empty(HIT_SCHEMA)
+    size = inp.members.filter(pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on)).group_by(
+        "household_id").agg(size=pl.len())
+    total = (rows.group_by("household_id").agg(total=pl.col("amount").sum(), area_code=pl.col("area_code").first())
+             .join(size, on="household_id").with_columns(county=pl.col("area_code").str.slice(0, 6))
+             .join(inp.standards, on="county")
+             .with_columns(limit=pl.col("financial_months") * pl.col("urban") * pl.col("size"))
+             .filter(pl.col("total") > pl.col("limit")))
+    out = rows.select("household_id", "area_code", "batch_id", "row_number", "source_key").join(
+        total.select("household_id", "total", "limit"), on="household_id")
+    return hits(out, pl.format("家庭金融资产合计 {} 元，超过财产限额 {} 元", yuan(pl.col("total")),
+                               yuan(pl.col("limit"))),
+                pl.format("total={};limit={}", yuan(pl.col("total")), yuan(pl.col("limit"))))
+
+
+def _age_on(birth: pl.Expr, on: date) -> pl.Expr:
+    years = on.year - birth.dt.year()
+    before = (birth.dt.month() > on.month) | ((birth.dt.month() == on.month) & (birth.dt.day() > on.day))
+    return years - before.cast(pl.Int32)
+
+
+def new_employment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """Social-insurance contributions by a working-age member of a recipient household."""
+    lo, hi = p["monitoring.working_age"]
+    rows = _recipient_rows(inp, "social_insurance").filter(pl.col("code") == "contribution").with_columns(
+        age=_age_on(pl.col("birth_date"), on)).filter(pl.col("age").is_between(lo, hi))
+    return hits(rows, pl.format("{}（{} 岁）自 {} 起缴纳社会保险，可能已就业", "name", "age",
+                                pl.col("event_date").dt.strftime("%Y-%m")),
+                pl.format("month={};age={}", pl.col("event_date").dt.strftime("%Y-%m"), "age"))
+
+
+def unemployment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A member of a low-income household registers as unemployed: refer to 就业救助."""
+    rows = _recipient_rows(inp, "unemployment").filter(pl.col("code") == "registered")
+    return hits(rows, pl.format("{} 于 {} 登记失业，建议转人社部门落实就业救助", "name", "event_date"),
+                pl.format("registered_on={}", "event_date"))
+
+
+def medical_cost(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """12-month out-of-pocket medical costs above the pack's share of household income (or the fixed line)."""
+    since = shift_months(on, -int(p["monitoring.medical.window_months"]))
+    rows = _rows(inp, "medical").filter(pl.col("event_date") > since)
+    if rows.height == 0:
+        return empty(HIT_SCHEMA)
+    known = inp.members.select("person_id", "household_id", reg_area="area_code", reg_name="name", reg_id="id_number")
+    rows = rows.join(known, on="person_id", how="left").with_columns(
+        area_code=pl.coalesce("reg_area", "area_code"), name=pl.coalesce("reg_name", "name"),
+        id_number=pl.coalesce("reg_id", "id_number"),
+        who=pl.when(pl.col("person_id").is_not_null()).then(pl.format("p{}", "person_id"))
+        .otherwise(pl.format("i{}", pl.col("id_number").fill_null(pl.col("name")))))
+    income = inp.incomes.select("household_id", annual="annual_income")
+    share, line = float(p["monitoring.medical.income_share"]), float(p["monitoring.medical.min_yuan"])
+    cost = (rows.group_by("who").agg(cost=pl.col("amount").sum(), household_id=pl.col("household_id").first())
+            .join(income, on="household_id", how="left")
+            .with_columns(limit=pl.when(pl.col("annual") > 0).then(pl.col("annual") * share).otherwise(line))
+            .filter(pl.col("cost") > pl.col("limit")))
+    out = rows.drop("household_id").join(cost, on="who")
+    reason = pl.format("{} 近 12 个月医疗个人自付 {} 元，超过预警线 {} 元{}", "name", yuan(pl.col("cost")),
+                       yuan(pl.col("limit")), pl.when(pl.col("annual").is_null()).then(
+                           pl.lit("（无家庭收入数据，需入户核实）")).otherwise(
+                           pl.format("（家庭年收入 {} 元）", yuan(pl.col("annual")))))
+    return hits(out, reason, pl.format("cost={};limit={}", yuan(pl.col("cost")), yuan(pl.col("limit"))))
+
+
+def severe_disability(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A grade 1–2 disability certificate issued in the last 12 months (recipient or not)."""
+    rows = _rows(inp, "disability").filter((pl.col("grade") <= 2) & (pl.col("event_date") > shift_months(on, -12)))
+    known = inp.members.select("person_id", "household_id", reg_area="area_code", reg_name="name", reg_id="id_number")
+    rows = rows.join(known, on="person_id", how="left").with_columns(
+        area_code=pl.coalesce("reg_area", "area_code"), name=pl.coalesce("reg_name", "name"),
+        id_number=pl.coalesce("reg_id", "id_number"))
+    return hits(rows, pl.format("{} 于 {} 取得 {} 级残疾人证，核查残疾人两项补贴和重度残疾人单人户低保", "name",
+                                "event_date", "grade"), pl.format("grade={};issued_on={}", "grade", "event_date"))
+
+
+def school_enrolment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A child of a recipient household enrols at school: refer to 教育救助."""
+    rows = _recipient_rows(inp, "school").filter(pl.col("code") == "enrolled")
+    return hits(rows, pl.format("{} 于 {} 入学，建议转教育部门落实教育救助", "name", "event_date"),
+                pl.format("enrolled_on={}", "event_date"))
+
+
+def age_transition(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A recipient household member turned 16, 18 or 60 within the window before the run date."""
+    window = int(p["monitoring.age.window_days"])
+    people = recipients(inp).filter(pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on))
+    parts = []
+    for years in p["monitoring.age.thresholds"]:
+        turned = pl.col("birth_date").dt.offset_by(f"{int(years)}y")
+        parts.append(people.with_columns(turned=turned, years=pl.lit(int(years))).filter(
+            (pl.col("turned") <= on) & (pl.col("turned") > on - timedelta(days=window))))
+    rows = pl.concat(parts)
+    return hits(rows, pl.format("{} 于 {} 年满 {} 周岁，特困、低保认定条件随之变化，需复核", "name", "turned", "years"),
+                pl.format("turned={};age={}", "turned", "years"))
+
+
+def supporter_lost(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A member dies and everyone left in the household is elderly, a minor or severely disabled."""
+    lo, hi = p["monitoring.working_age"]
+    # Only a capable supporter's death leaves the others alone: a working-age member without severe disability.
+    dead = _rows(inp, "death").drop("name", "id_number").join(
+        inp.members.select("person_id", "household_id", "name", "id_number", "birth_date", "disability_grade"),
+        on="person_id").filter(
+        _age_on(pl.col("birth_date"), on).is_between(lo, hi) & ~(pl.col("disability_grade") <= 2).fill_null(False))
+    if dead.height == 0:
+        return empty(HIT_SCHEMA)
+    left = (inp.members.join(dead.select("household_id").unique(), on="household_id", how="semi")
+            .join(dead.select("person_id"), on="person_id", how="anti")
+            .filter(pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on))
+            .with_columns(age=_age_on(pl.col("birth_date"), on))
+            .with_columns(dependant=(pl.col("age") < lo) | (pl.col("age") > hi)
+                          | (pl.col("disability_grade") <= 2).fill_null(False)))
+    alone = left.group_by("household_id").agg(all_dep=pl.col("dependant").all(), n=pl.len(),
+                                              area_code=pl.col("area_code").first()).filter(pl.col("all_dep"))
+    rows = dead.drop("area_code").join(alone, on="household_id")
+    return hits(rows, pl.format("{} 于 {} 死亡，家庭其余 {} 名成员均为老年人、未成年人或重度残疾人，"
+                                "需核查特困供养或事实无人抚养儿童保障", "name", "event_date", "n"),
+                pl.format("died={};left={}", "event_date", "n"))
+
+
+def duplicate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """One person in two households' live enrollments or memberships, or in 特困 and a 低保 household at once."""
+    live = inp.enrollments.filter(pl.col("status").is_in(LIVE))
+    hh_enrolled = live.select("household_id").unique()
+    member_of = inp.members.join(hh_enrolled, on="household_id", how="semi")
+    twice = member_of.group_by("person_id").agg(n=pl.col("household_id").n_unique(),
+                                                households=pl.col("household_id").sort().cast(pl.String)
+                                                .str.join("、")).filter(pl.col("n") > 1)
+    a = member_of.join(twice, on="person_id")
+    a = hits(a, pl.format("{} 同时是 {} 个在保家庭的成员（家庭 {}）", "name", "n", "households"),
+             pl.format("households={}", "households"))
+    ep = live.filter((pl.col("program") == "extreme_poverty") & pl.col("person_id").is_not_null()).select("person_id")
+    dibao_hh = live.filter(pl.col("program") == "dibao").select("household_id").unique()
+    both = inp.members.join(ep, on="person_id", how="semi").join(dibao_hh, on="household_id", how="semi")
+    b = hits(both, pl.format("{} 享受特困供养，同时被计入低保家庭（家庭 {}）", "name", "household_id"),
+             pl.format("extreme_poverty_and_dibao={}", "household_id"))
+    return pl.concat([a, b])
+
+
+def multi_agency(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """More temporary-aid grants to one household within 12 months than the pack allows."""
+    limit = int(p["monitoring.multi_agency.max_temporary_grants"])
+    since = shift_months(on, -12)
+    many = (inp.grants.filter((pl.col("granted_on") > since) & (pl.col("granted_on") <= on))
+            .group_by("household_id").agg(n=pl.len(), total=pl.col("amount").sum()).filter(pl.col("n") > limit))
+    rows = many.join(inp.members.select("household_id", "area_code").unique("household_id"), on="household_id")
+    return hits(rows, pl.format("12 个月内获临时救助 {} 次（合计 {} 元），超过 {} 次", "n", yuan(pl.col("total")),
+                                pl.lit(limit)), pl.format("grants={};total={}", "n", yuan(pl.col("total"))))
+
+
+def missed(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """The registry assessment finds a household eligible for a program it is neither enrolled in nor refused."""
+    programs = ["dibao", "dibao_marginal", "extreme_poverty", "rigid_expense_hardship"]
+    live = inp.enrollments.filter(pl.col("status").is_in(LIVE)).select("household_id", "program")
+    found = (inp.decisions.filter(pl.col("eligible") & pl.col("program").is_in(programs))
+             .join(live, on=["household_id", "program"], how="anti")
+             .join(inp.refusals, on=["household_id", "program"], how="anti"))
+    if found.height == 0:
+        return empty(HIT_SCHEMA)
+    per = (found.with_columns(label=_label(PROGRAM_LABEL, "program")).sort("program")
+           .group_by("household_id").agg(labels=pl.col("label").str.join("、"), keys=pl.col("program").str.join(",")))
+    rows = per.join(inp.members.select("household_id", "area_code").unique("household_id"), on="household_id")
+    return hits(rows, pl.format("测算符合 {} 条件，但未纳入、也无不予认定记录", "labels"),
+                pl.format("programs={}", "keys"))
+
+
+def review_overdue(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """Periodic reviews past due, and 渐退 periods ending within the notice days."""
+    notice = on + timedelta(days=int(p["monitoring.gradual_exit.notice_days"]))
+    e = inp.enrollments.filter(pl.col("status").is_in(LIVE))
+    overdue = e.filter(pl.col("next_review_on") < on)
+    ending = e.filter((pl.col("status") == "gradual_exit") & (pl.col("gradual_exit_until") <= notice))
+    a = hits(overdue.drop("person_id"), pl.format("{} 定期核查应于 {} 完成，已逾期", _label(PROGRAM_LABEL, "program"),
+                                                  "next_review_on"),
+             pl.format("next_review_on={}", "next_review_on"))
+    b = hits(ending.drop("person_id"), pl.format("{} 渐退期至 {} 届满，需决定是否停发",
+                                                 _label(PROGRAM_LABEL, "program"), "gradual_exit_until"),
+             pl.format("gradual_exit_until={}", "gradual_exit_until"))
+    return pl.concat([a, b])
+
+
+def care_reassessment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """A large medical settlement or a disability change for a 分散供养 特困 person: re-assess self-care."""
+    ep = inp.enrollments.filter(pl.col("status").is_in(LIVE) & (pl.col("program") == "extreme_poverty"))
+    people = inp.members.filter(pl.col("support_mode") == "dispersed").join(
+        ep.select("household_id").unique(), on="household_id", how="semi")
+    line = float(p["monitoring.care.medical_min_yuan"])
+    rows = pl.concat([_rows(inp, "medical").filter(pl.col("amount") >= line),
+                      _rows(inp, "disability")])
+    return feed_hits(rows, people, pl.format("分散供养特困人员 {} {}（{}），需在规定时限内重新评估生活自理能力", "name",
+                                             pl.when(pl.col("source_key") == "medical").then(
+                                                 pl.format("医疗自付 {} 元", yuan(pl.col("amount"))))
+                                             .otherwise(pl.format("残疾等级变为 {} 级", "grade")), "event_date"),
+                     pl.format("source={};date={}", "source_key", "event_date"))
+
+
+def assessment_change(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """Continuous-monitoring exit (江门): an enrolled household's current assessment differs from its enrollment."""
+    live = inp.enrollments.filter(pl.col("status").is_in(["active", "gradual_exit"])
+                                  & pl.col("program").is_in(["dibao", "extreme_poverty"]))
+    cur = inp.decisions.select("household_id", "program", "eligible", new_amount="monthly_amount")
+    per = (live.group_by("household_id", "program").agg(amount=pl.col("monthly_amount").sum(),
+                                                        area_code=pl.col("area_code").first())
+           .join(cur, on=["household_id", "program"]))
+    changed = per.filter(~pl.col("eligible") | ((pl.col("new_amount") - pl.col("amount")).abs() >= 1))
+    proposal = (pl.when(~pl.col("eligible")).then(pl.lit("已不符合条件，建议渐退或终止"))
+                .when(pl.col("new_amount") > pl.col("amount")).then(pl.lit("建议增发"))
+                .otherwise(pl.lit("建议减发")))
+    return hits(changed, pl.format("{}：在保金额 {} 元/月，按最新数据测算 {} 元/月，{}",
+                                   _label(PROGRAM_LABEL, "program"),
+                                   yuan(pl.col("amount")), yuan(pl.col("new_amount").fill_null(0)), proposal),
+                pl.format("program={};amount={};assessed={}", "program", yuan(pl.col("amount")),
+                          yuan(pl.col("new_amount").fill_null(0))))
+
+
+RULES: dict[str, Rule] = {
+    "death": death, "hukou_cancelled": hukou_cancelled, "income_rise": income_rise, "real_estate": real_estate,
+    "vehicle": vehicle, "business": business, "bank_balance": bank_balance, "new_employment": new_employment,
+    "unemployment": unemployment, "medical_cost": medical_cost, "severe_disability": severe_disability,
+    "school_enrolment": school_enrolment, "age_transition": age_transition, "supporter_lost": supporter_lost,
+    "duplicate": duplicate, "multi_agency": multi_agency, "missed": missed, "review_overdue": review_overdue,
+    "care_reassessment": care_reassessment, "assessment_change": assessment_change,
+}

@@ -1,0 +1,225 @@
+"""A comparison run (动态比对): every rule over the scope's registry, enrollments and feed batches not yet
+compared, written to the warning ledger in the caller's transaction (all or nothing).
+
+Idempotent: one open warning per rule and subject (the database's unique `open_key`); new evidence for an open
+warning is attached to it; a warning closed with no action stays closed for the same evidence (fingerprint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from doudi.audit import service as audit
+from doudi.auth.permissions import Actor
+from doudi.auth.scope import subtree_prefix
+from doudi.core.errors import Conflict, PermissionDenied
+from doudi.db.frames import read_frame_in, write_frame
+from doudi.db.versions import is_unique_violation
+from doudi.monitoring.models import ComparedBatch, MonitorRun, MonitorWarning, WarningStatus
+from doudi.monitoring.read import new_batches, read_inputs
+from doudi.monitoring.rules.base import HIT_SCHEMA, Inputs
+from doudi.monitoring.rules.conditions import RULES
+from doudi.policy.calendar import calendar_for
+from doudi.policy.params import load_pack
+
+RULE_PREFIX = "monitoring.rules."
+Progress = Callable[[str, int, int], None]  # (rule key, done, total)
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule as the pack defines it on a date."""
+
+    key: str
+    label: str
+    level: str
+    workdays: int
+    subject: str
+    discovery: bool
+    dispositions: tuple[str, ...]
+    feeds: tuple[str, ...]
+    ref: str
+    provisional: bool
+
+
+@dataclass
+class RunResult:
+    """What a run found: per rule, subjects found, warnings raised and warnings new evidence was attached to."""
+
+    run_id: int | None
+    on: date
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    batches: list[int] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        """Warnings raised by this run."""
+        return sum(c["new"] for c in self.counts.values())
+
+
+def rule_specs(area: str, on: date) -> dict[str, RuleSpec]:
+    """Every rule in force for the area's pack on `on`, in the pack's order."""
+    pack = load_pack(area or "000000")
+    values = pack.at(on)
+    out: dict[str, RuleSpec] = {}
+    for key in values:
+        if not key.startswith(RULE_PREFIX) or key[len(RULE_PREFIX):] not in RULES:
+            continue
+        v = values[key]
+        param = pack.param(key)
+        out[key[len(RULE_PREFIX):]] = RuleSpec(
+            key=key[len(RULE_PREFIX):], label=str(v["label"]), level=str(v["level"]), workdays=int(v["workdays"]),
+            subject=str(v.get("subject", "person")), discovery=bool(v.get("discovery", False)),
+            dispositions=tuple(v.get("dispositions", ["no_action"])), feeds=tuple(v.get("feeds", [])),
+            ref=param.ref, provisional=param.provisional)
+    return out
+
+
+def evaluate(inp: Inputs, specs: Mapping[str, RuleSpec], params: Mapping[str, Any], on: date,
+             progress: Progress | None = None) -> pl.DataFrame:
+    """Every rule's hits, tagged with the rule and its subject key (pure: frames in, frame out)."""
+    parts = [pl.DataFrame(schema={"rule_key": pl.String(), "subject_key": pl.String(), **HIT_SCHEMA})]
+    for i, (key, spec) in enumerate(specs.items()):
+        found = RULES[key](inp, params, on)
+        person = pl.when(pl.col("person_id").is_not_null()).then(pl.format("p{}", "person_id")).otherwise(
+            pl.format("i{}", pl.coalesce(pl.col("id_number"), pl.col("name"), pl.lit("?"))))
+        subject = (pl.when(pl.col("household_id").is_not_null()).then(pl.format("h{}", "household_id"))
+                   .otherwise(person)) if spec.subject == "household" else person
+        parts.append(found.select(pl.lit(key).alias("rule_key"), subject.alias("subject_key"), *HIT_SCHEMA))
+        if progress:
+            progress(key, i + 1, len(specs))
+    return pl.concat(parts, how="vertical")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def group_hits(found: pl.DataFrame) -> pl.DataFrame:
+    """One row per rule and subject: its reason, compared values, feed evidence and fingerprint."""
+    if found.height == 0:
+        return found.with_columns(evidence=pl.lit(None, pl.List(pl.String)), details=pl.lit(None, pl.List(pl.String)),
+                                  fingerprint=pl.lit(None, pl.String), open_key=pl.lit(None, pl.String))
+    ev = pl.when(pl.col("batch_id").is_not_null()).then(
+        pl.concat_str(pl.lit('{"batch_id": '), pl.col("batch_id").cast(pl.String), pl.lit(', "row_number": '),
+                      pl.col("row_number").cast(pl.String), pl.lit(', "source": "'), pl.col("source_key"),
+                      pl.lit('"}')))
+    # Evidence and compared values are sorted inside each group, so the result (and its fingerprint) does not
+    # depend on row order, without sorting the whole hit frame.
+    g = (found.with_columns(ev=ev, order=pl.col("batch_id").fill_null(-1) * (1 << 32) + pl.col("row_number")
+                            .fill_null(0))
+         .group_by("rule_key", "subject_key")
+         .agg(pl.col("person_id").drop_nulls().first(), pl.col("household_id").drop_nulls().first(),
+              pl.col("id_number").drop_nulls().first(), pl.col("name").drop_nulls().first(),
+              pl.col("area_code").drop_nulls().first(), pl.col("reason").sort_by("order").first(),
+              details=pl.col("detail").unique().sort(), evidence=pl.col("ev").sort_by("order").drop_nulls())
+         .sort("rule_key", "subject_key"))
+    fp = g.select(pl.concat_str("rule_key", "subject_key", pl.col("details").list.join("|"),
+                                separator="#")).to_series()
+    return g.with_columns(fingerprint=pl.Series([_digest(t) for t in fp.to_list()], dtype=pl.String),
+                          open_key=pl.concat_str("rule_key", "subject_key", separator=":"))
+
+
+def _scope(actor: Actor, area: str) -> str:
+    if not area:
+        return "" if actor.system else actor.area_code
+    if not actor.sees(area):
+        raise PermissionDenied(f"{actor.username} 无权在区划 {area} 运行监测比对")
+    return area
+
+
+def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: Progress | None = None,
+        inputs: Inputs | None = None) -> RunResult:
+    """Compare everything in scope on `on` and write the ledger (the caller commits; nothing is written on error)."""
+    actor.require("monitoring.run")
+    area = _scope(actor, area)
+    specs = rule_specs(area, on)
+    pack = load_pack(area or "000000")
+    batches = new_batches(session, area=area)
+    inp = inputs if inputs is not None else read_inputs(session, on=on, area=area, batches=batches)
+    grouped = group_hits(evaluate(inp, specs, pack.at(on), on, progress))
+    run_row = MonitorRun(run_on=on, area_code=area, pack_version=pack.version, actor=actor.username)
+    session.add(run_row)
+    session.flush()
+    prefix = subtree_prefix(area) if area else ""
+    mine = [b.id for b in batches if not prefix or (b.area_code or "").startswith(prefix)]
+    counts = {k: {"found": 0, "new": 0, "attached": 0} for k in specs}
+    try:
+        _write(session, grouped, specs, pack.version, run_row.id, on, area, counts)
+        write_frame(session, ComparedBatch, pl.DataFrame({"batch_id": mine, "run_id": [run_row.id] * len(mine)},
+                                                         schema={"batch_id": pl.Int64, "run_id": pl.Int64}))
+        session.flush()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise Conflict("另一次监测比对正在写入同一预警，请稍后重试") from None
+        raise
+    run_row.batches = mine
+    run_row.counts = dict(counts)
+    run_row.finished_at = datetime.now(UTC)
+    audit.record(session, actor=actor, action="monitoring.run", object_type="monitoring_run", object_id=run_row.id,
+                 area_code=area or None, extra={"on": on.isoformat(), "batches": mine,
+                                                "new": sum(c["new"] for c in counts.values())})
+    return RunResult(run_id=run_row.id, on=on, counts=counts, batches=mine)
+
+
+def _write(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
+           on: date, area: str, counts: dict[str, dict[str, int]]) -> None:
+    for key, n in grouped.group_by("rule_key").len().iter_rows():
+        counts[key]["found"] = n
+    if grouped.height == 0:
+        return
+    keys = grouped["open_key"].to_list()
+    open_ = read_frame_in(session, select(MonitorWarning.id, MonitorWarning.open_key, MonitorWarning.version,
+                                          MonitorWarning.evidence), MonitorWarning.__table__.c.open_key, keys)
+    dismissed = read_frame_in(session, select(MonitorWarning.fingerprint).where(
+        MonitorWarning.status == WarningStatus.CLOSED, MonitorWarning.disposition == "no_action"),
+        MonitorWarning.__table__.c.fingerprint, grouped["fingerprint"].to_list())
+    fresh = grouped.join(open_.select("open_key"), on="open_key", how="anti")
+    if dismissed.height:
+        fresh = fresh.join(dismissed.select("fingerprint").unique(), on="fingerprint", how="anti")
+    _insert(session, fresh, specs, version, run_id, on, area)
+    for key, n in fresh.group_by("rule_key").len().iter_rows():
+        counts[key]["new"] = n
+    # New feed evidence for a warning already open is attached to it instead of raising another.
+    more = grouped.filter(pl.col("evidence").list.len() > 0).join(open_, on="open_key")
+    if more.height:
+        rows = []
+        for r in more.iter_rows(named=True):
+            stored = r["evidence_right"]
+            old = json.loads(stored) if isinstance(stored, str) else (stored or [])
+            new = [json.loads(e) for e in r["evidence"]]
+            rows.append({"id": r["id"], "version": r["version"], "last_seen_on": on, "reason": r["reason"],
+                         "evidence": json.dumps(old + [e for e in new if e not in old], ensure_ascii=False)})
+        write_frame(session, MonitorWarning, pl.DataFrame(rows), mode="update", match=["id"])
+        for key, n in more.group_by("rule_key").len().iter_rows():
+            counts[key]["attached"] = n
+
+
+def _insert(session: Session, fresh: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
+            on: date, area: str) -> None:
+    if fresh.height == 0:
+        return
+    cal = calendar_for(area[:6] if area else None)
+    due = {k: cal.add_workdays(on, s.workdays) for k, s in specs.items()}
+    meta = pl.DataFrame({"rule_key": list(specs), "level": [s.level for s in specs.values()],
+                         "discovery": [s.discovery for s in specs.values()], "due_on": [due[k] for k in specs]})
+    out = fresh.join(meta, on="rule_key").select(
+        "rule_key", "level", "discovery", "subject_key", "open_key", "person_id", "household_id",
+        pl.col("area_code").fill_null(""), pl.col("name").fill_null("").alias("person_name"),
+        pl.col("id_number").fill_null(""), "reason", "fingerprint", "due_on",
+        values=pl.concat_str(pl.lit('{"compared": ['), pl.col("details").list.eval(
+            pl.lit('"') + pl.element().str.replace_all('"', "'") + pl.lit('"')).list.join(", "), pl.lit("]}")),
+        evidence=pl.concat_str(pl.lit("["), pl.col("evidence").list.join(", "), pl.lit("]")),
+        status=pl.lit(WarningStatus.NEW.value), pack_version=pl.lit(version), first_seen_on=pl.lit(on),
+        last_seen_on=pl.lit(on), run_id=pl.lit(run_id, pl.Int64))
+    write_frame(session, MonitorWarning, out)

@@ -1,0 +1,234 @@
+"""The warning ledger (预警台账): list, look up, assign, verify, dispose and close warnings; every query scoped
+through auth.scope, every change claimed (optimistic lock) and audited. Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from doudi.audit import service as audit
+from doudi.auth.permissions import Actor
+from doudi.auth.scope import get_in_area, in_scope, under
+from doudi.cases.models import Enrollment
+from doudi.core.errors import Conflict, FieldError, ValidationFailed
+from doudi.db.versions import claim
+from doudi.monitoring import referrals
+from doudi.monitoring.labels import DISPOSITION
+from doudi.monitoring.models import Disposition, MonitorWarning, WarningStatus
+from doudi.monitoring.run import rule_specs
+
+OPEN = (WarningStatus.NEW, WarningStatus.ASSIGNED, WarningStatus.VERIFYING, WarningStatus.DISPOSED)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the ledger page and exports filter on."""
+
+    rule: str = ""
+    level: str = ""
+    status: str = ""  # a status, 'open' for every open one, '' for all
+    township: str = ""  # an area code (or prefix) inside the actor's scope
+    overdue: bool = False
+    q: str = ""  # name, ID number or reason text
+
+
+def _query(actor: Actor, f: Filters, today: date) -> Any:
+    stmt = in_scope(select(MonitorWarning), actor, area=MonitorWarning.area_code)
+    if f.rule:
+        stmt = stmt.where(MonitorWarning.rule_key == f.rule)
+    if f.level:
+        stmt = stmt.where(MonitorWarning.level == f.level)
+    if f.status == "open":
+        stmt = stmt.where(MonitorWarning.status.in_([str(s) for s in OPEN]))
+    elif f.status:
+        stmt = stmt.where(MonitorWarning.status == f.status)
+    if f.township:
+        stmt = under(stmt, MonitorWarning.area_code, f.township)
+    if f.overdue:
+        waiting = [WarningStatus.NEW, WarningStatus.ASSIGNED, WarningStatus.VERIFYING]
+        stmt = stmt.where(MonitorWarning.due_on < today, MonitorWarning.status.in_(waiting))
+    if f.q.strip():
+        like = f"%{f.q.strip()}%"
+        stmt = stmt.where(or_(MonitorWarning.person_name.like(like), MonitorWarning.id_number == f.q.strip(),
+                              MonitorWarning.reason.like(like)))
+    return stmt
+
+
+def list_warnings(session: Session, *, actor: Actor, filters: Filters, today: date, page: int = 1,
+                  per_page: int = 50) -> tuple[list[MonitorWarning], int]:
+    """One page of the ledger (most urgent first) and the total matching."""
+    actor.require("monitoring.read")
+    stmt = _query(actor, filters, today)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(MonitorWarning.status == WarningStatus.CLOSED, MonitorWarning.due_on,
+                                         MonitorWarning.id).offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+def all_warnings(session: Session, *, actor: Actor, filters: Filters, today: date) -> list[MonitorWarning]:
+    """Every warning matching (for exports)."""
+    actor.require("monitoring.export")
+    return list(session.scalars(_query(actor, filters, today).order_by(MonitorWarning.id)))
+
+
+def get_warning(session: Session, *, actor: Actor, warning_id: int) -> MonitorWarning:
+    """One warning in the actor's scope (NotFound outside it)."""
+    return get_in_area(session, MonitorWarning, warning_id, actor=actor, action="monitoring.read", label="预警")
+
+
+def _change(session: Session, actor: Actor, w: MonitorWarning, version: int | None, action: str,
+            before: dict[str, Any]) -> None:
+    audit.record(session, actor=actor, action=f"monitoring.{action}", object_type="monitoring_warning",
+                 object_id=w.id, area_code=w.area_code, before=before,
+                 after={"status": w.status, "disposition": w.disposition, "note": w.note})
+
+
+def _snapshot(w: MonitorWarning) -> dict[str, Any]:
+    return {"status": w.status, "disposition": w.disposition, "note": w.note}
+
+
+def _open(w: MonitorWarning) -> None:
+    if w.status == WarningStatus.CLOSED:
+        raise Conflict(f"预警 {w.id} 已关闭，不能再操作")
+
+
+def assign(session: Session, *, actor: Actor, warning_id: int, version: int | None, assignee_id: int | None,
+           note: str = "") -> MonitorWarning:
+    """Hand a new warning to a township worker (or take it oneself)."""
+    actor.require("monitoring.dispose")
+    w = get_warning(session, actor=actor, warning_id=warning_id)
+    _open(w)
+    before = _snapshot(w)
+    claim(session, w, version, label="该预警")
+    w.assignee_id = assignee_id if assignee_id is not None else actor.user_id
+    if w.status == WarningStatus.NEW:
+        w.status = WarningStatus.ASSIGNED
+    if note.strip():
+        w.note = note.strip()
+    _change(session, actor, w, version, "assign", before)
+    return w
+
+
+def verify(session: Session, *, actor: Actor, warning_id: int, version: int | None, note: str) -> MonitorWarning:
+    """Start (or record) verification: a home visit or records check, with findings."""
+    actor.require("monitoring.dispose")
+    w = get_warning(session, actor=actor, warning_id=warning_id)
+    _open(w)
+    if not note.strip():
+        raise ValidationFailed([FieldError("note", "请填写核实方式和情况（入户核实或查阅资料）")])
+    before = _snapshot(w)
+    claim(session, w, version, label="该预警")
+    w.status = WarningStatus.VERIFYING
+    w.note = note.strip()
+    if w.assignee_id is None:
+        w.assignee_id = actor.user_id
+    _change(session, actor, w, version, "verify", before)
+    return w
+
+
+def dispose(session: Session, *, actor: Actor, warning_id: int, version: int | None, disposition: str, note: str,
+            today: date, target_key: str = "", target_kind: str = "agency") -> MonitorWarning:
+    """Record what is done: no action (with reason), review, application, suspend pending review, or refer."""
+    actor.require("monitoring.dispose")
+    w = get_warning(session, actor=actor, warning_id=warning_id)
+    _open(w)
+    errors = []
+    if disposition not in DISPOSITION:
+        choices = "、".join(DISPOSITION.values())
+        errors.append(FieldError("disposition", f"未知处置方式 {disposition!r}；可选：{choices}"))
+    else:
+        allowed = rule_specs(w.area_code, today)[w.rule_key].dispositions if w.rule_key in rule_specs(
+            w.area_code, today) else tuple(DISPOSITION)
+        if disposition not in allowed:
+            errors.append(FieldError("disposition", f"该预警规则不允许“{DISPOSITION[disposition]}”；可选："
+                                     f"{'、'.join(DISPOSITION[d] for d in allowed)}"))
+    if not note.strip():
+        errors.append(FieldError("note", "请填写处置理由或说明"))
+    if disposition == Disposition.REFER and not target_key:
+        errors.append(FieldError("target_key", "转办须选择受理部门或机构"))
+    if errors:
+        raise ValidationFailed(errors)
+    before = _snapshot(w)
+    claim(session, w, version, label="该预警")
+    w.disposition = disposition
+    w.note = note.strip()
+    w.disposed_on = today
+    w.status = WarningStatus.DISPOSED
+    if disposition == Disposition.SUSPEND:
+        _suspend(session, actor, w)
+    if disposition == Disposition.REFER:
+        referrals.create(session, actor=actor, warning=w, target_kind=target_kind, target_key=target_key,
+                         purpose=note.strip(), today=today)
+    _change(session, actor, w, version, "dispose", before)
+    return w
+
+
+def _suspend(session: Session, actor: Actor, w: MonitorWarning) -> None:
+    """Suspend payment of the household's live enrollments pending verification (payments skip suspended)."""
+    stmt = in_scope(select(Enrollment), actor, area=Enrollment.area_code).where(
+        Enrollment.household_id == w.household_id, Enrollment.status.in_(["active", "gradual_exit"]))
+    for e in session.scalars(stmt):
+        claim(session, e, label="该在保记录")
+        before = {"status": e.status}
+        e.status = "suspended"
+        audit.record(session, actor=actor, action="enrollment.suspend", object_type="enrollment", object_id=e.id,
+                     area_code=e.area_code, before=before, after={"status": e.status},
+                     extra={"warning_id": w.id})
+
+
+def close(session: Session, *, actor: Actor, warning_id: int, version: int | None, note: str, today: date
+          ) -> MonitorWarning:
+    """Close a warning with a reason; an undisposed warning closes as “no action”, and stays closed for the same
+    evidence."""
+    actor.require("monitoring.dispose")
+    w = get_warning(session, actor=actor, warning_id=warning_id)
+    _open(w)
+    if not note.strip():
+        raise ValidationFailed([FieldError("note", "关闭预警须填写理由")])
+    before = _snapshot(w)
+    claim(session, w, version, label="该预警")
+    if w.disposition is None:
+        w.disposition = Disposition.NO_ACTION
+        w.disposed_on = today
+    w.note = (w.note + "\n" if w.note and w.note != note.strip() else "") + note.strip()
+    w.status = WarningStatus.CLOSED
+    w.open_key = None
+    w.closed_on = today
+    _change(session, actor, w, version, "close", before)
+    return w
+
+
+def stats(session: Session, *, actor: Actor, today: date) -> dict[str, Any]:
+    """Chart figures: warnings by rule and township, a weekly trend, and the on-time disposal rate."""
+    actor.require("monitoring.read")
+    base = in_scope(select(MonitorWarning.rule_key, MonitorWarning.area_code, MonitorWarning.first_seen_on,
+                           MonitorWarning.due_on, MonitorWarning.disposed_on, MonitorWarning.status),
+                    actor, area=MonitorWarning.area_code)
+    rows = session.execute(base).all()
+    by_rule: dict[str, int] = {}
+    by_town: dict[str, int] = {}
+    weekly: dict[str, int] = {}
+    due = on_time = 0
+    for r in rows:
+        by_rule[r.rule_key] = by_rule.get(r.rule_key, 0) + 1
+        by_town[r.area_code[:9]] = by_town.get(r.area_code[:9], 0) + 1
+        monday = r.first_seen_on.toordinal() - r.first_seen_on.weekday()
+        week = date.fromordinal(monday).isoformat()
+        weekly[week] = weekly.get(week, 0) + 1
+        if r.disposed_on is not None or r.due_on < today:
+            due += 1
+            on_time += int(r.disposed_on is not None and r.disposed_on <= r.due_on)
+    return {"by_rule": by_rule, "by_township": by_town, "weekly": dict(sorted(weekly.items())),
+            "on_time_rate": round(on_time / due, 4) if due else None, "due": due, "on_time": on_time}
+
+
+def for_household(session: Session, *, actor: Actor, household_id: int) -> list[MonitorWarning]:
+    """A household's warnings, newest first (its part of 一户一条救助链)."""
+    actor.require("monitoring.read")
+    stmt = in_scope(select(MonitorWarning), actor, area=MonitorWarning.area_code).where(
+        MonitorWarning.household_id == household_id)
+    return list(session.scalars(stmt.order_by(MonitorWarning.first_seen_on.desc(), MonitorWarning.id.desc())))

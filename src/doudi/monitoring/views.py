@@ -1,0 +1,116 @@
+"""Monitoring JSON API (/api/v1/monitoring/…): runs, the warning ledger and its actions, exports, referrals."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from doudi.core import excel
+from doudi.core.masking import mask_id
+from doudi.deps import ApiActor, SessionDep
+from doudi.monitoring import export, referrals, service
+from doudi.monitoring.models import MonitorWarning
+from doudi.monitoring.run import run
+from doudi.monitoring.schemas import (
+    ReferralAnswer,
+    ReferralRead,
+    RunCreate,
+    RunRead,
+    WarningAction,
+    WarningPage,
+    WarningRead,
+)
+
+router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+
+
+def warning_read(w: MonitorWarning) -> WarningRead:
+    """A warning with its ID number masked."""
+    out = WarningRead.model_validate(w)
+    return out.model_copy(update={"id_number": mask_id(w.id_number) if w.id_number else ""})
+
+
+@router.post("/runs", response_model=RunRead, status_code=201)
+def start_run(body: RunCreate, actor: ApiActor, session: SessionDep) -> RunRead:
+    """Compare the caller's area now (county officers); counts per rule."""
+    result = run(session, actor=actor, on=body.on or date.today(), area=body.area)
+    session.commit()
+    return RunRead(run_id=result.run_id, on=result.on, new=result.new, batches=result.batches, counts=result.counts)
+
+
+@router.get("/warnings", response_model=WarningPage)
+def warnings(actor: ApiActor, session: SessionDep, rule: str = "", level: str = "", status: str = "",
+             township: str = "", overdue: bool = False, q: str = "", page: int = Query(1, ge=1),
+             per_page: int = Query(50, ge=1, le=500)) -> WarningPage:
+    """The ledger in the caller's area, filtered and paged."""
+    f = service.Filters(rule=rule, level=level, status=status, township=township, overdue=overdue, q=q)
+    rows, total = service.list_warnings(session, actor=actor, filters=f, today=date.today(), page=page,
+                                        per_page=per_page)
+    return WarningPage(total=total, page=page, items=[warning_read(w) for w in rows])
+
+
+@router.get("/warnings/export")
+def warnings_export(actor: ApiActor, session: SessionDep, fmt: Literal["csv", "xlsx"] = Query("csv", alias="format"),
+                    rule: str = "", status: str = "", unmask: bool = False, reason: str = "") -> Response:
+    """One row per warning as CSV or Excel; unmasking needs the permission and a reason (audited)."""
+    data = export.rows(session, actor=actor, filters=service.Filters(rule=rule, status=status), today=date.today(),
+                       unmask=unmask, reason=reason)
+    session.commit()
+    if fmt == "xlsx":
+        return Response(excel.to_bytes(export.sheet(data)), media_type=export.XLSX,
+                        headers={"Content-Disposition": 'attachment; filename="monitoring.xlsx"'})
+    buf = io.StringIO()
+    export.write_csv(buf, data)
+    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="monitoring.csv"'})
+
+
+@router.get("/warnings/{warning_id}", response_model=WarningRead)
+def warning(warning_id: int, actor: ApiActor, session: SessionDep) -> WarningRead:
+    """One warning in the caller's area."""
+    return warning_read(service.get_warning(session, actor=actor, warning_id=warning_id))
+
+
+@router.post("/warnings/{warning_id}/actions", response_model=WarningRead)
+def warning_action(warning_id: int, body: WarningAction, actor: ApiActor, session: SessionDep) -> WarningRead:
+    """Assign, verify, dispose (with reason; refer needs a target) or close a warning."""
+    today = date.today()
+    if body.action == "assign":
+        w = service.assign(session, actor=actor, warning_id=warning_id, version=body.version, assignee_id=None,
+                           note=body.note)
+    elif body.action == "verify":
+        w = service.verify(session, actor=actor, warning_id=warning_id, version=body.version, note=body.note)
+    elif body.action == "dispose":
+        w = service.dispose(session, actor=actor, warning_id=warning_id, version=body.version,
+                            disposition=body.disposition, note=body.note, today=today, target_key=body.target_key,
+                            target_kind=body.target_kind)
+    else:
+        w = service.close(session, actor=actor, warning_id=warning_id, version=body.version, note=body.note,
+                          today=today)
+    session.commit()
+    return warning_read(w)
+
+
+@router.get("/stats")
+def stats(actor: ApiActor, session: SessionDep) -> dict[str, object]:
+    """Warnings by rule and township, the weekly trend and the on-time disposal rate."""
+    return service.stats(session, actor=actor, today=date.today())
+
+
+@router.get("/referrals", response_model=list[ReferralRead])
+def referral_list(actor: ApiActor, session: SessionDep, status: str = "") -> list[ReferralRead]:
+    """Referrals in scope; an agency liaison sees those addressed to its agency."""
+    return [ReferralRead.model_validate(r) for r in referrals.list_referrals(session, actor=actor, status=status)]
+
+
+@router.post("/referrals/{referral_id}/answer", response_model=ReferralRead)
+def referral_answer(referral_id: int, body: ReferralAnswer, actor: ApiActor, session: SessionDep) -> ReferralRead:
+    """Acknowledge a referral or record its result."""
+    r = referrals.answer(session, actor=actor, referral_id=referral_id, version=body.version,
+                         acknowledge_only=body.acknowledge_only, result=body.result, today=date.today())
+    session.commit()
+    return ReferralRead.model_validate(r)
