@@ -2,7 +2,7 @@
 document.addEventListener("DOMContentLoaded", function () {
   var holder = document.getElementById("care-data");
   if (holder && window.echarts) {
-    var data = JSON.parse(holder.textContent);
+    var data = JSON.parse(holder.dataset.chart);
     var names = data.towns.map(function (r) { return r.name; });
     var series = [["核定", "entitled"], ["排班", "scheduled"], ["已服务", "delivered"], ["核验通过", "verified"]].map(function (s) {
       return {name: s[0], type: "bar", data: data.towns.map(function (r) { return r[s[1]]; })};
