@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "doudi.synth.commands",
     "doudi.cases.commands",
     "doudi.monitoring.commands",
+    "doudi.payments.commands",
     "doudi.care.commands",
 ]
 

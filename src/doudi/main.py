@@ -40,6 +40,7 @@ API_MODULES = [
     "doudi.verification.views",
     "doudi.policy.views",
     "doudi.monitoring.views",
+    "doudi.payments.views",
     "doudi.care.views",
 ]
 PAGE_MODULES = [
@@ -54,6 +55,7 @@ PAGE_MODULES = [
     "doudi.verification.pages",
     "doudi.policy.pages",
     "doudi.monitoring.pages",
+    "doudi.payments.pages",
     "doudi.care.pages",
 ]
 

@@ -33,7 +33,7 @@ def test_township_user_sees_only_their_township(fresh_database, tmp_path, page) 
 
         page.fill("input[name=q]", "李秀英")
         page.click("form.filters button[type=submit]")
-        page.wait_for_function("document.querySelector('#household-table').innerText.includes('李秀英')")
+        page.wait_for_function("document.querySelector('#household-table')?.innerText.includes('李秀英')")
         page.click(f"text={mine_no}")
         page.wait_for_url(f"{base}/households/{mine_id}")
         assert "李秀英" in page.inner_text("#members")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, Protocol, Self, TypeVar
 
 import polars as pl
-from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.orm import Session
 
-from doudi.areas.codes import scope_prefix
+from doudi.areas.codes import ancestors, scope_prefix
 from doudi.auth.permissions import Actor, OrgKind
 from doudi.core.errors import NotFound
 
@@ -110,3 +110,11 @@ def in_scope(stmt: Q, actor: Actor, *, area: Any = None, org: tuple[OrgKind, Any
     if org is not None:
         conditions.append(org_clause(org[1], actor, org[0]))
     return stmt.where(and_(*conditions)) if conditions else stmt
+
+
+def in_area_or_above(stmt: Q, column: Any, actor: Actor) -> Q:
+    """Limit a query to rows in the actor's subtree or at an area enclosing the actor's (a county's payment
+    roll is seen by its townships, which then see only their own lines on it)."""
+    if not actor.prefix:
+        return stmt
+    return stmt.where(or_(column.startswith(actor.prefix), column.in_(ancestors(actor.area_code))))

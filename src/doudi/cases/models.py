@@ -205,6 +205,9 @@ class EnrollmentChange(Versioned, Base):
     effective_month: Mapped[date] = mapped_column(Date)
     old_amount: Mapped[Decimal] = mapped_column(Money)
     new_amount: Mapped[Decimal] = mapped_column(Money)
+    # A change of care level (特困): the level before and from `effective_month` ('' = level unchanged).
+    old_level: Mapped[str] = mapped_column(String(24), default="", server_default="")
+    new_level: Mapped[str] = mapped_column(String(24), default="", server_default="")
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

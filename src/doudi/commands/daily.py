@@ -8,7 +8,11 @@ from datetime import date
 import typer
 
 # Each module exposes `daily(session, *, today) -> str`, one line of Chinese summary; domains append theirs.
-DAILY_JOBS: list[str] = ["doudi.monitoring.jobs", "doudi.care.daily"]
+DAILY_JOBS: list[str] = [
+    "doudi.monitoring.jobs",
+    "doudi.payments.jobs",  # the month's payment rolls, in the window the pack sets (after monitoring's stops)
+    "doudi.care.daily",  # no-shows, ended entitlements, yearly reviews
+]
 
 
 def run_daily(*, today: date) -> list[str]:

@@ -16,6 +16,7 @@ MODEL_MODULES = [
     "doudi.policy.models",
     "doudi.monitoring.models",
     "doudi.caseload.models",
+    "doudi.payments.models",
     "doudi.care.models",
 ]
 

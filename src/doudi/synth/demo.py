@@ -136,7 +136,11 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
 
 # Each module exposes `seed(session, *, today, township)`, filling its domain for the demo county (warnings,
 # payment rolls, care visits); domains append theirs. They run after the demo cases, in this order.
-DOMAIN_DEMOS: list[str] = ["doudi.monitoring.demo", "doudi.care.demo"]
+DOMAIN_DEMOS: list[str] = [
+    "doudi.monitoring.demo",
+    "doudi.payments.demo",  # recipients with accounts, a reconciled roll and rolls to approve
+    "doudi.care.demo",  # providers, assessed persons, verified and flagged visits, a settled month
+]
 
 
 def run_demo(

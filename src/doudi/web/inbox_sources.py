@@ -12,7 +12,11 @@ from doudi.auth.permissions import Actor
 
 # Each module exposes `inbox_items(session, *, actor, today) -> list[InboxItem]`, already scoped to the actor;
 # domains append theirs.
-INBOX_SOURCES: list[str] = ["doudi.monitoring.inbox", "doudi.care.inbox"]
+INBOX_SOURCES: list[str] = [
+    "doudi.monitoring.inbox",
+    "doudi.payments.jobs",  # rolls to approve
+    "doudi.care.inbox",  # flagged visits, re-assessments due, open complaints
+]
 
 
 @dataclass(frozen=True)

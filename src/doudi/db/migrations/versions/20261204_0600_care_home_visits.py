@@ -1,7 +1,7 @@
 """care: self-care assessments, entitlements, providers, caregivers, verified visits, feedback, settlements
 
 Revision ID: 0600
-Revises: 0950
+Revises: 0500
 Create Date: 2026-12-04 22:07:17.732101
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0600'
-down_revision: str | Sequence[str] | None = '0950'
+down_revision: str | Sequence[str] | None = '0500'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

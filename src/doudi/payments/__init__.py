@@ -1,0 +1,1 @@
+"""Payments: monthly payment rolls, bank files, reconciliation, price subsidies and the township reserve fund."""
