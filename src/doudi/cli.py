@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "doudi.cases.commands",
     "doudi.monitoring.commands",
     "doudi.payments.commands",
+    "doudi.care.commands",
 ]
 
 for _name in COMMAND_MODULES:

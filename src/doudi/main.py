@@ -42,6 +42,7 @@ API_MODULES = [
     "doudi.policy.views",
     "doudi.monitoring.views",
     "doudi.payments.views",
+    "doudi.care.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -56,6 +57,7 @@ PAGE_MODULES = [
     "doudi.policy.pages",
     "doudi.monitoring.pages",
     "doudi.payments.pages",
+    "doudi.care.pages",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

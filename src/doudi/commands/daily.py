@@ -11,6 +11,7 @@ import typer
 DAILY_JOBS: list[str] = [
     "doudi.monitoring.jobs",
     "doudi.payments.jobs",  # the month's payment rolls, in the window the pack sets (after monitoring's stops)
+    "doudi.care.daily",  # no-shows, ended entitlements, yearly reviews
 ]
 
 

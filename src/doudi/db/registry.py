@@ -17,6 +17,7 @@ MODEL_MODULES = [
     "doudi.monitoring.models",
     "doudi.caseload.models",
     "doudi.payments.models",
+    "doudi.care.models",
 ]
 
 

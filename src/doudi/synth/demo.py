@@ -136,6 +136,7 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
 DOMAIN_DEMOS: list[str] = [
     "doudi.monitoring.demo",
     "doudi.payments.demo",  # recipients with accounts, a reconciled roll and rolls to approve
+    "doudi.care.demo",  # providers, assessed persons, verified and flagged visits, a settled month
 ]
 
 

@@ -15,6 +15,7 @@ from doudi.auth.permissions import Actor
 INBOX_SOURCES: list[str] = [
     "doudi.monitoring.inbox",
     "doudi.payments.jobs",  # rolls to approve
+    "doudi.care.inbox",  # flagged visits, re-assessments due, open complaints
 ]
 
 

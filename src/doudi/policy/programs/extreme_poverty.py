@@ -206,21 +206,31 @@ def _supporters(m: pl.DataFrame, q: EPParams, on: date, seg: Segments) -> pl.Dat
     return m
 
 
+def care_rank(unable: pl.Expr, q: EPParams) -> pl.Expr:
+    """Art. 22: the care rank (1 self-care, 2 partial, 3 full) from the number of the six items not met."""
+    return (pl.when(unable >= q.full_min_unable).then(3).when(unable >= q.partial_min_unable).then(2)
+            .otherwise(1)).cast(pl.Int8)
+
+
+def home_care_hours(rank: pl.Expr, q: EPParams) -> pl.Expr:
+    """Home-care hours a month of a dispersed 特困 person by care rank (null where the pack sets none)."""
+    hours = [q.hours_self_care, q.hours_partial, q.hours_full]
+    if any(h is None for h in hours):
+        return pl.lit(None, pl.Float64)
+    return pl.when(rank == 3).then(hours[2]).when(rank == 2).then(hours[1]).otherwise(hours[0])
+
+
 def _amounts(m: pl.DataFrame, q: EPParams, on: date) -> pl.DataFrame:
     """Care level, amount and home-care hours (before the Art. 9 choice)."""
     del on
-    unable = pl.col("self_care_unable_items")
-    rank = (pl.when(unable >= q.full_min_unable).then(3).when(unable >= q.partial_min_unable).then(2)
-            .otherwise(1)).cast(pl.Int8)
-    hours = [h for h in (q.hours_self_care, q.hours_partial, q.hours_full) if h is not None]
+    rank = care_rank(pl.col("self_care_unable_items"), q)
     local = by_hukou(q.basic_urban, q.basic_rural) if q.basic_urban is not None else pl.lit(None, pl.Float64)
     basic = pl.max_horizontal(local.fill_null(0.0), pl.col("std") * q.basic_multiplier)
     m = m.with_columns(ep_rank=rank, ep_basic=money(basic), ep_local_basic=local.fill_null(0.0) >= pl.col(
         "std") * q.basic_multiplier)
     return m.with_columns(
         ep_care=_by_rank([q.care_self_care, q.care_partial, q.care_full]),
-        ep_hours=(pl.when(pl.col("support_mode") == "dispersed").then(_by_rank(hours))
-                  if len(hours) == len(LEVELS) else pl.lit(None, pl.Float64)),
+        ep_hours=pl.when(pl.col("support_mode") == "dispersed").then(home_care_hours(pl.col("ep_rank"), q)),
     ).with_columns(ep_full_amount=money(pl.col("ep_basic") + pl.col("ep_care")))
 
 
