@@ -16,6 +16,7 @@ from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.models import User
 from doudi.auth.permissions import system_actor
+from doudi.auth.scope import under
 from doudi.care import service as care
 from doudi.care import settlement, visits
 from doudi.care.models import CareProvider, CareVisit, Trigger, VisitStatus
@@ -42,7 +43,8 @@ def _dispersed(session: Session, region: str) -> list[tuple[int, int, str, str, 
             .join(Household, Household.id == Membership.household_id)
             .where(Person.extreme_poverty_supported.is_(True), Person.support_mode == "dispersed",
                    Person.date_of_death.is_(None), Membership.valid_to.is_(None),
-                   Household.area_code.startswith(region)).order_by(Person.id))
+                   ).order_by(Person.id))
+    stmt = under(stmt, Household.area_code, region)
     return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor, OrgKind
-from doudi.auth.scope import get_in_area, in_scope
+from doudi.auth.scope import get_in_area, in_scope, in_subtree, under
 from doudi.care.models import (
     CareAssessment,
     CareEntitlement,
@@ -347,7 +347,7 @@ def enroll_recipient(session: Session, *, actor: Actor, person_id: int, provider
     p = None
     if provider_id is not None:
         p = get_provider(session, actor=actor, provider_id=provider_id)
-        if not any(a.area_code.startswith(t) for t in p.townships):
+        if not any(in_subtree(a.area_code, t) for t in p.townships):
             raise ValidationFailed([FieldError("provider_id", f"{p.name} 的合同服务区域不含该人员所在乡镇")])
     if (latitude is None) != (longitude is None) or (latitude is not None and not (
             -90 <= latitude <= 90 and -180 <= float(longitude or 0) <= 180)):
@@ -418,7 +418,7 @@ def recipients(session: Session, *, actor: Actor, month: date, q: str = "", leve
     if provider_id:
         stmt = stmt.where(CareRecipient.provider_id == provider_id)
     if area:
-        stmt = stmt.where(CareEntitlement.area_code.startswith(area))
+        stmt = under(stmt, CareEntitlement.area_code, area)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.execute(stmt.order_by(CareEntitlement.area_code, Person.name)
                            .offset((page - 1) * per_page).limit(per_page)).all()

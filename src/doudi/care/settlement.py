@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import under
 from doudi.care.models import (
     PAID_STATUSES,
     CareEntitlement,
@@ -159,7 +160,7 @@ def provider_payables(session: Session, *, month: date, area: str = "") -> pl.Da
             .join(CareProvider, CareProvider.id == CareSettlement.provider_id)
             .where(CareSettlement.month == month_start(month), CareSettlement.status == SettlementStatus.CONFIRMED))
     if area:
-        stmt = stmt.where(CareSettlement.area_code.startswith(area))
+        stmt = under(stmt, CareSettlement.area_code, area)
     frame = read_frame(session, stmt.order_by(CareSettlement.provider_key))
     return frame.with_columns(
         component=pl.lit(PAYABLE_COMPONENT),

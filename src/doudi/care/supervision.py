@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from doudi.areas.models import Area
 from doudi.auth.permissions import Actor
+from doudi.auth.scope import under
 from doudi.care.models import (
     PAID_STATUSES,
     CareEntitlement,
@@ -73,8 +74,8 @@ def dashboard(session: Session, *, actor: Actor, month: date, today: date, area:
                   .where(CareVisit.visit_date >= month, CareVisit.visit_date < next_month(month)))
     visit_stmt = provider_scope(visit_stmt, actor, area=CareVisit.area_code, org=CareVisit.provider_key)
     if area:
-        ent_stmt = ent_stmt.where(CareEntitlement.area_code.startswith(area))
-        visit_stmt = visit_stmt.where(CareVisit.area_code.startswith(area))
+        ent_stmt = under(ent_stmt, CareEntitlement.area_code, area)
+        visit_stmt = under(visit_stmt, CareVisit.area_code, area)
     ent = read_frame(session, ent_stmt.group_by(e_town, CareRecipient.provider_id)).with_columns(
         entitled=pl.col("hours").cast(pl.Float64) * 60, persons=pl.col("persons").cast(pl.Int64))
     vis = read_frame(session, visit_stmt.group_by(v_town, CareVisit.provider_id, CareVisit.status)).with_columns(
@@ -136,7 +137,7 @@ def without_visits(session: Session, *, actor: Actor, today: date, days: int, ar
                    or_(last.c.last.is_(None), last.c.last < today - timedelta(days=days))))
     stmt = provider_scope(stmt, actor, area=CareEntitlement.area_code, org=CareRecipient.provider_key)
     if area:
-        stmt = stmt.where(CareEntitlement.area_code.startswith(area))
+        stmt = under(stmt, CareEntitlement.area_code, area)
     rows = session.execute(stmt.order_by(last.c.last.is_not(None), last.c.last, CareEntitlement.person_id)
                            .limit(limit)).all()
     return [{"person_id": r[0], "name": r[1], "area_code": r[2], "last": r[3],

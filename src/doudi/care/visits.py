@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor, OrgKind
+from doudi.auth.scope import under
 from doudi.care.models import (
     BOOKED_STATUSES,
     Caregiver,
@@ -363,7 +364,7 @@ def visit_query(actor: Actor, f: VisitFilter) -> Any:
     if f.caregiver_id:
         stmt = stmt.where(CareVisit.caregiver_id == f.caregiver_id)
     if f.area:
-        stmt = stmt.where(CareVisit.area_code.startswith(f.area))
+        stmt = under(stmt, CareVisit.area_code, f.area)
     if f.q:
         stmt = stmt.where(Person.name.contains(f.q))
     return stmt.order_by(CareVisit.visit_date.desc(), CareVisit.planned_start, CareVisit.id)

@@ -1,7 +1,7 @@
 """states: CHECK constraints on every status column, the step level, the approval level and the match method
 
 Revision ID: 0900
-Revises: 0500
+Revises: 0600
 Create Date: 2026-12-04 21:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0900'
-down_revision: str | Sequence[str] | None = '0500'
+down_revision: str | Sequence[str] | None = '0600'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
