@@ -119,6 +119,23 @@ def test_at_most_once_and_idempotent(db: Session) -> None:
         db.flush()
 
 
+def test_two_enrollments_for_one_payee_and_month_are_paid_once(db: Session) -> None:
+    """A migrated ledger row beside a new decision (重复): one line, the oldest enrollment's; the other is held and
+    named in the audit entry, and the roll is generated instead of failing on the unique key."""
+    from doudi.audit.models import AuditEntry
+
+    staff = make_staff(db)
+    hh = make_household(db, VILLAGE_A1)
+    account(db, f"H{hh.id}", "6230123456789012")
+    first = enroll(db, program="dibao", amount="537.00", start=date(2026, 1, 1), household=hh)
+    second = enroll(db, program="dibao", amount="600.00", start=date(2026, 1, 1), household=hh)
+    r = roll(db, staff.preparer, "2026-01")
+    lines = db.scalars(select(PaymentLine).where(PaymentLine.roll_id == r.id)).all()
+    assert [(ln.enrollment_id, ln.amount_fen) for ln in lines] == [(first.id, 53700)]
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "payment.roll_generate")).one()
+    assert entry.changes["held_duplicates"] == [None, [second.id]]
+
+
 def test_maker_checker_approval(db: Session) -> None:
     staff = make_staff(db)
     enroll(db, program="dibao", amount="537.00", start=date(2026, 1, 1))
