@@ -269,10 +269,12 @@ def generate_roll(session: Session, *, actor: Actor, county: str, month: date, p
     # ledger row beside a new decision) are paid once: the oldest enrollment's line; the others are held and named
     # in the audit entry for the township to close (monitoring's duplicate rule flags them too).
     key = ["payee_key", "program", "covers", "entitlement_month"]
-    ranked = lines.sort("enrollment_id").with_columns(pl.int_range(pl.len()).over(key).alias("_dup"))
-    held = ranked.filter(pl.col("_dup") > 0)
-    lines = ranked.filter(pl.col("_dup") == 0).drop("_dup").sort("area_code", "payee_key", "entitlement_month",
-                                                                 "covers")
+    held_ids: list[int] = []
+    if not lines.is_empty():
+        ranked = lines.sort("enrollment_id").with_columns(pl.int_range(pl.len()).over(key).alias("_dup"))
+        held_ids = sorted(int(e) for e in ranked.filter(pl.col("_dup") > 0)["enrollment_id"].unique())
+        lines = ranked.filter(pl.col("_dup") == 0).drop("_dup").sort("area_code", "payee_key", "entitlement_month",
+                                                                     "covers")
     if not lines.is_empty():
         lines = lines.with_row_index("n", offset=1).with_columns(
             roll_id=pl.lit(roll.id), attempt=pl.lit(1), reason=pl.lit(""),
@@ -286,7 +288,7 @@ def generate_roll(session: Session, *, actor: Actor, county: str, month: date, p
     audit.record(session, actor=actor, action="payment.roll_generate", object_type="payment_roll",
                  object_id=roll.id, area_code=county,
                  after={"month": f"{month:%Y-%m}", "program": program, "lines": roll.line_count,
-                        "held_duplicates": sorted(int(e) for e in held["enrollment_id"].unique()),
+                        "held_duplicates": held_ids,
                         "total": yuan(roll.total_fen), "reissued": moved[0]})
     return roll
 
