@@ -108,8 +108,9 @@ def page_login(request: Request, session: SessionDep, settings: SettingsDep) -> 
     if found is None:
         raise LoginRequired(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
     user, ws = found
-    # The sliding expiry is committed with the route's work, or on its own by get_session.
-    session.info["touch"] = {"session_id": ws.id, "last_seen_at": ws.last_seen_at, "expires_at": ws.expires_at}
+    # The sliding expiry (when it moved) is committed with the route's work, or on its own by get_session.
+    if session.is_modified(ws):
+        session.info["touch"] = {"session_id": ws.id, "last_seen_at": ws.last_seen_at, "expires_at": ws.expires_at}
     # Plain values only: error pages render after the request's session is closed.
     request.state.user = UserView(user.username, user.full_name, sorted(user.roles), user.area_code)
     request.state.csrf_token = ws.csrf_token

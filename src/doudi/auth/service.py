@@ -166,6 +166,9 @@ def start_web_session(session: Session, *, settings: Settings, user: User, ip: s
     return token, ws
 
 
+SLIDE_EVERY = timedelta(minutes=1)
+
+
 def resolve_web_session(session: Session, *, settings: Settings, token: str) -> tuple[User, WebSession] | None:
     """The user behind a session cookie, sliding its expiry; None when expired, revoked or unknown."""
     ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
@@ -175,8 +178,11 @@ def resolve_web_session(session: Session, *, settings: Settings, token: str) -> 
     user = session.get(User, ws.user_id)
     if user is None or not user.is_active:
         return None
-    ws.last_seen_at = now
-    ws.expires_at = now + timedelta(minutes=settings.session_minutes)
+    # Slid at most once a minute, so that reading pages does not write on every request (on SQLite a write
+    # waits for any other writer).
+    if now - _aware(ws.last_seen_at) >= SLIDE_EVERY:
+        ws.last_seen_at = now
+        ws.expires_at = now + timedelta(minutes=settings.session_minutes)
     return user, ws
 
 
