@@ -158,10 +158,8 @@ def _csv_rows(path: Path) -> list[list[str]]:
         raise ImportFileError(f"{path.name} 不是有效的 CSV：{exc}") from None
 
 
-def read_table(path: Path) -> Table:
-    """Read the file; raise ImportFileError for anything that makes the whole file unusable."""
-    if not path.is_file():
-        raise ImportFileError(f"找不到文件 {path}")
+def _text_rows(path: Path, *, supported: str) -> list[list[str]]:
+    """The rows of a CSV or XLSX file as text, header first; ImportFileError for a file that cannot be one."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise ImportFileError(f"{path.name} 是旧版 Excel (.xls)；请另存为 .xlsx 或 CSV 后再导入")
@@ -172,9 +170,17 @@ def read_table(path: Path) -> Table:
             raise ImportFileError(f"{path.name} 实际是 Excel 文件；请将扩展名改为 .xlsx")
         rows = _csv_rows(path)
     else:
-        raise ImportFileError(f"不支持的文件类型 {suffix or '(无扩展名)'}；请提供 .csv 或 .xlsx 文件")
+        raise ImportFileError(f"不支持的文件类型 {suffix or '(无扩展名)'}；请提供 {supported} 文件")
     if not rows or not any(c.strip() for c in rows[0]):
         raise ImportFileError(f"{path.name} 为空或缺少表头")
+    return rows
+
+
+def read_table(path: Path) -> Table:
+    """Read the file; raise ImportFileError for anything that makes the whole file unusable."""
+    if not path.is_file():
+        raise ImportFileError(f"找不到文件 {path}")
+    rows = _text_rows(path, supported=".csv 或 .xlsx")
     header = [HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in rows[0]]
     dupes = sorted({h for h in header if h and header.count(h) > 1})
     if dupes:
@@ -231,18 +237,7 @@ def read_columns(path: Path, *, required: list[str], optional: list[str], aliase
         unknown = [h for h in header if h not in columns]
         return Table(frame=frame, columns=[h for h in header if h in columns],
                      warnings=[f"忽略未知列：{', '.join(unknown)}"] if unknown else [])
-    if suffix == ".xls":
-        raise ImportFileError(f"{path.name} 是旧版 Excel (.xls)；请另存为 .xlsx 或 CSV 后再导入")
-    if suffix in {".xlsx", ".xlsm"}:
-        rows = _xlsx_rows(path)
-    elif suffix in {".csv", ".txt"}:
-        if path.read_bytes()[:2] == b"PK":
-            raise ImportFileError(f"{path.name} 实际是 Excel 文件；请将扩展名改为 .xlsx")
-        rows = _csv_rows(path)
-    else:
-        raise ImportFileError(f"不支持的文件类型 {suffix or '(无扩展名)'}；请提供 .csv、.xlsx 或 .parquet 文件")
-    if not rows or not any(c.strip() for c in rows[0]):
-        raise ImportFileError(f"{path.name} 为空或缺少表头")
+    rows = _text_rows(path, supported=".csv、.xlsx 或 .parquet")
     header = [aliases.get(h.strip(), h.strip().lower()) for h in rows[0]]
     _check_header(header, required, columns, path.name)
     index = {h: i for i, h in enumerate(header) if h in columns}

@@ -80,15 +80,12 @@ def _caseload(session: Session, actor: Actor, today: date) -> list[Chart]:
     order = [s for s in STEP_LABELS if s in set(counts["step"])]
     labels = [STEP_LABELS[s] for s in order]
     programs = sorted(set(counts["program"]))
-    series = []
-    rows: list[list[object]] = []
-    for prog in programs:
-        by_step = dict(zip(*counts.filter(pl.col("program") == prog).select("step", "len"), strict=True))
-        series.append({"name": PROGRAM_LABELS.get(prog, prog) or "未定", "type": "bar", "stack": "steps",
-                       "data": [int(by_step.get(s, 0)) for s in order]})
-    for s, label in zip(order, labels, strict=True):
-        rows.append([label, *[int(dict(zip(*counts.filter(pl.col("program") == p).select("step", "len"),
-                                             strict=True)).get(s, 0)) for p in programs]])
+    by_prog = {p: dict(zip(*counts.filter(pl.col("program") == p).select("step", "len"), strict=True))
+               for p in programs}
+    series = [{"name": PROGRAM_LABELS.get(p, p) or "未定", "type": "bar", "stack": "steps",
+               "data": [int(by_prog[p].get(s, 0)) for s in order]} for p in programs]
+    rows: list[list[object]] = [[label, *[int(by_prog[p].get(s, 0)) for p in programs]]
+                                for s, label in zip(order, labels, strict=True)]
     head = ["环节", *[PROGRAM_LABELS.get(p, p) or "未定" for p in programs]]
     return [Chart("caseload", "在办案件：按环节与项目", _bar(labels, series, horizontal=True), head, rows)]
 
