@@ -54,6 +54,10 @@ def _read(conn: Connection, stmt: Any, schema: dict[str, pl.DataType]) -> pl.Dat
     return read_frame(conn, stmt, schema=schema)
 
 
+def _of_sources(stmt: Any, column: Any, sources: Sequence[str] | None) -> Any:
+    return stmt if sources is None else stmt.where(column.in_(list(sources)))
+
+
 def _scope(stmt: Any, area_prefix: str, household_ids: Sequence[int] | None) -> Any:
     stmt = under(stmt, Household.area_code, area_prefix)
     if household_ids is not None:
@@ -62,9 +66,12 @@ def _scope(stmt: Any, area_prefix: str, household_ids: Sequence[int] | None) -> 
 
 
 def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
-                  household_ids: Sequence[int] | None = None) -> Frames:
+                  household_ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> Frames:
     """Frames for every registry household in scope (`area_prefix`: an area code or a code prefix, via
-    auth.scope.under; or `household_ids`), with its facts as of `on`."""
+    auth.scope.under; or `household_ids`), with its facts as of `on`.
+
+    `sources` limits the facts read to those source kinds (e.g. ``["declared"]``: what the household declared,
+    before verification); None reads every source, the most authoritative winning."""
     hh = _read(conn, _scope(select(Household.id, Household.area_code, Household.hukou_type,
                                    Household.has_capable_supporter, Household.former_registered_poor),
                             area_prefix, household_ids),
@@ -82,9 +89,9 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
     longest = max((max(w.income_months, w.asset_months, w.expense_months) for w in windows.values()), default=0)
     earliest = months_back(on, longest)
     members = _members(conn, on, area_prefix, household_ids)
-    income = _income(conn, on, earliest, area_prefix, household_ids, hh, windows)
-    assets = _assets(conn, on, earliest, area_prefix, household_ids, hh, windows)
-    expenses = _expenses(conn, on, earliest, area_prefix, household_ids, hh, windows)
+    income = _income(conn, on, earliest, area_prefix, household_ids, hh, windows, sources)
+    assets = _assets(conn, on, earliest, area_prefix, household_ids, hh, windows, sources)
+    expenses = _expenses(conn, on, earliest, area_prefix, household_ids, hh, windows, sources)
     living = _living(conn, on, area_prefix, household_ids)
     # Income recorded for the household as a whole is attributed to its head (member 0).
     heads = members.filter(pl.col("member_idx") == 0).select("household_id", head_id="person_id")
@@ -167,14 +174,15 @@ def _window_starts(df: pl.DataFrame, hh: pl.DataFrame, on: date, windows: dict[s
 
 
 def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequence[int] | None,
-            hh: pl.DataFrame, windows: dict[str, ReaderParams]) -> pl.DataFrame:
+            hh: pl.DataFrame, windows: dict[str, ReaderParams], sources: Sequence[str] | None = None
+            ) -> pl.DataFrame:
     stmt = (select(IncomeFact.household_id, IncomeFact.person_id, IncomeFact.kind, IncomeFact.amount,
                    IncomeFact.source_kind, IncomeFact.period_start, IncomeFact.period_end)
             .join(Household, Household.id == IncomeFact.household_id)
             .where(IncomeFact.superseded_by.is_(None))
             .where(and_(IncomeFact.period_end >= earliest, IncomeFact.period_start <= on))
             .where(IncomeFact.kind.in_(INCOME_KINDS)))
-    df = _read(conn, _scope(stmt, prefix, ids), {
+    df = _read(conn, _scope(_of_sources(stmt, IncomeFact.source_kind, sources), prefix, ids), {
         "household_id": pl.Int64(), "person_id": pl.Int64(), "kind": pl.String(), "amount": pl.Float64(),
         "source_kind": pl.String(), "period_start": pl.Date(), "period_end": pl.Date()})
     if df.is_empty():
@@ -192,13 +200,13 @@ def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequen
 
 
 def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int] | None, hh: pl.DataFrame,
-            windows: dict[str, ReaderParams]) -> pl.DataFrame:
+            windows: dict[str, ReaderParams], sources: Sequence[str] | None = None) -> pl.DataFrame:
     stmt = (select(AssetFact.household_id, AssetFact.kind, AssetFact.quantity, AssetFact.value, AssetFact.exempt,
                    AssetFact.source_kind, AssetFact.period_end)
             .join(Household, Household.id == AssetFact.household_id)
             .where(AssetFact.superseded_by.is_(None))
             .where(and_(AssetFact.period_end >= lo, AssetFact.period_start <= on)))
-    df = _read(conn, _scope(stmt, prefix, ids), {
+    df = _read(conn, _scope(_of_sources(stmt, AssetFact.source_kind, sources), prefix, ids), {
         "household_id": pl.Int64(), "kind": pl.String(), "quantity": pl.Int32(), "value": pl.Float64(),
         "exempt": pl.Boolean(), "source_kind": pl.String(), "period_end": pl.Date()})
     df = _window_starts(df, hh, on, windows, "asset_months").filter(pl.col("period_end") >= pl.col("win_start"))
@@ -210,14 +218,14 @@ def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int
 
 
 def _expenses(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int] | None, hh: pl.DataFrame,
-              windows: dict[str, ReaderParams]) -> pl.DataFrame:
+              windows: dict[str, ReaderParams], sources: Sequence[str] | None = None) -> pl.DataFrame:
     last = on - timedelta(days=1)
     stmt = (select(ExpenseFact.household_id, ExpenseFact.kind, ExpenseFact.amount, ExpenseFact.source_kind,
                    ExpenseFact.period_start, ExpenseFact.period_end)
             .join(Household, Household.id == ExpenseFact.household_id)
             .where(ExpenseFact.superseded_by.is_(None))
             .where(and_(ExpenseFact.period_end >= lo, ExpenseFact.period_start <= on)))
-    df = _read(conn, _scope(stmt, prefix, ids), {
+    df = _read(conn, _scope(_of_sources(stmt, ExpenseFact.source_kind, sources), prefix, ids), {
         "household_id": pl.Int64(), "kind": pl.String(), "amount": pl.Float64(), "source_kind": pl.String(),
         "period_start": pl.Date(), "period_end": pl.Date()})
     period_days = (pl.col("period_end") - pl.col("period_start")).dt.total_days() + 1
