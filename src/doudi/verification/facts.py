@@ -133,6 +133,7 @@ def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> 
             fact.update(household_id=hh[r["person_id"]], person_id=r["person_id"], source_key=key,
                         batch_id=r["batch_id"], note=f"{key}#{r['batch_id']}:{r['row_number']}")
             out.append(fact)
+    out = _one_per_home(out)
     if key_rows := [f for f in out if f["source_key"] == "provident_fund"]:
         # Only the latest month's balance is a holding; earlier months are history.
         latest: dict[int, dict[str, Any]] = {}
@@ -140,6 +141,21 @@ def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> 
             latest[f["person_id"]] = f
         out = [f for f in out if f["source_key"] != "provident_fund"] + list(latest.values())
     return pl.DataFrame(out, schema=FACT_SCHEMA) if out else pl.DataFrame(schema=FACT_SCHEMA)
+
+
+def _one_per_home(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A jointly owned home is one real-estate row per owner in the feed, but one holding of the household: keep
+    the first owner's fact for each household and certificate (the description carries the certificate number)."""
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for f in facts:
+        if f["source_key"] == "real_estate":
+            key = (f["household_id"], f["description"])
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(f)
+    return out
 
 
 def _map(key: str, d: dict[str, Any], period: date | None, as_of: date) -> dict[str, Any] | None:
