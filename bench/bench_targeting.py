@@ -115,11 +115,13 @@ def run() -> dict[str, Any]:
             print(f"\n== {label}（{study.counts['households']:,} 户，评估日 {study.on}）", flush=True)
             print("\n".join(lines))
             vis = _visibility(study)
+            hidden_hh = vis["households_with_undeclared_invisible_income"]
             print(f"   部门数据看不到的收入占计入收入 {vis['invisible_income_share'] * 100:.1f}%，其中未申报的占 "
-                  f"{vis['invisible_undeclared_share'] * 100:.2f}%（{vis['households_with_undeclared_invisible_income']}"
-                  f" 户）：核对后误差的下限见 floor 行", flush=True)
-            print(f"   监测：{study.counts.get('warnings', 0)} 条预警，复核 {study.counts.get('reviewed_households', 0)}"
-                  f" 户，登记死亡 {study.counts.get('deaths_recorded', 0)} 人；耗时 {study.seconds}", flush=True)
+                  f"{vis['invisible_undeclared_share'] * 100:.2f}%（{hidden_hh} 户）：核对后误差的下限见 floor 行",
+                  flush=True)
+            c = study.counts
+            print(f"   监测：{c.get('warnings', 0)} 条预警，复核 {c.get('reviewed_households', 0)} 户，"
+                  f"登记死亡 {c.get('deaths_recorded', 0)} 人；耗时 {study.seconds}", flush=True)
             verdicts += [r["target"] for r in rows if "target" in r]
             out["scenarios"][label] = {"rows": rows, "visibility": vis, "counts": study.counts,
                                        "seconds": study.seconds}

@@ -21,6 +21,7 @@ from doudi.registry.models import Household
 from doudi.targeting import export, service
 from tests.factories import TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_A2
 
+
 def _dibao(effect: service.Effect) -> dict[tuple[str, str], dict[str, Any]]:
     rows = effect.by_program.filter(pl.col("program") == "dibao")
     return {(r["township"], r["month"]): r for r in rows.iter_rows(named=True)}
@@ -72,7 +73,7 @@ def test_excel_and_bad_period(db: Session, county: dict[str, Household]) -> None
     changes, findings, months = export.sheets(effect, {TOWN_A: "新安街道", TOWN_B: "景芝镇"})
     dibao = [r for r in changes.rows if r[2] == "最低生活保障"]
     assert [(r[0], r[1]) for r in dibao] == [("新安街道", "2026-06"), ("新安街道", "2026-07"), ("景芝镇", "2026-06")]
-    assert [c.header for c in months.cols()][0] == "月份"
+    assert next(c.header for c in months.cols()) == "月份"
     assert [r[0] for r in findings.rows] == ["新安街道", "新安街道", "景芝镇"]
     with pytest.raises(ValidationFailed):
         service.verification_effect(db, actor=system_actor(), start=date(2026, 8, 1), end=date(2026, 6, 1))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+
 import numpy as np
 import polars as pl
 

@@ -20,25 +20,25 @@ def sheets(effect: Effect, names: dict[str, str]) -> list[Sheet]:
     """Three sheets: decisions changed per township, month and program; findings per township and month; the
     per-month totals."""
     caption = f"核对成效统计（{effect.start} 至 {effect.end}）"
+    money_cols = [Col("每月减少支出(元)", 16, number_format=YUAN), Col("每月增加支出(元)", 16, number_format=YUAN)]
     changes = Sheet("决定变化", [Col("乡镇（街道）", 18), Col("月份", 9), Col("救助项目", 20), Col("核对户次", 9),
                               Col("仅申报符合", 10), Col("核对后符合", 10),
-                              *[Col(rules.DIRECTION_LABELS[d], 12) for d in DIRECTIONS],
-                              Col("每月减少支出(元)", 16, number_format=YUAN), Col("每月增加支出(元)", 16, number_format=YUAN)],
-                    [[names.get(r["township"], r["township"]), r["month"], PROGRAM_LABELS.get(r["program"], r["program"]),
-                      r["requests"], r["granted_before"], r["granted_after"], *[r[d.value] for d in DIRECTIONS],
-                      r["saved"], r["added"]] for r in effect.by_program.iter_rows(named=True)]
-                    if not effect.by_program.is_empty() else [], caption=caption)
+                              *[Col(rules.DIRECTION_LABELS[d], 12) for d in DIRECTIONS], *money_cols],
+                    [[names.get(r["township"], r["township"]), r["month"],
+                      PROGRAM_LABELS.get(r["program"], r["program"]), r["requests"], r["granted_before"],
+                      r["granted_after"], *[r[d.value] for d in DIRECTIONS], r["saved"], r["added"]]
+                     for r in effect.by_program.iter_rows(named=True)], caption=caption)
     found_cols = [c for c in rules.FINDING_LABELS if c in effect.by_place.columns]
     money = {"hidden_wage", "hidden_business", "hidden_property", "hidden_transfer", "deposits"}
-    findings = Sheet("核对发现", [Col("乡镇（街道）", 18), Col("月份", 9), Col("核对户次", 9), Col("申请", 8), Col("复核", 8),
-                              *[Col(rules.FINDING_LABELS[c], 16, number_format=YUAN if c in money else None)
-                                for c in found_cols]],
+    findings = Sheet("核对发现", [Col("乡镇（街道）", 18), Col("月份", 9), Col("核对户次", 9), Col("申请", 8),
+                              Col("复核", 8), *[Col(rules.FINDING_LABELS[c], 16,
+                                                    number_format=YUAN if c in money else None) for c in found_cols]],
                      [[names.get(r["township"], r["township"]), r["month"], r["requests"], r["applications"],
                        r["reviews"], *[r[c] for c in found_cols]] for r in effect.by_place.iter_rows(named=True)],
                      caption=caption)
     totals = monthly_totals(effect)
     months = Sheet("按月合计", [Col("月份", 9), *[Col(rules.DIRECTION_LABELS[d], 12) for d in DIRECTIONS],
-                             Col("每月减少支出(元)", 16, number_format=YUAN), Col("每月增加支出(元)", 16, number_format=YUAN)],
+                             *money_cols],
                    [[r["month"], *[r[d.value] for d in DIRECTIONS], r["saved"], r["added"]]
                     for r in totals.iter_rows(named=True)], caption=caption)
     return [changes, findings, months]
@@ -52,8 +52,8 @@ def chart_options(effect: Effect, names: dict[str, str]) -> list[dict[str, Any]]
         return []
     months = totals["month"].to_list()
     out: list[dict[str, Any]] = []
-    series = [{"name": rules.DIRECTION_LABELS[d], "type": "bar", "stack": "changes", "data": totals[d.value].to_list()}
-              for d in DIRECTIONS]
+    series = [{"name": rules.DIRECTION_LABELS[d], "type": "bar", "stack": "changes",
+               "data": totals[d.value].to_list()} for d in DIRECTIONS]
     out.append({"key": "changes", "title": "核对改变的决定：按月份与方向",
                 "option": _bar(months, series),
                 "head": ["月份", *[rules.DIRECTION_LABELS[d] for d in DIRECTIONS]],

@@ -20,7 +20,8 @@ from doudi.registry.schemas import PersonUpdate
 from doudi.verification import facts as feed_facts
 
 CHUNK = 20_000  # persons per read of linked feed rows
-TABLES = {"income": IncomeFact, "asset": AssetFact, "expense": ExpenseFact}
+TABLES: dict[str, type[IncomeFact] | type[AssetFact] | type[ExpenseFact]] = {
+    "income": IncomeFact, "asset": AssetFact, "expense": ExpenseFact}
 REVIEW_DISPOSITIONS = ("review", "suspend")  # a warning that proposes a review (复核) of the household
 
 
@@ -29,7 +30,8 @@ def verify_county(session: Session, *, actor: Actor, on: date, area: str = "") -
     (source_kind='feed'), skipping rows already recorded; returns the number of facts added. All or nothing in
     the caller's transaction."""
     actor.require("verification.request")
-    stmt = (select(Membership.person_id, Membership.household_id).join(Household, Household.id == Membership.household_id)
+    stmt = (select(Membership.person_id, Membership.household_id)
+            .join(Household, Household.id == Membership.household_id)
             .where(Membership.valid_to.is_(None), area_clause(Household.area_code, actor)))
     members = read_frame(session, under(stmt, Household.area_code, area),
                          schema={"person_id": pl.Int64(), "household_id": pl.Int64()})

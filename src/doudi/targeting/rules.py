@@ -34,7 +34,8 @@ FINDING_LABELS = {
     "hidden_wage": "隐瞒工资性收入(元/月)", "hidden_business": "隐瞒经营净收入(元/月)",
     "hidden_property": "隐瞒财产净收入(元/月)", "hidden_transfer": "隐瞒转移净收入(元/月)",
     "income_households": "发现隐瞒收入户数", "vehicles": "发现未申报车辆(辆)", "properties": "发现未申报房产(套)",
-    "businesses": "发现未申报市场主体(户)", "deposits": "发现未申报金融资产(元)", "deposit_households": "金融资产不实户数",
+    "businesses": "发现未申报市场主体(户)", "deposits": "发现未申报金融资产(元)",
+    "deposit_households": "金融资产不实户数",
     "deaths": "发现死亡未报(人)",
 }
 KEYS = ["request_id", "household_id"]
@@ -56,8 +57,9 @@ def decision_changes(declared: pl.DataFrame, verified: pl.DataFrame) -> pl.DataF
         amount_before=pl.when(pl.col("eligible_before")).then(pl.col("amount_before").fill_null(0.0)).otherwise(0.0),
         amount_after=pl.when(pl.col("eligible_after")).then(pl.col("amount_after").fill_null(0.0)).otherwise(0.0))
     diff = pl.col("amount_after") - pl.col("amount_before")
-    direction = (pl.when(pl.col("eligible_before") & ~pl.col("eligible_after")).then(pl.lit(Direction.GRANTED_TO_REFUSED))
-                 .when(~pl.col("eligible_before") & pl.col("eligible_after")).then(pl.lit(Direction.REFUSED_TO_GRANTED))
+    before, after = pl.col("eligible_before"), pl.col("eligible_after")
+    direction = (pl.when(before & ~after).then(pl.lit(Direction.GRANTED_TO_REFUSED))
+                 .when(~before & after).then(pl.lit(Direction.REFUSED_TO_GRANTED))
                  .when(pl.col("eligible_before") & (diff < -CENT)).then(pl.lit(Direction.AMOUNT_DOWN))
                  .when(pl.col("eligible_before") & (diff > CENT)).then(pl.lit(Direction.AMOUNT_UP))
                  .otherwise(pl.lit(Direction.UNCHANGED)))
@@ -67,9 +69,10 @@ def decision_changes(declared: pl.DataFrame, verified: pl.DataFrame) -> pl.DataF
 def household_facts(households: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """From the engine's input frames (tagged with request_id): the facts compared, one row per request."""
     income = members.group_by(KEYS).agg([pl.col(k).fill_null(0.0).sum().alias(k) for k in HIDDEN_INCOME_KINDS])
+    homes = pl.col("residential_properties").fill_null(0) + pl.col("non_residential_properties").fill_null(0)
     assets = households.select(
         *KEYS, financial=pl.col("financial_assets").fill_null(0.0), vehicles=pl.col("vehicles").fill_null(0),
-        properties=pl.col("residential_properties").fill_null(0) + pl.col("non_residential_properties").fill_null(0),
+        properties=homes,
         business_registrations=pl.col("business_registrations").fill_null(0))
     return assets.join(income, on=KEYS, how="left").fill_null(0)
 
@@ -86,8 +89,9 @@ def fact_findings(declared: pl.DataFrame, verified: pl.DataFrame, deaths: pl.Dat
     hidden = [excess(k).round(2).alias(f"hidden_{k}") for k in HIDDEN_INCOME_KINDS]
     out = j.select(*KEYS, *hidden, *[excess(src).cast(pl.Int64).alias(name) for name, src in ASSET_COUNTS.items()],
                    deposits=excess("financial").round(2))
+    hidden_total = pl.sum_horizontal([pl.col(f"hidden_{k}") for k in HIDDEN_INCOME_KINDS])
     out = out.with_columns(
-        income_households=(pl.sum_horizontal([pl.col(f"hidden_{k}") for k in HIDDEN_INCOME_KINDS]) > CENT).cast(pl.Int64),
+        income_households=(hidden_total > CENT).cast(pl.Int64),
         deposit_households=(pl.col("deposits") > CENT).cast(pl.Int64))
     out = out.join(deaths.select(*KEYS, "persons"), on=KEYS, how="left")
     return out.with_columns(deaths=pl.col("persons").fill_null(0).cast(pl.Int64)).drop("persons")

@@ -81,7 +81,9 @@ def assess_requests(session: Session, *, requests: pl.DataFrame) -> tuple[pl.Dat
     """(decision changes, fact findings) of each request: the engine on declared facts versus on all facts, on
     the request date; one read per level and date, never per household."""
     conn = session.connection()
-    changes, findings_d, findings_v = [], [], []
+    changes: list[pl.DataFrame] = []
+    findings_d: list[pl.DataFrame] = []
+    findings_v: list[pl.DataFrame] = []
     for (on,), group in requests.sort("requested_on").group_by(["requested_on"], maintain_order=True):
         ids = group["household_id"].unique().to_list()
         levels = {}
@@ -135,10 +137,9 @@ def verification_effect(session: Session, *, actor: Actor, start: date, end: dat
     by_program = rules.summarise_changes(changes, ["township", "month"])
     sums = [c for c in findings.columns if c in rules.FINDING_LABELS]
     by_place = findings.group_by("township", "month").agg(
-        requests=pl.col("request_id").n_unique(),
+        *[pl.col(c).sum() for c in sums], requests=pl.col("request_id").n_unique(),
         applications=(pl.col("purpose") == "application").sum(),
-        reviews=(pl.col("purpose") != "application").sum(),
-        *[pl.col(c).sum() for c in sums]).sort("township", "month")
+        reviews=(pl.col("purpose") != "application").sum()).sort("township", "month")
     return Effect(start, end, area, requests, changes, findings, by_program, by_place)
 
 
