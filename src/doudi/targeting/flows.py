@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import area_clause, under
+from doudi.db.engine import begin_write
 from doudi.db.frames import read_frame, write_frame
 from doudi.registry import writes
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership, Person
@@ -30,6 +31,7 @@ def verify_county(session: Session, *, actor: Actor, on: date, area: str = "") -
     (source_kind='feed'), skipping rows already recorded; returns the number of facts added. All or nothing in
     the caller's transaction."""
     actor.require("verification.request")
+    begin_write(session)  # one writer at a time on SQLite; the facts' unique key stops a concurrent repeat elsewhere
     stmt = (select(Membership.person_id, Membership.household_id)
             .join(Household, Household.id == Membership.household_id)
             .where(Membership.valid_to.is_(None), area_clause(Household.area_code, actor)))
@@ -53,7 +55,9 @@ def verify_county(session: Session, *, actor: Actor, on: date, area: str = "") -
         rows = rows.join(seen, on="note", how="anti").unique("note", keep="first", maintain_order=True)
         common = [pl.col("household_id"), pl.col("person_id"), pl.col("kind"), pl.lit("feed").alias("source_kind"),
                   pl.col("source_key"), pl.col("batch_id"), pl.col("period_start"), pl.col("period_end"),
-                  pl.col("note"), pl.lit(actor.user_id, pl.Int64).alias("recorded_by")]
+                  pl.col("note"), pl.lit(actor.user_id, pl.Int64).alias("recorded_by"),
+                  # The feed row's own key: the current-fact unique index refuses the same row twice.
+                  pl.concat_str(pl.lit("feed|"), pl.col("note")).alias("fact_key")]
         amount = pl.col("amount").fill_null(0.0).round(2)
         if table == "asset":
             out = rows.select(*common, value=amount, quantity=pl.col("quantity"), exempt=pl.col("exempt"),
