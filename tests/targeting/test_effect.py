@@ -77,3 +77,19 @@ def test_excel_and_bad_period(db: Session, county: dict[str, Household]) -> None
     assert [r[0] for r in findings.rows] == ["新安街道", "新安街道", "景芝镇"]
     with pytest.raises(ValidationFailed):
         service.verification_effect(db, actor=system_actor(), start=date(2026, 8, 1), end=date(2026, 6, 1))
+
+
+def test_workbench_chart(db: Session, county: dict[str, Household]) -> None:
+    from doudi.web.charts import dashboard_charts
+
+    officer = Actor(username="officer", area_code="370784", roles=frozenset({"county_officer"}))
+    charts = {c.key: c for c in dashboard_charts(db, actor=officer, today=date(2026, 8, 20))}
+    # June to 20 August: June has 甲 and 乙 refused after verification (2 programs rows or more), 丁 granted.
+    rows = {r[0]: r for r in charts["targeting-changes"].rows}
+    assert set(rows) == {"2026-06", "2026-07"}
+    head = charts["targeting-changes"].head
+    assert int(rows["2026-06"][head.index("符合→不符合")]) >= 2  # 低保 of 甲 and 乙 (other programs may add)
+    assert int(rows["2026-07"][head.index("金额减少")]) >= 1  # 丙's 低保 cut by 50
+    worker = Actor(username="worker", area_code=TOWN_A, roles=frozenset({"township_caseworker"}))
+    assert not any(k.startswith("targeting") for k in (c.key for c in dashboard_charts(db, actor=worker,
+                                                                                      today=date(2026, 8, 20))))
