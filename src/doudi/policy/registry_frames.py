@@ -2,8 +2,9 @@
 into the engine's frames with a handful of SQL queries and Polars, never row by row through the ORM.
 
 Fact rules: superseded facts are ignored; where several sources report the same person and kind,
-the most authoritative wins (investigated > agency feed > declared); income is the month-weighted
-average over the pack's ``dibao.income.averaging_months`` before the evaluation date; assets are the
+the most authoritative wins (investigated > agency feed > declared), except that a holding counts at the larger
+of its declared and agency totals unless investigated (a feed lists only what its agency registers); income is the
+month-weighted average over the pack's ``dibao.income.averaging_months`` before the evaluation date; assets are the
 holdings reported in the pack's ``dibao.property.lookback_months`` (exempt vehicles excluded); rigid
 expenses are pro-rated to the ``rigid_expenses.window_months`` before the date.
 
@@ -146,6 +147,19 @@ def _best_source(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return df.filter(pl.col("rank") == pl.col("rank").max().over(keys)).drop("rank")
 
 
+def _held(df: pl.DataFrame) -> pl.DataFrame:
+    """Holdings per household and kind: an investigation's figures where there is one; otherwise the larger of
+    the declared and the agency totals. A feed lists only what its agency registers (a rural home never registered,
+    an account at a bank outside the feed is not in it), so a holding the household declared still counts; one it
+    hid and the feed lists is found."""
+    keys = ["household_id", "kind"]
+    totals = df.group_by([*keys, "source_kind"]).agg(pl.col("value").sum(), pl.col("quantity").sum())
+    investigated = totals.filter(pl.col("source_kind") == "investigated")
+    rest = totals.join(investigated.select(keys), on=keys, how="anti").group_by(keys).agg(
+        pl.col("value").max(), pl.col("quantity").max())
+    return pl.concat([investigated.drop("source_kind"), rest], how="diagonal_relaxed")
+
+
 def _monthly_best(df: pl.DataFrame, lo: pl.Expr | date, hi: date, keys: list[str]) -> pl.DataFrame:
     """Split each fact into the calendar months it overlaps within [lo, hi] (column `days`: overlap days),
     then keep, for each key and month, only the most authoritative source present in that month.
@@ -210,7 +224,7 @@ def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int
         "household_id": pl.Int64(), "kind": pl.String(), "quantity": pl.Int32(), "value": pl.Float64(),
         "exempt": pl.Boolean(), "source_kind": pl.String(), "period_end": pl.Date()})
     df = _window_starts(df, hh, on, windows, "asset_months").filter(pl.col("period_end") >= pl.col("win_start"))
-    df = _best_source(df.filter(~pl.col("exempt")), ["household_id", "kind"])
+    df = _held(df.filter(~pl.col("exempt")))
     return df.group_by("household_id").agg(
         pl.col("value").filter(pl.col("kind") == "financial").sum().alias("financial_assets"),
         *[pl.col("quantity").filter(pl.col("kind") == k).sum().cast(pl.Int32).alias(c)
