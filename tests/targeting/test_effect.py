@@ -88,8 +88,8 @@ def test_workbench_chart(db: Session, county: dict[str, Household]) -> None:
     rows = {r[0]: r for r in charts["targeting-changes"].rows}
     assert set(rows) == {"2026-06", "2026-07"}
     head = charts["targeting-changes"].head
-    assert int(rows["2026-06"][head.index("符合→不符合")]) >= 2  # 低保 of 甲 and 乙 (other programs may add)
-    assert int(rows["2026-07"][head.index("金额减少")]) >= 1  # 丙's 低保 cut by 50
+    assert int(str(rows["2026-06"][head.index("符合→不符合")])) >= 2  # 低保 of 甲 and 乙 (other programs may add)
+    assert int(str(rows["2026-07"][head.index("金额减少")])) >= 1  # 丙's 低保 cut by 50
     worker = Actor(username="worker", area_code=TOWN_A, roles=frozenset({"township_caseworker"}))
     assert not any(k.startswith("targeting") for k in (c.key for c in dashboard_charts(db, actor=worker,
                                                                                       today=date(2026, 8, 20))))
