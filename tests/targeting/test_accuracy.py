@@ -15,9 +15,11 @@ from doudi.targeting.rules import error_rates
 from testkit.targeting import Study, error_of, run_study
 from tests.conftest import Database
 
-# Verified and monitoring levels, 低保 (measured 2026-12 at about half these values; see bench_targeting).
-THRESHOLDS = {("verified", "inclusion_error"): 0.25, ("verified", "exclusion_error"): 0.05,
-              ("monitoring", "inclusion_error"): 0.20, ("monitoring", "exclusion_error"): 0.05}
+# 低保 at the verified and monitoring levels. Measured: 2 of 23 granted not eligible in truth (8.7 %), both also
+# granted on the floor (income no feed reports), and no eligible household refused; declared only: 7 of 28 (25 %).
+# A threshold allows one more household each way: 3 / 23 = 13 %, 1 / 21 = 4.8 %.
+THRESHOLDS = {("verified", "inclusion_error"): 0.14, ("verified", "exclusion_error"): 0.05,
+              ("monitoring", "inclusion_error"): 0.14, ("monitoring", "exclusion_error"): 0.05}
 WINDOW = (date(2025, 11, 1), date(2026, 10, 31))  # 安丘 averages 12 months; the county's snapshot is 2026-10-31
 COUNTED = ("wage", "business", "property", "transfer")
 
