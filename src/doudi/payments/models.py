@@ -173,6 +173,8 @@ class PaymentLine(Base):
     status: Mapped[str] = mapped_column(String(12), default=LineStatus.PENDING, index=True)
     attempt: Mapped[int] = mapped_column(default=1)
     reason: Mapped[str] = mapped_column(String(200), default="")  # the bank's reason, in Chinese
+    # A provider payable's home-care settlement (care_settlements.id): a settlement is paid by one line at most.
+    settlement_id: Mapped[int | None] = mapped_column(unique=True)
 
     __table_args__ = (
         UniqueConstraint("payee_key", "program", "covers", "entitlement_month", name="uq_payment_lines_once"),
@@ -181,6 +183,22 @@ class PaymentLine(Base):
         CheckConstraint(_in("status", LineStatus), name="status"),
         CheckConstraint("amount_fen > 0", name="amount"),
     )
+
+
+class SubsidyShare(Base):
+    """One person counted in a price-subsidy line. A person belongs to several recipient groups at once (a 特困
+    person in a 低保 household, a household on 低保 and 低保边缘 lists): the unique (person, month) makes the
+    database refuse a second subsidy for the same person and month, whichever group or payee it comes through."""
+
+    __tablename__ = "payment_subsidy_shares"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    line_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("payment_lines.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column()
+    month: Mapped[date] = mapped_column(Date)
+    via_program: Mapped[str] = mapped_column(String(32))  # the recipient group (program) the person was counted in
+
+    __table_args__ = (UniqueConstraint("person_id", "month", name="uq_payment_subsidy_shares_once"),)
 
 
 class BankFile(Base):

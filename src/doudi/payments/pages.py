@@ -19,7 +19,7 @@ from doudi.core import excel
 from doudi.core.errors import Conflict, DoudiError, FieldError, ValidationFailed
 from doudi.core.masking import mask_id
 from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
-from doudi.payments import bank, reconcile, reserve, service
+from doudi.payments import bank, payables, reconcile, reserve, service
 from doudi.payments.models import BankFile, BankReturn, LineStatus, RollStatus
 from doudi.registry.models import Household
 from doudi.registry.panels import Panel
@@ -33,7 +33,7 @@ nav(NavItem("资金发放", "/payments/rolls", "payment.read"), before="/audit")
 nav(NavItem("临时救助备用金", "/payments/reserve", "reserve.spend"), before="/audit")
 MAX_RETURN = 200 * 1024 * 1024  # a county's return for a month
 ReturnUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_RETURN))]
-LABELS = {**PROGRAM_LABELS, "price_subsidy": "价格临时补贴"}
+LABELS = {**PROGRAM_LABELS, "price_subsidy": "价格临时补贴", payables.PROGRAM: payables.LABEL}
 PER_PAGE = 20
 
 
