@@ -87,5 +87,6 @@ def test_subsidy_once_per_person_across_groups(db: Session) -> None:
     # The database refuses the same person a second subsidy for the month, whatever line it comes through.
     line_id = db.scalar(select(PaymentLine.id).where(PaymentLine.roll_id == roll.id))
     with pytest.raises(IntegrityError), db.begin_nested():
-        db.add(SubsidyShare(line_id=line_id, person_id=spouse.id, month=date(2022, 9, 1), via_program="extreme_poverty"))
+        db.add(SubsidyShare(line_id=line_id, person_id=spouse.id, month=date(2022, 9, 1),
+                            via_program="extreme_poverty"))
         db.flush()
