@@ -1,4 +1,5 @@
-"""payments: provider payables link their care settlement; price-subsidy shares paid once per person and month
+"""payments: provider payables link their care settlement; price-subsidy shares paid once per person and month;
+line status updated in place (no status index, free space on PostgreSQL pages)
 
 Revision ID: 0510
 Revises: 0900
@@ -22,6 +23,9 @@ def upgrade() -> None:
     with op.batch_alter_table('payment_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('settlement_id', sa.Integer(), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_payment_lines_settlement_id'), ['settlement_id'])
+        batch_op.drop_index(batch_op.f('ix_payment_lines_status'))
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('ALTER TABLE payment_lines SET (fillfactor = 70)')
     op.create_table('payment_subsidy_shares',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('line_id', sa.BigInteger(), nullable=False),
@@ -41,6 +45,9 @@ def downgrade() -> None:
     with op.batch_alter_table('payment_subsidy_shares', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payment_subsidy_shares_line_id'))
     op.drop_table('payment_subsidy_shares')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('ALTER TABLE payment_lines RESET (fillfactor)')
     with op.batch_alter_table('payment_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_lines_status'), ['status'], unique=False)
         batch_op.drop_constraint(batch_op.f('uq_payment_lines_settlement_id'), type_='unique')
         batch_op.drop_column('settlement_id')
