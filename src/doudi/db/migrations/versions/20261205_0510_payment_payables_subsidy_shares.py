@@ -25,7 +25,7 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(batch_op.f('uq_payment_lines_settlement_id'), ['settlement_id'])
         batch_op.drop_index(batch_op.f('ix_payment_lines_status'))
     if op.get_bind().dialect.name == 'postgresql':
-        op.execute('ALTER TABLE payment_lines SET (fillfactor = 70)')
+        op.execute('ALTER TABLE payment_lines SET (fillfactor = 50)')
     op.create_table('payment_subsidy_shares',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('line_id', sa.BigInteger(), nullable=False),
