@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.care import notices as care_notices
 from doudi.care import service as care
 from doudi.care import settlement, supervision, visits
 from doudi.care.export import recipients_workbook, settlement_workbook, visits_workbook
@@ -133,7 +134,8 @@ def person(request: Request, person_id: int, session: SessionDep, actor: PageAct
         "p": p, "id_masked": mask_id(p.id_number), "assessments": assessments,
         "entitlements": care.entitlements_of(session, person_id=person_id), "recipient": recipient,
         "visits": person_visits, "givers": givers, "providers": care.providers(session, actor=actor),
-        "feedback": feedback, "hhmm": _hhmm, "today": date.today().isoformat(), "show_items": actor.can("care.assess"),
+        "feedback": feedback, "notices": care_notices.level_notices(session, person_id=person_id), "hhmm": _hhmm,
+        "today": date.today().isoformat(), "show_items": actor.can("care.assess"),
         "entitled_now": care.entitled_hours(session, person_id=person_id, month=date.today()), **COMMON})
 
 
