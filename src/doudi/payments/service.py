@@ -449,6 +449,21 @@ def recent_account_changes(session: Session, *, county: str, before: date, days:
     return set(session.scalars(stmt))
 
 
+def unmask_line_account(session: Session, *, actor: Actor, line_id: int, reason: str) -> str:
+    """A payment line's full account number for a stated reason (e.g. a bank query about a failed payment);
+    needs payee_account.unmask and the line in the actor's area; the reveal is audited with the reason."""
+    actor.require("payee_account.unmask")
+    if len(reason.strip()) < 2:
+        raise ValidationFailed([FieldError("reason", "查看完整账号须说明用途（将记入审计日志）")])
+    line = session.scalar(scoped_lines(select(PaymentLine), actor).where(PaymentLine.id == line_id))
+    if line is None:
+        raise NotFound(f"发放记录 {line_id}")
+    audit.record(session, actor=actor, action="payee_account.unmask", object_type="payment_line", object_id=line.id,
+                 area_code=line.area_code, extra={"reason": reason.strip()[:200], "payee_key": line.payee_key,
+                                                  "account": mask_account(line.account_no)})
+    return line.account_no
+
+
 def mask_account(number: str | None) -> str:
     """A bank account with only its first 4 and last 4 digits shown."""
     if not number:
