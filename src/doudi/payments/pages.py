@@ -188,12 +188,14 @@ def funds_excel(session: SessionDep, actor: PageActor, month: str = "", program:
         raise ValidationFailed(errors)
     cols = [excel.Col("项目", 14), excel.Col("乡镇", 14), excel.Col("发放对象", 10), excel.Col("金额(元)", 14,
             number_format="0.00"), excel.Col("新增", 8), excel.Col("停发", 8), excel.Col("金额变化", 10),
-            excel.Col("上月对象", 10), excel.Col("上月金额(元)", 14, number_format="0.00"), excel.Col("本月变更原因", 30)]
+            excel.Col("上月对象", 10), excel.Col("上月金额(元)", 14, number_format="0.00"),
+            excel.Col("本月变更原因", 30)]
     rows = ([LABELS.get(x["program"], x["program"]), r.names.get(x["township"], x["township"]), x["recipients"],
              x["amount_fen"] / 100, x["new"], x["stopped"], x["changed"], x["prev_recipients"],
              x["prev_amount_fen"] / 100, report.reason_text(r, x["program"], x["township"])]
             for x in r.rows.iter_rows(named=True))
-    data = excel.to_bytes(excel.Sheet("资金发放统计", cols, rows, caption=f"{r.month:%Y年%m月} 资金发放统计（按所属月份）"))
+    caption = f"{r.month:%Y年%m月} 资金发放统计（按所属月份）"
+    data = excel.to_bytes(excel.Sheet("资金发放统计", cols, rows, caption=caption))
     return Response(data, media_type=excel.MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="funds-{r.month:%Y-%m}.xlsx"'})
 
