@@ -477,3 +477,13 @@ def household_lines(session: Session, *, actor: Actor, household_id: int, limit:
     stmt = scoped_lines(select(PaymentLine).where(PaymentLine.household_id == household_id), actor)
     return list(session.scalars(stmt.order_by(PaymentLine.entitlement_month.desc(), PaymentLine.id.desc())
                                 .limit(limit)))
+
+
+def citizen_lines(session: Session, *, household_ids: list[int], limit: int = 60) -> list[PaymentLine]:
+    """The payment lines of a citizen's own households (the portal decides which households are theirs), newest
+    entitlement month first; read-only, accounts shown masked by the caller."""
+    if not household_ids:
+        return []
+    stmt = select(PaymentLine).where(PaymentLine.household_id.in_(household_ids))
+    return list(session.scalars(stmt.order_by(PaymentLine.entitlement_month.desc(), PaymentLine.id.desc())
+                                .limit(limit)))
