@@ -23,7 +23,7 @@ def _png() -> bytes:
 
 
 def test_photo_upload_checked_stored_and_audited(client, db: Session) -> None:  # type: ignore[no-untyped-def]
-    w, mine, theirs = _world(db)
+    _, mine, theirs = _world(db)
     db.commit()
     carer = _token(client, "carer1")
     png = _png()
@@ -58,8 +58,8 @@ def test_photo_upload_checked_stored_and_audited(client, db: Session) -> None:  
     assert entry.object_id == str(mine.id) and digest in str(entry.changes)
     # A check-out naming a photo reference this store never wrote is refused.
     bad_ref = client.post(f"/api/v1/care/visits/{mine.id}/check-out", json={
-        "at": _iso(10, 30), "latitude": 36.478, "longitude": 119.219, "key": "photo-out-0001", "services_done": ["meal"],
-        "photo": "../../etc/passwd"}, headers=carer)
+        "at": _iso(10, 30), "latitude": 36.478, "longitude": 119.219, "key": "photo-out-0001",
+        "services_done": ["meal"], "photo": "../../etc/passwd"}, headers=carer)
     assert bad_ref.status_code == 422 and "照片编号无效" in bad_ref.text
     # The county supervisor sees the photo; a township of another area does not.
     _login(client, "county1")
