@@ -202,9 +202,6 @@ PENDING: dict[str, str] = {
     "referral.create": "referrals (later issue)", "monitoring.read": "monitoring (later issue)",
     "monitoring.run": "monitoring (probes to add)", "monitoring.dispose": "monitoring (probes to add)",
     "monitoring.export": "monitoring (probes to add)", "monitoring.unmask": "monitoring (probes to add)",
-    **{a: "payments: role and scope checks in tests/payments (maker-checker, other county 404); matrix probe to do"
-       for a in ("payment.read", "payment.prepare", "payment.approve", "payment.export", "payment.reconcile",
-                 "payee_account.manage", "reserve.manage", "reserve.spend")},
 }
 
 
