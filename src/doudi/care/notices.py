@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.areas import service as areas
-from doudi.care.models import CareAssessment
-from doudi.care.rules import LEVEL_LABELS, Level
+from doudi.care.models import CareAssessment, Level
+from doudi.care.rules import LEVEL_LABELS
 from doudi.cases.models import Enrollment, Notice
 from doudi.cases.notices import APPEAL
 from doudi.core.masking import mask_id

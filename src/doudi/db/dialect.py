@@ -262,7 +262,7 @@ class PostgresDialect(FrameDialect):
         # Imported here: psycopg (the PostgreSQL driver) is loaded only on PostgreSQL.
         from psycopg import sql
 
-        query = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(sql.SQL(str(compiled)))  # type: ignore[arg-type]
+        query = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(sql.SQL(str(compiled)))
         buf = bytearray()
         with conn.connection.driver_connection.cursor() as cur, cur.copy(query) as copy:  # type: ignore[union-attr]
             for block in copy:
@@ -352,7 +352,7 @@ _literal_dialects: dict[type[Any], Any] = {}
 def _literal_dialect(conn: Connection) -> Any:
     """The connection's dialect class with a paramstyle that does not double '%' in rendered literals (the
     SQL goes to the server as is, not through the driver's parameter substitution)."""
-    cls = type(conn.dialect)
+    cls: Any = type(conn.dialect)
     if cls not in _literal_dialects:
         _literal_dialects[cls] = cls(paramstyle="named")
     return _literal_dialects[cls]

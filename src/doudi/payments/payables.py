@@ -42,13 +42,13 @@ def payable_frame(session: Session, *, county: str, month: date, back_months: in
         else pl.DataFrame()
     if frame.is_empty():
         return frame
-    paid = read_frame_in(session, select(PaymentLine.settlement_id), PaymentLine.settlement_id,
+    paid = read_frame_in(session, select(PaymentLine.settlement_id), PaymentLine.__table__.c.settlement_id,
                          frame["settlement_id"].to_list())
     if paid.height:
         frame = frame.join(paid, on="settlement_id", how="anti")
     provider_ids = read_frame_in(session, select(CareProvider.id.label("provider_id"),
                                                  CareProvider.key.label("provider_key")),
-                                 CareProvider.key, frame["provider_key"].unique().to_list())
+                                 CareProvider.__table__.c.key, frame["provider_key"].unique().to_list())
     return frame.join(provider_ids, on="provider_key", how="left")
 
 
@@ -86,5 +86,5 @@ def build_provider_lines(*, payables: pl.DataFrame, minutes: pl.DataFrame, accou
 def settlement_minutes(session: Session, *, ids: list[int]) -> pl.DataFrame:
     """Verified minutes and the hourly price of settlements (for the lines' explanation)."""
     return read_frame_in(session, select(CareSettlement.id.label("settlement_id"), CareSettlement.paid_minutes,
-                                         CareSettlement.hourly_rate), CareSettlement.id, ids)
+                                         CareSettlement.hourly_rate), CareSettlement.__table__.c.id, ids)
 

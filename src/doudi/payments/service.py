@@ -461,7 +461,7 @@ def unmask_line_account(session: Session, *, actor: Actor, line_id: int, reason:
     audit.record(session, actor=actor, action="payee_account.unmask", object_type="payment_line", object_id=line.id,
                  area_code=line.area_code, extra={"reason": reason.strip()[:200], "payee_key": line.payee_key,
                                                   "account": mask_account(line.account_no)})
-    return line.account_no
+    return str(line.account_no)
 
 
 def mask_account(number: str | None) -> str:

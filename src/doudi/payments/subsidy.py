@@ -83,7 +83,7 @@ def _recipients(session: Session, *, county: str, programs: list[str], month: da
                             .join(Person, Person.id == Membership.person_id).where(
         Membership.valid_to.is_(None), Membership.exclusion.is_(None),
         Person.date_of_death.is_(None) | (Person.date_of_death >= month)),
-        Membership.household_id, households) if households else pl.DataFrame(
+        Membership.__table__.c.household_id, households) if households else pl.DataFrame(
         schema={"household_id": pl.Int64, "member_id": pl.Int64})
     personal = grid.filter(pl.col("person_id").is_not_null()).with_columns(member_id=pl.col("person_id"))
     whole = grid.filter(pl.col("person_id").is_null()).join(members, on="household_id", how="inner")

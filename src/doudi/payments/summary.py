@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,8 +39,8 @@ def roll_summary(session: Session, *, actor: Actor, roll_id: int, today: date) -
     roll = get_roll(session, actor=actor, roll_id=roll_id)
     town = func.substr(PaymentLine.area_code, 1, TOWNSHIP_DIGITS)
 
-    def grouped(key: object) -> list[tuple[str, int, int]]:
-        stmt = scoped_lines(select(key, func.count(), func.coalesce(func.sum(PaymentLine.amount_fen), 0))  # type: ignore[call-overload]
+    def grouped(key: Any) -> list[tuple[str, int, int]]:
+        stmt = scoped_lines(select(key, func.count(), func.coalesce(func.sum(PaymentLine.amount_fen), 0))
                             .where(PaymentLine.roll_id == roll.id), actor).group_by(key).order_by(key)
         return [(str(k), int(n), int(t)) for k, n, t in session.execute(stmt)]
 
