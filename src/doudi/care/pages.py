@@ -82,7 +82,9 @@ def dashboard(request: Request, session: SessionDep, actor: PageActor, month: st
     """智慧养老指挥中心: the month's hours, visits and alerts in the actor's scope."""
     m = _month(month)
     d = supervision.dashboard(session, actor=actor, month=m, today=date.today(), area=area)
-    return render(request, "care/dashboard.html", {"d": d, "month": f"{m:%Y-%m}", "area": area, **COMMON})
+    return render(request, "care/dashboard.html", {
+        "d": d, "month": f"{m:%Y-%m}", "area": area, "towns_chart": supervision.township_chart(d),
+        "status_chart": supervision.status_chart(d, {str(k): v for k, v in visits.STATUS_LABELS.items()}), **COMMON})
 
 
 @router.get("/care/persons")
