@@ -30,7 +30,9 @@ from doudi.cases.service import active_step
 from doudi.core.ids import build_id_number
 from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
+from tests.auth.probes_care import care_objects, care_probes
 from tests.auth.probes_cases import admin_probes, case_probes, import_probes, policy_probes, verification_probes
+from tests.auth.probes_payments import payment_objects, payment_probes
 from tests.cases.world import follow_engine
 from tests.factories import PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
 
@@ -42,7 +44,8 @@ _seq = iter(range(500, 999))
 
 
 def probes() -> list:  # type: ignore[type-arg]
-    return all_probes() + case_probes() + policy_probes() + verification_probes() + import_probes() + admin_probes()
+    return (all_probes() + case_probes() + policy_probes() + verification_probes() + import_probes() + admin_probes()
+            + payment_probes() + care_probes())
 
 
 def _id(year: int, area: str) -> str:
@@ -114,6 +117,9 @@ def _target(db: Session, scope: str, village: str, peer_area: str) -> Target:
         "case_decide": _case(db, village, on=today, until="decision")[0],
         "case_spot": _sampled(db, _case(db, village, on=today, year=1940, wage="0", until="spot_check")[0]),
     }
+    extra.update(payment_objects(db, scope=scope, village=village, household_id=hh.id, today=today))
+    extra.update(care_objects(db, village=village, person_id=head.person_id, household_id=hh.id, today=today,
+                              towns=[TOWN_C] if village.startswith("4407") else [TOWN_A, TOWN_B]))
     return Target(scope, village, hh.id, hh.household_no, head.person_id, head.person.id_number, tag, peer.username,
                   extra)
 

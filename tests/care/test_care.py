@@ -19,6 +19,7 @@ from doudi.care import service as care
 from doudi.care import settlement, visits
 from doudi.care.models import CareEntitlement, CareSettlement, CareVisit, VisitStatus
 from doudi.care.rules import local_time, settle
+from doudi.cases import notices
 from doudi.core.errors import Conflict, ValidationFailed
 from tests.care.world import HOME_A, World, build, dispersed_person, items, recipient
 
@@ -75,7 +76,22 @@ def test_level_change_mid_month_takes_effect_next_month(db: Session, w: World) -
     # The same level again changes nothing and gives no notice.
     again = care.record_assessment(db, actor=w.sys, person_id=w.person.id, assessed_on=date(2026, 3, 20),
                                    items=items(4), assessor="乙", evidence="复核")
-    assert again.entitlement is None and again.notice == ""
+    assert again.entitlement is None and again.notice == "" and again.document is None
+
+
+def test_level_change_gives_a_printable_notice(db: Session, w: World) -> None:
+    # 半自理 16 h (January) → 不能自理 32 h from April: a notice on the person's 特困 enrollment, as a PDF.
+    res = care.record_assessment(db, actor=w.sys, person_id=w.person.id, assessed_on=date(2026, 3, 15), items=items(5),
+                                 assessor="乙", evidence="住院后复核", trigger="monitoring")
+    doc = res.document
+    assert doc is not None and doc.kind == "care_level" and doc.enrollment_id == w.enrollment.id
+    assert doc.issued_on == date(2026, 3, 15) and doc.number.startswith("ZL20260315")
+    c = doc.content
+    assert (c["old_level"], c["old_hours"], c["new_level"], c["new_hours"], c["effective"]) == (
+        "半自理", "16", "不能自理", "32", "2026-04-01")
+    assert c["applicant"] == "孙老汉" and "*" in str(c["applicant_id"]) and "第二十二条" in str(c["basis"])
+    pdf = notices.render_pdf(doc)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
 
 
 def test_assessment_refuses_missing_items_and_persons_not_dispersed(db: Session, w: World) -> None:

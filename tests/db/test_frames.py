@@ -163,3 +163,18 @@ def test_single_row_and_all_constant_columns(conn: Connection) -> None:
         amount=pl.lit(Decimal("1.00"), pl.Decimal(14, 2)))
     write_frame(conn, Payment, twice.select("note", "amount", "ref"), group_by=["note"])
     assert read_frame(conn, select(T.c.ref).order_by(T.c.ref))["ref"].to_list() == ["A", "B", "ONE"]
+
+
+def test_column_wise_read_matches_the_driver(conn: Connection) -> None:
+    """Plain columns are read column-wise where the backend can (COPY on PostgreSQL); the values, nulls, empty
+    text, quotes and literals with '%' in the filter come back exactly as the driver gives them."""
+    frame = _frame().with_columns(note=pl.Series(["50%的", None, "它's,\"x\"\n"]))
+    write_frame(conn, Payment, frame)
+    stmt = (select(T.c.ref, T.c.note, T.c.amount, T.c.due_on, T.c.urgent, T.c.version)
+            .where(T.c.note.is_(None) | T.c.note.like("%'s%") | T.c.note.startswith("50%")).order_by(T.c.ref))
+    got = read_frame(conn, stmt)
+    by_driver = pl.DataFrame([dict(r._mapping) for r in conn.execute(stmt)],
+                             schema={"ref": pl.String, "note": pl.String, "amount": pl.Decimal(14, 2),
+                                     "due_on": pl.Date, "urgent": pl.Boolean, "version": pl.Int64})
+    assert got.equals(by_driver)
+    assert got["note"].to_list() == ["50%的", None, "它's,\"x\"\n"] and got["urgent"].to_list() == [True, False, True]

@@ -146,3 +146,24 @@ def test_unparsable_return_changes_nothing(db: Session) -> None:
     with pytest.raises(ValidationFailed, match="缺少列"):
         reconcile.reconcile(db, actor=staff.checker, filename="bad.csv", data=b"a,b\n1,2\n")
     assert db.scalar(select(BankReturnRow.id)) is None
+
+
+def test_csv_return_read_column_wise_as_row_by_row() -> None:
+    """The column-wise reading of a domestic return classifies every row as the row-by-row reading does."""
+    text = ("流水号,户名,账号,金额,状态,原因代码,原因\n"
+            "DD1-1,x,1,537.00,成功,,\n"           # paid, 53700 fen
+            "DD1-2,x,1,538.00,待定,,\n"           # unknown status
+            "DD1-3,x,1,5.5,失败,AC04,\n"          # rejected, code mapped: 账户已销户, 550 fen
+            "DD1-4,x,1,1e3,失败,,户名不符\n"      # an exponent is no bank amount
+            "DD1-5,x,1,,退回,ZZ99,\n"             # unknown code named, no amount
+            ",x,1,1.00,成功,,\n"                   # no reference
+            " DD1-6 ,x,\"1,2\",5.000,冲正,,\n"    # spaces trimmed, quoted comma, 5.000 = 500 fen
+            "DD1-7,x,1,-5.00,成功,,\n"            # negative
+            "DD1-8,x,1,7.1,失败,,户名不符\n")     # the bank's words kept when no code: 710 fen
+    fast = reconcile.parse_csv(text.encode("gb18030"))
+    assert fast.equals(reconcile.rows_frame(reconcile._parse_csv_rows(text)))
+    assert fast.select("outcome", "amount_fen").rows() == [
+        ("paid", 53700), ("invalid", None), ("rejected", 550), ("invalid", None), ("returned", None),
+        ("invalid", None), ("returned", 500), ("invalid", None), ("rejected", 710)]
+    assert fast["message"].to_list()[2:5] == ["账户已销户", "金额 '1e3' 格式不正确", "银行原因代码 ZZ99"]
+    assert fast["message"].to_list()[-1] == "户名不符"

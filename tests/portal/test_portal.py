@@ -97,3 +97,34 @@ def test_codes_are_never_logged_outside_demo_mode(client, db: Session, app) -> N
     before = len(otp.SENT)
     r = client.post("/m/login/code", data={"phone": PHONE})
     assert r.status_code == 503 and "未配置" in r.text and len(otp.SENT) == before
+
+
+def test_my_payments_show_own_household_only(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from doudi.payments.models import PaymentLine, PaymentRoll
+    from tests.factories import make_household
+
+    make_world(db)
+    mine = make_household(db, VILLAGE_A1, head_name="何秀兰")
+    mine.members[0].person.phone = PHONE
+    other = make_household(db, VILLAGE_A1, head_name="别人家")
+    roll = PaymentRoll(area_code="370784", month=date(2026, 1, 1), program="dibao", status="sent", version=1,
+                       line_count=2, total_fen=53700 + 60000)
+    db.add(roll)
+    db.flush()
+    for hh, fen, status, e2e in ((mine, 53700, "paid", "DDT-1"), (other, 60000, "paid", "DDT-2")):
+        db.add(PaymentLine(roll_id=roll.id, payee_key=f"H{hh.id}", program="dibao", component="basic",
+                           covers="basic", entitlement_month=date(2026, 1, 1), amount_fen=fen, area_code=VILLAGE_A1,
+                           household_id=hh.id, payee_name="x", bank_name="安丘农商银行",
+                           account_no="6230123456789012", end_to_end_id=e2e, status=status, rule=str(Decimal(1))))
+    db.commit()
+    assert client.get("/m/payments", follow_redirects=False).headers["location"] == "/m/login"
+    _sign_in(client, PHONE)
+    page = client.get("/m/payments")
+    # Only the citizen's own household: 537.00 paid; the other family's 600.00 is not shown; account masked.
+    assert page.status_code == 200 and 'id="paid-total">537.00<' in page.text and "已到账" in page.text
+    assert "600.00" not in page.text and "6230123456789012" not in page.text and "6230********9012" in page.text
+    client.cookies.clear()
+    _sign_in(client, OTHER)
+    assert "暂无发放记录" in client.get("/m/payments").text

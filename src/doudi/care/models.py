@@ -348,11 +348,12 @@ class CareSettlementLine(Base):
 
 
 class CareSettlementVisit(Base):
-    """A visit paid by a settlement: each visit at most once (unique), so nothing is ever paid twice."""
+    """A visit paid by a settlement: the visit is the key, so nothing is ever paid twice. Kept to one index and
+    one foreign key (to its settlement): a county's month end writes hundreds of thousands of these rows, and
+    visits are never deleted (a cancellation is a state)."""
 
     __tablename__ = "care_settlement_visits"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     settlement_id: Mapped[int] = mapped_column(ForeignKey("care_settlements.id", ondelete="CASCADE"), index=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("care_visits.id"), unique=True)
     minutes: Mapped[int] = mapped_column(Integer)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.care import notices as care_notices
+from doudi.care import photos, settlement, supervision, visits
 from doudi.care import service as care
-from doudi.care import settlement, supervision, visits
 from doudi.care.export import recipients_workbook, settlement_workbook, visits_workbook
 from doudi.care.models import Caregiver, CareVisit, FeedbackKind
 from doudi.care.rules import FLAG_LABELS, ITEM_LABELS, ITEMS, LEVEL_LABELS, LOCAL, local_time, utc
@@ -23,7 +24,7 @@ from doudi.core.dates import month_start
 from doudi.core.errors import FieldError, NotFound, ValidationFailed
 from doudi.core.excel import MEDIA_TYPE
 from doudi.core.masking import mask_id
-from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep
+from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep, Uploaded, upload_field
 from doudi.registry import panels
 from doudi.registry.models import Household, Person
 from doudi.web.nav import NavItem, register
@@ -81,7 +82,9 @@ def dashboard(request: Request, session: SessionDep, actor: PageActor, month: st
     """智慧养老指挥中心: the month's hours, visits and alerts in the actor's scope."""
     m = _month(month)
     d = supervision.dashboard(session, actor=actor, month=m, today=date.today(), area=area)
-    return render(request, "care/dashboard.html", {"d": d, "month": f"{m:%Y-%m}", "area": area, **COMMON})
+    return render(request, "care/dashboard.html", {
+        "d": d, "month": f"{m:%Y-%m}", "area": area, "towns_chart": supervision.township_chart(d),
+        "status_chart": supervision.status_chart(d, {str(k): v for k, v in visits.STATUS_LABELS.items()}), **COMMON})
 
 
 @router.get("/care/persons")
@@ -133,7 +136,8 @@ def person(request: Request, person_id: int, session: SessionDep, actor: PageAct
         "p": p, "id_masked": mask_id(p.id_number), "assessments": assessments,
         "entitlements": care.entitlements_of(session, person_id=person_id), "recipient": recipient,
         "visits": person_visits, "givers": givers, "providers": care.providers(session, actor=actor),
-        "feedback": feedback, "hhmm": _hhmm, "today": date.today().isoformat(), "show_items": actor.can("care.assess"),
+        "feedback": feedback, "notices": care_notices.level_notices(session, person_id=person_id), "hhmm": _hhmm,
+        "today": date.today().isoformat(), "show_items": actor.can("care.assess"),
         "entitled_now": care.entitled_hours(session, person_id=person_id, month=date.today()), **COMMON})
 
 
@@ -342,14 +346,30 @@ def mobile_check_in(request: Request, visit_id: int, session: SessionDep, actor:
     return _see(f"/care/m?day={v.visit_date.isoformat()}#v{v.id}")
 
 
+PhotoUpload = Annotated[Uploaded, Depends(upload_field("photo", max_bytes=photos.MAX_BYTES))]
+
+
+@router.get("/care/visits/{visit_id}/photo")
+def visit_photo(visit_id: int, session: SessionDep, actor: PageActor) -> Response:
+    """A visit's photo, for whoever may see the visit."""
+    data, media = photos.photo_of(session, actor=actor, visit_id=visit_id)
+    return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
+
 @router.post("/care/m/visits/{visit_id}/check-out")
 def mobile_check_out(request: Request, visit_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
-                     form: FormDep) -> Response:
-    """Check out from the phone with the services done and a note."""
+                     form: FormDep, photo: PhotoUpload) -> Response:
+    """Check out from the phone with the services done, a note and an optional photo (checked before anything
+    is written, so a refused photo leaves the visit in progress)."""
     done = [str(s) for s in form.getlist("services_done")]
+    data = photo.check() if photo.data or photo.filename else b""
+    if data:
+        photos.image_suffix(data)
     v = visits.check_out(session, actor=actor, visit_id=visit_id, at=datetime.now(UTC), latitude=_float(form, "lat"),
                          longitude=_float(form, "lon"), key=_text(form, "key"), services_done=done,
                          note=_text(form, "note"))
+    if data and not v.photo:
+        photos.attach_photo(session, actor=actor, visit_id=v.id, data=data)
     session.commit()
     return _see(f"/care/m?day={v.visit_date.isoformat()}#v{v.id}")
 

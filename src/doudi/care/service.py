@@ -28,8 +28,9 @@ from doudi.care.models import (
     ReassessmentRequest,
     Trigger,
 )
+from doudi.care.notices import level_notice
 from doudi.care.rules import ITEM_LABELS, ITEMS, LEVEL_LABELS, care_rules, level_params, levels
-from doudi.cases.models import Enrollment
+from doudi.cases.models import Enrollment, Notice
 from doudi.core.dates import month_start, next_month, shift_months
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db import versions
@@ -60,6 +61,7 @@ class AssessmentResult:
     assessment: CareAssessment
     entitlement: CareEntitlement | None
     notice: str
+    document: Notice | None = None  # the printable notice of a level change
 
 
 def _dispersed_enrollment(session: Session, person_id: int, month: date) -> Enrollment | None:
@@ -127,7 +129,12 @@ def record_assessment(session: Session, *, actor: Actor, person_id: int, assesse
         next_due_on=shift_months(assessed_on, rules.interval_months), **{k: bool(items[k]) for k in ITEMS})
     session.add(a)
     session.flush()
+    old_hours = _active_hours(session, person_id)
     entitlement, notice = _apply_level(session, a, enrollment, previous)
+    document = None
+    if notice and previous is not None:
+        document = level_notice(session, assessment=a, previous=previous, enrollment=enrollment,
+                                old_hours=f"{old_hours.normalize():f}" if old_hours is not None else "")
     if request_id is not None:
         req = session.get(ReassessmentRequest, request_id)
         if req is not None and req.person_id == person_id and req.done_assessment_id is None:
@@ -139,8 +146,15 @@ def record_assessment(session: Session, *, actor: Actor, person_id: int, assesse
     audit.record(session, actor=actor, action="care.assess", object_type="care_assessment", object_id=a.id,
                  area_code=a.area_code, after={"level": a.level, "hours": str(a.hours), "unable_items": a.unable_items,
                                                "effective_month": a.effective_month.isoformat()},
-                 extra={"notice": notice} if notice else None)
-    return AssessmentResult(a, entitlement, notice)
+                 extra={"notice": notice, "notice_no": document.number} if document else None)
+    return AssessmentResult(a, entitlement, notice, document)
+
+
+def _active_hours(session: Session, person_id: int) -> Decimal | None:
+    hours = session.scalars(select(CareEntitlement.hours).where(
+        CareEntitlement.person_id == person_id, CareEntitlement.status == EntitlementStatus.ACTIVE)
+        .order_by(CareEntitlement.from_month.desc())).first()
+    return None if hours is None else Decimal(hours)
 
 
 def _apply_level(session: Session, a: CareAssessment, enrollment: Enrollment,

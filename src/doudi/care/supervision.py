@@ -142,3 +142,21 @@ def without_visits(session: Session, *, actor: Actor, today: date, days: int, ar
                            .limit(limit)).all()
     return [{"person_id": r[0], "name": r[1], "area_code": r[2], "last": r[3],
              "days": (today - r[3]).days if r[3] else None} for r in rows]
+
+
+def township_chart(d: Dashboard) -> dict[str, Any]:
+    """An ECharts option: hours entitled, scheduled, delivered and verified per township."""
+    names = [str(r["name"]) for r in d.by_township]
+    series = [{"name": label, "type": "bar", "data": [r[key] for r in d.by_township]}
+              for label, key in (("核定", "entitled"), ("排班", "scheduled"), ("已服务", "delivered"),
+                                 ("核验通过", "verified"))]
+    return {"tooltip": {"trigger": "axis"}, "legend": {}, "grid": {"containLabel": True, "left": 8, "right": 16},
+            "xAxis": {"type": "category", "data": names}, "yAxis": {"type": "value", "name": "小时"},
+            "series": series}
+
+
+def status_chart(d: Dashboard, labels: dict[str, str]) -> dict[str, Any]:
+    """An ECharts option: the month's visits by state."""
+    data = [{"name": labels.get(k, k), "value": n} for k, n in sorted(d.status_counts.items())]
+    return {"title": {"text": "本月上门服务状态", "left": "center"}, "tooltip": {"trigger": "item"},
+            "series": [{"type": "pie", "radius": ["35%", "65%"], "data": data}]}

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from doudi.care import settlement, visits
+from doudi.care import photos, settlement, visits
 from doudi.care.models import CareVisit
 from doudi.care.rules import utc
 from doudi.care.schemas import CheckIn, CheckOut, PayableRead, Reason, Review, VisitCreate, VisitRead
 from doudi.care.service import month_or_error
-from doudi.deps import ApiActor, SessionDep
+from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
 
 router = APIRouter(prefix="/care", tags=["care"])
 
@@ -60,7 +61,18 @@ def check_out(visit_id: int, body: CheckOut, actor: ApiActor, session: SessionDe
     """Check out; the visit is verified or flagged by the pack's tolerances."""
     v = visits.check_out(session, actor=actor, visit_id=visit_id, at=body.at or datetime.now(UTC),
                          latitude=body.latitude, longitude=body.longitude, key=body.key,
-                         services_done=body.services_done, note=body.note, photo=body.photo)
+                         services_done=body.services_done, note=body.note, photo=photos.check_ref(body.photo))
+    session.commit()
+    return _read(v)
+
+
+PhotoUpload = Annotated[Uploaded, Depends(upload_field("photo", max_bytes=photos.MAX_BYTES))]
+
+
+@router.post("/visits/{visit_id}/photo", response_model=VisitRead)
+def upload_photo(visit_id: int, photo: PhotoUpload, actor: ApiActor, session: SessionDep) -> VisitRead:
+    """Attach the visit's photo (multipart field `photo`; JPEG, PNG or WebP, at most 5 MB)."""
+    v = photos.attach_photo(session, actor=actor, visit_id=visit_id, data=photo.check())
     session.commit()
     return _read(v)
 

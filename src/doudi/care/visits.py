@@ -183,7 +183,7 @@ def cancel_visit(session: Session, *, actor: Actor, visit_id: int, reason: str,
     return v
 
 
-def _own_caregiver(session: Session, actor: Actor, v: CareVisit) -> None:
+def own_caregiver(session: Session, actor: Actor, v: CareVisit) -> None:
     """A caregiver's own account may only record its own visits; a provider's coordinator account (no
     caregiver record) records any of the provider's."""
     if actor.user_id is None:
@@ -212,7 +212,7 @@ def check_in(session: Session, *, actor: Actor, visit_id: int, at: datetime, lat
     other = session.scalar(select(CareVisit.id).where(CareVisit.check_in_key == key))
     if other is not None:
         raise Conflict("该幂等键已用于另一次签到")
-    _own_caregiver(session, actor, v)
+    own_caregiver(session, actor, v)
     _valid_point(latitude, longitude)
     if v.status != VisitStatus.SCHEDULED:
         raise Conflict(f"上门服务 #{v.id} 当前为“{STATUS_LABELS[VisitStatus(v.status)]}”，不能签到")
@@ -242,7 +242,7 @@ def check_out(session: Session, *, actor: Actor, visit_id: int, at: datetime, la
     other = session.scalar(select(CareVisit.id).where(CareVisit.check_out_key == key))
     if other is not None:
         raise Conflict("该幂等键已用于另一次签退")
-    _own_caregiver(session, actor, v)
+    own_caregiver(session, actor, v)
     _valid_point(latitude, longitude)
     if v.status != VisitStatus.IN_PROGRESS or v.check_in_at is None:
         raise Conflict(f"上门服务 #{v.id} 当前为“{STATUS_LABELS[VisitStatus(v.status)]}”，须先签到再签退")

@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import CompileError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, ReturningInsert, ReturningUpdate, Update
 
@@ -105,6 +106,11 @@ class FrameDialect:
                          *, chunk_rows: int) -> list[tuple[Any, ...]]:
         """Insert and give back the named columns of every new row (ids, defaults)."""
         raise NotImplementedError
+
+    def read(self, conn: Connection, stmt: Any, dtypes: Sequence[pl.DataType | None]) -> pl.DataFrame | None:
+        """A select's rows read column-wise by the backend (keys as the driver would name them), or None when
+        this backend or statement has no such path and rows are fetched through the driver instead."""
+        return None
 
     def backup(self, engine: Engine, target: Path) -> None:
         """Write a consistent copy of the database to `target`."""
@@ -240,6 +246,37 @@ class PostgresDialect(FrameDialect):
                 copy.write(block)
         return staged.rows
 
+    def read(self, conn: Connection, stmt: Any, dtypes: Sequence[pl.DataType | None]) -> pl.DataFrame | None:
+        """COPY (SELECT …) TO STDOUT in CSV, parsed by Polars: no Python object per value. Values are bound as
+        SQL literals by SQLAlchemy's compiler (COPY takes no parameters); a type it cannot render, or a column
+        type not listed in _COPY_READABLE, leaves the read to the driver (None)."""
+        if not dtypes or any(not _copy_readable(d) for d in dtypes):
+            return None
+        try:
+            compiled = stmt.compile(dialect=_literal_dialect(conn), compile_kwargs={"literal_binds": True})
+        except (CompileError, NotImplementedError, TypeError, ValueError):
+            return None
+        keys = [c.keyname for c in getattr(compiled, "_result_columns", [])]
+        if len(keys) != len(dtypes) or len(set(keys)) != len(keys):
+            return None
+        # Imported here: psycopg (the PostgreSQL driver) is loaded only on PostgreSQL.
+        from psycopg import sql
+
+        query = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(sql.SQL(str(compiled)))
+        buf = bytearray()
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(query) as copy:  # type: ignore[union-attr]
+            for block in copy:
+                buf += block
+        names = [f"c{i}" for i in range(len(keys))]
+        if not buf:
+            return pl.DataFrame(schema={k: d for k, d in zip(keys, dtypes, strict=True)})
+        raw = pl.read_csv(bytes(buf), has_header=False, schema=dict.fromkeys(names, pl.String()), quote_char='"')
+        try:
+            return raw.select(_from_copy_text(pl.col(n), d).alias(k)  # type: ignore[arg-type]
+                              for n, k, d in zip(names, keys, dtypes, strict=True))
+        except pl.exceptions.PolarsError:  # a value the text form cannot give exactly: the driver reads it
+            return None
+
     def _staging(self, conn: Connection, table: Table, frame: pl.DataFrame, chunk_rows: int) -> Table:
         """A temporary table shaped like the frame's columns of `table`, filled by COPY."""
         tmp = Table(f"_stage_{table.name}_{next(_stage_names)}", MetaData(),
@@ -307,6 +344,37 @@ def dialect_of(bind: Bind) -> FrameDialect:
     if name not in DIALECTS:
         raise DoudiError(f"不支持的数据库：{name}")
     return DIALECTS[name]
+
+
+_literal_dialects: dict[type[Any], Any] = {}
+
+
+def _literal_dialect(conn: Connection) -> Any:
+    """The connection's dialect class with a paramstyle that does not double '%' in rendered literals (the
+    SQL goes to the server as is, not through the driver's parameter substitution)."""
+    cls: Any = type(conn.dialect)
+    if cls not in _literal_dialects:
+        _literal_dialects[cls] = cls(paramstyle="named")
+    return _literal_dialects[cls]
+
+
+def _copy_readable(dtype: pl.DataType | None) -> bool:
+    """Types whose PostgreSQL CSV text Polars parses exactly (dates in the ISO DateStyle, booleans as t/f)."""
+    if dtype is None:
+        return False
+    return (dtype in (pl.String, pl.Date, pl.Boolean, pl.Float64, pl.Float32) or dtype.is_integer()
+            or isinstance(dtype, pl.Decimal))
+
+
+def _from_copy_text(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """One column of COPY's CSV text as its Polars type (null stays null, '' stays '')."""
+    if dtype == pl.String:
+        return col
+    if dtype == pl.Date:
+        return col.str.to_date("%Y-%m-%d")
+    if dtype == pl.Boolean:
+        return pl.when(col.is_null()).then(None).otherwise(col == "t")
+    return col.cast(dtype)
 
 
 def _param(column: str) -> Any:

@@ -93,9 +93,18 @@ def read_frame(bind: Session | Connection, stmt: Executable, *,
 
     Without `schema`, columns take the selected names and the types of their SQLAlchemy columns. With it,
     `schema` gives the frame's name and Polars type of each selected column, in order."""
-    result = _connection(bind).execute(stmt)
-    keys = list(result.keys())
+    conn = _connection(bind)
     selected = getattr(stmt, "selected_columns", None)
+    if selected is not None and (schema is None or len(schema) == len(selected)):
+        plain = [not (is_json(c.type) or isinstance(c.type, TypeDecorator)) for c in selected]
+        wanted = [d if ok else None for d, ok in zip(
+            list(schema.values()) if schema is not None else [polars_type(c.type) for c in selected], plain,
+            strict=True)]
+        frame = dialect_of(conn).read(conn, stmt, wanted)  # column-wise where the backend can (COPY on PostgreSQL)
+        if frame is not None:
+            return frame.rename(dict(zip(frame.columns, schema, strict=True))) if schema is not None else frame
+    result = conn.execute(stmt)
+    keys = list(result.keys())
     types = [getattr(c, "type", None) for c in selected] if selected is not None else []
     if len(types) != len(keys):  # e.g. a textual statement: Polars infers the types
         types = [None] * len(keys)

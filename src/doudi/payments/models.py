@@ -170,9 +170,13 @@ class PaymentLine(Base):
     account_no: Mapped[str] = mapped_column(String(34), default="")
     rule: Mapped[str] = mapped_column(Text, default="")  # why this amount, in Chinese
     end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)  # the bank's reference for this line
-    status: Mapped[str] = mapped_column(String(12), default=LineStatus.PENDING, index=True)
+    # Not indexed, and pages kept half free on PostgreSQL: reconciling a million lines then rewrites each row in
+    # place (a heap-only update), touching none of the table's indexes.
+    status: Mapped[str] = mapped_column(String(12), default=LineStatus.PENDING)
     attempt: Mapped[int] = mapped_column(default=1)
     reason: Mapped[str] = mapped_column(String(200), default="")  # the bank's reason, in Chinese
+    # A provider payable's home-care settlement (care_settlements.id): a settlement is paid by one line at most.
+    settlement_id: Mapped[int | None] = mapped_column(unique=True)
 
     __table_args__ = (
         UniqueConstraint("payee_key", "program", "covers", "entitlement_month", name="uq_payment_lines_once"),
@@ -180,7 +184,24 @@ class PaymentLine(Base):
         CheckConstraint(_in("covers", Component), name="covers"),
         CheckConstraint(_in("status", LineStatus), name="status"),
         CheckConstraint("amount_fen > 0", name="amount"),
+        {"postgresql_with": {"fillfactor": 50}},
     )
+
+
+class SubsidyShare(Base):
+    """One person counted in a price-subsidy line. A person belongs to several recipient groups at once (a 特困
+    person in a 低保 household, a household on 低保 and 低保边缘 lists): the unique (person, month) makes the
+    database refuse a second subsidy for the same person and month, whichever group or payee it comes through."""
+
+    __tablename__ = "payment_subsidy_shares"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    line_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("payment_lines.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column()
+    month: Mapped[date] = mapped_column(Date)
+    via_program: Mapped[str] = mapped_column(String(32))  # the recipient group (program) the person was counted in
+
+    __table_args__ = (UniqueConstraint("person_id", "month", name="uq_payment_subsidy_shares_once"),)
 
 
 class BankFile(Base):

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from doudi.areas.codes import county_of
@@ -19,11 +19,13 @@ from doudi.core import excel
 from doudi.core.errors import Conflict, DoudiError, FieldError, ValidationFailed
 from doudi.core.masking import mask_id
 from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
-from doudi.payments import bank, reconcile, reserve, service
+from doudi.payments import bank, payables, reconcile, report, reserve, service, summary
 from doudi.payments.models import BankFile, BankReturn, LineStatus, RollStatus
 from doudi.registry.models import Household
 from doudi.registry.panels import Panel
 from doudi.registry.panels import register as register_panel
+from doudi.web.charts import Chart
+from doudi.web.charts import register as register_chart
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
 from doudi.web.render import render
@@ -31,9 +33,10 @@ from doudi.web.render import render
 router = APIRouter(prefix="/payments", include_in_schema=False)
 nav(NavItem("资金发放", "/payments/rolls", "payment.read"), before="/audit")
 nav(NavItem("临时救助备用金", "/payments/reserve", "reserve.spend"), before="/audit")
+nav(NavItem("资金发放统计", "/payments/funds", "payment.read"), before="/audit")
 MAX_RETURN = 200 * 1024 * 1024  # a county's return for a month
 ReturnUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_RETURN))]
-LABELS = {**PROGRAM_LABELS, "price_subsidy": "价格临时补贴"}
+LABELS = {**PROGRAM_LABELS, "price_subsidy": "价格临时补贴", payables.PROGRAM: payables.LABEL}
 PER_PAGE = 20
 
 
@@ -89,6 +92,7 @@ def roll_page(request: Request, roll_id: int, session: SessionDep, actor: PageAc
         and (r.prepared_by is None or r.prepared_by != actor.user_id),
         "own": r.prepared_by is not None and r.prepared_by == actor.user_id,
         "can_export": actor.can("payment.export") and r.status in {RollStatus.APPROVED, RollStatus.SENT},
+        "can_unmask": actor.can("payee_account.unmask"),
         "can_reconcile": actor.can("payment.reconcile") and r.status == RollStatus.SENT})
 
 
@@ -132,6 +136,83 @@ def roll_excel(roll_id: int, session: SessionDep, actor: PageActor) -> Response:
     data = excel.to_bytes(excel.Sheet("发放花名册", cols, rows, caption=caption))
     return Response(data, media_type=excel.MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="roll-{r.id}.xlsx"'})
+
+
+@router.get("/rolls/{roll_id}/summary.pdf")
+def roll_summary_pdf(roll_id: int, session: SessionDep, actor: PageActor) -> Response:
+    """The roll's summary for signature (发放汇总表), as PDF."""
+    s = summary.roll_summary(session, actor=actor, roll_id=roll_id, today=today())
+    data = summary.render_pdf(s, program_label=LABELS.get(s.roll.program, s.roll.program))
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="roll-{roll_id}-summary.pdf"'})
+
+
+@router.post("/lines/{line_id}/unmask")
+def line_unmask(line_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                reason: Annotated[str, Form()] = "") -> HTMLResponse:
+    """Reveal one line's account number for a stated reason (permission and audit entry); the fragment to swap in."""
+    number = service.unmask_line_account(session, actor=actor, line_id=line_id, reason=reason)
+    session.commit()
+    return HTMLResponse(f'<span class="acct" title="已记录查看">{number}</span>')
+
+
+def _funds(session: Session, actor: Actor, month: str, program: str) -> tuple[report.FundsReport, list[FieldError]]:
+    errors: list[FieldError] = []
+    try:
+        m = service.parse_month(month) if month else today().replace(day=1)
+    except ValidationFailed as exc:
+        errors, m = exc.errors, today().replace(day=1)
+    return report.funds_report(session, actor=actor, month=m, program=program), errors
+
+
+@router.get("/funds")
+def funds_page(request: Request, session: SessionDep, actor: PageActor, month: str = "",
+               program: str = "") -> Response:
+    """Funds per program and township for a month, the changes from the month before and their reasons."""
+    r, errors = _funds(session, actor, month, program)
+    rows = [{**row, "reasons": report.reason_text(r, row["program"], row["township"])}
+            for row in r.rows.iter_rows(named=True)]
+    totals = {k: int(r.rows[k].sum() or 0) for k in ("recipients", "amount_fen", "new", "stopped", "changed",
+                                                      "prev_recipients", "prev_amount_fen")}
+    return render(request, "payments/funds.html", {
+        "month": f"{r.month:%Y-%m}", "program": program, "labels": LABELS, "rows": rows, "names": r.names,
+        "totals": totals, "option": report.chart_option(r, LABELS), "yuan": service.yuan, "errors": errors},
+        status_code=422 if errors else 200)
+
+
+@router.get("/funds.xlsx")
+def funds_excel(session: SessionDep, actor: PageActor, month: str = "", program: str = "") -> Response:
+    """The funds report as Excel, through the shared writer."""
+    r, errors = _funds(session, actor, month, program)
+    if errors:
+        raise ValidationFailed(errors)
+    cols = [excel.Col("项目", 14), excel.Col("乡镇", 14), excel.Col("发放对象", 10), excel.Col("金额(元)", 14,
+            number_format="0.00"), excel.Col("新增", 8), excel.Col("停发", 8), excel.Col("金额变化", 10),
+            excel.Col("上月对象", 10), excel.Col("上月金额(元)", 14, number_format="0.00"),
+            excel.Col("本月变更原因", 30)]
+    rows = ([LABELS.get(x["program"], x["program"]), r.names.get(x["township"], x["township"]), x["recipients"],
+             x["amount_fen"] / 100, x["new"], x["stopped"], x["changed"], x["prev_recipients"],
+             x["prev_amount_fen"] / 100, report.reason_text(r, x["program"], x["township"])]
+            for x in r.rows.iter_rows(named=True))
+    caption = f"{r.month:%Y年%m月} 资金发放统计（按所属月份）"
+    data = excel.to_bytes(excel.Sheet("资金发放统计", cols, rows, caption=caption))
+    return Response(data, media_type=excel.MEDIA_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="funds-{r.month:%Y-%m}.xlsx"'})
+
+
+@register_chart
+def _funds_chart(session: Session, actor: Actor, day: date) -> list[Chart]:
+    """The dashboard's chart: this month's payments per township and program."""
+    if not actor.can("payment.read"):
+        return []
+    r = report.funds_report(session, actor=actor, month=day.replace(day=1))
+    if r.rows.is_empty():
+        return []
+    rows: list[list[object]] = [[LABELS.get(x["program"], x["program"]), r.names.get(x["township"], x["township"]),
+                                 x["recipients"], service.yuan(x["amount_fen"]), x["new"], x["stopped"]]
+                                for x in r.rows.iter_rows(named=True)]
+    return [Chart("payments", f"资金发放：{r.month:%Y年%m月} 各乡镇发放金额（元）", report.chart_option(r, LABELS),
+                  ["项目", "乡镇", "发放对象", "金额（元）", "新增", "停发"], rows)]
 
 
 @router.post("/returns")

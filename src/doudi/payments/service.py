@@ -20,7 +20,7 @@ from doudi.core.dates import month_start
 from doudi.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from doudi.db.frames import read_frame, write_frame
 from doudi.db.versions import claim, is_unique_violation
-from doudi.payments import rules
+from doudi.payments import payables, rules
 from doudi.payments.models import (
     AccountStatus,
     Component,
@@ -230,6 +230,27 @@ def _care_fen(county: str, month: date) -> dict[str, int]:
     return {level: round(float(pack.value(key, on=month) or 0) * 100) for level, key in CARE_KEYS.items()}
 
 
+def _enrollment_lines(session: Session, *, county: str, month: date, program: str, back: int) -> pl.DataFrame:
+    months = rules.months_back(month, back)
+    return build_lines(
+        enrollments=_enrollment_frame(session, county=county, program=program, first=months[0], last=month),
+        changes=_change_frame(session, county=county, program=program),
+        heads=_payee_frame(session, county=county), persons=_person_frame(session, county=county, program=program),
+        accounts=_account_frame(session, county=county),
+        paid=_paid_keys(session, county=county, program=program, months=months),
+        month=month, back_months=back, care_fen=_care_fen(county, month))
+
+
+def _provider_lines(session: Session, *, county: str, month: date, back: int) -> pl.DataFrame:
+    """Lines of a provider roll: confirmed home-care settlements not yet paid (see payments.payables)."""
+    due = payables.payable_frame(session, county=county, month=month, back_months=back)
+    if due.is_empty():
+        return pl.DataFrame()
+    return payables.build_provider_lines(
+        payables=due, minutes=payables.settlement_minutes(session, ids=due["settlement_id"].to_list()),
+        accounts=_account_frame(session, county=county))
+
+
 def generate_roll(session: Session, *, actor: Actor, county: str, month: date, program: str) -> PaymentRoll:
     """Freeze the roll of a county, month and program from the enrollments in force (idempotent: a roll
     already generated is returned as it is; two concurrent generations make one roll)."""
@@ -238,7 +259,7 @@ def generate_roll(session: Session, *, actor: Actor, county: str, month: date, p
     month = month_start(month)
     pack = load_pack(county)
     paid_programs = list(pack.value("payments.paid_programs", on=month) or [])
-    if program not in paid_programs:
+    if program not in paid_programs and program != payables.PROGRAM:
         raise ValidationFailed([FieldError("program",
                                            f"{program!r} 不是按月发放的项目（可选：{', '.join(paid_programs)}）")])
     existing = session.scalar(select(PaymentRoll).where(PaymentRoll.area_code == county, PaymentRoll.month == month,
@@ -256,14 +277,10 @@ def generate_roll(session: Session, *, actor: Actor, county: str, month: date, p
             raise Conflict(f"{county} {month:%Y-%m} {program} 的花名册已由他人同时生成，请刷新") from None
         raise
     back = int(pack.value("payments.back_pay_max_months", on=month) or 0)
-    months = rules.months_back(month, back)
-    lines = build_lines(
-        enrollments=_enrollment_frame(session, county=county, program=program, first=months[0], last=month),
-        changes=_change_frame(session, county=county, program=program),
-        heads=_payee_frame(session, county=county), persons=_person_frame(session, county=county, program=program),
-        accounts=_account_frame(session, county=county),
-        paid=_paid_keys(session, county=county, program=program, months=months),
-        month=month, back_months=back, care_fen=_care_fen(county, month))
+    if program == payables.PROGRAM:
+        lines = _provider_lines(session, county=county, month=month, back=back)
+    else:
+        lines = _enrollment_lines(session, county=county, month=month, program=program, back=back)
     count, total = 0, 0
     # Two live enrollments paying one payee the same thing for the same month (重复 assistance, e.g. a migrated
     # ledger row beside a new decision) are paid once: the oldest enrollment's line; the others are held and named
@@ -375,8 +392,8 @@ def propose_account(session: Session, *, actor: Actor, payee_key: str, area_code
     """Record a new or changed account; it is used only after a second person confirms it."""
     actor.require("payee_account.manage")
     errors = []
-    if not (payee_key[:1] in {"P", "H"} and payee_key[1:].isdigit()):
-        errors.append(FieldError("payee_key", "收款人应为 P<人员编号> 或 H<家庭编号>"))
+    if not (payee_key[:1] in {"P", "H", "O"} and payee_key[1:].isdigit()):
+        errors.append(FieldError("payee_key", "收款人应为 P<人员编号>、H<家庭编号> 或 O<服务机构编号>"))
     if not holder_name.strip():
         errors.append(FieldError("holder_name", "须填写户名"))
     if not bank_name.strip():
@@ -432,6 +449,21 @@ def recent_account_changes(session: Session, *, county: str, before: date, days:
     return set(session.scalars(stmt))
 
 
+def unmask_line_account(session: Session, *, actor: Actor, line_id: int, reason: str) -> str:
+    """A payment line's full account number for a stated reason (e.g. a bank query about a failed payment);
+    needs payee_account.unmask and the line in the actor's area; the reveal is audited with the reason."""
+    actor.require("payee_account.unmask")
+    if len(reason.strip()) < 2:
+        raise ValidationFailed([FieldError("reason", "查看完整账号须说明用途（将记入审计日志）")])
+    line = session.scalar(scoped_lines(select(PaymentLine), actor).where(PaymentLine.id == line_id))
+    if line is None:
+        raise NotFound(f"发放记录 {line_id}")
+    audit.record(session, actor=actor, action="payee_account.unmask", object_type="payment_line", object_id=line.id,
+                 area_code=line.area_code, extra={"reason": reason.strip()[:200], "payee_key": line.payee_key,
+                                                  "account": mask_account(line.account_no)})
+    return str(line.account_no)
+
+
 def mask_account(number: str | None) -> str:
     """A bank account with only its first 4 and last 4 digits shown."""
     if not number:
@@ -443,5 +475,15 @@ def household_lines(session: Session, *, actor: Actor, household_id: int, limit:
     """A household's payment lines in the actor's area, newest entitlement month first."""
     actor.require("payment.read")
     stmt = scoped_lines(select(PaymentLine).where(PaymentLine.household_id == household_id), actor)
+    return list(session.scalars(stmt.order_by(PaymentLine.entitlement_month.desc(), PaymentLine.id.desc())
+                                .limit(limit)))
+
+
+def citizen_lines(session: Session, *, household_ids: list[int], limit: int = 60) -> list[PaymentLine]:
+    """The payment lines of a citizen's own households (the portal decides which households are theirs), newest
+    entitlement month first; read-only, accounts shown masked by the caller."""
+    if not household_ids:
+        return []
+    stmt = select(PaymentLine).where(PaymentLine.household_id.in_(household_ids))
     return list(session.scalars(stmt.order_by(PaymentLine.entitlement_month.desc(), PaymentLine.id.desc())
                                 .limit(limit)))

@@ -17,9 +17,9 @@ from doudi.auth.scope import under
 from doudi.cases.models import Enrollment
 from doudi.core.dates import month_start
 from doudi.core.errors import FieldError, ValidationFailed
-from doudi.db.frames import read_frame, write_frame
+from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.payments import rules, service
-from doudi.payments.models import CpiFigure, LineStatus, PaymentLine, PaymentRoll, RollStatus
+from doudi.payments.models import CpiFigure, LineStatus, PaymentLine, PaymentRoll, RollStatus, SubsidyShare
 from doudi.policy.params import load_pack
 from doudi.registry.models import Household, Membership, Person
 
@@ -68,6 +68,9 @@ def import_cpi(session: Session, *, actor: Actor, data: bytes) -> tuple[int, lis
 
 
 def _recipients(session: Session, *, county: str, programs: list[str], month: date) -> pl.DataFrame:
+    """One row per person counted for the month: a household enrollment counts its living members, a personal
+    enrollment its person. Columns: enrollment_id, household_id, person_id (the payee's, null for a household),
+    member_id (the person counted), area_code, program, hukou_type."""
     stmt = under(select(Enrollment.id.label("enrollment_id"), Enrollment.household_id, Enrollment.person_id,
                         Enrollment.area_code, Enrollment.program, Enrollment.status, Enrollment.start_month,
                         Enrollment.end_month, Person.date_of_death, Household.hukou_type)
@@ -75,11 +78,29 @@ def _recipients(session: Session, *, county: str, programs: list[str], month: da
                  .join(Household, Household.id == Enrollment.household_id), Enrollment.area_code, county).where(
         Enrollment.program.in_(programs))
     grid = rules.entitled(read_frame(session, stmt), [month])
-    members = read_frame(session, select(Membership.household_id, func.count().label("persons")).where(
-        Membership.valid_to.is_(None), Membership.exclusion.is_(None)).group_by(Membership.household_id))
-    grid = grid.join(members, on="household_id", how="left")
-    return grid.with_columns(persons=pl.when(pl.col("person_id").is_not_null()).then(1)
-                             .otherwise(pl.col("persons").fill_null(1)).cast(pl.Int64))
+    households = grid.filter(pl.col("person_id").is_null())["household_id"].unique().to_list()
+    members = read_frame_in(session, select(Membership.household_id, Membership.person_id.label("member_id"))
+                            .join(Person, Person.id == Membership.person_id).where(
+        Membership.valid_to.is_(None), Membership.exclusion.is_(None),
+        Person.date_of_death.is_(None) | (Person.date_of_death >= month)),
+        Membership.__table__.c.household_id, households) if households else pl.DataFrame(
+        schema={"household_id": pl.Int64, "member_id": pl.Int64})
+    personal = grid.filter(pl.col("person_id").is_not_null()).with_columns(member_id=pl.col("person_id"))
+    whole = grid.filter(pl.col("person_id").is_null()).join(members, on="household_id", how="inner")
+    cols = ["enrollment_id", "household_id", "person_id", "member_id", "area_code", "program", "hukou_type"]
+    return pl.concat([personal.select(cols), whole.select(cols)])
+
+
+def once_per_person(counted: pl.DataFrame, *, groups: list[str], already: pl.DataFrame) -> pl.DataFrame:
+    """Each person counted once in a month (pure): the group listed first in the pack wins, then the oldest
+    enrollment; persons already paid a subsidy for the month (`already`: member_id) are left out."""
+    rank = {g: i for i, g in enumerate(groups)}
+    out = counted.with_columns(_rank=pl.col("program").replace_strict(rank, default=len(groups),
+                                                                      return_dtype=pl.Int64))
+    out = out.sort("_rank", "enrollment_id").unique("member_id", keep="first", maintain_order=True).drop("_rank")
+    if not already.is_empty():
+        out = out.join(already, on="member_id", how="anti")
+    return out
 
 
 def generate_subsidy_roll(session: Session, *, actor: Actor, county: str, month: date,
@@ -115,15 +136,20 @@ def generate_subsidy_roll(session: Session, *, actor: Actor, county: str, month:
                        pack_version=pack.version[:40], prepared_by=actor.user_id, prepared_by_name=actor.username)
     session.add(roll)
     session.flush()
-    grid = _recipients(session, county=county, programs=groups, month=month)
+    counted = _recipients(session, county=county, programs=groups, month=month)
+    already = read_frame(session, select(SubsidyShare.person_id.label("member_id")).where(SubsidyShare.month == month))
+    counted = once_per_person(counted, groups=groups, already=already)
     heads = service._payee_frame(session, county=county)
     accounts = service._account_frame(session, county=county)
-    if not grid.is_empty():
-        grid = grid.with_columns(payee_key=pl.when(pl.col("person_id").is_not_null())
-                                 .then(pl.format("P{}", pl.col("person_id")))
-                                 .otherwise(pl.format("H{}", pl.col("household_id"))),
-                                 unit=pl.col("hukou_type").replace_strict(per, return_dtype=pl.Int64))
-        grid = grid.unique(["payee_key"], keep="first").with_columns(amount_fen=pl.col("unit") * pl.col("persons"))
+    if not counted.is_empty():
+        counted = counted.with_columns(payee_key=pl.when(pl.col("person_id").is_not_null())
+                                       .then(pl.format("P{}", pl.col("person_id")))
+                                       .otherwise(pl.format("H{}", pl.col("household_id"))))
+        # One line per payee: its counted persons × the unit of its hukou; the payee's first enrollment explains it.
+        grid = counted.sort("enrollment_id").group_by("payee_key", maintain_order=True).agg(
+            pl.first("enrollment_id", "household_id", "person_id", "area_code", "program", "hukou_type"),
+            persons=pl.len()).with_columns(unit=pl.col("hukou_type").replace_strict(per, return_dtype=pl.Int64))
+        grid = grid.with_columns(amount_fen=pl.col("unit") * pl.col("persons"))
         persons = read_frame(session, select(Person.id.label("person_id"), Person.name.label("p_name"),
                                              Person.id_number.label("p_id")).where(
             Person.id.in_(grid["person_id"].drop_nulls().to_list() or [-1])))
@@ -144,6 +170,12 @@ def generate_subsidy_roll(session: Session, *, actor: Actor, county: str, month:
             pl.when(pl.col("account_no").fill_null("") == "").then(pl.lit(LineStatus.NO_ACCOUNT.value))
             .otherwise(pl.lit(LineStatus.PENDING.value)).alias("status"))
         write_frame(session, PaymentLine, lines)
+        ids = read_frame(session, select(PaymentLine.id.label("line_id"), PaymentLine.payee_key)
+                         .where(PaymentLine.roll_id == roll.id))
+        # The persons behind each line: the unique (person, month) refuses a second subsidy in the database.
+        write_frame(session, SubsidyShare, counted.join(ids, on="payee_key").select(
+            "line_id", pl.col("member_id").alias("person_id"), pl.lit(month).alias("month"),
+            pl.col("program").alias("via_program")))
         roll.line_count, roll.total_fen = lines.height, int(lines["amount_fen"].sum())
     deadline = month.replace(day=int(pack.value("price_subsidy.deadline_day", on=month)))
     late = f"；已超过 {deadline} 的生成期限" if today > deadline else ""

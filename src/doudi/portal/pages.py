@@ -21,6 +21,7 @@ from doudi.cases.schemas import ApplicationCreate
 from doudi.cases.verify_hook import tracking_for
 from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.deps import SessionDep, SettingsDep, Uploaded, client_ip, upload_field
+from doudi.payments import service as pay
 from doudi.portal import service
 from doudi.portal.models import CitizenSession
 from doudi.web.render import templates
@@ -28,6 +29,9 @@ from doudi.web.render import templates
 router = APIRouter(prefix="/m", include_in_schema=False)
 COOKIE = "doudi_citizen"
 PHONE_COOKIE = "doudi_otp_phone"
+# The bank's answer in a citizen's words (a held line is waiting for a confirmed account).
+CITIZEN_OUTCOMES = {"pending": "发放中", "paid": "已到账", "rejected": "未到账（银行退回），将重新发放",
+                    "returned": "未到账（银行退回），将重新发放", "no_account": "暂缓发放：请到乡镇核实银行账户"}
 AUTHORISE_ALL = "每位家庭成员都须同意授权核对家庭经济状况（审核确认办法第九条）"
 
 
@@ -69,6 +73,16 @@ def home(request: Request, session: SessionDep) -> Response:
     cases = service.my_cases(session, phone=cs.phone)
     return _page(request, "home.html", {"cs": cs, "cases": cases, "labels": PROGRAM_LABELS,
                                         "active": svc.active_step, "step_label": svc.label})
+
+
+@router.get("/payments")
+def my_payments(request: Request, session: SessionDep, cs: Citizen) -> Response:
+    """The citizen's own payments: month, what for, amount and the bank's answer; accounts masked."""
+    lines = pay.citizen_lines(session, household_ids=service.my_households(session, phone=cs.phone))
+    return _page(request, "payments.html", {
+        "cs": cs, "lines": lines, "labels": {**PROGRAM_LABELS, "price_subsidy": "价格临时补贴"},
+        "components": pay.COMPONENT_LABELS, "outcomes": CITIZEN_OUTCOMES, "yuan": pay.yuan,
+        "mask": pay.mask_account, "paid_total": pay.yuan(sum(x.amount_fen for x in lines if x.status == "paid"))})
 
 
 @router.get("/login")

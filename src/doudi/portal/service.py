@@ -18,6 +18,7 @@ from doudi.core.masking import mask_phone
 from doudi.db.engine import begin_write
 from doudi.portal.models import CitizenSession, OtpCode
 from doudi.portal.otp import sender_for
+from doudi.registry.models import Membership, Person
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 CODE_MINUTES = 5
@@ -119,3 +120,14 @@ def my_case(session: Session, *, phone: str, case_id: int) -> Case:
     if case is None or phone not in {case.portal_phone, case.applicant_phone, case.proxy_phone}:
         raise NotFound("case")
     return case
+
+
+def my_households(session: Session, *, phone: str) -> list[int]:
+    """Households that are the citizen's own: those of cases filed with this phone as the applicant's or from the
+    portal as oneself, and those where a current member is registered with this phone. A proxy's number alone
+    does not open another family's payments."""
+    by_case = select(Case.household_id).where(or_(Case.applicant_phone == phone, Case.portal_phone == phone),
+                                              Case.proxy_phone != phone, Case.household_id.is_not(None))
+    by_person = select(Membership.household_id).join(Person, Person.id == Membership.person_id).where(
+        Person.phone == phone, Membership.valid_to.is_(None))
+    return sorted({int(h) for h in session.scalars(by_case.union(by_person)) if h is not None})
