@@ -349,7 +349,8 @@ def link_frames(
         label_exprs["id_number"].alias("id_kind"),
         pl.struct(**label_exprs).struct.json_encode().alias("evidence"),
     ).with_columns(
-        pl.when(pl.col("id_kind").is_in([ID_EQUAL, ID_OLD_NEW])).then(pl.lit("id")).otherwise(pl.lit("probabilistic")).alias("method"),
+        pl.when(pl.col("id_kind").is_in([ID_EQUAL, ID_OLD_NEW])).then(pl.lit("id"))
+        .otherwise(pl.lit("probabilistic")).alias("method"),
     )
     double = scored.filter(pl.col("double")).select(list(EVIDENCE_SCHEMA)).sort("left_id", "right_id")
     scored = scored.filter(~pl.col("double")).select(list(EVIDENCE_SCHEMA))

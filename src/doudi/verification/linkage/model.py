@@ -69,8 +69,8 @@ LEVEL_LABELS = {
     "id_number": {ID_EQUAL: "号码相同", ID_OLD_NEW: "15 位旧号与 18 位新号为同一号码",
                   ID_TYPO: "一方号码无效且只差一位（录入错误）", ID_BOTH_VALID: "两个不同的有效号码",
                   ID_OTHER: "号码不同（一方无效，相差多位）", ID_MISSING: "一方或双方缺失"},
-    "name": {"Exact match on name": "相同", "same pinyin (homophone)": "同音字", "same fuzzy pinyin (zh/z, n/l, -ng/-n)":
-             "近音（模糊音）", "one character differs": "一字之差", "similar pinyin": "拼音相近",
+    "name": {"Exact match on name": "相同", "same pinyin (homophone)": "同音字",
+             "same fuzzy pinyin (zh/z, n/l, -ng/-n)": "近音（模糊音）", "one character differs": "一字之差", "similar pinyin": "拼音相近",
              "All other comparisons": "不同", ID_MISSING: "缺失"},
     "dob": {"Exact match on dob": "相同", "one digit or a transposition": "一位数字不同或两位颠倒",
             "within a month": "相差一个月内", "same year": "同年", "All other comparisons": "不同",
