@@ -202,3 +202,16 @@ def training_rules() -> list[str]:
     """Blocking rules for expectation maximisation of the ID comparison (the other comparisons' m come from
     the pairs an equal valid ID proves); each leaves the ID comparison free to be estimated."""
     return ["l.name_py = r.name_py AND l.dob = r.dob"]
+
+
+def describe_evidence(evidence: dict[str, Any] | None, id_kind: str = "") -> list[tuple[str, str]]:
+    """The evidence of a pair in Chinese, comparison by comparison: [(身份证号, 两个不同的有效号码), …]."""
+    evidence = dict(evidence or {})
+    if id_kind and "id_number" not in evidence:
+        evidence["id_number"] = id_kind
+    out = []
+    for key, label in COMPARISON_LABELS.items():
+        if key in evidence:
+            level = str(evidence[key] or ID_MISSING)
+            out.append((label, LEVEL_LABELS.get(key, {}).get(level, level)))
+    return out
