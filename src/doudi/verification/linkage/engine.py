@@ -258,6 +258,8 @@ def link_frames(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     lp, rp = _settled(prepare_persons(left), prepare_persons(right))
+    if assignment != "one_to_one":  # a right record may be named by several left ones: it never stops competing
+        rp = rp.with_columns(pl.lit(False).alias("settled"))
     if lp["record_id"].is_duplicated().any() or rp["record_id"].is_duplicated().any():
         raise ValueError("record_id must be unique within each input")
     timings["prepare"] = time.perf_counter() - t0
