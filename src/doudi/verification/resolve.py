@@ -81,8 +81,9 @@ def _namesake_rows(session: Session, batch: IngestBatch, persons: pl.DataFrame) 
     empty = pl.DataFrame(schema={"row_number": pl.Int64, **dict.fromkeys(IDENTITY, pl.Utf8)})
     if not numbers or persons.height == 0:
         return empty
-    rows = payload.read(session, batch, row_numbers=numbers, columns=IDENTITY)
-    rows = rows.with_columns(pl.col(c).cast(pl.Utf8) for c in IDENTITY).select("row_number", *IDENTITY)
+    rows = payload.read(session, batch, row_numbers=numbers, columns=[*IDENTITY, "id_number"])
+    rows = rows.with_columns(pl.col(c).cast(pl.Utf8) for c in [*IDENTITY, "id_number"]) \
+        .with_columns(pl.coalesce("id_given", "id_number").alias("id_given")).select("row_number", *IDENTITY)
     known = persons.select("name", pl.col("birth_date").cast(pl.Utf8)).unique()
     return rows.join(known, on=["name", "birth_date"], how="semi")
 
