@@ -49,13 +49,14 @@ class LinkResult:
     review: pl.DataFrame  # between the review and auto-accept thresholds, or an exact ID the rest contradicts
     candidates: int  # pairwise comparisons the blocking rules generated (and the model scored)
     trained: bool  # True when u and m were estimated on these inputs, False when a stored/default model was used
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per phase
     parameters: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # comparison → level → m, u
     # Two different valid numbers whose name, sex and birth date agree: one person registered twice, or
     # namesakes. Never accepted; for the review queue marked "possible double registration".
     double: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=EVIDENCE_SCHEMA))
     model: dict[str, Any] = field(default_factory=dict)  # the model used (store it to reuse it)
     conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())  # record_id, side, dob/sex vs ID
+    cpu: dict[str, float] = field(default_factory=dict)  # process CPU seconds per phase (every thread)
 
 
 def model_version() -> str:
@@ -256,13 +257,15 @@ def link_frames(
 
     cfg = config or load_config()
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    cpu: dict[str, float] = {}
+    t0, c0 = time.perf_counter(), time.process_time()
     lp, rp = _settled(prepare_persons(left), prepare_persons(right))
     if assignment != "one_to_one":  # a right record may be named by several left ones: it never stops competing
         rp = rp.with_columns(pl.lit(False).alias("settled"))
     if lp["record_id"].is_duplicated().any() or rp["record_id"].is_duplicated().any():
         raise ValueError("record_id must be unique within each input")
     timings["prepare"] = time.perf_counter() - t0
+    cpu["prepare"] = time.process_time() - c0
     empty = pl.DataFrame(schema=EVIDENCE_SCHEMA)
     if lp.height == 0 or rp.height == 0:
         return LinkResult(empty, empty.clone(), 0, False, timings)
@@ -279,7 +282,7 @@ def link_frames(
     else:
         lp, rp = lp.with_columns(pl.col("id18").alias("label")), rp.with_columns(pl.col("id18").alias("label"))
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     db = DuckDBAPI()
     con = db.duckdb_con
     con.execute("SET preserve_insertion_order = false")
@@ -321,8 +324,9 @@ def link_frames(
         else:
             _default_model(linker, cfg.defaults)
     timings["train" if do_train else "load"] = time.perf_counter() - t0
+    cpu["train" if do_train else "load"] = time.process_time() - c0
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     blocked = linker.inference.compute_blocked_pairs_for_predict()
     candidates = int(con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0])
     linker.table_management.register_blocked_pairs_for_predict(blocked)
@@ -342,9 +346,10 @@ def link_frames(
         f"({double_sql}) AS double FROM {pred.physical_name} "
         f"WHERE match_probability >= {cfg.thresholds.review} OR ({double_sql})").to_arrow_table())
     timings["predict"] = time.perf_counter() - t0
+    cpu["predict"] = time.process_time() - c0
     assert isinstance(scored, pl.DataFrame)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     label_exprs = {name: pl.col(f"g_{name}").replace_strict(list(lv), list(lv.values()), default=None,
                                                            return_dtype=pl.Utf8) for name, lv in levels.items()}
     scored = scored.with_columns(
@@ -372,8 +377,9 @@ def link_frames(
     else:
         accepted, review = scored.filter(is_accept), scored.filter(~is_accept)
     timings["assign"] = time.perf_counter() - t0
+    cpu["assign"] = time.process_time() - c0
     stored = linker.misc.save_model_to_json()
     stored["doudi_model_version"] = version
     return LinkResult(accepted.sort("left_id"), review.sort("match_probability", descending=True), candidates,
-                      do_train, timings, model_parameters(linker), double, stored, _conflicts(lp, rp))
+                      do_train, timings, model_parameters(linker), double, stored, _conflicts(lp, rp), cpu)
 

@@ -125,7 +125,8 @@ def prepare_persons(frame: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(f"missing columns: {', '.join(missing)}")
     birth = frame["birth_date"]
     cleaned = _clean_id_expr("id_number")
-    df = frame.select(
+    # Lazy, so that the cleaned number (used three times) and other shared parts are computed once.
+    df = frame.lazy().select(
         pl.col("record_id").cast(pl.Utf8),
         clean_name_expr("name").alias("name"),
         normalize_id_expr("id_number").alias("id18"),
@@ -158,7 +159,7 @@ def prepare_persons(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("dob_date").dt.year().cast(pl.Utf8).alias("birth_year"),
         pl.col("dob_date").cast(pl.Int32).alias("dob_day"),
         pl.col("address").str.extract(r"^(.*?(?:街道|镇|乡))", 1).alias("town"),
-    ).drop("dob_date")
+    ).drop("dob_date").collect()
     return df.join(_names(df), on="name", how="left")
 
 
