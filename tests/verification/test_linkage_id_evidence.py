@@ -1,7 +1,8 @@
 """What the ID number proves, in the linkage model: comparison kinds, double registrations, dob/sex from the ID,
 the assignment, stored models and the namesake set.
 
-Hand-computed GB 11643 numbers used below (weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2, check = "10X98765432"[sum % 11]):
+Hand-computed GB 11643 numbers used below (weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2;
+check = "10X98765432"[sum % 11]):
 - A = 370784 19700501 101 + check. Digits 3 7 0 7 8 4 1 9 7 0 0 5 0 1 1 0 1:
   21 + 63 + 0 + 35 + 64 + 16 + 2 + 9 + 42 + 0 + 0 + 45 + 0 + 5 + 8 + 0 + 2 = 312; 312 = 28 × 11 + 4 → '8'.
   A = 370784197005011018 (sequence 101 is odd: a man, born 1970-05-01).

@@ -64,7 +64,7 @@ def model_version() -> str:
     from splink import SettingsCreator  # Imported here: Splink is loaded only when records are linked.
 
     settings = SettingsCreator(link_type="link_only", unique_id_column_name="record_id", comparisons=comparisons())
-    spec = settings.get_settings("duckdb").as_dict()["comparisons"]
+    spec = settings.get_settings("duckdb").as_dict()["comparisons"]  # type: ignore[no-untyped-call]
     for comparison in spec:
         for level in comparison["comparison_levels"]:
             level.pop("m_probability", None)
@@ -354,7 +354,7 @@ def link_frames(
                                                            return_dtype=pl.Utf8) for name, lv in levels.items()}
     scored = scored.with_columns(
         label_exprs["id_number"].alias("id_kind"),
-        pl.struct(**label_exprs).struct.json_encode().alias("evidence"),
+        pl.struct([e.alias(name) for name, e in label_exprs.items()]).struct.json_encode().alias("evidence"),
     ).with_columns(
         pl.when(pl.col("id_kind").is_in([ID_EQUAL, ID_OLD_NEW])).then(pl.lit("id"))
         .otherwise(pl.lit("probabilistic")).alias("method"),

@@ -126,7 +126,7 @@ def prepare_persons(frame: pl.DataFrame) -> pl.DataFrame:
     birth = frame["birth_date"]
     cleaned = _clean_id_expr("id_number")
     # Lazy, so that the cleaned number (used three times) and other shared parts are computed once.
-    df = frame.lazy().select(
+    lazy = frame.lazy().select(
         pl.col("record_id").cast(pl.Utf8),
         clean_name_expr("name").alias("name"),
         normalize_id_expr("id_number").alias("id18"),
@@ -145,7 +145,7 @@ def prepare_persons(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("id18").str.slice(16, 1).cast(pl.Int32, strict=False) % 2 == 1).then(pl.lit("M"))
         .otherwise(pl.lit("F"))
     )
-    df = df.with_columns(
+    lazy = lazy.with_columns(
         pl.coalesce(pl.col("_dob"), id_birth).alias("dob_date"),
         pl.coalesce(pl.col("_sex"), id_sex).alias("sex"),
         (pl.col("_dob") != valid_birth).fill_null(False).alias("dob_conflict"),
@@ -153,7 +153,7 @@ def prepare_persons(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("name").str.len_chars() > 0).then(pl.col("name")).otherwise(None).alias("name"),
         id_src.str.slice(0, 6).alias("id_area"),
     ).drop("_dob", "_sex")
-    df = df.with_columns(
+    df = lazy.with_columns(
         pl.when(pl.col("id_area").str.contains(r"^\d{6}$")).then(pl.col("id_area")).alias("id_area"),
         pl.col("dob_date").dt.strftime("%Y-%m-%d").alias("dob"),
         pl.col("dob_date").dt.year().cast(pl.Utf8).alias("birth_year"),
