@@ -160,3 +160,12 @@ def test_namesake_set_f1() -> None:
     found = set(zip(res.accepted["left_id"], res.accepted["right_id"], strict=True))
     assert prf(found, truth)["f1"] >= 0.99
     assert res.double.height > 0  # namesakes with their own number reach the double-registration queue
+
+
+def test_a_birth_date_the_number_contradicts_is_flagged_in_the_evidence() -> None:
+    """R is born 1971-05-01 by its own field, but its number A says 1970-05-01 (digits 7-14: 19700501)."""
+    where, row = _link(_person("L", A), _person("R", A, born="1971-05-01"))
+    assert where == "accepted"
+    ev = dict(describe_evidence(json.loads(row["evidence"])))
+    assert ev["与身份证号不符"] == "候选人员的出生日期"
+    assert ev["出生日期"] == "一位数字不同或两位颠倒"  # 1970-05-01 vs 1971-05-01: one digit

@@ -352,9 +352,22 @@ def link_frames(
     t0, c0 = time.perf_counter(), time.process_time()
     label_exprs = {name: pl.col(f"g_{name}").replace_strict(list(lv), list(lv.values()), default=None,
                                                            return_dtype=pl.Utf8) for name, lv in levels.items()}
+    # A record whose own birth date or sex disagrees with its valid number: said beside the pair's evidence.
+    flags = []
+    for side, frame in (("left", lp), ("right", rp)):
+        marked = frame.filter(pl.col("dob_conflict") | pl.col("sex_conflict")).select(
+            pl.col("record_id").alias(f"{side}_id"),
+            pl.concat_str([pl.when(pl.col("dob_conflict")).then(pl.lit(f"dob_{side}")),
+                           pl.when(pl.col("sex_conflict")).then(pl.lit(f"sex_{side}"))],
+                          separator=",", ignore_nulls=True).alias(f"_c_{side}"))
+        scored = scored.join(marked, on=f"{side}_id", how="left")
+        flags.append(pl.col(f"_c_{side}"))
+    conflict = pl.concat_str(flags, separator=",", ignore_nulls=True)
     scored = scored.with_columns(
         label_exprs["id_number"].alias("id_kind"),
-        pl.struct([e.alias(name) for name, e in label_exprs.items()]).struct.json_encode().alias("evidence"),
+        pl.struct([*(e.alias(name) for name, e in label_exprs.items()),
+                   pl.when(conflict != "").then(conflict).alias("id_conflict")])
+        .struct.json_encode().alias("evidence"),
     ).with_columns(
         pl.when(pl.col("id_kind").is_in([ID_EQUAL, ID_OLD_NEW])).then(pl.lit("id"))
         .otherwise(pl.lit("probabilistic")).alias("method"),

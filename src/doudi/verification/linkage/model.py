@@ -85,6 +85,11 @@ LEVEL_LABELS = {
 }
 
 
+# Records whose own fields disagree with what their valid ID number says (prepare.py flags them).
+CONFLICT_LABELS = {"dob_left": "部门记录的出生日期", "sex_left": "部门记录的性别", "dob_right": "候选人员的出生日期",
+                   "sex_right": "候选人员的性别"}
+
+
 def comparisons() -> list[Any]:
     """The comparisons of a Chinese person record pair, most specific level first."""
     # Imported here: Splink (and its DuckDB backend) is loaded only when records are linked.
@@ -214,4 +219,7 @@ def describe_evidence(evidence: dict[str, Any] | None, id_kind: str = "") -> lis
         if key in evidence:
             level = str(evidence[key] or ID_MISSING)
             out.append((label, LEVEL_LABELS.get(key, {}).get(level, level)))
+    conflicts = [c for c in str(evidence.get("id_conflict") or "").split(",") if c in CONFLICT_LABELS]
+    if conflicts:
+        out.append(("与身份证号不符", "；".join(CONFLICT_LABELS[c] for c in conflicts)))
     return out
