@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor, system_actor
 from doudi.registry.models import Household, Membership, Person
-from doudi.verification import queue, resolve
-from doudi.verification.ingest import ingest_file
+from doudi.verification import flows, queue, resolve
 from doudi.verification.linkage import events, store
 from doudi.verification.linkage.engine import model_version
 from doudi.verification.linkage.events import DoubleRegistration
@@ -73,8 +72,10 @@ def test_two_valid_numbers_go_to_review_as_double_registration(db: Session, tmp_
                                                               heard: list[DoubleRegistration]) -> None:
     make_areas(db)
     person = _register(db)
-    batch = ingest_file(db, actor=ACTOR, source_key="tax", path=_feed(tmp_path / "tax.csv")).batch
-    out = resolve.resolve_batch(db, actor=ACTOR, batch_id=batch.id)
+    # Every row has a valid number (none waits for probabilistic linkage), yet the feed is resolved.
+    ingested, out = flows.ingest_and_link(db, actor=ACTOR, source_key="tax", path=_feed(tmp_path / "tax.csv"))
+    batch = ingested.batch
+    assert ingested.pending_linkage == 0 and out is not None
     assert (out.identities, out.linked_rows, out.double_registrations) == (0, 0, 1)
     item = db.scalars(select(LinkReview)).one()
     assert (item.kind, item.id_kind, item.row_numbers, item.candidate_person_id) == (
