@@ -91,6 +91,9 @@ def test_two_valid_numbers_go_to_review_as_double_registration(db: Session, tmp_
     again = resolve.resolve_batch(db, actor=ACTOR, batch_id=batch.id)
     assert again.double_registrations == 0
     assert len(db.scalars(select(LinkReview)).all()) == 1
+    # The decision counts for the source's next training; a rejection is no confirmed pair.
+    assert store.decided_since(db, source_key="tax", since=None) == 1
+    assert store.confirmed_pairs(db, source_key="tax").height == 0
 
 
 def test_stored_model_is_reused_until_reviewers_decide(db: Session) -> None:
