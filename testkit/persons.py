@@ -262,3 +262,38 @@ def link_pair(n: int, *, overlap: float = 0.9, noise: Noise | None = None, seed:
     truth = set(zip(truth_frame["record_id"].to_list(), truth_frame["record_id_r"].to_list(), strict=True))
     cols = ["record_id", "name", "id_number", "birth_date", "sex", "address"]
     return left.select(cols), right.select(cols), truth
+
+
+def namesake_pair(n: int, *, share: float = 0.15, no_id: float = 0.5, noise: Noise | None = None, seed: int = 61
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, set[tuple[str, str]]]:
+    """A Chinese test set with namesakes: LEFT and RIGHT lists (as `link_pair`) in which `share` of the right
+    list's persons have a namesake on the right too — another person (own family, own address, own valid
+    ID number) with the same name, sex and birth date. Of the namesakes' records, `no_id` carry no number
+    and the rest their own, different, checksum-valid one; the true pairs are those of `link_pair`.
+    """
+    left, right, truth = link_pair(n, noise=noise or Noise(), seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    k = int(right.height * share)
+    twins = right.sample(k, seed=seed + 101)
+    # The namesake's own number: same county and birth date, another sequence (its parity keeps the sex).
+    seq = rng.integers(0, 450, size=k) * 2 + 100
+    born = twins["birth_date"].str.replace_all("-", "").fill_null("19700101")
+    sex_odd = np.where(twins["sex"].fill_null("M").to_numpy() == "M", 1, 0)
+
+    def number(sequence: np.ndarray) -> np.ndarray:
+        first17 = np.char.add(np.char.add("370784", born.to_numpy().astype(str)),
+                              np.char.zfill((sequence + sex_odd).astype(str), 3))
+        digits = np.frombuffer("".join(first17).encode(), dtype=np.uint8).reshape(k, 17) - ord("0")
+        out: np.ndarray = np.char.add(first17, _check_chars(digits.astype(np.int64)))
+        return out
+
+    ids = number(seq)
+    ids = np.where(ids == twins["id_number"].fill_null("").to_numpy(), number(seq - 2), ids)  # never the twin's own
+    ids = np.where(rng.random(k) < no_id, "", ids)
+    far = right["address"].sample(k, seed=seed + 102, with_replacement=True)  # another family's home
+    namesakes = twins.with_columns(
+        pl.format("N{}", pl.int_range(pl.len()).cast(pl.Utf8).str.zfill(8)).alias("record_id"),
+        pl.Series("id_number", ids).replace("", None),
+        pl.Series("address", far.to_numpy()),
+    )
+    return left, pl.concat([right, namesakes]), truth

@@ -213,12 +213,17 @@ def link(
     left: Path = typer.Argument(..., exists=True, dir_okay=False),
     right: Path = typer.Argument(..., exists=True, dir_okay=False),
     out: Path = typer.Option(..., "--out", help="输出 CSV：left_id,right_id,match_probability"),
-    review: Path = typer.Option(None, help="另存待人工复核的候选对"),
+    review: Path = typer.Option(None, help="另存待人工复核的候选对（含身份证号比对类别与各字段证据）"),
     train: bool = typer.Option(None, "--train/--no-train", help="在输入上估计模型参数（默认：数据足够大时）"),
-    many_to_one: bool = typer.Option(False, help="允许多条左侧记录匹配同一右侧记录"),
+    one_to_one: bool = typer.Option(False, "--one-to-one",
+                                    help="两份名单各自已去重（如登记库对人员名单）：按一对一指派求解；"
+                                         "默认多对一（一人可有多行）"),
+    model: Path = typer.Option(None, "--model", help="模型文件：存在则直接使用（不再训练），否则训练后写入"),
 ) -> None:
     """Link two person lists (record_id, name, id_number, birth_date, sex, address)."""
     # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+    import json
+
     from doudi.verification.linkage.engine import link_frames
     from doudi.verification.linkage.prepare import PERSON_COLUMNS
 
@@ -233,12 +238,26 @@ def link(
             first = int(dup.arg_max() or 0) + 1
             raise ValidationFailed([FieldError(f"{path.name}:record_id", "record_id 重复", row=first)])
         frames.append(frame)
+    stored = None
+    if model is not None and model.exists():
+        try:
+            stored = json.loads(model.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise ValidationFailed([FieldError("model", f"模型文件 {model.name} 无法读取")]) from None
+        if not isinstance(stored, dict):
+            raise ValidationFailed([FieldError("model", f"模型文件 {model.name} 格式不对")])
     with console.status("比对中…"):
-        result = link_frames(frames[0], frames[1], train=train,
-                             assignment="best_per_left" if many_to_one else "one_to_one")
+        result = link_frames(frames[0], frames[1], train=train, model=stored,
+                             assignment="one_to_one" if one_to_one else "best_per_left")
     result.accepted.select("left_id", "right_id", pl.col("match_probability").round(6)).write_csv(out)
     if review:
-        result.review.select("left_id", "right_id", pl.col("match_probability").round(6)).write_csv(review)
+        pl.concat([result.review.with_columns(pl.lit("match").alias("kind")),
+                   result.double.with_columns(pl.lit("double_registration").alias("kind"))]) \
+            .select("left_id", "right_id", pl.col("match_probability").round(6), "kind", "id_kind", "evidence") \
+            .write_csv(review)
+    if model is not None and result.trained:
+        model.write_text(json.dumps(result.model, ensure_ascii=False), encoding="utf-8")
+    how = "在输入上训练" if result.trained else ("使用已存模型" if stored else "使用默认参数")
     console.print(f"左 {frames[0].height:,} 条，右 {frames[1].height:,} 条；候选比较 {result.candidates:,} 对；"
-                  f"接受 {result.accepted.height:,} 对，待复核 {result.review.height:,} 对；"
-                  f"{'在输入上训练' if result.trained else '使用默认参数'}；用时 {sum(result.timings.values()):.1f} 秒")
+                  f"接受 {result.accepted.height:,} 对，待复核 {result.review.height:,} 对，"
+                  f"疑似重复登记 {result.double.height:,} 对；{how}；用时 {sum(result.timings.values()):.1f} 秒")

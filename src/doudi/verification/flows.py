@@ -23,7 +23,10 @@ def link_and_answer(session: Session, *, actor: Actor, outcome: IngestOutcome, l
     """What follows a new batch: link the rows that had no usable ID number (unless `link` is off) and re-answer
     the open verification requests. Runs in the caller's transaction; None when nothing needed linking."""
     resolved = None
-    if link and not outcome.already and outcome.pending_linkage:
+    # Rows with a valid number nobody registered are resolved too: they may be a registry person's second
+    # number (a possible double registration).
+    unregistered = outcome.batch.rows_ok - outcome.matched_by_id - outcome.pending_linkage
+    if link and not outcome.already and (outcome.pending_linkage or unregistered > 0):
         resolved = resolve.resolve_batch(session, actor=actor, batch_id=outcome.batch.id)
     service.refresh_open_requests(session, actor=actor)
     return resolved

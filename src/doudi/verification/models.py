@@ -50,6 +50,13 @@ class ReviewStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class ReviewKind(StrEnum):
+    """Why a pair is in the clerical review queue."""
+
+    MATCH = "match"  # a probable match between the review and auto-accept thresholds
+    DOUBLE_REGISTRATION = "double_registration"  # two valid ID numbers, same name, sex and birth date
+
+
 class RequestStatus(StrEnum):
     """A verification request: open until every source has answered."""
 
@@ -112,8 +119,32 @@ class LinkReview(Versioned, Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(24), default=ReviewKind.MATCH.value)  # ReviewKind
+    id_kind: Mapped[str] = mapped_column(String(40), default="")  # the ID comparison's level (model.py labels)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)  # comparison → level label
 
-    __table_args__ = (one_of("status", ReviewStatus),)
+    __table_args__ = (one_of("status", ReviewStatus), one_of("kind", ReviewKind))
+
+
+class LinkageModel(Base):
+    """A trained person-linkage model of one source, stored with its version so later runs reuse it.
+
+    `model_version` fingerprints the comparisons (engine.model_version): a model of another version is not
+    used. A source trains afresh when it has no model, or when reviewers have decided pairs since.
+    """
+
+    __tablename__ = "linkage_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, … per source
+    model_version: Mapped[str] = mapped_column(String(32))
+    records: Mapped[int] = mapped_column(Integer)  # records on the smaller side when trained
+    labels: Mapped[int] = mapped_column(Integer, default=0)  # reviewer-confirmed pairs used in training
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONText)  # Splink settings with m and u
+    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("source_key", "version", name="uq_linkage_models_source_version"),)
 
 
 class Authorisation(Base):

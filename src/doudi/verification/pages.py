@@ -16,6 +16,7 @@ from doudi.registry.panels import Panel, register
 from doudi.registry.service import current_members
 from doudi.verification import queue, reporting, service
 from doudi.verification.flows import ingest_upload
+from doudi.verification.linkage.model import describe_evidence
 from doudi.verification.sources import load_sources
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
@@ -68,7 +69,8 @@ def batch_page(request: Request, batch_id: int, session: SessionDep, actor: Page
 def reviews_page(request: Request, session: SessionDep, actor: PageActor, status: str = "pending") -> Response:
     """The clerical review queue: the feed record beside its registry candidate."""
     items = queue.list_reviews(session, actor=actor, status=status)
-    return render(request, "verification/reviews.html", {"items": items, "status": status, "sources": load_sources()})
+    return render(request, "verification/reviews.html", {"items": items, "status": status, "sources": load_sources(),
+                                                         "describe": describe_evidence})
 
 
 @router.post("/reviews/{review_id}")

@@ -69,6 +69,9 @@ class ReviewRead(BaseModel):
     candidate_name: str
     probability: float
     status: str
+    kind: str = "match"  # match | double_registration (two valid ID numbers, same name, sex and birth date)
+    id_kind: str = ""  # the ID comparison's level
+    evidence: dict[str, str] = {}  # 身份证号/姓名/… → the level, in Chinese
 
 
 class ReviewDecision(BaseModel):

@@ -35,6 +35,9 @@ class Source:
     period: str | None = None  # the column that dates a row
     natural_key: tuple[str, ...] = ()  # columns identifying one holding across batches (yaml: `key`)
     key_unique: bool = False  # the key is an identifier by itself: a repeat of person, key and date is one report
+    # One row per person (a register, not a stream of monthly rows): its rows are linked to registry persons
+    # one-to-one (an assignment), where other feeds' several rows may name one person.
+    one_row_per_person: bool = False
 
     def column(self, name: str) -> Column:
         """The declared column of that name."""
@@ -68,5 +71,6 @@ def load_sources() -> dict[str, Source]:
             for c in _flatten(spec["columns"])
         )
         out[key] = Source(key, spec["label"], spec["agency"], spec["yields"], cols, spec.get("period"),
-                          tuple(spec.get("key", ())), bool(spec.get("key_unique", False)))
+                          tuple(spec.get("key", ())), bool(spec.get("key_unique", False)),
+                          bool(spec.get("one_row_per_person", False)))
     return out

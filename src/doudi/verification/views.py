@@ -13,6 +13,7 @@ from doudi.deps import ApiActor, SessionDep, SettingsDep
 from doudi.ingest.models import IngestBatch
 from doudi.verification import queue, reporting, service
 from doudi.verification.flows import ingest_upload
+from doudi.verification.linkage.model import describe_evidence
 from doudi.verification.schemas import (
     AuthorisationCreate,
     AuthorisationRead,
@@ -86,7 +87,8 @@ def batch_rejects(batch_id: int, actor: ApiActor, session: SessionDep, page: int
 def reviews(actor: ApiActor, session: SessionDep, status: str = "pending") -> list[ReviewRead]:
     """The clerical review queue in the caller's area."""
     return [ReviewRead(id=r.id, batch_id=r.batch_id, source_key=r.source_key, record=r.record, rows=len(r.row_numbers),
-                       candidate_person_id=p.id, candidate_name=p.name, probability=r.probability, status=r.status)
+                       candidate_person_id=p.id, candidate_name=p.name, probability=r.probability, status=r.status,
+                       kind=r.kind, id_kind=r.id_kind, evidence=dict(describe_evidence(r.evidence, r.id_kind)))
             for r, p in queue.list_reviews(session, actor=actor, status=status)]
 
 
@@ -99,7 +101,8 @@ def decide(review_id: int, body: ReviewDecision, actor: ApiActor, session: Sessi
     session.commit()
     return ReviewRead(id=r.id, batch_id=r.batch_id, source_key=r.source_key, record=r.record, rows=len(r.row_numbers),
                       candidate_person_id=r.candidate_person_id, candidate_name="", probability=r.probability,
-                      status=r.status)
+                      status=r.status, kind=r.kind, id_kind=r.id_kind,
+                      evidence=dict(describe_evidence(r.evidence, r.id_kind)))
 
 
 @router.post("/authorisations", response_model=AuthorisationRead, status_code=201)
