@@ -1,7 +1,7 @@
 """linkage: review kind (possible double registration), ID comparison kind and evidence; stored models
 
 Revision ID: 0800
-Revises: 0900
+Revises: 0610
 Create Date: 2026-12-05 01:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0800'
-down_revision: str | Sequence[str] | None = '0900'
+down_revision: str | Sequence[str] | None = '0610'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
