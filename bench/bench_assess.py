@@ -109,7 +109,7 @@ def _openfisca(frames: Any) -> tuple[np.ndarray, float]:
 
 def main() -> None:
     """Generate, assess in a fresh process, then run the 低保 reference in OpenFisca; print the figures."""
-    from bench.synth_frames import generate
+    from testkit.population import generate
     from doudi.policy.frames import conform, write_snapshot
 
     n = int(os.environ.get("DOUDI_BENCH_HOUSEHOLDS", "1000000"))

@@ -132,7 +132,13 @@ def spark_type(schema: dict[str, pl.DataType]) -> str:
     """A Spark DDL schema for Polars column types."""
     names = {pl.String: "string", pl.Int64: "bigint", pl.Int32: "int", pl.Int16: "smallint", pl.Int8: "tinyint",
              pl.Float64: "double", pl.Boolean: "boolean", pl.Date: "date"}
-    return ", ".join(f"{n} {names[type(t)]}" for n, t in schema.items())
+
+    def one(t: pl.DataType) -> str:
+        if isinstance(t, pl.List):
+            return f"array<{one(t.inner)}>"
+        return names[type(t)]
+
+    return ", ".join(f"{n} {one(t)}" for n, t in schema.items())
 
 
 def assess(spark: SparkSession, *, snapshot: Path, on: date, out: Path, area: str = "",
