@@ -42,6 +42,13 @@ def spark_session(master: str | None = None, *, app: str = "doudi", partitions: 
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.ui.enabled", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    try:
+        # Imported here: only to find the similarity functions' jar that Splink ships (linkage on Spark).
+        from splink.backends.spark import similarity_jar_location
+
+        builder = builder.config("spark.jars", similarity_jar_location())
+    except ImportError:
+        pass
     if master:
         builder = builder.master(master)
     elif not os.environ.get("PYSPARK_GATEWAY_PORT"):  # set by spark-submit, which brings its own master
