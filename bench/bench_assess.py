@@ -110,8 +110,8 @@ def _openfisca(frames: Any) -> tuple[np.ndarray, float]:
 
 def main() -> None:
     """Generate, assess in a fresh process, then run the 低保 reference in OpenFisca; print the figures."""
-    from testkit.population import generate
     from doudi.policy.frames import conform, write_snapshot
+    from testkit.population import generate
 
     n = int(os.environ.get("DOUDI_BENCH_HOUSEHOLDS", "1000000"))
     t0 = time.perf_counter()

@@ -14,6 +14,7 @@ within 3× of Polars at 10M. Reference in the same run: the Polars time per mill
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -68,10 +69,8 @@ def _peak_sampler() -> tuple[threading.Event, list[float]]:
         while not stop.is_set():
             total = 0
             for p in [me, *me.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):  # a worker that just ended
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
             peak[0] = max(peak[0], total / 2**20)
             time.sleep(0.1)
 
@@ -126,7 +125,8 @@ def main() -> None:
             print(f"{n:>11,} households: snapshot written in {time.perf_counter() - t0:.1f} s", flush=True)
             for engine in engines:
                 r = rows[(engine, n)] = _run(engine, Path(tmp) / "snapshot", Path(tmp) / f"out-{engine}")
-                extra = f", Spark start {r['startup_s']:.1f} s, {r['partitions']} partitions" if engine == "spark" else ""
+                extra = (f", Spark start {r['startup_s']:.1f} s, {r['partitions']} partitions"
+                         if engine == "spark" else "")
                 print(f"  {engine:<7} {r['seconds']:8.1f} s  {r['seconds'] / n * 1e6:6.2f} s per million  "
                       f"peak {r['peak_mib']:7.0f} MiB{extra}", flush=True)
     for engine in engines:
@@ -143,7 +143,8 @@ def main() -> None:
     if ("polars", big) in rows:
         s = rows[("polars", big)]["seconds"]
         target = 40 * big / 10_000_000
-        print(f"target: {big:,} households on Polars ≤ {target:.1f} s (40 s per 10M): {'OK' if s <= target else 'MISSED'} ({s:.1f} s)")
+        print(f"target: {big:,} households on Polars ≤ {target:.1f} s (40 s per 10M): "
+              f"{'OK' if s <= target else 'MISSED'} ({s:.1f} s)")
     if ("polars", big) in rows and ("spark", big) in rows:
         ratio = rows[("spark", big)]["seconds"] / rows[("polars", big)]["seconds"]
         print(f"target: Spark local within 3× of Polars at {big:,}: {'OK' if ratio <= 3 else 'MISSED'} ({ratio:.1f}×)")

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "doudi.monitoring.commands",
     "doudi.payments.commands",
     "doudi.care.commands",
+    "doudi.scale.commands",
 ]
 
 for _name in COMMAND_MODULES:

@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from doudi.auth.permissions import system_actor
 from doudi.cli import app
-
 from doudi.monitoring.rules.base import Inputs
 from doudi.monitoring.run import evaluate, group_hits, rule_specs
 from doudi.policy.batch import decision_rows, member_rows, store_assessment
@@ -29,8 +28,10 @@ from doudi.policy.models import AssessmentDecision
 from doudi.policy.params import load_pack
 from doudi.scale.assess import assess, partition_count
 from doudi.scale.layout import DECISION_COLUMNS, MEMBER_COLUMNS, read_output
+from doudi.scale.linkage import cross_county_duplicates
 from doudi.scale.monitor import monitor, read_warnings, write_inputs
 from doudi.scale.session import java_missing, spark_session
+from testkit.persons import link_pair
 from testkit.population import generate
 
 if TYPE_CHECKING:
@@ -160,3 +161,22 @@ def test_cli_rejects_unknown_engine_and_few_partitions() -> None:
     assert bad.exit_code != 0 and "引擎只能是 polars 或 spark" in str(bad.exception or bad.output)
     few = CliRunner().invoke(app, ["assess", "--engine", "spark", "--partitions", "4", "--date", "2025-06-01"])
     assert few.exit_code != 0 and "分区数至少为 8" in str(few.exception or few.output)
+
+
+def test_cross_county_duplicates(spark: SparkSession, tmp_path: Path) -> None:
+    """150 persons registered in 安丘 and 80 in 台山, 15 of them in both (link_pair: 10 % overlap of 150, the
+    台山 copies with agency noise): Splink on Spark pairs across the two counties, and never within one."""
+    left, right, truth = link_pair(150, overlap=0.1, seed=11)
+    persons = pl.concat([left.with_columns(area_code=pl.lit("370784001001")),
+                         right.head(80).with_columns(area_code=pl.lit("440781001001"))], how="diagonal_relaxed")
+    persons.select("record_id", "name", "id_number", pl.col("birth_date").cast(pl.String), "sex", "address",
+                   "area_code").write_parquet(tmp_path / "persons.parquet")
+    kept = set(right.head(80)["record_id"].to_list())
+    expected = {(lid, rid) for lid, rid in truth if rid in kept}
+
+    result = cross_county_duplicates(spark, persons=tmp_path / "persons.parquet", out=tmp_path / "out")
+
+    pairs = pl.read_parquet(sorted((tmp_path / "out" / "pairs").glob("*.parquet")))
+    accepted = {tuple(sorted(p)) for p in pairs.filter(pl.col("accepted")).select("left_id", "right_id").rows()}
+    assert (pairs["left_county"] != pairs["right_county"]).all() and result.pairs == pairs.height
+    assert len(expected) >= 5 and {tuple(sorted(p)) for p in expected} <= accepted

@@ -133,7 +133,7 @@ def spark_type(schema: dict[str, pl.DataType]) -> str:
     names = {pl.String: "string", pl.Int64: "bigint", pl.Int32: "int", pl.Int16: "smallint", pl.Int8: "tinyint",
              pl.Float64: "double", pl.Boolean: "boolean", pl.Date: "date"}
 
-    def one(t: pl.DataType) -> str:
+    def one(t: Any) -> str:
         if isinstance(t, pl.List):
             return f"array<{one(t.inner)}>"
         return names[type(t)]
