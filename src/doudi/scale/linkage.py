@@ -84,7 +84,9 @@ def cross_county_duplicates(spark: SparkSession, *, persons: Path, out: Path) ->
     shared = prepared.where(F.col("id18").isNotNull()).groupBy("id18").count().where("count > 1").select("id18")
     prepared = (prepared.drop("settled").join(shared.withColumn("settled", F.lit(True)), on="id18", how="left")
                 .withColumn("settled", F.coalesce("settled", F.lit(False))).select(*PREPARED)).persist()
-    api = SparkAPI(spark_session=spark, break_lineage_method="persist")  # type: ignore[no-untyped-call]
+    shuffle = int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
+    api = SparkAPI(spark_session=spark, break_lineage_method="persist",  # type: ignore[no-untyped-call]
+                   num_partitions_on_repartition=shuffle)
     # The comparisons' DuckDB function name, answered by the jar's class (Splink registers it as jaro_winkler).
     spark.udf.registerJavaFunction("jaro_winkler_similarity", "uk.gov.moj.dash.linkage.JaroWinklerSimilarity",
                                    DoubleType())

@@ -34,8 +34,9 @@ def spark_session(master: str | None = None, *, app: str = "doudi", partitions: 
     except ImportError:
         raise ValidationFailed([FieldError(field="--engine", message=(
             "未安装 PySpark：请 pip install 'doudi[spark]'"))]) from None
-    # Python workers in local mode run this interpreter (with the same packages), not the system python.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if (master or "local").startswith("local") and not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # Python workers in local mode run this interpreter (with the same packages), not the system python.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (SparkSession.builder.appName(app)
                .config("spark.sql.shuffle.partitions", str(partitions))
                .config("spark.sql.session.timeZone", "UTC")
