@@ -71,7 +71,7 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=30) as client:
-                for _ in range(100):
+                for _ in range(600):  # up to a minute for the server to start (a loaded machine)
                     try:
                         if client.get("/healthz").status_code == 200:
                             break
