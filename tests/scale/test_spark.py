@@ -131,6 +131,11 @@ def test_monitoring_parity(spark: SparkSession, tmp_path: Path) -> None:
     assert counts["death"] == 1
     assert got.filter(pl.col("rule_key") == "multi_agency")["area_code"].to_list() == ["440783001001"]
 
+    cli = CliRunner().invoke(app, ["monitor", "run", "--engine", "spark", "--snapshot", str(tmp_path / "inputs"),
+                                   "--out", str(tmp_path / "cli"), "--date", MON.isoformat(), "--area", "370784"])
+    assert cli.exit_code == 0, cli.output
+    assert f"合计 {got.height} 条" in cli.output and read_warnings(tmp_path / "cli").equals(got)
+
 
 @pytest.fixture(scope="module")
 def small_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
