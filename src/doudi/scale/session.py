@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from typing import TYPE_CHECKING
 
 from doudi.core.errors import FieldError, ValidationFailed
@@ -54,6 +55,10 @@ def spark_session(master: str | None = None, *, app: str = "doudi", partitions: 
         builder = builder.master(master)
     elif not os.environ.get("PYSPARK_GATEWAY_PORT"):  # set by spark-submit, which brings its own master
         builder = builder.master("local[*]")
+    if (master or "local").startswith("local"):
+        # Local mode keeps no catalog tables: its warehouse folder goes to the temporary directory, not here.
+        warehouse = os.path.join(tempfile.gettempdir(), "doudi-spark-warehouse")
+        builder = builder.config("spark.sql.warehouse.dir", warehouse)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
