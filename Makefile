@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt package.json
 	@test -n "$(PY)" || { echo "Python >= 3.11 is required"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench,spark]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -49,8 +49,15 @@ assets $(VENDOR)/htmx.min.js: package.json package-lock.json
 	  mkdir -p $(VENDOR) && touch $(VENDOR)/htmx.min.js; \
 	fi
 
-# Chromium (browser tests) and CJK fonts (PDF notices, screenshots) from Debian's packages.
+# Chromium (browser tests), CJK fonts (PDF notices, screenshots) and Java (Spark's local mode) from Debian's packages.
 system-deps:
+	@if ! command -v java >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jre-headless; \
+	  else \
+	    echo "warning: install default-jre-headless (apt-get) for the Spark tests"; \
+	  fi; \
+	fi
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk; \

@@ -71,7 +71,7 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=30) as client:
-                for _ in range(100):
+                for _ in range(600):  # up to a minute for the server to start (a loaded machine)
                     try:
                         if client.get("/healthz").status_code == 200:
                             break
@@ -89,9 +89,12 @@ def main() -> None:
             server.wait(timeout=10)
     p50, p95 = statistics.median(evals), evals[int(0.95 * len(evals)) - 1]
     h50 = statistics.median(health)
-    print(f"POST /api/v1/evaluations ({N} requests, 3 members, all programs): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-          f"(target p50 ≤ 20 ms: {'OK' if p50 <= 20 else 'MISSED'})")
-    print(f"reference GET /healthz p50 {h50:.2f} ms → evaluation / healthz = {p50 / h50:.1f}×")
+    h95 = health[int(0.95 * len(health)) - 1]
+    print(f"POST /api/v1/evaluations ({N} requests, 3 members, all programs, bearer token, one client): "
+          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    print(f"  targets (2 cores): p50 ≤ 5 ms {'OK' if p50 <= 5 else 'MISSED'}, "
+          f"p95 ≤ 10 ms {'OK' if p95 <= 10 else 'MISSED'}")
+    print(f"reference GET /healthz p50 {h50:.2f} ms, p95 {h95:.2f} ms → evaluation / healthz = {p50 / h50:.1f}×")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 
 The population is generated (vectorised) and written as a Parquet snapshot outside the timing; a
 fresh process then loads it and runs all programs, so its peak memory is the assessment's own.
-Targets (2 cores): compute ≤ 3 s, load + compute ≤ 10 s, peak RSS ≤ 4 GiB.
+Targets (2 cores): compute ≤ 2 s, load + compute ≤ 4 s, peak RSS ≤ 3 GiB, and the 低保 rule alone at least
+4× faster than OpenFisca (OpenFisca time ÷ ours, both measured in this run).
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ def _openfisca(frames: Any) -> tuple[np.ndarray, float]:
 
 def main() -> None:
     """Generate, assess in a fresh process, then run the 低保 reference in OpenFisca; print the figures."""
-    from bench.synth_frames import generate
     from doudi.policy.frames import conform, write_snapshot
+    from testkit.population import generate
 
     n = int(os.environ.get("DOUDI_BENCH_HOUSEHOLDS", "1000000"))
     t0 = time.perf_counter()
@@ -125,9 +126,10 @@ def main() -> None:
     print(f"  load {r['load_s']:.2f} s   compute {r['compute_s']:.2f} s (cpu {r['compute_cpu_s']:.2f} s; "
           f"second run {r['compute_warm_s']:.2f} s)   total {r['total_s']:.2f} s   "
           f"peak RSS {r['peak_rss_mib']:.0f} MiB")
-    print(f"  targets: compute ≤ 3 s {'OK' if r['compute_s'] <= 3 else 'MISSED'}, "
-          f"total ≤ 10 s {'OK' if r['total_s'] <= 10 else 'MISSED'}, "
-          f"peak ≤ 4096 MiB {'OK' if r['peak_rss_mib'] <= 4096 else 'MISSED'}")
+    note = "" if n == 1_000_000 else f" (the targets are for 1,000,000 households; this run has {n:,})"
+    print(f"  targets: compute ≤ 2 s {'OK' if r['compute_s'] <= 2 else 'MISSED'}, "
+          f"total ≤ 4 s {'OK' if r['total_s'] <= 4 else 'MISSED'}, "
+          f"peak ≤ 3072 MiB {'OK' if r['peak_rss_mib'] <= 3072 else 'MISSED'}{note}")
     print("  eligible households / monthly cost:", json.dumps(r["eligible"], ensure_ascii=False))
     # The OpenFisca comparison runs the 低保 rule only, on the same households placed in one region.
     one_region = type(frames)(frames.households.with_columns(area_code=pl.lit(ANQIU_VILLAGE)), frames.members)
@@ -138,6 +140,8 @@ def main() -> None:
           f"OpenFisca / doudi = {ref_s / ours_s:.1f}×; "
           f"all eight programs in doudi vs the 低保 rule in OpenFisca: {ref_s / r['compute_s']:.1f}×; "
           f"amounts differing by > 0.01 yuan: {mismatches}")
+    ratio = ref_s / ours_s
+    print(f"  target: 低保 rule OpenFisca / doudi ≥ 4×: {'OK' if ratio >= 4 else 'MISSED'} ({ratio:.1f}×)")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "doudi.payments.commands",
     "doudi.care.commands",
     "doudi.targeting.commands",
+    "doudi.scale.commands",
 ]
 
 for _name in COMMAND_MODULES:

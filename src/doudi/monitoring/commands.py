@@ -29,8 +29,19 @@ def register(app: typer.Typer) -> None:
 
     @monitor.command("run")
     def run_cmd(day: str = typer.Option(None, "--date", help="比对日期（YYYY-MM-DD，默认今天）"),
-                area: str = typer.Option("", "--area", help="只比对该区划（默认全部）")) -> None:
+                area: str = typer.Option("", "--area", help="只比对该区划（默认全部）"),
+                engine: str = typer.Option("polars", "--engine", help="polars（单机，写入台账）或 spark"),
+                master: str = typer.Option(None, "--master", help="Spark master（默认 local[*]）"),
+                snapshot: Path = typer.Option(None, "--snapshot", help="Spark：监测输入 Parquet 目录"),
+                out: Path = typer.Option(None, "--out", help="Spark：结果 Parquet 目录")) -> None:
         """Compare the registry, enrollments and new feed batches with every rule; prints counts per rule."""
+        if engine == "spark":
+            from doudi.scale.commands import monitor_spark
+
+            monitor_spark(on=_date(day), area=area, snapshot=snapshot, master=master, out=out)
+            return
+        if engine != "polars":
+            raise typer.BadParameter(f"引擎只能是 polars 或 spark：{engine!r}")
         from doudi.monitoring.run import rule_specs, run
 
         on = _date(day)

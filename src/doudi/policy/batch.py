@@ -68,25 +68,40 @@ def run_assessment(session: Session, *, actor: Actor, frames: Frames, on: date, 
         reasons = sorted(set(decisions.skipped["reason"].to_list())) if decisions.skipped is not None else []
         raise ValidationFailed([FieldError(field="area", message="没有可评估的家庭" + (f"：{'；'.join(reasons)}"
                                                                                      if reasons else ""))])
-    long = decision_rows(decisions)
+    return store_assessment(
+        session, actor=actor, on=on, source=source, source_detail=source_detail, area_prefix=area_prefix,
+        long=decision_rows(decisions), members=member_rows(decisions), skipped=decisions.skipped,
+        households=decisions.households.height,
+        persons=int(decisions.members["counted"].sum()) if decisions.members.height else 0,
+        pack_versions={r: p.version for r, p in decisions.packs.items()}, started=t0)
+
+
+def store_assessment(session: Session, *, actor: Actor, on: date, source: str, source_detail: str,
+                     area_prefix: str, long: pl.DataFrame, members: pl.DataFrame, skipped: pl.DataFrame | None,
+                     households: int, persons: int, pack_versions: dict[str, str],
+                     started: float | None = None) -> AssessmentRun:
+    """Store decisions computed elsewhere (this process, or Spark partitions) as one run, in the caller's
+    transaction: the run row, one decision per household and program, the member entitlements, the audit entry."""
+    t0 = started if started is not None else time.perf_counter()
+    if long.is_empty():
+        raise ValidationFailed([FieldError(field="area", message="没有可评估的家庭")])
     summary: dict[str, Any] = summarise(long)
-    if decisions.skipped is not None and decisions.skipped.height:
+    if skipped is not None and skipped.height:
         # Households of regions without a complete pack are reported, never silently dropped.
-        summary["skipped"] = {"households": decisions.skipped.height,
-                              "reasons": sorted(set(decisions.skipped["reason"].to_list())),
-                              "household_ids": decisions.skipped["household_id"].head(1000).to_list()}
+        summary["skipped"] = {"households": skipped.height,
+                              "reasons": sorted(set(skipped["reason"].to_list())),
+                              "household_ids": skipped["household_id"].head(1000).to_list()}
     run = AssessmentRun(eval_date=on, source=source, source_detail=source_detail[:255], area_prefix=area_prefix,
-                        status=RunStatus.COMPLETED, households=decisions.households.height,
-                        persons=int(decisions.members["counted"].sum()) if decisions.members.height else 0,
-                        pack_versions={r: p.version for r, p in decisions.packs.items()},
-                        summary=summary, created_by=actor.user_id, created_by_name=actor.username)
+                        status=RunStatus.COMPLETED, households=households, persons=persons,
+                        pack_versions=pack_versions, summary=summary, created_by=actor.user_id,
+                        created_by_name=actor.username)
     session.add(run)
     session.flush()
     write_frame(session, AssessmentDecision, long.select(
         run_id=pl.lit(run.id), household_id="household_id", area_code="area_code", program="program",
         eligible="eligible", monthly_amount="monthly_amount", level="level", persons="persons", reasons="reasons",
         pack_region="pack_region", pack_version="pack_version"))
-    write_frame(session, AssessmentMemberDecision, member_rows(decisions).select(
+    write_frame(session, AssessmentMemberDecision, members.select(
         run_id=pl.lit(run.id), household_id="household_id", member_idx="member_idx", person_id="person_id",
         program="program", monthly_amount="monthly_amount", level="level", care_hours="care_hours"))
     run.finished_at = datetime.now(UTC)

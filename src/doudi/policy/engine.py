@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from doudi.areas.codes import county_of
@@ -118,12 +119,14 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     if len(regions) == 1:
         h_by, m_by = {regions[0]: hh}, {regions[0]: mem}
     else:
-        # Each member follows its household's pack; one pass splits both frames.
+        # Each member follows its household's pack. Rows are picked by a small region number (no hash
+        # partitioning of strings), in their order, so every part stays sorted by household.
         seg = Segments.of(hh["household_id"], mem["household_id"])
-        region_of_member = hh["pack_region"].gather(seg.member_rows)
-        h_by = {k[0]: v for k, v in hh.partition_by("pack_region", as_dict=True).items()}
-        m_by = {k[0]: v.drop("_region") for k, v in mem.with_columns(_region=region_of_member)
-                .partition_by("_region", as_dict=True).items()}
+        code = hh["pack_region"].replace_strict({r: i for i, r in enumerate(regions)}, default=len(regions),
+                                                return_dtype=pl.UInt16).to_numpy()
+        member_code = code[seg.member_rows.to_numpy()]
+        h_by = {r: hh[np.flatnonzero(code == i)] for i, r in enumerate(regions)}
+        m_by = {r: mem[np.flatnonzero(member_code == i)] for i, r in enumerate(regions)}
     h_parts, m_parts = [], []
     for region in regions:
         h_out, m_out = run_partition(h_by[region], m_by.get(region, mem.clear()), resolved[region], on)

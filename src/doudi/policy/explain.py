@@ -74,8 +74,14 @@ def member_label(m: Mapping[str, Any]) -> str:
 
 def household_json(d: Decisions, household_id: int) -> dict[str, Any]:
     """The full evaluation of one household of the batch, as the documented JSON structure."""
-    h = d.households.filter(pl.col("household_id") == household_id).row(0, named=True)
-    ms = d.members.filter(pl.col("household_id") == household_id).sort("member_idx").to_dicts()
+    hh, mem = d.households, d.members
+    if hh.height == 1 and hh["household_id"][0] == household_id and (mem["household_id"] == household_id).all():
+        # A single case (the API): its frames hold only this household, already in member order.
+        h = hh.row(0, named=True)
+        ms = (mem if mem["member_idx"].is_sorted() else mem.sort("member_idx")).to_dicts()
+    else:
+        h = hh.filter(pl.col("household_id") == household_id).row(0, named=True)
+        ms = mem.filter(pl.col("household_id") == household_id).sort("member_idx").to_dicts()
     region = h["pack_region"]
     pack, p = d.packs[region], d.params[region]
     shared = prepare.context(prepare.SharedParams.read(p))

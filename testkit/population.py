@@ -1,4 +1,4 @@
-"""A vectorised synthetic population in the engine's frame schema (for benchmarks).
+"""A vectorised synthetic population in the engine's frame schema (benchmarks and the Spark parity tests).
 
 Kept here so the benchmark does not depend on the synthetic-data module; numpy draws every column
 at once, so a million households take a second or two to generate.

@@ -1,0 +1,157 @@
+"""Growth curve: the assessment at 100k, 1M and 10M households, on Polars (chunked) and on Spark local mode.
+
+    python -m bench scale
+    DOUDI_BENCH_SCALE_SIZES=100000,1000000 python -m bench scale      # smaller sizes
+    DOUDI_BENCH_SCALE_ENGINES=polars python -m bench scale            # one engine
+
+Input: a synthetic Parquet snapshot (testkit.population, written a million households at a time), all
+eight programs on 2025-06-01; output: Parquet decisions (no database). Each engine runs in a fresh process;
+time is from reading the snapshot to the last decision written; peak memory is the largest sum of the RSS
+of that process and its children (Spark's JVM and Python workers), sampled every 0.1 s.
+Targets (2 cores): 10M households in ≤ 40 s on Polars, with memory bounded by chunks; Spark local mode
+within 3× of Polars at 10M. Reference in the same run: the Polars time per million at the smallest size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ON = date(2025, 6, 1)
+GEN_CHUNK = 1_000_000
+
+
+def _write_snapshot(n: int, directory: Path) -> None:
+    """`n` synthetic households, generated and appended a million at a time (ids stay unique and sorted)."""
+    import pyarrow.parquet as pq
+
+    from doudi.policy.frames import conform
+    from testkit.population import generate
+
+    directory.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, Any] = {}
+    person_base = 0
+    try:
+        for i, start in enumerate(range(0, n, GEN_CHUNK)):
+            frames = conform(generate(min(GEN_CHUNK, n - start), seed=7 + i, on=ON))
+            import polars as pl
+
+            hh = frames.households.with_columns(pl.col("household_id") + start)
+            mem = frames.members.with_columns(pl.col("household_id") + start, pl.col("person_id") + person_base)
+            person_base += mem.height
+            for name, df in (("households", hh), ("members", mem)):
+                table = df.to_arrow()
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(directory / f"{name}.parquet", table.schema)
+                writers[name].write_table(table, row_group_size=250_000)
+    finally:
+        for w in writers.values():
+            w.close()
+
+
+def _peak_sampler() -> tuple[threading.Event, list[float]]:
+    """Sample this process tree's total RSS (MiB) until the event is set; the peak is in the list."""
+    import psutil
+
+    stop, peak = threading.Event(), [0.0]
+    me = psutil.Process()
+
+    def sample() -> None:
+        while not stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # a worker that just ended
+                    total += p.memory_info().rss
+            peak[0] = max(peak[0], total / 2**20)
+            time.sleep(0.1)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return stop, peak
+
+
+def _child(engine: str, snapshot: Path, out: Path) -> None:
+    stop, peak = _peak_sampler()
+    extra: dict[str, Any] = {}
+    if engine == "polars":
+        from doudi.scale.chunked import assess_chunked
+
+        t0 = time.perf_counter()
+        r = assess_chunked(snapshot, on=ON, out=out)
+        seconds, households = time.perf_counter() - t0, r.households
+    else:
+        from doudi.scale.assess import assess
+        from doudi.scale.session import spark_session
+
+        t0 = time.perf_counter()
+        spark = spark_session("local[2]", app="doudi-bench")
+        extra["startup_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sr = assess(spark, snapshot=snapshot, on=ON, out=out)
+        seconds, households = time.perf_counter() - t0, sr.households
+        extra["partitions"] = sr.partitions
+        spark.stop()
+    stop.set()
+    print(json.dumps({"seconds": seconds, "households": households, "peak_mib": peak[0], **extra}))
+
+
+def _run(engine: str, snapshot: Path, out: Path) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    done = subprocess.run([sys.executable, "-m", "bench.bench_scale", "--child", engine, str(snapshot), str(out)],
+                          capture_output=True, text=True, env=env, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{engine} failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    """Run every size on every engine and print the curve, the targets and the linearity check."""
+    sizes = [int(s) for s in os.environ.get("DOUDI_BENCH_SCALE_SIZES", "100000,1000000,10000000").split(",")]
+    engines = os.environ.get("DOUDI_BENCH_SCALE_ENGINES", "polars,spark").split(",")
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="doudi-scale-") as tmp:
+            t0 = time.perf_counter()
+            _write_snapshot(n, Path(tmp) / "snapshot")
+            print(f"{n:>11,} households: snapshot written in {time.perf_counter() - t0:.1f} s", flush=True)
+            for engine in engines:
+                r = rows[(engine, n)] = _run(engine, Path(tmp) / "snapshot", Path(tmp) / f"out-{engine}")
+                extra = (f", Spark start {r['startup_s']:.1f} s, {r['partitions']} partitions"
+                         if engine == "spark" else "")
+                print(f"  {engine:<7} {r['seconds']:8.1f} s  {r['seconds'] / n * 1e6:6.2f} s per million  "
+                      f"peak {r['peak_mib']:7.0f} MiB{extra}", flush=True)
+    for engine in engines:
+        per = [(n, rows[(engine, n)]["seconds"] / n * 1e6) for n in sizes if (engine, n) in rows]
+        base = per[0][1]
+        growth = ", ".join(f"{n:,}: {p / base:.2f}×" for n, p in per)
+        worst = max(p / base for _, p in per)
+        print(f"{engine}: cost per household relative to {per[0][0]:,} households — {growth} → "
+              f"{'linear (within 1.5×)' if worst <= 1.5 else 'grows faster than linear at the larger sizes'}")
+        peaks = [rows[(engine, n)]["peak_mib"] for n in sizes if (engine, n) in rows]
+        print(f"{engine}: peak memory {' → '.join(f'{p:.0f}' for p in peaks)} MiB "
+              f"({'bounded' if peaks[-1] <= 2 * peaks[0] + 1024 else 'grows with the input'})")
+    big = max(sizes)
+    if ("polars", big) in rows:
+        s = rows[("polars", big)]["seconds"]
+        target = 40 * big / 10_000_000
+        print(f"target: {big:,} households on Polars ≤ {target:.1f} s (40 s per 10M): "
+              f"{'OK' if s <= target else 'MISSED'} ({s:.1f} s)")
+    if ("polars", big) in rows and ("spark", big) in rows:
+        ratio = rows[("spark", big)]["seconds"] / rows[("polars", big)]["seconds"]
+        print(f"target: Spark local within 3× of Polars at {big:,}: {'OK' if ratio <= 3 else 'MISSED'} ({ratio:.1f}×)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        _child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
+    else:
+        main()

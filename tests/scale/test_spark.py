@@ -1,0 +1,188 @@
+"""The Spark engine gives exactly the single-node results: the same rule functions on local[2] partitions.
+
+One Spark session for the module (starting the JVM and the Python workers is most of the time).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from doudi.auth.permissions import system_actor
+from doudi.cli import app
+from doudi.monitoring.rules.base import Inputs
+from doudi.monitoring.run import evaluate, group_hits, rule_specs
+from doudi.policy.batch import decision_rows, member_rows, store_assessment
+from doudi.policy.engine import evaluate_frames
+from doudi.policy.frames import Frames, conform, write_snapshot
+from doudi.policy.models import AssessmentDecision
+from doudi.policy.params import load_pack
+from doudi.scale.assess import assess, partition_count
+from doudi.scale.layout import DECISION_COLUMNS, MEMBER_COLUMNS, read_output
+from doudi.scale.linkage import cross_county_duplicates
+from doudi.scale.monitor import monitor, read_warnings, write_inputs
+from doudi.scale.session import java_missing, spark_session
+from testkit.persons import link_pair
+from testkit.population import generate
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+ON = date(2025, 6, 1)
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    """A local Spark with two cores (CI installs Java; elsewhere the module is skipped without it)."""
+    if java_missing() and not os.environ.get("CI"):
+        pytest.skip("no Java runtime (make system-deps installs default-jre-headless)")
+    # Two shuffle partitions for the joins of two cores; the jobs set their own (≥ 8) input partitions.
+    session = spark_session("local[2]", app="doudi-tests", partitions=2)
+    yield session
+    session.stop()
+
+
+def test_partition_count() -> None:
+    """At least 8 partitions; 250 000 households each beyond 2 000 000 (10 000 000 / 250 000 = 40)."""
+    assert partition_count(20_000) == 8
+    assert partition_count(10_000_000) == 40
+
+
+def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
+    """20 000 synthetic households (安丘 and 江门's counties) plus one in 北京 东城 (no county pack): every
+    decision — eligibility, amount, level, persons, reasons, pack version — and every member entitlement is
+    identical on Spark and on Polars; the 北京 household is set aside by both."""
+    frames = conform(generate(20_000, on=ON))
+    beijing = frames.households.head(1).with_columns(household_id=pl.lit(99_999_999, pl.Int64),
+                                                     area_code=pl.lit("110101001001"))
+    members = frames.members.head(1).with_columns(household_id=pl.lit(99_999_999, pl.Int64))
+    frames = Frames(pl.concat([frames.households, beijing]), pl.concat([frames.members, members]))
+    write_snapshot(frames, tmp_path / "snapshot")
+
+    result = assess(spark, snapshot=tmp_path / "snapshot", on=ON, out=tmp_path / "out")
+
+    single = evaluate_frames(frames, ON, skip_unconfigured=True)
+    keys = ["household_id", "program"]
+    want = decision_rows(single).select(list(DECISION_COLUMNS)).sort(keys)
+    got = read_output(tmp_path / "out", "decisions").sort(keys)
+    # 20 000 households × 8 programs = 160 000 decisions; the 北京 household is not among them.
+    assert got.height == 160_000 and result.households == 20_000 and result.partitions == 8
+    assert got.equals(want)
+    mkeys = ["household_id", "member_idx", "program"]
+    assert read_output(tmp_path / "out", "members").sort(mkeys).equals(
+        member_rows(single).select(list(MEMBER_COLUMNS)).sort(mkeys))
+    assert read_output(tmp_path / "out", "skipped")["household_id"].to_list() == [99_999_999]
+    assert result.persons == int(single.members["counted"].sum())
+    assert result.pack_versions == {r: p.version for r, p in single.packs.items()}
+
+
+V, W = "370784001001", "370784002001"  # two villages of 安丘
+STD = pl.DataFrame({"county": ["370784"], "urban": [1000.0], "rural": [800.0], "financial_months": [24.0]})
+MON = date(2026, 11, 15)
+
+
+def _member(pid: int, hid: int, name: str, birth: date, area: str = V) -> dict[str, object]:
+    return {"person_id": pid, "household_id": hid, "area_code": area, "name": name, "id_number": f"ID{pid}",
+            "birth_date": birth, "hukou_type": "rural", "relation": "head"}
+
+
+def test_monitoring_parity(spark: SparkSession, tmp_path: Path) -> None:
+    """The 20 rules on Spark find exactly the single-node warnings: 张一 (p1, household 10, 低保) died by the
+    death feed; 赵五 (p5) is a member of households 10 and 20, both enrolled, so 重复; household 30 (江门 开平,
+    another county and partition) had 3 temporary grants within 12 months against 安丘's limit; household 40
+    is not enrolled, so its member's death raises nothing."""
+    members = pl.DataFrame([
+        _member(1, 10, "张一", date(1960, 1, 1)), _member(5, 10, "赵五", date(1970, 5, 5)),
+        _member(3, 20, "李三", date(1955, 1, 1), W), _member(5, 20, "赵五", date(1970, 5, 5), W),
+        _member(6, 30, "陈六", date(1966, 6, 6), "440783001001"), _member(4, 40, "王四", date(1980, 1, 1))])
+    enrollments = pl.DataFrame([
+        {"enrollment_id": i + 1, "household_id": hid, "area_code": area, "program": "dibao", "status": "active",
+         "start_month": date(2025, 1, 1), "monthly_amount": 500.0, "next_review_on": date(2027, 1, 1)}
+        for i, (hid, area) in enumerate([(10, V), (20, W), (30, "440783001001")])])
+    feed = pl.DataFrame([
+        {"batch_id": 7, "row_number": 1, "source_key": "death", "area_code": "370784", "person_id": 1,
+         "event_date": date(2026, 11, 2), "code": "cremation"},
+        {"batch_id": 7, "row_number": 2, "source_key": "death", "area_code": "370784", "person_id": 4,
+         "event_date": date(2026, 11, 3), "code": "death_registration"}])
+    grants = pl.DataFrame({"household_id": [30, 30, 30], "granted_on": [date(2026, 2, 1), date(2026, 5, 1),
+                                                                        date(2026, 9, 1)], "amount": [500.0] * 3})
+    inputs = Inputs(members=members, enrollments=enrollments, feed=feed, grants=grants, standards=STD).conformed()
+    write_inputs(inputs, tmp_path / "inputs")
+
+    counts = monitor(spark, directory=tmp_path / "inputs", on=MON, out=tmp_path / "out", area="370784")
+
+    specs, params = rule_specs("370784", MON), load_pack("370784").at(MON)
+    want = group_hits(evaluate(inputs, specs, params, MON)).sort("rule_key", "subject_key")
+    got = read_warnings(tmp_path / "out")
+    assert got.equals(want.select(got.columns))
+    found = set(zip(got["rule_key"].to_list(), got["subject_key"].to_list(), strict=True))
+    assert {("death", "p1"), ("duplicate", "p5"), ("multi_agency", "h30")} <= found  # 3 grants > limit 2
+    assert ("death", "p4") not in found
+    assert counts["death"] == 1
+    assert got.filter(pl.col("rule_key") == "multi_agency")["area_code"].to_list() == ["440783001001"]
+
+    cli = CliRunner().invoke(app, ["monitor", "run", "--engine", "spark", "--snapshot", str(tmp_path / "inputs"),
+                                   "--out", str(tmp_path / "cli"), "--date", MON.isoformat(), "--area", "370784"])
+    assert cli.exit_code == 0, cli.output
+    assert f"合计 {got.height} 条" in cli.output and read_warnings(tmp_path / "cli").equals(got)
+
+
+@pytest.fixture(scope="module")
+def small_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`doudi assess --engine spark` on 300 households, results left as Parquet (no database)."""
+    tmp = tmp_path_factory.mktemp("cli")
+    write_snapshot(conform(generate(300, seed=3, on=ON)), tmp / "snapshot")
+    result = CliRunner().invoke(app, ["assess", "--engine", "spark", "--snapshot", str(tmp / "snapshot"),
+                                      "--date", ON.isoformat(), "--out", str(tmp / "out"), "--no-store"])
+    assert result.exit_code == 0, result.output
+    assert "Spark 评估：300 户" in result.output and "8 个分区" in result.output
+    return tmp / "out"
+
+
+def test_cli_spark_results_stored(small_run: Path, db: Session) -> None:
+    """The Parquet results go through the normal decision store: one run, 300 × 8 = 2 400 decisions."""
+    decisions = read_output(small_run, "decisions")
+    run = store_assessment(db, actor=system_actor("370784", "test"), on=ON, source="spark", source_detail="test",
+                           area_prefix="", long=decisions, members=read_output(small_run, "members"),
+                           skipped=read_output(small_run, "skipped"), households=300, persons=0,
+                           pack_versions={"370784": "x"})
+    stored = db.scalar(select(func.count()).select_from(AssessmentDecision).where(AssessmentDecision.run_id == run.id))
+    assert stored == 2_400 and run.source == "spark"
+    assert run.summary["dibao"]["households"] == decisions.filter(pl.col("program") == "dibao")["eligible"].sum()
+
+
+def test_cli_rejects_unknown_engine_and_few_partitions() -> None:
+    """Exit 2 with the field named: an unknown engine; fewer than 8 Spark partitions."""
+    bad = CliRunner().invoke(app, ["assess", "--engine", "dask", "--date", "2025-06-01"])
+    assert bad.exit_code != 0 and "引擎只能是 polars 或 spark" in str(bad.exception or bad.output)
+    few = CliRunner().invoke(app, ["assess", "--engine", "spark", "--partitions", "4", "--date", "2025-06-01"])
+    assert few.exit_code != 0 and "分区数至少为 8" in str(few.exception or few.output)
+
+
+def test_cross_county_duplicates(spark: SparkSession, tmp_path: Path) -> None:
+    """150 persons registered in 安丘 and 80 in 台山, 15 of them in both (link_pair: 10 % overlap of 150, the
+    台山 copies with agency noise): Splink on Spark pairs across the two counties, and never within one."""
+    left, right, truth = link_pair(150, overlap=0.1, seed=7)
+    persons = pl.concat([left.with_columns(area_code=pl.lit("370784001001")),
+                         right.head(80).with_columns(area_code=pl.lit("440781001001"))], how="diagonal_relaxed")
+    persons.select("record_id", "name", "id_number", pl.col("birth_date").cast(pl.String), "sex", "address",
+                   "area_code").write_parquet(tmp_path / "persons.parquet")
+    kept = set(right.head(80)["record_id"].to_list())
+    expected = {(lid, rid) for lid, rid in truth if rid in kept}
+
+    result = cross_county_duplicates(spark, persons=tmp_path / "persons.parquet", out=tmp_path / "out")
+
+    pairs = pl.read_parquet(sorted((tmp_path / "out" / "pairs").glob("*.parquet")))
+    accepted = {tuple(sorted(p)) for p in pairs.filter(pl.col("accepted")).select("left_id", "right_id").rows()}
+    assert (pairs["left_county"] != pairs["right_county"]).all() and result.pairs == pairs.height
+    assert len(expected) >= 5 and {tuple(sorted(p)) for p in expected} <= accepted
