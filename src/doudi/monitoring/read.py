@@ -63,7 +63,7 @@ def read_members(session: Session, *, on: date, area: str, households: list[int]
             .where(Membership.valid_from <= on, or_(Membership.valid_to.is_(None), Membership.valid_to > on)))
     stmt = under(stmt, Household.area_code, area)
     if households is not None:
-        return read_frame_in(session, stmt, Membership.household_id, households, schema=MEMBER_SCHEMA)
+        return read_frame_in(session, stmt, Membership.__table__.c.household_id, households, schema=MEMBER_SCHEMA)
     return read_frame(session, stmt, schema=MEMBER_SCHEMA)
 
 
@@ -74,7 +74,7 @@ def read_enrollments(session: Session, *, area: str, households: list[int] | Non
                   Enrollment.next_review_on, Enrollment.gradual_exit_until).where(Enrollment.status.in_(LIVE))
     stmt = under(stmt, Enrollment.area_code, area)
     if households is not None:
-        return read_frame_in(session, stmt, Enrollment.household_id, households, schema=ENROLLMENT_SCHEMA)
+        return read_frame_in(session, stmt, Enrollment.__table__.c.household_id, households, schema=ENROLLMENT_SCHEMA)
     return read_frame(session, stmt, schema=ENROLLMENT_SCHEMA)
 
 
@@ -192,7 +192,7 @@ def read_touched(session: Session, *, on: date, area: str, batches: list[IngestB
               ["person_id"].drop_nulls().unique().to_list()]
     of = (select(Membership.household_id)
           .where(Membership.valid_from <= on, or_(Membership.valid_to.is_(None), Membership.valid_to > on)))
-    households = read_frame_in(session, of, Membership.person_id, people, schema={"household_id": pl.Int64()})
+    households = read_frame_in(session, of, Membership.__table__.c.person_id, people, schema={"household_id": pl.Int64()})
     ids = [int(v) for v in households["household_id"].unique().to_list()]
     members = read_members(session, on=on, area=area, households=ids)
     return Inputs(members=members, enrollments=read_enrollments(session, area=area, households=ids),

@@ -24,12 +24,14 @@ from doudi.auth.scope import in_subtree
 from doudi.core.errors import Conflict, PermissionDenied
 from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.db.versions import is_unique_violation
+from doudi.ingest.models import IngestBatch
 from doudi.monitoring.models import ComparedBatch, MonitorRun, MonitorWarning, WarningStatus
-from doudi.monitoring.read import new_batches, read_inputs, read_touched
+from doudi.monitoring.read import FEED_COLUMNS, new_batches, read_inputs, read_touched
 from doudi.monitoring.rules.base import HIT_SCHEMA, Inputs
 from doudi.monitoring.rules.conditions import RULES
 from doudi.policy.calendar import calendar_for
 from doudi.policy.params import load_pack
+from doudi.verification import hooks
 
 RULE_PREFIX = "monitoring.rules."
 Progress = Callable[[str, int, int], None]  # (rule key, done, total)
@@ -273,3 +275,13 @@ def _insert(session: Session, fresh: pl.DataFrame, specs: Mapping[str, RuleSpec]
         status=pl.lit(WarningStatus.NEW.value), pack_version=pl.lit(version), first_seen_on=pl.lit(on),
         last_seen_on=pl.lit(on), run_id=pl.lit(run_id, pl.Int64))
     write_frame(session, MonitorWarning, out)
+
+
+def after_ingest(session: Session, actor: Actor, batch: IngestBatch) -> None:
+    """The comparison triggered by a feed ingest: the new rows and the households they touch, as of today, in the
+    ingesting user's area (attributed to them; the registry rules wait for the daily run)."""
+    if batch.source_key in FEED_COLUMNS:
+        run(session, actor=actor, on=date.today(), incremental=True)
+
+
+hooks.after_ingest("monitoring", after_ingest)

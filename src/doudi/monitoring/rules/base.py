@@ -82,10 +82,12 @@ class Inputs:
 
     def conformed(self) -> Inputs:
         """The same frames with exactly the declared columns and types (hand-built frames may omit some)."""
-        out = Inputs(*(_conform(getattr(self, n), s) for n, s in (
-            ("members", MEMBER_SCHEMA), ("enrollments", ENROLLMENT_SCHEMA), ("feed", FEED_SCHEMA),
-            ("grants", GRANT_SCHEMA), ("decisions", DECISION_SCHEMA), ("refusals", REFUSAL_SCHEMA),
-            ("standards", STANDARD_SCHEMA), ("incomes", INCOME_SCHEMA))))
+        out = Inputs(members=_conform(self.members, MEMBER_SCHEMA),
+                     enrollments=_conform(self.enrollments, ENROLLMENT_SCHEMA), feed=_conform(self.feed, FEED_SCHEMA),
+                     grants=_conform(self.grants, GRANT_SCHEMA), decisions=_conform(self.decisions, DECISION_SCHEMA),
+                     refusals=_conform(self.refusals, REFUSAL_SCHEMA),
+                     standards=_conform(self.standards, STANDARD_SCHEMA),
+                     incomes=_conform(self.incomes, INCOME_SCHEMA))
         if self.sources is not None:
             out.sources = {k: _conform(v, FEED_SCHEMA) for k, v in self.sources.items() if v.height}
         return out
