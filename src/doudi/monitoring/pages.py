@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,8 +16,9 @@ from doudi.areas import service as areas
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core import excel
-from doudi.deps import CsrfChecked, PageActor, SessionDep
-from doudi.monitoring import export, referrals, service
+from doudi.core.errors import ValidationFailed
+from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
+from doudi.monitoring import export, imports, referrals, service
 from doudi.monitoring.labels import AGENCIES, DISPOSITION, LEVEL, REFERRAL_STATUS, STATUS
 from doudi.monitoring.run import rule_specs
 from doudi.registry.models import Household
@@ -63,7 +64,7 @@ def ledger(request: Request, session: SessionDep, actor: PageActor, rule: str = 
         "specs": specs, "towns": towns, "names": names, "today": today, "base_query": query,
         "status_labels": STATUS, "level_labels": LEVEL, "disposition_labels": DISPOSITION,
         "chart": json.dumps(chart, ensure_ascii=False), "stats": stats,
-        "can_export": actor.can("monitoring.export")})
+        "can_export": actor.can("monitoring.export"), "can_import": actor.can("monitoring.dispose")})
 
 
 @router.get("/export.xlsx")
@@ -77,6 +78,25 @@ def ledger_export(session: SessionDep, actor: PageActor, rule: str = "", level: 
     session.commit()
     return Response(excel.to_bytes(export.sheet(data)), media_type=export.XLSX,
                     headers={"Content-Disposition": 'attachment; filename="monitoring.xlsx"'})
+
+
+MAX_UPLOAD = 20 * 1024 * 1024  # one township's filled ledger
+UploadDep = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_UPLOAD))]
+
+
+@router.post("/dispositions")
+def dispositions_import(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                        file: UploadDep) -> Response:
+    """Dispositions made offline in the exported ledger: good rows disposed, bad rows listed with line and why."""
+    try:
+        result = imports.import_dispositions(session, actor=actor, data=file.check(), filename=file.filename,
+                                             today=date.today())
+    except (imports.DispositionFileError, ValidationFailed) as exc:
+        session.rollback()
+        return render(request, "monitoring/import_result.html", {"error": str(exc), "result": None},
+                      status_code=400)
+    session.commit()
+    return render(request, "monitoring/import_result.html", {"error": "", "result": result})
 
 
 @router.get("/referrals")

@@ -192,7 +192,8 @@ def read_touched(session: Session, *, on: date, area: str, batches: list[IngestB
               ["person_id"].drop_nulls().unique().to_list()]
     of = (select(Membership.household_id)
           .where(Membership.valid_from <= on, or_(Membership.valid_to.is_(None), Membership.valid_to > on)))
-    households = read_frame_in(session, of, Membership.__table__.c.person_id, people, schema={"household_id": pl.Int64()})
+    households = read_frame_in(session, of, Membership.__table__.c.person_id, people,
+                               schema={"household_id": pl.Int64()})
     ids = [int(v) for v in households["household_id"].unique().to_list()]
     members = read_members(session, on=on, area=area, households=ids)
     return Inputs(members=members, enrollments=read_enrollments(session, area=area, households=ids),

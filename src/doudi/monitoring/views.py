@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from doudi.core import excel
+from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.masking import mask_id
-from doudi.deps import ApiActor, SessionDep
-from doudi.monitoring import export, referrals, service
+from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
+from doudi.monitoring import export, imports, referrals, service
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.run import run
 from doudi.monitoring.schemas import (
@@ -67,6 +68,23 @@ def warnings_export(actor: ApiActor, session: SessionDep, fmt: Literal["csv", "x
     export.write_csv(buf, data)
     return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="monitoring.csv"'})
+
+
+@router.post("/warnings/dispositions")
+def dispositions_import(actor: ApiActor, session: SessionDep,
+                        file: Annotated[Uploaded, Depends(upload_field(max_bytes=20 * 1024 * 1024))]
+                        ) -> dict[str, object]:
+    """Dispositions filled offline in the exported ledger (xlsx or csv): applied rows, blank rows, rejected rows
+    with line, field and reason (a file that cannot be read at all is a 422)."""
+    try:
+        result = imports.import_dispositions(session, actor=actor, data=file.check(), filename=file.filename,
+                                             today=date.today())
+    except imports.DispositionFileError as exc:
+        raise ValidationFailed([FieldError("file", str(exc))]) from None
+    session.commit()
+    return {"applied": result.applied, "blank": result.blank,
+            "rejected": [{"line": r.line, "id": r.warning_id, "field": r.field, "message": r.message}
+                         for r in result.rejected]}
 
 
 @router.get("/warnings/{warning_id}", response_model=WarningRead)
