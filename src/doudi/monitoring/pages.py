@@ -18,7 +18,7 @@ from doudi.auth.permissions import Actor
 from doudi.core import excel
 from doudi.core.errors import ValidationFailed
 from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
-from doudi.monitoring import export, imports, referrals, service
+from doudi.monitoring import export, flows, imports, referrals, service
 from doudi.monitoring.labels import AGENCIES, DISPOSITION, LEVEL, REFERRAL_STATUS, STATUS
 from doudi.monitoring.run import rule_specs
 from doudi.registry.models import Household
@@ -129,6 +129,8 @@ def detail(request: Request, warning_id: int, session: SessionDep, actor: PageAc
         "w": w, "spec": spec, "refs": refs, "status_labels": STATUS, "level_labels": LEVEL,
         "disposition_labels": DISPOSITION, "agencies": AGENCIES, "referral_labels": REFERRAL_STATUS,
         "today": date.today(), "can_act": actor.can("monitoring.dispose") and w.status != "closed",
+        "can_apply": actor.can("case.create") and w.status != "closed" and w.case_id is None
+        and spec is not None and "application" in spec.dispositions and w.household_id is not None,
         "area_names": areas.names(session, codes={w.area_code})})
 
 
@@ -139,6 +141,10 @@ def act(warning_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfCheck
         target_key: Annotated[str, Form()] = "") -> Response:
     """Assign, verify, dispose or close (each with its reason)."""
     today = date.today()
+    if action == "application":
+        case = flows.start_application(session, actor=actor, warning_id=warning_id, version=version, today=today)
+        session.commit()
+        return RedirectResponse(f"/cases/{case.id}", status_code=303)
     if action == "assign":
         service.assign(session, actor=actor, warning_id=warning_id, version=version, assignee_id=None, note=note)
     elif action == "verify":

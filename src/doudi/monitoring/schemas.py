@@ -54,6 +54,12 @@ class WarningAction(BaseModel):
     target_kind: Literal["agency", "partner"] = "agency"
 
 
+class LeadApplication(BaseModel):
+    """Turn a lead into an application, with the warning's version seen."""
+
+    version: int | None = None
+
+
 class RunCreate(BaseModel):
     """Start a comparison run."""
 

@@ -13,10 +13,11 @@ from doudi.core import excel
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.masking import mask_id
 from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
-from doudi.monitoring import export, imports, referrals, service
+from doudi.monitoring import export, flows, imports, referrals, service
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.run import run
 from doudi.monitoring.schemas import (
+    LeadApplication,
     ReferralAnswer,
     ReferralRead,
     RunCreate,
@@ -111,6 +112,16 @@ def warning_action(warning_id: int, body: WarningAction, actor: ApiActor, sessio
                           today=today)
     session.commit()
     return warning_read(w)
+
+
+@router.post("/warnings/{warning_id}/application", status_code=201)
+def warning_application(warning_id: int, body: LeadApplication, actor: ApiActor, session: SessionDep
+                        ) -> dict[str, object]:
+    """Turn a discovery lead into an application (channel 主动发现) in one action; the warning is disposed."""
+    case = flows.start_application(session, actor=actor, warning_id=warning_id, version=body.version,
+                                   today=date.today())
+    session.commit()
+    return {"case_id": case.id, "case_no": case.case_no, "warning_id": warning_id}
 
 
 @router.get("/stats")
