@@ -45,3 +45,38 @@ def test_missed_lead_becomes_discovery_application(db: Session) -> None:
     with pytest.raises(ValidationFailed, match="不允许"):
         flows.start_application(db, actor=officer, warning_id=review.id, version=review.version, today=ON)
     assert len(list(db.scalars(select(Case)))) == before
+
+
+def test_stop_other_than_death_goes_through_termination_publicity(db: Session) -> None:
+    """B is paid 600 a month but assessed at 537 (安丘 rural standard, no income): an assessment-change warning.
+    A township worker may not stop payment (that is the county's decision, with 公示); the county officer's
+    “suspend” starts a termination under 公示 until 2026-11-16 + 7 days = 11-23 (特困人员认定办法 第二十六条), and
+    the enrollment stays active meanwhile."""
+    from decimal import Decimal
+
+    from doudi.cases.models import Enrollment, EnrollmentChange
+    from doudi.core.errors import PermissionDenied
+    from doudi.monitoring import service
+    from tests.factories import TOWN_B
+
+    c = county(db)
+    e = db.scalar(select(Enrollment).where(Enrollment.household_id == c.b.id))
+    assert e is not None
+    e.monthly_amount = Decimal("600")
+    db.flush()
+    run(db, actor=system_actor(name="test"), on=ON, area="370784")
+    w = db.scalar(select(MonitorWarning).where(MonitorWarning.rule_key == "assessment_change"))
+    assert w is not None and w.household_id == c.b.id and "建议减发" in w.reason
+    worker = actor_for(make_user(db, "stop_b", ["township_caseworker"], TOWN_B))
+    with pytest.raises(PermissionDenied, match="公示"), db.begin_nested():
+        service.dispose(db, actor=worker, warning_id=w.id, version=w.version, disposition="suspend",
+                        note="核实属实", today=ON)
+    officer = actor_for(make_user(db, "stop_cty", ["county_officer"], "370784"))
+    db.refresh(w)
+    service.dispose(db, actor=officer, warning_id=w.id, version=w.version, disposition="suspend",
+                    note="重复享受，拟停发", today=ON)
+    change = db.scalar(select(EnrollmentChange).where(EnrollmentChange.enrollment_id == e.id))
+    assert change is not None and change.kind == "terminate" and change.status == "publicizing"
+    assert str(change.publicity_until) == "2026-11-23" and f"监测预警 {w.id}" in change.reason
+    db.refresh(e)
+    assert e.status == "active"
