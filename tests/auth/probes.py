@@ -198,10 +198,6 @@ PENDING: dict[str, str] = {
     # Home care: area and provider scoping is tested in tests/care/test_http.py; matrix probes to follow.
     **{f"care.{verb}": "home care (tests/care/test_http.py)" for verb in
        ("read", "record", "assess", "schedule", "supervise", "manage", "settle", "export", "report")},
-    "referral.read": "referrals (later issue)", "referral.answer": "referrals (later issue)",
-    "referral.create": "referrals (later issue)", "monitoring.read": "monitoring (later issue)",
-    "monitoring.run": "monitoring (probes to add)", "monitoring.dispose": "monitoring (probes to add)",
-    "monitoring.export": "monitoring (probes to add)", "monitoring.unmask": "monitoring (probes to add)",
     **{a: "payments: role and scope checks in tests/payments (maker-checker, other county 404); matrix probe to do"
        for a in ("payment.read", "payment.prepare", "payment.approve", "payment.export", "payment.reconcile",
                  "payee_account.manage", "reserve.manage", "reserve.spend")},

@@ -31,6 +31,7 @@ from doudi.core.ids import build_id_number
 from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
 from tests.auth.probes_cases import admin_probes, case_probes, import_probes, policy_probes, verification_probes
+from tests.auth.probes_monitoring import monitoring_probes, seed_monitoring
 from tests.cases.world import follow_engine
 from tests.factories import PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
 
@@ -42,7 +43,8 @@ _seq = iter(range(500, 999))
 
 
 def probes() -> list:  # type: ignore[type-arg]
-    return all_probes() + case_probes() + policy_probes() + verification_probes() + import_probes() + admin_probes()
+    return (all_probes() + case_probes() + policy_probes() + verification_probes() + import_probes() + admin_probes()
+            + monitoring_probes())
 
 
 def _id(year: int, area: str) -> str:
@@ -113,6 +115,8 @@ def _target(db: Session, scope: str, village: str, peer_area: str) -> Target:
         "case_confirm": _case(db, village, on=today, until="confirmation")[0],
         "case_decide": _case(db, village, on=today, until="decision")[0],
         "case_spot": _sampled(db, _case(db, village, on=today, year=1940, wage="0", until="spot_check")[0]),
+        **seed_monitoring(db, household_id=hh.id, person_id=head.person_id, id_number=head.person.id_number,
+                          village=village, tag=tag),
     }
     return Target(scope, village, hh.id, hh.household_no, head.person_id, head.person.id_number, tag, peer.username,
                   extra)

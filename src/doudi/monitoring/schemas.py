@@ -60,6 +60,15 @@ class LeadApplication(BaseModel):
     version: int | None = None
 
 
+class ReferralCreate(BaseModel):
+    """Refer a warning's subject to an agency (by its data-source key) or a partner."""
+
+    warning_id: int
+    target_kind: Literal["agency", "partner"] = "agency"
+    target_key: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=1000)
+
+
 class RunCreate(BaseModel):
     """Start a comparison run."""
 

@@ -19,6 +19,7 @@ from doudi.monitoring.run import run
 from doudi.monitoring.schemas import (
     LeadApplication,
     ReferralAnswer,
+    ReferralCreate,
     ReferralRead,
     RunCreate,
     RunRead,
@@ -134,6 +135,17 @@ def stats(actor: ApiActor, session: SessionDep) -> dict[str, object]:
 def referral_list(actor: ApiActor, session: SessionDep, status: str = "") -> list[ReferralRead]:
     """Referrals in scope; an agency liaison sees those addressed to its agency."""
     return [ReferralRead.model_validate(r) for r in referrals.list_referrals(session, actor=actor, status=status)]
+
+
+@router.post("/referrals", response_model=ReferralRead, status_code=201)
+def referral_create(body: ReferralCreate, actor: ApiActor, session: SessionDep) -> ReferralRead:
+    """Refer a warning's subject to an agency or partner (转办推送), due in the pack's working days."""
+    actor.require("referral.create")
+    w = service.get_warning(session, actor=actor, warning_id=body.warning_id)
+    r = referrals.create(session, actor=actor, warning=w, target_kind=body.target_kind, target_key=body.target_key,
+                         purpose=body.purpose, today=date.today())
+    session.commit()
+    return ReferralRead.model_validate(r)
 
 
 @router.post("/referrals/{referral_id}/answer", response_model=ReferralRead)
