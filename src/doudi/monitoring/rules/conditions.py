@@ -301,7 +301,32 @@ def duplicate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     both = inp.members.join(ep, on="person_id", how="semi").join(dibao_hh, on="household_id", how="semi")
     b = hits(both, pl.format("{} 享受特困供养，同时被计入低保家庭（家庭 {}）", "name", "household_id"),
              pl.format("extreme_poverty_and_dibao={}", "household_id"))
-    return pl.concat([a, b])
+    return pl.concat([a, b, _probable_twins(inp.members.join(hh_enrolled, on="household_id", how="semi"))])
+
+
+def _probable_twins(member_of: pl.DataFrame) -> pl.DataFrame:
+    """Two registry persons in two enrolled households who are probably one person: the same name and birth date,
+    and at least one of them without a valid ID number (blank IDs on duplicated enrolments). Two valid but
+    different ID numbers are namesakes, not a duplicate."""
+    valid = pl.col("id_number").fill_null("").str.contains(r"^\d{17}[\dXx]$")
+    people = member_of.filter(pl.col("name").is_not_null() & pl.col("birth_date").is_not_null()).with_columns(
+        valid=valid)
+    keys = people.filter(pl.struct("name", "birth_date").is_duplicated()).select(
+        "person_id", "household_id", "name", "birth_date", "valid")
+    if keys.height == 0:
+        return empty(HIT_SCHEMA)
+    pairs = (keys.join(keys, on=["name", "birth_date"], suffix="_other")
+             .filter((pl.col("person_id") != pl.col("person_id_other"))
+                     & (pl.col("household_id") != pl.col("household_id_other"))
+                     & ~(pl.col("valid") & pl.col("valid_other"))))
+    if pairs.height == 0:
+        return empty(HIT_SCHEMA)
+    per = pairs.group_by("person_id", "household_id").agg(
+        others=pl.col("household_id_other").unique().sort().cast(pl.String).str.join("、"))
+    rows = per.join(people.drop("valid"), on=["person_id", "household_id"])
+    return hits(rows, pl.format("{}（出生 {}）疑似与家庭 {} 中的同名同出生日期人员为同一人（身份证号缺失或无效），"
+                                "可能重复享受", "name", "birth_date", "others"),
+                pl.format("probable_same_person_in={}", "others"))
 
 
 def multi_agency(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
