@@ -47,25 +47,26 @@ WEIGHTED = {"tax": 0.30, "social_insurance": 0.28, "medical": 0.20, "bank": 0.12
             "hukou": 0.005}
 
 
-def _registry(directory: Path, people: int, rng: np.random.Generator) -> np.ndarray:
+def county(people: int, rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+    """Members (3-person households), 低保 enrollments of 30 % of households, and the recipients' person ids."""
     pid = np.arange(1, people + 1)
     hid = (pid - 1) // 3 + 1
     households = int(hid.max())
     birth = np.datetime64("1940-01-01") + rng.integers(0, 80 * 365, people).astype("timedelta64[D]")
-    pl.DataFrame({"person_id": pid, "household_id": hid, "area_code": AREA, "relation": "head",
-                  "name": "某", "id_number": pid.astype(str), "birth_date": birth, "hukou_type": "rural"}
-                 ).write_parquet(directory / "members.parquet")
+    members = pl.DataFrame({"person_id": pid, "household_id": hid, "area_code": AREA, "relation": "head",
+                            "name": np.char.add("某", pid.astype(str)),
+                            "id_number": np.char.add("37078419", np.char.zfill(pid.astype(str), 10)),
+                            "birth_date": birth, "hukou_type": "rural"})
     enrolled = np.flatnonzero(rng.random(households) < 0.3) + 1
     review = np.datetime64("2026-06-01") + rng.integers(0, 365, enrolled.size).astype("timedelta64[D]")
-    pl.DataFrame({"enrollment_id": np.arange(1, enrolled.size + 1), "household_id": enrolled,
-                  "area_code": AREA, "program": "dibao", "status": "active",
-                  "start_month": date(2025, 1, 1), "monthly_amount": 537.0, "next_review_on": review}
-                 ).write_parquet(directory / "enrollments.parquet")
+    enrollments = pl.DataFrame({"enrollment_id": np.arange(1, enrolled.size + 1), "household_id": enrolled,
+                                "area_code": AREA, "program": "dibao", "status": "active",
+                                "start_month": date(2025, 1, 1), "monthly_amount": 537.0, "next_review_on": review})
     recipient_people = (np.repeat(enrolled, 3) - 1) * 3 + np.tile(np.arange(1, 4), enrolled.size)
-    return recipient_people[recipient_people <= people]
+    return members, enrollments, recipient_people[recipient_people <= people]
 
 
-def _feed(people: int, rows: int, recipient_people: np.ndarray, rng: np.random.Generator, mix: str,
+def feed(people: int, rows: int, recipient_people: np.ndarray, rng: np.random.Generator, mix: str,
           first_batch: int, row0: int) -> dict[str, pl.DataFrame]:
     """The feed rows, one frame per source, with provenance (batch, row) and the link to the person."""
     is_recipient = rng.random(rows) < 0.4
@@ -100,22 +101,30 @@ def _feed(people: int, rows: int, recipient_people: np.ndarray, rng: np.random.G
     batch = first_batch + np.arange(rows) // max(1, rows // 50)
     frame = pl.DataFrame({"batch_id": batch, "row_number": row0 + np.arange(rows),
                           "source_key": np.array(names)[source], "area_code": "370784", "person_id": about,
-                          "id_number": about.astype(str), "name": "某", "event_date": day, "amount": amount,
-                          "code": code, "grade": grade})
+                          "id_number": np.char.add("37078419", np.char.zfill(about.astype(str), 10)), "name": "某",
+                          "event_date": day, "amount": amount, "code": code, "grade": grade})
     # One batch per source and slice: the batch id carries the source, as in the ingest tables.
     frame = frame.with_columns(batch_id=pl.col("batch_id") * 100 + pl.col("source_key").rank("dense").cast(pl.Int64))
     return {k[0]: v for k, v in frame.partition_by("source_key", as_dict=True).items()}
 
 
 def _snapshot(directory: Path, people: int, feed_rows: int, mix: str, seed: int = 11) -> None:
+    from testkit.monitoring_events import plant
+
     rng = np.random.default_rng(seed)
-    recipient_people = _registry(directory, people, rng)
-    np.save(directory / "recipient_people.npy", recipient_people)
-    for key, part in _feed(people, feed_rows, recipient_people, rng, mix, 1, 0).items():
+    members, enrollments, recipient_people = county(people, rng)
+    sources = feed(people, feed_rows, recipient_people, rng, mix, 1, 0)
+    # Planted events with ground truth (truth/events.csv): each deterministic rule's situation, and decoys.
+    planted = plant(members, enrollments, sources, on=ON, per_kind=max(3, people // 100_000))
+    planted.members.write_parquet(directory / "members.parquet")
+    planted.enrollments.write_parquet(directory / "enrollments.parquet")
+    (directory / "truth").mkdir()
+    planted.events.write_csv(directory / "truth" / "events.csv")
+    for key, part in planted.sources.items():
         part.write_parquet(directory / f"feed_{key}.parquet")
     new_dir = directory / "new"
     new_dir.mkdir()
-    batch = _feed(people, max(1, feed_rows // 50), recipient_people, np.random.default_rng(seed + 1), mix,
+    batch = feed(people, max(1, feed_rows // 50), recipient_people, np.random.default_rng(seed + 1), mix,
                   10_000, feed_rows)
     for key, part in batch.items():
         part.write_parquet(new_dir / f"feed_{key}.parquet")
@@ -166,8 +175,11 @@ def _seed(url: str, directory: Path) -> None:
         hh = m.select("household_id").unique().sort("household_id")
         write_frame(s, Household, hh.select(id="household_id", household_no=pl.format("B{}", "household_id"),
                                             area_code=pl.lit(AREA), hukou_type=pl.lit("rural")))
-        write_frame(s, Person, m.select(id="person_id", id_number="id_number", name="name", sex=pl.lit("M"),
-                                        birth_date="birth_date"))
+        # One row per person (a planted duplicate is listed in two households); a blank ID gets a placeholder.
+        write_frame(s, Person, m.unique("person_id").select(
+            id="person_id", name="name", sex=pl.lit("M"), birth_date="birth_date",
+            id_number=pl.when(pl.col("id_number").str.len_chars() == 18).then("id_number")
+            .otherwise(pl.format("B{}", "person_id"))))
         s.execute(text("ANALYZE"))
     engine.dispose()
 
@@ -244,6 +256,12 @@ def run() -> dict[str, Any]:
             inc_s, inc_cpu, inc_read_s, inc_rules, inc = _timed(engine, lambda: _read_new(d), True)
             with engine.connect() as conn:
                 stored = conn.execute(select(func.count()).select_from(MonitorWarning)).scalar_one()
+                got = set(conn.execute(select(MonitorWarning.rule_key, MonitorWarning.subject_key)).tuples())
+            truth = pl.read_csv(d / "truth" / "events.csv")
+            planted = truth.filter(~pl.col("decoy"))
+            caught = sum((r, k) in got for r, k in zip(planted["rule"], planted["subject_key"], strict=True))
+            decoys = truth.filter(pl.col("decoy"))["subject_key"].to_list()
+            decoys_flagged = sum(("duplicate", k) in got for k in decoys)
             engine.dispose()
             batch_rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item()
                              for p in (d / "new").glob("feed_*.parquet"))
@@ -263,6 +281,9 @@ def run() -> dict[str, Any]:
         "incremental_s": round(inc_s, 3), "incremental_cpu_s": round(inc_cpu, 3),
         "incremental_read_s": round(inc_read_s, 3), "incremental_new": inc["new"],
         "incremental_attached": inc["attached"], "warnings_stored": stored,
+        "planted_events": planted.height, "planted_found": caught,
+        "recall_deterministic": round(caught / planted.height, 4) if planted.height else None,
+        "namesake_decoys": len(decoys), "decoys_flagged": decoys_flagged,
         "per_rule_s": per_rule, "slowest_rule": slowest, "incremental_per_rule_s": inc_rules,
         "per_rule_cpu_s": full["per_rule_cpu"], "slowest_rule_cpu": slowest_cpu,
         "raw_duckdb_join_s": round(join_s, 3), "raw_duckdb_join_cpu_s": round(join_cpu, 3),
