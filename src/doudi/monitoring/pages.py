@@ -167,6 +167,7 @@ def household_panel(session: Session, actor: Actor, household: Household) -> Pan
     refs = [r for r in referrals.list_referrals(session, actor=actor) if r.household_id == household.id] \
         if actor.can("referral.read") else []
     return Panel("监测预警与转办", "monitoring/_panel.html", {
-        "household_id": household.id, "warnings": warnings, "refs": refs, "specs": rule_specs(household.area_code, date.today()),
+        "household_id": household.id, "warnings": warnings, "refs": refs,
+        "specs": rule_specs(household.area_code, date.today()),
         "status_labels": STATUS, "level_labels": LEVEL, "disposition_labels": DISPOSITION, "agencies": AGENCIES,
         "referral_labels": REFERRAL_STATUS})
