@@ -315,12 +315,15 @@ def _probable_twins(member_of: pl.DataFrame) -> pl.DataFrame:
         "person_id", "household_id", "name", "birth_date", "valid")
     if keys.height == 0:
         return empty(HIT_SCHEMA)
-    pairs = (keys.join(keys, on=["name", "birth_date"], suffix="_other")
-             .filter((pl.col("person_id") != pl.col("person_id_other"))
-                     & (pl.col("household_id") != pl.col("household_id_other"))
-                     & ~(pl.col("valid") & pl.col("valid_other"))))
-    if pairs.height == 0:
+    # Joined from the side without a valid ID (rare), both directions kept: each of the two is flagged.
+    one = (keys.filter(~pl.col("valid")).join(keys, on=["name", "birth_date"], suffix="_other")
+           .filter((pl.col("person_id") != pl.col("person_id_other"))
+                   & (pl.col("household_id") != pl.col("household_id_other")))
+           .select("person_id", "household_id", "person_id_other", "household_id_other"))
+    if one.height == 0:
         return empty(HIT_SCHEMA)
+    pairs = pl.concat([one, one.select(person_id="person_id_other", household_id="household_id_other",
+                                       person_id_other="person_id", household_id_other="household_id")]).unique()
     per = pairs.group_by("person_id", "household_id").agg(
         others=pl.col("household_id_other").unique().sort().cast(pl.String).str.join("、"))
     rows = per.join(people.drop("valid"), on=["person_id", "household_id"])
