@@ -59,6 +59,7 @@ PAGE_MODULES = [
     "doudi.payments.pages",
     "doudi.care.pages",
     "doudi.targeting.pages",
+    "doudi.web.chain",  # 一户一条救助链 (/households/{id}/chain)
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"

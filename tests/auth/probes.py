@@ -198,10 +198,6 @@ PENDING: dict[str, str] = {
     # An assessor (care.assess) may raise any re-assessment, so a probe cannot tell care.report's grant apart;
     # the caregiver's report is tested in tests/care (a provider's account, its own persons only).
     "care.report": "granted through care.assess too (tests/care/test_care.py covers the caregiver's report)",
-    "referral.read": "referrals (later issue)", "referral.answer": "referrals (later issue)",
-    "referral.create": "referrals (later issue)", "monitoring.read": "monitoring (later issue)",
-    "monitoring.run": "monitoring (probes to add)", "monitoring.dispose": "monitoring (probes to add)",
-    "monitoring.export": "monitoring (probes to add)", "monitoring.unmask": "monitoring (probes to add)",
 }
 
 

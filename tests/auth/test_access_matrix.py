@@ -33,6 +33,7 @@ from tests.auth.probes import PENDING, Ctx, Target, all_probes
 from tests.auth.probes_care import care_objects, care_probes
 from tests.auth.probes_cases import admin_probes, case_probes, import_probes, policy_probes, verification_probes
 from tests.auth.probes_payments import payment_objects, payment_probes
+from tests.auth.probes_monitoring import monitoring_probes, seed_monitoring
 from tests.cases.world import follow_engine
 from tests.factories import PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
 
@@ -45,7 +46,7 @@ _seq = iter(range(500, 999))
 
 def probes() -> list:  # type: ignore[type-arg]
     return (all_probes() + case_probes() + policy_probes() + verification_probes() + import_probes() + admin_probes()
-            + payment_probes() + care_probes())
+            + payment_probes() + care_probes() + monitoring_probes())
 
 
 def _id(year: int, area: str) -> str:
@@ -116,6 +117,8 @@ def _target(db: Session, scope: str, village: str, peer_area: str) -> Target:
         "case_confirm": _case(db, village, on=today, until="confirmation")[0],
         "case_decide": _case(db, village, on=today, until="decision")[0],
         "case_spot": _sampled(db, _case(db, village, on=today, year=1940, wage="0", until="spot_check")[0]),
+        **seed_monitoring(db, household_id=hh.id, person_id=head.person_id, id_number=head.person.id_number,
+                          village=village, tag=tag),
     }
     extra.update(payment_objects(db, scope=scope, village=village, household_id=hh.id, today=today))
     extra.update(care_objects(db, village=village, person_id=head.person_id, household_id=hh.id, today=today,

@@ -107,3 +107,23 @@ def test_api_scoping_unmask_and_actions(client, db: Session, tmp_path: Path) -> 
                          json={"action": "close", "version": review.version, "note": "已完成复核"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     assert client.post("/api/v1/monitoring/runs", headers=a, json={}).status_code == 403
+
+
+def test_household_chain_in_time_order_and_scoped(client, db: Session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Household A's chain: its 低保 enrollment since 2025-01 (1127.70 a month), then the death warning of
+    2026-11-16 and, once disposed by suspension (today, later still), the disposition — in that order. Township B's
+    worker gets 404 for A's chain; the household page links to it."""
+    death, _ = _world(db, tmp_path)
+    a = death.household_id
+    csrf = _login(client, "town_a")
+    client.post(f"/monitoring/{death.id}", data={"action": "dispose", "version": death.version,
+                                                 "disposition": "suspend", "note": "火化属实", "csrf_token": csrf})
+    page = client.get(f"/households/{a}/chain")
+    assert page.status_code == 200
+    text = page.text[page.text.index('id="chain"'):]
+    enrolled, warned, disposed = text.index("纳入保障"), text.index("监测预警"), text.index("预警处置")
+    assert enrolled < warned < disposed and "1127.70" in text and "2025-01-01" in text
+    assert 'id="chain-link"' in client.get(f"/households/{a}").text
+    other = client.__class__(client.app)
+    _login(other, "town_b")
+    assert other.get(f"/households/{a}/chain").status_code == 404

@@ -264,3 +264,20 @@ def test_registry_recorded_recipient_counts() -> None:
     out = run_rule("vehicle", inp)
     assert subjects(out) == ["h30"]
     assert out["evidence"].to_list() == [['{"batch_id": 7, "row_number": 1, "source": "vehicle"}']]
+
+
+def test_duplicate_probable_same_person_without_valid_id() -> None:
+    """Households 10 and 20 enrolled. 赵五 (1970-05-05) is in household 10 with a valid ID and in household 20 as
+    person 6 with a blank ID: probably one person → p5 and p6 flagged. 钱六 (1980-01-01) is in both households
+    with two different valid IDs: namesakes → not flagged. 孙七 in household 30 (not enrolled) with a blank ID
+    matches nobody enrolled."""
+    valid = ["370784197005050011", "370784198001010013", "370784198001010021"]
+    m = pl.concat([BASE, members((5, 10, "赵五", date(1970, 5, 5), {"id_number": valid[0]}),
+                                 (6, 20, "赵五", date(1970, 5, 5), {"id_number": ""}),
+                                 (7, 10, "钱六", date(1980, 1, 1), {"id_number": valid[1]}),
+                                 (8, 20, "钱六", date(1980, 1, 1), {"id_number": valid[2]}),
+                                 (9, 30, "赵五", date(1970, 5, 5), {"id_number": ""}))])
+    out = run_rule("duplicate", Inputs(members=m, enrollments=ENR))
+    assert subjects(out) == ["p5", "p6"]
+    reasons = dict(zip(out["subject_key"], out["reason"], strict=True))
+    assert "家庭 20" in reasons["p5"] and "家庭 10" in reasons["p6"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -170,3 +171,21 @@ def test_suspend_and_refer(db: Session, tmp_path: Path) -> None:
     got = db.get(Referral, r.id)
     assert got is not None and got.status == "answered" and got.acknowledged_on == date(2026, 11, 20)
 
+
+
+def test_ingest_triggers_incremental_run(db: Session, tmp_path: Path) -> None:
+    """A death feed ingested through the verification flow is compared at once: A's head's death and the
+    daughter left alone (supporter lost) are raised; B's overdue review (a registry rule, no feed) waits for the
+    daily run; the batch is marked compared, so the daily run adds only B's review."""
+    from doudi.verification.flows import ingest_and_link
+
+    c = county(db)
+    head = c.a.members[0].person
+    path = tmp_path / "death.csv"
+    pl.DataFrame({"record_id": ["d-1"], "id_number": [head.id_number], "name": [head.name],
+                  "date_of_death": ["2026-11-10"], "record_kind": ["cremation"]}).write_csv(path)
+    out, _ = ingest_and_link(db, actor=SYSTEM, source_key="death", path=path, area_code="370784")
+    assert [(w.rule_key, w.household_id) for w in warnings(db)] == [("death", c.a.id), ("supporter_lost", c.a.id)]
+    daily = run(db, actor=SYSTEM, on=ON, area="370784")
+    assert daily.batches == [] and daily.new == 1 and daily.counts["review_overdue"]["new"] == 1
+    assert out.batch.id in {e["batch_id"] for w in warnings(db) for e in w.evidence}

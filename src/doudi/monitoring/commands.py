@@ -86,3 +86,25 @@ def register(app: typer.Typer) -> None:
         else:
             excel.write(out, export.sheet(data))
         typer.echo(f"已导出 {len(data)} 条预警到 {out}")
+
+    @monitor.command("dispositions")
+    def dispositions_cmd(file: Path = typer.Option(..., "--file", help="填写了处置方式的台账（导出的 .xlsx 或 .csv）"),
+                         day: str = typer.Option(None, "--date", help="处置日期（默认今天）")) -> None:
+        """Import dispositions made offline; rejected rows are printed with line and reason (exit code 2)."""
+        from doudi.monitoring import imports
+
+        if not file.is_file():
+            typer.echo(f"找不到文件 {file}", err=True)
+            raise typer.Exit(2)
+        try:
+            with session_scope() as session:
+                result = imports.import_dispositions(session, actor=system_actor(name="cli"), data=file.read_bytes(),
+                                                     filename=file.name, today=_date(day))
+        except imports.DispositionFileError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"已处置 {len(result.applied)} 条；未填写 {result.blank} 行；未导入 {len(result.rejected)} 行")
+        for r in result.rejected:
+            typer.echo(f"  {r.message}", err=True)
+        if result.rejected:
+            raise typer.Exit(2)

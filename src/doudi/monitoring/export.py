@@ -22,9 +22,9 @@ from doudi.monitoring.run import rule_specs
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMNS = ["id", "rule", "rule_label", "level", "status", "household_id", "person_name", "id_number", "area_code",
-           "reason", "first_seen_on", "due_date", "disposition", "note"]
+           "reason", "first_seen_on", "due_date", "disposition", "note", "version"]
 HEADERS = ["编号", "rule", "预警规则", "level", "status", "household_id", "person_name", "id_number", "区划",
-           "预警原因", "发现日期", "due_date", "处置方式", "说明"]
+           "预警原因", "发现日期", "due_date", "处置方式", "说明", "版本（回填导入时核对，请勿修改）"]
 
 
 def rows(session: Session, *, actor: Actor, filters: service.Filters, today: date, unmask: bool = False,
@@ -44,7 +44,8 @@ def rows(session: Session, *, actor: Actor, filters: service.Filters, today: dat
 def _row(w: MonitorWarning, labels: dict[str, str], unmask: bool) -> list[object]:
     return [w.id, w.rule_key, labels.get(w.rule_key, w.rule_key), w.level, w.status, w.household_id or "",
             w.person_name, w.id_number if unmask else mask_id(w.id_number), w.area_code, w.reason,
-            w.first_seen_on.isoformat(), w.due_on.isoformat(), DISPOSITION.get(w.disposition or "", ""), w.note]
+            w.first_seen_on.isoformat(), w.due_on.isoformat(), DISPOSITION.get(w.disposition or "", ""), w.note,
+            w.version]
 
 
 def write_csv(target: Path | IO[str], data: list[list[object]]) -> None:
@@ -63,4 +64,6 @@ def sheet(data: list[list[object]]) -> excel.Sheet:
     """The Excel sheet: contract column names in the header, Chinese level and status words in the cells."""
     shown = [[*r[:3], LEVEL.get(str(r[3]), r[3]), STATUS.get(str(r[4]), r[4]), *r[5:]] for r in data]
     return excel.Sheet("监测预警台账", [excel.Col(h) for h in COLUMNS], shown,
-                       caption="监测预警台账（" + "、".join(HEADERS[2:4]) + " 等）")
+                       caption="监测预警台账：线下处置时在 disposition 列填写处置方式（"
+                       + "、".join(v for k, v in DISPOSITION.items() if k != "refer")
+                       + "），note 列填写理由，保存后在台账页面导入；请勿修改 id 和 version 列")

@@ -117,6 +117,7 @@ class MonitorWarning(Timestamped, Versioned, Base):
     note: Mapped[str] = mapped_column(Text, default="")  # verification findings and the disposition's reason
     disposed_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)  # the application a lead became
 
     __table_args__ = (
         CheckConstraint(_in("status", WarningStatus), name="status"),

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,8 +16,9 @@ from doudi.areas import service as areas
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core import excel
-from doudi.deps import CsrfChecked, PageActor, SessionDep
-from doudi.monitoring import export, referrals, service
+from doudi.core.errors import ValidationFailed
+from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
+from doudi.monitoring import export, flows, imports, referrals, service
 from doudi.monitoring.labels import AGENCIES, DISPOSITION, LEVEL, REFERRAL_STATUS, STATUS
 from doudi.monitoring.run import rule_specs
 from doudi.registry.models import Household
@@ -63,7 +64,7 @@ def ledger(request: Request, session: SessionDep, actor: PageActor, rule: str = 
         "specs": specs, "towns": towns, "names": names, "today": today, "base_query": query,
         "status_labels": STATUS, "level_labels": LEVEL, "disposition_labels": DISPOSITION,
         "chart": json.dumps(chart, ensure_ascii=False), "stats": stats,
-        "can_export": actor.can("monitoring.export")})
+        "can_export": actor.can("monitoring.export"), "can_import": actor.can("monitoring.dispose")})
 
 
 @router.get("/export.xlsx")
@@ -77,6 +78,25 @@ def ledger_export(session: SessionDep, actor: PageActor, rule: str = "", level: 
     session.commit()
     return Response(excel.to_bytes(export.sheet(data)), media_type=export.XLSX,
                     headers={"Content-Disposition": 'attachment; filename="monitoring.xlsx"'})
+
+
+MAX_UPLOAD = 20 * 1024 * 1024  # one township's filled ledger
+UploadDep = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_UPLOAD))]
+
+
+@router.post("/dispositions")
+def dispositions_import(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                        file: UploadDep) -> Response:
+    """Dispositions made offline in the exported ledger: good rows disposed, bad rows listed with line and why."""
+    try:
+        result = imports.import_dispositions(session, actor=actor, data=file.check(), filename=file.filename,
+                                             today=date.today())
+    except (imports.DispositionFileError, ValidationFailed) as exc:
+        session.rollback()
+        return render(request, "monitoring/import_result.html", {"error": str(exc), "result": None},
+                      status_code=400)
+    session.commit()
+    return render(request, "monitoring/import_result.html", {"error": "", "result": result})
 
 
 @router.get("/referrals")
@@ -109,6 +129,8 @@ def detail(request: Request, warning_id: int, session: SessionDep, actor: PageAc
         "w": w, "spec": spec, "refs": refs, "status_labels": STATUS, "level_labels": LEVEL,
         "disposition_labels": DISPOSITION, "agencies": AGENCIES, "referral_labels": REFERRAL_STATUS,
         "today": date.today(), "can_act": actor.can("monitoring.dispose") and w.status != "closed",
+        "can_apply": actor.can("case.create") and w.status != "closed" and w.case_id is None
+        and spec is not None and "application" in spec.dispositions and w.household_id is not None,
         "area_names": areas.names(session, codes={w.area_code})})
 
 
@@ -119,6 +141,10 @@ def act(warning_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfCheck
         target_key: Annotated[str, Form()] = "") -> Response:
     """Assign, verify, dispose or close (each with its reason)."""
     today = date.today()
+    if action == "application":
+        case = flows.start_application(session, actor=actor, warning_id=warning_id, version=version, today=today)
+        session.commit()
+        return RedirectResponse(f"/cases/{case.id}", status_code=303)
     if action == "assign":
         service.assign(session, actor=actor, warning_id=warning_id, version=version, assignee_id=None, note=note)
     elif action == "verify":
@@ -141,6 +167,7 @@ def household_panel(session: Session, actor: Actor, household: Household) -> Pan
     refs = [r for r in referrals.list_referrals(session, actor=actor) if r.household_id == household.id] \
         if actor.can("referral.read") else []
     return Panel("监测预警与转办", "monitoring/_panel.html", {
-        "warnings": warnings, "refs": refs, "specs": rule_specs(household.area_code, date.today()),
+        "household_id": household.id, "warnings": warnings, "refs": refs,
+        "specs": rule_specs(household.area_code, date.today()),
         "status_labels": STATUS, "level_labels": LEVEL, "disposition_labels": DISPOSITION, "agencies": AGENCIES,
         "referral_labels": REFERRAL_STATUS})

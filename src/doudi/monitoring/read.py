@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from doudi.auth.scope import subtree_prefix, under
 from doudi.cases.models import Case, Enrollment, ProgramDecision, TemporaryGrant
 from doudi.core.dates import shift_months
-from doudi.db.frames import read_frame
+from doudi.db.frames import read_frame, read_frame_in
 from doudi.ingest.models import IngestBatch
 from doudi.monitoring.models import ComparedBatch
 from doudi.monitoring.rules.base import (
@@ -52,23 +52,30 @@ FEED_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
-def read_members(session: Session, *, on: date, area: str) -> pl.DataFrame:
-    """Current members of every household in scope (the dead included: the death rule needs them)."""
+def read_members(session: Session, *, on: date, area: str, households: list[int] | None = None) -> pl.DataFrame:
+    """Current members of every household in scope (the dead included: the death rule needs them); with
+    `households`, of those households only."""
     stmt = (select(Membership.person_id, Membership.household_id, Household.area_code, Membership.relation,
                    Person.name, Person.id_number, Person.birth_date, Person.date_of_death, Person.disability_grade,
                    Household.hukou_type, Person.support_mode,
                    (Person.dibao_recipient | Person.extreme_poverty_supported).label("recipient"))
             .join(Person, Person.id == Membership.person_id).join(Household, Household.id == Membership.household_id)
             .where(Membership.valid_from <= on, or_(Membership.valid_to.is_(None), Membership.valid_to > on)))
-    return read_frame(session, under(stmt, Household.area_code, area), schema=MEMBER_SCHEMA)
+    stmt = under(stmt, Household.area_code, area)
+    if households is not None:
+        return read_frame_in(session, stmt, Membership.__table__.c.household_id, households, schema=MEMBER_SCHEMA)
+    return read_frame(session, stmt, schema=MEMBER_SCHEMA)
 
 
-def read_enrollments(session: Session, *, area: str) -> pl.DataFrame:
-    """Live enrollments (active, 渐退, suspended) in scope."""
+def read_enrollments(session: Session, *, area: str, households: list[int] | None = None) -> pl.DataFrame:
+    """Live enrollments (active, 渐退, suspended) in scope (with `households`, of those only)."""
     stmt = select(Enrollment.id, Enrollment.household_id, Enrollment.person_id, Enrollment.area_code,
                   Enrollment.program, Enrollment.status, Enrollment.start_month, Enrollment.monthly_amount,
                   Enrollment.next_review_on, Enrollment.gradual_exit_until).where(Enrollment.status.in_(LIVE))
-    return read_frame(session, under(stmt, Enrollment.area_code, area), schema=ENROLLMENT_SCHEMA)
+    stmt = under(stmt, Enrollment.area_code, area)
+    if households is not None:
+        return read_frame_in(session, stmt, Enrollment.__table__.c.household_id, households, schema=ENROLLMENT_SCHEMA)
+    return read_frame(session, stmt, schema=ENROLLMENT_SCHEMA)
 
 
 def new_batches(session: Session, *, area: str) -> list[IngestBatch]:
@@ -85,7 +92,12 @@ def new_batches(session: Session, *, area: str) -> list[IngestBatch]:
 
 def read_feed(session: Session, batches: list[IngestBatch]) -> pl.DataFrame:
     """The rows of these batches in the common shape: provenance, link, date, amount, code, grade."""
-    parts = [empty(FEED_SCHEMA)]
+    return pl.concat([empty(FEED_SCHEMA), *read_sources(session, batches).values()], how="vertical")
+
+
+def read_sources(session: Session, batches: list[IngestBatch]) -> dict[str, pl.DataFrame]:
+    """The rows of these batches in the common shape, one frame per source (a batch is one source's file)."""
+    parts: dict[str, list[pl.DataFrame]] = {}
     for batch in batches:
         links = read_frame(session, select(FeedRecord.row_number, FeedRecord.person_id, FeedRecord.id_number,
                                            FeedRecord.period).where(FeedRecord.batch_id == batch.id),
@@ -97,8 +109,8 @@ def read_feed(session: Session, batches: list[IngestBatch]) -> pl.DataFrame:
         frame = links.join(rows, on="row_number", how="left").with_columns(
             batch_id=pl.lit(batch.id, pl.Int64), source_key=pl.lit(batch.source_key),
             area_code=pl.lit(batch.area_code or ""))
-        parts.append(_fit(frame))
-    return pl.concat(parts, how="vertical")
+        parts.setdefault(batch.source_key, []).append(_fit(frame))
+    return {k: pl.concat(v, how="vertical") if len(v) > 1 else v[0] for k, v in parts.items()}
 
 
 def _fit(df: pl.DataFrame) -> pl.DataFrame:
@@ -163,8 +175,28 @@ def read_inputs(session: Session, *, on: date, area: str, batches: list[IngestBa
     members = read_members(session, on=on, area=area)
     decisions, incomes = assess(session, on=on, area=area) if with_assessment else (
         empty(DECISION_SCHEMA), empty(INCOME_SCHEMA))
-    return Inputs(members=members, enrollments=read_enrollments(session, area=area), feed=read_feed(session, batches),
+    return Inputs(members=members, enrollments=read_enrollments(session, area=area),
+                  sources=read_sources(session, batches),
                   grants=read_grants(session, on=on, area=area), decisions=decisions,
                   refusals=read_refusals(session, on=on, area=area),
                   standards=standards(members["area_code"].str.slice(0, 6).unique().to_list(), on),
                   incomes=incomes).conformed()
+
+
+def read_touched(session: Session, *, on: date, area: str, batches: list[IngestBatch]) -> Inputs:
+    """What an incremental run reads: the new batches' rows, and only the households of the people they are
+    linked to (members, live enrollments, grants) — never the whole registry."""
+    sources = read_sources(session, batches)
+    people = [int(v) for v in pl.concat([empty({"person_id": pl.Int64()}),
+                                         *(f.select("person_id") for f in sources.values())])
+              ["person_id"].drop_nulls().unique().to_list()]
+    of = (select(Membership.household_id)
+          .where(Membership.valid_from <= on, or_(Membership.valid_to.is_(None), Membership.valid_to > on)))
+    households = read_frame_in(session, of, Membership.__table__.c.person_id, people,
+                               schema={"household_id": pl.Int64()})
+    ids = [int(v) for v in households["household_id"].unique().to_list()]
+    members = read_members(session, on=on, area=area, households=ids)
+    return Inputs(members=members, enrollments=read_enrollments(session, area=area, households=ids),
+                  sources=sources, grants=read_grants(session, on=on, area=area).join(
+                      households.unique(), on="household_id", how="semi"),
+                  standards=standards(members["area_code"].str.slice(0, 6).unique().to_list(), on)).conformed()

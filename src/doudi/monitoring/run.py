@@ -8,7 +8,6 @@ warning is attached to it; a warning closed with no action stays closed for the 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,16 +20,18 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import subtree_prefix
+from doudi.auth.scope import in_subtree
 from doudi.core.errors import Conflict, PermissionDenied
-from doudi.db.frames import read_frame_in, write_frame
+from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.db.versions import is_unique_violation
+from doudi.ingest.models import IngestBatch
 from doudi.monitoring.models import ComparedBatch, MonitorRun, MonitorWarning, WarningStatus
-from doudi.monitoring.read import new_batches, read_inputs
+from doudi.monitoring.read import FEED_COLUMNS, new_batches, read_inputs, read_touched
 from doudi.monitoring.rules.base import HIT_SCHEMA, Inputs
 from doudi.monitoring.rules.conditions import RULES
 from doudi.policy.calendar import calendar_for
 from doudi.policy.params import load_pack
+from doudi.verification import hooks
 
 RULE_PREFIX = "monitoring.rules."
 Progress = Callable[[str, int, int], None]  # (rule key, done, total)
@@ -105,11 +106,20 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def group_hits(found: pl.DataFrame) -> pl.DataFrame:
-    """One row per rule and subject: its reason, compared values, feed evidence and fingerprint."""
+def fingerprints(grouped: pl.DataFrame) -> pl.Series:
+    """What each grouped warning found (rule, subject, compared values), hashed: a dismissal holds for it."""
+    text = grouped.select(pl.concat_str("rule_key", "subject_key", pl.col("details").list.join("|"),
+                                        separator="#")).to_series()
+    return pl.Series("fingerprint", [_digest(t) for t in text.to_list()], dtype=pl.String)
+
+
+def group_hits(found: pl.DataFrame, *, fingerprint: bool = True) -> pl.DataFrame:
+    """One row per rule and subject: its reason, compared values, feed evidence and (unless asked not to, for a
+    run that hashes only the warnings it may raise) fingerprint."""
     if found.height == 0:
-        return found.with_columns(evidence=pl.lit(None, pl.List(pl.String)), details=pl.lit(None, pl.List(pl.String)),
-                                  fingerprint=pl.lit(None, pl.String), open_key=pl.lit(None, pl.String))
+        out = found.with_columns(evidence=pl.lit(None, pl.List(pl.String)),
+                                 details=pl.lit(None, pl.List(pl.String)), open_key=pl.lit(None, pl.String))
+        return out.with_columns(fingerprint=pl.lit(None, pl.String)) if fingerprint else out
     ev = pl.when(pl.col("batch_id").is_not_null()).then(
         pl.concat_str(pl.lit('{"batch_id": '), pl.col("batch_id").cast(pl.String), pl.lit(', "row_number": '),
                       pl.col("row_number").cast(pl.String), pl.lit(', "source": "'), pl.col("source_key"),
@@ -123,11 +133,9 @@ def group_hits(found: pl.DataFrame) -> pl.DataFrame:
               pl.col("id_number").drop_nulls().first(), pl.col("name").drop_nulls().first(),
               pl.col("area_code").drop_nulls().first(), pl.col("reason").sort_by("order").first(),
               details=pl.col("detail").unique().sort(), evidence=pl.col("ev").sort_by("order").drop_nulls())
-         .sort("rule_key", "subject_key"))
-    fp = g.select(pl.concat_str("rule_key", "subject_key", pl.col("details").list.join("|"),
-                                separator="#")).to_series()
-    return g.with_columns(fingerprint=pl.Series([_digest(t) for t in fp.to_list()], dtype=pl.String),
-                          open_key=pl.concat_str("rule_key", "subject_key", separator=":"))
+         .sort("rule_key", "subject_key")
+         .with_columns(open_key=pl.concat_str("rule_key", "subject_key", separator=":")))
+    return g.with_columns(fingerprints(g)) if fingerprint else g
 
 
 def _scope(actor: Actor, area: str) -> str:
@@ -139,20 +147,28 @@ def _scope(actor: Actor, area: str) -> str:
 
 
 def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: Progress | None = None,
-        inputs: Inputs | None = None) -> RunResult:
-    """Compare everything in scope on `on` and write the ledger (the caller commits; nothing is written on error)."""
+        inputs: Inputs | None = None, incremental: bool = False) -> RunResult:
+    """Compare everything in scope on `on` and write the ledger (the caller commits; nothing is written on error).
+
+    `incremental` (the run after a feed ingest): only the rules that read feeds, over the new batches' rows and
+    the households they touch; the registry rules (ages, reviews, 重复, 遗漏 …) wait for the daily run."""
     actor.require("monitoring.run")
     area = _scope(actor, area)
     specs = rule_specs(area, on)
+    if incremental:
+        specs = {k: s for k, s in specs.items() if s.feeds}
     pack = load_pack(area or "000000")
     batches = new_batches(session, area=area)
-    inp = inputs if inputs is not None else read_inputs(session, on=on, area=area, batches=batches)
-    grouped = group_hits(evaluate(inp, specs, pack.at(on), on, progress))
+    if inputs is None:
+        inputs = read_touched(session, on=on, area=area, batches=batches) if incremental else read_inputs(
+            session, on=on, area=area, batches=batches)
+    elif incremental:
+        inputs = inputs.touched()
+    grouped = group_hits(evaluate(inputs, specs, pack.at(on), on, progress), fingerprint=False)
     run_row = MonitorRun(run_on=on, area_code=area, pack_version=pack.version, actor=actor.username)
     session.add(run_row)
     session.flush()
-    prefix = subtree_prefix(area) if area else ""
-    mine = [b.id for b in batches if not prefix or (b.area_code or "").startswith(prefix)]
+    mine = [b.id for b in batches if in_subtree(b.area_code or "", area)]
     counts = {k: {"found": 0, "new": 0, "attached": 0} for k in specs}
     try:
         _write(session, grouped, specs, pack.version, run_row.id, on, area, counts)
@@ -167,42 +183,78 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
     run_row.counts = dict(counts)
     run_row.finished_at = datetime.now(UTC)
     audit.record(session, actor=actor, action="monitoring.run", object_type="monitoring_run", object_id=run_row.id,
-                 area_code=area or None, extra={"on": on.isoformat(), "batches": mine,
+                 area_code=area or None, extra={"on": on.isoformat(), "batches": mine, "incremental": incremental,
                                                 "new": sum(c["new"] for c in counts.values())})
     return RunResult(run_id=run_row.id, on=on, counts=counts, batches=mine)
 
 
+BY_KEYS = 50_000  # up to this many subjects, open warnings are looked up by key; above, read in one query
+EVIDENCE = pl.List(pl.Struct({"batch_id": pl.Int64(), "row_number": pl.Int64(), "source": pl.String()}))
+
+
+def _open_warnings(session: Session, grouped: pl.DataFrame) -> pl.DataFrame:
+    """The open warnings of the grouped subjects: id, open_key, version (one query above BY_KEYS subjects)."""
+    stmt = select(MonitorWarning.id, MonitorWarning.open_key, MonitorWarning.version)
+    schema = {"id": pl.Int64(), "open_key": pl.String(), "version": pl.Int64()}
+    if grouped.height <= BY_KEYS:
+        return read_frame_in(session, stmt, MonitorWarning.__table__.c.open_key, grouped["open_key"].to_list(),
+                             schema=schema)
+    rules = grouped["rule_key"].unique().to_list()
+    every = read_frame(session, stmt.where(MonitorWarning.open_key.is_not(None),
+                                           MonitorWarning.rule_key.in_(rules)), schema=schema)
+    return every.join(grouped.select("open_key"), on="open_key", how="semi")
+
+
 def _write(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
            on: date, area: str, counts: dict[str, dict[str, int]]) -> None:
+    """The diff against the ledger, in frames: new subjects are inserted (COPY on PostgreSQL) unless dismissed
+    for the same evidence; new evidence for an open warning is attached to it."""
     for key, n in grouped.group_by("rule_key").len().iter_rows():
         counts[key]["found"] = n
     if grouped.height == 0:
         return
-    keys = grouped["open_key"].to_list()
-    open_ = read_frame_in(session, select(MonitorWarning.id, MonitorWarning.open_key, MonitorWarning.version,
-                                          MonitorWarning.evidence), MonitorWarning.__table__.c.open_key, keys)
+    open_ = _open_warnings(session, grouped)
+    fresh = grouped.join(open_.select("open_key"), on="open_key", how="anti")
+    fresh = fresh.with_columns(fingerprints(fresh))
     dismissed = read_frame_in(session, select(MonitorWarning.fingerprint).where(
         MonitorWarning.status == WarningStatus.CLOSED, MonitorWarning.disposition == "no_action"),
-        MonitorWarning.__table__.c.fingerprint, grouped["fingerprint"].to_list())
-    fresh = grouped.join(open_.select("open_key"), on="open_key", how="anti")
+        MonitorWarning.__table__.c.fingerprint, fresh["fingerprint"].to_list(), schema={"fingerprint": pl.String()})
     if dismissed.height:
-        fresh = fresh.join(dismissed.select("fingerprint").unique(), on="fingerprint", how="anti")
+        fresh = fresh.join(dismissed.unique(), on="fingerprint", how="anti")
     _insert(session, fresh, specs, version, run_id, on, area)
     for key, n in fresh.group_by("rule_key").len().iter_rows():
         counts[key]["new"] = n
-    # New feed evidence for a warning already open is attached to it instead of raising another.
     more = grouped.filter(pl.col("evidence").list.len() > 0).join(open_, on="open_key")
     if more.height:
-        rows = []
-        for r in more.iter_rows(named=True):
-            stored = r["evidence_right"]
-            old = json.loads(stored) if isinstance(stored, str) else (stored or [])
-            new = [json.loads(e) for e in r["evidence"]]
-            rows.append({"id": r["id"], "version": r["version"], "last_seen_on": on, "reason": r["reason"],
-                         "evidence": json.dumps(old + [e for e in new if e not in old], ensure_ascii=False)})
-        write_frame(session, MonitorWarning, pl.DataFrame(rows), mode="update", match=["id"])
+        _attach(session, more, on)
         for key, n in more.group_by("rule_key").len().iter_rows():
             counts[key]["attached"] = n
+
+
+def _attach(session: Session, more: pl.DataFrame, on: date) -> None:
+    """New feed evidence for a warning already open is appended to its evidence (rows it already holds are not
+    repeated), instead of raising another warning; version-checked, so a warning changed meanwhile fails the
+    run rather than losing evidence."""
+    stored = read_frame_in(session, select(MonitorWarning.id, MonitorWarning.evidence), MonitorWarning.__table__.c.id,
+                           more["id"].to_list(), schema={"id": pl.Int64(), "old": pl.String()})
+    held = (stored.select("id", pl.col("old").str.json_decode(EVIDENCE).alias("e")).explode("e")
+            .filter(pl.col("e").is_not_null())
+            .select("id", pl.col("e").struct.field("batch_id"), pl.col("e").struct.field("row_number")))
+    new = (more.select("id", pl.col("evidence").alias("item")).explode("item")
+           .with_columns(pl.col("item").str.json_decode(EVIDENCE.inner).alias("e"))
+           .with_columns(pl.col("e").struct.field("batch_id"), pl.col("e").struct.field("row_number"))
+           .join(held, on=["id", "batch_id", "row_number"], how="anti")
+           .group_by("id", maintain_order=True).agg(items=pl.col("item").str.join(", ")))
+    old = pl.col("old").fill_null("[]").str.strip_chars()
+    rows = (more.select("id", "version", "reason").join(stored, on="id", how="left").join(new, on="id", how="left")
+            .select("id", "version", "reason", last_seen_on=pl.lit(on),
+                    evidence=pl.when(pl.col("items").is_null()).then(old)
+                    .when(old == "[]").then(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]")))
+                    .otherwise(pl.concat_str(old.str.strip_suffix("]"), pl.lit(", "), pl.col("items"),
+                                             pl.lit("]")))))
+    done = write_frame(session, MonitorWarning, rows, mode="update", match=["id"])
+    if done.rows != rows.height:
+        raise Conflict("比对期间有预警被他人修改，请重新运行比对")
 
 
 def _insert(session: Session, fresh: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
@@ -223,3 +275,13 @@ def _insert(session: Session, fresh: pl.DataFrame, specs: Mapping[str, RuleSpec]
         status=pl.lit(WarningStatus.NEW.value), pack_version=pl.lit(version), first_seen_on=pl.lit(on),
         last_seen_on=pl.lit(on), run_id=pl.lit(run_id, pl.Int64))
     write_frame(session, MonitorWarning, out)
+
+
+def after_ingest(session: Session, actor: Actor, batch: IngestBatch) -> None:
+    """The comparison triggered by a feed ingest: the new rows and the households they touch, as of today, in the
+    ingesting user's area (attributed to them; the registry rules wait for the daily run)."""
+    if batch.source_key in FEED_COLUMNS:
+        run(session, actor=actor, on=date.today(), incremental=True)
+
+
+hooks.after_ingest("monitoring", after_ingest)

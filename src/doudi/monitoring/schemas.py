@@ -54,6 +54,21 @@ class WarningAction(BaseModel):
     target_kind: Literal["agency", "partner"] = "agency"
 
 
+class LeadApplication(BaseModel):
+    """Turn a lead into an application, with the warning's version seen."""
+
+    version: int | None = None
+
+
+class ReferralCreate(BaseModel):
+    """Refer a warning's subject to an agency (by its data-source key) or a partner."""
+
+    warning_id: int
+    target_kind: Literal["agency", "partner"] = "agency"
+    target_key: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=1000)
+
+
 class RunCreate(BaseModel):
     """Start a comparison run."""
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_scope, under
+from doudi.cases import enrollments
 from doudi.cases.models import Enrollment, EnrollmentStatus
-from doudi.core.errors import Conflict, FieldError, ValidationFailed
+from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.db.versions import claim
 from doudi.monitoring import referrals
 from doudi.monitoring.labels import DISPOSITION
@@ -159,7 +160,7 @@ def dispose(session: Session, *, actor: Actor, warning_id: int, version: int | N
     w.disposed_on = today
     w.status = WarningStatus.DISPOSED
     if disposition == Disposition.SUSPEND:
-        _suspend(session, actor, w)
+        _suspend(session, actor, w, note.strip(), today)
     if disposition == Disposition.REFER:
         referrals.create(session, actor=actor, warning=w, target_kind=target_kind, target_key=target_key,
                          purpose=note.strip(), today=today)
@@ -167,12 +168,28 @@ def dispose(session: Session, *, actor: Actor, warning_id: int, version: int | N
     return w
 
 
-def _suspend(session: Session, actor: Actor, w: MonitorWarning) -> None:
-    """Suspend payment of the household's live enrollments pending verification (payments skip suspended)."""
+# A death or a cancelled 户籍 stops payment from the next month without 公示 (a death needs none); any other stop
+# goes through the termination procedure with its 公示 (审核确认办法 第三十三条).
+WITHOUT_PUBLICITY = ("death", "hukou_cancelled")
+
+
+def _suspend(session: Session, actor: Actor, w: MonitorWarning, note: str, today: date) -> None:
+    """Stop payment of the household's live enrollments: suspended at once pending re-assessment after a death
+    (payments skip suspended); otherwise a termination under 公示, decided by whoever may approve it."""
     stmt = in_scope(select(Enrollment), actor, area=Enrollment.area_code).where(
         Enrollment.household_id == w.household_id,
         Enrollment.status.in_([EnrollmentStatus.ACTIVE, EnrollmentStatus.GRADUAL_EXIT]))
-    for e in session.scalars(stmt):
+    live = list(session.scalars(stmt))
+    if not live:
+        raise ValidationFailed([FieldError("disposition", "该家庭没有在保记录，无需暂停或停发")])
+    if w.rule_key not in WITHOUT_PUBLICITY:
+        if not actor.can("enrollment.approve"):
+            raise PermissionDenied("停发须经县级审批并公示：请处置为“启动复核”，或由县级民政部门处置")
+        for e in live:
+            enrollments.review(session, actor=actor, enrollment_id=e.id, version=e.version, outcome="terminate",
+                               reason=f"监测预警 {w.id}：{note}", today=today)
+        return
+    for e in live:
         claim(session, e, label="该在保记录")
         before = {"status": e.status}
         e.status = EnrollmentStatus.SUSPENDED

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from doudi.core import excel
+from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.masking import mask_id
-from doudi.deps import ApiActor, SessionDep
-from doudi.monitoring import export, referrals, service
+from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
+from doudi.monitoring import export, flows, imports, referrals, service
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.run import run
 from doudi.monitoring.schemas import (
+    LeadApplication,
     ReferralAnswer,
+    ReferralCreate,
     ReferralRead,
     RunCreate,
     RunRead,
@@ -69,6 +72,23 @@ def warnings_export(actor: ApiActor, session: SessionDep, fmt: Literal["csv", "x
                     headers={"Content-Disposition": 'attachment; filename="monitoring.csv"'})
 
 
+@router.post("/warnings/dispositions")
+def dispositions_import(actor: ApiActor, session: SessionDep,
+                        file: Annotated[Uploaded, Depends(upload_field(max_bytes=20 * 1024 * 1024))]
+                        ) -> dict[str, object]:
+    """Dispositions filled offline in the exported ledger (xlsx or csv): applied rows, blank rows, rejected rows
+    with line, field and reason (a file that cannot be read at all is a 422)."""
+    try:
+        result = imports.import_dispositions(session, actor=actor, data=file.check(), filename=file.filename,
+                                             today=date.today())
+    except imports.DispositionFileError as exc:
+        raise ValidationFailed([FieldError("file", str(exc))]) from None
+    session.commit()
+    return {"applied": result.applied, "blank": result.blank,
+            "rejected": [{"line": r.line, "id": r.warning_id, "field": r.field, "message": r.message}
+                         for r in result.rejected]}
+
+
 @router.get("/warnings/{warning_id}", response_model=WarningRead)
 def warning(warning_id: int, actor: ApiActor, session: SessionDep) -> WarningRead:
     """One warning in the caller's area."""
@@ -95,6 +115,16 @@ def warning_action(warning_id: int, body: WarningAction, actor: ApiActor, sessio
     return warning_read(w)
 
 
+@router.post("/warnings/{warning_id}/application", status_code=201)
+def warning_application(warning_id: int, body: LeadApplication, actor: ApiActor, session: SessionDep
+                        ) -> dict[str, object]:
+    """Turn a discovery lead into an application (channel 主动发现) in one action; the warning is disposed."""
+    case = flows.start_application(session, actor=actor, warning_id=warning_id, version=body.version,
+                                   today=date.today())
+    session.commit()
+    return {"case_id": case.id, "case_no": case.case_no, "warning_id": warning_id}
+
+
 @router.get("/stats")
 def stats(actor: ApiActor, session: SessionDep) -> dict[str, object]:
     """Warnings by rule and township, the weekly trend and the on-time disposal rate."""
@@ -105,6 +135,17 @@ def stats(actor: ApiActor, session: SessionDep) -> dict[str, object]:
 def referral_list(actor: ApiActor, session: SessionDep, status: str = "") -> list[ReferralRead]:
     """Referrals in scope; an agency liaison sees those addressed to its agency."""
     return [ReferralRead.model_validate(r) for r in referrals.list_referrals(session, actor=actor, status=status)]
+
+
+@router.post("/referrals", response_model=ReferralRead, status_code=201)
+def referral_create(body: ReferralCreate, actor: ApiActor, session: SessionDep) -> ReferralRead:
+    """Refer a warning's subject to an agency or partner (转办推送), due in the pack's working days."""
+    actor.require("referral.create")
+    w = service.get_warning(session, actor=actor, warning_id=body.warning_id)
+    r = referrals.create(session, actor=actor, warning=w, target_kind=body.target_kind, target_key=body.target_key,
+                         purpose=body.purpose, today=date.today())
+    session.commit()
+    return ReferralRead.model_validate(r)
 
 
 @router.post("/referrals/{referral_id}/answer", response_model=ReferralRead)

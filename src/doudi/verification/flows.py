@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from doudi.auth.permissions import Actor, on_behalf
 from doudi.config import Settings
 from doudi.ingest.models import IngestBatch
-from doudi.verification import ingest, resolve, service
+from doudi.verification import hooks, ingest, resolve, service
 from doudi.verification.ingest import IngestOutcome
 from doudi.verification.resolve import ResolveOutcome
 
@@ -29,6 +29,8 @@ def link_and_answer(session: Session, *, actor: Actor, outcome: IngestOutcome, l
     if link and not outcome.already and (outcome.pending_linkage or unregistered > 0):
         resolved = resolve.resolve_batch(session, actor=actor, batch_id=outcome.batch.id)
     service.refresh_open_requests(session, actor=actor)
+    if not outcome.already:  # e.g. the monitoring comparison of the new rows (registered by that domain)
+        hooks.run_after_ingest(session, actor=actor, batch=outcome.batch)
     return resolved
 
 

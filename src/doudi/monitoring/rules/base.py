@@ -59,9 +59,14 @@ class Inputs:
     refusals: pl.DataFrame = field(default_factory=lambda: empty(REFUSAL_SCHEMA))
     standards: pl.DataFrame = field(default_factory=lambda: empty(STANDARD_SCHEMA))
     incomes: pl.DataFrame = field(default_factory=lambda: empty(INCOME_SCHEMA))  # counted household income / year
+    # The feed rows already split by source (a feed batch is one source's file), so the run never partitions a
+    # whole mixed feed; when given, `feed` is ignored.
+    sources: dict[str, pl.DataFrame] | None = None
 
     def by_source(self, source: str) -> pl.DataFrame:
         """The feed rows of one source (partitioned once, so twenty rules do not each scan the whole feed)."""
+        if self.sources is not None:
+            return self.sources.get(source, _EMPTY_FEED)
         parts: dict[str, pl.DataFrame] | None = self.__dict__.get("_by_source")
         if parts is None:
             parts = {k[0]: v for k, v in self.feed.partition_by("source_key", as_dict=True).items()} \
@@ -69,12 +74,38 @@ class Inputs:
             self.__dict__["_by_source"] = parts
         return parts.get(source, self.feed.clear())
 
+    def feed_parts(self) -> list[pl.DataFrame]:
+        """Every feed row, one frame per source."""
+        if self.sources is not None:
+            return list(self.sources.values())
+        return [self.feed] if self.feed.height else []
+
     def conformed(self) -> Inputs:
         """The same frames with exactly the declared columns and types (hand-built frames may omit some)."""
-        return Inputs(*(_conform(getattr(self, n), s) for n, s in (
-            ("members", MEMBER_SCHEMA), ("enrollments", ENROLLMENT_SCHEMA), ("feed", FEED_SCHEMA),
-            ("grants", GRANT_SCHEMA), ("decisions", DECISION_SCHEMA), ("refusals", REFUSAL_SCHEMA),
-            ("standards", STANDARD_SCHEMA), ("incomes", INCOME_SCHEMA))))
+        out = Inputs(members=_conform(self.members, MEMBER_SCHEMA),
+                     enrollments=_conform(self.enrollments, ENROLLMENT_SCHEMA), feed=_conform(self.feed, FEED_SCHEMA),
+                     grants=_conform(self.grants, GRANT_SCHEMA), decisions=_conform(self.decisions, DECISION_SCHEMA),
+                     refusals=_conform(self.refusals, REFUSAL_SCHEMA),
+                     standards=_conform(self.standards, STANDARD_SCHEMA),
+                     incomes=_conform(self.incomes, INCOME_SCHEMA))
+        if self.sources is not None:
+            out.sources = {k: _conform(v, FEED_SCHEMA) for k, v in self.sources.items() if v.height}
+        return out
+
+    def touched(self) -> Inputs:
+        """Only what new feed rows touch: the households of the people they are linked to (an incremental run
+        after an ingest compares the new rows and those households, never the whole registry)."""
+        people = pl.concat([p.select("person_id") for p in self.feed_parts()] or [empty({"person_id": pl.Int64()})])
+        households = self.members.join(people.drop_nulls().unique(), on="person_id", how="semi").select(
+            "household_id").unique()
+        def keep(df: pl.DataFrame) -> pl.DataFrame:
+            return df.join(households, on="household_id", how="semi")
+        return Inputs(members=keep(self.members), enrollments=keep(self.enrollments), feed=self.feed,
+                      grants=keep(self.grants), decisions=keep(self.decisions), refusals=keep(self.refusals),
+                      standards=self.standards, incomes=keep(self.incomes), sources=self.sources)
+
+
+_EMPTY_FEED = empty(FEED_SCHEMA)
 
 
 def _conform(df: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from doudi.core.dates import shift_months
 from doudi.monitoring.rules.base import HIT_SCHEMA, LIVE, Inputs, empty, feed_hits, hits, recipients, yuan
 
 Rule = Callable[[Inputs, Mapping[str, Any], date], pl.DataFrame]
+HIT_COLUMNS = ("person_id", "household_id", "id_number", "name", "area_code", "batch_id", "row_number", "source_key")
 
 RECORD_KIND = {"death_registration": "死亡登记", "cremation": "火化记录", "medical_certificate": "死亡医学证明"}
 VEHICLE = {"car": "小型汽车", "truck": "货车", "van": "面包车", "vessel": "船舶"}
@@ -42,11 +43,35 @@ def _since_enrolled(rows: pl.DataFrame, inp: Inputs, on: date) -> pl.DataFrame:
     return rows.join(start, on="household_id", how="left").filter(pl.col("event_date") >= since)
 
 
-def _recipient_rows(inp: Inputs, source: str) -> pl.DataFrame:
-    """A source's rows about current members of recipient households, with the member's registry columns."""
-    people = recipients(inp)
-    return _rows(inp, source).drop("area_code", "id_number", "name").join(
-        people.select("person_id", "household_id", "area_code", "id_number", "name", "birth_date"), on="person_id")
+def _recipient_rows(inp: Inputs, source: str, where: pl.Expr | None = None, *, named: bool = True
+                    ) -> pl.DataFrame:
+    """A source's rows (those `where` keeps) about current members of recipient households, joined on integer
+    keys; with `named`, the member's registry name, ID number and area too (a rule that filters further asks
+    for them after filtering, with `_named`, so that text columns are joined only to the rows it keeps)."""
+    rows = _rows(inp, source)
+    if where is not None:
+        rows = rows.filter(where)
+    out = rows.drop("area_code", "id_number", "name").join(
+        recipients(inp).select("person_id", "household_id", "birth_date"), on="person_id")
+    return _named(out, inp) if named else out
+
+
+def _named(rows: pl.DataFrame, inp: Inputs) -> pl.DataFrame:
+    """Rows of recipient members with the member's registry name, ID number and area."""
+    return rows.join(recipients(inp).select("person_id", "household_id", "area_code", "id_number", "name"),
+                     on=["person_id", "household_id"], how="left")
+
+
+def _households(inp: Inputs, on: date) -> pl.DataFrame:
+    """Per household: area, 户籍 type and the number of living members (computed once per run)."""
+    cached: pl.DataFrame | None = inp.__dict__.get("_households")
+    if cached is None:
+        alive = pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on)
+        cached = inp.members.group_by("household_id").agg(
+            area_code=pl.col("area_code").first(), hukou_type=pl.col("hukou_type").first(),
+            size=alive.sum().cast(pl.UInt32))
+        inp.__dict__["_households"] = cached
+    return cached
 
 
 def death(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
@@ -71,40 +96,37 @@ def hukou_cancelled(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame
 
 def income_rise(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """A recipient household's per-capita income in the latest month reported rises above the 低保 standard."""
-    rows = _recipient_rows(inp, "tax")
-    pensions = _recipient_rows(inp, "social_insurance").filter(
-        pl.col("code").is_in(["retirement_pension", "unemployment_benefit"]))
-    rows = pl.concat([rows, pensions]).with_columns(month=pl.col("event_date").dt.truncate("1mo"),
-                                                    wage=pl.col("code") == "wage")
+    rows = pl.concat([_recipient_rows(inp, "tax", named=False),
+                      _recipient_rows(inp, "social_insurance", pl.col("code").is_in(
+                          ["retirement_pension", "unemployment_benefit"]), named=False)])
     if rows.height == 0:
         return empty(HIT_SCHEMA)
-    size = inp.members.filter(pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on)).group_by(
-        "household_id").agg(size=pl.len())
-    latest = rows.group_by("household_id").agg(month=pl.col("month").max())
-    month = rows.join(latest, on=["household_id", "month"])
-    hh = inp.members.select("household_id", "hukou_type").unique("household_id")
-    per = (month.group_by("household_id", "month").agg(total=pl.col("amount").sum(), wage=pl.col("wage").any(),
-                                                       area_code=pl.col("area_code").first())
-           .join(size, on="household_id").join(hh, on="household_id")
+    rows = rows.with_columns(month=pl.col("event_date").dt.month_start())
+    # One grouping: each household's latest month, and its total and wage flag within that month.
+    latest = pl.col("month") == pl.col("month").max()
+    per = (rows.group_by("household_id").agg(month=pl.col("month").max(),
+                                             total=pl.col("amount").filter(latest).sum(),
+                                             wage=(pl.col("code") == "wage").filter(latest).any())
+           .join(_households(inp, on).filter(pl.col("size") > 0), on="household_id")
            .with_columns(county=pl.col("area_code").str.slice(0, 6))
            .join(inp.standards, on="county")
            .with_columns(per_capita=pl.col("total") / pl.col("size"),
                          standard=pl.when(pl.col("hukou_type") == "urban").then("urban").otherwise("rural"))
            .filter(pl.col("per_capita") > pl.col("standard")))
-    evidence = month.select("household_id", "batch_id", "row_number", "source_key").join(
-        per.select("household_id", "per_capita", "standard", "wage", "month"), on="household_id")
+    evidence = rows.select("household_id", "month", "batch_id", "row_number", "source_key").join(
+        per.select("household_id", "area_code", "per_capita", "standard", "wage", "month"),
+        on=["household_id", "month"])
     reason = pl.format("{} 月家庭人均收入 {} 元，高于低保标准 {} 元{}", pl.col("month").dt.strftime("%Y-%m"),
                        yuan(pl.col("per_capita")), yuan(pl.col("standard")),
                        pl.when(pl.col("wage")).then(pl.lit("；增收来自就业，可按规定给予渐退期")).otherwise(pl.lit("")))
     detail = pl.format("per_capita={};standard={};month={}", yuan(pl.col("per_capita")), yuan(pl.col("standard")),
                        pl.col("month").dt.strftime("%Y-%m"))
-    return hits(evidence.join(inp.members.select("household_id", "area_code").unique("household_id"),
-                              on="household_id"), reason, detail)
+    return hits(evidence, reason, detail)
 
 
 def real_estate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """Real estate registered to a recipient household member after enrollment."""
-    rows = _since_enrolled(_recipient_rows(inp, "real_estate"), inp, on)
+    rows = _named(_since_enrolled(_recipient_rows(inp, "real_estate", named=False), inp, on), inp)
     return hits(rows, pl.format("{} 于 {} 新登记不动产（{}）", "name", "event_date", _label(USE, "code")),
                 pl.format("registered_on={};use={}", "event_date", "code"))
 
@@ -112,7 +134,8 @@ def real_estate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
 def vehicle(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """A vehicle (other than the exempt kinds) registered to a recipient household member after enrollment."""
     exempt = list(p["monitoring.vehicle.exempt_types"])
-    rows = _since_enrolled(_recipient_rows(inp, "vehicle"), inp, on).filter(~pl.col("code").is_in(exempt))
+    rows = _named(_since_enrolled(_recipient_rows(inp, "vehicle", ~pl.col("code").is_in(exempt), named=False),
+                                  inp, on), inp)
     return hits(rows, pl.format("{} 于 {} 新登记车辆（{}，估值 {} 元）", "name", "event_date", _label(VEHICLE, "code"),
                                 yuan(pl.col("amount").fill_null(0))),
                 pl.format("registered_on={};type={}", "event_date", "code"))
@@ -120,25 +143,24 @@ def vehicle(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
 
 def business(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """An active business registered to a recipient household member after enrollment."""
-    rows = _since_enrolled(_recipient_rows(inp, "business"), inp, on).filter(pl.col("code") == "active")
+    rows = _named(_since_enrolled(_recipient_rows(inp, "business", pl.col("code") == "active", named=False),
+                                  inp, on), inp)
     return hits(rows, pl.format("{} 于 {} 新登记市场主体（存续）", "name", "event_date"),
                 pl.format("registered_on={}", "event_date"))
 
 
 def bank_balance(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """A recipient household's reported financial assets above the property limit (months × urban standard × size)."""
-    rows = _recipient_rows(inp, "bank")
+    rows = _recipient_rows(inp, "bank", named=False)
     if rows.height == 0:
         return empty(HIT_SCHEMA)
-    size = inp.members.filter(pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on)).group_by(
-        "household_id").agg(size=pl.len())
-    total = (rows.group_by("household_id").agg(total=pl.col("amount").sum(), area_code=pl.col("area_code").first())
-             .join(size, on="household_id").with_columns(county=pl.col("area_code").str.slice(0, 6))
+    total = (rows.group_by("household_id").agg(total=pl.col("amount").sum())
+             .join(_households(inp, on), on="household_id").with_columns(county=pl.col("area_code").str.slice(0, 6))
              .join(inp.standards, on="county")
              .with_columns(limit=pl.col("financial_months") * pl.col("urban") * pl.col("size"))
              .filter(pl.col("total") > pl.col("limit")))
-    out = rows.select("household_id", "area_code", "batch_id", "row_number", "source_key").join(
-        total.select("household_id", "total", "limit"), on="household_id")
+    out = rows.select("household_id", "batch_id", "row_number", "source_key").join(
+        total.select("household_id", "area_code", "total", "limit"), on="household_id")
     return hits(out, pl.format("家庭金融资产合计 {} 元，超过财产限额 {} 元", yuan(pl.col("total")),
                                yuan(pl.col("limit"))),
                 pl.format("total={};limit={}", yuan(pl.col("total")), yuan(pl.col("limit"))))
@@ -153,8 +175,8 @@ def _age_on(birth: pl.Expr, on: date) -> pl.Expr:
 def new_employment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """Social-insurance contributions by a working-age member of a recipient household."""
     lo, hi = p["monitoring.working_age"]
-    rows = _recipient_rows(inp, "social_insurance").filter(pl.col("code") == "contribution").with_columns(
-        age=_age_on(pl.col("birth_date"), on)).filter(pl.col("age").is_between(lo, hi))
+    rows = _named(_recipient_rows(inp, "social_insurance", pl.col("code") == "contribution", named=False)
+                  .with_columns(age=_age_on(pl.col("birth_date"), on)).filter(pl.col("age").is_between(lo, hi)), inp)
     return hits(rows, pl.format("{}（{} 岁）自 {} 起缴纳社会保险，可能已就业", "name", "age",
                                 pl.col("event_date").dt.strftime("%Y-%m")),
                 pl.format("month={};age={}", pl.col("event_date").dt.strftime("%Y-%m"), "age"))
@@ -162,7 +184,7 @@ def new_employment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
 
 def unemployment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """A member of a low-income household registers as unemployed: refer to 就业救助."""
-    rows = _recipient_rows(inp, "unemployment").filter(pl.col("code") == "registered")
+    rows = _recipient_rows(inp, "unemployment", pl.col("code") == "registered")
     return hits(rows, pl.format("{} 于 {} 登记失业，建议转人社部门落实就业救助", "name", "event_date"),
                 pl.format("registered_on={}", "event_date"))
 
@@ -173,19 +195,31 @@ def medical_cost(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     rows = _rows(inp, "medical").filter(pl.col("event_date") > since)
     if rows.height == 0:
         return empty(HIT_SCHEMA)
-    known = inp.members.select("person_id", "household_id", reg_area="area_code", reg_name="name", reg_id="id_number")
-    rows = rows.join(known, on="person_id", how="left").with_columns(
-        area_code=pl.coalesce("reg_area", "area_code"), name=pl.coalesce("reg_name", "name"),
-        id_number=pl.coalesce("reg_id", "id_number"),
-        who=pl.when(pl.col("person_id").is_not_null()).then(pl.format("p{}", "person_id"))
-        .otherwise(pl.format("i{}", pl.col("id_number").fill_null(pl.col("name")))))
-    income = inp.incomes.select("household_id", annual="annual_income")
     share, line = float(p["monitoring.medical.income_share"]), float(p["monitoring.medical.min_yuan"])
-    cost = (rows.group_by("who").agg(cost=pl.col("amount").sum(), household_id=pl.col("household_id").first())
+    income = inp.incomes.select("household_id", annual="annual_income")
+    limit = pl.when(pl.col("annual") > 0).then(pl.col("annual") * share).otherwise(line)
+    # People linked to the registry: summed on the integer key; their household's income sets the line.
+    linked = rows.filter(pl.col("person_id").is_not_null())
+    cost = (linked.group_by("person_id").agg(cost=pl.col("amount").sum())
+            .join(inp.members.select("person_id", "household_id"), on="person_id", how="left")
             .join(income, on="household_id", how="left")
-            .with_columns(limit=pl.when(pl.col("annual") > 0).then(pl.col("annual") * share).otherwise(line))
-            .filter(pl.col("cost") > pl.col("limit")))
-    out = rows.drop("household_id").join(cost, on="who")
+            .with_columns(limit=limit).filter(pl.col("cost") > pl.col("limit"))
+            .unique("person_id", keep="first"))  # a person listed in two households counts once
+    names = cost.select("person_id").join(inp.members.select(
+        "person_id", reg_area="area_code", reg_name="name", reg_id="id_number"), on="person_id").unique(
+        "person_id", keep="first")
+    found = linked.join(cost, on="person_id").join(names, on="person_id", how="left").with_columns(
+        area_code=pl.coalesce("reg_area", "area_code"), name=pl.coalesce("reg_name", "name"),
+        id_number=pl.coalesce("reg_id", "id_number"))
+    # People known only from the feed: by ID number (or name); no household income, so the fixed line.
+    alone = rows.filter(pl.col("person_id").is_null()).with_columns(
+        who=pl.coalesce(pl.col("id_number"), pl.col("name")), household_id=pl.lit(None, pl.Int64))
+    cost_alone = (alone.group_by("who").agg(cost=pl.col("amount").sum())
+                  .with_columns(annual=pl.lit(None, pl.Float64), limit=pl.lit(line))
+                  .filter(pl.col("cost") > pl.col("limit")))
+    out = pl.concat([found.select(*HIT_COLUMNS, "cost", "limit", "annual"),
+                     alone.join(cost_alone, on="who").select(*HIT_COLUMNS, "cost", "limit", "annual")],
+                    how="vertical_relaxed")
     reason = pl.format("{} 近 12 个月医疗个人自付 {} 元，超过预警线 {} 元{}", "name", yuan(pl.col("cost")),
                        yuan(pl.col("limit")), pl.when(pl.col("annual").is_null()).then(
                            pl.lit("（无家庭收入数据，需入户核实）")).otherwise(
@@ -206,7 +240,7 @@ def severe_disability(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFra
 
 def school_enrolment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """A child of a recipient household enrols at school: refer to 教育救助."""
-    rows = _recipient_rows(inp, "school").filter(pl.col("code") == "enrolled")
+    rows = _recipient_rows(inp, "school", pl.col("code") == "enrolled")
     return hits(rows, pl.format("{} 于 {} 入学，建议转教育部门落实教育救助", "name", "event_date"),
                 pl.format("enrolled_on={}", "event_date"))
 
@@ -254,6 +288,8 @@ def duplicate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     live = inp.enrollments.filter(pl.col("status").is_in(LIVE))
     hh_enrolled = live.select("household_id").unique()
     member_of = inp.members.join(hh_enrolled, on="household_id", how="semi")
+    # Only people listed more than once can be in two households: the grouping runs on those few rows.
+    member_of = member_of.filter(pl.col("person_id").is_duplicated())
     twice = member_of.group_by("person_id").agg(n=pl.col("household_id").n_unique(),
                                                 households=pl.col("household_id").sort().cast(pl.String)
                                                 .str.join("、")).filter(pl.col("n") > 1)
@@ -265,7 +301,35 @@ def duplicate(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     both = inp.members.join(ep, on="person_id", how="semi").join(dibao_hh, on="household_id", how="semi")
     b = hits(both, pl.format("{} 享受特困供养，同时被计入低保家庭（家庭 {}）", "name", "household_id"),
              pl.format("extreme_poverty_and_dibao={}", "household_id"))
-    return pl.concat([a, b])
+    return pl.concat([a, b, _probable_twins(inp.members.join(hh_enrolled, on="household_id", how="semi"))])
+
+
+def _probable_twins(member_of: pl.DataFrame) -> pl.DataFrame:
+    """Two registry persons in two enrolled households who are probably one person: the same name and birth date,
+    and at least one of them without a valid ID number (blank IDs on duplicated enrolments). Two valid but
+    different ID numbers are namesakes, not a duplicate."""
+    valid = pl.col("id_number").fill_null("").str.contains(r"^\d{17}[\dXx]$")
+    people = member_of.filter(pl.col("name").is_not_null() & pl.col("birth_date").is_not_null()).with_columns(
+        valid=valid)
+    keys = people.filter(pl.struct("name", "birth_date").is_duplicated()).select(
+        "person_id", "household_id", "name", "birth_date", "valid")
+    if keys.height == 0:
+        return empty(HIT_SCHEMA)
+    # Joined from the side without a valid ID (rare), both directions kept: each of the two is flagged.
+    one = (keys.filter(~pl.col("valid")).join(keys, on=["name", "birth_date"], suffix="_other")
+           .filter((pl.col("person_id") != pl.col("person_id_other"))
+                   & (pl.col("household_id") != pl.col("household_id_other")))
+           .select("person_id", "household_id", "person_id_other", "household_id_other"))
+    if one.height == 0:
+        return empty(HIT_SCHEMA)
+    pairs = pl.concat([one, one.select(person_id="person_id_other", household_id="household_id_other",
+                                       person_id_other="person_id", household_id_other="household_id")]).unique()
+    per = pairs.group_by("person_id", "household_id").agg(
+        others=pl.col("household_id_other").unique().sort().cast(pl.String).str.join("、"))
+    rows = per.join(people.drop("valid"), on=["person_id", "household_id"])
+    return hits(rows, pl.format("{}（出生 {}）疑似与家庭 {} 中的同名同出生日期人员为同一人（身份证号缺失或无效），"
+                                "可能重复享受", "name", "birth_date", "others"),
+                pl.format("probable_same_person_in={}", "others"))
 
 
 def multi_agency(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
