@@ -171,7 +171,7 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
     mine = [b.id for b in batches if in_subtree(b.area_code or "", area)]
     counts = {k: {"found": 0, "new": 0, "attached": 0} for k in specs}
     try:
-        _write(session, grouped, specs, pack.version, run_row.id, on, area, counts)
+        write_grouped(session, grouped, specs, pack.version, run_row.id, on, area, counts)
         write_frame(session, ComparedBatch, pl.DataFrame({"batch_id": mine, "run_id": [run_row.id] * len(mine)},
                                                          schema={"batch_id": pl.Int64, "run_id": pl.Int64}))
         session.flush()
@@ -205,7 +205,7 @@ def _open_warnings(session: Session, grouped: pl.DataFrame) -> pl.DataFrame:
     return every.join(grouped.select("open_key"), on="open_key", how="semi")
 
 
-def _write(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
+def write_grouped(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
            on: date, area: str, counts: dict[str, dict[str, int]]) -> None:
     """The diff against the ledger, in frames: new subjects are inserted (COPY on PostgreSQL) unless dismissed
     for the same evidence; new evidence for an open warning is attached to it."""

@@ -17,7 +17,7 @@ from doudi.cases import enrollments
 from doudi.cases.models import Enrollment, EnrollmentStatus
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.db.versions import claim
-from doudi.monitoring import referrals
+from doudi.monitoring import doubles, referrals
 from doudi.monitoring.labels import DISPOSITION
 from doudi.monitoring.models import Disposition, MonitorWarning, WarningStatus
 from doudi.monitoring.run import rule_specs
@@ -250,3 +250,5 @@ def for_household(session: Session, *, actor: Actor, household_id: int) -> list[
     stmt = in_scope(select(MonitorWarning), actor, area=MonitorWarning.area_code).where(
         MonitorWarning.household_id == household_id)
     return list(session.scalars(stmt.order_by(MonitorWarning.first_seen_on.desc(), MonitorWarning.id.desc())))
+
+LISTENERS = (doubles.raise_warnings,)  # imported for its registration: linkage's double registrations → 重复
