@@ -17,6 +17,7 @@ from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStatus, CaseStep, StepStatus, Task, TaskStatus
 from doudi.cases.procedure import rules_for
 from doudi.cases.steps import STEP_ACTION
+from doudi.core import clock
 
 
 @dataclass
@@ -67,7 +68,7 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
           only: str = "") -> tuple[list[InboxRow], int, dict[str, int]]:
     """A page of inbox rows (most urgent first), the total, and counts by state."""
     actor.require("case.read")
-    today = today or date.today()
+    today = today or clock.today()
     now = datetime.now(UTC)
     calendar = svc.calendar_for(actor.area_code)
     near = calendar.add_workdays(today, int(_near_days(actor, today)))
@@ -122,7 +123,7 @@ def open_tasks(session: Session, *, actor: Actor, limit: int = 50) -> list[tuple
 def overdue_all(session: Session, *, actor: Actor, today: date | None = None, limit: int = 500) -> list[InboxRow]:
     """督办: every overdue active step in the actor's area, whoever it waits for (permission case.escalate)."""
     actor.require("case.escalate")
-    today = today or date.today()
+    today = today or clock.today()
     stmt = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
         CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, overdue_clause(today, datetime.now(UTC)))
     rows = session.execute(stmt.order_by(effective_due(), CaseStep.due_at, Case.id).limit(limit)).all()

@@ -31,6 +31,7 @@ from doudi.cases import service as svc
 from doudi.cases.models import Case, Enrollment, Notice, TemporaryGrant
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.schemas import ApplicationCreate
+from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.core.masking import scrub_text
 from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep, Uploaded, upload_field
@@ -53,11 +54,11 @@ def inbox_page(request: Request, session: SessionDep, actor: PageActor, only: st
     """My work, most urgent first."""
     rows, total, counts = inbox.inbox(session, actor=actor, only=only, page=page)
     tasks = inbox.open_tasks(session, actor=actor)
-    reviews = enrollments.due_reviews(session, actor=actor, today=date.today()) if actor.can("enrollment.manage") \
+    reviews = enrollments.due_reviews(session, actor=actor, today=clock.today()) if actor.can("enrollment.manage") \
         else []
     names = areas.names(session, codes={r.area_code for r in rows})
     waiting = inbox.awaiting_acceptance(session, actor=actor)
-    others = inbox_sources.other_items(session, actor=actor, today=date.today())
+    others = inbox_sources.other_items(session, actor=actor, today=clock.today())
     return render(request, "cases/inbox.html", {"rows": rows, "total": total, "counts": counts, "only": only,
                                                 "waiting": waiting, "others": others[:100],
                                                 "page": page, "pages": max(1, -(-total // 50)), "tasks": tasks,
@@ -178,15 +179,19 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
                                        case.area_code[:9]).limit(200)))
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     rules = svc.rules(case) if case.accepted_on else None
+    events = svc.timeline(session, case=case)
+    people = dict(session.execute(select(User.username, User.full_name).where(
+        User.username.in_({e.actor for e in events}), User.full_name != "")).all())
     ctx = {
-        "case": case, "active": svc.active_step(case), "events": svc.timeline(session, case=case),
+        "case": case, "active": svc.active_step(case), "events": events, "people": people,
         "docs": documents.documents_of(session, case=case), "doc_kinds": documents.KINDS,
         "notices": list(session.scalars(select(Notice).where(Notice.case_id == case.id))),
-        "labels": PROGRAM_LABELS, "step_label": svc.label, "errors": errors, "staff": staff, "grant": grant,
+        "labels": PROGRAM_LABELS, "step_label": svc.label, "outcome_label": svc.outcome_label, "errors": errors,
+        "staff": staff, "grant": grant,
         "area": " / ".join(areas.names(session, codes=[case.area_code[:9], case.area_code]).values()),
-        "proposal": applications.proposal_summary(case), "rules": rules, "today": date.today(),
-        "warnings": svc.calendar_for(case.area_code).warnings_for(case.accepted_on or date.today(),
-                                                                  case.extended_to or case.due_on or date.today()),
+        "proposal": applications.proposal_summary(case), "rules": rules, "today": clock.today(),
+        "warnings": svc.calendar_for(case.area_code).warnings_for(case.accepted_on or clock.today(),
+                                                                  case.extended_to or case.due_on or clock.today()),
         "tasks": [t for t, c in inbox.open_tasks(session, actor=actor) if c.id == case.id],
         "enrollments": list(session.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id))),
         "vreq": verify_hook.latest_request(session, case=case), "vtracks": verify_hook.tracking_for(session, case=case),
@@ -319,7 +324,7 @@ def enrollment_list(request: Request, session: SessionDep, actor: PageActor, pro
     if status:
         stmt = stmt.where(Enrollment.status == status)
     if due:
-        stmt = stmt.where(Enrollment.next_review_on <= date.today())
+        stmt = stmt.where(Enrollment.next_review_on <= clock.today())
     if q:
         stmt = stmt.where(Enrollment.household_id.in_(select(Household.id).where(Household.household_no == q.strip())))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -350,7 +355,7 @@ def enrollment_review(request: Request, enrollment_id: int, session: SessionDep,
     try:
         enrollments.review(session, actor=actor, enrollment_id=enrollment_id, version=version, outcome=outcome,
                            reason=reason, new_amount=new_amount or None, months=int(months) if months else None,
-                           today=date.today())
+                           today=clock.today())
     except (ValidationFailed, Conflict) as exc:
         session.rollback()
         e = enrollments.get_enrollment(session, actor=actor, enrollment_id=enrollment_id)
@@ -387,7 +392,7 @@ def notice_served(notice_id: int, session: SessionDep, actor: PageActor, _csrf: 
                   on: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
     """Record that a notice was served on the applicant."""
     notice = notices.mark_served(session, actor=actor, notice_id=notice_id,
-                                 on=date.fromisoformat(on) if on else date.today(), version=version)
+                                 on=date.fromisoformat(on) if on else clock.today(), version=version)
     session.commit()
     target = f"/cases/{notice.case_id}" if notice.case_id else f"/enrollments/{notice.enrollment_id}"
     return RedirectResponse(target, status_code=303)

@@ -16,7 +16,8 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import Q, get_in_area, in_area, under
 from doudi.cases.models import Case, CaseEvent, CaseStep, StepStatus
-from doudi.cases.procedure import STEP_LABELS, Rules, due_for, rules_for
+from doudi.cases.procedure import OUTCOME_LABELS, STEP_LABELS, Rules, due_for, rules_for
+from doudi.core import clock
 from doudi.core.calendar import WorkCalendar
 from doudi.db.versions import claim
 from doudi.policy.calendar import calendar_for as cal
@@ -67,7 +68,7 @@ def record(session: Session, case: Case, *, actor: Actor, action: str, before: d
 
 def rules(case: Case, on: date | None = None) -> Rules:
     """The procedure rules that govern this case (those in force when it was accepted)."""
-    return rules_for(case.area_code, on or case.accepted_on or date.today())
+    return rules_for(case.area_code, on or case.accepted_on or clock.today())
 
 
 def active_step(case: Case) -> CaseStep | None:
@@ -86,7 +87,7 @@ def activate_next(session: Session, case: Case, *, today: date | None = None) ->
     nxt = next((s for s in sorted(case.steps, key=lambda s: s.seq) if s.status == StepStatus.WAITING), None)
     if nxt is None:
         return None
-    today = today or date.today()
+    today = today or clock.today()
     if nxt.key == "spot_check":  # 特困人员认定办法 Art. 16: only sampled cases are checked by the county
         selected = sample_for_spot_check(session, case, today)
         nxt.data = {"selected": selected}
@@ -111,6 +112,11 @@ def complete(session: Session, step: CaseStep, *, actor: Actor, outcome: str, da
     step.status, step.completed_at, step.performed_by = StepStatus.DONE, now(), actor.user_id
     step.outcome, step.data = outcome, {**(step.data or {}), **data}
     session.flush()
+
+
+def outcome_label(outcome: str | None) -> str:
+    """The Chinese words of a step's outcome."""
+    return OUTCOME_LABELS.get(outcome or "", outcome or "")
 
 
 def label(step_key: str) -> str:
@@ -147,7 +153,7 @@ def list_stmt(actor: Actor, f: CaseFilter, *, today: date | None = None) -> Sele
         if f.step:
             sub = sub.where(CaseStep.key == f.step)
         if f.overdue:
-            sub = sub.where(or_(CaseStep.due_on < (today or date.today()), CaseStep.due_at < now()))
+            sub = sub.where(or_(CaseStep.due_on < (today or clock.today()), CaseStep.due_at < now()))
         stmt = stmt.where(Case.id.in_(sub))
     return stmt
 

@@ -9,12 +9,13 @@ from typing import Any
 
 import typer
 
+from doudi.core import clock
 from doudi.core.errors import FieldError, ValidationFailed
 
 
 def _date(value: str | None, field: str = "--date") -> date:
     if not value:
-        return date.today()
+        return clock.today()
     try:
         return date.fromisoformat(value)
     except ValueError:

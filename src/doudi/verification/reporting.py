@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.core import clock
 from doudi.core.masking import mask_id
 from doudi.policy.params import load_pack
 from doudi.registry.models import AssetFact, Household, IncomeFact
@@ -196,7 +197,7 @@ def report_xlsx(session: Session, *, actor: Actor, request_id: int) -> bytes:
     tracks = Sheet("核对进度", [Col("数据源", 16), Col("部门", 16), Col("状态", 8), Col("记录数", 8),
                              Col("反馈时间", 18), Col("说明", 30)],
                    [[t.label, t.agency, t.status_label, t.records,
-                     t.answered_at.strftime("%Y-%m-%d %H:%M") if t.answered_at else "", t.message]
+                     clock.shown(t.answered_at), t.message]
                     for t in ctx["tracks"]])
     data = to_bytes(summary, income, compare, assets, differences, tracks)
     audit.record(session, actor=actor, action="verification.report_export", object_type="verification_request",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import area_clause
 from doudi.cases.models import Case, CaseStatus, CaseStep, StepStatus
+from doudi.core import clock
 from doudi.registry.models import Household
 
 
@@ -62,7 +62,7 @@ def _case_cards(session: Session, actor: Actor) -> list[Card]:
     waiting = session.scalar(base.where(Case.status == CaseStatus.SUBMITTED)) or 0
     overdue = session.scalar(
         select(func.count(CaseStep.id)).join(Case, Case.id == CaseStep.case_id).where(
-            area_clause(Case.area_code, actor), CaseStep.status == StepStatus.ACTIVE, CaseStep.due_on < date.today())
+            area_clause(Case.area_code, actor), CaseStep.status == StepStatus.ACTIVE, CaseStep.due_on < clock.today())
     ) or 0
     return [Card("办理中案件", f"{open_n:,}", "/cases?status=open"),
             Card("待受理申请", f"{waiting:,}", "/cases?status=submitted", tone="warn" if waiting else ""),

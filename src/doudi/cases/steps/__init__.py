@@ -42,6 +42,7 @@ from doudi.cases.steps.base import (
     level_ok,
     parse_input,
 )
+from doudi.core import clock
 from doudi.core.errors import Conflict
 
 __all__ = ["DECISIONS", "HANDLERS", "OBJECTION_BASIS", "STEPS", "STEP_ACTION", "Opinion", "StepIn", "act",
@@ -54,7 +55,7 @@ def act(session: Session, *, actor: Actor, case_id: int, step_key: str, action: 
         data: StepIn | Mapping[str, Any], version: int | None, today: date | None = None) -> Case:
     """Perform `action` on the case's active step `step_key` with the step's typed input (a mapping is parsed
     into it); returns the case with the next step active."""
-    today = today or date.today()
+    today = today or clock.today()
     case = svc.get_case(session, actor=actor, case_id=case_id)
     actor.require(STEP_ACTION.get(step_key, "case.review"))  # permission first: a refusal says nothing of state
     svc.check_version(session, case, version)
