@@ -31,6 +31,7 @@ READ_ATTRS = ("title", "placeholder", "alt", "aria-label")
 # A run of letters, digits and joiners; runs with a digit are identifiers (case numbers, codes, dates).
 RUN = re.compile(r"[A-Za-z0-9_.\-/:#@]+")
 WORD = re.compile(r"[A-Za-z]{2,}")
+FILE_NAME = re.compile(r"[\w.\-]+\.(csv|xlsx|parquet|pdf|jsonl|ndjson|json|xml|zip|tar\.gz)", re.IGNORECASE)
 
 
 class _Text(HTMLParser):
@@ -119,8 +120,9 @@ def english_words(text: str, identifiers: frozenset[str] = frozenset()) -> set[s
     names the installation chose (user names, organisation keys): they are shown as they are."""
     bad = set()
     for run in RUN.findall(text):
-        if any(ch.isdigit() for ch in run) or run.strip(".:/-") in identifiers:
-            continue  # an identifier: case or household number, code, date, amount, user name
+        if (any(ch.isdigit() for ch in run) or run.strip(".:/-") in identifiers or run.startswith("/")
+                or FILE_NAME.fullmatch(run.strip(".:;,"))):
+            continue  # an identifier: number, code, date, amount, user name, page address, a file's name
         for word in WORD.findall(run):
             if word not in ALLOWED:
                 bad.add(word)

@@ -29,7 +29,11 @@ OBJECTS: dict[str, str] = {
     "feed": "部门数据", "linkage": "人员比对", "monitoring": "监测预警", "referral": "转介",
     "payment": "资金发放", "payee_account": "收款账户", "reserve": "备用金", "care": "照料服务",
     "registry": "家庭档案", "caseload": "在保对象", "audit": "审计日志", "area": "行政区划", "system": "系统",
-    "portal": "群众端",
+    "portal": "群众端", "agency": "部门", "provider": "服务机构", "partner": "合作组织", "ingest_batch": "数据批次",
+    "authorisation": "核对授权书", "notice": "告知书", "api_token": "接口令牌", "link_review": "比对复核",
+    "monitoring_warning": "监测预警", "monitoring_run": "监测运行", "monitoring_export": "预警导出",
+    "verification_request": "核对请求", "payment_roll": "发放名册", "payment_return": "退回资金",
+    "payment_cpi": "价格指数", "reserve_entry": "备用金", "assessment_run": "测算", "export": "导出",
 }
 # What was done (the last part), including the steps of a case.
 VERBS: dict[str, str] = {
@@ -47,7 +51,7 @@ VERBS: dict[str, str] = {
     "reassessment_request": "申请复评", "recipient_assign": "分派服务对象", "settle": "结算",
     "visit_cancel": "取消服务", "visit_check_in": "服务签到", "visit_check_out": "服务签退",
     "visit_missed": "服务未到", "visit_reschedule": "改约服务", "visit_review": "审核服务记录",
-    "visit_schedule": "安排服务", "accept_warning": "确认预警",
+    "visit_schedule": "安排服务", "accept_warning": "确认预警", "assign": "分派", "verify": "核实",
     # case steps (case.step.<key>)
     "investigation_start": "启动调查", "home_visit": "入户调查", "verification": "信息核对",
     "first_review": "初审", "publicity": "公示", "democratic_review": "民主评议", "county_visit": "县级入户核查",
@@ -79,6 +83,13 @@ def object_label(kind: str | None) -> str:
     return OBJECTS.get(kind) or OBJECTS.get(kind.split("_")[0], kind)
 
 
+def route_text(object_id: str | None) -> str:
+    """A page request an entry is about: "GET /admin/areas" → 打开 /admin/areas."""
+    method, _, path = str(object_id or "").partition(" ")
+    verb = {"GET": "打开", "POST": "提交", "PUT": "修改", "PATCH": "修改", "DELETE": "删除"}.get(method)
+    return f"{verb} {path}" if verb and path else str(object_id or "")
+
+
 def outcome_label(outcome: str | None) -> str:
     """成功, 拒绝 or 失败."""
     return OUTCOMES.get(outcome or "", outcome or "")
@@ -99,6 +110,9 @@ def changes_text(changes: Any, words: Any = None) -> str:
             return "（" + "；".join(f"{field_label(str(k))}：{show(v)}" for k, v in value.items()) + "）"
         if isinstance(value, list | tuple):
             return "、".join(show(v) for v in value)
+        if isinstance(value, str) and ":" in value and words is not None:  # kind:key, e.g. agency:social_insurance
+            kind, _, key = value.partition(":")
+            return f"{OBJECTS.get(kind, words(kind))}：{words(key)}"
         if isinstance(value, str) and words is not None:
             return str(words(value))
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

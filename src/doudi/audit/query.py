@@ -82,8 +82,9 @@ def export_xlsx(session: Session, *, actor: Actor, filters: AuditFilter, limit: 
     def lines() -> Iterator[list[Any]]:
         for e in session.scalars(stmt):
             at = clock.local(e.at).strftime("%Y-%m-%d %H:%M:%S")
+            obj = labels.route_text(e.object_id) if e.object_type == "route" else e.object_id
             yield [e.seq, at, e.actor, e.ip, labels.action_label(e.action), labels.object_label(e.object_type),
-                   e.object_id, e.area_code or "", labels.outcome_label(e.outcome),
+                   obj, e.area_code or "", labels.outcome_label(e.outcome),
                    labels.changes_text(e.changes, words), e.hash]
 
     return to_bytes(Sheet("审计日志", COLUMNS, lines()))

@@ -180,6 +180,13 @@ LABELS: dict[str, str] = {
     "rejected": "已驳回", "approved": "已批准", "yearly": "年度复核", "pending": "待处理", "done": "已完成",
     "draft": "草稿", "held": "暂缓", "paid": "已发放", "submitted": "待受理", "decided": "已办结",
     "scheduled": "已安排", "checked_in": "已签到", "completed": "已完成", "missed": "未到", "answered": "已答复",
+    "pdf": "PDF", "xlsx": "Excel", "csv": "CSV",
+    "all": "全部", "assets": "财产", "expenses": "刚性支出", "income": "收入", "living": "生活状况",
+    "assigned": "已分派", "disposed": "已处置", "new": "新预警", "no_action": "无需处置", "onsite": "入户",
+    "phone": "电话", "video": "视频", "review": "复核", "verifying": "核实中", "self": "本人", "self_care": "生活自理",
+    "standard": "标准", "bank": "银行存款", "death": "死亡", "disability": "残疾人证", "hukou": "户籍",
+    "real_estate": "不动产", "school": "学籍", "social_insurance": "社会保险", "tax": "个人所得税",
+    "unemployment": "失业登记",
     # 申请方式
     "staff": "窗口受理", "applicant": "本人申请", "proxy": "委托代办", "discovery": "主动发现", "online": "网上申请",
     # area levels

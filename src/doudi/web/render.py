@@ -48,7 +48,8 @@ def _value(value: Any) -> str:
 
 def word(value: str) -> str:
     """A coded value in words: a program, a step outcome or a vocabulary value (the value itself if unknown)."""
-    return PROGRAM_LABELS.get(value) or OUTCOME_LABELS.get(value) or STEP_LABELS.get(value) or label(value)
+    return (PROGRAM_LABELS.get(value) or OUTCOME_LABELS.get(value) or STEP_LABELS.get(value)
+            or role_labels().get(value) or label(value))
 
 
 def _pairs(text: Any) -> str:
