@@ -80,7 +80,9 @@ def _words_of(content_type: str, body: bytes, known: frozenset[str]) -> set[str]
 def crawl(client: TestClient, known: frozenset[str] = frozenset()) -> tuple[dict[str, set[str]], int]:
     """English words per URL on every page reachable from the workbench, and how many pages were read."""
     seen_patterns: dict[str, int] = {}
-    queue, visited, found = ["/"], set(), {}
+    queue: list[str] = ["/"]
+    visited: set[str] = set()
+    found: dict[str, set[str]] = {}
     while queue and len(visited) < MAX_PAGES:
         url = queue.pop(0)
         if url in visited:

@@ -117,7 +117,7 @@ def changes_text(changes: Any, words: Any = None) -> str:
             return str(words(value))
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
-    parts = []
+    parts: list[str] = []
     for key, value in changes.items():
         if key == "_" and isinstance(value, dict):  # what the action recorded beside its changes
             parts.extend(f"{field_label(str(k))}：{show(v)}" for k, v in value.items())

@@ -30,6 +30,7 @@ from doudi.cases import (
 from doudi.cases import service as svc
 from doudi.cases.models import Case, Enrollment, Notice, TemporaryGrant
 from doudi.cases.notices import PROGRAM_LABELS
+from doudi.cases.procedure import OUTCOME_LABELS, STEP_LABELS
 from doudi.cases.schemas import ApplicationCreate
 from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
@@ -38,9 +39,10 @@ from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep, Uploaded, up
 from doudi.registry.models import Household
 from doudi.registry.service import get_household
 from doudi.web import inbox_sources
-from doudi.web.render import render
+from doudi.web.render import register_words, render
 
 router = APIRouter(include_in_schema=False)
+register_words({**PROGRAM_LABELS, **OUTCOME_LABELS, **STEP_LABELS})
 
 
 def _filters(q: str, status: str, program: str, area_code: str, step: str, overdue: str) -> svc.CaseFilter:

@@ -13,8 +13,6 @@ from fastapi.templating import Jinja2Templates
 
 from doudi.audit import labels as audit_labels
 from doudi.auth.permissions import Actor, role_labels
-from doudi.cases.labels import PROGRAM_LABELS
-from doudi.cases.procedure import OUTCOME_LABELS, STEP_LABELS
 from doudi.core import clock
 from doudi.core.masking import mask_id, mask_name, mask_phone
 from doudi.core.validation import field_label
@@ -46,10 +44,20 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+# Words of the domains' own codes (programs, step outcomes …), registered by each domain's pages: the console
+# layer knows no domain, so that a domain low in the layering (policy) may still render through it.
+WORDS: dict[str, str] = {}
+
+
+def register_words(words: dict[str, str]) -> None:
+    """Add a domain's codes and their Chinese words (first registration of a code wins)."""
+    for key, value in words.items():
+        WORDS.setdefault(key, value)
+
+
 def word(value: str) -> str:
-    """A coded value in words: a program, a step outcome or a vocabulary value (the value itself if unknown)."""
-    return (PROGRAM_LABELS.get(value) or OUTCOME_LABELS.get(value) or STEP_LABELS.get(value)
-            or role_labels().get(value) or label(value))
+    """A coded value in words: a program, a step outcome, a role or a vocabulary value (itself if unknown)."""
+    return WORDS.get(value) or role_labels().get(value) or label(value)
 
 
 def _pairs(text: Any) -> str:
@@ -61,7 +69,7 @@ def _pairs(text: Any) -> str:
         if not sep:
             out.append(label(part.strip()))
             continue
-        shown = PROGRAM_LABELS.get(val) or "、".join(PROGRAM_LABELS.get(v, label(v)) for v in val.split(","))
+        shown = "、".join(word(v) for v in val.split(","))
         out.append(f"{field_label(key.strip())}：{shown}")
     return "；".join(p for p in out if p)
 
