@@ -22,6 +22,7 @@ from doudi.synth.demo import run_demo
 from doudi.synth.demo_accounts import DemoAccount, demo_accounts
 from tests.pdf import pdf_text
 from tests.web.chinese import english_words, html_text, xlsx_text
+from tests.web.forms import Form, post_forms
 
 HREF = re.compile(r'href="([^"]+)"')
 SKIP = ("/static/", "/logout", "/api/")
@@ -77,8 +78,10 @@ def _words_of(content_type: str, body: bytes, known: frozenset[str]) -> set[str]
     return set()
 
 
-def crawl(client: TestClient, known: frozenset[str] = frozenset()) -> tuple[dict[str, set[str]], int]:
-    """English words per URL on every page reachable from the workbench, and how many pages were read."""
+def crawl(client: TestClient, known: frozenset[str] = frozenset(),
+          forms: dict[str, tuple[str, Form]] | None = None) -> tuple[dict[str, set[str]], int]:
+    """English words per URL on every page reachable from the workbench, and how many pages were read;
+    `forms` collects one POST form of each shape (its page and the form)."""
     seen_patterns: dict[str, int] = {}
     queue: list[str] = ["/"]
     visited: set[str] = set()
@@ -100,6 +103,9 @@ def crawl(client: TestClient, known: frozenset[str] = frozenset()) -> tuple[dict
             found[url] = words
         if "html" not in ctype:
             continue
+        for form in post_forms(r.text, url) if forms is not None else []:
+            if not form.action.startswith("/logout") and "disabled" not in form.buttons:
+                forms.setdefault(re.sub(r"\d+", "N", form.action), (url, form))
         for href in HREF.findall(r.text):
             target, _ = urldefrag(urljoin(url, href.replace("&amp;", "&")))
             parsed = urlparse(target)
@@ -144,3 +150,27 @@ def test_denied_and_invalid_pages_explain_in_chinese(demo: Settings) -> None:
         assert "登记申请" in text and "乡镇经办人" in text, text  # what is missing, and who has it
         assert english_words(text) == set()
     assert Path(demo.data_dir).exists()
+
+
+@pytest.mark.parametrize("account", demo_accounts(), ids=lambda a: a.username)
+def test_no_role_is_shown_a_form_it_cannot_submit(demo: Settings, account: DemoAccount) -> None:
+    # Issue 15 item 8: every POST form a role is shown, sent as it stands, is never refused for permission (a
+    # 422 for a missing field or a 409 for a state is the form working; a 403 is a form the role should not
+    # have seen). Runs after the crawls above: sending the forms changes the demo county.
+    from doudi.main import create_app
+
+    forms: dict[str, tuple[str, Form]] = {}
+    with TestClient(create_app(demo)) as client:
+        _login(client, account)
+        _, pages = crawl(client, _identifiers(demo), forms)
+        refused = []
+        for shape, (page, form) in sorted(forms.items()):
+            data: dict[str, list[str]] = {}
+            for key, value in form.fields:
+                data.setdefault(key, []).append(value)
+            r = client.post(urljoin(page, form.action), data=data, follow_redirects=False)
+            assert r.status_code < 500, (shape, r.status_code)
+            if r.status_code == 403:
+                refused.append(f"{shape} (on {page})")
+    assert pages >= 3, pages
+    assert refused == [], refused

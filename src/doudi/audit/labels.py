@@ -101,13 +101,17 @@ def changes_text(changes: Any, words: Any = None) -> str:
         return ""
     if not isinstance(changes, dict):
         return str(changes)
+    def name(key: Any) -> str:
+        shown = field_label(str(key))
+        return str(words(str(key))) if shown == str(key) and words is not None else shown
+
     def show(value: Any) -> str:
         if isinstance(value, bool):
             return "是" if value else "否"
         if value is None:
             return "—"
         if isinstance(value, dict):
-            return "（" + "；".join(f"{field_label(str(k))}：{show(v)}" for k, v in value.items()) + "）"
+            return "（" + "；".join(f"{name(k)}：{show(v)}" for k, v in value.items()) + "）"
         if isinstance(value, list | tuple):
             return "、".join(show(v) for v in value)
         if isinstance(value, str) and ":" in value and words is not None:  # kind:key, e.g. agency:social_insurance
@@ -120,9 +124,9 @@ def changes_text(changes: Any, words: Any = None) -> str:
     parts: list[str] = []
     for key, value in changes.items():
         if key == "_" and isinstance(value, dict):  # what the action recorded beside its changes
-            parts.extend(f"{field_label(str(k))}：{show(v)}" for k, v in value.items())
+            parts.extend(f"{name(k)}：{show(v)}" for k, v in value.items())
         elif isinstance(value, list) and len(value) == 2:  # [before, after]
-            parts.append(f"{field_label(str(key))}：{show(value[0])} → {show(value[1])}")
+            parts.append(f"{name(key)}：{show(value[0])} → {show(value[1])}")
         else:
-            parts.append(f"{field_label(str(key))}：{show(value)}")
+            parts.append(f"{name(key)}：{show(value)}")
     return "；".join(parts)

@@ -182,10 +182,13 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     rules = svc.rules(case) if case.accepted_on else None
     events = svc.timeline(session, case=case)
+    active = svc.active_step(case)
     people = dict(session.execute(select(User.username, User.full_name).where(
         User.username.in_({e.actor for e in events}), User.full_name != "")).all())
     ctx = {
-        "case": case, "active": svc.active_step(case), "events": events, "people": people,
+        "case": case, "active": active, "events": events, "people": people,
+        "may_act": active is not None and steps.may_act(actor, active),
+        "waiting_for": steps.waiting_for(active) if active is not None else "",
         "docs": documents.documents_of(session, case=case), "doc_kinds": documents.KINDS,
         "notices": list(session.scalars(select(Notice).where(Notice.case_id == case.id))),
         "labels": PROGRAM_LABELS, "step_label": svc.label, "outcome_label": svc.outcome_label, "errors": errors,

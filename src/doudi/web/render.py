@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from doudi.audit import labels as audit_labels
-from doudi.auth.permissions import Actor, role_labels
+from doudi.auth.permissions import Actor, role_labels, who_can
 from doudi.core import clock
 from doudi.core.masking import mask_id, mask_name, mask_phone
 from doudi.core.validation import field_label
@@ -91,7 +91,7 @@ def source_label(key: str | None) -> str:
 
 
 templates.env.globals.update(label=label, source_label=source_label, parameter_label=parameter_label,
-                             word=word, audit_words=audit_labels,
+                             word=word, audit_words=audit_labels, who_can=who_can,
                              mask_id=mask_id, mask_phone=mask_phone, mask_name=mask_name)
 templates.env.filters.update(yuan=_yuan, dt=_dt, value=_value, pairs=_pairs, field_label=field_label,
                              role_label=lambda r: role_labels().get(r, r))
