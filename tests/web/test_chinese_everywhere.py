@@ -103,8 +103,8 @@ def crawl(client: TestClient, known: frozenset[str] = frozenset(),
             found[url] = words
         if "html" not in ctype:
             continue
-        for form in post_forms(r.text, url) if forms is not None else []:
-            if not form.action.startswith("/logout") and "disabled" not in form.buttons:
+        for form in post_forms(r.text, url):
+            if forms is not None and not form.action.startswith("/logout") and "disabled" not in form.buttons:
                 forms.setdefault(re.sub(r"\d+", "N", form.action), (url, form))
         for href in HREF.findall(r.text):
             target, _ = urldefrag(urljoin(url, href.replace("&amp;", "&")))
