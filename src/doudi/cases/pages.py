@@ -10,10 +10,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from doudi.areas import service as areas
 from doudi.audit import service as audit
+from doudi.auth import service as auth
 from doudi.auth.models import User
+from doudi.auth.permissions import Actor
 from doudi.auth.scope import under
 from doudi.cases import (
     applications,
@@ -36,13 +39,28 @@ from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.core.masking import scrub_text
 from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep, Uploaded, upload_field
+from doudi.registry import panels
 from doudi.registry.models import Household
 from doudi.registry.service import get_household
 from doudi.web import inbox_sources
+from doudi.web.forms import row_indices
 from doudi.web.render import register_words, render
 
 router = APIRouter(include_in_schema=False)
 register_words({**PROGRAM_LABELS, **OUTCOME_LABELS, **STEP_LABELS})
+
+
+@panels.register
+def cases_panel(session: Session, actor: Actor, household: Household) -> panels.Panel | None:
+    """The household page: its applications and cases, and the link to register a new one."""
+    if not actor.can("case.read"):
+        return None
+    rows = list(session.scalars(svc.scoped(select(Case), actor).where(Case.household_id == household.id)
+                                .order_by(Case.id.desc()).limit(50)))
+    return panels.Panel(title="救助申请与案件", template="cases/_household_panel.html",
+                        context={"cases": rows, "household": household, "labels": PROGRAM_LABELS,
+                                 "status_labels": export.STATUS, "active": svc.active_step, "step_label": svc.label,
+                                 "can_create": actor.can("case.create")})
 
 
 def _filters(q: str, status: str, program: str, area_code: str, step: str, overdue: str) -> svc.CaseFilter:
@@ -108,7 +126,7 @@ def new_case_form(request: Request, session: SessionDep, actor: PageActor, house
 
 def _application_from_form(form: dict[str, Any]) -> ApplicationCreate:
     members = []
-    for i in range(int(form.get("member_count", 0) or 0)):
+    for i in row_indices(form.keys()):  # rows are added and removed in the browser: numbers may have gaps
         name = str(form.get(f"m{i}_name", "")).strip()
         if not name:
             continue
@@ -177,8 +195,13 @@ def case_detail(request: Request, case_id: int, session: SessionDep, actor: Page
 
 def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list[FieldError],
             status_code: int = 200) -> Response:
-    staff = list(session.scalars(under(select(User).where(User.is_active.is_(True)), User.area_code,
-                                       case.area_code[:9]).limit(200)))
+    # Only staff whose roles may investigate are offered as investigators; those chosen at 启动调查 come
+    # pre-selected (and named) at 入户调查.
+    staff = [u for u in session.scalars(under(select(User).where(User.is_active.is_(True)), User.area_code,
+                                               case.area_code[:9]).limit(200))
+             if auth.actor_for(u).can("case.investigate")]
+    started = svc.step_named(case, "investigation_start")
+    chosen = [int(i) for i in list((started.data or {}).get("investigator_ids", []) if started else [])]
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     rules = svc.rules(case) if case.accepted_on else None
     events = svc.timeline(session, case=case)
@@ -192,7 +215,8 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
         "docs": documents.documents_of(session, case=case), "doc_kinds": documents.KINDS,
         "notices": list(session.scalars(select(Notice).where(Notice.case_id == case.id))),
         "labels": PROGRAM_LABELS, "step_label": svc.label, "outcome_label": svc.outcome_label, "errors": errors,
-        "staff": staff, "grant": grant,
+        "staff": staff, "grant": grant, "chosen": chosen,
+        "chosen_names": [u.full_name or u.username for u in staff if u.id in chosen],
         "area": " / ".join(areas.names(session, codes=[case.area_code[:9], case.area_code]).values()),
         "proposal": applications.proposal_summary(case), "rules": rules, "today": clock.today(),
         "warnings": svc.calendar_for(case.area_code).warnings_for(case.accepted_on or clock.today(),

@@ -23,6 +23,7 @@ from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.deps import SessionDep, SettingsDep, Uploaded, client_ip, upload_field
 from doudi.portal import service
 from doudi.portal.models import CitizenSession
+from doudi.web.forms import row_indices
 from doudi.web.render import templates
 
 router = APIRouter(prefix="/m", include_in_schema=False)
@@ -143,7 +144,7 @@ def apply_form(request: Request, session: SessionDep, cs: Citizen, proxy: int = 
 
 def _members(form: Any) -> list[dict[str, Any]]:
     out = []
-    for i in range(6):
+    for i in row_indices(form.keys()):
         name = str(form.get(f"m{i}_name", "")).strip()
         if not name:
             continue

@@ -19,6 +19,7 @@ from doudi.core.validation import field_label
 from doudi.policy.labels import parameter_label
 from doudi.registry.vocab import label
 from doudi.verification.sources import load_sources
+from doudi.web.forms import row_indices
 from doudi.web.nav import nav_for
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -91,7 +92,7 @@ def source_label(key: str | None) -> str:
 
 
 templates.env.globals.update(label=label, source_label=source_label, parameter_label=parameter_label,
-                             word=word, audit_words=audit_labels, who_can=who_can,
+                             word=word, audit_words=audit_labels, who_can=who_can, row_indices=row_indices,
                              mask_id=mask_id, mask_phone=mask_phone, mask_name=mask_name)
 templates.env.filters.update(yuan=_yuan, dt=_dt, value=_value, pairs=_pairs, field_label=field_label,
                              role_label=lambda r: role_labels().get(r, r))
