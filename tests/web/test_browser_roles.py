@@ -7,6 +7,7 @@ member rows on /m/. Screenshots of every page are saved on failure (tests/confte
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 import pytest
 from sqlalchemy import select
@@ -75,7 +76,8 @@ def test_caseworker_application_and_approver_waits(fresh_database, tmp_path, pag
         with session_scope(fresh_database.engine) as s:
             case = s.scalars(select(Case).where(Case.applicant_name == "孟庆山")).one()
             # Three rows were on the form, two filled: the empty one is no member.
-            assert [m["name"] for m in case.declared["members"]] == ["孟庆山", "于桂兰"]
+            declared = cast(list[dict[str, str]], case.declared["members"])
+            assert [m["name"] for m in declared] == ["孟庆山", "于桂兰"]
             case_id, household_id = case.id, case.household_id
         # The household page lists the case and offers a new application.
         page.goto(f"{base}/households/{household_id}")
@@ -134,4 +136,5 @@ def test_citizen_adds_and_removes_member_rows(fresh_database, tmp_path, browser)
     with session_scope(fresh_database.engine) as s:
         case = s.scalars(select(Case).where(Case.applicant_name == "蒋秀梅")).one()
         # Rows 0 and 3 remained (1 and 2 were removed): both reach the application, in order.
-        assert [m["name"] for m in case.declared["members"]] == ["蒋秀梅", "蒋小军"]
+        declared = cast(list[dict[str, str]], case.declared["members"])
+        assert [m["name"] for m in declared] == ["蒋秀梅", "蒋小军"]

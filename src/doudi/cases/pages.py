@@ -201,7 +201,8 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
                                                case.area_code[:9]).limit(200))
              if auth.actor_for(u).can("case.investigate")]
     started = svc.step_named(case, "investigation_start")
-    chosen = [int(i) for i in list((started.data or {}).get("investigator_ids", []) if started else [])]
+    picked = (started.data or {}).get("investigator_ids", []) if started else []
+    chosen = [int(i) for i in picked] if isinstance(picked, list) else []
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     rules = svc.rules(case) if case.accepted_on else None
     events = svc.timeline(session, case=case)

@@ -188,7 +188,8 @@ def report_xlsx(session: Session, *, actor: Actor, request_id: int) -> bytes:
                              Col("申报价值(元)", 14, number_format=yuan), Col("核对价值(元)", 14, number_format=yuan),
                              Col("需说明", 8)],
                    [[label(a["kind"]), a["declared_count"], a["verified_count"], a["declared_value"],
-                     a["verified_value"], "是" if a["flagged"] else ""] for a in ctx["assets"]])
+                     a["verified_value"] if a["verified_value"] is not None else "部门数据无估值",
+                     "是" if a["flagged"] else ""] for a in ctx["assets"]])
     categories = {"income": "收入", "asset": "财产", "status": "状态"}
     differences = Sheet("差异", [Col("类别", 8), Col("成员", 12), Col("项目", 14), Col("申报", 14), Col("核对", 14),
                                Col("差额", 14)],
