@@ -58,6 +58,7 @@ PAGE_MODULES = [
     "doudi.monitoring.pages",
     "doudi.payments.pages",
     "doudi.care.pages",
+    "doudi.web.manual",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
