@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "doudi.monitoring.commands",
     "doudi.payments.commands",
     "doudi.care.commands",
+    "doudi.targeting.commands",
 ]
 
 for _name in COMMAND_MODULES:

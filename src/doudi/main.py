@@ -58,6 +58,7 @@ PAGE_MODULES = [
     "doudi.monitoring.pages",
     "doudi.payments.pages",
     "doudi.care.pages",
+    "doudi.targeting.pages",
     "doudi.web.manual",
 ]
 

@@ -2,8 +2,9 @@
 into the engine's frames with a handful of SQL queries and Polars, never row by row through the ORM.
 
 Fact rules: superseded facts are ignored; where several sources report the same person and kind,
-the most authoritative wins (investigated > agency feed > declared); income is the month-weighted
-average over the pack's ``dibao.income.averaging_months`` before the evaluation date; assets are the
+the most authoritative wins (investigated > agency feed > declared), except that a holding counts at the larger
+of its declared and agency totals unless investigated (a feed lists only what its agency registers); income is the
+month-weighted average over the pack's ``dibao.income.averaging_months`` before the evaluation date; assets are the
 holdings reported in the pack's ``dibao.property.lookback_months`` (exempt vehicles excluded); rigid
 expenses are pro-rated to the ``rigid_expenses.window_months`` before the date.
 
@@ -54,6 +55,10 @@ def _read(conn: Connection, stmt: Any, schema: dict[str, pl.DataType]) -> pl.Dat
     return read_frame(conn, stmt, schema=schema)
 
 
+def _of_sources(stmt: Any, column: Any, sources: Sequence[str] | None) -> Any:
+    return stmt if sources is None else stmt.where(column.in_(list(sources)))
+
+
 def _scope(stmt: Any, area_prefix: str, household_ids: Sequence[int] | None) -> Any:
     stmt = under(stmt, Household.area_code, area_prefix)
     if household_ids is not None:
@@ -62,9 +67,12 @@ def _scope(stmt: Any, area_prefix: str, household_ids: Sequence[int] | None) -> 
 
 
 def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
-                  household_ids: Sequence[int] | None = None) -> Frames:
+                  household_ids: Sequence[int] | None = None, sources: Sequence[str] | None = None) -> Frames:
     """Frames for every registry household in scope (`area_prefix`: an area code or a code prefix, via
-    auth.scope.under; or `household_ids`), with its facts as of `on`."""
+    auth.scope.under; or `household_ids`), with its facts as of `on`.
+
+    `sources` limits the facts read to those source kinds (e.g. ``["declared"]``: what the household declared,
+    before verification); None reads every source, the most authoritative winning."""
     hh = _read(conn, _scope(select(Household.id, Household.area_code, Household.hukou_type,
                                    Household.has_capable_supporter, Household.former_registered_poor),
                             area_prefix, household_ids),
@@ -82,9 +90,9 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
     longest = max((max(w.income_months, w.asset_months, w.expense_months) for w in windows.values()), default=0)
     earliest = months_back(on, longest)
     members = _members(conn, on, area_prefix, household_ids)
-    income = _income(conn, on, earliest, area_prefix, household_ids, hh, windows)
-    assets = _assets(conn, on, earliest, area_prefix, household_ids, hh, windows)
-    expenses = _expenses(conn, on, earliest, area_prefix, household_ids, hh, windows)
+    income = _income(conn, on, earliest, area_prefix, household_ids, hh, windows, sources)
+    assets = _assets(conn, on, earliest, area_prefix, household_ids, hh, windows, sources)
+    expenses = _expenses(conn, on, earliest, area_prefix, household_ids, hh, windows, sources)
     living = _living(conn, on, area_prefix, household_ids)
     # Income recorded for the household as a whole is attributed to its head (member 0).
     heads = members.filter(pl.col("member_idx") == 0).select("household_id", head_id="person_id")
@@ -139,6 +147,19 @@ def _best_source(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return df.filter(pl.col("rank") == pl.col("rank").max().over(keys)).drop("rank")
 
 
+def _held(df: pl.DataFrame) -> pl.DataFrame:
+    """Holdings per household and kind: an investigation's figures where there is one; otherwise the larger of
+    the declared and the agency totals. A feed lists only what its agency registers (a rural home never registered,
+    an account at a bank outside the feed is not in it), so a holding the household declared still counts; one it
+    hid and the feed lists is found."""
+    keys = ["household_id", "kind"]
+    totals = df.group_by([*keys, "source_kind"]).agg(pl.col("value").sum(), pl.col("quantity").sum())
+    investigated = totals.filter(pl.col("source_kind") == "investigated")
+    rest = totals.join(investigated.select(keys), on=keys, how="anti").group_by(keys).agg(
+        pl.col("value").max(), pl.col("quantity").max())
+    return pl.concat([investigated.drop("source_kind"), rest], how="diagonal_relaxed")
+
+
 def _monthly_best(df: pl.DataFrame, lo: pl.Expr | date, hi: date, keys: list[str]) -> pl.DataFrame:
     """Split each fact into the calendar months it overlaps within [lo, hi] (column `days`: overlap days),
     then keep, for each key and month, only the most authoritative source present in that month.
@@ -167,14 +188,15 @@ def _window_starts(df: pl.DataFrame, hh: pl.DataFrame, on: date, windows: dict[s
 
 
 def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequence[int] | None,
-            hh: pl.DataFrame, windows: dict[str, ReaderParams]) -> pl.DataFrame:
+            hh: pl.DataFrame, windows: dict[str, ReaderParams], sources: Sequence[str] | None = None
+            ) -> pl.DataFrame:
     stmt = (select(IncomeFact.household_id, IncomeFact.person_id, IncomeFact.kind, IncomeFact.amount,
                    IncomeFact.source_kind, IncomeFact.period_start, IncomeFact.period_end)
             .join(Household, Household.id == IncomeFact.household_id)
             .where(IncomeFact.superseded_by.is_(None))
             .where(and_(IncomeFact.period_end >= earliest, IncomeFact.period_start <= on))
             .where(IncomeFact.kind.in_(INCOME_KINDS)))
-    df = _read(conn, _scope(stmt, prefix, ids), {
+    df = _read(conn, _scope(_of_sources(stmt, IncomeFact.source_kind, sources), prefix, ids), {
         "household_id": pl.Int64(), "person_id": pl.Int64(), "kind": pl.String(), "amount": pl.Float64(),
         "source_kind": pl.String(), "period_start": pl.Date(), "period_end": pl.Date()})
     if df.is_empty():
@@ -192,17 +214,17 @@ def _income(conn: Connection, on: date, earliest: date, prefix: str, ids: Sequen
 
 
 def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int] | None, hh: pl.DataFrame,
-            windows: dict[str, ReaderParams]) -> pl.DataFrame:
+            windows: dict[str, ReaderParams], sources: Sequence[str] | None = None) -> pl.DataFrame:
     stmt = (select(AssetFact.household_id, AssetFact.kind, AssetFact.quantity, AssetFact.value, AssetFact.exempt,
                    AssetFact.source_kind, AssetFact.period_end)
             .join(Household, Household.id == AssetFact.household_id)
             .where(AssetFact.superseded_by.is_(None))
             .where(and_(AssetFact.period_end >= lo, AssetFact.period_start <= on)))
-    df = _read(conn, _scope(stmt, prefix, ids), {
+    df = _read(conn, _scope(_of_sources(stmt, AssetFact.source_kind, sources), prefix, ids), {
         "household_id": pl.Int64(), "kind": pl.String(), "quantity": pl.Int32(), "value": pl.Float64(),
         "exempt": pl.Boolean(), "source_kind": pl.String(), "period_end": pl.Date()})
     df = _window_starts(df, hh, on, windows, "asset_months").filter(pl.col("period_end") >= pl.col("win_start"))
-    df = _best_source(df.filter(~pl.col("exempt")), ["household_id", "kind"])
+    df = _held(df.filter(~pl.col("exempt")))
     return df.group_by("household_id").agg(
         pl.col("value").filter(pl.col("kind") == "financial").sum().alias("financial_assets"),
         *[pl.col("quantity").filter(pl.col("kind") == k).sum().cast(pl.Int32).alias(c)
@@ -210,14 +232,14 @@ def _assets(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int
 
 
 def _expenses(conn: Connection, on: date, lo: date, prefix: str, ids: Sequence[int] | None, hh: pl.DataFrame,
-              windows: dict[str, ReaderParams]) -> pl.DataFrame:
+              windows: dict[str, ReaderParams], sources: Sequence[str] | None = None) -> pl.DataFrame:
     last = on - timedelta(days=1)
     stmt = (select(ExpenseFact.household_id, ExpenseFact.kind, ExpenseFact.amount, ExpenseFact.source_kind,
                    ExpenseFact.period_start, ExpenseFact.period_end)
             .join(Household, Household.id == ExpenseFact.household_id)
             .where(ExpenseFact.superseded_by.is_(None))
             .where(and_(ExpenseFact.period_end >= lo, ExpenseFact.period_start <= on)))
-    df = _read(conn, _scope(stmt, prefix, ids), {
+    df = _read(conn, _scope(_of_sources(stmt, ExpenseFact.source_kind, sources), prefix, ids), {
         "household_id": pl.Int64(), "kind": pl.String(), "amount": pl.Float64(), "source_kind": pl.String(),
         "period_start": pl.Date(), "period_end": pl.Date()})
     period_days = (pl.col("period_end") - pl.col("period_start")).dt.total_days() + 1

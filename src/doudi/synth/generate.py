@@ -58,6 +58,9 @@ class SynthConfig:
     seed: int = 20201201
     as_of: date | None = None
     feeds: bool = True
+    # Multiplies every under-declaration rate of params.yaml (0: everyone declares truthfully; 2: twice as many
+    # hide). The same random draws are made whatever the scale, so the rest of the county does not change.
+    under_declaration_scale: float = 1.0
 
     @property
     def ref(self) -> date:
@@ -158,6 +161,17 @@ def income_months(region: str, ref: date) -> int:
         return int(raw_params()["income_months"])
 
 
+UNDER_DECLARATION_RATES = ("wage_household_rate", "business_household_rate", "hide_car_rate", "hide_deposit_rate",
+                           "hide_extra_property_rate", "hide_business_rate")
+
+
+def scaled_under_declaration(block: dict[str, Any], scale: float) -> dict[str, Any]:
+    """The under-declaration block with every rate multiplied by `scale` (capped at 1)."""
+    if scale < 0:
+        raise ValueError("under_declaration_scale must not be negative")
+    return {k: (min(1.0, float(v) * scale) if k in UNDER_DECLARATION_RATES else v) for k, v in block.items()}
+
+
 def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> World:
     """Draw the whole county in memory (no files)."""
     tick = step or (lambda _label: None)
@@ -165,6 +179,9 @@ def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> 
     params = region_params(cfg.region)
     params.update(_region_extras(params))
     params["_income_months"] = income_months(cfg.region, ref)
+    if cfg.under_declaration_scale != 1.0:
+        params["under_declaration"] = scaled_under_declaration(params["under_declaration"],
+                                                               cfg.under_declaration_scale)
     s = cfg.seed
     tick("区划与家庭")
     areas = build_region_areas(params)

@@ -7,7 +7,7 @@ period, so evaluation and the 核对报告 can compare the two.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.core.dates import shift_months
 from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
 from doudi.registry.vocab import label
@@ -134,6 +135,7 @@ def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> 
             fact.update(household_id=hh[r["person_id"]], person_id=r["person_id"], source_key=key,
                         batch_id=r["batch_id"], note=f"{key}#{r['batch_id']}:{r['row_number']}")
             out.append(fact)
+    out = _one_per_home(out)
     if key_rows := [f for f in out if f["source_key"] == "provident_fund"]:
         # Only the latest month's balance is a holding; earlier months are history.
         latest: dict[int, dict[str, Any]] = {}
@@ -141,6 +143,21 @@ def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> 
             latest[f["person_id"]] = f
         out = [f for f in out if f["source_key"] != "provident_fund"] + list(latest.values())
     return pl.DataFrame(out, schema=FACT_SCHEMA) if out else pl.DataFrame(schema=FACT_SCHEMA)
+
+
+def _one_per_home(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A jointly owned home is one real-estate row per owner in the feed, but one holding of the household: keep
+    the first owner's fact for each household and certificate (the description carries the certificate number)."""
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for f in facts:
+        if f["source_key"] == "real_estate":
+            key = (f["household_id"], f["description"])
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(f)
+    return out
 
 
 def _map(key: str, d: dict[str, Any], period: date | None, as_of: date) -> dict[str, Any] | None:
@@ -174,7 +191,14 @@ def _map(key: str, d: dict[str, Any], period: date | None, as_of: date) -> dict[
         return base | {"table": "asset", "kind": "financial", "amount": d["balance"],
                        "description": f"{d['institution']} {label(d['product'])}", "period_end": start}
     if key == "medical":
-        return base | {"table": "expense", "kind": "medical", "amount": d["out_of_pocket"], "period_end": start}
+        # The insurer reports every settlement of the year, so its figures cover the whole year before `as_of`
+        # (a month without a settlement had none): spread over that year, they replace the declared costs in every
+        # month instead of only in the months with a settlement (which counted most costs twice).
+        year_start = shift_months(as_of, -12)
+        if start < year_start:
+            return base | {"table": "expense", "kind": "medical", "amount": d["out_of_pocket"], "period_end": start}
+        return base | {"table": "expense", "kind": "medical", "amount": d["out_of_pocket"],
+                       "period_start": year_start, "period_end": as_of - timedelta(days=1)}
     if key == "school" and d["status"] == "enrolled" and d.get("tuition_per_year"):
         return base | {"table": "expense", "kind": "education", "amount": d["tuition_per_year"],
                        "period_start": as_of.replace(month=1, day=1), "period_end": as_of.replace(month=12, day=31)}

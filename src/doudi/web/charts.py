@@ -20,6 +20,8 @@ from doudi.cases.models import Case, CaseStep, Enrollment
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.procedure import STEP_LABELS
 from doudi.db.frames import read_frame
+from doudi.targeting import export as targeting_export
+from doudi.targeting import service as targeting_service
 
 TREND_DAYS = 30
 MONTHS = 6
@@ -163,3 +165,15 @@ def _enrollments(session: Session, actor: Actor, today: date) -> list[Chart]:
     return [Chart("enrollments", f"在保对象：按乡镇与月份（近 {MONTHS} 个月）", option,
                   ["乡镇", "月份", "在保数", "月保障金额（元）"], rows)]
 
+
+
+@register
+def _verification_effect(session: Session, actor: Actor, today: date) -> list[Chart]:
+    """核对成效 of the last three months (the report page has any period): decisions verification changed."""
+    if not actor.can("targeting.read"):
+        return []
+    start = (today.replace(day=1) - timedelta(days=62)).replace(day=1)
+    effect = targeting_service.verification_effect(session, actor=actor, start=start, end=today)
+    options = targeting_export.chart_options(effect, {})
+    return [Chart(f"targeting-{o['key']}", o["title"], o["option"], o["head"], o["rows"])
+            for o in options if o["key"] == "changes"]
