@@ -35,3 +35,11 @@ def test_manual_lists_every_import_with_its_template(client, db: Session) -> Non
     assert len(str(example["户编号"])) == 15  # household numbers: township code (9) + serial (6)
     imports = client.get("/households/import").text
     assert "/help#import-households" in imports and "/imports/templates/households.xlsx" in imports
+
+
+def test_every_permission_has_a_chinese_name() -> None:
+    # The 403 page and the "who acts here" notes name permissions in words (permissions.yaml `actions:`).
+    from doudi.auth.permissions import action_labels, all_actions
+
+    assert sorted(all_actions() - set(action_labels())) == []
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in action_labels().values())

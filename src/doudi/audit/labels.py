@@ -29,7 +29,7 @@ OBJECTS: dict[str, str] = {
     "feed": "部门数据", "linkage": "人员比对", "monitoring": "监测预警", "referral": "转介",
     "payment": "资金发放", "payee_account": "收款账户", "reserve": "备用金", "care": "照料服务",
     "registry": "家庭档案", "caseload": "在保对象", "audit": "审计日志", "area": "行政区划", "system": "系统",
-    "portal": "群众端", "agency": "部门", "provider": "服务机构", "partner": "合作组织", "ingest_batch": "数据批次",
+    "portal": "群众端", "targeting": "核对成效与救助精准度", "agency": "部门", "provider": "服务机构", "partner": "合作组织", "ingest_batch": "数据批次",
     "authorisation": "核对授权书", "notice": "告知书", "api_token": "接口令牌", "link_review": "比对复核",
     "monitoring_warning": "监测预警", "monitoring_run": "监测运行", "monitoring_export": "预警导出",
     "verification_request": "核对请求", "payment_roll": "发放名册", "payment_return": "退回资金",

@@ -85,6 +85,7 @@ FIELD_LABELS = {
     "sha256": "文件指纹", "start_unknown": "起始日期不详", "statuses": "状态", "superseded": "被替代",
     "target": "转介部门", "unable_items": "不能自理项目", "unchanged": "未变化", "unmatched": "未匹配",
     "unmatched_rows": "未匹配行数", "updated": "更新",
+    "from": "起", "to": "止",
     "report": "报告", "overrides": "与测算不一致的批准", "level_label": "审批层级",
     # program keys inside opinions.<program>
     "dibao": "最低生活保障", "dibao_marginal": "低保边缘家庭", "extreme_poverty": "特困人员救助供养",
