@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -159,11 +159,30 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                               call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item, so a fixture can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+SCREENSHOTS = Path(os.environ.get("DOUDI_SCREENSHOTS", "test-artifacts/screenshots"))
+
+
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    """A fresh browser context and page (desktop size)."""
+def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser context and page (desktop size); on failure, a screenshot of every page the test opened
+    is saved under test-artifacts/screenshots/ (DOUDI_SCREENSHOTS), named after the test."""
     ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     pg = ctx.new_page()
     pg.set_default_timeout(15000)
     yield pg
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+        for i, opened in enumerate(ctx.pages):
+            opened.screenshot(path=str(SCREENSHOTS / f"{name}-{i}.png"), full_page=True)
     ctx.close()

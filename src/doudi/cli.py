@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.exc import DBAPIError
 
 from doudi.core.errors import DoudiError, ValidationFailed
+from doudi.core.validation import field_label
 
 app = typer.Typer(help="兜底 doudi: 社会救助一体化平台", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -44,7 +45,11 @@ def main() -> None:
     except ValidationFailed as exc:
         typer.echo("输入有误：", err=True)
         for err in exc.errors:
-            typer.echo(f"  - {err}", err=True)
+            # The Chinese name of the field, and the key the input file uses for it.
+            where = f"第 {err.row} 行 " if err.row is not None else ""
+            named = field_label(err.field)
+            key = f"（{err.field}）" if named != err.field else ""
+            typer.echo(f"  - {where}{named}{key}：{err.message}", err=True)
         sys.exit(2)
     except DoudiError as exc:
         typer.echo(f"错误：{exc}", err=True)

@@ -18,9 +18,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from doudi import __version__
 from doudi.audit import service as audit
-from doudi.auth.permissions import Actor
+from doudi.auth.permissions import Actor, explain_denial
 from doudi.config import Settings, get_settings
-from doudi.core import storage
+from doudi.core import clock, storage
 from doudi.core.errors import Conflict, DoudiError, NotFound, PermissionDenied, ValidationFailed
 from doudi.core.validation import field_errors
 from doudi.db import versions
@@ -60,6 +60,7 @@ PAGE_MODULES = [
     "doudi.care.pages",
     "doudi.targeting.pages",
     "doudi.web.chain",  # 一户一条救助链 (/households/{id}/chain)
+    "doudi.web.manual",
 ]
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker_for(engine)
     storage.configure(settings.data_dir)
+    clock.configure(settings.timezone)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for name in API_MODULES:
         app.include_router(importlib.import_module(name).router, prefix="/api/v1")
@@ -156,7 +158,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PermissionDenied)
     def _pd(request: Request, exc: PermissionDenied) -> Response:
         _audit_denial(request, "auth.denied", str(exc))
-        return _error(request, 403, "无权执行此操作")
+        actor: Actor | None = getattr(request.state, "actor", None)
+        return _error(request, 403, explain_denial(actor, exc.action) if exc.action else str(exc) or "无权执行此操作")
 
     @app.exception_handler(Conflict)
     async def _cf(request: Request, exc: Conflict) -> Response:

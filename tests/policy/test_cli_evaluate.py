@@ -50,7 +50,8 @@ def test_bad_input_lists_every_error_without_a_traceback(tmp_path: Path) -> None
     assert out.returncode == 2
     for field in ("area_code", "hukou_type", "members.0.birth_date", "members.0.self_care_unable_items",
                   "members.0.child_status", "assets.vehicles", "surprise"):
-        assert f"  - {field}:" in out.stderr, field
+        assert f"（{field}）：" in out.stderr or f"  - {field}：" in out.stderr, field
+    assert "Extra inputs" not in out.stderr and "should" not in out.stderr  # messages in Chinese
     assert "Traceback" not in out.stderr and out.stdout == ""
     broken = tmp_path / "broken.json"
     broken.write_text("{\"area_code\": ", encoding="utf-8")

@@ -133,6 +133,7 @@ def test_cli_assess_and_simulate(fresh_database, tmp_path) -> None:  # type: ign
     out = _cli(fresh_database.url, "assess", "--date", "2024-07-01", "--export-snapshot", str(tmp_path / "snap"))
     assert out.returncode == 0, out.stderr
     assert "2 户" in out.stdout
+    assert "最低生活保障" in out.stdout and "{" not in out.stdout and "dibao " not in out.stdout  # words, not keys
     with Session(fresh_database.engine) as session:
         assert session.scalar(select(func.count()).select_from(AssessmentRun)) == 1
     # Raising the rural standard to 600: the poor household (550 per person) enters 低保 with
@@ -153,6 +154,7 @@ def test_cli_assess_and_simulate(fresh_database, tmp_path) -> None:  # type: ign
     assert json.loads(snap.stdout)["by_program"] == report["by_program"]
     table = _cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=600", "--date", "2024-07-01")
     assert "按乡镇" in table.stdout and "+100.00" in table.stdout
+    assert "最低生活保障·标准·农村 调整为 600" in table.stdout and "dibao" not in table.stdout
 
 
 def test_cli_simulate_rejects_bad_overrides(fresh_database) -> None:  # type: ignore[no-untyped-def]

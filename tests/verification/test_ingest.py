@@ -74,7 +74,7 @@ def test_ingest_validates_quarantines_and_links(db: Session, tmp_path: Path, suf
     assert len(b.file_sha256) == 64 and b.finished_at is not None
     rejects = db.scalars(select(RejectedRow).where(RejectedRow.batch_id == b.id).order_by(RejectedRow.row_number)).all()
     assert [(r.row_number, r.field) for r in rejects] == [(7, "month"), (8, "amount"), (9, "name")]
-    assert "2025-13" in rejects[0].reason and "income_kind" in rejects[2].reason  # every problem of the row
+    assert "2025-13" in rejects[0].reason and "所得项目" in rejects[2].reason  # every problem of the row, named
     assert (rejects[1].raw if isinstance(rejects[1].raw, dict) else json.loads(rejects[1].raw))["amount"] == "abc"
     recs = db.scalars(select(FeedRecord).where(FeedRecord.batch_id == b.id).order_by(FeedRecord.row_number)).all()
     assert [r.match_method for r in recs] == ["id"] * 5 + ["pending"]  # row 6 has no ID: probabilistic later

@@ -221,4 +221,4 @@ def test_batch_page_shows_lineage_and_quarantine(client, db: Session, tmp_path: 
     page = client.get(f"/verification/batches/{batch.id}")
     assert page.status_code == 200
     assert "Parquet 1 个分片，1 行" in page.text  # the accepted row's payload part
-    assert "2025-13" in page.text and "<code>month</code>" in page.text  # the quarantined row and its field
+    assert "2025-13" in page.text and "<td>所属期</td>" in page.text  # the quarantined row and its field, in words

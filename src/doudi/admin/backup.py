@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from doudi import __version__
 from doudi.audit import service as audit
+from doudi.core import clock
 from doudi.core.errors import DoudiError
 from doudi.db.engine import session_scope
 from doudi.db.frames import frame_dialect
@@ -45,7 +46,7 @@ def _sha256(path: Path) -> str:
 def make_backup(engine: Engine, *, data_dir: Path, out: Path | None = None) -> Path:
     """Write one archive with the database, the file store and a manifest; return its path."""
     dialect = frame_dialect(engine)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.stamp()
     target = out or backup_dir(data_dir) / f"doudi-{stamp}{SUFFIX}"
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         db_file = Path(work) / f"database{dialect.backup_suffix}"
@@ -57,7 +58,7 @@ def make_backup(engine: Engine, *, data_dir: Path, out: Path | None = None) -> P
         for p in stored:
             members[f"files/{p.relative_to(files_root).as_posix()}"] = _sha256(p)
         manifest = {"version": __version__, "backend": dialect.name, "revision": current(engine),
-                    "created": datetime.now().isoformat(timespec="seconds"), "members": members}
+                    "created": clock.local().isoformat(timespec="seconds"), "members": members}
         manifest_file = Path(work) / MANIFEST
         manifest_file.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         part = target.with_name(target.name + ".part")

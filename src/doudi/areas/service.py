@@ -79,10 +79,12 @@ def parse_division_file(path: Path) -> list[AreaRow]:
 def _read_rows(text: str, *, default_source: str) -> list[AreaRow]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    aliases = {"代码": "code", "区划代码": "code", "行政区划代码": "code", "名称": "name", "单位名称": "name"}
+    aliases = {"代码": "code", "区划代码": "code", "行政区划代码": "code", "区划": "code", "行政区划": "code",
+               "名称": "name", "单位名称": "name", "区划名称": "name"}
     header = [aliases.get(h, h) for h in header]
     if "code" not in header or "name" not in header:
-        raise ValidationFailed([FieldError("header", f"需要 code 和 name 两列，实际为 {header}", row=1)])
+        shown = "、".join(header)
+        raise ValidationFailed([FieldError("header", f"需要“区划代码”和“名称”两列，实际表头为：{shown}", row=1)])
     reader.fieldnames = header
     rows: list[AreaRow] = []
     errors: list[FieldError] = []

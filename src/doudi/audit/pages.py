@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from doudi.audit import query
 from doudi.audit import service as audit
 from doudi.deps import CsrfChecked, PageActor, SessionDep, query_date
-from doudi.web.render import render
+from doudi.web.render import render, word
 
 router = APIRouter(include_in_schema=False)
 DateFrom = Annotated[date | None, Depends(query_date("date_from", "起始日期"))]
@@ -44,7 +44,7 @@ def audit_export(
 ) -> Response:
     """The filtered entries as Excel."""
     f = _filters(who, action, outcome, object_type, object_id, date_from, date_to)
-    data = query.export_xlsx(session, actor=actor, filters=f)
+    data = query.export_xlsx(session, actor=actor, filters=f, words=word)
     audit.record(session, actor=actor, action="audit.export", extra={"filters": f.__dict__})
     session.commit()
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -11,9 +11,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from doudi.areas.codes import level_of
+from doudi.audit import labels
 from doudi.audit.models import AuditEntry
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import area_clause
+from doudi.core import clock
 from doudi.core.excel import Col, Sheet, to_bytes
 
 
@@ -49,9 +51,9 @@ def _stmt(actor: Actor, f: AuditFilter) -> Select[Any]:
     if f.object_id:
         stmt = stmt.where(AuditEntry.object_id == f.object_id)
     if f.date_from:
-        stmt = stmt.where(AuditEntry.at >= f.date_from)
+        stmt = stmt.where(AuditEntry.at >= clock.day_start(f.date_from))
     if f.date_to:
-        stmt = stmt.where(AuditEntry.at < f.date_to + timedelta(days=1))
+        stmt = stmt.where(AuditEntry.at < clock.day_start(f.date_to + timedelta(days=1)))
     return stmt
 
 
@@ -66,18 +68,23 @@ def search(
     return list(rows), int(total)
 
 
-COLUMNS = [Col("序号", 8), Col("时间(UTC)", 20), Col("操作人", 14), Col("来源地址", 16), Col("操作", 24),
+COLUMNS = [Col("序号", 8), Col("时间", 20), Col("操作人", 14), Col("来源地址", 16), Col("操作", 24),
            Col("对象类型", 14), Col("对象", 16), Col("区划", 14), Col("结果", 8), Col("变更", 60), Col("哈希", 20)]
 
 
-def export_xlsx(session: Session, *, actor: Actor, filters: AuditFilter, limit: int = 200_000) -> bytes:
-    """The filtered entries as an Excel workbook (streamed from the query, formula-safe)."""
+def export_xlsx(session: Session, *, actor: Actor, filters: AuditFilter, limit: int = 200_000,
+                words: Callable[[str], str] | None = None) -> bytes:
+    """The filtered entries as an Excel workbook (streamed from the query, formula-safe), in words
+    (`words` names coded values in the recorded changes)."""
     actor.require("audit.export")
     stmt = _stmt(actor, filters).order_by(AuditEntry.seq).limit(limit)
 
     def lines() -> Iterator[list[Any]]:
         for e in session.scalars(stmt):
-            yield [e.seq, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.ip, e.action, e.object_type, e.object_id,
-                   e.area_code or "", e.outcome, str(e.changes) if e.changes else "", e.hash]
+            at = clock.local(e.at).strftime("%Y-%m-%d %H:%M:%S")
+            obj = labels.route_text(e.object_id) if e.object_type == "route" else e.object_id
+            yield [e.seq, at, e.actor, e.ip, labels.action_label(e.action), labels.object_label(e.object_type),
+                   obj, e.area_code or "", labels.outcome_label(e.outcome),
+                   labels.changes_text(e.changes, words), e.hash]
 
     return to_bytes(Sheet("审计日志", COLUMNS, lines()))

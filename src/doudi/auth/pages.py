@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -17,6 +16,7 @@ from doudi.auth import service as auth
 from doudi.auth.models import User
 from doudi.auth.orgs import agencies
 from doudi.auth.permissions import ROLE_ORG, ROLES, Actor, role_labels
+from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
 from doudi.deps import SESSION_COOKIE, CsrfChecked, FormDep, PageActor, SessionDep, SettingsDep, client_ip
 from doudi.web.charts import dashboard_charts
@@ -90,7 +90,7 @@ def logout(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfC
 def home(request: Request, session: SessionDep, actor: PageActor) -> Response:
     """The workbench: what this user can do, and the dashboards their roles allow."""
     return render(request, "home.html", {"cards": dashboard_cards(session, actor=actor),
-                                         "charts": dashboard_charts(session, actor=actor, today=date.today())})
+                                         "charts": dashboard_charts(session, actor=actor, today=clock.today())})
 
 
 def _choices(session: SessionDep, actor: Actor) -> dict[str, object]:

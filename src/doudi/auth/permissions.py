@@ -55,6 +55,38 @@ def role_labels() -> dict[str, str]:
     return {role: spec["label"] for role, spec in data["roles"].items()}
 
 
+@lru_cache
+def action_labels() -> dict[str, str]:
+    """Action key → what it lets a person do, in Chinese."""
+    data = yaml.safe_load(files("doudi.auth").joinpath("permissions.yaml").read_text(encoding="utf-8"))
+    return dict(data.get("actions") or {})
+
+
+def action_label(action: str) -> str:
+    """The Chinese name of an action (the key itself only for an action the table does not name)."""
+    return action_labels().get(action, action)
+
+
+def roles_with(action: str) -> list[str]:
+    """The Chinese labels of the roles granted `action`, in the order of ROLES."""
+    table, labels = permission_table(), role_labels()
+    return [labels[r] for r in ROLES if action in table.get(r, frozenset())]
+
+
+def who_can(action: str) -> str:
+    """"乡镇经办人或县级民政审核人": who to wait for when the current user cannot act."""
+    roles = roles_with(action)
+    return "或".join(roles) if roles else "系统管理员"
+
+
+def explain_denial(actor: Actor | None, action: str) -> str:
+    """A 403 page's explanation: which permission is missing, which roles hold it, and whom to ask."""
+    mine = "、".join(role_labels().get(r, r) for r in sorted(actor.roles)) if actor and actor.roles else "无角色"
+    holders = "、".join(roles_with(action)) or "无（仅系统内部使用）"
+    return (f"您的角色（{mine}）没有“{action_label(action)}”的权限。具有该权限的角色：{holders}。"
+            "如确需办理，请联系系统管理员调整您的角色，或请上述人员办理。")
+
+
 def all_actions() -> frozenset[str]:
     """Every action any role can be granted."""
     return frozenset().union(*permission_table().values())
@@ -89,7 +121,7 @@ class Actor:
     def require(self, action: str) -> None:
         """Raise PermissionDenied unless the actor may perform the action."""
         if not self.can(action):
-            raise PermissionDenied(f"{self.username} 无权执行 {action}")
+            raise PermissionDenied(f"{self.username} 没有“{action_label(action)}”的权限", action=action)
 
     def sees(self, area_code: str | None) -> bool:
         """True when an object in `area_code` lies inside the actor's area subtree."""

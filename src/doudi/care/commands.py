@@ -10,12 +10,13 @@ import typer
 from doudi.auth.permissions import system_actor
 from doudi.care import settlement, visits
 from doudi.care.service import month_or_error, open_reassessments
+from doudi.core import clock
 from doudi.db.engine import session_scope
 
 
 def _today(text: str | None) -> date:
     try:
-        return date.fromisoformat(text) if text else date.today()
+        return date.fromisoformat(text) if text else clock.today()
     except ValueError:
         raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{text!r}") from None
 

@@ -54,7 +54,7 @@ def seed(session: Session, *, today: date, township: str) -> None:
         return
     today = max(today, datetime.now(UTC).astimezone(LOCAL).date())  # the county's date: caregivers see "today"
     region = township[:6]
-    actor = system_actor(name="demo")
+    actor = system_actor(name="演示数据")
     rng = random.Random(2026)
     towns = list(session.scalars(select(Area.code).where(Area.code.startswith(region), Area.code != region)
                                  .where(Area.code.like("_________")).order_by(Area.code)))
@@ -173,7 +173,7 @@ def _play(session: Session, *, today: date, rules_area: str) -> None:
     write_frame(session, CareVisit, out, mode="update", match=["id"])
     flagged = out.filter(pl.col("status") == VisitStatus.FLAGGED.value)["id"].to_list()
     # Supervisors have already decided half of last month's flagged visits.
-    actor = system_actor(name="demo")
+    actor = system_actor(name="演示数据")
     for k, vid in enumerate(flagged[: len(flagged) // 2]):
         v = session.get(CareVisit, vid)
         if v is None or v.visit_date >= month_start(today):

@@ -20,6 +20,7 @@ from doudi.care import service as care
 from doudi.care.export import recipients_workbook, settlement_workbook, visits_workbook
 from doudi.care.models import Caregiver, CareVisit, FeedbackKind
 from doudi.care.rules import FLAG_LABELS, ITEM_LABELS, ITEMS, LEVEL_LABELS, LOCAL, local_time, utc
+from doudi.core import clock
 from doudi.core.dates import month_start
 from doudi.core.errors import FieldError, NotFound, ValidationFailed
 from doudi.core.excel import MEDIA_TYPE
@@ -41,7 +42,7 @@ FEEDBACK_KINDS = {FeedbackKind.RETURN_VISIT: "回访", FeedbackKind.COMPLAINT: "
 
 
 def _month(text: str) -> date:
-    return care.month_or_error(text) if text else month_start(date.today())
+    return care.month_or_error(text) if text else month_start(clock.today())
 
 
 def _hhmm(dt: Any) -> str:
@@ -81,7 +82,7 @@ def _float(form: Any, key: str) -> float | None:
 def dashboard(request: Request, session: SessionDep, actor: PageActor, month: str = "", area: str = "") -> Response:
     """智慧养老指挥中心: the month's hours, visits and alerts in the actor's scope."""
     m = _month(month)
-    d = supervision.dashboard(session, actor=actor, month=m, today=date.today(), area=area)
+    d = supervision.dashboard(session, actor=actor, month=m, today=clock.today(), area=area)
     return render(request, "care/dashboard.html", {
         "d": d, "month": f"{m:%Y-%m}", "area": area, "towns_chart": supervision.township_chart(d),
         "status_chart": supervision.status_chart(d, {str(k): v for k, v in visits.STATUS_LABELS.items()}), **COMMON})
@@ -137,8 +138,8 @@ def person(request: Request, person_id: int, session: SessionDep, actor: PageAct
         "entitlements": care.entitlements_of(session, person_id=person_id), "recipient": recipient,
         "visits": person_visits, "givers": givers, "providers": care.providers(session, actor=actor),
         "feedback": feedback, "notices": care_notices.level_notices(session, person_id=person_id), "hhmm": _hhmm,
-        "today": date.today().isoformat(), "show_items": actor.can("care.assess"),
-        "entitled_now": care.entitled_hours(session, person_id=person_id, month=date.today()), **COMMON})
+        "today": clock.today().isoformat(), "show_items": actor.can("care.assess"),
+        "entitled_now": care.entitled_hours(session, person_id=person_id, month=clock.today()), **COMMON})
 
 
 @router.post("/care/persons/{person_id}/assess")
@@ -161,7 +162,7 @@ def reassess(person_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfC
     """Ask for a re-assessment (monitoring, a caregiver's report)."""
     trigger = _text(form, "trigger") or "caregiver"
     care.request_reassessment(session, actor=actor, person_id=person_id, trigger=trigger,
-                              reason=_text(form, "reason"), today=date.today())
+                              reason=_text(form, "reason"), today=clock.today())
     session.commit()
     return _see(f"/care/persons/{person_id}")
 
@@ -197,7 +198,7 @@ def feedback(person_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfC
     """Record a return visit or a complaint."""
     sat = _text(form, "satisfaction")
     care.record_feedback(session, actor=actor, person_id=person_id, kind=_text(form, "kind"),
-                         content=_text(form, "content"), today=date.today(), satisfaction=int(sat) if sat else None)
+                         content=_text(form, "content"), today=clock.today(), satisfaction=int(sat) if sat else None)
     session.commit()
     return _see(f"/care/persons/{person_id}")
 
@@ -270,7 +271,7 @@ def settlement_list(request: Request, session: SessionDep, actor: PageActor, mon
 def settle(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked, form: FormDep) -> Response:
     """Settle a finished month for every provider in scope."""
     m = care.month_or_error(_text(form, "month"))
-    out = settlement.settle_month(session, actor=actor, month=m, today=date.today())
+    out = settlement.settle_month(session, actor=actor, month=m, today=clock.today())
     session.commit()
     rows = settlement.settlements(session, actor=actor, month=m)
     return render(request, "care/settlements.html", {"rows": rows, "month": f"{m:%Y-%m}", "skipped": out.skipped,
@@ -303,7 +304,7 @@ def feedback_page(request: Request, session: SessionDep, actor: PageActor, statu
 def close(feedback_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked, form: FormDep) -> Response:
     """Close a complaint with its resolution."""
     care.close_complaint(session, actor=actor, feedback_id=feedback_id, resolution=_text(form, "resolution"),
-                         today=date.today(), version=_int(form, "version", "版本"))
+                         today=clock.today(), version=_int(form, "version", "版本"))
     session.commit()
     return _see("/care/feedback")
 

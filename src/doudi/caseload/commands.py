@@ -15,6 +15,7 @@ from doudi.auth.permissions import system_actor
 from doudi.caseload.check import check_migrated, check_sheet
 from doudi.caseload.export import enrollments_frame, facts_frame, households_frame, write_export
 from doudi.caseload.importer import EnrollmentImportResult, import_enrollments
+from doudi.core import clock
 from doudi.core.excel import write
 from doudi.db.engine import session_scope
 from doudi.registry.commands import EXIT_PARTIAL
@@ -87,7 +88,7 @@ def register(app: typer.Typer) -> None:
     def check(on: str = typer.Option(None, "--date", help="测算日期（默认今天）"),
               out: Path = typer.Option(None, "--out", help="核查清单另存为 XLSX")) -> None:
         """Re-assess every migrated recipient and list where the ledger and the engine differ."""
-        when = date.fromisoformat(on) if on else date.today()
+        when = date.fromisoformat(on) if on else clock.today()
         with session_scope() as session:
             findings = check_migrated(session, actor=system_actor(name="caseload"), on=when)
         console = Console()

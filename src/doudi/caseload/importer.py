@@ -26,6 +26,7 @@ from doudi.auth.permissions import Actor
 from doudi.auth.scope import in_area
 from doudi.caseload.models import MigratedEnrollment
 from doudi.cases.models import Enrollment
+from doudi.core import clock
 from doudi.db.frames import write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.policy.programs import all_programs
@@ -184,7 +185,7 @@ def import_enrollments(session: Session, *, actor: Actor, path: Path, today: dat
     """Import a ledger of current recipients; raises ImportFileError for a file that cannot be read at all."""
     actor.require("import.run")
     actor.require("enrollment.manage")
-    today = today or date.today()
+    today = today or clock.today()
     note = progress or (lambda _m: None)
     sha = file_sha256(path) if path.is_file() else ""
     result = EnrollmentImportResult(file_name=path.name)

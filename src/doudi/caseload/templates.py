@@ -12,23 +12,23 @@ from doudi.registry.import_read import COLUMNS as HOUSEHOLD_COLUMNS
 from doudi.registry.import_read import HEADER_ALIASES
 
 EXAMPLE_ID = build_id_number("370784", date(1970, 5, 1), 11, "M")
-HOUSEHOLD_EXAMPLE = {"household_no": "37078400000001", "area_code": "370784001201", "address": "新安街道东村 12 号",
+HOUSEHOLD_EXAMPLE = {"household_no": "370784001000001", "area_code": "370784001201", "address": "新安街道东村 12 号",
                      "hukou_type": "农村", "relation": "户主", "name": "王建国", "id_number": EXAMPLE_ID,
-                     "sex": "男", "birth_date": "1970-05-01", "labour_capacity": "partial",
+                     "sex": "男", "birth_date": "1970-05-01", "labour_capacity": "部分",
                      "member_since": "1995-10-01"}
 EXAMPLES: dict[str, dict[str, str]] = {
-    "income": {"household_no": "37078400000001", "id_number": EXAMPLE_ID, "kind": "工资性收入",
+    "income": {"household_no": "370784001000001", "id_number": EXAMPLE_ID, "kind": "工资性收入",
                "month": "2026-09", "amount": "1800", "source": "申报"},
-    "assets": {"household_no": "37078400000001", "id_number": EXAMPLE_ID, "kind": "住房", "quantity": "1",
+    "assets": {"household_no": "370784001000001", "id_number": EXAMPLE_ID, "kind": "住房", "quantity": "1",
                "value": "180000", "description": "住房 86㎡ 东村",
                "certificate_no": "鲁(2019)安丘市不动产权第0001234号",
                "exempt": "否", "as_of": "2026-10-31", "source": "申报"},
-    "expenses": {"household_no": "37078400000001", "id_number": EXAMPLE_ID, "kind": "医疗",
+    "expenses": {"household_no": "370784001000001", "id_number": EXAMPLE_ID, "kind": "医疗",
                  "period_start": "2025-11-01", "period_end": "2026-10-31", "amount": "12600", "source": "入户调查",
                  "investigator": "张三", "investigated_on": "2026-11-02"},
-    "living": {"household_no": "37078400000001", "kind": "住房状况", "value": "dilapidated",
+    "living": {"household_no": "370784001000001", "kind": "住房状况", "value": "危房",
                "observed_on": "2026-10-31"},
-    "enrollments": {"household_no": "37078400000001", "id_number": "", "program": "低保", "monthly_amount": "650",
+    "enrollments": {"household_no": "370784001000001", "id_number": "", "program": "低保", "monthly_amount": "650",
                     "level": "", "start_month": "2022-04", "next_review_on": "2027-04-01",
                     "decision_date": "2022-03-20",
                     "decision_no": "安民救〔2022〕1号"},

@@ -20,6 +20,7 @@ from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.procedure import case_due, plan
 from doudi.cases.schemas import ApplicationCreate
 from doudi.cases.verify_hook import authorise_and_request
+from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.policy.params import load_pack
 from doudi.policy.registry_frames import months_back
@@ -31,7 +32,7 @@ PROXY_LABELS = {"relative": "亲属", "friend": "朋友", "village_cadre": "村�
 
 
 def _case_no(area_code: str) -> str:
-    return f"SQ{date.today():%Y%m%d}{area_code[6:9]}{secrets.token_hex(3).upper()}"
+    return f"SQ{clock.today():%Y%m%d}{area_code[6:9]}{secrets.token_hex(3).upper()}"
 
 
 def _validate(session: Session, actor: Actor, data: ApplicationCreate, *, online: bool) -> str:
@@ -142,7 +143,7 @@ def accept(session: Session, *, actor: Actor, case_id: int, version: int | None 
     svc.check_version(session, case, version)
     if case.status != CaseStatus.SUBMITTED:
         raise Conflict("只有待受理的申请可以受理")
-    today = on or date.today()
+    today = on or clock.today()
     hh = _household_for(session, actor, case, today)
     case.household_id, case.area_code = hh.id, hh.area_code
     _record_declared_income(session, actor, case, hh, today)

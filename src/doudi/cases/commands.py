@@ -12,6 +12,7 @@ from doudi.auth.permissions import system_actor
 from doudi.auth.scope import in_subtree
 from doudi.cases.enrollments import finalize_due
 from doudi.cases.inbox import overdue_all
+from doudi.core import clock
 from doudi.db.engine import session_scope
 
 
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
     @cases.command("daily")
     def daily(on: str = typer.Option("", "--date", help="作业日期 YYYY-MM-DD（默认今天）")) -> None:
         """Daily job: end gradual exits and terminations whose 公示 has passed (run from cron)."""
-        today = date.fromisoformat(on) if on else date.today()
+        today = date.fromisoformat(on) if on else clock.today()
         with session_scope() as session:
             done = finalize_due(session, actor=system_actor(name="daily"), today=today)
         typer.echo(f"{today}：{len(done)} 项保障已停发（自次月起）")

@@ -21,6 +21,7 @@ from doudi.auth.scope import under
 from doudi.cases import applications, consistency, steps
 from doudi.cases import service as svc
 from doudi.cases.schemas import ApplicationCreate
+from doudi.core import clock
 from doudi.policy.engine import evaluate_frames, long_decisions
 from doudi.policy.registry_frames import read_registry
 from doudi.registry.models import Household
@@ -100,7 +101,7 @@ def _advance(session: Session, case: Any, until: str, today: date, staff: dict[s
 
 def seed_demo_cases(session: Session, *, township: str, today: date | None = None, seed: int = 2026) -> int:
     """Create the demo applications in one township; returns how many."""
-    today = today or date.today()
+    today = today or clock.today()
     staff = {k: a for k, a in {"caseworker": _actor(session, "caseworker"), "approver": _actor(session, "approver"),
                                "county": _actor(session, "county")}.items() if a is not None}
     if len(staff) < 3:

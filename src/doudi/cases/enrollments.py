@@ -16,6 +16,7 @@ from doudi.auth.scope import get_in_area, in_area
 from doudi.cases.models import ChangeStatus, Enrollment, EnrollmentChange, EnrollmentStatus, Notice
 from doudi.cases.notices import change_notice
 from doudi.cases.procedure import add_months, next_month, rules_for
+from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db.versions import claim
 
@@ -128,7 +129,7 @@ def object_to_termination(session: Session, *, actor: Actor, change_id: int, con
         raise Conflict("只有公示中的停发可以登记异议")
     change.status = ChangeStatus.CANCELLED
     if e.status == EnrollmentStatus.GRADUAL_EXIT and e.gradual_exit_until is not None:
-        e.next_review_on = date.today()  # re-examine the household now
+        e.next_review_on = clock.today()  # re-examine the household now
     _audit(session, actor, e, "enrollment.termination_objection", {}, {}, content)
     return change
 

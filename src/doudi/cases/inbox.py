@@ -17,6 +17,7 @@ from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStatus, CaseStep, StepStatus, Task, TaskStatus
 from doudi.cases.procedure import rules_for
 from doudi.cases.steps import STEP_ACTION
+from doudi.core import clock
 
 
 @dataclass
@@ -36,9 +37,7 @@ class InboxRow:
     programs: list[str]
 
 
-def overdue_clause(today: date, now: datetime) -> Any:
-    """A step is overdue when its day has passed, or its hour-level deadline has."""
-    return or_(CaseStep.due_on < today, CaseStep.due_at < now)
+overdue_clause = svc.overdue_clause  # one definition of "overdue" (cases.service.overdue_steps)
 
 
 def effective_due() -> Any:
@@ -67,7 +66,7 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
           only: str = "") -> tuple[list[InboxRow], int, dict[str, int]]:
     """A page of inbox rows (most urgent first), the total, and counts by state."""
     actor.require("case.read")
-    today = today or date.today()
+    today = today or clock.today()
     now = datetime.now(UTC)
     calendar = svc.calendar_for(actor.area_code)
     near = calendar.add_workdays(today, int(_near_days(actor, today)))
@@ -84,16 +83,19 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
     base = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
         CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, visible)
     if only == "overdue":
-        base = base.where(late)
+        # Every overdue step in the area, whoever it waits for: the same steps the workbench card and the case
+        # list's 仅超时 filter count (cases.service.overdue_steps); those of others are marked as such.
+        base = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
+            CaseStep.id.in_(svc.overdue_steps(actor, today=today, at=now).with_only_columns(CaseStep.id)))
     elif only == "near":
         base = base.where(CaseStep.due_on >= today, CaseStep.due_on <= near)
     counts_stmt = svc.scoped(select(
-        func.count().filter(late),
         func.count().filter(and_(CaseStep.due_on >= today, CaseStep.due_on <= near)),
         func.count(),
     ).select_from(CaseStep).join(Case, Case.id == CaseStep.case_id), actor).where(
         CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, visible)
-    overdue_n, near_n, total_all = session.execute(counts_stmt).one()
+    near_n, total_all = session.execute(counts_stmt).one()
+    overdue_n, _cases = svc.overdue_counts(session, actor=actor, today=today)
     total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
     # Hour-level deadlines (emergency aid) sort by their day, so they are not pushed below dated work.
     ordered = base.order_by(effective_due(), CaseStep.due_at, Case.id)
@@ -122,7 +124,7 @@ def open_tasks(session: Session, *, actor: Actor, limit: int = 50) -> list[tuple
 def overdue_all(session: Session, *, actor: Actor, today: date | None = None, limit: int = 500) -> list[InboxRow]:
     """督办: every overdue active step in the actor's area, whoever it waits for (permission case.escalate)."""
     actor.require("case.escalate")
-    today = today or date.today()
+    today = today or clock.today()
     stmt = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
         CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, overdue_clause(today, datetime.now(UTC)))
     rows = session.execute(stmt.order_by(effective_due(), CaseStep.due_at, Case.id).limit(limit)).all()

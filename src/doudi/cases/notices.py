@@ -17,7 +17,7 @@ from doudi.cases.consistency import override_record, pays
 from doudi.cases.labels import PROGRAM_LABELS as PROGRAM_LABELS  # re-exported: older imports
 from doudi.cases.models import Case, Notice
 from doudi.cases.procedure import next_month
-from doudi.core import storage
+from doudi.core import clock, storage
 from doudi.core.errors import Conflict
 from doudi.core.masking import mask_id
 from doudi.db.versions import claim
@@ -42,7 +42,7 @@ APPEAL = ("如对本决定不服，可以自收到本通知之日起六十日内
 
 def generate_notice(session: Session, *, case: Case, kind: str, actor: Actor, today: date | None = None) -> Notice:
     """Freeze a notice's content (decisions, amounts, reasons, legal basis, appeal rights)."""
-    today = today or date.today()
+    today = today or clock.today()
     names = areas.names(session, codes=[case.area_code[:6], case.area_code[:9]])
     wanted = "approved" if kind == "approval" else "rejected"
     items = [{"program": d.program, "label": PROGRAM_LABELS.get(d.program, d.program),

@@ -10,10 +10,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from doudi.areas import service as areas
 from doudi.audit import service as audit
+from doudi.auth import service as auth
 from doudi.auth.models import User
+from doudi.auth.permissions import Actor
 from doudi.auth.scope import under
 from doudi.cases import (
     applications,
@@ -30,16 +33,34 @@ from doudi.cases import (
 from doudi.cases import service as svc
 from doudi.cases.models import Case, Enrollment, Notice, TemporaryGrant
 from doudi.cases.notices import PROGRAM_LABELS
+from doudi.cases.procedure import OUTCOME_LABELS, STEP_LABELS
 from doudi.cases.schemas import ApplicationCreate
+from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
 from doudi.core.masking import scrub_text
 from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep, Uploaded, upload_field
+from doudi.registry import panels
 from doudi.registry.models import Household
 from doudi.registry.service import get_household
 from doudi.web import inbox_sources
-from doudi.web.render import render
+from doudi.web.forms import row_indices
+from doudi.web.render import register_words, render
 
 router = APIRouter(include_in_schema=False)
+register_words({**PROGRAM_LABELS, **OUTCOME_LABELS, **STEP_LABELS})
+
+
+@panels.register
+def cases_panel(session: Session, actor: Actor, household: Household) -> panels.Panel | None:
+    """The household page: its applications and cases, and the link to register a new one."""
+    if not actor.can("case.read"):
+        return None
+    rows = list(session.scalars(svc.scoped(select(Case), actor).where(Case.household_id == household.id)
+                                .order_by(Case.id.desc()).limit(50)))
+    return panels.Panel(title="救助申请与案件", template="cases/_household_panel.html",
+                        context={"cases": rows, "household": household, "labels": PROGRAM_LABELS,
+                                 "status_labels": export.STATUS, "active": svc.active_step, "step_label": svc.label,
+                                 "can_create": actor.can("case.create")})
 
 
 def _filters(q: str, status: str, program: str, area_code: str, step: str, overdue: str) -> svc.CaseFilter:
@@ -53,11 +74,11 @@ def inbox_page(request: Request, session: SessionDep, actor: PageActor, only: st
     """My work, most urgent first."""
     rows, total, counts = inbox.inbox(session, actor=actor, only=only, page=page)
     tasks = inbox.open_tasks(session, actor=actor)
-    reviews = enrollments.due_reviews(session, actor=actor, today=date.today()) if actor.can("enrollment.manage") \
+    reviews = enrollments.due_reviews(session, actor=actor, today=clock.today()) if actor.can("enrollment.manage") \
         else []
     names = areas.names(session, codes={r.area_code for r in rows})
     waiting = inbox.awaiting_acceptance(session, actor=actor)
-    others = inbox_sources.other_items(session, actor=actor, today=date.today())
+    others = inbox_sources.other_items(session, actor=actor, today=clock.today())
     return render(request, "cases/inbox.html", {"rows": rows, "total": total, "counts": counts, "only": only,
                                                 "waiting": waiting, "others": others[:100],
                                                 "page": page, "pages": max(1, -(-total // 50)), "tasks": tasks,
@@ -105,7 +126,7 @@ def new_case_form(request: Request, session: SessionDep, actor: PageActor, house
 
 def _application_from_form(form: dict[str, Any]) -> ApplicationCreate:
     members = []
-    for i in range(int(form.get("member_count", 0) or 0)):
+    for i in row_indices(form.keys()):  # rows are added and removed in the browser: numbers may have gaps
         name = str(form.get(f"m{i}_name", "")).strip()
         if not name:
             continue
@@ -174,19 +195,33 @@ def case_detail(request: Request, case_id: int, session: SessionDep, actor: Page
 
 def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list[FieldError],
             status_code: int = 200) -> Response:
-    staff = list(session.scalars(under(select(User).where(User.is_active.is_(True)), User.area_code,
-                                       case.area_code[:9]).limit(200)))
+    # Only staff whose roles may investigate are offered as investigators; those chosen at 启动调查 come
+    # pre-selected (and named) at 入户调查.
+    staff = [u for u in session.scalars(under(select(User).where(User.is_active.is_(True)), User.area_code,
+                                               case.area_code[:9]).limit(200))
+             if auth.actor_for(u).can("case.investigate")]
+    started = svc.step_named(case, "investigation_start")
+    picked = (started.data or {}).get("investigator_ids", []) if started else []
+    chosen = [int(i) for i in picked] if isinstance(picked, list) else []
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     rules = svc.rules(case) if case.accepted_on else None
+    events = svc.timeline(session, case=case)
+    active = svc.active_step(case)
+    people = dict(session.execute(select(User.username, User.full_name).where(
+        User.username.in_({e.actor for e in events}), User.full_name != "")).all())
     ctx = {
-        "case": case, "active": svc.active_step(case), "events": svc.timeline(session, case=case),
+        "case": case, "active": active, "events": events, "people": people,
+        "may_act": active is not None and steps.may_act(actor, active),
+        "waiting_for": steps.waiting_for(active) if active is not None else "",
         "docs": documents.documents_of(session, case=case), "doc_kinds": documents.KINDS,
         "notices": list(session.scalars(select(Notice).where(Notice.case_id == case.id))),
-        "labels": PROGRAM_LABELS, "step_label": svc.label, "errors": errors, "staff": staff, "grant": grant,
+        "labels": PROGRAM_LABELS, "step_label": svc.label, "outcome_label": svc.outcome_label, "errors": errors,
+        "staff": staff, "grant": grant, "chosen": chosen,
+        "chosen_names": [u.full_name or u.username for u in staff if u.id in chosen],
         "area": " / ".join(areas.names(session, codes=[case.area_code[:9], case.area_code]).values()),
-        "proposal": applications.proposal_summary(case), "rules": rules, "today": date.today(),
-        "warnings": svc.calendar_for(case.area_code).warnings_for(case.accepted_on or date.today(),
-                                                                  case.extended_to or case.due_on or date.today()),
+        "proposal": applications.proposal_summary(case), "rules": rules, "today": clock.today(),
+        "warnings": svc.calendar_for(case.area_code).warnings_for(case.accepted_on or clock.today(),
+                                                                  case.extended_to or case.due_on or clock.today()),
         "tasks": [t for t, c in inbox.open_tasks(session, actor=actor) if c.id == case.id],
         "enrollments": list(session.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id))),
         "vreq": verify_hook.latest_request(session, case=case), "vtracks": verify_hook.tracking_for(session, case=case),
@@ -319,7 +354,7 @@ def enrollment_list(request: Request, session: SessionDep, actor: PageActor, pro
     if status:
         stmt = stmt.where(Enrollment.status == status)
     if due:
-        stmt = stmt.where(Enrollment.next_review_on <= date.today())
+        stmt = stmt.where(Enrollment.next_review_on <= clock.today())
     if q:
         stmt = stmt.where(Enrollment.household_id.in_(select(Household.id).where(Household.household_no == q.strip())))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -350,7 +385,7 @@ def enrollment_review(request: Request, enrollment_id: int, session: SessionDep,
     try:
         enrollments.review(session, actor=actor, enrollment_id=enrollment_id, version=version, outcome=outcome,
                            reason=reason, new_amount=new_amount or None, months=int(months) if months else None,
-                           today=date.today())
+                           today=clock.today())
     except (ValidationFailed, Conflict) as exc:
         session.rollback()
         e = enrollments.get_enrollment(session, actor=actor, enrollment_id=enrollment_id)
@@ -387,7 +422,7 @@ def notice_served(notice_id: int, session: SessionDep, actor: PageActor, _csrf: 
                   on: Annotated[str, Form()] = "", version: Annotated[int | None, Form()] = None) -> Response:
     """Record that a notice was served on the applicant."""
     notice = notices.mark_served(session, actor=actor, notice_id=notice_id,
-                                 on=date.fromisoformat(on) if on else date.today(), version=version)
+                                 on=date.fromisoformat(on) if on else clock.today(), version=version)
     session.commit()
     target = f"/cases/{notice.case_id}" if notice.case_id else f"/enrollments/{notice.enrollment_id}"
     return RedirectResponse(target, status_code=303)

@@ -40,6 +40,15 @@ STEP_LABELS: dict[str, str] = {
     "termination_publicity": "终止公示",
 }
 
+# What a finished step's outcome says, as the step table and the exports show it.
+OUTCOME_LABELS: dict[str, str] = {
+    "accepted": "已受理", "started": "已启动", "visited": "已入户", "consistent": "与申报一致",
+    "discrepancy": "存在差异", "no_record": "无记录", "reviewed": "已提出意见", "confirmed": "已审核确认",
+    "approve": "同意", "reject": "不同意", "granted": "已批准", "issued": "已决定并告知", "paid": "已发放",
+    "paid_late": "已发放（超时）", "no_objection": "公示无异议", "objection": "公示有异议", "upheld": "维持",
+    "overturned": "纠正", "skipped": "跳过", "withdrawn": "已撤回",
+}
+
 # Canonical order; a case's steps are the union of its programs' step lists, in this order.
 ORDER = list(STEP_LABELS)
 

@@ -15,8 +15,9 @@ from doudi.areas.codes import county_of
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import Q, get_in_area, in_area, under
-from doudi.cases.models import Case, CaseEvent, CaseStep, StepStatus
-from doudi.cases.procedure import STEP_LABELS, Rules, due_for, rules_for
+from doudi.cases.models import Case, CaseEvent, CaseStatus, CaseStep, StepStatus
+from doudi.cases.procedure import OUTCOME_LABELS, STEP_LABELS, Rules, due_for, rules_for
+from doudi.core import clock
 from doudi.core.calendar import WorkCalendar
 from doudi.db.versions import claim
 from doudi.policy.calendar import calendar_for as cal
@@ -35,6 +36,27 @@ def calendar_for(area_code: str) -> WorkCalendar:
 def scoped(stmt: Q, actor: Actor) -> Q:
     """Limit a case query to the actor's area subtree."""
     return in_area(stmt, Case.area_code, actor)
+
+
+def overdue_clause(today: date, at: datetime) -> Any:
+    """A step is overdue when its day has passed, or its hour-level deadline has."""
+    return or_(CaseStep.due_on < today, CaseStep.due_at < at)
+
+
+def overdue_steps(actor: Actor, *, today: date | None = None, at: datetime | None = None) -> Select[int, int]:
+    """超时环节: the one definition the workbench card, the inbox and the case list's 仅超时 filter count — steps
+    not done (active, of an open case) whose deadline has passed, in the actor's area. Selects (step id, case id)."""
+    stmt = scoped(select(CaseStep.id, CaseStep.case_id).join(Case, Case.id == CaseStep.case_id), actor)
+    return stmt.where(CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN,
+                      overdue_clause(today or clock.today(), at or now()))
+
+
+def overdue_counts(session: Session, *, actor: Actor, today: date | None = None) -> tuple[int, int]:
+    """(overdue steps, cases they belong to) in the actor's area."""
+    sub = overdue_steps(actor, today=today).subquery()
+    steps, cases = session.execute(select(func.count(), func.count(func.distinct(sub.c.case_id))).select_from(
+        sub)).one()
+    return int(steps), int(cases)
 
 
 def get_case(session: Session, *, actor: Actor, case_id: int, action: str = "case.read") -> Case:
@@ -67,7 +89,7 @@ def record(session: Session, case: Case, *, actor: Actor, action: str, before: d
 
 def rules(case: Case, on: date | None = None) -> Rules:
     """The procedure rules that govern this case (those in force when it was accepted)."""
-    return rules_for(case.area_code, on or case.accepted_on or date.today())
+    return rules_for(case.area_code, on or case.accepted_on or clock.today())
 
 
 def active_step(case: Case) -> CaseStep | None:
@@ -86,7 +108,7 @@ def activate_next(session: Session, case: Case, *, today: date | None = None) ->
     nxt = next((s for s in sorted(case.steps, key=lambda s: s.seq) if s.status == StepStatus.WAITING), None)
     if nxt is None:
         return None
-    today = today or date.today()
+    today = today or clock.today()
     if nxt.key == "spot_check":  # 特困人员认定办法 Art. 16: only sampled cases are checked by the county
         selected = sample_for_spot_check(session, case, today)
         nxt.data = {"selected": selected}
@@ -111,6 +133,11 @@ def complete(session: Session, step: CaseStep, *, actor: Actor, outcome: str, da
     step.status, step.completed_at, step.performed_by = StepStatus.DONE, now(), actor.user_id
     step.outcome, step.data = outcome, {**(step.data or {}), **data}
     session.flush()
+
+
+def outcome_label(outcome: str | None) -> str:
+    """The Chinese words of a step's outcome."""
+    return OUTCOME_LABELS.get(outcome or "", outcome or "")
 
 
 def label(step_key: str) -> str:
@@ -142,13 +169,12 @@ def list_stmt(actor: Actor, f: CaseFilter, *, today: date | None = None) -> Sele
     if f.program:
         # JSON containment differs between SQLite and PostgreSQL; a LIKE on the serialised list works on both.
         stmt = stmt.where(cast(Case.programs, String).like(f'%"{f.program}"%'))
-    if f.step or f.overdue:
+    if f.step:
         sub = select(CaseStep.case_id).where(CaseStep.status == StepStatus.ACTIVE)
-        if f.step:
-            sub = sub.where(CaseStep.key == f.step)
-        if f.overdue:
-            sub = sub.where(or_(CaseStep.due_on < (today or date.today()), CaseStep.due_at < now()))
+        sub = sub.where(CaseStep.key == f.step)
         stmt = stmt.where(Case.id.in_(sub))
+    if f.overdue:
+        stmt = stmt.where(Case.id.in_(overdue_steps(actor, today=today).with_only_columns(CaseStep.case_id)))
     return stmt
 
 

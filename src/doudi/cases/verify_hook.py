@@ -13,6 +13,7 @@ from doudi.auth.permissions import Actor, on_behalf, system_actor
 from doudi.cases import service as svc
 from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate
+from doudi.core import clock
 from doudi.core.errors import ValidationFailed
 from doudi.registry.models import Household
 from doudi.verification import service as verification
@@ -38,7 +39,7 @@ def authorise_and_request(session: Session, *, actor: Actor, case: Case, househo
         if pid is not None:
             verification.record_authorisation(
                 session, actor=_acting(actor), household_id=household.id, person_id=pid, signed_by_name=name,
-                signed_on=min(on, date.today()), document_ref=f"{case.case_no}-授权书-{i + 1}",
+                signed_on=min(on, clock.today()), document_ref=f"{case.case_no}-授权书-{i + 1}",
                 application_ref=case.case_no)
     try:
         req = verification.create_request(session, actor=_acting(actor), household_id=household.id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query
@@ -21,6 +20,7 @@ from doudi.cases import (
 from doudi.cases import service as svc
 from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate, CaseRead, StepAction
+from doudi.core import clock
 from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
 
 router = APIRouter(tags=["cases"])
@@ -197,7 +197,7 @@ def review(enrollment_id: int, body: ReviewIn, actor: ApiActor, session: Session
     """Record a review, an increase or reduction, a gradual exit or a termination."""
     change = enrollments.review(session, actor=actor, enrollment_id=enrollment_id, version=body.version,
                                 outcome=body.outcome, reason=body.reason, new_amount=body.new_amount,
-                                months=body.months, today=date.today())
+                                months=body.months, today=clock.today())
     session.commit()
     return {"change_id": change.id, "kind": change.kind, "status": change.status,
             "effective_month": change.effective_month.isoformat(), "new_amount": str(change.new_amount)}

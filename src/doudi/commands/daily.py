@@ -7,6 +7,8 @@ from datetime import date
 
 import typer
 
+from doudi.core import clock
+
 # Each module exposes `daily(session, *, today) -> str`, one line of Chinese summary; domains append theirs.
 DAILY_JOBS: list[str] = [
     "doudi.monitoring.jobs",
@@ -33,7 +35,7 @@ def register(app: typer.Typer) -> None:
     def daily(day: str = typer.Option(None, "--date", help="按此日期运行（YYYY-MM-DD，默认今天）")) -> None:
         """Run the daily jobs: monitoring comparison, payment rolls in their window, care deadlines."""
         try:
-            today = date.fromisoformat(day) if day else date.today()
+            today = date.fromisoformat(day) if day else clock.today()
         except ValueError:
             raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{day!r}") from None
         lines = run_daily(today=today)

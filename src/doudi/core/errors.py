@@ -14,7 +14,11 @@ class NotFound(DoudiError):
 
 
 class PermissionDenied(DoudiError):
-    """The user's roles do not allow this action."""
+    """The user's roles do not allow this action; `action` names the permission that is missing, when one is."""
+
+    def __init__(self, message: str = "", *, action: str | None = None) -> None:
+        super().__init__(message)
+        self.action = action
 
 
 class Conflict(DoudiError):
@@ -30,8 +34,8 @@ class FieldError:
     row: int | None = None
 
     def __str__(self) -> str:
-        where = f"row {self.row}, " if self.row is not None else ""
-        return f"{where}{self.field}: {self.message}"
+        where = f"第 {self.row} 行 " if self.row is not None else ""
+        return f"{where}{self.field}：{self.message}"
 
 
 @dataclass
@@ -41,4 +45,4 @@ class ValidationFailed(DoudiError):
     errors: list[FieldError] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return "; ".join(str(e) for e in self.errors)
+        return "；".join(str(e) for e in self.errors)

@@ -10,6 +10,7 @@ from importlib.resources import files
 
 import polars as pl
 
+from doudi.core import clock
 from doudi.core.errors import DoudiError
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -72,7 +73,7 @@ def parse_id_number(raw: str, *, today: date | None = None) -> IdInfo:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise IdNumberError("birth_date", f"出生日期 {number[6:14]} 不是有效日期") from None
-    if born.year < 1900 or born > (today or date.today()):
+    if born.year < 1900 or born > (today or clock.today()):
         raise IdNumberError("birth_date", f"出生日期 {born.isoformat()} 不在合理范围内")
     expected = check_char(number[:17])
     if number[17] != expected:

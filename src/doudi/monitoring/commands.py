@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from doudi.auth.permissions import system_actor
+from doudi.core import clock
 from doudi.db.engine import session_scope
 
 console = Console(stderr=True)
@@ -17,7 +18,7 @@ console = Console(stderr=True)
 
 def _date(value: str | None) -> date:
     try:
-        return date.fromisoformat(value) if value else date.today()
+        return date.fromisoformat(value) if value else clock.today()
     except ValueError:
         raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD：{value!r}") from None
 

@@ -19,7 +19,7 @@ from doudi.monitoring.run import rule_specs, run
 
 def seed(session: Session, *, today: date, township: str) -> None:
     """Run the comparison (as of a week ago and today, for the trend) and answer some of the township's warnings."""
-    system = system_actor(name="demo")
+    system = system_actor(name="演示数据")
     run(session, actor=system, on=today - timedelta(days=7))
     run(session, actor=system, on=today)
     user = session.scalar(select(User).where(User.username == "caseworker"))

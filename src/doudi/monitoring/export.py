@@ -23,8 +23,8 @@ from doudi.monitoring.run import rule_specs
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMNS = ["id", "rule", "rule_label", "level", "status", "household_id", "person_name", "id_number", "area_code",
            "reason", "first_seen_on", "due_date", "disposition", "note", "version"]
-HEADERS = ["编号", "rule", "预警规则", "level", "status", "household_id", "person_name", "id_number", "区划",
-           "预警原因", "发现日期", "due_date", "处置方式", "说明", "版本（回填导入时核对，请勿修改）"]
+HEADERS = ["编号", "规则代码", "预警规则", "级别", "状态", "家庭编号", "姓名", "身份证号", "区划",
+           "预警原因", "发现日期", "处置时限", "处置方式", "说明", "版本"]
 
 
 def rows(session: Session, *, actor: Actor, filters: service.Filters, today: date, unmask: bool = False,
@@ -61,9 +61,9 @@ def write_csv(target: Path | IO[str], data: list[list[object]]) -> None:
 
 
 def sheet(data: list[list[object]]) -> excel.Sheet:
-    """The Excel sheet: contract column names in the header, Chinese level and status words in the cells."""
+    """The Excel sheet: Chinese headers (the CSV keeps the contract's column names), level and status in words."""
     shown = [[*r[:3], LEVEL.get(str(r[3]), r[3]), STATUS.get(str(r[4]), r[4]), *r[5:]] for r in data]
-    return excel.Sheet("监测预警台账", [excel.Col(h) for h in COLUMNS], shown,
-                       caption="监测预警台账：线下处置时在 disposition 列填写处置方式（"
+    return excel.Sheet("监测预警台账", [excel.Col(h) for h in HEADERS], shown,
+                       caption="监测预警台账：线下处置时在“处置方式”列填写（"
                        + "、".join(v for k, v in DISPOSITION.items() if k != "refer")
-                       + "），note 列填写理由，保存后在台账页面导入；请勿修改 id 和 version 列")
+                       + "），“说明”列填写理由，保存后在台账页面导入；请勿修改“编号”和“版本”列")

@@ -17,7 +17,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core.errors import Conflict, DoudiError, NotFound, ValidationFailed
 from doudi.monitoring import service
-from doudi.monitoring.export import COLUMNS
+from doudi.monitoring.export import COLUMNS, HEADERS
 from doudi.monitoring.labels import DISPOSITION
 
 MAX_ROWS = 5000  # one township's ledger; a larger file is refused before anything is read
@@ -77,6 +77,9 @@ def read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, str]]]:
         rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text, newline=""))]
     else:
         raise DispositionFileError(f"不支持的文件类型 {filename}；请上传导出的 .xlsx 或 .csv 台账")
+    # The exported sheet is headed in Chinese, the CSV with the contract's names: both are read.
+    named = dict(zip(HEADERS, COLUMNS, strict=True))
+    rows = [[named.get(c, c) for c in r] if i < 5 else r for i, r in enumerate(rows)]
     at = next((i for i, r in enumerate(rows[:5]) if "id" in r and "disposition" in r), None)
     if at is None:
         raise DispositionFileError(f"{filename} 中找不到台账表头（须含 {'、'.join(NEEDED)} 列）；"

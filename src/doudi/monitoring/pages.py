@@ -4,7 +4,6 @@ with the reason why and its actions, and referrals."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from doudi.areas import service as areas
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.core import excel
+from doudi.core import clock, excel
 from doudi.core.errors import ValidationFailed
 from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
 from doudi.monitoring import export, flows, imports, referrals, service
@@ -44,7 +43,7 @@ def ledger(request: Request, session: SessionDep, actor: PageActor, rule: str = 
            status: str = "open", township: str = "", overdue: str = "", q: str = "",
            page: int = Query(1, ge=1)) -> Response:
     """The 预警台账: filters, search, paging, chart and export."""
-    today = date.today()
+    today = clock.today()
     f = _filters(rule, level, status, township, overdue, q)
     rows, total = service.list_warnings(session, actor=actor, filters=f, today=today, page=page, per_page=PER_PAGE)
     specs = rule_specs("", today)
@@ -72,7 +71,7 @@ def ledger_export(session: SessionDep, actor: PageActor, rule: str = "", level: 
                   township: str = "", overdue: str = "", q: str = "") -> Response:
     """The filtered ledger as Excel (ID numbers masked)."""
     f = _filters(rule, level, status, township, overdue, q)
-    data = export.rows(session, actor=actor, filters=f, today=date.today())
+    data = export.rows(session, actor=actor, filters=f, today=clock.today())
     audit.record(session, actor=actor, action="monitoring.export", object_type="monitoring_export",
                  object_id=len(data), extra={"filters": f.__dict__})
     session.commit()
@@ -104,7 +103,7 @@ def referral_list(request: Request, session: SessionDep, actor: PageActor, statu
     """Referrals in scope (an agency's liaison sees its own), with their deadlines."""
     rows = referrals.list_referrals(session, actor=actor, status=status)
     return render(request, "monitoring/referrals.html", {
-        "rows": rows, "status": status, "labels": REFERRAL_STATUS, "agencies": AGENCIES, "today": date.today(),
+        "rows": rows, "status": status, "labels": REFERRAL_STATUS, "agencies": AGENCIES, "today": clock.today(),
         "can_answer": actor.can("referral.answer")})
 
 
@@ -114,7 +113,7 @@ def referral_answer(referral_id: int, session: SessionDep, actor: PageActor, _cs
                     version: Annotated[int | None, Form()] = None) -> Response:
     """Acknowledge a referral or record its result."""
     referrals.answer(session, actor=actor, referral_id=referral_id, version=version,
-                     acknowledge_only=action == "acknowledge", result=result, today=date.today())
+                     acknowledge_only=action == "acknowledge", result=result, today=clock.today())
     session.commit()
     return RedirectResponse("/monitoring/referrals", status_code=303)
 
@@ -123,12 +122,12 @@ def referral_answer(referral_id: int, session: SessionDep, actor: PageActor, _cs
 def detail(request: Request, warning_id: int, session: SessionDep, actor: PageActor) -> Response:
     """One warning: the reason why, compared values, evidence with provenance, history and actions."""
     w = service.get_warning(session, actor=actor, warning_id=warning_id)
-    spec = rule_specs(w.area_code, date.today()).get(w.rule_key)
+    spec = rule_specs(w.area_code, clock.today()).get(w.rule_key)
     refs = referrals.list_referrals(session, actor=actor, warning_id=w.id) if actor.can("referral.read") else []
     return render(request, "monitoring/detail.html", {
         "w": w, "spec": spec, "refs": refs, "status_labels": STATUS, "level_labels": LEVEL,
         "disposition_labels": DISPOSITION, "agencies": AGENCIES, "referral_labels": REFERRAL_STATUS,
-        "today": date.today(), "can_act": actor.can("monitoring.dispose") and w.status != "closed",
+        "today": clock.today(), "can_act": actor.can("monitoring.dispose") and w.status != "closed",
         "can_apply": actor.can("case.create") and w.status != "closed" and w.case_id is None
         and spec is not None and "application" in spec.dispositions and w.household_id is not None,
         "area_names": areas.names(session, codes={w.area_code})})
@@ -140,7 +139,7 @@ def act(warning_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfCheck
         note: Annotated[str, Form()] = "", disposition: Annotated[str, Form()] = "",
         target_key: Annotated[str, Form()] = "") -> Response:
     """Assign, verify, dispose or close (each with its reason)."""
-    today = date.today()
+    today = clock.today()
     if action == "application":
         case = flows.start_application(session, actor=actor, warning_id=warning_id, version=version, today=today)
         session.commit()
@@ -168,6 +167,6 @@ def household_panel(session: Session, actor: Actor, household: Household) -> Pan
         if actor.can("referral.read") else []
     return Panel("监测预警与转办", "monitoring/_panel.html", {
         "household_id": household.id, "warnings": warnings, "refs": refs,
-        "specs": rule_specs(household.area_code, date.today()),
+        "specs": rule_specs(household.area_code, clock.today()),
         "status_labels": STATUS, "level_labels": LEVEL, "disposition_labels": DISPOSITION, "agencies": AGENCIES,
         "referral_labels": REFERRAL_STATUS})

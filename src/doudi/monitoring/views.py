@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from doudi.core import excel
+from doudi.core import clock, excel
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.masking import mask_id
 from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
@@ -40,7 +40,7 @@ def warning_read(w: MonitorWarning) -> WarningRead:
 @router.post("/runs", response_model=RunRead, status_code=201)
 def start_run(body: RunCreate, actor: ApiActor, session: SessionDep) -> RunRead:
     """Compare the caller's area now (county officers); counts per rule."""
-    result = run(session, actor=actor, on=body.on or date.today(), area=body.area)
+    result = run(session, actor=actor, on=body.on or clock.today(), area=body.area)
     session.commit()
     return RunRead(run_id=result.run_id, on=result.on, new=result.new, batches=result.batches, counts=result.counts)
 
@@ -51,7 +51,7 @@ def warnings(actor: ApiActor, session: SessionDep, rule: str = "", level: str = 
              per_page: int = Query(50, ge=1, le=500)) -> WarningPage:
     """The ledger in the caller's area, filtered and paged."""
     f = service.Filters(rule=rule, level=level, status=status, township=township, overdue=overdue, q=q)
-    rows, total = service.list_warnings(session, actor=actor, filters=f, today=date.today(), page=page,
+    rows, total = service.list_warnings(session, actor=actor, filters=f, today=clock.today(), page=page,
                                         per_page=per_page)
     return WarningPage(total=total, page=page, items=[warning_read(w) for w in rows])
 
@@ -60,7 +60,7 @@ def warnings(actor: ApiActor, session: SessionDep, rule: str = "", level: str = 
 def warnings_export(actor: ApiActor, session: SessionDep, fmt: Literal["csv", "xlsx"] = Query("csv", alias="format"),
                     rule: str = "", status: str = "", unmask: bool = False, reason: str = "") -> Response:
     """One row per warning as CSV or Excel; unmasking needs the permission and a reason (audited)."""
-    data = export.rows(session, actor=actor, filters=service.Filters(rule=rule, status=status), today=date.today(),
+    data = export.rows(session, actor=actor, filters=service.Filters(rule=rule, status=status), today=clock.today(),
                        unmask=unmask, reason=reason)
     session.commit()
     if fmt == "xlsx":
@@ -98,7 +98,7 @@ def warning(warning_id: int, actor: ApiActor, session: SessionDep) -> WarningRea
 @router.post("/warnings/{warning_id}/actions", response_model=WarningRead)
 def warning_action(warning_id: int, body: WarningAction, actor: ApiActor, session: SessionDep) -> WarningRead:
     """Assign, verify, dispose (with reason; refer needs a target) or close a warning."""
-    today = date.today()
+    today = clock.today()
     if body.action == "assign":
         w = service.assign(session, actor=actor, warning_id=warning_id, version=body.version, assignee_id=None,
                            note=body.note)
@@ -128,7 +128,7 @@ def warning_application(warning_id: int, body: LeadApplication, actor: ApiActor,
 @router.get("/stats")
 def stats(actor: ApiActor, session: SessionDep) -> dict[str, object]:
     """Warnings by rule and township, the weekly trend and the on-time disposal rate."""
-    return service.stats(session, actor=actor, today=date.today())
+    return service.stats(session, actor=actor, today=clock.today())
 
 
 @router.get("/referrals", response_model=list[ReferralRead])
@@ -152,6 +152,6 @@ def referral_create(body: ReferralCreate, actor: ApiActor, session: SessionDep) 
 def referral_answer(referral_id: int, body: ReferralAnswer, actor: ApiActor, session: SessionDep) -> ReferralRead:
     """Acknowledge a referral or record its result."""
     r = referrals.answer(session, actor=actor, referral_id=referral_id, version=body.version,
-                         acknowledge_only=body.acknowledge_only, result=body.result, today=date.today())
+                         acknowledge_only=body.acknowledge_only, result=body.result, today=clock.today())
     session.commit()
     return ReferralRead.model_validate(r)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
 from doudi.db.frames import read_frame
 from doudi.db.versions import claim
@@ -173,7 +174,7 @@ def export_roll(session: Session, *, actor: Actor, roll_id: int, fmt: str, versi
             break
         msg_id = f"DD{roll.id}-{seq:04d}-{fmt[:1].upper()}"
         if fmt == "pain001":
-            data = pain001(part, msg_id=msg_id, created=created, execution=today or date.today(),
+            data = pain001(part, msg_id=msg_id, created=created, execution=today or clock.today(),
                            debtor_account=f"{roll.area_code}000000", memo=memo)
             name = f"{msg_id}.xml"
         else:

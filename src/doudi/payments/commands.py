@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
@@ -11,6 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from doudi.auth.permissions import Actor, system_actor
+from doudi.core import clock
 from doudi.core.errors import FieldError, NotFound, ValidationFailed
 from doudi.db.engine import session_scope
 
@@ -118,6 +118,6 @@ def register(app: typer.Typer) -> None:
 
         with session_scope() as session:
             r, why = subsidy.generate_subsidy_roll(session, actor=system_actor(name="cli"), county=area,
-                                                   month=service.parse_month(month), today=date.today())
+                                                   month=service.parse_month(month), today=clock.today())
             typer.echo(why if r is None else f"价格临时补贴花名册 {r.id}：{r.line_count} 笔，"
                                              f"{service.yuan(r.total_fen)} 元（{why}）")

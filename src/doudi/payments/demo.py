@@ -29,7 +29,7 @@ def seed(session: Session, *, today: date, township: str, households: int = 60) 
     county = township[:6]
     month = month_start(today)
     last = shift_months(month, -1)
-    actor = system_actor(name="demo")
+    actor = system_actor(name="演示数据")
     rng = random.Random(20201201)
     if session.scalar(select(PaymentRoll.id).where(PaymentRoll.area_code == county).limit(1)) is not None:
         return

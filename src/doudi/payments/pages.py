@@ -15,7 +15,7 @@ from doudi.areas.codes import county_of
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import county_or_above
 from doudi.cases.notices import PROGRAM_LABELS
-from doudi.core import excel
+from doudi.core import clock, excel
 from doudi.core.errors import Conflict, DoudiError, FieldError, ValidationFailed
 from doudi.core.masking import mask_id
 from doudi.deps import CsrfChecked, PageActor, SessionDep, Uploaded, upload_field
@@ -286,7 +286,7 @@ def _reserve_error(request: Request, session: SessionDep, actor: PageActor, town
 
 def today() -> date:
     """The date pages use (one place to pin in tests)."""
-    return date.today()
+    return clock.today()
 
 
 @register_panel

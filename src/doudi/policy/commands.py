@@ -9,12 +9,14 @@ from typing import Any
 
 import typer
 
+from doudi.core import clock
 from doudi.core.errors import FieldError, ValidationFailed
+from doudi.policy.labels import parameter_label
 
 
 def _date(value: str | None, field: str = "--date") -> date:
     if not value:
-        return date.today()
+        return clock.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -155,13 +157,16 @@ def register(app: typer.Typer) -> None:
             run = run_assessment(session, actor=system_actor(area or "000000", "cli"), frames=frames, on=when,
                                  source=source, source_detail=detail, area_prefix=area)
             progress.update(task, description="写入结果…")
+        packs = "、".join(f"{'全国' if k == 'national' else k} {v}" for k, v in dict(run.pack_versions or {}).items()) \
+            if isinstance(run.pack_versions, dict) else str(run.pack_versions)
         typer.echo(f"评估批次 #{run.id}：{run.households} 户，{run.persons} 人，测算日期 {when}，"
-                   f"参数包 {run.pack_versions}，用时 {run.duration_ms} ms")
+                   f"参数包 {packs}，用时 {run.duration_ms} 毫秒")
         for key, s in run.summary.items():
             if key == "skipped":
                 typer.echo(f"  未评估 {s['households']} 户（参数包不完整）：{'；'.join(s['reasons'])}", err=True)
                 continue
-            typer.echo(f"  {key:<24} {s['households']:>8} 户 {s['persons']:>8} 人 {s['monthly_cost']:>14,.2f} 元/月")
+            typer.echo(f"  {parameter_label(key):<16} {s['households']:>8} 户 {s['persons']:>8} 人 "
+                       f"{s['monthly_cost']:>14,.2f} 元/月")
 
     @app.command("simulate")
     def simulate_cmd(sets: list[str] = typer.Option(..., "--set", help="参数调整，如 dibao.standard.rural=600"),
@@ -243,15 +248,19 @@ def _print_report(report: Any) -> None:
     from rich.table import Table
 
     console = Console(width=160)
-    flag = f"（⚠ 待确认参数：{', '.join(report.provisional)}）" if report.provisional else ""
+    names = {k: parameter_label(k) for k in report.provisional}
+    flag = f"（⚠ 待确认参数：{'、'.join(names.values())}）" if report.provisional else ""
     skipped = f"（{report.skipped} 户所在地区参数包不完整，未纳入）" if report.skipped else ""
-    console.print(f"政策模拟 {report.on}：{report.overrides} {flag}，{report.households} 户{skipped}")
+    changes = "；".join(f"{parameter_label(k)} 调整为 {v}" for k, v in dict(report.overrides).items())
+    console.print(f"政策模拟 {report.on}：{changes}{flag}，{report.households} 户{skipped}")
+    headers = {"program": "救助项目", "township": "乡镇（街道）"}
     for title, df, keys in (("按项目", report.by_program, ["program"]),
                             ("按乡镇（街道）", report.by_township, ["township", "program"])):
         table = Table(title=title)
-        for col in (*keys, "基线户数", "调整后户数", "户数变化", "人数变化", "月支出变化(元)"):
+        for col in (*[headers[k] for k in keys], "基线户数", "调整后户数", "户数变化", "人数变化", "月支出变化(元)"):
             table.add_column(col)
         for r in df.iter_rows(named=True):
-            table.add_row(*[str(r[k]) for k in keys], str(r["base_households"]), str(r["reform_households"]),
+            shown = [parameter_label(str(r[k])) if k == "program" else str(r[k]) for k in keys]
+            table.add_row(*shown, str(r["base_households"]), str(r["reform_households"]),
                           f"{r['delta_households']:+d}", f"{r['delta_persons']:+d}", f"{r['delta_monthly_cost']:+,.2f}")
         console.print(table)

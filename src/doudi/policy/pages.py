@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from doudi.areas import service as areas
 from doudi.auth.permissions import Actor
+from doudi.core import clock
 from doudi.core.errors import DoudiError, PermissionDenied, ValidationFailed
 from doudi.deps import PageActor, SessionDep
 from doudi.policy import service
@@ -36,9 +37,9 @@ LABELS = {p.key: p.label for p in all_programs()}
 
 def _parse_date(raw: str) -> date:
     try:
-        return date.fromisoformat(raw) if raw else date.today()
+        return date.fromisoformat(raw) if raw else clock.today()
     except ValueError:
-        return date.today()
+        return clock.today()
 
 
 @router.get("/policy")
@@ -113,7 +114,7 @@ def evaluation_panel(session: Session, actor: Actor, household: Household) -> pa
     """The household's evaluation for every program, from its registry facts, with reasons and articles."""
     if not actor.can("evaluation.run"):
         return None
-    today = date.today()
+    today = clock.today()
     try:
         result = service.evaluate_registry_household(session, actor=actor, household_id=household.id, on=today)
         error = ""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area
 from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.validation import message_of
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.explain import household_json
 from doudi.policy.frames import from_json
@@ -28,7 +29,7 @@ from doudi.registry.models import Household
 
 def field_errors(exc: ValidationError, *, row: int | None = None) -> list[FieldError]:
     """Every Pydantic error as a FieldError with a dotted field path."""
-    return [FieldError(field=".".join(str(p) for p in e["loc"]) or "(根)", message=e["msg"], row=row)
+    return [FieldError(field=".".join(str(p) for p in e["loc"]) or "(根)", message=message_of(e), row=row)
             for e in exc.errors()]
 
 

@@ -24,6 +24,7 @@ from doudi.deps import SessionDep, SettingsDep, Uploaded, client_ip, upload_fiel
 from doudi.payments import service as pay
 from doudi.portal import service
 from doudi.portal.models import CitizenSession
+from doudi.web.forms import row_indices
 from doudi.web.render import templates
 
 router = APIRouter(prefix="/m", include_in_schema=False)
@@ -157,7 +158,7 @@ def apply_form(request: Request, session: SessionDep, cs: Citizen, proxy: int = 
 
 def _members(form: Any) -> list[dict[str, Any]]:
     out = []
-    for i in range(6):
+    for i in row_indices(form.keys()):
         name = str(form.get(f"m{i}_name", "")).strip()
         if not name:
             continue

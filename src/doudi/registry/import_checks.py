@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from doudi.core import clock
 from doudi.core.ids import CHECK_CHARS, WEIGHTS, province_codes
 from doudi.registry import vocab
 from doudi.registry.import_read import EXTRA, REQUIRED, ROW
@@ -372,7 +373,7 @@ def validate(frame: pl.DataFrame, *, area_codes: list[str], today: date | None =
              outside: pl.Expr | None = None) -> pl.DataFrame:
     """Every failed check as (row_number, field, reason), in file order; `outside` is true for area codes
     outside the importing user's area (auth.scope.outside_area_expr)."""
-    today = today or date.today()
+    today = today or clock.today()
     checks = _row_checks(today, area_codes) + _household_checks(today)
     if outside is not None:
         checks.append(

@@ -29,6 +29,7 @@ from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import outside_area, outside_area_expr
+from doudi.core import clock
 from doudi.core.ids import normalize_id_expr
 from doudi.db.frames import write_frame
 from doudi.ingest.models import BatchStatus, IngestBatch, RejectedRow
@@ -84,7 +85,7 @@ def _household_rejections(frame: pl.DataFrame, errors: pl.DataFrame) -> pl.DataF
 def import_households(session: Session, *, actor: Actor, path: Path, today: date | None = None) -> ImportResult:
     """Import a household file (CSV/XLSX); raises ImportFileError for a file that cannot be read at all."""
     actor.require("import.run")
-    today = today or date.today()
+    today = today or clock.today()
     if not path.is_file():
         raise ImportFileError(f"找不到文件 {path}")
     sha = file_sha256(path)

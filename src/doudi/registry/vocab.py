@@ -163,6 +163,34 @@ LABELS: dict[str, str] = {
     "vehicle": "机动车", "business_registration": "市场主体登记", "provident_fund": "住房公积金",
     "medical": "医疗", "education": "教育", "rehabilitation": "康复",
     "declared": "申报", "investigated": "入户调查", "feed": "部门数据",
+    # living conditions (生活状况): kinds and values
+    "housing_type": "住房类型", "housing_condition": "住房状况", "floor_area_per_capita": "人均住房面积(㎡)",
+    "drinking_water": "饮用水", "toilet": "厕所", "housing": "住房安全", "unsafe_housing": "危房",
+    "institution": "机构供养", "owned_apartment": "自有商品房", "self_built_house": "自建房",
+    "public_rental": "公租房", "rented": "租住", "borrowed": "借住", "good": "良好", "ordinary": "一般",
+    "dilapidated": "危房", "tap": "自来水", "well": "井水", "flush": "水冲式厕所", "dry": "旱厕",
+    "safe": "安全", "unsafe": "不安全", "yes": "是", "no": "否", "true": "是", "false": "否",
+    # financial products and vehicle types in agency records
+    "deposit": "存款", "wealth_management": "理财", "fund": "基金", "securities": "证券", "insurance": "商业保险",
+    "car": "小汽车", "truck": "货车", "van": "面包车", "motorcycle": "摩托车", "e_bike": "电动自行车",
+    "disabled_mobility": "残疾人机动轮椅车", "vessel": "船舶",
+    "cancelled": "已注销", "active": "正常", "normal": "正常", "residential": "住宅", "commercial": "商业",
+    "enrolled": "在读", "graduated": "已毕业", "dropped_out": "辍学", "deceased": "已死亡",
+    "open": "待处理", "closed": "已办结", "complaint": "投诉", "return_visit": "回访", "flagged": "存疑",
+    "rejected": "已驳回", "approved": "已批准", "yearly": "年度复核", "pending": "待处理", "done": "已完成",
+    "draft": "草稿", "held": "暂缓", "paid": "已发放", "submitted": "待受理", "decided": "已办结",
+    "scheduled": "已安排", "checked_in": "已签到", "completed": "已完成", "missed": "未到", "answered": "已答复",
+    "pdf": "PDF", "xlsx": "Excel", "csv": "CSV",
+    "all": "全部", "assets": "财产", "expenses": "刚性支出", "income": "收入", "living": "生活状况",
+    "assigned": "已分派", "disposed": "已处置", "new": "新预警", "no_action": "无需处置", "onsite": "入户",
+    "phone": "电话", "video": "视频", "review": "复核", "verifying": "核实中", "self": "本人", "self_care": "生活自理",
+    "standard": "标准", "bank": "银行存款", "death": "死亡", "disability": "残疾人证", "hukou": "户籍",
+    "real_estate": "不动产", "school": "学籍", "social_insurance": "社会保险", "tax": "个人所得税",
+    "unemployment": "失业登记",
+    # 申请方式
+    "staff": "窗口受理", "applicant": "本人申请", "proxy": "委托代办", "discovery": "主动发现", "online": "网上申请",
+    # area levels
+    "province": "省", "city": "市", "county": "县（市、区）", "township": "乡镇（街道）", "village": "村（居）",
 }
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doudi.areas.codes import level_of
 from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.core.ids import parse_id_number
 from doudi.db.versions import claim
@@ -77,13 +77,25 @@ def _new_person(m: MemberCreate) -> Person:
     return Person(id_number=info.number, name=m.name, sex=info.sex, birth_date=info.birth_date, version=1, **attrs)
 
 
+def next_household_no(session: Session, *, area_code: str) -> str:
+    """户编号 of a new household: the township's 9-digit code and the next 6-digit number within it (15 digits,
+    the same shape as the numbers the demo county and imports carry). Two registrations racing for one number
+    meet the unique key, and the second is refused as a conflict."""
+    town = area_code[:9]
+    # Numbers of one length sort as text in numeric order, so the largest is the last one given.
+    last = session.scalar(select(func.max(Household.household_no)).where(
+        Household.household_no.startswith(town), func.length(Household.household_no) == 15)) or ""
+    serial = int(last[9:]) if last[9:].isdigit() else 0
+    return f"{town}{serial + 1:06d}"
+
+
 def create_household(session: Session, *, actor: Actor, data: HouseholdCreate,
                      members_since: date | None = None) -> Household:
     """Register a household and its members (living together since `members_since`, default today);
     a person already in another household is refused."""
     actor.require("household.create")
     _check_area(session, actor, data.area_code)
-    number = data.household_no or f"{data.area_code[:9]}{secrets.token_hex(3).upper()}"
+    number = data.household_no or next_household_no(session, area_code=data.area_code)
     if session.scalar(select(Household.id).where(Household.household_no == number)):
         raise ValidationFailed([FieldError("household_no", f"户编号 {number} 已存在")])
     errors = []
@@ -108,7 +120,7 @@ def create_household(session: Session, *, actor: Actor, data: HouseholdCreate,
         session.add(person)
         session.flush()
         session.add(Membership(household_id=hh.id, person_id=person.id, relation=m.relation.value,
-                               exclusion=m.exclusion, valid_from=members_since or date.today()))
+                               exclusion=m.exclusion, valid_from=members_since or clock.today()))
     session.flush()
     session.refresh(hh)
     after = {**_snap(hh, HOUSEHOLD_FIELDS), "household_no": number, "members": len(data.members)}
@@ -195,7 +207,7 @@ def end_membership(session: Session, *, actor: Actor, household_id: int, person_
     if m.relation == "head":
         raise ValidationFailed([FieldError("person_id", "户主不能直接移出，请先变更户主")])
     claim(session, hh, label="该家庭档案")  # membership changes move the household's version on
-    m.valid_to = on or date.today()
+    m.valid_to = on or clock.today()
     session.flush()
     _revision(session, actor=actor, obj_type="membership", obj_id=m.id, household_id=hh.id, action="end",
               before={"valid_to": None}, after={"valid_to": m.valid_to.isoformat(), "reason": reason})
@@ -300,7 +312,7 @@ def add_member(session: Session, *, actor: Actor, household_id: int, data: Membe
         session.add(person)
         session.flush()
     m = Membership(household_id=hh.id, person_id=person.id, relation=data.relation.value, exclusion=data.exclusion,
-                   valid_from=date.today())
+                   valid_from=clock.today())
     session.add(m)
     session.flush()
     _revision(session, actor=actor, obj_type="membership", obj_id=m.id, household_id=hh.id, action="add",

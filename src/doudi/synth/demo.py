@@ -11,7 +11,6 @@ import csv
 import importlib
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from importlib.resources import files
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from doudi.bootstrap import init_database
 from doudi.caseload.importer import import_enrollments
 from doudi.cases.demo import seed_demo_cases
 from doudi.config import Settings
+from doudi.core import clock
 from doudi.db.engine import session_scope
 from doudi.registry.facts_import import import_facts
 from doudi.registry.importer import import_households
@@ -63,7 +63,7 @@ class DemoResult:
 
 def _load_county(engine: Engine, out: Path, households: int, seed: int, console: Console) -> None:
     generate(SynthConfig(region=DEMO_REGION, households=households, seed=seed), out, console=console)
-    actor = system_actor(name="demo")
+    actor = system_actor(name="演示数据")
     with session_scope(engine) as session:  # one transaction: a crash leaves no half-loaded county
         upsert_areas(session, rows=parse_division_file(out / "areas.csv"))
         session.flush()
@@ -83,7 +83,7 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
 
 def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:
     """Ingest every synthetic agency feed and link its people, so verification has real answers to show."""
-    actor = system_actor(name="demo")
+    actor = system_actor(name="演示数据")
     loaded = 0
     for path in sorted(feeds.glob("*.csv")):
         with path.open(encoding="utf-8") as fh:
@@ -119,7 +119,7 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
                 continue
             auth.create_user(
                 session,
-                actor=system_actor(name="demo"),
+                actor=system_actor(name="演示数据"),
                 username=a.username,
                 password=a.password,
                 roles=[a.role],
@@ -174,7 +174,7 @@ def run_demo(
             result.cases = seed_demo_cases(session, township=township)
         for name in DOMAIN_DEMOS:
             with session_scope(engine) as session:
-                importlib.import_module(name).seed(session, today=date.today(), township=township)
+                importlib.import_module(name).seed(session, today=clock.today(), township=township)
     with session_scope(engine) as session:
         result.households = session.scalar(select(func.count()).select_from(Household)) or 0
         codes = {a.area_code for a in result.accounts}

@@ -196,7 +196,9 @@ def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> 
         .sort("pid")
     )
     hh = hh.with_columns(
-        household_no=pl.col("county_code") + pl.col("hh").add(1).cast(pl.Utf8).str.zfill(8),
+        # 户编号: the township's 9-digit code and a 6-digit number within it, 15 digits like the console's
+        household_no=pl.col("township_code")
+        + (pl.int_range(pl.len()).over("township_code", order_by="hh") + 1).cast(pl.Utf8).str.zfill(6),
         police_no=pl.Series(stream(s, "ids").permutation(hh.height) + 100_000_000).cast(pl.Utf8),
     )
     tick("姓名与身份证号")

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from doudi.areas import service as areas
 from doudi.audit import service as audit
-from doudi.core import excel
+from doudi.core import clock, excel
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.deps import PageActor, SessionDep
 from doudi.targeting import export, service
@@ -44,7 +44,7 @@ def effect_page(request: Request, session: SessionDep, actor: PageActor, start: 
                 township: str = "") -> Response:
     """核对成效: decisions verification changed, what it found and what that is worth a month."""
     actor.require("targeting.read")
-    frm, to = _period(start, end, date.today())
+    frm, to = _period(start, end, clock.today())
     if township and not actor.sees(township):
         raise ValidationFailed([FieldError("township", "所选乡镇不在您的管辖范围内")])
     effect = service.verification_effect(session, actor=actor, start=frm, end=to, area=township)
@@ -63,7 +63,7 @@ def effect_export(session: SessionDep, actor: PageActor, start: str = "", end: s
                   township: str = "") -> Response:
     """The same report as an Excel workbook; the export is audited."""
     actor.require("targeting.read")
-    frm, to = _period(start, end, date.today())
+    frm, to = _period(start, end, clock.today())
     if township and not actor.sees(township):
         raise ValidationFailed([FieldError("township", "所选乡镇不在您的管辖范围内")])
     effect = service.verification_effect(session, actor=actor, start=frm, end=to, area=township)

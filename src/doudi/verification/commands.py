@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from doudi.auth.permissions import system_actor
+from doudi.core import clock
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.db.engine import session_scope
 
@@ -165,7 +166,7 @@ def register(app: typer.Typer) -> None:
         with session_scope() as session:
             a = service.record_authorisation(
                 session, actor=system_actor(), household_id=household_id, person_id=person_id,
-                signed_by_name=signed_by, signed_on=date.fromisoformat(signed_on) if signed_on else date.today(),
+                signed_by_name=signed_by, signed_on=date.fromisoformat(signed_on) if signed_on else clock.today(),
                 document_ref=document_ref, scope=scope.split(","), signed_by_relation=relation)
             typer.echo(f"授权书已登记：{a.id}")
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from doudi.core.dates import shift_months
 from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
+from doudi.registry.vocab import label
 from doudi.verification import payload
 from doudi.verification.models import FeedRecord
 from doudi.verification.reach import link_prefix
@@ -180,7 +181,7 @@ def _map(key: str, d: dict[str, Any], period: date | None, as_of: date) -> dict[
     if key == "vehicle":
         return base | {"table": "asset", "kind": "vehicle", "amount": d.get("estimated_value") or 0.0,
                        "exempt": d["vehicle_type"] in EXEMPT_VEHICLES,
-                       "description": f"{d['plate_no']} {d['vehicle_type']}"}
+                       "description": f"{d['plate_no']} {label(d['vehicle_type'])}"}
     if key == "business":
         if d["status"] != "active":
             return None
@@ -188,7 +189,7 @@ def _map(key: str, d: dict[str, Any], period: date | None, as_of: date) -> dict[
                        "description": f"{d['entity_name']}（{d['credit_code']}）"}
     if key == "bank":
         return base | {"table": "asset", "kind": "financial", "amount": d["balance"],
-                       "description": f"{d['institution']} {d['product']}", "period_end": start}
+                       "description": f"{d['institution']} {label(d['product'])}", "period_end": start}
     if key == "medical":
         # The insurer reports every settlement of the year, so its figures cover the whole year before `as_of`
         # (a month without a settlement had none): spread over that year, they replace the declared costs in every

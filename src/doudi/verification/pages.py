@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor, on_behalf
+from doudi.core import clock
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep
 from doudi.registry.models import Household
 from doudi.registry.panels import Panel, register
@@ -59,10 +60,11 @@ def batch_page(request: Request, batch_id: int, session: SessionDep, actor: Page
     """One batch: lineage, link outcome and its quarantined rows, page by page."""
     batch = queue.get_batch(session, actor=actor, batch_id=batch_id)
     rows, total = queue.rejects(session, actor=actor, batch_id=batch_id, page=page, per_page=50)
+    source = load_sources().get(batch.source_key)
     return render(request, "verification/batch.html", {
         "b": batch, "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // 50)),
         "matches": queue.match_counts(session, actor=actor, batch=batch),
-        "source": load_sources().get(batch.source_key)})
+        "source": source, "col_labels": {c.name: c.label for c in source.columns} if source else {}})
 
 
 @router.get("/reviews")
@@ -92,7 +94,7 @@ def requests_page(request: Request, session: SessionDep, actor: PageActor, statu
     names = {h.id: h.household_no for h in session.query(Household).filter(
         Household.id.in_([r.household_id for r in items]))} if items else {}
     return render(request, "verification/requests.html", {"items": items, "names": names, "status": status,
-                                                          "today": date.today()})
+                                                          "today": clock.today()})
 
 
 @router.post("/requests")
@@ -150,7 +152,7 @@ def household_panel(session: Session, actor: Actor, household: Household) -> Pan
         return None
     auths = service.authorisations_for(session, actor=actor, household_id=household.id)
     latest = service.household_tracking(session, actor=actor, household_id=household.id)
-    missing = service.missing_authorisations(session, household, date.today())
+    missing = service.missing_authorisations(session, household, clock.today())
     return Panel("信息核对", "verification/_panel.html", {
         "hh": household, "auths": auths, "latest": latest, "missing": missing,
         "members": current_members(household), "can_request": actor.can("verification.request")})

@@ -100,15 +100,22 @@ def compute(
     akeys = ["household_id", "kind"]
     da = declared_assets.filter(~pl.col("exempt")).group_by(akeys).agg(
         pl.col("quantity").sum().alias("declared_count"), pl.col("value").sum().alias("declared_value"))
+    # A register that records holdings without a value (不动产登记: the house, not its price) leaves the verified
+    # value unknown, not 0.00: the declared value is then reported as not verified, never as "no difference".
     va = verified_assets.filter(~pl.col("exempt")).group_by(akeys).agg(
-        pl.col("quantity").sum().alias("verified_count"), pl.col("value").sum().alias("verified_value"))
+        pl.col("quantity").sum().alias("verified_count"),
+        pl.when((pl.col("value") > 0).any()).then(pl.col("value").sum()).alias("verified_value"))
     assets = da.join(va, on=akeys, how="full", coalesce=True).with_columns(
         pl.col("declared_count", "verified_count").fill_null(0).cast(pl.Int64),
-        pl.col("declared_value", "verified_value").fill_null(0.0).round(2),
+        pl.col("declared_value").fill_null(0.0).round(2),
     ).with_columns(
+        pl.when(pl.col("verified_count") == 0).then(pl.lit(0.0)).otherwise(pl.col("verified_value")).round(2)
+        .alias("verified_value"),
+    ).with_columns(
+        (pl.col("verified_value").is_null() & (pl.col("declared_value") > 0)).alias("unvalued"),
         ((pl.col("verified_count") > pl.col("declared_count")) | (
             pl.col("verified_value") > pl.col("declared_value") * (1 + params.tolerance_ratio) + params.tolerance_yuan
-        )).alias("flagged")
+        ).fill_null(False)).alias("flagged"),
     ).sort(akeys)
 
     disc = pl.concat([
@@ -130,13 +137,19 @@ def compute(
     for hid in members["household_id"].unique().to_list():
         mine = disc.filter(pl.col("household_id") == hid)
         tot = totals.filter(pl.col("household_id") == hid)
-        conclusions[hid] = conclusion(mine, tot)
+        unvalued = assets.filter((pl.col("household_id") == hid) & pl.col("unvalued"))["kind"].to_list()
+        conclusions[hid] = conclusion(mine, tot, unvalued)
     return Report(months, income_by_month, compare, totals, assets, statuses, disc, conclusions)
 
 
-def conclusion(discrepancies: pl.DataFrame, totals: pl.DataFrame) -> str:
-    """One paragraph: consistent, or which differences need explaining and how large they are."""
+def conclusion(discrepancies: pl.DataFrame, totals: pl.DataFrame, unvalued: list[str] | None = None) -> str:
+    """One paragraph: consistent, or which differences need explaining and how large they are; property whose
+    value no agency gave (`unvalued` kinds) is named as not verified."""
+    kinds = "、".join(label(k) for k in unvalued or [])
+    unverified = f"部门数据只登记了{kinds}的数量、未提供价值，申报的价值未经核对，需入户核实" if kinds else ""
     if discrepancies.height == 0:
+        if unverified:
+            return f"经信息核对，家庭申报的收入与部门数据一致，财产数量与部门登记一致；{unverified}。"
         return "经信息核对，家庭申报的收入和财产与部门数据一致，未发现需要说明的差异。"
     parts = []
     inc = discrepancies.filter(pl.col("category") == "income")
@@ -153,4 +166,6 @@ def conclusion(discrepancies: pl.DataFrame, totals: pl.DataFrame) -> str:
     st = discrepancies.filter(pl.col("category") == "status")
     if st.height:
         parts.append(f"身份状态需核实 {st.height} 项")
+    if unverified:
+        parts.append(unverified)
     return "经信息核对，发现以下差异，需申请人说明或入户核实：" + "；".join(parts) + "。"

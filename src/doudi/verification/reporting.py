@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.core import clock
 from doudi.core.masking import mask_id
 from doudi.policy.params import load_pack
 from doudi.registry.models import AssetFact, Household, IncomeFact
@@ -187,7 +188,8 @@ def report_xlsx(session: Session, *, actor: Actor, request_id: int) -> bytes:
                              Col("申报价值(元)", 14, number_format=yuan), Col("核对价值(元)", 14, number_format=yuan),
                              Col("需说明", 8)],
                    [[label(a["kind"]), a["declared_count"], a["verified_count"], a["declared_value"],
-                     a["verified_value"], "是" if a["flagged"] else ""] for a in ctx["assets"]])
+                     a["verified_value"] if a["verified_value"] is not None else "部门数据无估值",
+                     "是" if a["flagged"] else ""] for a in ctx["assets"]])
     categories = {"income": "收入", "asset": "财产", "status": "状态"}
     differences = Sheet("差异", [Col("类别", 8), Col("成员", 12), Col("项目", 14), Col("申报", 14), Col("核对", 14),
                                Col("差额", 14)],
@@ -196,7 +198,7 @@ def report_xlsx(session: Session, *, actor: Actor, request_id: int) -> bytes:
     tracks = Sheet("核对进度", [Col("数据源", 16), Col("部门", 16), Col("状态", 8), Col("记录数", 8),
                              Col("反馈时间", 18), Col("说明", 30)],
                    [[t.label, t.agency, t.status_label, t.records,
-                     t.answered_at.strftime("%Y-%m-%d %H:%M") if t.answered_at else "", t.message]
+                     clock.shown(t.answered_at), t.message]
                     for t in ctx["tracks"]])
     data = to_bytes(summary, income, compare, assets, differences, tracks)
     audit.record(session, actor=actor, action="verification.report_export", object_type="verification_request",

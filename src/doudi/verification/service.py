@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import area_clause, get_in_area, in_area, in_subtree
+from doudi.core import clock
 from doudi.core.dates import whole_months_before
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.ingest.models import BatchStatus, IngestBatch
@@ -61,7 +62,7 @@ def record_authorisation(
         errors.append(FieldError("document_ref", "授权书编号/影像引用必填"))
     if signed_by_relation not in ("self", "guardian", "agent"):
         errors.append(FieldError("signed_by_relation", "应为 self/guardian/agent"))
-    if signed_on > date.today():
+    if signed_on > clock.today():
         errors.append(FieldError("signed_on", "签署日期不能晚于今天"))
     if errors:
         raise ValidationFailed(errors)
@@ -114,7 +115,7 @@ def create_request(
     """Open a request for every source; refuses while a counted member's authorisation is missing."""
     actor.require("verification.request")
     hh = _household(session, actor, household_id)
-    on = requested_on or date.today()
+    on = requested_on or clock.today()
     missing = missing_authorisations(session, hh, on)
     if missing:
         raise ValidationFailed([

@@ -127,7 +127,7 @@ def _reasons(rows: pl.DataFrame, source: Source) -> pl.DataFrame:
         raw = _text(c)
         parts = [pl.when(cond).then(msg) for cond, msg in _problems(c, raw, _value(c, raw, lenient=True))]
         messages.append(pl.when(pl.coalesce(parts).is_not_null())
-                        .then(pl.lit(c.name + ": ") + pl.coalesce(parts)).alias(f"_e_{c.name}"))
+                        .then(pl.lit(c.label + "：") + pl.coalesce(parts)).alias(f"_e_{c.name}"))
     err_cols = [f"_e_{c.name}" for c in cols]
     raw = pl.struct([pl.col(c).cast(pl.Utf8) for c in rows.columns if c != "row_number"]).struct.json_encode()
     return rows.with_columns(messages).select(

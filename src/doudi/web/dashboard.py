@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import area_clause
-from doudi.cases.models import Case, CaseStatus, CaseStep, StepStatus
+from doudi.cases.models import Case, CaseStatus
+from doudi.cases.service import overdue_counts
 from doudi.registry.models import Household
 
 
@@ -60,10 +60,8 @@ def _case_cards(session: Session, actor: Actor) -> list[Card]:
     base = select(func.count(Case.id)).where(area_clause(Case.area_code, actor))
     open_n = session.scalar(base.where(Case.status == CaseStatus.OPEN)) or 0
     waiting = session.scalar(base.where(Case.status == CaseStatus.SUBMITTED)) or 0
-    overdue = session.scalar(
-        select(func.count(CaseStep.id)).join(Case, Case.id == CaseStep.case_id).where(
-            area_clause(Case.area_code, actor), CaseStep.status == StepStatus.ACTIVE, CaseStep.due_on < date.today())
-    ) or 0
+    overdue, cases = overdue_counts(session, actor=actor)  # the inbox and the case list count the same steps
     return [Card("办理中案件", f"{open_n:,}", "/cases?status=open"),
             Card("待受理申请", f"{waiting:,}", "/cases?status=submitted", tone="warn" if waiting else ""),
-            Card("超时环节", f"{overdue:,}", "/inbox?only=overdue", tone="bad" if overdue else "")]
+            Card("超时环节", f"{overdue:,}", "/inbox?only=overdue", note=f"涉及 {cases:,} 件案件" if overdue else "",
+                 tone="bad" if overdue else "")]

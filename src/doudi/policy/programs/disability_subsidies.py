@@ -35,11 +35,16 @@ class DSParams(Params):
 CODES = Codes(KEY, [
     Reason("living", "低保家庭中的残疾人，困难残疾人生活补贴 {living} 元/月", ("disability_subsidies.living",)),
     Reason("care", "{grade} 级重度残疾人，护理补贴 {care} 元/月", ("disability_subsidies.care",)),
-    Reason("not_low_income", "所在家庭未纳入低保，不享受困难残疾人生活补贴", ("disability_subsidies.living",)),
+    Reason("not_low_income", "所在家庭不符合低保条件，不享受困难残疾人生活补贴", ("disability_subsidies.living",)),
     Reason("grade_not_severe", "残疾等级为 {grade} 级，不属于重度残疾人护理补贴对象（{care_max_grade} 级及以上）",
            ("disability_subsidies.care",)),
     Reason("de_facto_full", "已全额领取事实无人抚养儿童补贴，不享受困难残疾人生活补贴", ("child_welfare.de_facto",)),
     Reason("excluded_member", "服刑、宣告失踪等人员不予发放", ("disability_subsidies.living",)),
+    # The household qualifies for 低保 but this person is not a 低保 member: say why, not "未纳入低保".
+    Reason("extreme_poverty_member", "本人按特困人员救助供养，不作为低保家庭成员享受困难残疾人生活补贴",
+           ("disability_subsidies.living",)),
+    Reason("not_counted", "本人不计入共同生活的家庭成员，不随低保家庭享受困难残疾人生活补贴",
+           ("disability_subsidies.living",)),
 ])
 
 
@@ -80,10 +85,14 @@ def _reasons(m: pl.DataFrame, q: DSParams, on: date, seg: Segments) -> pl.DataFr
     del q, on, seg
     present = pl.col("ds_present")
     de_facto_full = pl.col("ds_de_facto_full")
+    household_db = pl.col("h_db_main") | pl.col("h_db_exit")  # the household qualifies for 低保 (or its exit period)
     return m.with_columns(ds_reasons=CODES.sparse_mask(m, pl.col("disabled"), [
         (pl.col("ds_living"), "living"),
         (pl.col("ds_care"), "care"),
-        (present & ~pl.col("ds_low_income"), "not_low_income"),
+        (present & ~pl.col("ds_low_income") & ~household_db, "not_low_income"),
+        (present & ~pl.col("ds_low_income") & household_db & pl.col("ep_eligible"), "extreme_poverty_member"),
+        (present & ~pl.col("ds_low_income") & household_db & ~pl.col("ep_eligible") & ~pl.col("counted"),
+         "not_counted"),
         (present & ~pl.col("ds_care"), "grade_not_severe"),
         (present & (pl.col("ds_living_base") > 0) & de_facto_full, "de_facto_full"),
         (pl.col("disabled") & pl.col("exclusion").is_not_null(), "excluded_member"),

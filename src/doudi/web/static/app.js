@@ -34,3 +34,29 @@ function drawCharts(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
 document.addEventListener("htmx:afterSwap", function (evt) { drawCharts(evt.target); });
+
+// Repeated rows (家庭成员): "添加成员" copies the row template with the next free number, "删除" removes its row.
+document.addEventListener("click", function (evt) {
+  var add = evt.target.closest("[data-add-row]");
+  if (add) {
+    var tpl = document.getElementById(add.getAttribute("data-add-row"));
+    var box = document.getElementById(add.getAttribute("data-target"));
+    if (!tpl || !box) { return; }
+    var next = 0;
+    box.querySelectorAll("[name$='_name']").forEach(function (el) {
+      var m = /^[a-z]+(\d+)_name$/.exec(el.name);
+      if (m) { next = Math.max(next, parseInt(m[1], 10) + 1); }
+    });
+    var holder = document.createElement("div");
+    holder.innerHTML = tpl.innerHTML.replace(/__i__/g, String(next));
+    while (holder.firstElementChild) { box.appendChild(holder.firstElementChild); }
+    var first = box.lastElementChild && box.lastElementChild.querySelector("input");
+    if (first) { first.focus(); }
+    return;
+  }
+  var remove = evt.target.closest("[data-remove-row]");
+  if (remove) {
+    var row = remove.closest(".member-row, fieldset.member");
+    if (row) { row.remove(); }
+  }
+});
