@@ -32,8 +32,8 @@ from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
 from tests.auth.probes_care import care_objects, care_probes
 from tests.auth.probes_cases import admin_probes, case_probes, import_probes, policy_probes, verification_probes
-from tests.auth.probes_payments import payment_objects, payment_probes
 from tests.auth.probes_monitoring import monitoring_probes, seed_monitoring
+from tests.auth.probes_payments import payment_objects, payment_probes
 from tests.cases.world import follow_engine
 from tests.factories import PASSWORD, TOWN_A, TOWN_B, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
 

@@ -3,13 +3,14 @@ decides whether the two numbers are one person)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import polars as pl
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
+from doudi.core import clock
 from doudi.monitoring.models import MonitorRun
 from doudi.monitoring.rules.base import HIT_SCHEMA
 from doudi.monitoring.run import group_hits, rule_specs, write_grouped
@@ -35,7 +36,7 @@ def raise_warnings(session: Session, actor: Actor, found: list[events.DoubleRegi
     """Write the hits to the ledger as a small run of the 重复 rule in the linking transaction (audited)."""
     if not found:
         return
-    on = date.today()
+    on = clock.today()
     specs = {k: s for k, s in rule_specs("", on).items() if k == RULE}
     if not specs:
         return

@@ -89,7 +89,7 @@ def dispositions_import(request: Request, session: SessionDep, actor: PageActor,
     """Dispositions made offline in the exported ledger: good rows disposed, bad rows listed with line and why."""
     try:
         result = imports.import_dispositions(session, actor=actor, data=file.check(), filename=file.filename,
-                                             today=date.today())
+                                             today=clock.today())
     except (imports.DispositionFileError, ValidationFailed) as exc:
         session.rollback()
         return render(request, "monitoring/import_result.html", {"error": str(exc), "result": None},

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import in_subtree
+from doudi.core import clock
 from doudi.core.errors import Conflict, PermissionDenied
 from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.db.versions import is_unique_violation
@@ -281,7 +282,7 @@ def after_ingest(session: Session, actor: Actor, batch: IngestBatch) -> None:
     """The comparison triggered by a feed ingest: the new rows and the households they touch, as of today, in the
     ingesting user's area (attributed to them; the registry rules wait for the daily run)."""
     if batch.source_key in FEED_COLUMNS:
-        run(session, actor=actor, on=date.today(), incremental=True)
+        run(session, actor=actor, on=clock.today(), incremental=True)
 
 
 hooks.after_ingest("monitoring", after_ingest)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -80,7 +79,7 @@ def dispositions_import(actor: ApiActor, session: SessionDep,
     with line, field and reason (a file that cannot be read at all is a 422)."""
     try:
         result = imports.import_dispositions(session, actor=actor, data=file.check(), filename=file.filename,
-                                             today=date.today())
+                                             today=clock.today())
     except imports.DispositionFileError as exc:
         raise ValidationFailed([FieldError("file", str(exc))]) from None
     session.commit()
@@ -120,7 +119,7 @@ def warning_application(warning_id: int, body: LeadApplication, actor: ApiActor,
                         ) -> dict[str, object]:
     """Turn a discovery lead into an application (channel 主动发现) in one action; the warning is disposed."""
     case = flows.start_application(session, actor=actor, warning_id=warning_id, version=body.version,
-                                   today=date.today())
+                                   today=clock.today())
     session.commit()
     return {"case_id": case.id, "case_no": case.case_no, "warning_id": warning_id}
 
@@ -143,7 +142,7 @@ def referral_create(body: ReferralCreate, actor: ApiActor, session: SessionDep) 
     actor.require("referral.create")
     w = service.get_warning(session, actor=actor, warning_id=body.warning_id)
     r = referrals.create(session, actor=actor, warning=w, target_kind=body.target_kind, target_key=body.target_key,
-                         purpose=body.purpose, today=date.today())
+                         purpose=body.purpose, today=clock.today())
     session.commit()
     return ReferralRead.model_validate(r)
 

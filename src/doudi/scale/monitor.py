@@ -72,7 +72,7 @@ def inputs_of(table: pa.Table) -> Inputs:
     df = pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)
     parts = df.partition_by("_kind", as_dict=True)
-    frames = {}
+    frames: dict[str, Any] = {}  # frame name → frame (Inputs takes each by name)
     for name, schema in FRAMES.items():
         part = parts.get((name,), df.clear())
         frames[name] = part.select([pl.col(n).cast(t) for n, t in schema.items()])
