@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from doudi.core.errors import DoudiError
-from doudi.core.uploads import FileRefused, csv_records, too_long, xlsx_rows
+from doudi.core.uploads import MAX_FIELD_CHARS, FileRefused, csv_records, too_long, xlsx_rows
 
 REQUIRED = ["household_no", "area_code", "hukou_type", "relation", "name", "id_number"]
 OPTIONAL = [
@@ -201,8 +201,12 @@ def _csv_rows(path: Path) -> list[_Row]:
     for record in csv_records(text):
         if not out:
             header = record.fields
-        problem = record.problem or too_long(header, record.fields)
-        out.append(_Row(record.line, record.fields if problem is None else [], problem))
+        if record.problem:  # the cells of a record with a quote never closed are not its columns
+            out.append(_Row(record.line, [], record.problem))
+        else:  # an over-long value is left out; the other cells keep the row with its household
+            problem = too_long(header, record.fields)
+            cells = record.fields if problem is None else [c if len(c) <= MAX_FIELD_CHARS else "" for c in record.fields]
+            out.append(_Row(record.line, cells, problem))
         if len(out) > MAX_ROWS + 1:
             raise ImportFileError(_too_many(path))
     return out
