@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker_for(engine)
     storage.configure(settings.data_dir)
+    audit.configure_key(settings.resolved_audit_key())
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for name in API_MODULES:
         app.include_router(importlib.import_module(name).router, prefix="/api/v1")

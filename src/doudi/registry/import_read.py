@@ -205,7 +205,7 @@ def _csv_rows(path: Path) -> list[_Row]:
             out.append(_Row(record.line, [], record.problem))
         else:  # an over-long value is left out; the other cells keep the row with its household
             problem = too_long(header, record.fields)
-            cells = record.fields if problem is None else [c if len(c) <= MAX_FIELD_CHARS else "" for c in record.fields]
+            cells = [c if len(c) <= MAX_FIELD_CHARS else "" for c in record.fields] if problem else record.fields
             out.append(_Row(record.line, cells, problem))
         if len(out) > MAX_ROWS + 1:
             raise ImportFileError(_too_many(path))
