@@ -177,12 +177,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         # deadlock, a unique index) is a conflict like a stale version; a lock held too long is "busy".
         if versions.is_write_conflict(exc) or versions.is_unique_violation(exc):
             return _error(request, 409, "该记录已被他人修改或该操作已由他人完成，请刷新后重试")
+        if getattr(exc.orig, "sqlstate", None) == "22003":  # PostgreSQL: numeric value out of range
+            return _error(request, 422, "输入有误", [{"field": "*", "message": "数值超出允许范围"}])
         if versions.is_busy(exc):
             resp = _error(request, 503, "数据库繁忙，请稍后重试")
             resp.headers["Retry-After"] = "1"
             return resp
         log.exception("database error on %s %s", request.method, request.url.path)
         return _error(request, 500, "服务器内部错误，已记录日志")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # SQLite's driver refuses an integer above 2^63 before the query runs: a bad value, not a server fault.
+        return _error(request, 422, "输入有误", [{"field": "*", "message": "数值超出允许范围"}])
 
     @app.exception_handler(ValidationFailed)
     async def _vf(request: Request, exc: ValidationFailed) -> Response:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import ValidationError
 
 from doudi.core.errors import FieldError, ValidationFailed
@@ -43,3 +44,10 @@ def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
 def from_pydantic(exc: ValidationError) -> ValidationFailed:
     """A model's validation error as ValidationFailed."""
     return ValidationFailed(field_errors(exc.errors()))
+
+
+# Bounds of identifiers and page numbers in the API: what both databases store (PostgreSQL's INTEGER), so a
+# larger number is a 422 naming the field, never a database error.
+MAX_ID = 2_147_483_647
+MAX_PAGE = 100_000
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="编号")]
