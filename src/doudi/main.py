@@ -22,7 +22,7 @@ from doudi.auth.permissions import Actor
 from doudi.config import Settings, get_settings
 from doudi.core import storage
 from doudi.core.errors import Conflict, DoudiError, NotFound, PermissionDenied, ValidationFailed
-from doudi.core.validation import field_errors
+from doudi.core.validation import ERROR_RESPONSES, field_errors
 from doudi.db import versions
 from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     audit.configure_key(settings.resolved_audit_key())
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for name in API_MODULES:
-        app.include_router(importlib.import_module(name).router, prefix="/api/v1")
+        app.include_router(importlib.import_module(name).router, prefix="/api/v1", responses=ERROR_RESPONSES)
     for name in PAGE_MODULES:
         app.include_router(importlib.import_module(name).router)
     _install_error_handlers(app)
