@@ -28,7 +28,7 @@ from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
 from doudi.logs import configure_logging
 from doudi.web.render import render
-from doudi.web.security import SecurityHeaders
+from doudi.web.security import BUSY_HEADER, BusyRetry, SecurityHeaders
 
 log = logging.getLogger("doudi.web")
 
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for name in PAGE_MODULES:
         app.include_router(importlib.import_module(name).router)
     _install_error_handlers(app)
+    app.add_middleware(BusyRetry)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/api/docs", include_in_schema=False)
@@ -182,6 +183,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if versions.is_busy(exc):
             resp = _error(request, 503, "数据库繁忙，请稍后重试")
             resp.headers["Retry-After"] = "1"
+            resp.headers[BUSY_HEADER.decode()] = "1"  # BusyRetry runs the request again (the header is removed)
             return resp
         log.exception("database error on %s %s", request.method, request.url.path)
         return _error(request, 500, "服务器内部错误，已记录日志")
