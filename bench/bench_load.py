@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -127,7 +128,8 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
     feed = next(iter(sorted((data_dir / "demo" / "feeds").glob("*tax*.csv"))), None)
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "doudi.main:create_app", "--factory", "--host", HOST,
-                               "--port", str(port), "--workers", str(workers), "--log-level", "warning"], env=env)
+                               "--port", str(port), "--workers", str(workers), "--log-level", "warning"], env=env,
+                              start_new_session=True)  # its own process group: the workers stop with it
     base = f"http://{HOST}:{port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
@@ -165,8 +167,12 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
         elapsed = time.perf_counter() - started
         ingest_rc = ingest.wait(timeout=600) if ingest is not None else None
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
     served = sum(len(v) for k, v in tally.ms.items() if k != "healthz")
     errors = sum(tally.errors.values())
     out = {"label": label, "workers": workers, "rps": served / elapsed, "errors": errors, "requests": served,
