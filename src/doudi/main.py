@@ -176,7 +176,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _database(request: Request, exc: DBAPIError) -> Response:
         # A concurrent change that the database itself stopped (stale snapshot, serialization failure,
         # deadlock, a unique index) is a conflict like a stale version; a lock held too long is "busy".
-        if versions.is_write_conflict(exc) or versions.is_unique_violation(exc):
+        # A stale snapshot, serialization failure or deadlock is first run again by BusyRetry (the request's
+        # work was rolled back): a real conflict then shows as a stale version; the 409 is the last answer.
+        if versions.is_write_conflict(exc):
+            resp = _error(request, 409, "该记录已被他人修改或该操作已由他人完成，请刷新后重试")
+            resp.headers[BUSY_HEADER.decode()] = "1"
+            return resp
+        if versions.is_unique_violation(exc):
             return _error(request, 409, "该记录已被他人修改或该操作已由他人完成，请刷新后重试")
         if getattr(exc.orig, "sqlstate", None) == "22003":  # PostgreSQL: numeric value out of range
             return _error(request, 422, "输入有误", [{"field": "*", "message": "数值超出允许范围"}])

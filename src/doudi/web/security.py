@@ -42,14 +42,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-BUSY_HEADER = b"x-doudi-busy"  # set by the error handler on a 503 for SQLite busy; never leaves the server
+BUSY_HEADER = b"x-doudi-busy"  # set by the error handler when a rerun may succeed; never leaves the server
 
 
 class BusyRetry:
-    """Pure ASGI middleware: a request whose transaction SQLite refused as busy (answered 503 by the error
-    handler, after the route's work was rolled back) is run again, a bounded number of times with growing
-    pauses, each retry logged. Only requests whose body fits in memory (`max_body`) are retried; an upload
-    larger than that gets the 503 with Retry-After. PostgreSQL never answers busy, so nothing is retried there."""
+    """Pure ASGI middleware: a request whose transaction the database refused for a reason a rerun may clear
+    (SQLite busy or a stale snapshot, a PostgreSQL serialization failure or deadlock; the error handler marks
+    the answer after the route's work was rolled back) is run again, a bounded number of times with growing
+    pauses, each retry logged; the last answer (503 with Retry-After, or 409) goes out as it is. Only requests
+    whose body fits in memory (`max_body`) are retried."""
 
     def __init__(self, app: ASGIApp, *, attempts: int = 4, delay: float = 0.1, max_body: int = 1 << 20) -> None:
         self.app, self.attempts, self.delay, self.max_body = app, attempts, delay, max_body
