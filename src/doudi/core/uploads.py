@@ -177,12 +177,11 @@ def xlsx_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[object], 
               if any(v is not None for row in ws.iter_rows(max_row=50, values_only=True) for v in row)]
 
     def rows() -> Iterator[tuple[int, list[object], list[int]]]:
-        for row in wb.worksheets[0].iter_rows():
+        # A read-only sheet yields every row from the first, empty ones included: the count is the row number.
+        for number, row in enumerate(wb.worksheets[0].iter_rows(), start=1):
             values: list[object] = []
             formulas: list[int] = []
-            number = 0
             for i, cell in enumerate(row):
-                number = getattr(cell, "row", None) or number
                 if getattr(cell, "data_type", None) == "f":
                     formulas.append(i)
                     values.append(None)
