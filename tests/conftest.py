@@ -20,6 +20,8 @@ from doudi.bootstrap import init_database
 from doudi.config import Settings
 from doudi.db.engine import make_engine
 
+# One audit key for the whole run (apps, commands and service tests share the databases it signs).
+os.environ.setdefault("DOUDI_AUDIT_KEY", "test-audit-key")
 PG_ADMIN_URL = os.environ.get("DOUDI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = [os.environ["DOUDI_TEST_BACKEND"]] if os.environ.get("DOUDI_TEST_BACKEND") else ["sqlite", "postgresql"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Where the embedded database, uploads and logs live.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means a SQLite file under data_dir.")
     secret_key: str = Field(default="", description="Signing key; empty means a random key kept in data_dir.")
+    audit_key: str = Field(default="", description="Key of the audit chain's HMAC; empty means a random key kept "
+                                                   "in data_dir (never in the database).")
     demo: bool = Field(default=False, description="Demo mode: one-time codes go to the log.")
     log_level: str = "INFO"
     session_minutes: int = Field(default=30, description="Idle web session lifetime.")
@@ -39,13 +42,23 @@ class Settings(BaseSettings):
 
     def resolved_secret_key(self) -> str:
         """The signing key; a random one is created once and kept outside the repository."""
-        if self.secret_key:
-            return self.secret_key
+        return self.secret_key or self._kept_key("secret_key")
+
+    def resolved_audit_key(self) -> str:
+        """The audit chain's HMAC key: DOUDI_AUDIT_KEY, or a random one created once beside the database (a
+        production installation sets it, and keeps it away from the database and its backups)."""
+        return self.audit_key or self._kept_key("audit_key")
+
+    def _kept_key(self, name: str) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.data_dir / "secret_key"
+        path = self.data_dir / name
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others
+            except FileExistsError:  # another process created it first
+                return path.read_text().strip()
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
 

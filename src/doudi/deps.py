@@ -27,6 +27,7 @@ from doudi.auth.permissions import Actor
 from doudi.config import Settings
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.uploads import read_capped
+from doudi.db.engine import retry_busy
 
 SESSION_COOKIE = "doudi_session"
 
@@ -52,8 +53,12 @@ def get_session(request: Request) -> Iterator[Session]:
         touch = session.info.get("touch")
         if touch is not None and not session.info.get("committed"):
             session.rollback()
-            auth.touch_web_session(session, **touch)
-            session.commit()
+
+            def slide() -> None:
+                auth.touch_web_session(session, **touch)
+                session.commit()
+
+            retry_busy(session, slide, label="会话续期")
     finally:
         session.rollback()
         session.close()

@@ -22,13 +22,13 @@ from doudi.auth.permissions import Actor, explain_denial
 from doudi.config import Settings, get_settings
 from doudi.core import clock, storage
 from doudi.core.errors import Conflict, DoudiError, NotFound, PermissionDenied, ValidationFailed
-from doudi.core.validation import field_errors
+from doudi.core.validation import ERROR_RESPONSES, field_errors
 from doudi.db import versions
 from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
 from doudi.logs import configure_logging
 from doudi.web.render import render
-from doudi.web.security import SecurityHeaders
+from doudi.web.security import BUSY_HEADER, BusyRetry, SecurityHeaders
 
 log = logging.getLogger("doudi.web")
 
@@ -90,12 +90,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessionmaker = sessionmaker_for(engine)
     storage.configure(settings.data_dir)
     clock.configure(settings.timezone)
+    audit.configure_key(settings.resolved_audit_key())
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for name in API_MODULES:
-        app.include_router(importlib.import_module(name).router, prefix="/api/v1")
+        app.include_router(importlib.import_module(name).router, prefix="/api/v1", responses=ERROR_RESPONSES)
     for name in PAGE_MODULES:
         app.include_router(importlib.import_module(name).router)
     _install_error_handlers(app)
+    app.add_middleware(BusyRetry)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/api/docs", include_in_schema=False)
@@ -179,14 +181,28 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _database(request: Request, exc: DBAPIError) -> Response:
         # A concurrent change that the database itself stopped (stale snapshot, serialization failure,
         # deadlock, a unique index) is a conflict like a stale version; a lock held too long is "busy".
-        if versions.is_write_conflict(exc) or versions.is_unique_violation(exc):
+        # A stale snapshot, serialization failure or deadlock is first run again by BusyRetry (the request's
+        # work was rolled back): a real conflict then shows as a stale version; the 409 is the last answer.
+        if versions.is_write_conflict(exc):
+            resp = _error(request, 409, "该记录已被他人修改或该操作已由他人完成，请刷新后重试")
+            resp.headers[BUSY_HEADER.decode()] = "1"
+            return resp
+        if versions.is_unique_violation(exc):
             return _error(request, 409, "该记录已被他人修改或该操作已由他人完成，请刷新后重试")
+        if getattr(exc.orig, "sqlstate", None) == "22003":  # PostgreSQL: numeric value out of range
+            return _error(request, 422, "输入有误", [{"field": "*", "message": "数值超出允许范围"}])
         if versions.is_busy(exc):
             resp = _error(request, 503, "数据库繁忙，请稍后重试")
             resp.headers["Retry-After"] = "1"
+            resp.headers[BUSY_HEADER.decode()] = "1"  # BusyRetry runs the request again (the header is removed)
             return resp
         log.exception("database error on %s %s", request.method, request.url.path)
         return _error(request, 500, "服务器内部错误，已记录日志")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # SQLite's driver refuses an integer above 2^63 before the query runs: a bad value, not a server fault.
+        return _error(request, 422, "输入有误", [{"field": "*", "message": "数值超出允许范围"}])
 
     @app.exception_handler(ValidationFailed)
     async def _vf(request: Request, exc: ValidationFailed) -> Response:

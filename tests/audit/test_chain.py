@@ -55,10 +55,10 @@ def test_sensitive_values_are_masked_in_changes(db: Session) -> None:
     assert e.changes["id_number"] == ["110105********002X", "110105********0037"]
 
 
-def test_cli_verify_fails_and_names_the_entry(fresh_database) -> None:  # type: ignore[no-untyped-def]
+def test_cli_verify_fails_and_names_the_entry(fresh_database, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with session_scope(fresh_database.engine) as session:
         _append(session, 3)
-    env = {**os.environ, "DOUDI_DATABASE_URL": fresh_database.url}
+    env = {**os.environ, "DOUDI_DATABASE_URL": fresh_database.url, "DOUDI_DATA_DIR": str(tmp_path)}
     ok = subprocess.run([sys.executable, "-m", "doudi", "audit", "verify"], env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "3 条" in ok.stdout
@@ -66,4 +66,4 @@ def test_cli_verify_fails_and_names_the_entry(fresh_database) -> None:  # type: 
         conn.execute(text("UPDATE audit_log SET changes = '{}' WHERE seq = 2"))
     bad = subprocess.run([sys.executable, "-m", "doudi", "audit", "verify"], env=env, capture_output=True, text=True)
     assert bad.returncode == 1
-    assert "seq=2" in bad.stderr
+    assert "第 2 条" in bad.stderr

@@ -146,7 +146,9 @@ def test_emergency_grant_paid_within_24_hours(db: Session) -> None:
     _act(db, staff.approver, case, "emergency_grant", date.today(), amount="800")
     grant = db.scalars(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id)).one()
     assert (grant.approval_level, grant.fund) == ("township", "township_reserve")  # 800 < 1,000 (安丘)
-    _act(db, staff.approver, case, "payment", date.today(), method="cash")
+    with pytest.raises(PermissionDenied, match="批准本笔临时救助金的人员不能发放"):  # grant and payment apart
+        _act(db, staff.approver, case, "payment", date.today(), method="cash")
+    _act(db, staff.county, case, "payment", date.today(), method="cash")
     assert grant.paid_at is not None and grant.payment_due_at is not None
     accepted_at, due, paid = (_utc(t) for t in (case.steps[0].completed_at, grant.payment_due_at, grant.paid_at))
     assert (due - accepted_at).total_seconds() == 24 * 3600  # 安丘: within 24 hours of acceptance

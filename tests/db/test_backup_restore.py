@@ -51,7 +51,7 @@ def test_backup_and_restore_bring_back_database_and_files(fresh_database, tmp_pa
     report = restore_backup(engine, archive=archive, data_dir=data)
     assert _households(engine) == 1
     assert (data / "files" / rel).read_bytes() == b"%PDF-1.4 evidence"
-    assert report.files == 1 and report.audit_problems == []
+    assert report.files == 2 and report.audit_problems == []  # the document and the audit head checkpoint
 
 
 def test_a_damaged_archive_is_refused(fresh_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -46,6 +46,10 @@ def _sha256(path: Path) -> str:
 def make_backup(engine: Engine, *, data_dir: Path, out: Path | None = None) -> Path:
     """Write one archive with the database, the file store and a manifest; return its path."""
     dialect = frame_dialect(engine)
+    # The archive carries a signed checkpoint of the audit head, so a chain cut short after it is detected.
+    with session_scope(engine) as session:
+        audit.seal(session)
+        audit.write_checkpoint(session, directory=data_dir / "files")
     stamp = clock.stamp()
     target = out or backup_dir(data_dir) / f"doudi-{stamp}{SUFFIX}"
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
@@ -133,6 +137,6 @@ def restore_backup(engine: Engine, *, archive: Path, data_dir: Path) -> RestoreR
                     shutil.copy2(p, dst)
                     restored += 1
     with session_scope(engine) as session:
-        problems = [f"第 {p.seq} 条：{p.problem}" for p in audit.verify(session)]
+        problems = [f"第 {p.seq} 条：{p.problem}" for p in audit.verify(session, checkpoint_dir=data_dir / "files")]
     return RestoreReport(revision=current(engine), files=restored, audit_entries_checked=True,
                          audit_problems=problems)

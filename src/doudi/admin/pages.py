@@ -19,6 +19,7 @@ from doudi.auth.models import User
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import covers_everything, outside_area
 from doudi.core.errors import DoudiError, FieldError, PermissionDenied, ValidationFailed
+from doudi.core.uploads import MAX_UPLOAD
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep, Uploaded, upload_field
 from doudi.registry.importer import import_households
 from doudi.registry.models import Household
@@ -26,7 +27,6 @@ from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
 UPLOAD_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
-MAX_UPLOAD = 200 * 1024 * 1024  # a county's registry file
 UploadDep = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_UPLOAD))]
 
 

@@ -34,10 +34,15 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """A single row whose update serialises appends, so concurrent writers cannot fork the chain."""
+    """A single row whose update serialises appends, so concurrent writers cannot fork the chain.
+
+    Entries up to `sealed_seq` are a plain SHA-256 chain (written before the chain had a key); `seal_mac` signs
+    that segment's last hash with the audit key, and every later entry's hash is an HMAC with the same key."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    sealed_seq: Mapped[int | None] = mapped_column()
+    seal_mac: Mapped[str | None] = mapped_column(String(64))

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry, AuditHead
 from doudi.auth.permissions import Actor
+from doudi.config import get_settings
+from doudi.core.errors import Conflict
 from doudi.core.masking import mask_record
 
 GENESIS = "0" * 64
@@ -29,8 +33,7 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """The hash of an entry over all its content and its predecessor's hash."""
+def _payload(entry: AuditEntry) -> bytes:
     payload = {
         "seq": entry.seq,
         "at": _canonical_time(entry.at),
@@ -45,8 +48,36 @@ def entry_hash(entry: AuditEntry) -> str:
         "changes": entry.changes,
         "prev_hash": entry.prev_hash,
     }
-    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """The plain SHA-256 of an entry of the sealed segment (written before the chain had a key)."""
+    return hashlib.sha256(_payload(entry)).hexdigest()
+
+
+def entry_mac(entry: AuditEntry, key: bytes) -> str:
+    """The HMAC-SHA256 of an entry over all its content and its predecessor's hash: recomputing it needs the
+    audit key, which is kept outside the database."""
+    return hmac.new(key, _payload(entry), hashlib.sha256).hexdigest()
+
+
+def _sign(key: bytes, *parts: object) -> str:
+    return hmac.new(key, "|".join(str(p) for p in parts).encode(), hashlib.sha256).hexdigest()
+
+
+_key: bytes | None = None
+
+
+def configure_key(key: str) -> None:
+    """Use `key` for the chain's HMAC (the app and commands set it from their settings)."""
+    global _key
+    _key = key.encode()
+
+
+def audit_key() -> bytes:
+    """The configured audit key, else the process settings' (DOUDI_AUDIT_KEY, or the one kept in data_dir)."""
+    return _key if _key is not None else get_settings().resolved_audit_key().encode()
 
 
 def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -73,15 +104,22 @@ def record(
     changes: dict[str, Any] = diff(before, after) if (before is not None or after is not None) else {}
     if extra:
         changes["_"] = dict(extra)
-    # Taking the head row's write lock first serialises appends on both SQLite and PostgreSQL.
-    bumped = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(AuditHead(id=1, seq=1, hash=GENESIS))
-        session.flush()
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
-    session.refresh(head)
+    # One statement takes the head row's write lock (serialising appends on SQLite and PostgreSQL), moves it
+    # on and returns the predecessor's hash; the entry and the new head hash follow in the same flush.
+    key = audit_key()
+    row = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+                          .returning(AuditHead.seq, AuditHead.hash, AuditHead.sealed_seq)).one_or_none()
+    if row is None:  # the first entry of a new installation: nothing to seal
+        session.execute(insert(AuditHead).values(id=1, seq=1, hash=GENESIS, sealed_seq=0,
+                                                 seal_mac=_sign(key, "seal", 0, GENESIS)))
+        seq, prev_hash = 1, GENESIS
+    else:
+        seq, prev_hash, sealed = row
+        if sealed is None:  # the first append since the chain got a key: seal what came before, unchanged
+            session.execute(update(AuditHead).where(AuditHead.id == 1).values(
+                sealed_seq=seq - 1, seal_mac=_sign(key, "seal", seq - 1, prev_hash)))
     entry = AuditEntry(
-        seq=head.seq,
+        seq=seq,
         at=datetime.now(UTC),
         actor_id=actor.user_id,
         actor=actor.username,
@@ -92,13 +130,26 @@ def record(
         area_code=area_code,
         outcome=outcome,
         changes=_jsonable(changes),
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
-    entry.hash = entry_hash(entry)
-    head.hash = entry.hash
+    entry.hash = entry_mac(entry, key)
     session.add(entry)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash))
     session.flush()
     return entry
+
+
+def seal(session: Session) -> int | None:
+    """Seal the entries written before the chain had a key with one signed checkpoint (idempotent); the
+    sealed sequence number, or None for an empty chain."""
+    key = audit_key()
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        return None
+    if head.sealed_seq is None:
+        head.sealed_seq, head.seal_mac = head.seq, _sign(key, "seal", head.seq, head.hash)
+        session.flush()
+    return head.sealed_seq
 
 
 @dataclass
@@ -110,24 +161,105 @@ class ChainProblem:
     problem: str
 
 
-def verify(session: Session, *, batch_size: int = 5000) -> list[ChainProblem]:
-    """Walk the whole chain; report edited entries, deleted entries and a head that does not match."""
+@dataclass
+class ChainReport:
+    """The outcome of a walk over the chain: its two segments, the external checkpoint, and every problem."""
+
+    entries: int
+    sealed_seq: int | None  # entries 1..sealed_seq: plain SHA-256 chain, sealed by one signed checkpoint
+    head_seq: int
+    head_hash: str
+    checkpoint_seq: int | None = None  # the signed head kept in the file store, when one was checked
+    problems: list[ChainProblem] = field(default_factory=list)
+
+
+def verify(session: Session, *, batch_size: int = 5000, checkpoint_dir: Path | None = None) -> list[ChainProblem]:
+    """Every problem of the chain (see verify_report)."""
+    return verify_report(session, batch_size=batch_size, checkpoint_dir=checkpoint_dir).problems
+
+
+def verify_report(session: Session, *, batch_size: int = 5000, checkpoint_dir: Path | None = None) -> ChainReport:
+    """Walk the whole chain: entries of the sealed segment by SHA-256, the seal by its signature, later entries
+    by HMAC with the audit key; report edited and deleted entries, a head that does not match and, against
+    the signed checkpoint in `checkpoint_dir` (the file store), a chain cut short."""
+    key = audit_key()
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+                           ).scalar_one_or_none()
+    sealed = head.sealed_seq if head is not None else None
     problems: list[ChainProblem] = []
     prev_hash, expected_seq = GENESIS, 1
-    last_seq = 0
+    last_seq, count = 0, 0
+    seen: dict[int, str] = {}
+    checkpoint = read_checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
     for entry in _iter_entries(session, batch_size):
+        count += 1
         while entry.seq > expected_seq:
             problems.append(ChainProblem(expected_seq, None, "条目缺失（已被删除）"))
             expected_seq += 1
         if entry.prev_hash != prev_hash:
             problems.append(ChainProblem(entry.seq, entry.id, "前序哈希不连续（前一条被改动或删除）"))
-        if entry_hash(entry) != entry.hash:
-            problems.append(ChainProblem(entry.seq, entry.id, "内容与哈希不符（条目被改动）"))
+        keyed = sealed is None or entry.seq > sealed
+        expected = entry_mac(entry, key) if keyed else entry_hash(entry)
+        if not hmac.compare_digest(expected, entry.hash):
+            problems.append(ChainProblem(entry.seq, entry.id, "内容与签名不符（条目被改动，或审计密钥不对）" if keyed
+                                         else "内容与哈希不符（条目被改动）"))
+        if sealed is not None and entry.seq == sealed:
+            seen[sealed] = entry.hash
+        if checkpoint is not None and entry.seq == checkpoint["seq"]:
+            seen[-1] = entry.hash
         prev_hash, expected_seq, last_seq = entry.hash, entry.seq + 1, entry.seq
-    head = session.get(AuditHead, 1)
     if head is not None and (head.seq != last_seq or head.hash != prev_hash):
         problems.append(ChainProblem(head.seq, None, "链尾与记录不符（末尾条目被删除或改动）"))
-    return problems
+    if head is not None and sealed is not None:
+        sealed_hash = GENESIS if sealed == 0 else seen.get(sealed, "")
+        if not hmac.compare_digest(_sign(key, "seal", sealed, sealed_hash), head.seal_mac or ""):
+            problems.append(ChainProblem(sealed, None, "封存检查点签名不符（封存前的条目被改写，或审计密钥不对）"))
+    if checkpoint is not None:
+        if not hmac.compare_digest(_sign(key, "head", checkpoint["seq"], checkpoint["hash"], checkpoint["at"]),
+                                   str(checkpoint.get("mac", ""))):
+            problems.append(ChainProblem(int(checkpoint["seq"]), None, "链尾检查点文件签名不符（检查点被改动）"))
+        elif int(checkpoint["seq"]) > last_seq:
+            problems.append(ChainProblem(int(checkpoint["seq"]), None,
+                                         f"链尾被截断：检查点（{checkpoint['at']}）记录到第 {checkpoint['seq']} 条，"
+                                         f"数据库只到第 {last_seq} 条"))
+        elif int(checkpoint["seq"]) > 0 and seen.get(-1) != checkpoint["hash"]:
+            problems.append(ChainProblem(int(checkpoint["seq"]), None, "与链尾检查点不符（检查点之前的条目被改写）"))
+    return ChainReport(entries=count, sealed_seq=sealed, head_seq=head.seq if head else 0,
+                       head_hash=head.hash if head else GENESIS,
+                       checkpoint_seq=int(checkpoint["seq"]) if checkpoint is not None else None, problems=problems)
+
+
+CHECKPOINT = "audit-checkpoint.json"
+
+
+def read_checkpoint(directory: Path) -> dict[str, Any] | None:
+    """The signed head checkpoint kept in `directory` (the file store), or None when there is none yet."""
+    path = directory / CHECKPOINT
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def write_checkpoint(session: Session, *, directory: Path) -> dict[str, Any]:
+    """Sign the committed head and keep it in `directory` (the file store, which every backup includes), so a
+    chain cut short afterwards is detected even when the head row is rewound. A checkpoint never moves back:
+    a head behind the kept one is a problem to report, not to overwrite."""
+    key = audit_key()
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+                           ).scalar_one_or_none()
+    seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    kept = read_checkpoint(directory)
+    if kept is not None and int(kept["seq"]) > seq:
+        raise Conflict(f"审计链尾（第 {seq} 条）落后于已保存的检查点（第 {kept['seq']} 条）：链尾可能被截断，"
+                       "请运行 doudi audit verify")
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    data = {"seq": seq, "hash": digest, "at": at, "mac": _sign(key, "head", seq, digest, at)}
+    directory.mkdir(parents=True, exist_ok=True)
+    part = directory / (CHECKPOINT + ".part")
+    part.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    part.replace(directory / CHECKPOINT)
+    return data
 
 
 def _iter_entries(session: Session, batch_size: int) -> Iterable[AuditEntry]:

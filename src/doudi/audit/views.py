@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from doudi.audit import query
 from doudi.audit import service as audit
+from doudi.core.validation import MAX_PAGE
 from doudi.deps import ApiActor, SessionDep
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -55,7 +56,7 @@ def entries(
     object_id: str = "",
     date_from: date | None = None,
     date_to: date | None = None,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(50, ge=1, le=500),
 ) -> AuditPage:
     """Audit entries in the caller's area, newest first."""

@@ -18,6 +18,7 @@ from doudi.auth.orgs import agencies
 from doudi.auth.permissions import ROLE_ORG, ROLES, Actor, role_labels
 from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
+from doudi.db.engine import retry_busy
 from doudi.deps import SESSION_COOKIE, CsrfChecked, FormDep, PageActor, SessionDep, SettingsDep, client_ip
 from doudi.web.charts import dashboard_charts
 from doudi.web.dashboard import dashboard_cards
@@ -60,10 +61,15 @@ def login(
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
         return render(request, "auth/login.html", {"next": _safe_next(next), "login_csrf": cookie,
                                                    "error": "页面已过期，请重新登录"}, status_code=403)
-    result = auth.authenticate(session, settings=settings, username=username.strip(), password=password,
-                               ip=client_ip(request))
+    def attempt() -> auth.LoginResult:
+        result = auth.authenticate(session, settings=settings, username=username.strip(), password=password,
+                                   ip=client_ip(request))
+        if result.user is None:
+            session.commit()  # the failed attempt is counted and audited even while another write is open
+        return result
+
+    result = retry_busy(session, attempt, label="登录")
     if result.user is None:
-        session.commit()
         return render(request, "auth/login.html", {"next": _safe_next(next), "login_csrf": cookie,
                                                    "error": result.error, "username": username}, status_code=401)
     token, _ws = auth.start_web_session(session, settings=settings, user=result.user, ip=client_ip(request))

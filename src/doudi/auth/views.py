@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from doudi.auth import service as auth
 from doudi.auth.permissions import role_labels
+from doudi.db.engine import retry_busy
 from doudi.deps import ApiActor, SessionDep, SettingsDep, client_ip
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -40,9 +41,15 @@ def issue_token(
     password: Annotated[str, Form()],
 ) -> TokenOut:
     """Exchange username and password (form fields) for a bearer token."""
-    result = auth.authenticate(session, settings=settings, username=username, password=password, ip=client_ip(request))
+    def attempt() -> auth.LoginResult:
+        result = auth.authenticate(session, settings=settings, username=username, password=password,
+                                   ip=client_ip(request))
+        if result.user is None:
+            session.commit()  # keep the failed-attempt count and its audit entry
+        return result
+
+    result = retry_busy(session, attempt, label="令牌登录")
     if result.user is None:
-        session.commit()  # keep the failed-attempt count and its audit entry
         raise HTTPException(status_code=401, detail=result.error, headers={"WWW-Authenticate": "Bearer"})
     token, _row = auth.issue_token(session, settings=settings, user=result.user)
     session.commit()

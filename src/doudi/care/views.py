@@ -12,6 +12,7 @@ from doudi.care.models import CareVisit
 from doudi.care.rules import utc
 from doudi.care.schemas import CheckIn, CheckOut, PayableRead, Reason, Review, VisitCreate, VisitRead
 from doudi.care.service import month_or_error
+from doudi.core.validation import MAX_PAGE, Id
 from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
 
 router = APIRouter(prefix="/care", tags=["care"])
@@ -29,7 +30,7 @@ def _read(v: CareVisit) -> VisitRead:
 
 @router.get("/visits", response_model=list[VisitRead])
 def list_visits(actor: ApiActor, session: SessionDep, day: date | None = Query(None, alias="date"),
-                status: str = "", page: int = Query(1, ge=1),
+                status: str = "", page: int = Query(1, ge=1, le=MAX_PAGE),
                 per_page: int = Query(50, ge=1, le=500)) -> list[VisitRead]:
     """Visits in scope (a caregiver's account: their own), by day and status."""
     mine = visits.my_caregiver(session, actor=actor)
@@ -48,7 +49,7 @@ def schedule(body: VisitCreate, actor: ApiActor, session: SessionDep) -> VisitRe
 
 
 @router.post("/visits/{visit_id}/check-in", response_model=VisitRead)
-def check_in(visit_id: int, body: CheckIn, actor: ApiActor, session: SessionDep) -> VisitRead:
+def check_in(visit_id: Id, body: CheckIn, actor: ApiActor, session: SessionDep) -> VisitRead:
     """Check in at the home; the same key sent again returns the visit unchanged."""
     v = visits.check_in(session, actor=actor, visit_id=visit_id, at=body.at or datetime.now(UTC),
                         latitude=body.latitude, longitude=body.longitude, key=body.key)
@@ -57,7 +58,7 @@ def check_in(visit_id: int, body: CheckIn, actor: ApiActor, session: SessionDep)
 
 
 @router.post("/visits/{visit_id}/check-out", response_model=VisitRead)
-def check_out(visit_id: int, body: CheckOut, actor: ApiActor, session: SessionDep) -> VisitRead:
+def check_out(visit_id: Id, body: CheckOut, actor: ApiActor, session: SessionDep) -> VisitRead:
     """Check out; the visit is verified or flagged by the pack's tolerances."""
     v = visits.check_out(session, actor=actor, visit_id=visit_id, at=body.at or datetime.now(UTC),
                          latitude=body.latitude, longitude=body.longitude, key=body.key,
@@ -78,7 +79,7 @@ def upload_photo(visit_id: int, photo: PhotoUpload, actor: ApiActor, session: Se
 
 
 @router.post("/visits/{visit_id}/review", response_model=VisitRead)
-def review(visit_id: int, body: Review, actor: ApiActor, session: SessionDep) -> VisitRead:
+def review(visit_id: Id, body: Review, actor: ApiActor, session: SessionDep) -> VisitRead:
     """Accept or reject a flagged visit, with a reason."""
     v = visits.review_visit(session, actor=actor, visit_id=visit_id, accept=body.accept, reason=body.reason,
                             version=body.version)
@@ -87,7 +88,7 @@ def review(visit_id: int, body: Review, actor: ApiActor, session: SessionDep) ->
 
 
 @router.post("/visits/{visit_id}/cancel", response_model=VisitRead)
-def cancel(visit_id: int, body: Reason, actor: ApiActor, session: SessionDep) -> VisitRead:
+def cancel(visit_id: Id, body: Reason, actor: ApiActor, session: SessionDep) -> VisitRead:
     """Cancel a scheduled visit, with a reason."""
     v = visits.cancel_visit(session, actor=actor, visit_id=visit_id, reason=body.reason, version=body.version)
     session.commit()

@@ -204,7 +204,8 @@ def import_enrollments(session: Session, *, actor: Actor, path: Path, today: dat
                                                          pl.col("household_no"), person_key.fill_null("")],
                                                         separator="|"))
     frame = _lookups(session, frame, actor)
-    errors = pl.concat([_errors(frame, _checks()), _errors(frame, _db_checks())]).sort(ROW, maintain_order=True)
+    errors = table.with_problems(
+        pl.concat([_errors(frame, _checks()), _errors(frame, _db_checks())]).sort(ROW, maintain_order=True))
     rejected = errors[ROW].unique()
     good = frame.filter(~pl.col(ROW).is_in(rejected.implode()))
     batch = IngestBatch(kind="import", source_key=SOURCE_KEY, file_name=path.name[:255], file_sha256=sha,

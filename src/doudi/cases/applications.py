@@ -15,13 +15,13 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.cases import evaluation
 from doudi.cases import service as svc
-from doudi.cases.models import Case, CaseStatus, CaseStep, ProgramDecision, StepStatus, TemporaryGrant
+from doudi.cases.models import Case, CaseStatus, CaseStep, ProgramDecision, StepLevel, StepStatus, TemporaryGrant
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.procedure import case_due, plan
 from doudi.cases.schemas import ApplicationCreate
 from doudi.cases.verify_hook import authorise_and_request
 from doudi.core import clock
-from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from doudi.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from doudi.policy.params import load_pack
 from doudi.policy.registry_frames import months_back
 from doudi.registry import writes
@@ -264,10 +264,19 @@ def extend(session: Session, *, actor: Actor, case_id: int, reason: str, version
 
 
 def withdraw(session: Session, *, case: Case, actor: Actor | str, reason: str, version: int | None = None) -> Case:
-    """The applicant withdraws; the case closes with the reason recorded."""
+    """The applicant withdraws; the case closes with the reason recorded. Staff who accept applications may
+    register a withdrawal at any step before the decision; a user without that right (the village assistant)
+    only before acceptance or while the case is at a village-level step, not once it has reached the
+    township or county (初审, 审核确认)."""
     svc.check_version(session, case, version)
     if case.status in {CaseStatus.DECIDED, CaseStatus.CLOSED, CaseStatus.WITHDRAWN}:
         raise Conflict("案件已办结")
+    if isinstance(actor, Actor) and not actor.can("case.accept") and case.status not in {
+            CaseStatus.SUBMITTED, CaseStatus.NEEDS_INFO}:
+        current = [s for s in case.steps if s.status == StepStatus.ACTIVE]
+        if any(s.level != StepLevel.VILLAGE for s in current):
+            label = "、".join(svc.label(s.key) for s in current)
+            raise PermissionDenied(f"案件已进入“{label}”环节，撤回申请须由乡镇或县级经办人办理")
     case.status, case.closed_at = CaseStatus.WITHDRAWN, svc.now()
     for s in case.steps:
         if s.status in {StepStatus.ACTIVE, StepStatus.WAITING}:

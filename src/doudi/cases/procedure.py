@@ -72,6 +72,8 @@ class Rules:
     ep_county_decision_workdays: int
     spot_check_share: float
     separation_of_duties: bool
+    separation_acceptance: bool  # the user who accepted a case cannot confirm it
+    separation_payment: bool  # the user who approved a temporary grant cannot pay it
     near_due_workdays: int
     min_review_participants: int
     termination_publicity_days: int
@@ -101,6 +103,8 @@ PARAM_KEYS: dict[str, str] = {
     "ep_county_decision_workdays": "procedure.extreme_poverty.county_decision_workdays",
     "spot_check_share": "procedure.extreme_poverty.spot_check_share",
     "separation_of_duties": "procedure.separation_of_duties",
+    "separation_acceptance": "procedure.separation.acceptance_confirmation",
+    "separation_payment": "procedure.separation.grant_payment",
     "near_due_workdays": "procedure.near_due_workdays",
     "min_review_participants": "procedure.min_review_participants",
     "termination_publicity_days": "procedure.termination_publicity_days",

@@ -21,6 +21,7 @@ from doudi.cases import service as svc
 from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate, CaseRead, StepAction
 from doudi.core import clock
+from doudi.core.validation import MAX_PAGE, Id
 from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
 
 router = APIRouter(tags=["cases"])
@@ -86,7 +87,7 @@ def create_case(body: ApplicationCreate, actor: ApiActor, session: SessionDep,
 
 @router.get("/cases", response_model=dict[str, Any])
 def list_cases(actor: ApiActor, session: SessionDep, q: str = "", status: str = "", program: str = "",
-               area_code: str = "", step: str = "", overdue: bool = False, page: int = Query(1, ge=1),
+               area_code: str = "", step: str = "", overdue: bool = False, page: int = Query(1, ge=1, le=MAX_PAGE),
                per_page: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
     """Cases in the caller's area, filtered and paginated."""
     f = svc.CaseFilter(q=q, status=status, program=program, area_code=area_code, step=step, overdue=overdue)
@@ -95,13 +96,13 @@ def list_cases(actor: ApiActor, session: SessionDep, q: str = "", status: str = 
 
 
 @router.get("/cases/{case_id}", response_model=CaseRead)
-def get_case(case_id: int, actor: ApiActor, session: SessionDep) -> CaseRead:
+def get_case(case_id: Id, actor: ApiActor, session: SessionDep) -> CaseRead:
     """One case; 404 outside the caller's area."""
     return case_read(svc.get_case(session, actor=actor, case_id=case_id))
 
 
 @router.post("/cases/{case_id}/accept", response_model=CaseRead)
-def accept(case_id: int, body: Versioned, actor: ApiActor, session: SessionDep) -> CaseRead:
+def accept(case_id: Id, body: Versioned, actor: ApiActor, session: SessionDep) -> CaseRead:
     """受理 an application: evaluate every program, plan the steps, start the clock."""
     case = applications.accept(session, actor=actor, case_id=case_id, version=body.version)
     session.commit()
@@ -109,7 +110,7 @@ def accept(case_id: int, body: Versioned, actor: ApiActor, session: SessionDep) 
 
 
 @router.post("/cases/{case_id}/return", response_model=CaseRead)
-def return_case(case_id: int, body: ReturnIn, actor: ApiActor, session: SessionDep) -> CaseRead:
+def return_case(case_id: Id, body: ReturnIn, actor: ApiActor, session: SessionDep) -> CaseRead:
     """Tell the applicant, once and in full, which materials are missing."""
     case = applications.return_for_completion(session, actor=actor, case_id=case_id, missing=body.missing,
                                               version=body.version)
@@ -119,7 +120,7 @@ def return_case(case_id: int, body: ReturnIn, actor: ApiActor, session: SessionD
 
 def _step_route(step: steps.base.Step) -> None:
     """One route per step, so that the API docs show each step's own fields."""
-    def act_on_step(case_id: int, body: StepAction[Any], actor: ApiActor, session: SessionDep) -> CaseRead:
+    def act_on_step(case_id: Id, body: StepAction[Any], actor: ApiActor, session: SessionDep) -> CaseRead:
         case = steps.act(session, actor=actor, case_id=case_id, step_key=step.key, action=body.action,
                          data=body.data, version=body.version)
         session.commit()
@@ -136,7 +137,7 @@ for _step in steps.STEPS.values():
 
 
 @router.post("/cases/{case_id}/steps/{step_key}", response_model=CaseRead)
-def act(case_id: int, step_key: str, body: StepAction[dict[str, Any]], actor: ApiActor,
+def act(case_id: Id, step_key: str, body: StepAction[dict[str, Any]], actor: ApiActor,
         session: SessionDep) -> CaseRead:
     """Act on a step that takes no input of its own (409 if the step is not active or `version` is stale)."""
     case = steps.act(session, actor=actor, case_id=case_id, step_key=step_key, action=body.action,
@@ -146,7 +147,7 @@ def act(case_id: int, step_key: str, body: StepAction[dict[str, Any]], actor: Ap
 
 
 @router.post("/cases/{case_id}/extend", response_model=CaseRead)
-def extend(case_id: int, body: ExtendIn, actor: ApiActor, session: SessionDep) -> CaseRead:
+def extend(case_id: Id, body: ExtendIn, actor: ApiActor, session: SessionDep) -> CaseRead:
     """Extend the deadline to 45 working days with a recorded reason."""
     case = applications.extend(session, actor=actor, case_id=case_id, reason=body.reason, version=body.version)
     session.commit()
@@ -154,7 +155,7 @@ def extend(case_id: int, body: ExtendIn, actor: ApiActor, session: SessionDep) -
 
 
 @router.post("/cases/{case_id}/documents", status_code=201)
-def upload(case_id: int, actor: ApiActor, session: SessionDep, kind: Annotated[str, Form()],
+def upload(case_id: Id, actor: ApiActor, session: SessionDep, kind: Annotated[str, Form()],
            file: DocumentUpload) -> dict[str, Any]:
     """Attach a PDF, PNG or JPEG (≤ 10 MB, multipart field `file`) to the case."""
     doc = documents.upload(session, actor=actor, case_id=case_id, kind=kind, filename=file.filename,
@@ -164,14 +165,15 @@ def upload(case_id: int, actor: ApiActor, session: SessionDep, kind: Annotated[s
 
 
 @router.get("/notices/{notice_id}.pdf")
-def notice_pdf(notice_id: int, actor: ApiActor, session: SessionDep) -> Response:
+def notice_pdf(notice_id: Id, actor: ApiActor, session: SessionDep) -> Response:
     """A decision or rejection notice as PDF."""
     notice = notices.get_notice(session, actor=actor, notice_id=notice_id)
     return Response(notices.pdf_for(notice), media_type="application/pdf")
 
 
 @router.get("/inbox", response_model=dict[str, Any])
-def get_inbox(actor: ApiActor, session: SessionDep, only: str = "", page: int = Query(1, ge=1)) -> dict[str, Any]:
+def get_inbox(actor: ApiActor, session: SessionDep, only: str = "",
+              page: int = Query(1, ge=1, le=MAX_PAGE)) -> dict[str, Any]:
     """The caller's work, most urgent first, with near-due and overdue counts."""
     rows, total, counts = inbox.inbox(session, actor=actor, only=only, page=page)
     return {"items": [r.__dict__ for r in rows], "total": total, "counts": counts}
@@ -185,7 +187,7 @@ def overdue(actor: ApiActor, session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/tasks/{task_id}/done", status_code=204)
-def task_done(task_id: int, actor: ApiActor, session: SessionDep,
+def task_done(task_id: Id, actor: ApiActor, session: SessionDep,
               version: int | None = Query(None, ge=1, description="the task's version as last seen")) -> None:
     """Mark a follow-up task done (409 when it is done already or changed since)."""
     temporary.complete_task(session, actor=actor, task_id=task_id, version=version)
@@ -193,7 +195,7 @@ def task_done(task_id: int, actor: ApiActor, session: SessionDep,
 
 
 @router.post("/enrollments/{enrollment_id}/review", response_model=dict[str, Any])
-def review(enrollment_id: int, body: ReviewIn, actor: ApiActor, session: SessionDep) -> dict[str, Any]:
+def review(enrollment_id: Id, body: ReviewIn, actor: ApiActor, session: SessionDep) -> dict[str, Any]:
     """Record a review, an increase or reduction, a gradual exit or a termination."""
     change = enrollments.review(session, actor=actor, enrollment_id=enrollment_id, version=body.version,
                                 outcome=body.outcome, reason=body.reason, new_amount=body.new_amount,
@@ -211,7 +213,7 @@ class ObjectionIn(BaseModel):
 
 
 @router.post("/enrollment-changes/{change_id}/objection", response_model=dict[str, Any])
-def termination_objection(change_id: int, body: ObjectionIn, actor: ApiActor, session: SessionDep) -> dict[str, Any]:
+def termination_objection(change_id: Id, body: ObjectionIn, actor: ApiActor, session: SessionDep) -> dict[str, Any]:
     """Record an objection to a termination under 公示: the termination is cancelled and the case re-examined."""
     change = enrollments.object_to_termination(session, actor=actor, change_id=change_id, content=body.content,
                                                version=body.version)
@@ -226,7 +228,7 @@ class WithdrawIn(Versioned):
 
 
 @router.post("/cases/{case_id}/withdraw", response_model=CaseRead)
-def withdraw(case_id: int, body: WithdrawIn, actor: ApiActor, session: SessionDep) -> CaseRead:
+def withdraw(case_id: Id, body: WithdrawIn, actor: ApiActor, session: SessionDep) -> CaseRead:
     """Withdraw an application at the applicant's request (recorded with the reason)."""
     case = svc.get_case(session, actor=actor, case_id=case_id, action="case.create")
     applications.withdraw(session, case=case, actor=actor, reason=body.reason, version=body.version)

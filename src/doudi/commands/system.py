@@ -25,6 +25,12 @@ def register(app: typer.Typer) -> None:
         engine = get_engine()
         if revision == "head":
             init_database(engine)
+            # Imported here: loaded only when this command runs.
+            from doudi.audit.service import seal
+            from doudi.db.engine import session_scope
+
+            with session_scope(engine) as session:
+                seal(session)  # entries written before the chain had a key are sealed once, unchanged
         else:
             upgrade(engine, revision)
         typer.echo(f"数据库已迁移到 {current(engine)} ({engine.url.render_as_string(hide_password=True)})")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from fastapi import Path
+from pydantic import BaseModel, ValidationError
 
 from doudi.core.errors import FieldError, ValidationFailed
 
@@ -123,3 +124,32 @@ def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
 def from_pydantic(exc: ValidationError) -> ValidationFailed:
     """A model's validation error as ValidationFailed."""
     return ValidationFailed(field_errors(exc.errors()))
+
+
+# Bounds of identifiers and page numbers in the API: what both databases store (PostgreSQL's INTEGER), so a
+# larger number is a 422 naming the field, never a database error.
+MAX_ID = 2_147_483_647
+MAX_PAGE = 100_000
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="编号")]
+
+
+class ErrorItem(BaseModel):
+    """One problem with one field (or one row and field of a file)."""
+
+    field: str
+    message: str
+    row: int | None = None
+
+
+class ErrorOut(BaseModel):
+    """The one error body of the API: a Chinese message and, for bad input, every field error."""
+
+    detail: str
+    errors: list[ErrorItem] | None = None
+
+
+# Documented on every API operation (the handlers in main.py answer with ErrorOut for each of them).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text} for status, text in {
+        400: "请求无法处理", 401: "未认证或令牌已失效", 403: "无权执行此操作", 404: "未找到，或不在管辖范围内",
+        409: "记录已被他人修改，或操作已完成", 422: "输入有误（逐项列出）", 503: "系统繁忙，请稍后重试"}.items()}

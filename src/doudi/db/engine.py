@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from doudi.config import get_settings
@@ -35,6 +40,37 @@ def begin_write(session: Session) -> None:
     Nothing changes on PostgreSQL, or when the transaction has already begun."""
     if not session.in_transaction():
         session.connection(execution_options={"sqlite_immediate": True})
+
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+BUSY_ATTEMPTS = 5  # tries of a short transaction that SQLite answers "database is locked"
+BUSY_DELAY = 0.05  # seconds before the second try; doubled for each later one (with jitter), 1.55 s in all
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True when SQLite refused a write because another writer holds the database (after the busy timeout, or at
+    once when a reading transaction tries to become a writer)."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.OperationalError) and ("locked" in str(orig).lower() or "busy" in str(orig).lower())
+
+
+def retry_busy(session: Session, work: Callable[[], T], *, label: str, attempts: int = BUSY_ATTEMPTS,
+               delay: float = BUSY_DELAY) -> T:
+    """Run a short transaction (`work` writes and commits) again when SQLite reports the database busy: roll
+    back, wait a little longer each time, and give up after `attempts` tries with the last error. Each retry
+    is logged. PostgreSQL never reports busy (it waits on row locks), so there `work` runs once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except OperationalError as exc:
+            if not is_busy(exc) or attempt == attempts:
+                raise
+            session.rollback()
+            wait = delay * 2 ** (attempt - 1) * (0.5 + random.random())  # jitter, not security
+            log.warning("数据库繁忙（%s，第 %d 次），%.0f 毫秒后重试", label, attempt, wait * 1000)
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # As many connections as the server's thread pool runs requests (AnyIO's 40), so a burst of requests waits

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from doudi.core.errors import Conflict
+from doudi.db.engine import is_busy as is_busy  # re-exported: the error handlers ask here
 
 _CLAIMED = "doudi_claimed_versions"
 SQLITE_BUSY_SNAPSHOT = 517  # a write on a read snapshot another writer has since moved past
@@ -57,12 +58,6 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(orig, sqlite3.IntegrityError):
         return "UNIQUE constraint failed" in str(orig)
     return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == "23505"
-
-
-def is_busy(exc: BaseException) -> bool:
-    """True when SQLite stayed locked by another writer for longer than the busy timeout."""
-    orig = getattr(exc, "orig", None)
-    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig).lower()
 
 
 def claim(session: Session, obj: Any, version: int | None = None, *, label: str = "该记录") -> int:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from doudi.core import clock, excel
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.masking import mask_id
+from doudi.core.validation import MAX_PAGE, Id
 from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
 from doudi.monitoring import export, flows, imports, referrals, service
 from doudi.monitoring.models import MonitorWarning
@@ -46,7 +47,7 @@ def start_run(body: RunCreate, actor: ApiActor, session: SessionDep) -> RunRead:
 
 @router.get("/warnings", response_model=WarningPage)
 def warnings(actor: ApiActor, session: SessionDep, rule: str = "", level: str = "", status: str = "",
-             township: str = "", overdue: bool = False, q: str = "", page: int = Query(1, ge=1),
+             township: str = "", overdue: bool = False, q: str = "", page: int = Query(1, ge=1, le=MAX_PAGE),
              per_page: int = Query(50, ge=1, le=500)) -> WarningPage:
     """The ledger in the caller's area, filtered and paged."""
     f = service.Filters(rule=rule, level=level, status=status, township=township, overdue=overdue, q=q)
@@ -89,13 +90,13 @@ def dispositions_import(actor: ApiActor, session: SessionDep,
 
 
 @router.get("/warnings/{warning_id}", response_model=WarningRead)
-def warning(warning_id: int, actor: ApiActor, session: SessionDep) -> WarningRead:
+def warning(warning_id: Id, actor: ApiActor, session: SessionDep) -> WarningRead:
     """One warning in the caller's area."""
     return warning_read(service.get_warning(session, actor=actor, warning_id=warning_id))
 
 
 @router.post("/warnings/{warning_id}/actions", response_model=WarningRead)
-def warning_action(warning_id: int, body: WarningAction, actor: ApiActor, session: SessionDep) -> WarningRead:
+def warning_action(warning_id: Id, body: WarningAction, actor: ApiActor, session: SessionDep) -> WarningRead:
     """Assign, verify, dispose (with reason; refer needs a target) or close a warning."""
     today = clock.today()
     if body.action == "assign":
@@ -148,7 +149,7 @@ def referral_create(body: ReferralCreate, actor: ApiActor, session: SessionDep) 
 
 
 @router.post("/referrals/{referral_id}/answer", response_model=ReferralRead)
-def referral_answer(referral_id: int, body: ReferralAnswer, actor: ApiActor, session: SessionDep) -> ReferralRead:
+def referral_answer(referral_id: Id, body: ReferralAnswer, actor: ApiActor, session: SessionDep) -> ReferralRead:
     """Acknowledge a referral or record its result."""
     r = referrals.answer(session, actor=actor, referral_id=referral_id, version=body.version,
                          acknowledge_only=body.acknowledge_only, result=body.result, today=clock.today())

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from doudi.core.masking import mask_id
+from doudi.core.validation import MAX_PAGE, Id
 from doudi.deps import ApiActor, SessionDep
 from doudi.payments import bank, service
 from doudi.payments.models import PaymentLine, PaymentRoll
@@ -31,7 +32,7 @@ def line_read(x: PaymentLine) -> LineRead:
 
 @router.get("/rolls")
 def list_rolls(session: SessionDep, actor: ApiActor, month: str = "", program: str = "", status: str = "",
-               page: int = Query(1, ge=1)) -> dict[str, object]:
+               page: int = Query(1, ge=1, le=MAX_PAGE)) -> dict[str, object]:
     """Rolls in the caller's scope."""
     f = service.RollFilter(month=service.parse_month(month) if month else None, program=program, status=status)
     rows, total = service.list_rolls(session, actor=actor, f=f, page=page)
@@ -48,7 +49,8 @@ def create_roll(body: RollCreate, session: SessionDep, actor: ApiActor) -> RollR
 
 
 @router.get("/rolls/{roll_id}")
-def get_roll(roll_id: int, session: SessionDep, actor: ApiActor, page: int = Query(1, ge=1)) -> dict[str, object]:
+def get_roll(roll_id: Id, session: SessionDep, actor: ApiActor,
+             page: int = Query(1, ge=1, le=MAX_PAGE)) -> dict[str, object]:
     """A roll and one page of its lines (in the caller's area)."""
     r = service.get_roll(session, actor=actor, roll_id=roll_id)
     lines, total = service.roll_lines(session, actor=actor, roll=r, page=page)
@@ -56,7 +58,7 @@ def get_roll(roll_id: int, session: SessionDep, actor: ApiActor, page: int = Que
 
 
 @router.post("/rolls/{roll_id}/approve")
-def approve(roll_id: int, body: RollApprove, session: SessionDep, actor: ApiActor) -> RollRead:
+def approve(roll_id: Id, body: RollApprove, session: SessionDep, actor: ApiActor) -> RollRead:
     """Approve a draft roll (maker-checker)."""
     r = service.approve_roll(session, actor=actor, roll_id=roll_id, version=body.version)
     session.commit()
@@ -64,7 +66,7 @@ def approve(roll_id: int, body: RollApprove, session: SessionDep, actor: ApiActo
 
 
 @router.post("/rolls/{roll_id}/bank-file")
-def bank_file(roll_id: int, session: SessionDep, actor: ApiActor, format: str = "pain001",
+def bank_file(roll_id: Id, session: SessionDep, actor: ApiActor, format: str = "pain001",
               seq: int = Query(1, ge=1)) -> Response:
     """One bank file of an approved roll (the first export marks it sent)."""
     files = bank.export_roll(session, actor=actor, roll_id=roll_id, fmt=format)
@@ -86,7 +88,7 @@ def propose_account(body: AccountCreate, session: SessionDep, actor: ApiActor) -
 
 
 @router.post("/accounts/{account_id}/confirm")
-def confirm_account(account_id: int, body: RollApprove, session: SessionDep, actor: ApiActor) -> dict[str, object]:
+def confirm_account(account_id: Id, body: RollApprove, session: SessionDep, actor: ApiActor) -> dict[str, object]:
     """Confirm a pending account (not by the person who entered it)."""
     a = service.confirm_account(session, actor=actor, account_id=account_id, version=body.version)
     session.commit()

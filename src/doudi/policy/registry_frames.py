@@ -183,6 +183,8 @@ def _window_starts(df: pl.DataFrame, hh: pl.DataFrame, on: date, windows: dict[s
     """Each fact's household window start (facts of counties without a pack are dropped: not evaluated)."""
     starts = {c: months_back(on, getattr(w, field)) for c, w in windows.items()}
     df = df.join(hh.select("household_id", county=pl.col("area_code").str.slice(0, 6)), on="household_id")
+    if not starts:  # no county to evaluate: no facts (an empty mapping would give the column no date type)
+        return df.clear().with_columns(win_start=pl.lit(None, dtype=pl.Date))
     return df.filter(pl.col("county").is_in(list(starts))).with_columns(
         win_start=pl.col("county").replace_strict(starts, return_dtype=pl.Date))
 

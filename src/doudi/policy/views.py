@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
+from doudi.core.validation import Id
 from doudi.deps import ApiActor, SessionDep
 from doudi.policy import service
 from doudi.policy.registry_frames import read_registry
@@ -32,7 +33,7 @@ def create_evaluation(body: EvaluationRequest, actor: ApiActor) -> Response:
 
 
 @router.get("/households/{household_id}/evaluation", response_model=EvaluationResult)
-def household_evaluation(household_id: int, actor: ApiActor, session: SessionDep,
+def household_evaluation(household_id: Id, actor: ApiActor, session: SessionDep,
                          date: Date | None = None) -> dict[str, Any]:
     """Evaluate a registry household from its current facts (404 outside the caller's area)."""
     return service.evaluate_registry_household(session, actor=actor, household_id=household_id,

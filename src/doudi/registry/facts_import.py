@@ -371,7 +371,8 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     frame = _lookups(session, frame, actor)
     if kind == "assets":
         frame = _certificate_holders(session, frame)
-    errors = pl.concat([_errors(frame, _checks(kind)), _errors(frame, _db_checks(kind))]).sort(ROW, maintain_order=True)
+    errors = table.with_problems(
+        pl.concat([_errors(frame, _checks(kind)), _errors(frame, _db_checks(kind))]).sort(ROW, maintain_order=True))
     rejected = errors[ROW].unique()
     good = frame.filter(~pl.col(ROW).is_in(rejected.implode()))
     batch = IngestBatch(kind="import", source_key=source_key, file_name=path.name[:255], file_sha256=sha,

@@ -7,8 +7,6 @@ are kept as rows and reported by validation, so the rest of the file can still b
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from doudi.core.errors import DoudiError
+from doudi.core.uploads import MAX_FIELD_CHARS, FileRefused, csv_records, too_long, xlsx_rows
 
 REQUIRED = ["household_no", "area_code", "hukou_type", "relation", "name", "id_number"]
 OPTIONAL = [
@@ -94,6 +93,7 @@ HEADER_ALIASES = {
     "成员起始日期": "member_since",
 }
 ROW = "row_number"  # the line of the file a row came from (the header is line 1)
+MAX_ROWS = 1_000_000  # rows one import reads; a larger county's file is split by township
 XLSX_MAX_ROWS = 1_048_576  # rows per worksheet in the XLSX format (header included)
 EXTRA = "_extra_fields"  # how many fields a row has beyond the header (0 when well formed)
 
@@ -109,6 +109,19 @@ class Table:
     frame: pl.DataFrame
     columns: list[str]
     warnings: list[str] = field(default_factory=list)
+    # Rows that could not be read as cells (a quote never closed, an over-long field, an Excel formula):
+    # (row_number, field, reason); the row is in `frame` with empty cells and must be quarantined.
+    problems: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={ROW: pl.Int64, "field": pl.Utf8, "reason": pl.Utf8}))
+
+    def with_problems(self, errors: pl.DataFrame) -> pl.DataFrame:
+        """The validation errors with the unreadable rows' own reason in place of whatever their empty cells
+        failed, in file order."""
+        if self.problems.is_empty():
+            return errors
+        bad = self.problems[ROW].implode()
+        return pl.concat([errors.filter(~pl.col(ROW).is_in(bad)), self.problems.cast(errors.schema)]) \
+            .sort(ROW, maintain_order=True)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -134,36 +147,78 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _xlsx_rows(path: Path) -> list[list[str]]:
-    # Imported here: openpyxl is loaded only when an Excel file is read or written.
-    from openpyxl import load_workbook
+@dataclass
+class _Row:
+    """One row of the file: its line (the header is line 1), its cells as text, and why it cannot be read."""
 
+    line: int
+    cells: list[str]
+    problem: str | None = None
+
+
+def _xlsx_rows(path: Path) -> list[_Row]:
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        others, rows, close = xlsx_rows(path)
+    except FileRefused as exc:
+        raise ImportFileError(str(exc)) from None
+    try:
+        if others:
+            raise ImportFileError(f"{path.name} 除第一个工作表外还有 {len(others)} 个有内容的工作表（"
+                                  f"{'、'.join(others[:5])}）；只导入第一个工作表：请删除其他工作表，"
+                                  "或将其另存为单独的文件分别导入")
+        out: list[_Row] = []
+        header: list[str] = []
+        for number, values, formulas in rows:
+            cells = [_cell(v) for v in values]
+            if number == 1:
+                header = cells
+            problem = None
+            if formulas:
+                names = "、".join(header[i] if i < len(header) and header[i] else f"第 {i + 1} 列" for i in formulas)
+                problem = f"字段 {names} 是公式：导入不取公式的计算结果；请将这些单元格“粘贴为数值”后重新导入"
+            out.append(_Row(number, cells, problem))
+            if len(out) > MAX_ROWS + 1:
+                raise ImportFileError(_too_many(path))
+    except ImportFileError:
+        raise
     except Exception as exc:  # openpyxl raises several unrelated types for a damaged file
-        raise ImportFileError(f"{path.name} 不是有效的 .xlsx 文件：{exc}") from None
-    ws = wb.worksheets[0]
-    rows = [[_cell(v) for v in r] for r in ws.iter_rows(values_only=True)]
-    wb.close()
-    if len(rows) >= XLSX_MAX_ROWS:
+        raise ImportFileError(f"{path.name} 不是有效的 .xlsx 文件：{str(exc)[:200]}") from None
+    finally:
+        close()
+    if len(out) >= XLSX_MAX_ROWS:
         raise ImportFileError(f"{path.name} 的工作表已达 XLSX 格式上限 {XLSX_MAX_ROWS:,} 行（含表头），"
                               "数据可能已被截断；"
                               "更大的文件请改用 CSV 或 Parquet")
-    while rows and not any(c.strip() for c in rows[-1]):
-        rows.pop()
-    return rows
+    while out and not any(c.strip() for c in out[-1].cells):
+        out.pop()
+    return out
 
 
-def _csv_rows(path: Path) -> list[list[str]]:
+def _too_many(path: Path) -> str:
+    return f"{path.name} 超过单次导入上限 {MAX_ROWS:,} 行；请按乡镇拆分后分批导入"
+
+
+def _csv_rows(path: Path) -> list[_Row]:
     text = _decode(path.read_bytes(), path.name)
-    try:
-        return list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise ImportFileError(f"{path.name} 不是有效的 CSV：{exc}") from None
+    out: list[_Row] = []
+    header: list[str] = []
+    for record in csv_records(text):
+        if not out:
+            header = record.fields
+        if record.problem:  # the cells of a record with a quote never closed are not its columns
+            out.append(_Row(record.line, [], record.problem))
+        else:  # an over-long value is left out; the other cells keep the row with its household
+            problem = too_long(header, record.fields)
+            cells = [c if len(c) <= MAX_FIELD_CHARS else "" for c in record.fields] if problem else record.fields
+            out.append(_Row(record.line, cells, problem))
+        if len(out) > MAX_ROWS + 1:
+            raise ImportFileError(_too_many(path))
+    return out
 
 
-def _text_rows(path: Path, *, supported: str) -> list[list[str]]:
-    """The rows of a CSV or XLSX file as text, header first; ImportFileError for a file that cannot be one."""
+def _text_rows(path: Path, *, supported: str) -> list[_Row]:
+    """The rows of a CSV or XLSX file as text, header first; ImportFileError for a file that cannot be one,
+    including a file with a header and no data row."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise ImportFileError(f"{path.name} 是旧版 Excel (.xls)；请另存为 .xlsx 或 CSV 后再导入")
@@ -175,9 +230,17 @@ def _text_rows(path: Path, *, supported: str) -> list[list[str]]:
         rows = _csv_rows(path)
     else:
         raise ImportFileError(f"不支持的文件类型 {suffix or '(无扩展名)'}；请提供 {supported} 文件")
-    if not rows or not any(c.strip() for c in rows[0]):
-        raise ImportFileError(f"{path.name} 为空或缺少表头")
+    if not rows or not any(c.strip() for c in rows[0].cells) or rows[0].problem:
+        raise ImportFileError(f"{path.name} 为空或缺少表头" + (f"（第 1 行：{rows[0].problem}）"
+                                                          if rows and rows[0].problem else ""))
+    if not any(r.problem or any(c.strip() for c in r.cells) for r in rows[1:]):
+        raise ImportFileError(f"{path.name} 只有表头，没有数据行；请检查是否选错了文件")
     return rows
+
+
+def _problems(rows: list[_Row]) -> pl.DataFrame:
+    return pl.DataFrame([(r.line, "*", r.problem) for r in rows if r.problem],
+                        schema={ROW: pl.Int64, "field": pl.Utf8, "reason": pl.Utf8}, orient="row")
 
 
 def read_table(path: Path) -> Table:
@@ -185,7 +248,7 @@ def read_table(path: Path) -> Table:
     if not path.is_file():
         raise ImportFileError(f"找不到文件 {path}")
     rows = _text_rows(path, supported=".csv 或 .xlsx")
-    header = [HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in rows[0]]
+    header = [HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in rows[0].cells]
     dupes = sorted({h for h in header if h and header.count(h) > 1})
     if dupes:
         raise ImportFileError(f"表头中的列重复：{', '.join(dupes)}")
@@ -198,13 +261,13 @@ def read_table(path: Path) -> Table:
     unknown = [h for h in header if h and h not in COLUMNS]
     warnings = [f"忽略未知列：{', '.join(unknown)}"] if unknown else []
     width = len(header)
-    body = [r for r in rows[1:]]
     data: dict[str, list[str | None]] = {c: [] for c in COLUMNS}
     extra: list[int] = []
     numbers: list[int] = []
     index = {h: i for i, h in enumerate(header) if h in COLUMNS}
-    for line, row in enumerate(body, start=2):
-        if not any(c.strip() for c in row):
+    for item in rows[1:]:
+        line, row = item.line, item.cells
+        if not item.problem and not any(c.strip() for c in row):
             continue  # blank lines are not rows
         numbers.append(line)
         extra.append(max(0, len(row) - width))
@@ -215,7 +278,8 @@ def read_table(path: Path) -> Table:
     frame = pl.DataFrame(
         {ROW: numbers, EXTRA: extra, **data}, schema={ROW: pl.Int64, EXTRA: pl.Int64, **dict.fromkeys(COLUMNS, pl.Utf8)}
     )
-    return Table(frame=frame, columns=[h for h in header if h in COLUMNS], warnings=warnings)
+    return Table(frame=frame, columns=[h for h in header if h in COLUMNS], warnings=warnings,
+                 problems=_problems(rows))
 
 
 def read_columns(path: Path, *, required: list[str], optional: list[str], aliases: dict[str, str]) -> Table:
@@ -242,13 +306,14 @@ def read_columns(path: Path, *, required: list[str], optional: list[str], aliase
         return Table(frame=frame, columns=[h for h in header if h in columns],
                      warnings=[f"忽略未知列：{', '.join(unknown)}"] if unknown else [])
     rows = _text_rows(path, supported=".csv、.xlsx 或 .parquet")
-    header = [aliases.get(h.strip(), h.strip().lower()) for h in rows[0]]
+    header = [aliases.get(h.strip(), h.strip().lower()) for h in rows[0].cells]
     _check_header(header, required, columns, path.name)
     index = {h: i for i, h in enumerate(header) if h in columns}
     data: dict[str, list[str | None]] = {c: [] for c in columns}
     numbers: list[int] = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
+    for item in rows[1:]:
+        line, row = item.line, item.cells
+        if not item.problem and not any(c.strip() for c in row):
             continue
         numbers.append(line)
         for col in columns:
@@ -258,7 +323,7 @@ def read_columns(path: Path, *, required: list[str], optional: list[str], aliase
     frame = pl.DataFrame({ROW: numbers, **data}, schema={ROW: pl.Int64, **dict.fromkeys(columns, pl.Utf8)})
     unknown = [h for h in header if h and h not in columns]
     return Table(frame=frame, columns=[h for h in header if h in columns],
-                 warnings=[f"忽略未知列：{', '.join(unknown)}"] if unknown else [])
+                 warnings=[f"忽略未知列：{', '.join(unknown)}"] if unknown else [], problems=_problems(rows))
 
 
 def _check_header(header: list[str], required: list[str], columns: list[str], name: str) -> None:

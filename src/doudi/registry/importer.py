@@ -106,6 +106,7 @@ def import_households(session: Session, *, actor: Actor, path: Path, today: date
                       outside=None if actor.system else outside_area_expr(pl.col("area_code"), actor))
     if not actor.system:
         errors = pl.concat([errors, _scope_conflicts(session, frame, actor)])
+    errors = table.with_problems(errors)
     errors = pl.concat([errors, _household_rejections(frame, errors)]).sort(ROW)
     rejected_rows = errors[ROW].unique()
     good = frame.filter(~pl.col(ROW).is_in(rejected_rows.implode()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from doudi.core.masking import mask_id, mask_record
+from doudi.core.validation import MAX_PAGE, Id
 from doudi.deps import ApiActor, SessionDep
 from doudi.registry import service, writes
 from doudi.registry.models import Household
@@ -41,7 +42,7 @@ def list_households(
     q: str = "",
     area_code: str = "",
     hukou_type: str = "",
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(20, ge=1, le=200),
 ) -> HouseholdPage:
     """Households in the caller's area, searchable by name, ID or household number."""
@@ -54,7 +55,7 @@ def list_households(
 
 
 @router.get("/households/{household_id}", response_model=HouseholdRead)
-def get_household(household_id: int, actor: ApiActor, session: SessionDep) -> HouseholdRead:
+def get_household(household_id: Id, actor: ApiActor, session: SessionDep) -> HouseholdRead:
     """One household with its current members; 404 outside the caller's area."""
     return to_read(service.get_household(session, actor=actor, household_id=household_id), with_members=True)
 
@@ -68,7 +69,7 @@ def create_household(body: HouseholdCreate, actor: ApiActor, session: SessionDep
 
 
 @router.patch("/households/{household_id}", response_model=HouseholdRead)
-def update_household(household_id: int, body: HouseholdUpdate, actor: ApiActor, session: SessionDep) -> HouseholdRead:
+def update_household(household_id: Id, body: HouseholdUpdate, actor: ApiActor, session: SessionDep) -> HouseholdRead:
     """Correct a household; 409 when `version` is stale."""
     hh = writes.update_household(session, actor=actor, household_id=household_id, data=body)
     session.commit()
@@ -77,7 +78,7 @@ def update_household(household_id: int, body: HouseholdUpdate, actor: ApiActor, 
 
 @router.patch("/households/{household_id}/members/{person_id}", response_model=HouseholdRead)
 def update_member(
-    household_id: int, person_id: int, body: PersonUpdate, actor: ApiActor, session: SessionDep
+    household_id: Id, person_id: Id, body: PersonUpdate, actor: ApiActor, session: SessionDep
 ) -> HouseholdRead:
     """Correct a member's attributes; 409 when `version` is stale."""
     writes.update_person(session, actor=actor, household_id=household_id, person_id=person_id, data=body)
@@ -86,7 +87,7 @@ def update_member(
 
 
 @router.post("/households/{household_id}/facts", status_code=201)
-def add_fact(household_id: int, body: FactCreate, actor: ApiActor, session: SessionDep) -> dict[str, object]:
+def add_fact(household_id: Id, body: FactCreate, actor: ApiActor, session: SessionDep) -> dict[str, object]:
     """Record a declared or investigated income, asset, expense or living-condition fact."""
     fact = writes.add_fact(session, actor=actor, household_id=household_id, data=body)
     session.commit()
@@ -94,7 +95,7 @@ def add_fact(household_id: int, body: FactCreate, actor: ApiActor, session: Sess
 
 
 @router.get("/households/{household_id}/revisions", response_model=list[RevisionRead])
-def list_revisions(household_id: int, actor: ApiActor, session: SessionDep) -> list[RevisionRead]:
+def list_revisions(household_id: Id, actor: ApiActor, session: SessionDep) -> list[RevisionRead]:
     """The household's change history (sensitive values masked)."""
     return [RevisionRead(id=r.id, object_type=r.object_type, object_id=r.object_id, action=r.action,
                          before=mask_record(r.before), after=mask_record(r.after), by_name=r.by_name,
@@ -103,7 +104,7 @@ def list_revisions(household_id: int, actor: ApiActor, session: SessionDep) -> l
 
 
 @router.post("/revisions/{revision_id}/revert", response_model=RevisionRead)
-def revert(revision_id: int, actor: ApiActor, session: SessionDep) -> RevisionRead:
+def revert(revision_id: Id, actor: ApiActor, session: SessionDep) -> RevisionRead:
     """Undo a change; 409 if the record changed again since."""
     r = writes.revert(session, actor=actor, revision_id=revision_id)
     session.commit()

@@ -3,7 +3,6 @@ console, the API, the command line and the demo."""
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor, on_behalf
 from doudi.config import Settings
+from doudi.core.errors import ValidationFailed
+from doudi.core.uploads import MAX_UPLOAD, copy_capped
 from doudi.ingest.models import IngestBatch
 from doudi.verification import hooks, ingest, resolve, service
 from doudi.verification.ingest import IngestOutcome
@@ -55,8 +56,12 @@ def ingest_upload(session: Session, settings: Settings, actor: Actor, source_key
     tmp_dir = settings.data_dir / "uploads"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=tmp_dir, suffix=suffix, delete=False) as fh:
-        shutil.copyfileobj(upload.file, fh)
         path = Path(fh.name)
+        try:
+            copy_capped(upload.file, fh, max_bytes=MAX_UPLOAD)
+        except ValidationFailed:
+            path.unlink(missing_ok=True)
+            raise
     try:
         try:
             out, _ = ingest_and_link(session, actor=actor, source_key=source_key, path=path,

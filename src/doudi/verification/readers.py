@@ -12,8 +12,6 @@ quarantined, each with its row number, instead of refusing the whole file.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import zipfile
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.uploads import MAX_FIELD_CHARS, FileRefused, csv_records, too_long, xlsx_rows
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
@@ -86,9 +85,13 @@ def _read(path: Path, fmt: str, chunk_rows: int) -> Iterator[Chunk]:
         lf = pl.scan_parquet(path)
         lf = lf.select(pl.all().cast(pl.Utf8)).with_row_index("row_number", offset=1)
         for batch in lf.collect_batches(chunk_size=chunk_rows):
-            yield Chunk(batch.with_columns(pl.col("row_number").cast(pl.Int64)))
+            yield _capped(Chunk(batch.with_columns(pl.col("row_number").cast(pl.Int64))))
     else:
         yield from _xlsx_chunks(path, chunk_rows)
+
+
+class _Multiline(Exception):
+    """A value spans lines: the fast reader cannot tell a quoted note from a quote that was never closed."""
 
 
 def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
@@ -99,9 +102,12 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
             if isinstance(source, Path) else \
             pl.read_csv(source, infer_schema=False, row_index_name="row_number", row_index_offset=1).lazy()
         for batch in lf.collect_batches(chunk_size=chunk_rows):
-            yield Chunk(batch.with_columns(pl.col("row_number").cast(pl.Int64)))
+            values = [c for c in batch.columns if c != "row_number"]
+            if values and batch.select(pl.any_horizontal(pl.col(values).str.contains("[\r\n]")).any()).item():
+                raise _Multiline
+            yield _capped(Chunk(batch.with_columns(pl.col("row_number").cast(pl.Int64))))
             done = int(batch["row_number"].cast(pl.Int64).max() or done) if batch.height else done  # type: ignore[arg-type]
-    except pl.exceptions.ComputeError:
+    except (pl.exceptions.ComputeError, _Multiline):
         yield from _csv_chunks_slow(source, chunk_rows, skip=done)
 
 
@@ -111,23 +117,47 @@ def _csv_chunks_slow(source: Path | bytes, chunk_rows: int, *, skip: int = 0) ->
     except UnicodeDecodeError as exc:  # UTF-8 at the start, something else further on: refuse the file
         message = f"文件编码不一致：第 {exc.start:,} 字节起不是 UTF-8 文本"
         raise ValidationFailed([FieldError("file", message)]) from None
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, [])
+    records = csv_records(text)
+    head = next(records, None)
+    header = head.fields if head is not None and head.problem is None else []
     rows: list[list[str | None]] = []
     numbers: list[int] = []
     broken: list[tuple[int, str, str]] = []
-    for n, row in enumerate(reader, start=1):
+    for n, record in enumerate(records, start=1):
         if n <= skip:
             continue
-        if len(row) != len(header):
+        row = record.fields
+        if record.problem:
+            broken.append((n, f"第 {record.line} 行：{record.problem}", row[0] if row else ""))
+        elif len(row) != len(header):
             broken.append((n, f"列数不符：表头 {len(header)} 列，本行 {len(row)} 列", ",".join(row)[:500]))
+        elif (long := too_long(header, row)) is not None:
+            broken.append((n, long, ",".join(v[:100] for v in row)[:500]))
         else:
             rows.append([v if v != "" else None for v in row])
             numbers.append(n)
         if len(rows) + len(broken) >= chunk_rows:
-            yield Chunk(_frame(header, rows, numbers), broken)
+            yield _capped(Chunk(_frame(header, rows, numbers), broken))
             rows, numbers, broken = [], [], []
-    yield Chunk(_frame(header, rows, numbers), broken)
+    yield _capped(Chunk(_frame(header, rows, numbers), broken))
+
+
+def _capped(chunk: Chunk) -> Chunk:
+    """The chunk with rows holding an over-long value moved to the broken rows, each naming its column."""
+    frame = chunk.frame
+    values = [c for c in frame.columns if c != "row_number" and frame.schema[c] == pl.Utf8]
+    if not values or frame.is_empty():
+        return chunk
+    lengths = frame.select("row_number", *[pl.col(c).str.len_chars().fill_null(0) for c in values])
+    over = lengths.filter(pl.any_horizontal(pl.col(values) > MAX_FIELD_CHARS))
+    if over.is_empty():
+        return chunk
+    broken = list(chunk.broken)
+    for row in over.iter_rows(named=True):
+        name = next(c for c in values if row[c] > MAX_FIELD_CHARS)
+        reason = f"字段 {name} 长 {row[name]:,} 字符，超过 {MAX_FIELD_CHARS:,} 字符上限"
+        broken.append((int(row["row_number"]), reason, ""))
+    return Chunk(frame.filter(~pl.col("row_number").is_in(over["row_number"].implode())), broken)
 
 
 def _frame(header: list[str], rows: list[list[str | None]], numbers: list[int]) -> pl.DataFrame:
@@ -178,37 +208,50 @@ def _records_chunk(records: list[dict[str, str | None]], numbers: list[int],
 
 
 def _xlsx_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
-    """Cells converted to text the way a clerk reads them: whole numbers without '.0', dates as ISO."""
+    """Cells converted to text the way a clerk reads them: whole numbers without '.0', dates as ISO. A row
+    with a formula is quarantined naming the column (the formula's cached result is never taken as data);
+    a workbook with data on a second sheet, or that expands like a compression bomb, is refused."""
+    try:
+        others, rows_iter, close = xlsx_rows(path)
+    except FileRefused as exc:
+        raise ValidationFailed([FieldError("file", str(exc))]) from None
+    try:
+        if others:
+            raise ValidationFailed([FieldError("file", f"除第一个工作表外还有 {len(others)} 个有内容的工作表（"
+                                                       f"{'、'.join(others[:5])}）；只读取第一个工作表：请删除其他"
+                                                       "工作表，或另存为单独的文件分别导入")])
+        first = next(rows_iter, None)
+        header = [str(h).strip() if h is not None else f"column_{i}"
+                  for i, h in enumerate(first[1] if first else ())]
 
-    # Imported here: openpyxl is loaded only when an Excel file is read or written.
-    from openpyxl import load_workbook
+        def cell(v: object) -> str | None:
+            if v is None or v == "":
+                return None
+            if isinstance(v, datetime):
+                return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat(sep=" ")
+            if isinstance(v, date):
+                return v.isoformat()
+            if isinstance(v, float) and v.is_integer():
+                return str(int(v))
+            return str(v)
 
-    wb = load_workbook(path, read_only=True, data_only=True)
-    ws = wb.worksheets[0]
-    rows_iter = ws.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else f"column_{i}" for i, h in enumerate(next(rows_iter, ()))]
-
-    def cell(v: object) -> str | None:
-        if v is None or v == "":
-            return None
-        if isinstance(v, datetime):
-            return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat(sep=" ")
-        if isinstance(v, date):
-            return v.isoformat()
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
-
-    rows: list[list[str | None]] = []
-    numbers: list[int] = []
-    for n, row in enumerate(rows_iter, start=1):
-        if all(v is None for v in row):
-            continue
-        values = [cell(v) for v in row][: len(header)]
-        rows.append(values + [None] * (len(header) - len(values)))
-        numbers.append(n)
-        if len(rows) >= chunk_rows:
-            yield Chunk(_frame(header, rows, numbers))
-            rows, numbers = [], []
-    wb.close()
-    yield Chunk(_frame(header, rows, numbers))
+        rows: list[list[str | None]] = []
+        numbers: list[int] = []
+        broken: list[tuple[int, str, str]] = []
+        for n, (_line, row, formulas) in enumerate(rows_iter, start=1):
+            if not formulas and all(v is None for v in row):
+                continue
+            values = [cell(v) for v in row][: len(header)]
+            if formulas:
+                names = "、".join(header[i] if i < len(header) else f"第 {i + 1} 列" for i in formulas)
+                broken.append((n, f"字段 {names} 是公式：不取公式的计算结果；请“粘贴为数值”后重新提供",
+                               ",".join(v or "" for v in values)[:500]))
+            else:
+                rows.append(values + [None] * (len(header) - len(values)))
+                numbers.append(n)
+            if len(rows) + len(broken) >= chunk_rows:
+                yield _capped(Chunk(_frame(header, rows, numbers), broken))
+                rows, numbers, broken = [], [], []
+        yield _capped(Chunk(_frame(header, rows, numbers), broken))
+    finally:
+        close()

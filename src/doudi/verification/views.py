@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor, on_behalf
+from doudi.core.validation import MAX_PAGE, Id
 from doudi.deps import ApiActor, SessionDep, SettingsDep
 from doudi.ingest.models import IngestBatch
 from doudi.verification import queue, reporting, service
@@ -70,13 +71,13 @@ def upload_batch(actor: ApiActor, session: SessionDep, settings: SettingsDep,
 
 
 @router.get("/batches/{batch_id}", response_model=BatchRead)
-def batch(batch_id: int, actor: ApiActor, session: SessionDep) -> BatchRead:
+def batch(batch_id: Id, actor: ApiActor, session: SessionDep) -> BatchRead:
     """One batch with its lineage and how its rows were linked."""
     return batch_read(session, queue.get_batch(session, actor=actor, batch_id=batch_id), actor=actor)
 
 
 @router.get("/batches/{batch_id}/rejects", response_model=list[RejectRead])
-def batch_rejects(batch_id: int, actor: ApiActor, session: SessionDep, page: int = Query(1, ge=1),
+def batch_rejects(batch_id: Id, actor: ApiActor, session: SessionDep, page: int = Query(1, ge=1, le=MAX_PAGE),
                   per_page: int = Query(100, ge=1, le=1000)) -> list[RejectRead]:
     """Quarantined rows of a batch, with row number, field and reason."""
     rows, _ = queue.rejects(session, actor=actor, batch_id=batch_id, page=page, per_page=per_page)
@@ -93,7 +94,7 @@ def reviews(actor: ApiActor, session: SessionDep, status: str = "pending") -> li
 
 
 @router.post("/reviews/{review_id}", response_model=ReviewRead)
-def decide(review_id: int, body: ReviewDecision, actor: ApiActor, session: SessionDep) -> ReviewRead:
+def decide(review_id: Id, body: ReviewDecision, actor: ApiActor, session: SessionDep) -> ReviewRead:
     """Accept or reject an uncertain match (audited)."""
     r = queue.decide_review(session, actor=actor, review_id=review_id, accept=body.accept, note=body.note,
                             version=body.version)
@@ -114,7 +115,7 @@ def authorise(body: AuthorisationCreate, actor: ApiActor, session: SessionDep) -
 
 
 @router.get("/households/{household_id}/authorisations", response_model=list[AuthorisationRead])
-def household_authorisations(household_id: int, actor: ApiActor, session: SessionDep) -> list[AuthorisationRead]:
+def household_authorisations(household_id: Id, actor: ApiActor, session: SessionDep) -> list[AuthorisationRead]:
     """A household's authorisations."""
     return [AuthorisationRead.model_validate(a, from_attributes=True)
             for a in service.authorisations_for(session, actor=actor, household_id=household_id)]
@@ -137,20 +138,20 @@ def create_request(body: RequestCreate, actor: ApiActor, session: SessionDep) ->
 
 
 @router.get("/requests/{request_id}", response_model=RequestRead)
-def get_request(request_id: int, actor: ApiActor, session: SessionDep) -> RequestRead:
+def get_request(request_id: Id, actor: ApiActor, session: SessionDep) -> RequestRead:
     """A request and its status per source."""
     return request_read(*service.tracking(session, actor=actor, request_id=request_id))
 
 
 @router.get("/households/{household_id}/tracking", response_model=RequestRead | None)
-def household_tracking(household_id: int, actor: ApiActor, session: SessionDep) -> RequestRead | None:
+def household_tracking(household_id: Id, actor: ApiActor, session: SessionDep) -> RequestRead | None:
     """The latest request of a household with its tracking (what the citizen portal shows)."""
     found = service.household_tracking(session, actor=actor, household_id=household_id)
     return None if found is None else request_read(*found)
 
 
 @router.get("/requests/{request_id}/report", response_model=ReportRead)
-def report(request_id: int, actor: ApiActor, session: SessionDep) -> ReportRead:
+def report(request_id: Id, actor: ApiActor, session: SessionDep) -> ReportRead:
     """The 核对报告 as data."""
     hr = reporting.build_report(session, actor=actor, request_id=request_id)
     r = hr.report
@@ -166,7 +167,7 @@ def report(request_id: int, actor: ApiActor, session: SessionDep) -> ReportRead:
 
 
 @router.get("/requests/{request_id}/report.{kind}")
-def report_file(request_id: int, kind: Literal["pdf", "xlsx"], session: SessionDep, actor: ApiActor) -> Response:
+def report_file(request_id: Id, kind: Literal["pdf", "xlsx"], session: SessionDep, actor: ApiActor) -> Response:
     """The 核对报告 as PDF or Excel."""
     data, media, name = reporting.download(session, actor=actor, request_id=request_id, kind=kind)
     session.commit()

@@ -122,13 +122,24 @@ def _participants(case: Case, keys: set[str]) -> set[int]:
 
 
 def separation(case: Case, actor: Actor) -> None:
-    """The user who investigated or first-reviewed a case cannot confirm it (configurable per pack)."""
-    if not svc.rules(case).separation_of_duties or actor.user_id is None:
+    """The user who investigated, first-reviewed or accepted a case cannot confirm it (each configurable per
+    pack: procedure.separation_of_duties, procedure.separation.acceptance_confirmation)."""
+    if actor.user_id is None:
         return
-    investigators = {int(i) for s in case.steps if s.key in {"home_visit", "investigation_start"}
-                     for i in list((s.data or {}).get("investigator_ids", []))}  # type: ignore[call-overload]
-    if actor.user_id in _participants(case, {"home_visit", "first_review", "investigation_start"}) | investigators:
-        raise PermissionDenied("职责分离：参与调查或初审的人员不能审核确认本案")
+    rules = svc.rules(case)
+    if rules.separation_of_duties:
+        investigators = {int(i) for s in case.steps if s.key in {"home_visit", "investigation_start"}
+                         for i in list((s.data or {}).get("investigator_ids", []))}  # type: ignore[call-overload]
+        if actor.user_id in _participants(case, {"home_visit", "first_review", "investigation_start"}) | investigators:
+            raise PermissionDenied("职责分离：参与调查或初审的人员不能审核确认本案")
+    if rules.separation_acceptance and actor.user_id in _participants(case, {"accept"}):
+        raise PermissionDenied("职责分离：受理本案的人员不能审核确认本案")
+
+
+def grant_payment_separation(case: Case, actor: Actor, approved_by: int | None) -> None:
+    """The user who approved a temporary grant cannot pay it (procedure.separation.grant_payment)."""
+    if actor.user_id is not None and actor.user_id == approved_by and svc.rules(case).separation_payment:
+        raise PermissionDenied("职责分离：批准本笔临时救助金的人员不能发放")
 
 
 def to_amount(value: Any, field: str) -> Decimal:

@@ -12,7 +12,7 @@ from doudi.auth.permissions import Actor
 from doudi.cases import service as svc
 from doudi.cases.models import Case, CaseStep, Task
 from doudi.cases.rules import PAPERWORK
-from doudi.cases.steps.base import StepIn, finish, handler, temporary_grant
+from doudi.cases.steps.base import StepIn, finish, grant_payment_separation, handler, temporary_grant
 from doudi.core.errors import Conflict
 from doudi.policy.params import load_pack
 
@@ -29,6 +29,7 @@ def payment(session: Session, *, actor: Actor, case: Case, step: CaseStep, actio
     grant = temporary_grant(session, case)
     if grant.approved_at is None:
         raise Conflict("尚未批准，不能发放")
+    grant_payment_separation(case, actor, grant.approved_by)
     grant.paid_at, grant.paid_by = svc.now(), actor.user_id
     late = grant.payment_due_at is not None and svc.now() > _aware(grant.payment_due_at)
     days = int(_paperwork_workdays(case, today))
