@@ -8,17 +8,16 @@ clerical review, or marked as not found.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import under
 from doudi.core.errors import NotFound
-from doudi.db.frames import read_frame
+from doudi.db.frames import read_frame, write_frame
 from doudi.ingest.models import IngestBatch
 from doudi.registry.models import Household, Membership, Person
 from doudi.verification import payload
@@ -90,28 +89,31 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
         accepted = result.accepted.join(identities, left_on="left_id", right_on="record_id").explode("rows") \
             .join(refused, left_on=["rows", "right_id"], right_on=["row_number", "person"], how="anti")
         if accepted.height:
-            params = [{"pid": int(r["right_id"]), "p": r["match_probability"], "b": batch_id, "n": r["rows"]}
-                      for r in accepted.iter_rows(named=True)]
-            t: Any = FeedRecord.__table__  # Core executemany: one statement, many (batch, row) parameter sets
-            session.execute(update(t).where(t.c.batch_id == bindparam("b"), t.c.row_number == bindparam("n"))
-                            .values(person_id=bindparam("pid"), probability=bindparam("p"),
-                                    match_method=MatchMethod.PROBABILISTIC), params)
+            write_frame(session, FeedRecord, accepted.select(
+                pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.col("rows").alias("row_number"),
+                pl.col("right_id").cast(pl.Int64).alias("person_id"), pl.col("match_probability").alias("probability"),
+                pl.lit(MatchMethod.PROBABILISTIC.value).alias("match_method")),
+                mode="update", match=["batch_id", "row_number"])
             out.linked_rows = accepted.height
         review = result.review.join(identities, left_on="left_id", right_on="record_id")
         if refused.height:  # a pair a clerk has rejected is not put to them again
             seen = review.explode("rows").join(refused, left_on=["rows", "right_id"],
                                                right_on=["row_number", "person"], how="semi")
             review = review.filter(~pl.col("left_id").is_in(seen["left_id"].implode()))
-        areas = dict(zip(persons["record_id"].to_list(), persons["area_code"].to_list(), strict=True))
-        for r in review.iter_rows(named=True):
-            session.add(LinkReview(
-                batch_id=batch_id, source_key=batch.source_key, row_numbers=list(r["rows"]),
-                record={k: r[k] for k in IDENTITY}, candidate_person_id=int(r["right_id"]),
-                area_code=areas.get(r["right_id"], ""), probability=float(r["match_probability"]),
-                status=ReviewStatus.PENDING))
-            session.execute(update(FeedRecord).where(FeedRecord.batch_id == batch_id,
-                                                     FeedRecord.row_number.in_(list(r["rows"])))
-                            .values(match_method=MatchMethod.REVIEW, probability=float(r["match_probability"])))
+        if review.height:
+            # One bulk insert of the review identities and one bulk update of their rows (db.frames).
+            areas = persons.select(pl.col("record_id").alias("right_id"), "area_code")
+            write_frame(session, LinkReview, review.join(areas, on="right_id", how="left").select(
+                pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.lit(batch.source_key).alias("source_key"),
+                pl.col("rows").alias("row_numbers"), pl.struct(IDENTITY).alias("record"),
+                pl.col("right_id").cast(pl.Int64).alias("candidate_person_id"),
+                pl.col("area_code").fill_null(""), pl.col("match_probability").cast(pl.Float64).alias("probability"),
+                pl.lit(ReviewStatus.PENDING.value).alias("status")))
+            write_frame(session, FeedRecord, review.explode("rows").select(
+                pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.col("rows").alias("row_number"),
+                pl.lit(MatchMethod.REVIEW.value).alias("match_method"),
+                pl.col("match_probability").cast(pl.Float64).alias("probability")),
+                mode="update", match=["batch_id", "row_number"])
         out.review_identities = review.height
     done = session.execute(update(FeedRecord).where(FeedRecord.batch_id == batch_id,
                                                     FeedRecord.match_method == MatchMethod.PENDING)
