@@ -7,6 +7,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -255,6 +256,7 @@ def test_the_check_of_migrated_recipients_enters_the_monitoring_ledger(db: Sessi
     assert [(w.household_id, w.status) for w in warnings] == [(h1, "new")] and outcome.warnings_new == 1
     assert "在保金额 650.00 元/月" in warnings[0].reason and warnings[0].due_on > TODAY
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "caseload.check")).one()
-    assert entry.changes["_"]["findings"] == 1 and entry.changes["_"]["warnings_new"] == 1
+    counts: Any = entry.changes["_"]
+    assert counts["findings"] == 1 and counts["warnings_new"] == 1
     # Checking again raises nothing new: the warning is open (one per rule and household).
     assert check_caseload(db, actor=ACTOR, on=TODAY).warnings_new == 0
