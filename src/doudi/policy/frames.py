@@ -178,6 +178,7 @@ def from_json(households: Sequence[HouseholdIn]) -> Frames:
             for key in ("wage", "business", "property", "transfer", "basic_pension"):
                 mem_rows[key].append(getattr(inc, key))
             mem_rows["idle_without_reason"].append(m.idle_without_reason)
+            mem_rows["start_known"].append(True)  # a JSON household states its members as they are
             mem_rows["refused_job_offers"].append(m.refused_job_offers)
     return Frames(pl.DataFrame(hh_rows, schema=HOUSEHOLD_SCHEMA), pl.DataFrame(mem_rows, schema=MEMBER_SCHEMA))
 
