@@ -20,8 +20,10 @@ from doudi.auth.permissions import Actor, system_actor
 from doudi.caseload.flows import check_caseload
 from doudi.caseload.importer import import_enrollments
 from doudi.caseload.models import MigratedEnrollment
+from doudi.cases import applications
 from doudi.cases.evaluation import evaluate_household
 from doudi.cases.models import Enrollment
+from doudi.cases.schemas import ApplicationCreate
 from doudi.ingest.models import RejectedRow
 from doudi.monitoring.models import MonitorWarning
 from doudi.policy.registry_frames import read_registry
@@ -31,7 +33,7 @@ from doudi.registry.importer import import_households
 from doudi.registry.models import AssetFact, IncomeFact, Membership
 from doudi.registry.preview import preview
 from tests.factories import VILLAGE_B1, make_areas
-from tests.registry.helpers import HEADER, family, pid, row, write_csv
+from tests.registry.helpers import HEADER, VILLAGE, family, pid, row, write_csv
 
 ACTOR = system_actor(name="test-caseload")
 TODAY = date(2026, 11, 15)
@@ -260,3 +262,19 @@ def test_the_check_of_migrated_recipients_enters_the_monitoring_ledger(db: Sessi
     assert counts["findings"] == 1 and counts["warnings_new"] == 1
     # Checking again raises nothing new: the warning is open (one per rule and household).
     assert check_caseload(db, actor=ACTOR, on=TODAY).warnings_new == 0
+
+
+def test_a_case_decision_names_members_counted_from_before_the_import(db: Session, tmp_path: Path) -> None:
+    _registry(db, tmp_path)
+    # 王建国 applies for H1 (found by his ID number); 李秀英 has a ledger date, the others have none.
+    members = [{"name": n, "id_number": i, "relation": r, "authorised": True, "monthly_income": {"wage": "0"}}
+               for n, i, r in (("王建国", HEAD, "head"), ("李秀英", SPOUSE, "spouse"), ("王小明", CHILD, "child"))]
+    data = ApplicationCreate.model_validate({
+        "area_code": VILLAGE, "hukou_type": "urban", "members": members, "applicant_name": "王建国",
+        "applicant_id_number": HEAD})
+    case = applications.accept(db, actor=ACTOR, case_id=applications.submit(db, actor=ACTOR, data=data).id,
+                               on=TODAY)
+    dibao = next(d for d in case.decisions if d.program == "dibao")
+    assert [r for r in dibao.reasons if "入户日期台账未载" in r] == [
+        f"成员{i}（{rel}）的入户日期台账未载，按导入前即为本户成员计入（{TODAY.isoformat()} 的测算据此）"
+        for i, rel in ((1, "户主"), (3, "子女"))]
