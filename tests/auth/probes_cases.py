@@ -198,7 +198,7 @@ def _batch_named(name: str) -> Callable[[Ctx, Target], bool]:
 def import_probes() -> list[Probe]:
     """Probe for import.run through the console upload."""
     return [Probe("import.run", "page", lambda c, t: c.page.post(
-        "/households/import", data={"csrf_token": c.csrf},
+        "/imports/households", data={"csrf_token": c.csrf},
         files={"file": (f"h-{c.role}-{t.scope}.csv", _household_csv(c, t), "text/csv")}),
         took_effect=lambda c, t: _household_no_exists(f"IMP{c.role[:6]}{t.scope}")(c, t))]
 

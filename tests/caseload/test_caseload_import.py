@@ -7,6 +7,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -16,10 +17,15 @@ from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry
 from doudi.auth.permissions import Actor, system_actor
+from doudi.caseload.flows import check_caseload
 from doudi.caseload.importer import import_enrollments
 from doudi.caseload.models import MigratedEnrollment
+from doudi.cases import applications
+from doudi.cases.evaluation import evaluate_household
 from doudi.cases.models import Enrollment
+from doudi.cases.schemas import ApplicationCreate
 from doudi.ingest.models import RejectedRow
+from doudi.monitoring.models import MonitorWarning
 from doudi.policy.registry_frames import read_registry
 from doudi.registry.facts_import import import_facts
 from doudi.registry.import_read import ImportFileError
@@ -27,7 +33,7 @@ from doudi.registry.importer import import_households
 from doudi.registry.models import AssetFact, IncomeFact, Membership
 from doudi.registry.preview import preview
 from tests.factories import VILLAGE_B1, make_areas
-from tests.registry.helpers import HEADER, family, pid, row, write_csv
+from tests.registry.helpers import HEADER, VILLAGE, family, pid, row, write_csv
 
 ACTOR = system_actor(name="test-caseload")
 TODAY = date(2026, 11, 15)
@@ -190,6 +196,13 @@ def test_memberships_carry_ledger_dates_or_count_from_before_the_import(db: Sess
     frames = read_registry(db.connection(), on=date(2014, 6, 1))
     counts = frames.members.group_by("household_id").len()["len"].sort().to_list()
     assert counts == [1, 2]  # H2: 孙强; H1 before 李秀英 joined: 王建国 and 王小明
+    # The decision says which counted members were taken as members from before the import.
+    h1 = db.scalar(select(Membership.household_id).where(Membership.valid_from == date(2015, 3, 1)))
+    assert h1 is not None
+    result = evaluate_household(db, household_id=h1, on=date(2026, 1, 1))
+    assert result["household"]["notes"] == [  # 成员1 王建国 (head) and 成员3 王小明 (child); 李秀英 has her date
+        f"成员{i}（{rel}）的入户日期台账未载，按导入前即为本户成员计入（2026-01-01 的测算据此）"
+        for i, rel in ((1, "户主"), (3, "子女"))]
 
 
 def test_recipients_import_marks_migrated_and_quarantines_nonmembers(db: Session, tmp_path: Path) -> None:
@@ -230,3 +243,38 @@ def test_recipients_import_marks_migrated_and_quarantines_nonmembers(db: Session
     assert (again.new, again.updated, again.unchanged) == (0, 1, 1)
     assert db.scalar(select(Enrollment.monthly_amount).where(Enrollment.program == "dibao")) == Decimal("700.00")
     assert _count(db, Enrollment) == 2
+
+
+def test_the_check_of_migrated_recipients_enters_the_monitoring_ledger(db: Session, tmp_path: Path) -> None:
+    _registry(db, tmp_path)
+    header = ["户编号", "身份证号", "项目", "月保障金额", "起始月份", "下次复核日期"]
+    path = _write(tmp_path / "r.csv", header, [["H1", "", "低保", "650", "2022-04", "2027-04-01"]])
+    assert import_enrollments(db, actor=ACTOR, path=path, today=TODAY).new == 1
+    outcome = check_caseload(db, actor=ACTOR, on=TODAY)
+    # H1 declares no income: the engine's 低保 for its 3 urban members is not the ledger's 650 a month.
+    assert outcome.findings["household_no"].to_list() == ["H1"]
+    h1 = db.scalar(select(Membership.household_id).where(Membership.valid_from == date(2015, 3, 1)))
+    warnings = db.scalars(select(MonitorWarning).where(MonitorWarning.rule_key == "assessment_change")).all()
+    assert [(w.household_id, w.status) for w in warnings] == [(h1, "new")] and outcome.warnings_new == 1
+    assert "在保金额 650.00 元/月" in warnings[0].reason and warnings[0].due_on > TODAY
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "caseload.check")).one()
+    counts: Any = entry.changes["_"]
+    assert counts["findings"] == 1 and counts["warnings_new"] == 1
+    # Checking again raises nothing new: the warning is open (one per rule and household).
+    assert check_caseload(db, actor=ACTOR, on=TODAY).warnings_new == 0
+
+
+def test_a_case_decision_names_members_counted_from_before_the_import(db: Session, tmp_path: Path) -> None:
+    _registry(db, tmp_path)
+    # 王建国 applies for H1 (found by his ID number); 李秀英 has a ledger date, the others have none.
+    members = [{"name": n, "id_number": i, "relation": r, "authorised": True, "monthly_income": {"wage": "0"}}
+               for n, i, r in (("王建国", HEAD, "head"), ("李秀英", SPOUSE, "spouse"), ("王小明", CHILD, "child"))]
+    data = ApplicationCreate.model_validate({
+        "area_code": VILLAGE, "hukou_type": "urban", "members": members, "applicant_name": "王建国",
+        "applicant_id_number": HEAD})
+    case = applications.accept(db, actor=ACTOR, case_id=applications.submit(db, actor=ACTOR, data=data).id,
+                               on=TODAY)
+    dibao = next(d for d in case.decisions if d.program == "dibao")
+    assert [r for r in dibao.reasons if "入户日期台账未载" in r] == [
+        f"成员{i}（{rel}）的入户日期台账未载，按导入前即为本户成员计入（{TODAY.isoformat()} 的测算据此）"
+        for i, rel in ((1, "户主"), (3, "子女"))]

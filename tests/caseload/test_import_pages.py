@@ -62,3 +62,18 @@ def test_preview_then_import_with_quarantine_report(client, db: Session, tmp_pat
     assert client.get(f"/households/{h1}").text.count("导入前（日期不详）") == 3
     bad = client.post("/imports/income", data={"csrf_token": csrf}, files={"file": ("x.doc", b"x", "text/plain")})
     assert bad.status_code == 422 and "只接受 CSV、XLSX 或 Parquet 文件" in bad.text
+
+
+def test_the_old_household_import_address_leads_to_the_import_page(client, db: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    make_areas(db)
+    make_user(db, "worker", ["township_caseworker"], TOWN_A)
+    db.commit()
+    csrf = _login(client, "worker")
+    moved = client.get("/households/import", follow_redirects=False)
+    assert moved.status_code == 308 and moved.headers["location"] == "/imports/households"
+    # A form still posting to the old address is carried over with its upload (308 keeps method and body).
+    body = write_csv(tmp_path / "h.csv", family("H7")).read_bytes()
+    done = client.post("/households/import", data={"csrf_token": csrf},
+                       files={"file": ("h.csv", body, "text/csv")})
+    assert done.status_code == 200 and ">导入档案<" not in client.get("/").text  # the old menu entry is gone
+    assert db.scalar(select(func.count()).select_from(Household).where(Household.household_no == "H7")) == 1

@@ -27,7 +27,7 @@ from doudi.synth.generate import SynthConfig, generate
 
 ACTOR = system_actor(name="newcomer")
 KINDS = ("income", "assets", "expenses", "living")
-TOLERANCE = {"370784": 0.02, "440700": 0.025}
+TOLERANCE = 0.02  # the issue: within 2 percentage points of the ground truth's share
 
 
 def _load(db: Session, out: Path, region: str, households: int) -> date:
@@ -58,10 +58,10 @@ def test_newcomer_path_gives_the_ground_truths_dibao_share(db: Session, tmp_path
     assert isinstance(truth, float)
     # Without income nearly everyone looks eligible; with the declared facts the share is the ground truth's.
     assert without_facts > 0.8
-    # The ground truth's share is the plain declared income against the line; the engine also applies the
-    # property tests (vehicles, business registrations, deposits) and the employment-cost rules, which in
-    # the Guangdong pack take a little more than 2 points off (measured 2.1-2.2 on 800 and 3,000 households).
-    assert abs(with_facts - truth) <= TOLERANCE[region], (with_facts, truth)
+    # The ground truth's share is the plain declared income against the household's 低保 line (its county's
+    # standard in the policy pack, urban or rural); the engine also applies the property tests (vehicles,
+    # business registrations, deposits), the employment-cost deduction and 单人户, which move a few households.
+    assert abs(with_facts - truth) <= TOLERANCE, (with_facts, truth)
     # Memberships the ledger does not date count from before the import: an earlier date still has members.
     earlier = read_registry(db.connection(), on=date(2024, 6, 1))
     assert earlier.members.height > 0.9 * read_registry(db.connection(), on=ref).members.height

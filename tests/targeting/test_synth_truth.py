@@ -11,7 +11,7 @@ import polars as pl
 
 from doudi.synth.generate import SynthConfig, build_world
 from doudi.synth.truth import INVISIBLE_CHANNELS, visible_income, write_truth
-from doudi.verification.facts import RECORD_SCHEMA, feed_facts
+from doudi.verification.facts import feed_facts
 
 FLAGS = ["under_declared_wage", "under_declared_business", "hidden_car", "hidden_deposit", "hidden_property",
          "hidden_business"]
@@ -60,10 +60,10 @@ def test_joint_home_is_one_holding() -> None:
     # A couple (persons 1 and 2 of household 10) owns one home: the feed lists it once per owner.
     home = {"certificate_no": "鲁(2024)安丘市不动产权第0000001号", "property_use": "residential", "floor_area": 90.0,
             "location": "新安街道", "registered_on": date(2024, 5, 1), "share": 0.5}
-    records = pl.DataFrame({"person_id": [1, 2], "source_key": ["real_estate"] * 2, "batch_id": [7, 7],
-                            "row_number": [3, 4], "period": [date(2024, 5, 1)] * 2, "data": [home, dict(home)]},
-                           schema=RECORD_SCHEMA)
+    rows = pl.DataFrame({"person_id": [1, 2], "source_key": ["real_estate"] * 2, "batch_id": [7, 7],
+                         "row_number": [3, 4], "period": [date(2024, 5, 1)] * 2})
+    feed = {"real_estate": pl.concat([rows, pl.DataFrame([home, dict(home)])], how="horizontal")}
     members = pl.DataFrame({"person_id": [1, 2], "household_id": [10, 10]})
-    facts = feed_facts(records, members, as_of=date(2026, 11, 1))
+    facts = feed_facts(feed, members, as_of=date(2026, 11, 1))
     assert facts.height == 1 and facts["kind"].to_list() == ["residential_property"]
     assert facts["quantity"].to_list() == [1]

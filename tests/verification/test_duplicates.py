@@ -112,11 +112,13 @@ def test_repeats_stored_earlier_count_once_in_facts(db: Session) -> None:
     make_areas(db)
     hh = make_household(db)
     pid = hh.members[0].person_id
-    data = {"record_id": "t1", "income_kind": "wage", "amount": 1500.0, "month": "2025-01"}
-    records = pl.DataFrame({"person_id": [pid, pid, pid], "source_key": ["tax"] * 3, "batch_id": [1, 1, 2],
-                            "row_number": [1, 2, 1], "period": [date(2025, 1, 1)] * 3,
-                            "data": [data, data, dict(data, amount=900.0)]}, schema=facts.RECORD_SCHEMA)
+    # Three linked tax rows of one person: batch 1 rows 1 and 2 carry the same content, batch 2 row 1 the same
+    # record number t1 with another amount.
+    tax = pl.DataFrame({"person_id": [pid, pid, pid], "source_key": ["tax"] * 3, "batch_id": [1, 1, 2],
+                        "row_number": [1, 2, 1], "period": [date(2025, 1, 1)] * 3, "record_id": ["t1"] * 3,
+                        "income_kind": ["wage"] * 3, "amount": [1500.0, 1500.0, 900.0],
+                        "month": [date(2025, 1, 1)] * 3})
     members = pl.DataFrame({"person_id": [pid], "household_id": [hh.id]})
-    out = facts.feed_facts(records, members, as_of=date(2026, 1, 9))
+    out = facts.feed_facts({"tax": tax}, members, as_of=date(2026, 1, 9))
     assert out["amount"].to_list() == [1500.0]  # same content once; the same record number once
     assert db.scalar(select(func.count()).select_from(FeedRecord)) == 0

@@ -1,4 +1,4 @@
-"""Administration pages: registry import from a file, division codes, backups."""
+"""Administration pages: division codes, backups (the registry import is at /imports/households)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,10 +18,9 @@ from doudi.audit import service as audit
 from doudi.auth.models import User
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import covers_everything, outside_area
-from doudi.core.errors import DoudiError, FieldError, PermissionDenied, ValidationFailed
+from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
 from doudi.core.uploads import MAX_UPLOAD
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep, Uploaded, upload_field
-from doudi.registry.importer import import_households
 from doudi.registry.models import Household
 from doudi.web.render import render
 
@@ -41,32 +40,11 @@ def _stash(upload_dir: Path, name: str, data: bytes) -> Path:
     return path
 
 
-@router.get("/households/import")
-def import_form(request: Request, actor: PageActor) -> Response:
-    """Upload a household registry file."""
-    actor.require("import.run")
-    return render(request, "admin/import.html", {"result": None, "errors": []})
-
-
-@router.post("/households/import")
-def import_file(request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor,
-                _csrf: CsrfChecked, file: UploadDep) -> Response:
-    """Import the file: good households are committed, bad ones quarantined with row, field and reason."""
-    actor.require("import.run")
-    try:
-        path = _stash(settings.data_dir / "uploads", file.filename or "upload.csv", file.check())
-        try:
-            result = import_households(session, actor=actor, path=path)
-        finally:
-            path.unlink(missing_ok=True)  # it holds full ID numbers; the batch keeps its hash and rejects
-    except (ValidationFailed, DoudiError) as exc:
-        session.rollback()
-        errors = exc.errors if isinstance(exc, ValidationFailed) else [FieldError("file", str(exc))]
-        return render(request, "admin/import.html", {"result": None, "errors": errors}, status_code=422)
-    session.commit()
-    # The ID number column of the report is masked on screen; the full report stays with the batch.
-    rejects = [{"row": r[0], "field": r[1], "reason": r[2]} for r in result.rejects.head(200).iter_rows()]
-    return render(request, "admin/import.html", {"result": result, "rejects": rejects, "errors": []})
+@router.api_route("/households/import", methods=["GET", "POST"])
+def import_moved() -> Response:
+    """The household import moved to the import page of each kind (/imports/households): a bookmark or a
+    form posted to the old address lands there (308 keeps the method and the upload)."""
+    return RedirectResponse("/imports/households", status_code=308)
 
 
 @router.get("/admin/areas")

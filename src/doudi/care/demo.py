@@ -19,7 +19,7 @@ from doudi.auth.permissions import system_actor
 from doudi.auth.scope import under
 from doudi.care import service as care
 from doudi.care import settlement, visits
-from doudi.care.models import CareProvider, CareVisit, Trigger, VisitStatus
+from doudi.care.models import Caregiver, CareProvider, CareVisit, Trigger, VisitStatus
 from doudi.care.rules import ITEMS, LOCAL, care_rules, level_params, local_time, verify
 from doudi.cases.models import Enrollment
 from doudi.core.dates import month_start, shift_months
@@ -78,7 +78,6 @@ def seed(session: Session, *, today: date, township: str) -> None:
                                    name=f"{GIVER_NAMES[(i * 3 + k) % len(GIVER_NAMES)]}护理员{k + 1}")
     demo_user = session.scalar(select(User).where(User.username == "care"))
     first = providers[0]
-    from doudi.care.models import Caregiver
 
     if demo_user is not None:
         giver = session.scalar(select(Caregiver).where(Caregiver.provider_id == first.id,

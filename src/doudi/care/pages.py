@@ -18,7 +18,7 @@ from doudi.care import notices as care_notices
 from doudi.care import photos, settlement, supervision, visits
 from doudi.care import service as care
 from doudi.care.export import recipients_workbook, settlement_workbook, visits_workbook
-from doudi.care.models import Caregiver, CareVisit, FeedbackKind
+from doudi.care.models import Caregiver, CareRecipient, CareVisit, FeedbackKind
 from doudi.care.rules import FLAG_LABELS, ITEM_LABELS, ITEMS, LEVEL_LABELS, LOCAL, local_time, utc
 from doudi.core import clock
 from doudi.core.dates import month_start
@@ -317,7 +317,6 @@ def _mobile(request: Request, session: Any, actor: Actor, day: date, message: st
     f = visits.VisitFilter(day=day, caregiver_id=mine.id if mine else None)
     rows, _ = visits.list_visits(session, actor=actor, f=f, per_page=100)
     homes = {}
-    from doudi.care.models import CareRecipient
 
     for r in session.scalars(select(CareRecipient).where(CareRecipient.person_id.in_([v.person_id for v, *_ in rows]))):
         homes[r.person_id] = r

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import system_actor
-from doudi.caseload.check import check_migrated, check_sheet
+from doudi.caseload.check import check_sheet
 from doudi.caseload.export import enrollments_frame, facts_frame, households_frame, write_export
+from doudi.caseload.flows import check_caseload
 from doudi.caseload.importer import EnrollmentImportResult, import_enrollments
 from doudi.core import clock
 from doudi.core.excel import write
@@ -50,6 +51,8 @@ def print_enrollment_summary(result: EnrollmentImportResult, console: Console, *
         console.print(table)
     if report is not None:
         console.print(f"完整的隔离报告：{report}")
+    if not dry_run and result.new + result.updated:
+        console.print("下一步：运行 doudi caseload check，按现有事实重新测算存量对象，并把不一致写入监测预警台账。")
 
 
 def _import(path: Path, dry_run: bool) -> None:
@@ -86,15 +89,23 @@ def register(app: typer.Typer) -> None:
 
     @caseload.command("check")
     def check(on: str = typer.Option(None, "--date", help="测算日期（默认今天）"),
-              out: Path = typer.Option(None, "--out", help="核查清单另存为 XLSX")) -> None:
-        """Re-assess every migrated recipient and list where the ledger and the engine differ."""
+              out: Path = typer.Option(None, "--out", help="核查清单另存为 XLSX"),
+              ledger: bool = typer.Option(True, "--ledger/--no-ledger",
+                                          help="同时运行监测比对，把不一致写入监测预警台账（默认写入）")) -> None:
+        """Re-assess every migrated recipient, list where the ledger and the engine differ, and raise the
+        differences as warnings in the monitoring ledger."""
         when = date.fromisoformat(on) if on else clock.today()
         with session_scope() as session:
-            findings = check_migrated(session, actor=system_actor(name="caseload"), on=when)
+            outcome = check_caseload(session, actor=system_actor(name="caseload"), on=when, ledger=ledger)
+        findings = outcome.findings
         console = Console()
         console.print(f"存量对象核查（{when}）：{findings.height} 条与台账不一致")
         for finding, n in findings.group_by("finding").len().sort("len", descending=True).head(10).iter_rows():
             console.print(f"  {n:>6}  {finding}")
+        if outcome.ledger is not None:
+            console.print(f"已运行监测比对（第 {outcome.ledger.run_id} 次）：新增预警 {outcome.ledger.new} 条，"
+                          f"其中“持续监测：最新测算与在保待遇不一致” {outcome.warnings_new} 条，"
+                          "由所在乡镇（街道）在期限内核实处置")
         if out is not None:
             write(out, check_sheet(findings, when))
             console.print(f"核查清单：{out}")

@@ -195,12 +195,15 @@ def _open(session: Session, actor: Actor, case: Case, programs: list[str], kind:
     session.flush()
     session.refresh(case)
     svc.complete(session, case.steps[0], actor=actor, outcome="accepted", data={"accepted_on": today.isoformat()})
+    # What the household's evaluation notes (members counted from before an import, date unknown) goes with
+    # every program's decision, so the decision and its notice say so.
+    notes = [str(n) for n in result.get("household", {}).get("notes", [])]
     for program in programs:
         out = outcomes.get(program, {})
         session.add(ProgramDecision(case_id=case.id, program=program,
                                     monthly_amount=Decimal(str(out.get("monthly_amount") or 0)),
-                                    reasons=[r["text"] if isinstance(r, dict) else str(r)
-                                             for r in out.get("reasons", [])]))
+                                    reasons=[*(r["text"] if isinstance(r, dict) else str(r)
+                                               for r in out.get("reasons", [])), *notes]))
     if need:
         session.add(TemporaryGrant(case_id=case.id, kind=need["kind"], amount=Decimal(str(need["amount"])),
                                    approval_level=approval_level or "county",

@@ -8,6 +8,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
+from doudi.db import versions as _versions  # noqa: F401  (imported for its effect: registers the flush hook)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -50,5 +52,3 @@ class Versioned:
         # The application sets the next version itself, so a claim and the flush never count it twice.
         return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}  # type: ignore[attr-defined]
 
-
-from doudi.db import versions as _versions  # noqa: E402,F401  (registers the flush hook)

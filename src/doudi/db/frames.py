@@ -35,7 +35,7 @@ from sqlalchemy import (
     TypeDecorator,
     inspect,
 )
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -127,7 +127,8 @@ def read_frame(bind: Session | Connection, stmt: Executable, *,
     return pl.concat(parts) if len(parts) > 1 else parts[0]
 
 
-def read_frame_in(bind: Session | Connection, stmt: Any, column: ColumnElement[Any], values: Sequence[Any], *,
+def read_frame_in(bind: Session | Connection, stmt: Any, column: ColumnElement[Any] | QueryableAttribute[Any],
+                  values: Sequence[Any], *,
                   schema: Mapping[str, Any] | None = None) -> pl.DataFrame:
     """`read_frame` of the rows whose `column` is in `values`, asked in chunks of IN_CHUNK keys."""
     parts = [read_frame(bind, stmt.where(column.in_(list(values[i:i + IN_CHUNK]))), schema=schema)

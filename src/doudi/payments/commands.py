@@ -8,7 +8,11 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from doudi.auth import service as auth
+from doudi.auth.models import User
 from doudi.auth.permissions import Actor, system_actor
 from doudi.core import clock
 from doudi.core.errors import FieldError, NotFound, ValidationFailed
@@ -16,12 +20,6 @@ from doudi.db.engine import session_scope
 
 
 def _actor_for(session: object, username: str) -> Actor:
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from doudi.auth import service as auth
-    from doudi.auth.models import User
-
     assert isinstance(session, Session)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:

@@ -72,6 +72,12 @@ def member_label(m: Mapping[str, Any]) -> str:
     return f"成员{m['member_idx'] + 1}（{label(m['relation'])}）"
 
 
+def start_unknown_notes(ms: list[dict[str, Any]], on: date) -> list[str]:
+    """What a decision says about counted members whose joining date the ledger did not give (台账迁移)."""
+    return [f"{member_label(m)}的入户日期台账未载，按导入前即为本户成员计入（{on.isoformat()} 的测算据此）"
+            for m in ms if m["counted"] and m.get("start_known") is False]
+
+
 def household_json(d: Decisions, household_id: int) -> dict[str, Any]:
     """The full evaluation of one household of the batch, as the documented JSON structure."""
     hh, mem = d.households, d.members
@@ -103,6 +109,7 @@ def household_json(d: Decisions, household_id: int) -> dict[str, Any]:
             "per_capita_income": _num(h["pc_income_all"]),
             "standard": _num(h["std"]),
             "property_ok": h["prop_ok"],
+            "notes": start_unknown_notes(ms, d.on),
         },
         "programs": programs,
     }

@@ -71,6 +71,8 @@ MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "basic_pension": pl.Float64(),
     "idle_without_reason": pl.Boolean(),
     "refused_job_offers": pl.Int16(),
+    # False: the ledger gave no date the member joined; counted as a member since before the import.
+    "start_known": pl.Boolean(),
 }
 
 
@@ -107,7 +109,7 @@ _DEFAULTS: dict[str, object] = {
     "unsafe_housing": False, "no_safe_water": False, "serious_illness": False, "self_care_unable_items": 0,
     "student": False, "extreme_poverty_supported": False, "no_civil_capacity": False, "wage": 0.0, "business": 0.0,
     "property": 0.0, "transfer": 0.0, "basic_pension": 0.0,
-    "idle_without_reason": False, "refused_job_offers": 0,
+    "idle_without_reason": False, "refused_job_offers": 0, "start_known": True,
 }
 
 
@@ -176,6 +178,7 @@ def from_json(households: Sequence[HouseholdIn]) -> Frames:
             for key in ("wage", "business", "property", "transfer", "basic_pension"):
                 mem_rows[key].append(getattr(inc, key))
             mem_rows["idle_without_reason"].append(m.idle_without_reason)
+            mem_rows["start_known"].append(True)  # a JSON household states its members as they are
             mem_rows["refused_job_offers"].append(m.refused_job_offers)
     return Frames(pl.DataFrame(hh_rows, schema=HOUSEHOLD_SCHEMA), pl.DataFrame(mem_rows, schema=MEMBER_SCHEMA))
 

@@ -117,7 +117,7 @@ def _members(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None)
                    Person.self_care_unable_items, Person.student, Person.schooling_stage, Person.child_status,
                    Person.extreme_poverty_supported, Person.support_mode, Person.dibao_recipient,
                    Person.no_civil_capacity, Person.supporters_elsewhere_able, Person.supporters_elsewhere_unable,
-                   Person.supporters_elsewhere_unverified)
+                   Person.supporters_elsewhere_unverified, Membership.valid_from_known)
             .join(Person, Person.id == Membership.person_id)
             .join(Household, Household.id == Membership.household_id)
             .where(Membership.valid_from <= on)
@@ -130,7 +130,7 @@ def _members(conn: Connection, on: date, prefix: str, ids: Sequence[int] | None)
         "self_care_unable_items": pl.Int8(), "student": pl.Boolean(), "schooling_stage": pl.String(),
         "child_status": pl.String(), "extreme_poverty_supported": pl.Boolean(), "support_mode": pl.String(),
         "dibao_recipient": pl.Boolean(), "no_civil_capacity": pl.Boolean(), "ext_able": pl.Int16(),
-        "ext_unable": pl.Int16(), "ext_unverified": pl.Int16()})
+        "ext_unable": pl.Int16(), "ext_unverified": pl.Int16(), "start_known": pl.Boolean()})
     # Art. 7 (4): relatives other than spouse and children count only when they live with the household.
     df = df.with_columns(exclusion=pl.when(pl.col("exclusion").is_null() & ~pl.col("lives_with_household")
                                            & ~pl.col("relation").is_in(["head", "spouse", "child"]))

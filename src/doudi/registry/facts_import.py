@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import in_area
-from doudi.db.frames import read_frame_in, write_frame
+from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry import vocab
 from doudi.registry.import_read import ROW, ImportFileError, read_columns
@@ -74,6 +74,7 @@ PROVENANCE = ["investigator", "investigated_on", "note"]
 PARSED_VALUES = {"income": ["amount_p"], "expenses": ["amount_p"],
                  "assets": ["quantity_p", "value_p", "description", "exempt_p"], "living": ["value"]}
 REPORT_COLUMNS = [ROW, "field", "reason", "household_no", "id_number", "kind"]
+WHOLE_READ_KEYS = 20_000  # above this many keys a lookup reads the user's whole area once (see _keyed)
 
 
 @dataclass
@@ -215,7 +216,12 @@ def _errors(frame: pl.DataFrame, checks: list[tuple[str, pl.Expr]]) -> pl.DataFr
     schema = {ROW: pl.Int64, "field": pl.Utf8, "reason": pl.Utf8}
     if not checks or frame.is_empty():
         return pl.DataFrame(schema=schema)
-    wide = frame.select(pl.col(ROW), *[e.alias(f"c{i}") for i, (_f, e) in enumerate(checks)])
+    names = [f"c{i}" for i in range(len(checks))]
+    wide = frame.select(pl.col(ROW), *[e.alias(n) for n, (_f, e) in zip(names, checks, strict=True)])
+    # Only the rows with a failed check are unpivoted (a good file has none: no frame of rows × checks).
+    wide = wide.filter(pl.any_horizontal(pl.col(n).is_not_null() for n in names))
+    if wide.is_empty():
+        return pl.DataFrame(schema=schema)
     fields = {f"c{i}": f for i, (f, _e) in enumerate(checks)}
     long = wide.unpivot(index=ROW, variable_name="check", value_name="reason").drop_nulls("reason")
     return long.with_columns(field=pl.col("check").replace_strict(fields, return_dtype=pl.Utf8),
@@ -228,18 +234,29 @@ def _read_in(session: Session, stmt: Any, column: Any, values: list[Any], *, sch
     return read_frame_in(session, stmt, column, values, schema=schema)
 
 
+def _keyed(session: Session, stmt: Any, column: Any, keys: pl.Series, *, schema: dict[str, Any]) -> pl.DataFrame:
+    """The rows of `stmt` whose `column` (the first selected column) is one of `keys`. A short list goes into an
+    IN clause; a long one (a county's whole file) reads the statement's rows once and keeps the keys' in
+    Polars, which costs less than sending and planning hundreds of IN lists."""
+    if keys.len() <= WHOLE_READ_KEYS:
+        return _read_in(session, stmt, column, keys.to_list(), schema=schema)
+    first = next(iter(schema))
+    return read_frame(session, stmt, schema=schema).join(keys.rename(first).to_frame(), on=first, how="semi")
+
+
 def _lookups(session: Session, frame: pl.DataFrame, actor: Actor) -> pl.DataFrame:
     """Household ids (only those in the actor's area) and current members' person ids, joined to the rows."""
-    numbers = frame["household_no"].drop_nulls().unique().sort().to_list()
-    hh = _read_in(session, in_area(select(Household.household_no, Household.id), Household.area_code, actor),
-                       Household.household_no, numbers, schema={"household_no": pl.Utf8, "household_id": pl.Int64})
+    numbers = frame["household_no"].drop_nulls().unique()
+    hh = _keyed(session, in_area(select(Household.household_no, Household.id), Household.area_code, actor),
+                Household.household_no, numbers, schema={"household_no": pl.Utf8, "household_id": pl.Int64})
     out = frame.join(hh, on="household_no", how="left", maintain_order="left")
     if frame["id_number_n"].drop_nulls().len():
-        stmt = (select(Membership.household_id, Person.id_number, Person.id)
-                .join(Person, Person.id == Membership.person_id)
-                .where(Membership.valid_to.is_(None)))
-        members = _read_in(session, stmt, Membership.household_id, hh["household_id"].to_list(),
-                                schema={"household_id": pl.Int64, "id_number_n": pl.Utf8, "person_id": pl.Int64})
+        stmt = in_area(select(Membership.household_id, Person.id_number, Person.id)
+                       .join(Person, Person.id == Membership.person_id)
+                       .join(Household, Household.id == Membership.household_id)
+                       .where(Membership.valid_to.is_(None)), Household.area_code, actor)
+        members = _keyed(session, stmt, Membership.household_id, hh["household_id"],
+                         schema={"household_id": pl.Int64, "id_number_n": pl.Utf8, "person_id": pl.Int64})
         out = out.join(members, on=["household_id", "id_number_n"], how="left", maintain_order="left")
     else:
         out = out.with_columns(person_id=pl.lit(None, pl.Int64))
@@ -362,12 +379,16 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     # Several items under one key (two transfer incomes in a month) are numbered by their values, then by
     # their order among equal rows, so the same content gives the same keys in any order of distinct rows.
     values = [c for c in PARSED_VALUES[kind] if c in frame.columns]
-    signature = pl.concat_str([pl.col(v).cast(pl.Utf8).fill_null("") for v in values], separator="\x1f")
-    frame = (frame.with_columns(signature=signature).sort("fact_key", "signature", ROW)
-             .with_columns(occurrence=pl.int_range(pl.len()).over("fact_key")).sort(ROW)
-             .with_columns(fact_key=pl.when(pl.col("occurrence") > 0)
-                           .then(pl.format("{}|#{}", "fact_key", pl.col("occurrence") + 1))
-                           .otherwise(pl.col("fact_key"))))
+    # Only rows sharing a key are sorted and numbered (usually none: one row per person, kind and month).
+    shared = frame.filter(pl.col("fact_key").is_not_null() & pl.col("fact_key").is_duplicated())
+    if shared.height:
+        signature = pl.concat_str([pl.col(v).cast(pl.Utf8).fill_null("") for v in values], separator="\x1f")
+        numbered = (shared.with_columns(signature=signature).sort("fact_key", "signature", ROW)
+                    .select(ROW, occurrence=pl.int_range(pl.len()).over("fact_key")))
+        frame = (frame.join(numbered, on=ROW, how="left", maintain_order="left")
+                 .with_columns(fact_key=pl.when(pl.col("occurrence") > 0)
+                               .then(pl.format("{}|#{}", "fact_key", pl.col("occurrence") + 1))
+                               .otherwise(pl.col("fact_key"))).drop("occurrence"))
     frame = _lookups(session, frame, actor)
     if kind == "assets":
         frame = _certificate_holders(session, frame)

@@ -214,7 +214,7 @@ def build_world(cfg: SynthConfig, step: Callable[[str], None] | None = None) -> 
     )
     persons = income.counted_flags(persons)
     tick("收入与财产")
-    levels = income.household_levels(params, hh, persons, stream(s, "income"))
+    levels = income.household_levels(params, hh, persons, stream(s, "income"), ref)
     held = asset_mod.build_assets(params, hh, levels, persons, ref, stream(s, "assets"))
     persons, income_true = income.allocate(params, levels, persons, held.rental, ref, stream(s, "allocate"))
     persons = attributes.mark_hardship_children(params, persons, levels["tail"].to_numpy(), stream(s, "hardship"))

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from doudi.policy.params import load_pack
+
 COUNTED_KINDS = ("wage", "business", "property", "transfer")  # 审核确认办法 Art. 13
 EARNING = {
     "employed": ("wage", "tax_wage"),
@@ -36,8 +38,25 @@ def counted_flags(persons: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def dibao_lines(params: dict[str, Any], hh: pl.DataFrame, ref: date) -> np.ndarray:
+    """Each household's 低保 line: its county's standard for its hukou (urban or rural) in force on the reference
+    date, taken from the policy pack the engine assesses against, so that the ground truth's "below the line"
+    and the engine's test use one number. The synthetic parameters' `dibao_line` serves only a region whose
+    pack has no standard."""
+    table = params["dibao_line"]
+    lines: dict[tuple[str, str], float] = {}
+    for county in hh["village_code"].str.slice(0, 6).unique().to_list():
+        pack = load_pack(county)
+        for kind in ("urban", "rural"):
+            value = pack.value(f"dibao.standard.{kind}", on=ref, default=None)
+            lines[(county, kind)] = float(table[kind] if value is None else value)
+    keys = hh.select(county=pl.col("village_code").str.slice(0, 6),
+                     kind=pl.when(pl.col("hukou_type") == "urban").then(pl.lit("urban")).otherwise(pl.lit("rural")))
+    return np.array([lines[(c, k)] for c, k in keys.iter_rows()], dtype=float)
+
+
 def household_levels(
-    params: dict[str, Any], hh: pl.DataFrame, persons: pl.DataFrame, rng: np.random.Generator
+    params: dict[str, Any], hh: pl.DataFrame, persons: pl.DataFrame, rng: np.random.Generator, ref: date
 ) -> pl.DataFrame:
     """Per household: the 低保 line, whether it lies in the low-income tail, and its per-capita target."""
     inc = params["income"]
@@ -74,8 +93,7 @@ def household_levels(
         * np.where(frame["template"].str.starts_with("single_parent").to_numpy(), rr_t["single_parent"], 1.0)
     )
     urban = (frame["hukou_type"] == "urban").to_numpy()
-    line_tab = params["dibao_line"]
-    line = np.where(urban, float(line_tab["urban"]), float(line_tab["rural"]))
+    line = dibao_lines(params, hh.sort("hh"), ref)
     target = np.where(urban, float(inc["share_below_line"]["urban"]), float(inc["share_below_line"]["rural"]))
     p_tail = np.empty(len(rr))
     for grp in (urban, ~urban):

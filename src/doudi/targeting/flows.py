@@ -40,7 +40,7 @@ def verify_county(session: Session, *, actor: Actor, on: date, area: str = "") -
     parts = []
     for start in range(0, members.height, CHUNK):
         chunk = members.slice(start, CHUNK)
-        records = feed_facts.load_records(session, person_ids=chunk["person_id"].to_list())
+        records = feed_facts.load_feed(session, person_ids=chunk["person_id"].to_list())
         parts.append(feed_facts.feed_facts(records, chunk, as_of=on))
     facts = pl.concat(parts) if parts else pl.DataFrame(schema=feed_facts.FACT_SCHEMA)
     added = 0

@@ -6,19 +6,17 @@ period, so evaluation and the 核对报告 can compare the two.
 
 from __future__ import annotations
 
-import json
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
 import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doudi.core.dates import shift_months
+from doudi.db.frames import read_frame_in, write_frame
 from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
-from doudi.registry.vocab import label
+from doudi.registry.vocab import LABELS
 from doudi.verification import payload
 from doudi.verification.models import FeedRecord
 from doudi.verification.reach import link_prefix
@@ -33,201 +31,227 @@ FACT_SCHEMA = {"table": pl.Utf8, "household_id": pl.Int64, "person_id": pl.Int64
 
 RECORD_SCHEMA = {"person_id": pl.Int64, "source_key": pl.Utf8, "batch_id": pl.Int64, "row_number": pl.Int64,
                  "period": pl.Date, "data": pl.Object}
+LINK_SCHEMA = {"person_id": pl.Int64, "batch_id": pl.Int64, "row_number": pl.Int64, "period": pl.Date}
+LINK_COLUMNS = ["person_id", "source_key", "batch_id", "row_number", "period"]
+Feed = dict[str, pl.DataFrame]  # source key → linked rows: LINK_COLUMNS then the source's typed payload columns
+
+
+def load_feed(session: Session, *, person_ids: list[int]) -> Feed:
+    """Feed rows linked to these persons from finished batches, one typed frame per source: the link (person,
+    source, batch, row, period) beside the row's payload columns (no Python objects: every column typed).
+
+    The links come from `feed_records` (read in chunks through db.frames); each row's content from its
+    batch's payload file, read only for the row numbers needed.
+    """
+    if not person_ids:
+        return {}
+    stmt = (select(FeedRecord.person_id, FeedRecord.batch_id, FeedRecord.row_number, FeedRecord.period)
+            .join(IngestBatch, IngestBatch.id == FeedRecord.batch_id)
+            .where(IngestBatch.status == BatchStatus.DONE))
+    links = read_frame_in(session, stmt, FeedRecord.person_id, sorted(set(person_ids)), schema=LINK_SCHEMA)
+    if links.is_empty():
+        return {}
+    batches = {b.id: b for b in session.scalars(select(IngestBatch).where(
+        IngestBatch.id.in_(links["batch_id"].unique().to_list())))}
+    links = _in_jurisdiction(session, links, batches)
+    sources = load_sources()
+    parts: dict[str, list[pl.DataFrame]] = {}
+    for batch_id in sorted(batches):
+        batch = batches[batch_id]
+        mine = links.filter(pl.col("batch_id") == batch_id)
+        if mine.is_empty() or batch.source_key not in sources:
+            continue
+        rows = payload.read(session, batch, row_numbers=mine["row_number"].unique().sort().to_list())
+        parts.setdefault(batch.source_key, []).append(
+            mine.with_columns(source_key=pl.lit(batch.source_key)).select(LINK_COLUMNS)
+            .join(rows, on="row_number", how="left", maintain_order="left"))
+    return {key: pl.concat(frames, how="vertical_relaxed").sort("batch_id", "row_number")
+            for key, frames in parts.items()}
 
 
 def load_records(session: Session, *, person_ids: list[int]) -> pl.DataFrame:
-    """Feed rows linked to these persons from finished batches: source, batch, row, period, data (a dict).
-
-    The links come from `feed_records`; each row's content from its batch's payload file, read only for
-    the row numbers needed.
-    """
-    if not person_ids:
+    """The rows of `load_feed` with each row's content as a dict in `data` (for code and tests that read one
+    household's rows one by one; batch work uses `load_feed`)."""
+    feed = load_feed(session, person_ids=person_ids)
+    frames = []
+    for key, frame in feed.items():
+        data = payload.to_dicts(frame.drop(LINK_COLUMNS), load_sources()[key])
+        frames.append(frame.select(LINK_COLUMNS).with_columns(pl.Series("data", data, dtype=pl.Object)))
+    if not frames:
         return pl.DataFrame(schema=RECORD_SCHEMA)
-    stmt = (select(FeedRecord.person_id, FeedRecord.batch_id, FeedRecord.row_number, FeedRecord.period)
-            .join(IngestBatch, IngestBatch.id == FeedRecord.batch_id)
-            .where(FeedRecord.person_id.in_(person_ids), IngestBatch.status == BatchStatus.DONE)
-            .order_by(FeedRecord.batch_id, FeedRecord.row_number))
-    links = session.execute(stmt).all()
-    batches = {b.id: b for b in session.scalars(select(IngestBatch).where(
-        IngestBatch.id.in_({r.batch_id for r in links})))} if links else {}
-    links = _in_jurisdiction(session, list(links), batches)
-    sources = load_sources()
-    content: dict[tuple[int, int], dict[str, Any]] = {}
-    for batch_id, batch in batches.items():
-        numbers = [r.row_number for r in links if r.batch_id == batch_id]
-        rows = payload.read(session, batch, row_numbers=numbers)
-        for d in payload.to_dicts(rows, sources[batch.source_key]):
-            content[(batch_id, d.pop("row_number"))] = d
-    return pl.DataFrame({
-        "person_id": [r.person_id for r in links], "source_key": [batches[r.batch_id].source_key for r in links],
-        "batch_id": [r.batch_id for r in links], "row_number": [r.row_number for r in links],
-        "period": [r.period for r in links], "data": [content.get((r.batch_id, r.row_number), {}) for r in links],
-    }, schema=RECORD_SCHEMA)
+    return pl.concat(frames).sort("batch_id", "row_number")
 
 
-def _in_jurisdiction(session: Session, links: list[Any], batches: dict[int, IngestBatch]) -> list[Any]:
+def _in_jurisdiction(session: Session, links: pl.DataFrame, batches: dict[int, IngestBatch]) -> pl.DataFrame:
     """Only the links a batch may make: to people living in the batch's area, or anyone for a national feed.
     Ingest links that way already; this keeps a row linked across a county line by an earlier version out
     of every report and fact."""
-    local = {r.person_id for r in links if link_prefix(batches[r.batch_id]) is not None}
+    prefixes = pl.DataFrame({"batch_id": list(batches), "prefix": [link_prefix(b) for b in batches.values()]},
+                            schema={"batch_id": pl.Int64, "prefix": pl.Utf8})
+    links = links.join(prefixes, on="batch_id", how="left", maintain_order="left")
+    local = links.filter(pl.col("prefix").is_not_null())["person_id"].unique().to_list()
     if not local:
-        return links
-    areas: dict[int, list[str]] = {}
-    for pid, area in session.execute(select(Membership.person_id, Household.area_code)
-                                     .join(Household, Household.id == Membership.household_id)
-                                     .where(Membership.person_id.in_(local), Membership.valid_to.is_(None))):
-        areas.setdefault(pid, []).append(area)
-    prefixes = {b.id: link_prefix(b) for b in batches.values()}
-    return [r for r in links if (p := prefixes[r.batch_id]) is None or any(
-        a.startswith(p) for a in areas.get(r.person_id, []))]
+        return links.drop("prefix")
+    stmt = (select(Membership.person_id, Household.area_code).join(Household, Household.id == Membership.household_id)
+            .where(Membership.valid_to.is_(None)))
+    areas = read_frame_in(session, stmt, Membership.person_id, local,
+                          schema={"person_id": pl.Int64, "area_code": pl.Utf8})
+    reached = (links.filter(pl.col("prefix").is_not_null()).join(areas, on="person_id")
+               .filter(pl.col("area_code").str.starts_with(pl.col("prefix")))
+               .select("batch_id", "row_number", "person_id").unique())
+    return pl.concat([links.filter(pl.col("prefix").is_null()).drop("prefix"),
+                      links.join(reached, on=["batch_id", "row_number", "person_id"], how="semi").drop("prefix")]
+                     ).sort("batch_id", "row_number")
 
 
-def _month_end(d: date) -> date:
-    nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1)
-
-
-def _latest_per_key(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
-    """A holding reported in several batches counts once, as of its latest report."""
-    best: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for r in sorted(rows, key=lambda r: (r["period"] or date.min, r["batch_id"], r["row_number"])):
-        best[(r["person_id"], *(r["data"].get(k) for k in key))] = r
-    return list(best.values())
-
-
-def _once(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _once(frame: pl.DataFrame) -> pl.DataFrame:
     """A row repeated within or across batches (same record number, or the same content) counts once. Ingest
     records repeats once already; this keeps repeats stored by an earlier version out of every sum."""
-    seen: set[tuple[Any, ...]] = set()
-    out = []
-    for r in sorted(rows, key=lambda r: (r["batch_id"], r["row_number"])):
-        data = r["data"]
-        keys = [(r["person_id"], "content", json.dumps(data, sort_keys=True, ensure_ascii=False, default=str))]
-        if data.get("record_id"):
-            keys.append((r["person_id"], "record", data["record_id"]))
-        if any(k in seen for k in keys):
-            continue
-        seen.update(keys)
-        out.append(r)
-    return out
+    content = [c for c in frame.columns if c not in LINK_COLUMNS]
+    first_content = pl.struct("person_id", *content).is_first_distinct()
+    first_record = (pl.col("record_id").is_null() | pl.struct("person_id", "record_id").is_first_distinct()
+                    if "record_id" in frame.columns else pl.lit(True))
+    return frame.sort("batch_id", "row_number").filter(first_content & first_record)
 
 
-def feed_facts(records: pl.DataFrame, members: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
-    """Map linked feed rows to fact rows (income/asset/expense); `members` maps person_id → household_id."""
-    hh = dict(zip(members["person_id"].to_list(), members["household_id"].to_list(), strict=True))
+def _latest_per_key(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+    """A holding reported in several batches counts once, as of its latest report."""
+    return (frame.sort(pl.col("period").fill_null(date.min), "batch_id", "row_number")
+            .unique(["person_id", *key], keep="last", maintain_order=True))
+
+
+def feed_facts(feed: Feed, members: pl.DataFrame, *, as_of: date | None = None) -> pl.DataFrame:
+    """Map linked feed rows to fact rows (income/asset/expense), all in Polars.
+
+    `members` maps person_id → household_id, with the date the facts are taken as of in `as_of` (the
+    request date of the household's request), or one `as_of` for everyone."""
+    if as_of is not None:
+        members = members.with_columns(as_of=pl.lit(as_of, pl.Date))
+    members = members.select("person_id", "household_id", "as_of").unique("person_id", keep="first")
     sources = load_sources()
-    out: list[dict[str, Any]] = []
-    by_source: dict[str, list[dict[str, Any]]] = {}
-    for r in records.iter_rows(named=True):
-        if r["person_id"] in hh:
-            by_source.setdefault(r["source_key"], []).append(r)
-    for key, rows in by_source.items():
+    out: list[pl.DataFrame] = []
+    for key, frame in feed.items():
         src = sources.get(key)
-        if src is None:
+        if src is None or frame.is_empty():
             continue
-        rows = _once(rows)
+        rows = _once(frame.join(members.select("person_id"), on="person_id", how="semi"))
         if src.natural_key:
-            rows = _latest_per_key(rows, src.natural_key)
-        for r in rows:
-            fact = _map(key, r["data"], r["period"], as_of)
-            if fact is None:
-                continue
-            fact.update(household_id=hh[r["person_id"]], person_id=r["person_id"], source_key=key,
-                        batch_id=r["batch_id"], note=f"{key}#{r['batch_id']}:{r['row_number']}")
-            out.append(fact)
-    out = _one_per_home(out)
-    if key_rows := [f for f in out if f["source_key"] == "provident_fund"]:
-        # Only the latest month's balance is a holding; earlier months are history.
-        latest: dict[int, dict[str, Any]] = {}
-        for f in sorted(key_rows, key=lambda f: f["period_start"]):
-            latest[f["person_id"]] = f
-        out = [f for f in out if f["source_key"] != "provident_fund"] + list(latest.values())
-    return pl.DataFrame(out, schema=FACT_SCHEMA) if out else pl.DataFrame(schema=FACT_SCHEMA)
+            rows = _latest_per_key(rows, tuple(src.natural_key))
+        mapped = _map(key, rows.join(members, on="person_id", how="inner", maintain_order="left"))
+        if mapped is not None and mapped.height:
+            out.append(mapped.with_columns(source_key=pl.lit(key),
+                                           note=pl.format("{}#{}:{}", pl.lit(key), "batch_id", "row_number"))
+                       .select(list(FACT_SCHEMA)).cast(FACT_SCHEMA))  # type: ignore[arg-type]
+    if not out:
+        return pl.DataFrame(schema=FACT_SCHEMA)
+    facts = _one_per_home(pl.concat(out))
+    # Only the latest month's provident-fund balance is a holding; earlier months are history.
+    fund = pl.col("source_key") == "provident_fund"
+    latest = (facts.filter(fund).sort("period_start", maintain_order=True)
+              .unique("person_id", keep="last", maintain_order=True))
+    return pl.concat([facts.filter(~fund), latest])
 
 
-def _one_per_home(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _one_per_home(facts: pl.DataFrame) -> pl.DataFrame:
     """A jointly owned home is one real-estate row per owner in the feed, but one holding of the household: keep
     the first owner's fact for each household and certificate (the description carries the certificate number)."""
-    seen: set[tuple[int, str]] = set()
-    out = []
-    for f in facts:
-        if f["source_key"] == "real_estate":
-            key = (f["household_id"], f["description"])
-            if key in seen:
-                continue
-            seen.add(key)
-        out.append(f)
-    return out
+    home = pl.col("source_key") == "real_estate"
+    first = pl.struct("household_id", "description").is_first_distinct()
+    return facts.filter(~home | first.over(home))
 
 
-def _map(key: str, d: dict[str, Any], period: date | None, as_of: date) -> dict[str, Any] | None:
-    start = period or as_of
-    base: dict[str, Any] = {"quantity": 1, "exempt": False, "description": "", "period_start": start,
-                            "period_end": as_of}
+def _label(col: str) -> pl.Expr:
+    """A vocabulary value in Chinese (the value itself when unknown), as `registry.vocab.label`."""
+    return pl.col(col).replace(LABELS).cast(pl.Utf8).fill_null("")
+
+
+def _text(col: str) -> pl.Expr:
+    """A payload value as text for a description: '' when absent (as `value or ''`)."""
+    return pl.col(col).cast(pl.Utf8).fill_null("")
+
+
+def _map(key: str, frame: pl.DataFrame) -> pl.DataFrame | None:
+    """The fact rows one source's linked rows give (None: the source gives no facts)."""
+    start = pl.coalesce(pl.col("period"), pl.col("as_of"))
+    base = {"quantity": pl.lit(1, pl.Int64), "exempt": pl.lit(False), "description": pl.lit(""),
+            "period_start": start, "period_end": pl.col("as_of")}
+
+    def fact(table: str, kind: pl.Expr, amount: pl.Expr, **over: pl.Expr) -> list[pl.Expr]:
+        cols = {**base, **over}
+        return [pl.lit(table).alias("table"), kind.alias("kind"), amount.cast(pl.Float64).alias("amount"),
+                *(e.alias(n) for n, e in cols.items())]
+
+    keep = ["household_id", "person_id", "batch_id", "row_number"]
+    month_end = start.dt.month_end()
     if key == "tax":
-        return base | {"table": "income", "kind": d["income_kind"], "amount": d["amount"],
-                       "period_end": _month_end(start)}
+        return frame.select(*keep, *fact("income", pl.col("income_kind"), pl.col("amount"), period_end=month_end))
     if key == "social_insurance":
-        kind = INCOME_KIND.get(d["item"])
-        return None if kind is None else base | {"table": "income", "kind": kind, "amount": d["amount"],
-                                                 "period_end": _month_end(start)}
+        kind = pl.col("item").replace_strict(INCOME_KIND, default=None, return_dtype=pl.Utf8)
+        return frame.filter(kind.is_not_null()).select(*keep, *fact("income", kind, pl.col("amount"),
+                                                                    period_end=month_end))
     if key == "provident_fund":
-        return None if d.get("balance") is None else base | {
-            "table": "asset", "kind": "provident_fund", "amount": d["balance"], "period_end": _month_end(start)}
+        return frame.filter(pl.col("balance").is_not_null()).select(
+            *keep, *fact("asset", pl.lit("provident_fund"), pl.col("balance"), period_end=month_end))
     if key == "real_estate":
-        kind = "residential_property" if d["property_use"] == "residential" else "non_residential_property"
-        desc = f"{d.get('location') or ''} {d.get('floor_area') or ''}㎡ 证号{d['certificate_no']}".strip()
-        return base | {"table": "asset", "kind": kind, "amount": 0.0, "description": desc}
+        kind = (pl.when(pl.col("property_use") == "residential").then(pl.lit("residential_property"))
+                .otherwise(pl.lit("non_residential_property")))
+        desc = pl.format("{} {}㎡ 证号{}", _text("location"), _text("floor_area"), pl.col("certificate_no"))
+        return frame.select(*keep, *fact("asset", kind, pl.lit(0.0), description=desc.str.strip_chars()))
     if key == "vehicle":
-        return base | {"table": "asset", "kind": "vehicle", "amount": d.get("estimated_value") or 0.0,
-                       "exempt": d["vehicle_type"] in EXEMPT_VEHICLES,
-                       "description": f"{d['plate_no']} {label(d['vehicle_type'])}"}
+        return frame.select(*keep, *fact("asset", pl.lit("vehicle"), pl.col("estimated_value").fill_null(0.0),
+                                         exempt=pl.col("vehicle_type").is_in(sorted(EXEMPT_VEHICLES)),
+                                         description=pl.format("{} {}", "plate_no", _label("vehicle_type"))))
     if key == "business":
-        if d["status"] != "active":
-            return None
-        return base | {"table": "asset", "kind": "business_registration", "amount": d.get("registered_capital") or 0.0,
-                       "description": f"{d['entity_name']}（{d['credit_code']}）"}
+        return frame.filter(pl.col("status") == "active").select(
+            *keep, *fact("asset", pl.lit("business_registration"), pl.col("registered_capital").fill_null(0.0),
+                         description=pl.format("{}（{}）", "entity_name", "credit_code")))
     if key == "bank":
-        return base | {"table": "asset", "kind": "financial", "amount": d["balance"],
-                       "description": f"{d['institution']} {label(d['product'])}", "period_end": start}
+        return frame.select(*keep, *fact("asset", pl.lit("financial"), pl.col("balance"), period_end=start,
+                                         description=pl.format("{} {}", "institution", _label("product"))))
     if key == "medical":
         # The insurer reports every settlement of the year, so its figures cover the whole year before `as_of`
         # (a month without a settlement had none): spread over that year, they replace the declared costs in every
         # month instead of only in the months with a settlement (which counted most costs twice).
-        year_start = shift_months(as_of, -12)
-        if start < year_start:
-            return base | {"table": "expense", "kind": "medical", "amount": d["out_of_pocket"], "period_end": start}
-        return base | {"table": "expense", "kind": "medical", "amount": d["out_of_pocket"],
-                       "period_start": year_start, "period_end": as_of - timedelta(days=1)}
-    if key == "school" and d["status"] == "enrolled" and d.get("tuition_per_year"):
-        return base | {"table": "expense", "kind": "education", "amount": d["tuition_per_year"],
-                       "period_start": as_of.replace(month=1, day=1), "period_end": as_of.replace(month=12, day=31)}
+        year_start = pl.col("as_of").dt.offset_by("-12mo")
+        older = start < year_start
+        return frame.select(*keep, *fact("expense", pl.lit("medical"), pl.col("out_of_pocket"),
+                                         period_start=pl.when(older).then(start).otherwise(year_start),
+                                         period_end=pl.when(older).then(start)
+                                         .otherwise(pl.col("as_of").dt.offset_by("-1d"))))
+    if key == "school":
+        year = pl.col("as_of").dt.year()
+        return frame.filter((pl.col("status") == "enrolled") & pl.col("tuition_per_year").is_not_null()
+                            & (pl.col("tuition_per_year") != 0)).select(
+            *keep, *fact("expense", pl.lit("education"), pl.col("tuition_per_year"),
+                         period_start=pl.date(year, 1, 1), period_end=pl.date(year, 12, 31)))
     return None
 
 
-def store_facts(session: Session, facts: pl.DataFrame, *, recorded_by: int | None) -> int:
-    """Add the fact rows not already stored (same source row); returns how many were added."""
+FACT_TABLES: dict[str, Any] = {"income": IncomeFact, "asset": AssetFact, "expense": ExpenseFact}
+
+
+def store_facts(session: Session, facts: pl.DataFrame, *, recorded_by: int | None) -> pl.DataFrame:
+    """Add the fact rows not already stored (same source row, named by `note`), bulk-written through
+    db.frames; returns the rows added."""
     if facts.height == 0:
-        return 0
-    households = facts["household_id"].unique().to_list()
-    seen: set[str] = set()
-    for model in (IncomeFact, AssetFact, ExpenseFact):
-        seen |= set(session.scalars(select(model.note).where(model.household_id.in_(households),
-                                                             model.source_kind == "feed")))
-    added = 0
-    for f in facts.filter(~pl.col("note").is_in(list(seen))).iter_rows(named=True):
-        common = {"household_id": f["household_id"], "person_id": f["person_id"], "kind": f["kind"],
-                  "source_kind": "feed", "source_key": f["source_key"], "batch_id": f["batch_id"],
-                  "period_start": f["period_start"], "period_end": f["period_end"], "note": f["note"],
-                  "recorded_by": recorded_by}
-        amount = Decimal(str(round(float(f["amount"] or 0), 2)))
-        if f["table"] == "income":
-            session.add(IncomeFact(**common, amount=amount))
-        elif f["table"] == "asset":
-            session.add(AssetFact(**common, value=amount, quantity=int(f["quantity"]), exempt=bool(f["exempt"]),
-                                  description=(f["description"] or "")[:200]))
+        return facts
+    households = facts["household_id"].unique().sort().to_list()
+    seen = pl.concat([read_frame_in(session, select(model.note).where(model.source_kind == "feed"),
+                                    model.household_id, households, schema={"note": pl.Utf8})
+                      for model in FACT_TABLES.values()])
+    fresh = facts.unique("note", keep="first", maintain_order=True).join(seen, on="note", how="anti")
+    common = [pl.col("household_id"), pl.col("person_id"), pl.col("kind"), pl.lit("feed").alias("source_kind"),
+              pl.col("source_key"), pl.col("batch_id"), pl.col("period_start"), pl.col("period_end"),
+              pl.col("note"), pl.lit(recorded_by, pl.Int64).alias("recorded_by")]
+    amount = pl.col("amount").fill_null(0.0).round(2)
+    for table, model in FACT_TABLES.items():
+        part = fresh.filter(pl.col("table") == table)
+        if part.is_empty():
+            continue
+        if table == "asset":
+            rows = part.select(*common, amount.alias("value"), pl.col("quantity"), pl.col("exempt"),
+                               pl.col("description").fill_null("").str.slice(0, 200))
         else:
-            session.add(ExpenseFact(**common, amount=amount))
-        added += 1
-    session.flush()
-    return added
+            rows = part.select(*common, amount.alias("amount"))
+        write_frame(session, model, rows)
+    return fresh

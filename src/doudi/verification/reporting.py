@@ -7,17 +7,18 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.core import clock
 from doudi.core.masking import mask_id
+from doudi.db.frames import read_frame
 from doudi.policy.params import load_pack
 from doudi.registry.models import AssetFact, Household, IncomeFact
 from doudi.registry.service import current_members
-from doudi.registry.vocab import label
+from doudi.registry.vocab import LABELS, label
 from doudi.verification import facts as facts_mod
 from doudi.verification import report as rpt
 from doudi.verification.models import VerificationRequest
@@ -44,10 +45,6 @@ class HouseholdReport:
         return self.report.conclusions.get(self.household.id, "")
 
 
-def _frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
-
-
 def report_params(area_code: str, on: date) -> rpt.ReportParams:
     """The comparison's rule inputs in force for an area on a date (from its policy pack)."""
     pack = load_pack(area_code)
@@ -56,29 +53,62 @@ def report_params(area_code: str, on: date) -> rpt.ReportParams:
                             float(pack.value("verification.income_tolerance_yuan", on=on)))
 
 
-def _statuses(records: pl.DataFrame, hh_id: int, on: date) -> list[dict[str, Any]]:
-    """Status findings worth a caseworker's attention (death, disability, schooling, unemployment, hukou)."""
-    out = []
-    for r in records.iter_rows(named=True):
-        d, key = r["data"], r["source_key"]
-        finding = None
-        if key == "death":
-            finding = f"部门记录显示已死亡（{d.get('date_of_death')}，{label(d.get('record_kind'))}）"
-        elif key == "hukou" and d.get("status") in ("moved_out", "cancelled"):
-            finding = f"户籍状态为 {'迁出' if d['status'] == 'moved_out' else '注销'}（{d.get('updated_on')}）"
-        elif key == "disability":
-            finding = f"持残疾人证：{label(d.get('category'))}{d.get('grade')}级"
-        elif key == "school" and d.get("status") == "enrolled":
-            finding = f"在读：{d.get('school')}"
-        elif key == "unemployment" and d.get("status") == "registered":
-            finding = f"失业登记（{d.get('registered_on')}）"
-        if finding:
-            out.append({"household_id": hh_id, "person_id": r["person_id"], "source_key": key, "finding": finding})
-    return out
+STATUS_SCHEMA = {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "finding": pl.Utf8}
+
+
+def _labelled(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.Utf8).replace(LABELS).fill_null("")
+
+
+def _day(col: str) -> pl.Expr:
+    return pl.col(col).dt.strftime("%Y-%m-%d").fill_null("None")
+
+
+def statuses(feed: facts_mod.Feed, members: pl.DataFrame) -> pl.DataFrame:
+    """Status findings worth a caseworker's attention (death, disability, schooling, unemployment, hukou), one
+    row per feed row, over frames: `members` maps person_id → household_id."""
+    rules: dict[str, tuple[pl.Expr, pl.Expr]] = {  # source → (which rows, the finding)
+        "death": (pl.lit(True), pl.format("部门记录显示已死亡（{}，{}）", _day("date_of_death"),
+                                          _labelled("record_kind"))),
+        "hukou": (pl.col("status").is_in(["moved_out", "cancelled"]),
+                  pl.format("户籍状态为 {}（{}）", pl.when(pl.col("status") == "moved_out").then(pl.lit("迁出"))
+                            .otherwise(pl.lit("注销")), _day("updated_on"))),
+        "disability": (pl.lit(True), pl.format("持残疾人证：{}{}级", _labelled("category"),
+                                                pl.col("grade").cast(pl.Utf8).fill_null("None"))),
+        "school": (pl.col("status") == "enrolled", pl.format("在读：{}", pl.col("school").fill_null("None"))),
+        "unemployment": (pl.col("status") == "registered", pl.format("失业登记（{}）", _day("registered_on"))),
+    }
+    parts = [frame.filter(which).join(members, on="person_id").select(
+        "household_id", "person_id", "source_key", finding.alias("finding"))
+        for key, frame in feed.items() if key in rules for which, finding in [rules[key]]]
+    return pl.concat(parts).cast(STATUS_SCHEMA) if parts else pl.DataFrame(schema=STATUS_SCHEMA)  # type: ignore[arg-type]
+
+
+INCOME_SCHEMA = {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "kind": pl.Utf8,
+                 "amount": pl.Float64, "period_start": pl.Date, "period_end": pl.Date}
+ASSET_SCHEMA = {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "kind": pl.Utf8,
+                "quantity": pl.Int64, "value": pl.Float64, "exempt": pl.Boolean, "description": pl.Utf8}
+
+
+def _income(session: Session, household_id: int, source_kind: str) -> pl.DataFrame:
+    f = IncomeFact
+    source = literal("declared") if source_kind == "declared" else f.source_key
+    stmt = select(f.household_id, f.person_id, source, f.kind, f.amount, f.period_start, f.period_end).where(
+        f.household_id == household_id, f.source_kind == source_kind, f.superseded_by.is_(None))
+    return read_frame(session, stmt, schema=INCOME_SCHEMA)
+
+
+def _assets(session: Session, household_id: int, source_kind: str) -> pl.DataFrame:
+    f = AssetFact
+    stmt = select(f.household_id, f.person_id, func.coalesce(f.source_key, source_kind), f.kind, f.quantity,
+                  f.value, f.exempt, f.description).where(
+        f.household_id == household_id, f.source_kind == source_kind, f.superseded_by.is_(None))
+    return read_frame(session, stmt, schema=ASSET_SCHEMA)
 
 
 def build_report(session: Session, *, actor: Actor, request_id: int) -> HouseholdReport:
-    """Everything the 核对报告 shows for one request."""
+    """Everything the 核对报告 shows for one request: facts read as frames (db.frames), compared by the pure
+    `report.compute`."""
     actor.require("verification.read")
     req = get_request(session, actor=actor, request_id=request_id)
     hh = session.get(Household, req.household_id)
@@ -87,36 +117,16 @@ def build_report(session: Session, *, actor: Actor, request_id: int) -> Househol
     pids = [m.person_id for m in members]
     names = {m.person_id: m.person.name for m in members}
     ids = {m.person_id: m.person.id_number for m in members}
-
-    def facts(model: Any, kind: str) -> list[Any]:
-        return list(session.scalars(select(model).where(model.household_id == hh.id, model.source_kind == kind,
-                                                        model.superseded_by.is_(None))))
-
-    inc_schema = {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "kind": pl.Utf8,
-                  "amount": pl.Float64, "period_start": pl.Date, "period_end": pl.Date}
-    declared_income = _frame([{"household_id": hh.id, "person_id": f.person_id, "source_key": "declared",
-                               "kind": f.kind, "amount": float(f.amount), "period_start": f.period_start,
-                               "period_end": f.period_end} for f in facts(IncomeFact, "declared")], inc_schema)
-    verified_income = _frame([{"household_id": hh.id, "person_id": f.person_id, "source_key": f.source_key,
-                               "kind": f.kind, "amount": float(f.amount), "period_start": f.period_start,
-                               "period_end": f.period_end} for f in facts(IncomeFact, "feed")], inc_schema)
-    asset_schema = {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "kind": pl.Utf8,
-                    "quantity": pl.Int64, "value": pl.Float64, "exempt": pl.Boolean, "description": pl.Utf8}
-
-    def assets(kind: str) -> pl.DataFrame:
-        return _frame([{"household_id": hh.id, "person_id": f.person_id, "source_key": f.source_key or kind,
-                        "kind": f.kind, "quantity": f.quantity, "value": float(f.value), "exempt": f.exempt,
-                        "description": f.description} for f in facts(AssetFact, kind)], asset_schema)
-
-    records = facts_mod.load_records(session, person_ids=pids)
-    statuses = _frame(_statuses(records, hh.id, req.requested_on),
-                      {"household_id": pl.Int64, "person_id": pl.Int64, "source_key": pl.Utf8, "finding": pl.Utf8})
+    member_frame = pl.DataFrame({"household_id": [hh.id] * len(pids), "person_id": pids,
+                                 "name": list(names.values())},
+                                schema={"household_id": pl.Int64, "person_id": pl.Int64, "name": pl.Utf8})
+    feed = facts_mod.load_feed(session, person_ids=pids)
     params = report_params(req.area_code, req.requested_on)
     computed = rpt.compute(
-        members=pl.DataFrame({"household_id": [hh.id] * len(pids), "person_id": pids, "name": list(names.values())},
-                             schema={"household_id": pl.Int64, "person_id": pl.Int64, "name": pl.Utf8}),
-        declared_income=declared_income, verified_income=verified_income,
-        declared_assets=assets("declared"), verified_assets=assets("feed"), statuses=statuses,
+        members=member_frame, declared_income=_income(session, hh.id, "declared"),
+        verified_income=_income(session, hh.id, "feed"), declared_assets=_assets(session, hh.id, "declared"),
+        verified_assets=_assets(session, hh.id, "feed"),
+        statuses=statuses(feed, member_frame.select("person_id", "household_id")),
         period_start=req.period_start, period_end=req.period_end, params=params)
     _, tracks = tracking(session, actor=actor, request_id=request_id)
     return HouseholdReport(req, hh, names, ids, computed, tracks, params)

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import under
 from doudi.core.errors import NotFound
-from doudi.db.frames import read_frame
+from doudi.db.frames import read_frame, write_frame
 from doudi.ingest.models import IngestBatch
 from doudi.registry.models import Household, Membership, Person
 from doudi.verification import payload
@@ -162,12 +162,11 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
         accepted = result.accepted.join(plain, left_on="left_id", right_on="record_id").explode("rows") \
             .join(refused, left_on=["rows", "right_id"], right_on=["row_number", "person"], how="anti")
         if accepted.height:
-            params = [{"pid": int(r["right_id"]), "p": r["match_probability"], "b": batch_id, "n": r["rows"]}
-                      for r in accepted.iter_rows(named=True)]
-            t: Any = FeedRecord.__table__  # Core executemany: one statement, many (batch, row) parameter sets
-            session.execute(update(t).where(t.c.batch_id == bindparam("b"), t.c.row_number == bindparam("n"))
-                            .values(person_id=bindparam("pid"), probability=bindparam("p"),
-                                    match_method=MatchMethod.PROBABILISTIC), params)
+            write_frame(session, FeedRecord, accepted.select(
+                pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.col("rows").alias("row_number"),
+                pl.col("right_id").cast(pl.Int64).alias("person_id"), pl.col("match_probability").alias("probability"),
+                pl.lit(MatchMethod.PROBABILISTIC.value).alias("match_method")),
+                mode="update", match=["batch_id", "row_number"])
             out.linked_rows = accepted.height
         areas = dict(zip(persons["record_id"].to_list(), persons["area_code"].to_list(), strict=True))
         review = _unrefused(result.review.join(plain, left_on="left_id", right_on="record_id"), refused)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select
@@ -14,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import area_clause, get_in_area, in_area, in_subtree
+from doudi.auth.scope import area_clause, get_in_area, in_area
 from doudi.core import clock
 from doudi.core.dates import whole_months_before
-from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.errors import Conflict, FieldError, ValidationFailed
+from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.policy.calendar import calendar_for
 from doudi.policy.params import load_pack
@@ -150,54 +152,152 @@ def get_request(session: Session, *, actor: Actor, request_id: int) -> Verificat
                        label="verification request")
 
 
-def process_request(session: Session, *, actor: Actor, request_id: int,
-                    records: pl.DataFrame | None = None) -> VerificationRequest:
-    """Answer each source from the linked feed rows; turn answers into registry facts (source_kind='feed').
+REVIEW_PENDING = "有待人工确认的匹配"
+REQUEST_COLUMNS = {"id": pl.Int64, "household_id": pl.Int64, "area_code": pl.Utf8, "requested_on": pl.Date,
+                   "started_at": pl.Datetime("us", "UTC"), "status": pl.Utf8, "version": pl.Int64}
 
-    `records` (from facts.load_records, for these members or more) saves reading the feeds again when
-    many requests are answered in one go.
-    """
-    req = get_request(session, actor=actor, request_id=request_id)
-    hh = _household(session, actor, req.household_id)
-    members = [m for m in current_members(hh)]
-    person_ids = [m.person_id for m in members]
-    records = facts_mod.load_records(session, person_ids=person_ids) if records is None else \
-        records.filter(pl.col("person_id").is_in(person_ids))
-    # Only batches that can reach this household (its area's, a wider area's, or national ones) answer for it.
-    latest = {b.source_key: b for b in session.scalars(
-        select(IngestBatch).where(IngestBatch.kind == "feed").order_by(IngestBatch.id))
-        if (prefix := link_prefix(b)) is None or in_subtree(hh.area_code, prefix)}
-    reviews = set(session.scalars(select(LinkReview.source_key).where(
-        LinkReview.candidate_person_id.in_(person_ids), LinkReview.status == ReviewStatus.PENDING)))
+
+@dataclass(frozen=True)
+class Answered:
+    """What answering a set of requests did: requests, their sources by new status, facts added."""
+
+    requests: int
+    facts_added: pl.DataFrame  # household_id, facts (rows added per household)
+    statuses: pl.DataFrame  # request_id, status, n (sources per request and status)
+    completed: int
+
+    def counts(self) -> dict[str, object]:
+        """The run's counts for its audit entry."""
+        by_status = self.statuses.group_by("status").agg(pl.col("n").sum()).sort("status")
+        return {"requests": self.requests, "completed": self.completed,
+                "facts_added": int(self.facts_added["facts"].sum()),
+                "sources": dict(zip(by_status["status"].to_list(), by_status["n"].to_list(), strict=True))}
+
+
+def _latest_batches(session: Session, requests: pl.DataFrame) -> pl.DataFrame:
+    """Per request and source, the newest feed batch that can reach the request's household (its area's, a
+    wider area's, or a national one): request_id, source_key, latest_id, latest_failed."""
+    batches = list(session.scalars(select(IngestBatch).where(IngestBatch.kind == "feed")))
+    frame = pl.DataFrame({"latest_id": [b.id for b in batches], "source_key": [b.source_key for b in batches],
+                          "latest_failed": [b.status == BatchStatus.FAILED for b in batches],
+                          "prefix": [link_prefix(b) for b in batches]},
+                         schema={"latest_id": pl.Int64, "source_key": pl.Utf8, "latest_failed": pl.Boolean,
+                                 "prefix": pl.Utf8})
+    return (requests.select(pl.col("id").alias("request_id"), "area_code").join(frame, how="cross")
+            .filter(pl.col("prefix").is_null() | pl.col("area_code").str.starts_with(pl.col("prefix")))
+            .sort("latest_id").group_by("request_id", "source_key").last()
+            .select("request_id", "source_key", "latest_id", "latest_failed"))
+
+
+def _answer(session: Session, *, actor: Actor, requests: pl.DataFrame) -> Answered:
+    """Answer every source of these requests from the linked feed rows, in joins over frames, and turn the
+    answers into registry facts (source_kind='feed'), bulk-written through db.frames. The single request
+    (process_request) and the refresh of every open request run this same code."""
+    session.flush()  # the frame reads below go through the connection: pending ORM rows first
     now = datetime.now(UTC)
-    for rs in session.scalars(select(RequestSource).where(RequestSource.request_id == req.id)):
-        mine = records.filter(pl.col("source_key") == rs.source_key)
-        batch = latest.get(rs.source_key)
-        if mine.height:
-            rs.status, rs.records, rs.batch_id = SourceStatus.ANSWERED, mine.height, int(mine["batch_id"].max())  # type: ignore[arg-type]
-            rs.message = "有待人工确认的匹配" if rs.source_key in reviews else ""
-        elif rs.source_key in reviews:
-            rs.status, rs.message = SourceStatus.PENDING, "有待人工确认的匹配"
-        elif batch is None:
-            rs.status, rs.message = SourceStatus.PENDING, "尚未收到该部门数据"
-        elif batch.status == BatchStatus.FAILED:
-            rs.status, rs.message, rs.batch_id = SourceStatus.ERROR, "最近一批数据导入失败", batch.id
-        else:
-            rs.status, rs.records, rs.batch_id, rs.message = SourceStatus.NO_RECORD, 0, batch.id, ""
-        if rs.status != SourceStatus.PENDING and rs.answered_at is None:
-            rs.answered_at = now
-    member_frame = pl.DataFrame({"person_id": person_ids, "household_id": [hh.id] * len(person_ids)},
-                                schema={"person_id": pl.Int64, "household_id": pl.Int64})
-    added = facts_mod.store_facts(session, facts_mod.feed_facts(records, member_frame, as_of=req.requested_on),
+    requests = requests.sort("id")
+    members = read_frame_in(session, select(Membership.person_id, Membership.household_id)
+                            .where(Membership.valid_to.is_(None)), Membership.household_id,
+                            requests["household_id"].unique().sort().to_list(),
+                            schema={"person_id": pl.Int64, "household_id": pl.Int64})
+    person_ids = members["person_id"].unique().sort().to_list()
+    feed = facts_mod.load_feed(session, person_ids=person_ids)
+    links = (pl.concat([f.select("person_id", "source_key", "batch_id") for f in feed.values()])
+             if feed else pl.DataFrame(schema={"person_id": pl.Int64, "source_key": pl.Utf8, "batch_id": pl.Int64}))
+    answered = (links.join(members, on="person_id").group_by("household_id", "source_key")
+                .agg(pl.len().cast(pl.Int64).alias("n_records"), pl.col("batch_id").max().alias("max_batch")))
+    reviews = read_frame_in(session, select(LinkReview.candidate_person_id, LinkReview.source_key)
+                            .where(LinkReview.status == ReviewStatus.PENDING), LinkReview.candidate_person_id,
+                            person_ids, schema={"person_id": pl.Int64, "source_key": pl.Utf8})
+    reviewed = (reviews.join(members, on="person_id").select("household_id", "source_key").unique()
+                .with_columns(review=pl.lit(True)))
+    sources = read_frame_in(session, select(RequestSource.id, RequestSource.request_id, RequestSource.source_key,
+                                            RequestSource.status, RequestSource.records, RequestSource.batch_id,
+                                            RequestSource.answered_at, RequestSource.message),
+                            RequestSource.request_id, requests["id"].to_list())
+    table = (sources.join(requests.select(pl.col("id").alias("request_id"), "household_id"), on="request_id")
+             .join(answered, on=["household_id", "source_key"], how="left")
+             .join(reviewed, on=["household_id", "source_key"], how="left")
+             .join(_latest_batches(session, requests), on=["request_id", "source_key"], how="left")
+             .with_columns(pl.col("review").fill_null(False), pl.col("n_records").fill_null(0)))
+    has = pl.col("n_records") > 0
+    review, latest, failed = pl.col("review"), pl.col("latest_id"), pl.col("latest_failed").fill_null(False)
+    status = (pl.when(has).then(pl.lit(SourceStatus.ANSWERED.value))
+              .when(review | latest.is_null()).then(pl.lit(SourceStatus.PENDING.value))
+              .when(failed).then(pl.lit(SourceStatus.ERROR.value))
+              .otherwise(pl.lit(SourceStatus.NO_RECORD.value)))
+    new = table.with_columns(
+        status_new=status,
+        records_new=pl.when(has).then("n_records").when(~review & latest.is_not_null() & ~failed).then(0)
+        .otherwise("records"),
+        batch_new=pl.when(has).then("max_batch").when(review | latest.is_null()).then("batch_id")
+        .otherwise(latest),
+        message_new=pl.when(has).then(pl.when(review).then(pl.lit(REVIEW_PENDING)).otherwise(pl.lit("")))
+        .when(review).then(pl.lit(REVIEW_PENDING)).when(latest.is_null()).then(pl.lit("尚未收到该部门数据"))
+        .when(failed).then(pl.lit("最近一批数据导入失败")).otherwise(pl.lit("")),
+    ).with_columns(answered_new=pl.when((pl.col("status_new") != SourceStatus.PENDING.value)
+                                        & pl.col("answered_at").is_null())
+                   .then(pl.lit(now, pl.Datetime("us", "UTC"))).otherwise("answered_at"))
+    compared = {"status": "status_new", "records": "records_new", "batch_id": "batch_new",
+                "answered_at": "answered_new", "message": "message_new"}
+    changed = new.filter(~pl.all_horizontal(pl.col(c).eq_missing(pl.col(n)) for c, n in compared.items()))
+    write_frame(session, RequestSource, changed.select(
+        "id", status="status_new", records="records_new", batch_id="batch_new", answered_at="answered_new",
+        message="message_new"), mode="update", match=["id"])
+
+    as_of = requests.select("household_id", as_of="requested_on").unique("household_id", keep="first")
+    added = facts_mod.store_facts(session, facts_mod.feed_facts(feed, members.join(as_of, on="household_id")),
                                   recorded_by=actor.user_id)
-    if req.started_at is None:
-        req.started_at = now
-    statuses = [rs.status for rs in session.scalars(select(RequestSource).where(RequestSource.request_id == req.id))]
-    req.status = RequestStatus.OPEN if "pending" in statuses else "complete"
-    session.flush()
+    pending = new.group_by("request_id").agg((pl.col("status_new") == SourceStatus.PENDING.value).any().alias("p"))
+    state = (requests.join(pending.rename({"request_id": "id"}), on="id", how="left")
+             .with_columns(status_new=pl.when(pl.col("p").fill_null(False)).then(pl.lit(RequestStatus.OPEN.value))
+                           .otherwise(pl.lit(RequestStatus.COMPLETE.value)),
+                           started_new=pl.coalesce("started_at", pl.lit(now, pl.Datetime("us", "UTC")))))
+    moved = state.filter((pl.col("status_new") != pl.col("status")) | pl.col("started_at").is_null())
+    if moved.height:
+        done = write_frame(session, VerificationRequest, moved.select(
+            "id", "version", status="status_new", started_at="started_new"), mode="update", match=["id"]).rows
+        if done != moved.height:
+            raise Conflict("核对请求在处理期间被他人修改，请重试")
+    _expire(session, VerificationRequest, set(requests["id"].to_list()))
+    _expire(session, RequestSource, set(sources["id"].to_list()))
+    return Answered(
+        requests=requests.height,
+        facts_added=added.group_by("household_id").agg(pl.len().cast(pl.Int64).alias("facts"))
+        if added.height else pl.DataFrame(schema={"household_id": pl.Int64, "facts": pl.Int64}),
+        statuses=new.group_by("request_id", pl.col("status_new").alias("status")).agg(pl.len().alias("n")),
+        completed=int((state["status_new"] == RequestStatus.COMPLETE.value).sum()))
+
+
+def _expire(session: Session, model: type, ids: set[int]) -> None:
+    """Objects of `model` the session holds for rows written through db.frames load again when next read."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model) and getattr(obj, "id", None) in ids:
+            session.expire(obj)
+
+
+def _requests(session: Session, stmt: Any) -> pl.DataFrame:
+    return read_frame(session, stmt, schema=REQUEST_COLUMNS)
+
+
+def _request_select() -> Any:
+    return select(VerificationRequest.id, VerificationRequest.household_id, VerificationRequest.area_code,
+                  VerificationRequest.requested_on, VerificationRequest.started_at, VerificationRequest.status,
+                  VerificationRequest.version)
+
+
+def process_request(session: Session, *, actor: Actor, request_id: int) -> VerificationRequest:
+    """Answer each source of one request from the linked feed rows; turn answers into registry facts
+    (source_kind='feed'). The same joins as `refresh_open_requests`, for one request."""
+    req = get_request(session, actor=actor, request_id=request_id)
+    _household(session, actor, req.household_id)
+    result = _answer(session, actor=actor, requests=_requests(session, _request_select().where(
+        VerificationRequest.id == req.id)))
+    statuses = result.statuses
     audit.record(session, actor=actor, action="verification.process", object_type="verification_request",
                  object_id=req.id, area_code=req.area_code,
-                 extra={"facts_added": added, "statuses": {s: statuses.count(s) for s in set(statuses)}})
+                 extra={"facts_added": int(result.facts_added["facts"].sum()),
+                        "statuses": dict(zip(statuses["status"].to_list(), statuses["n"].to_list(), strict=True))})
     return req
 
 
@@ -246,18 +346,17 @@ def list_requests(session: Session, *, actor: Actor, status: str = "", limit: in
 
 
 def refresh_open_requests(session: Session, *, actor: Actor) -> int:
-    """Re-answer every open request in the actor's area (after a feed batch or review decisions)."""
-    open_reqs = session.execute(select(VerificationRequest.id, VerificationRequest.household_id).where(
-        VerificationRequest.status == RequestStatus.OPEN, area_clause(VerificationRequest.area_code, actor))).all()
-    if not open_reqs:
+    """Re-answer every open request in the actor's area (after a feed batch or review decisions), in one
+    pass over frames; one audit entry names the run's counts."""
+    requests = _requests(session, _request_select().where(
+        VerificationRequest.status == RequestStatus.OPEN, area_clause(VerificationRequest.area_code, actor)))
+    if requests.is_empty():
         return 0
-    # One read of the feeds for every member of every open request, rather than one per request.
-    person_ids = session.scalars(select(Membership.person_id).where(
-        Membership.household_id.in_({h for _, h in open_reqs}), Membership.valid_to.is_(None))).all()
-    records = facts_mod.load_records(session, person_ids=list(person_ids))
-    for rid, _ in open_reqs:
-        process_request(session, actor=actor, request_id=rid, records=records)
-    return len(open_reqs)
+    actor.require("verification.read")
+    result = _answer(session, actor=actor, requests=requests)
+    audit.record(session, actor=actor, action="verification.refresh", object_type="verification_request",
+                 object_id="open", extra=result.counts())
+    return requests.height
 
 
 def household_ids_of(session: Session, person_ids: list[int]) -> dict[int, int]:

@@ -23,7 +23,6 @@ NAV: list[NavItem] = [
     NavItem("在保对象", "/enrollments", "case.read"),
     NavItem("家庭档案", "/households", "household.read"),
     NavItem("审计日志", "/audit", "audit.read"),
-    NavItem("导入档案", "/households/import", "import.run"),
     NavItem("导入台账", "/imports", "import.run"),
     NavItem("用户管理", "/admin/users", "user.read"),
     NavItem("行政区划", "/admin/areas", "area.manage"),
