@@ -103,7 +103,7 @@ def test_pages_are_scoped_and_ledgers_export(client, db: Session) -> None:  # ty
     client.cookies.clear()
     csrf = _login(client, "county1")
     dash = client.get("/care?month=2026-03")
-    assert dash.status_code == 200 and "智慧养老指挥中心" in dash.text and "/static/vendor/echarts.min.js" in dash.text
+    assert dash.status_code == 200 and "智慧养老指挥中心" in dash.text and "data-echarts" in dash.text
     assert "cdn" not in dash.text.lower()
     flagged = client.get("/care/visits?status=flagged&month=2026-03")
     assert "孙老汉" in flagged.text and "签到或签退未提供定位" in flagged.text

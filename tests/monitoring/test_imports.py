@@ -28,8 +28,9 @@ def _filled(db: Session, actor: object, fill: dict[int, tuple[str, str]], extra:
     wb = load_workbook(io.BytesIO(excel.to_bytes(export.sheet(data))))
     ws = wb.active
     assert ws is not None
-    header = [c.value for c in ws[2]]  # row 1 is the caption, row 2 the contract names
-    col = {h: i + 1 for i, h in enumerate(header)}
+    header = [c.value for c in ws[2]]  # row 1 is the caption, row 2 the Chinese headers
+    named = dict(zip(export.HEADERS, export.COLUMNS, strict=True))
+    col = {named[h]: i + 1 for i, h in enumerate(header)}
     for r in range(3, ws.max_row + 1):
         wid = int(ws.cell(r, col["id"]).value)
         if wid in fill:

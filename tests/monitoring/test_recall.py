@@ -7,11 +7,11 @@ from datetime import date
 
 import numpy as np
 import polars as pl
-from bench.bench_monitor import county, feed
 
 from doudi.monitoring.rules.base import Inputs
 from doudi.monitoring.run import evaluate, group_hits, rule_specs
 from doudi.policy.params import load_pack
+from testkit.monitoring_county import county, feed
 from testkit.monitoring_events import DETERMINISTIC, plant
 
 ON = date(2026, 11, 16)

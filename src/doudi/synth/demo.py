@@ -75,10 +75,18 @@ def _load_county(engine: Engine, out: Path, households: int, seed: int, console:
             facts = import_facts(session, actor=actor, kind=kind, path=out / name)
             if facts.rows_rejected:
                 raise RuntimeError(f"合成的{kind}文件有 {facts.rows_rejected} 行未通过校验：{facts.rejects.head(5)}")
+        if not _has_rows(out / "enrollments.csv"):
+            return
         recipients = import_enrollments(session, actor=actor, path=out / "enrollments.csv")
         if recipients.rows_rejected:
             raise RuntimeError(f"合成的存量对象台账有 {recipients.rows_rejected} 行未通过校验："
                                f"{recipients.rejects.head(5)}")
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether a synthetic CSV has a data row under its header."""
+    with path.open(encoding="utf-8") as fh:
+        return bool(fh.readline() and fh.readline().strip())
 
 
 def _load_feeds(engine: Engine, feeds: Path, console: Console) -> int:

@@ -88,9 +88,10 @@ def assess_requests(session: Session, *, requests: pl.DataFrame) -> tuple[pl.Dat
         ids = group["household_id"].unique().to_list()
         levels = {}
         for name, sources in (("declared", DECLARED), ("verified", None)):
-            frames = _tag(read_registry(conn, on=on, household_ids=ids, sources=sources), group)
-            decisions = evaluate_frames(Frames(frames.households.drop("request_id"),
-                                               frames.members.drop("request_id")), on, skip_unconfigured=True)
+            raw = read_registry(conn, on=on, household_ids=ids, sources=sources)
+            frames = _tag(raw, group)
+            # The engine sees each household once, even when it has two requests on one day.
+            decisions = evaluate_frames(raw, on, skip_unconfigured=True)
             long = long_decisions(decisions) if decisions.households.height else pl.DataFrame(
                 schema={"household_id": pl.Int64(), "program": pl.String(), "eligible": pl.Boolean(),
                         "monthly_amount": pl.Float64()})
