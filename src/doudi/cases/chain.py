@@ -13,6 +13,10 @@ from doudi.core.timeline import ChainEvent
 
 CHANGE = {"review": "定期核查", "increase": "增发", "decrease": "减发", "gradual_exit": "渐退", "terminate": "终止"}
 OUTCOME = {"approved": "批准", "rejected": "不予批准"}
+CASE_STATUS = {"submitted": "待受理", "needs_info": "待补正", "open": "办理中", "decided": "已办结", "closed": "已关闭",
+               "withdrawn": "已撤回"}
+ENROLLMENT_STATUS = {"active": "在保", "suspended": "暂停发放", "gradual_exit": "渐退中", "terminated": "已终止",
+                     "pending_termination": "待终止"}
 
 
 def _program(key: str) -> str:
@@ -28,7 +32,8 @@ def chain_events(session: Session, *, actor: Actor, household_id: int) -> list[C
         Case.household_id == household_id)))
     for c in cases:
         asked = "、".join(map(_program, c.programs))
-        out.append(ChainEvent(c.submitted_at.date(), "申请", f"{c.case_no} 申请（{asked}）", c.status,
+        out.append(ChainEvent(c.submitted_at.date(), "申请", f"{c.case_no} 申请（{asked}）",
+                              CASE_STATUS.get(str(c.status), str(c.status)),
                               f"/cases/{c.id}"))
     ids = {c.id: c for c in cases}
     if ids:
@@ -42,7 +47,8 @@ def chain_events(session: Session, *, actor: Actor, household_id: int) -> list[C
     enrollments = list(session.scalars(in_scope(select(Enrollment), actor, area=Enrollment.area_code).where(
         Enrollment.household_id == household_id)))
     for e in enrollments:
-        out.append(ChainEvent(e.start_month, "纳入保障", f"{_program(e.program)} 每月 {e.monthly_amount} 元", e.status))
+        out.append(ChainEvent(e.start_month, "纳入保障", f"{_program(e.program)} 每月 {e.monthly_amount} 元",
+                              ENROLLMENT_STATUS.get(str(e.status), str(e.status))))
         if e.end_month is not None:
             out.append(ChainEvent(e.end_month, "停止保障", f"{_program(e.program)} 自 {e.end_month} 起停发"))
     if enrollments:

@@ -31,6 +31,8 @@ _SKIP = {"body", "query", "path", "form"}
 
 # Field names (identifiers in the API) as a person reads them on a page.
 FIELD_LABELS = {
+    "incremental": "增量比对", "double_registrations": "疑似重复登记", "double_registration_review": "重复登记复核单",
+    "next_review_on": "应复核日期", "probable_same_person_in": "疑似同一人所在家庭",
     "account_no": "账号", "address": "地址", "amount": "金额", "applicant_id_number": "申请人身份证号",
     "applicant_name": "申请人姓名", "applicant_phone": "联系电话", "area": "区划", "area_code": "区划",
     "assessed_on": "评估日期", "assessor": "评估人", "assets": "财产", "at": "时间", "authorised": "核对授权",

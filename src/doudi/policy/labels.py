@@ -8,6 +8,8 @@ falls back to the key itself (tests/policy/test_labels.py checks every key of ev
 from __future__ import annotations
 
 PARTS: dict[str, str] = {
+    "separation": "不相容岗位分离", "acceptance_confirmation": "受理与审核确认", "grant_payment": "审批与发放",
+    "acceptance": "受理", "confirmation": "审核确认", "grant": "审批", "payment": "发放",
     "account_change_flag_days": "账户变更预警天数", "adult": "成年", "age": "年龄", "age_transition": "年龄过渡",
     "allowance": "基本生活费", "amount": "金额", "amount_rate": "金额比例", "approval": "审批",
     "assessment_change": "评估等级变化", "averaging_months": "收入核算月数", "back_pay_max_months": "补发最长月数",
