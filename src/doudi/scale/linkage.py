@@ -26,8 +26,21 @@ from doudi.verification.linkage.prepare import prepare_persons
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-PREPARED = ["record_id", "name", "id18", "id_raw", "sex", "address", "dob", "birth_year", "name_py", "name_fz",
-            "surname", "town", "area_code", "settled"]
+INPUT = ["record_id", "name", "id_number", "birth_date", "sex", "address"]
+SPARK_TYPES = {pl.String: "string", pl.Boolean: "boolean", pl.Int32: "int", pl.Int64: "bigint", pl.Float64: "double"}
+
+
+def prepared_columns() -> dict[str, str]:
+    """The columns the linkage domain's `prepare_persons` gives (whatever its comparisons need), with their
+    Spark types, plus the county's area code and the settled flag."""
+    # One sample row (an empty frame has no types to give): the ID number's check digit is valid.
+    sample = dict(zip(INPUT, ["0", "王建国", "370784197005011018", "1970-05-01", "M", "新安街道"], strict=True))
+    out = prepare_persons(pl.DataFrame([sample], schema={c: pl.String for c in INPUT}))
+    cols = {name: SPARK_TYPES.get(dtype.base_type(), "string") for name, dtype in out.schema.items()}
+    return cols | {"area_code": "string", "settled": "boolean"}
+
+
+PREPARED = list(prepared_columns())
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,7 @@ def cross_county_duplicates(spark: SparkSession, *, persons: Path, out: Path) ->
     from doudi.verification.linkage.engine import _default_model
 
     cfg = load_config()
-    ddl = ", ".join(f"{c} {'boolean' if c == 'settled' else 'string'}" for c in PREPARED)
+    ddl = ", ".join(f"{c} {t}" for c, t in prepared_columns().items())
     schema = to_arrow_schema(spark.createDataFrame([], ddl).schema)
     raw = spark.read.parquet(str(persons)).select("record_id", "name", "id_number", "birth_date", "sex", "address",
                                                   "area_code")
