@@ -14,17 +14,13 @@ from doudi.care.rules import LOCAL, local_time
 from doudi.db.engine import session_scope
 from tests.care.world import HOME_A, build
 from tests.factories import PASSWORD, TOWN_A, make_user
-from tests.live import serve
+from tests.live import login, serve
 
 pytestmark = pytest.mark.browser
 
 
 def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    login(page, base, username, PASSWORD)
 
 
 def test_caregiver_checks_in_and_out_supervisor_accepts(fresh_database, tmp_path, browser) -> None:  # type: ignore[no-untyped-def]

@@ -17,18 +17,14 @@ from doudi.db.engine import session_scope
 from doudi.portal import otp
 from tests.cases.world import make_world
 from tests.factories import PASSWORD, VILLAGE_A1
-from tests.live import serve
+from tests.live import login, serve
 
 pytestmark = pytest.mark.browser
 PHONE = "13712345678"
 
 
 def _staff_login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    login(page, base, username, PASSWORD)
 
 
 def test_citizen_applies_township_approves_citizen_sees_it(fresh_database, tmp_path, browser) -> None:  # type: ignore[no-untyped-def]

@@ -18,17 +18,13 @@ from doudi.db.engine import session_scope
 from doudi.portal import otp
 from tests.cases.world import make_world
 from tests.factories import PASSWORD, VILLAGE_A1
-from tests.live import serve
+from tests.live import login, serve
 
 pytestmark = pytest.mark.browser
 
 
 def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    login(page, base, username, PASSWORD)
 
 
 def test_caseworker_application_and_approver_waits(fresh_database, tmp_path, page) -> None:  # type: ignore[no-untyped-def]
