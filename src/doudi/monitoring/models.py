@@ -90,7 +90,7 @@ class MonitorWarning(Timestamped, Versioned, Base):
     __tablename__ = "monitoring_warnings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rule_key: Mapped[str] = mapped_column(String(32), index=True)
+    rule_key: Mapped[str] = mapped_column(String(32))  # looked up through ix_monitoring_warnings_rule_subject
     level: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(12), default=WarningStatus.NEW, index=True)
     discovery: Mapped[bool] = mapped_column(Boolean, default=False)  # 主动发现: not (yet) a recipient
@@ -147,6 +147,8 @@ class Referral(Timestamped, Versioned, Base):
     answered_on: Mapped[date | None] = mapped_column(Date)
     result: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(Integer)
+    escalated_on: Mapped[date | None] = mapped_column(Date)  # 督办: unanswered past due_on, raised to the county
+    escalated_to: Mapped[str] = mapped_column(String(12), default="", server_default="")
 
     __table_args__ = (
         CheckConstraint(_in("target_kind", TargetKind), name="target_kind"),

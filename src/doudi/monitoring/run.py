@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from doudi.core.errors import Conflict, PermissionDenied
 from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.db.versions import is_unique_violation
 from doudi.ingest.models import IngestBatch
-from doudi.monitoring.models import ComparedBatch, MonitorRun, MonitorWarning, WarningStatus
+from doudi.monitoring.models import ComparedBatch, Disposition, MonitorRun, MonitorWarning, WarningStatus
 from doudi.monitoring.read import FEED_COLUMNS, new_batches, read_inputs, read_touched
 from doudi.monitoring.rules.base import HIT_SCHEMA, Inputs
 from doudi.monitoring.rules.conditions import RULES
@@ -206,6 +206,20 @@ def _open_warnings(session: Session, grouped: pl.DataFrame) -> pl.DataFrame:
     return every.join(grouped.select("open_key"), on="open_key", how="semi")
 
 
+def _dismissed(session: Session, fresh: pl.DataFrame) -> pl.DataFrame:
+    """Fingerprints of warnings closed with no action among those about to be raised (looked up by key for a
+    few, else the rules' dismissals read in one query: never hundreds of long IN lists)."""
+    stmt = select(MonitorWarning.fingerprint).where(MonitorWarning.status == WarningStatus.CLOSED,
+                                                    MonitorWarning.disposition == Disposition.NO_ACTION)
+    schema = {"fingerprint": pl.String()}
+    if fresh.height <= BY_KEYS:
+        return read_frame_in(session, stmt, MonitorWarning.__table__.c.fingerprint, fresh["fingerprint"].to_list(),
+                             schema=schema)
+    every = read_frame(session, stmt.where(MonitorWarning.rule_key.in_(fresh["rule_key"].unique().to_list())),
+                       schema=schema)
+    return every.join(fresh.select("fingerprint"), on="fingerprint", how="semi")
+
+
 def write_grouped(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
            on: date, area: str, counts: dict[str, dict[str, int]]) -> None:
     """The diff against the ledger, in frames: new subjects are inserted (COPY on PostgreSQL) unless dismissed
@@ -217,9 +231,7 @@ def write_grouped(session: Session, grouped: pl.DataFrame, specs: Mapping[str, R
     open_ = _open_warnings(session, grouped)
     fresh = grouped.join(open_.select("open_key"), on="open_key", how="anti")
     fresh = fresh.with_columns(fingerprints(fresh))
-    dismissed = read_frame_in(session, select(MonitorWarning.fingerprint).where(
-        MonitorWarning.status == WarningStatus.CLOSED, MonitorWarning.disposition == "no_action"),
-        MonitorWarning.__table__.c.fingerprint, fresh["fingerprint"].to_list(), schema={"fingerprint": pl.String()})
+    dismissed = _dismissed(session, fresh)
     if dismissed.height:
         fresh = fresh.join(dismissed.unique(), on="fingerprint", how="anti")
     _insert(session, fresh, specs, version, run_id, on, area)
@@ -236,8 +248,10 @@ def _attach(session: Session, more: pl.DataFrame, on: date) -> None:
     """New feed evidence for a warning already open is appended to its evidence (rows it already holds are not
     repeated), instead of raising another warning; version-checked, so a warning changed meanwhile fails the
     run rather than losing evidence."""
-    stored = read_frame_in(session, select(MonitorWarning.id, MonitorWarning.evidence), MonitorWarning.__table__.c.id,
-                           more["id"].to_list(), schema={"id": pl.Int64(), "old": pl.String()})
+    # The stored evidence read as text (a JSON column would go through the driver's decoder row by row).
+    stored = read_frame_in(session, select(MonitorWarning.id, cast(MonitorWarning.evidence, Text)),
+                           MonitorWarning.__table__.c.id, more["id"].to_list(),
+                           schema={"id": pl.Int64(), "old": pl.String()})
     held = (stored.select("id", pl.col("old").str.json_decode(EVIDENCE).alias("e")).explode("e")
             .filter(pl.col("e").is_not_null())
             .select("id", pl.col("e").struct.field("batch_id"), pl.col("e").struct.field("row_number")))

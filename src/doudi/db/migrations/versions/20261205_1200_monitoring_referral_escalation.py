@@ -1,0 +1,35 @@
+"""monitoring: overdue referrals escalate to the county; the ledger's rule index is the (rule, subject) one
+
+Revision ID: 1200
+Revises: 1000
+Create Date: 2026-12-05 22:00:00.000000
+
+The single-column rule_key index duplicated the leading column of ix_monitoring_warnings_rule_subject and cost
+every bulk insert of warnings one more index to maintain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '1200'
+down_revision: str | Sequence[str] | None = '1000'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.drop_index("ix_monitoring_warnings_rule_key", table_name="monitoring_warnings")
+    with op.batch_alter_table("monitoring_referrals") as batch:
+        batch.add_column(sa.Column("escalated_on", sa.Date(), nullable=True))
+        batch.add_column(sa.Column("escalated_to", sa.String(12), nullable=False, server_default=""))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("monitoring_referrals") as batch:
+        batch.drop_column("escalated_to")
+        batch.drop_column("escalated_on")
+    op.create_index("ix_monitoring_warnings_rule_key", "monitoring_warnings", ["rule_key"])
