@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doudi.db.base import Base, Timestamped, Versioned
@@ -126,6 +139,22 @@ class MonitorWarning(Timestamped, Versioned, Base):
         CheckConstraint("(status = 'closed') = (open_key is null)", name="open_key"),
         Index("ix_monitoring_warnings_rule_subject", "rule_key", "subject_key"),
     )
+
+
+class WarningSide(Base):
+    """One county's side of a warning raised above the counties (a 重复 across two counties): the county sees the
+    warning through it, and only its own household."""
+
+    __tablename__ = "monitoring_warning_sides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warning_id: Mapped[int] = mapped_column(ForeignKey("monitoring_warnings.id"), index=True)
+    area_code: Mapped[str] = mapped_column(String(12), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("warning_id", "household_id", name="uq_monitoring_warning_sides_household"),)
 
 
 class Referral(Timestamped, Versioned, Base):

@@ -18,6 +18,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from doudi.areas.codes import ancestors, within
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import in_subtree
@@ -26,7 +27,14 @@ from doudi.core.errors import Conflict, PermissionDenied
 from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.db.versions import is_unique_violation
 from doudi.ingest.models import IngestBatch
-from doudi.monitoring.models import ComparedBatch, Disposition, MonitorRun, MonitorWarning, WarningStatus
+from doudi.monitoring.models import (
+    ComparedBatch,
+    Disposition,
+    MonitorRun,
+    MonitorWarning,
+    WarningSide,
+    WarningStatus,
+)
 from doudi.monitoring.read import FEED_COLUMNS, new_batches, read_inputs, read_touched
 from doudi.monitoring.rules.base import HIT_SCHEMA, Inputs
 from doudi.monitoring.rules.conditions import RULES
@@ -139,6 +147,70 @@ def group_hits(found: pl.DataFrame, *, fingerprint: bool = True) -> pl.DataFrame
     return g.with_columns(fingerprints(g)) if fingerprint else g
 
 
+SIDE_SCHEMA: dict[str, pl.DataType] = {"open_key": pl.String(), "household_id": pl.Int64(), "person_id": pl.Int64(),
+                                       "area_code": pl.String(), "reason": pl.String()}
+
+
+def _common_area(codes: list[str]) -> str:
+    """The nearest area enclosing every one of these codes (a city for two of its counties)."""
+    for candidate in ancestors(codes[0]):
+        if all(within(c, candidate) for c in codes):
+            return candidate
+    return ""
+
+
+def above_counties(grouped: pl.DataFrame, found: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A 重复 whose households lie in two or more counties becomes one warning of the area above them (the city,
+    for a run at that level), without either household; each county's side is kept apart, so each county sees
+    only its own household. Returns the grouped warnings and the sides (open_key, household, person, area, reason)."""
+    dup = found.filter((pl.col("rule_key") == "duplicate") & pl.col("household_id").is_not_null()
+                       & (pl.col("area_code").fill_null("").str.len_chars() >= 6))
+    if dup.height == 0:
+        return grouped, pl.DataFrame(schema=SIDE_SCHEMA)
+    sides = (dup.select("subject_key", "household_id", "person_id", "area_code", "name").unique(
+        ["subject_key", "household_id"], keep="first")
+        .with_columns(county=pl.col("area_code").str.slice(0, 6))
+        .filter(pl.col("county").n_unique().over("subject_key") > 1))
+    if sides.height == 0:
+        return grouped, pl.DataFrame(schema=SIDE_SCHEMA)
+    # Few subjects span counties: the enclosing area is found per subject in Python.
+    per = sides.group_by("subject_key").agg(counties=pl.col("county").unique().sort())
+    above = pl.DataFrame({"subject_key": per["subject_key"],
+                          "above": [_common_area(c) for c in per["counties"].to_list()],
+                          "counties": per["counties"].list.join("、")})
+    key = pl.concat_str(pl.lit("duplicate:"), "subject_key")
+    fixed = (grouped.join(above, on="subject_key", how="left")
+             .with_columns(hit=(pl.col("rule_key") == "duplicate") & pl.col("above").is_not_null()))
+    fixed = fixed.with_columns(
+        area_code=pl.when("hit").then("above").otherwise("area_code"),
+        household_id=pl.when("hit").then(None).otherwise("household_id"),
+        reason=pl.when("hit").then(pl.format("{} 同时在 {} 个县（区）的在保家庭中登记（跨县重复救助），由上级统筹核实，"
+                                             "各县（区）核实本辖区一侧", "name",
+                                             pl.col("counties").str.split("、").list.len()))
+        .otherwise("reason"),
+        details=pl.when("hit").then(pl.concat_list(pl.format("counties={}", "counties"))).otherwise("details"),
+    ).drop("above", "counties", "hit")
+    out = sides.select(open_key=key, household_id="household_id", person_id="person_id", area_code="area_code",
+                       reason=pl.format("{} 在本辖区家庭 {} 在保，同时在其他县（区）的在保家庭中登记（跨县重复）",
+                                        pl.col("name").fill_null(""), "household_id"))
+    return fixed.select(grouped.columns), out
+
+
+def write_sides(session: Session, sides: pl.DataFrame) -> None:
+    """Each county's side of the warnings above the counties, for the open warning of its subject (once)."""
+    if sides.height == 0:
+        return
+    ids = read_frame_in(session, select(MonitorWarning.id, MonitorWarning.open_key),
+                        MonitorWarning.__table__.c.open_key, sides["open_key"].unique().to_list(),
+                        schema={"warning_id": pl.Int64(), "open_key": pl.String()})
+    held = read_frame_in(session, select(WarningSide.warning_id, WarningSide.household_id),
+                         WarningSide.__table__.c.warning_id, ids["warning_id"].to_list(),
+                         schema={"warning_id": pl.Int64(), "household_id": pl.Int64()})
+    rows = (sides.join(ids, on="open_key").join(held, on=["warning_id", "household_id"], how="anti")
+            .select("warning_id", "area_code", "household_id", "person_id", "reason"))
+    write_frame(session, WarningSide, rows)
+
+
 def _scope(actor: Actor, area: str) -> str:
     if not area:
         return "" if actor.system else actor.area_code
@@ -165,7 +237,8 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
             session, on=on, area=area, batches=batches)
     elif incremental:
         inputs = inputs.touched()
-    grouped = group_hits(evaluate(inputs, specs, pack.at(on), on, progress), fingerprint=False)
+    found = evaluate(inputs, specs, pack.at(on), on, progress)
+    grouped, sides = above_counties(group_hits(found, fingerprint=False), found)
     run_row = MonitorRun(run_on=on, area_code=area, pack_version=pack.version, actor=actor.username)
     session.add(run_row)
     session.flush()
@@ -173,6 +246,7 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
     counts = {k: {"found": 0, "new": 0, "attached": 0} for k in specs}
     try:
         write_grouped(session, grouped, specs, pack.version, run_row.id, on, area, counts)
+        write_sides(session, sides)
         write_frame(session, ComparedBatch, pl.DataFrame({"batch_id": mine, "run_id": [run_row.id] * len(mine)},
                                                          schema={"batch_id": pl.Int64, "run_id": pl.Int64}))
         session.flush()

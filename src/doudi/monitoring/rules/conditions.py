@@ -477,8 +477,9 @@ def rising_expense(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
         .with_columns(net=(pl.col("annual_income") - pl.col("rigid")) / 12 / pl.col("size"),
                       standard=pl.when(pl.col("hukou_type") == "urban").then("urban").otherwise("rural"))
         .filter(pl.col("net") < pl.col("standard")))
-    return hits(per, pl.format("低保边缘家庭近 {} 个月刚性支出 {} 元，高于此前 {} 个月的 {} 元；扣除 {} 个月刚性支出 {} 元后"
-                               "家庭月人均收入 {} 元，低于低保标准 {} 元，可能符合低保（支出型）条件",
+    return hits(per, pl.format("低保边缘家庭近 {} 个月刚性支出 {} 元，高于此前 {} 个月的 {} 元；"
+                               "扣除 {} 个月刚性支出 {} 元后家庭月人均收入 {} 元，低于低保标准 {} 元，"
+                               "可能符合低保（支出型）条件",
                                pl.lit(n), yuan(pl.col("recent")), pl.lit(n), yuan(pl.col("before")), pl.lit(window),
                                yuan(pl.col("rigid")), _signed(pl.col("net")), yuan(pl.col("standard"))),
                 pl.format("recent={};before={};rigid={};net_per_capita={};standard={}", yuan(pl.col("recent")),
