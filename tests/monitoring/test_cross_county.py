@@ -29,7 +29,8 @@ def test_city_run_raises_one_cross_county_duplicate_each_county_sees_its_side(db
     重复 warning on the head, at the city 370700 with no household; 安丘 sees it with household A only, 潍城 with
     household B only; the city sees both sides; a county cannot act on it."""
     make_areas(db)
-    upsert_areas(db, rows=[AreaRow(CITY, "潍坊市", True, "synthetic"), AreaRow(OTHER_COUNTY, "潍城区", True, "synthetic"),
+    upsert_areas(db, rows=[AreaRow(CITY, "潍坊市", True, "synthetic"),
+                           AreaRow(OTHER_COUNTY, "潍城区", True, "synthetic"),
                            AreaRow(OTHER_TOWN, "城关街道", True, "synthetic"),
                            AreaRow(OTHER_VILLAGE, "北村", True, "synthetic")])
     a = make_household(db, VILLAGE_A1, head_name="赵重复")
@@ -54,7 +55,8 @@ def test_city_run_raises_one_cross_county_duplicate_each_county_sees_its_side(db
     assert [(w.area_code, w.household_id, w.person_id) for w in found] == [(CITY, None, head.id)]
     w = found[0]
     # Neither household is named on the warning itself: the reason and compared values name the counties only.
-    assert w.reason == "赵重复 同时在 2 个县（区）的在保家庭中登记（跨县重复救助），由上级统筹核实，各县（区）核实本辖区一侧"
+    assert w.reason == ("赵重复 同时在 2 个县（区）的在保家庭中登记（跨县重复救助），"
+                        "由上级统筹核实，各县（区）核实本辖区一侧")
     assert w.values == {"compared": [f"counties={OTHER_COUNTY}、370784"]}
 
     def seen(actor: object) -> list[tuple[int | None, str]]:

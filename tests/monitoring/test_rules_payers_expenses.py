@@ -71,8 +71,9 @@ def test_rising_expense_marginal_household_below_standard() -> None:
     out = run_rule("rising_expense", Inputs(members=m, enrollments=e, expenses=pl.DataFrame(rows), incomes=inc,
                                             standards=STD))
     assert subjects(out) == ["h10"]
-    assert out["reason"][0] == ("低保边缘家庭近 3 个月刚性支出 12000.00 元，高于此前 3 个月的 1000.00 元；扣除 12 个月刚性支出 "
-                                "13000.00 元后家庭月人均收入 458.33 元，低于低保标准 800.00 元，可能符合低保（支出型）条件")
+    assert out["reason"][0] == ("低保边缘家庭近 3 个月刚性支出 12000.00 元，高于此前 3 个月的 1000.00 元；"
+                                "扣除 12 个月刚性支出 13000.00 元后家庭月人均收入 458.33 元，"
+                                "低于低保标准 800.00 元，可能符合低保（支出型）条件")
     assert rule_specs("370784", ON)["rising_expense"].discovery  # a lead: the household is not a 低保 recipient
 
 
