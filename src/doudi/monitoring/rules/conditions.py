@@ -412,40 +412,51 @@ def double_payer(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """多头 (one need, two payers): one person (or household) paid the same month by two programs that cover the
     same need, or 支出型 temporary aid above the out-of-pocket medical cost the 医保 feed reports for the
     household over the window (the part the medical fund paid was paid again)."""
+    return pl.concat([_same_need(inp, p, on), _aid_above_cost(inp, p, on)])
+
+
+def _same_need(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     live = inp.enrollments.filter(pl.col("status").is_in(LIVE) & (pl.col("start_month") <= on))
-    names = inp.members.select("person_id", "name", "id_number").unique("person_id", keep="first")
     parts = []
     for a, b in p["monitoring.double_payer.same_need"]:  # a few pairs from the pack, each one join over everyone
         left = live.filter(pl.col("program") == a).select("household_id", "area_code", pa="person_id")
         right = live.filter(pl.col("program") == b).select("household_id", pb="person_id")
-        both = (left.join(right, on="household_id")
-                .filter(pl.col("pa").is_null() | pl.col("pb").is_null() | (pl.col("pa") == pl.col("pb")))
-                .select("household_id", "area_code", person_id=pl.coalesce("pa", "pb"), a=pl.lit(a), b=pl.lit(b)))
-        parts.append(both)
-    pairs = pl.concat(parts) if parts else pl.DataFrame(schema={
-        "household_id": pl.Int64(), "area_code": pl.String(), "person_id": pl.Int64(), "a": pl.String(),
-        "b": pl.String()})
-    pairs = pairs.unique().join(names, on="person_id", how="left")
-    same = hits(pairs, pl.format("{}{}与{}同月保障同一基本生活需求，不应同时享受", pl.col("name").fill_null(""),
+        parts.append(left.join(right, on="household_id")
+                     .filter(pl.col("pa").is_null() | pl.col("pb").is_null() | (pl.col("pa") == pl.col("pb")))
+                     .select("household_id", "area_code", person_id=pl.coalesce("pa", "pb"), a=pl.lit(a),
+                             b=pl.lit(b)))
+    if not parts:
+        return empty(HIT_SCHEMA)
+    pairs = pl.concat(parts).unique()
+    # Names joined to the few pairs found, never the whole member frame deduplicated.
+    names = inp.members.join(pairs.select("person_id"), on="person_id", how="semi").select(
+        "person_id", "name", "id_number").unique("person_id", keep="first")
+    pairs = pairs.join(names, on="person_id", how="left")
+    return hits(pairs, pl.format("{}{}与{}同月保障同一基本生活需求，不应同时享受", pl.col("name").fill_null(""),
                                  _label(PROGRAM_LABEL, "a"), _label(PROGRAM_LABEL, "b")),
                 pl.format("same_need={}+{};person={}", "a", "b", pl.col("person_id").fill_null(0)))
+
+
+def _aid_above_cost(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     months = int(p["monitoring.medical.window_months"])
     since = shift_months(on, -months)
     aid = (inp.grants.filter(pl.col("kind").is_in(list(p["monitoring.double_payer.grant_kinds"]))
                              & (pl.col("granted_on") > since) & (pl.col("granted_on") <= on))
            .group_by("household_id").agg(aid=pl.col("amount").sum()))
-    rows = (_rows(inp, "medical").filter((pl.col("event_date") > since) & (pl.col("event_date") <= on))
-            .drop("area_code", "id_number", "name")
-            .join(inp.members.select("person_id", "household_id", "area_code").unique("person_id", keep="first"),
-                  on="person_id")
-            .join(aid.select("household_id"), on="household_id", how="semi"))
+    if aid.height == 0:
+        return empty(HIT_SCHEMA)
+    # Only members of households that received such aid (few) are joined to the medical rows.
+    members = inp.members.join(aid.select("household_id"), on="household_id", how="semi").select(
+        "person_id", "household_id", "area_code").unique("person_id", keep="first")
+    rows = (_rows(inp, "medical").join(members.select("person_id"), on="person_id", how="semi")
+            .filter((pl.col("event_date") > since) & (pl.col("event_date") <= on))
+            .drop("area_code", "id_number", "name").join(members, on="person_id"))
     cost = rows.group_by("household_id").agg(oop=pl.col("amount").sum()).join(aid, on="household_id").filter(
         pl.col("aid") > pl.col("oop"))
     paid = rows.join(cost, on="household_id").select(*HIT_COLUMNS[:2], *HIT_COLUMNS[4:], "aid", "oop")
-    twice = hits(paid, pl.format("{} 个月内支出型临时救助 {} 元，超过同期医保结算个人负担 {} 元：医保基金已支付的"
-                                 "费用可能被再次救助", pl.lit(months), yuan(pl.col("aid")), yuan(pl.col("oop"))),
-                 pl.format("aid={};out_of_pocket={}", yuan(pl.col("aid")), yuan(pl.col("oop"))))
-    return pl.concat([same, twice])
+    return hits(paid, pl.format("{} 个月内支出型临时救助 {} 元，超过同期医保结算个人负担 {} 元：医保基金已支付的"
+                                "费用可能被再次救助", pl.lit(months), yuan(pl.col("aid")), yuan(pl.col("oop"))),
+                pl.format("aid={};out_of_pocket={}", yuan(pl.col("aid")), yuan(pl.col("oop"))))
 
 
 def _signed(expr: pl.Expr) -> pl.Expr:
