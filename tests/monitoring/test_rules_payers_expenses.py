@@ -5,10 +5,17 @@ over 12 months, the last 3 months against the 3 before; standards of the test: u
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import polars as pl
+from sqlalchemy.orm import Session
 
+from doudi.monitoring.read import read_expenses
 from doudi.monitoring.rules.base import Inputs
+from doudi.registry.models import ExpenseFact
+from tests.factories import TOWN_A
+from tests.monitoring.builders import ON as ON_RUN
+from tests.monitoring.builders import county
 from doudi.monitoring.run import rule_specs
 from tests.monitoring.test_rules import BASE, ON, STD, enrolled, feed, members, run_rule, subjects
 
@@ -87,3 +94,24 @@ def test_rising_expense_net_income_negative_and_at_standard() -> None:
                                             expenses=pl.DataFrame(rows), incomes=inc, standards=STD), ON)
     assert subjects(out) == ["h10"]
     assert "net_per_capita=-541.67" in out["details"][0].to_list()[0]
+
+
+def test_expenses_read_from_the_registry_by_month(db: Session) -> None:
+    """Rigid-expense facts of household A (安丘 village A1) read for 2026-11-16 with a 12-month window: from
+    2025-11-01 on. A medical bill of 2026-09-10..2026-09-30 (800) counts in 2026-09; an education fee starting
+    2025-10-15 is before the window; a superseded fact is left out; household B (other township) is outside a
+    run scoped to township A."""
+    c = county(db)
+    fact = {"source_kind": "declared", "period_end": date(2026, 9, 30)}
+    db.add_all([
+        ExpenseFact(household_id=c.a.id, kind="medical", amount=Decimal("800"), period_start=date(2026, 9, 10),
+                    **fact),
+        ExpenseFact(household_id=c.a.id, kind="education", amount=Decimal("3000"), period_start=date(2025, 10, 15),
+                    **fact),
+        ExpenseFact(household_id=c.a.id, kind="medical", amount=Decimal("50"), period_start=date(2026, 8, 1),
+                    superseded_by=1, **fact),
+        ExpenseFact(household_id=c.b.id, kind="medical", amount=Decimal("70"), period_start=date(2026, 8, 1),
+                    **fact)])
+    db.flush()
+    got = read_expenses(db, on=ON_RUN, area=TOWN_A, months=12)
+    assert got.rows() == [(c.a.id, "medical", date(2026, 9, 1), 800.0)]
