@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from doudi.monitoring.read import read_expenses
 from doudi.monitoring.rules.base import Inputs
+from doudi.monitoring.run import rule_specs
 from doudi.registry.models import ExpenseFact
 from tests.factories import TOWN_A
 from tests.monitoring.builders import ON as ON_RUN
 from tests.monitoring.builders import county
-from doudi.monitoring.run import rule_specs
 from tests.monitoring.test_rules import BASE, ON, STD, enrolled, feed, members, run_rule, subjects
 
 
