@@ -18,6 +18,7 @@ from doudi.monitoring.run import run
 from doudi.registry.models import Membership
 from tests.factories import VILLAGE_A1, make_areas, make_household, make_user
 from tests.monitoring.builders import ON, enroll
+from tests.monitoring.test_http import _login
 from tests.monitoring.test_run import SYSTEM
 
 CITY, OTHER_COUNTY, OTHER_TOWN, OTHER_VILLAGE = "370700", "370702", "370702001", "370702001001"
@@ -77,3 +78,29 @@ def test_city_run_raises_one_cross_county_duplicate_each_county_sees_its_side(db
     with pytest.raises(NotFound):
         service.get_warning(db, actor=other, warning_id=w.id)
     assert SYSTEM.sees(CITY)
+
+
+def test_county_page_shows_only_its_side(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    """The city's cross-county 重复 on the console: 安丘's officer opens it and sees household A's link and not
+    household B's, and no actions (only the city may act)."""
+    make_areas(db)
+    upsert_areas(db, rows=[AreaRow(CITY, "潍坊市", True, "synthetic"),
+                           AreaRow(OTHER_COUNTY, "潍城区", True, "synthetic"),
+                           AreaRow(OTHER_TOWN, "城关街道", True, "synthetic"),
+                           AreaRow(OTHER_VILLAGE, "北村", True, "synthetic")])
+    a = make_household(db, VILLAGE_A1, head_name="孙两县")
+    b = make_household(db, OTHER_VILLAGE, head_name="周另户")
+    db.add(Membership(household_id=b.id, person_id=a.members[0].person_id, relation="other",
+                      valid_from=date(2020, 1, 1)))
+    enroll(db, a, amount="537")
+    enroll(db, b, amount="537")
+    make_user(db, "cc_page", ["county_officer"], "370784")
+    run(db, actor=actor_for(make_user(db, "cc_page_city", ["county_officer"], CITY)), on=ON, area=CITY)
+    db.commit()
+    w = db.scalar(select(MonitorWarning).where(MonitorWarning.rule_key == "duplicate"))
+    assert w is not None
+    _login(client, "cc_page")
+    page = client.get(f"/monitoring/{w.id}")
+    assert page.status_code == 200 and "本辖区一侧" in page.text
+    assert f'href="/households/{a.id}"' in page.text and f'href="/households/{b.id}"' not in page.text
+    assert 'id="assign-form"' not in page.text
