@@ -27,6 +27,8 @@ from doudi.cases import applications, steps
 from doudi.cases.models import Enrollment
 from doudi.cases.schemas import ApplicationCreate
 from doudi.cases.service import active_step
+from doudi.charity import partners
+from doudi.charity.schemas import PartnerCreate
 from doudi.core.ids import build_id_number
 from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
@@ -132,6 +134,9 @@ def world(db: Session, app) -> Iterator[tuple[list[Target], object]]:  # type: i
     make_areas(db)
     upsert_areas(db, rows=[AreaRow(TOWN_C, "台城街道", True, "synthetic"),
                            AreaRow(VILLAGE_C1, "城东", True, "synthetic")])
+    partners.create(db, actor=SYSTEM, data=PartnerCreate(  # the partner role's organisation must be registered
+        key="probe_partner", name="探针机构", kind="charity", area_code="370784", offers=["cash"],
+        capacity={"cash": 1}))
     targets = [_target(db, "own", VILLAGE_A1, TOWN_A), _target(db, "other_town", VILLAGE_B1, TOWN_B),
                _target(db, "other_county", VILLAGE_C1, TOWN_C)]
     db.commit()

@@ -1,6 +1,7 @@
 """Coordination of charity with monitoring: a warning becomes a need, and a need raised from a warning reaches its
 partner as a monitoring referral (target_kind 'partner'), acknowledged when the partner accepts and answered
-with the result it records. Never commits."""
+with the result it records (on the partner's behalf: its role answers through the need, still only its own
+referrals). Never commits."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def accept(session: Session, *, actor: Actor, need_id: int, version: int | None,
     """The partner accepts; its referral, if any, is acknowledged."""
     need, _ = service.accept(session, actor=actor, need_id=need_id, version=version, today=today)
     if need.referral_id is not None:
-        referrals.answer(session, actor=actor, referral_id=need.referral_id, version=None, acknowledge_only=True,
+        referrals.answer(session, actor=on_behalf(actor), referral_id=need.referral_id, version=None,
+                         acknowledge_only=True,
                          result="", today=today)
     return need
 
@@ -61,7 +63,7 @@ def decline(session: Session, *, actor: Actor, need_id: int, version: int | None
     referral = service.get_need(session, actor=actor, need_id=need_id).referral_id
     need, _ = service.decline(session, actor=actor, need_id=need_id, version=version, reason=reason, today=today)
     if referral is not None:
-        referrals.answer(session, actor=actor, referral_id=referral, version=None, acknowledge_only=False,
+        referrals.answer(session, actor=on_behalf(actor), referral_id=referral, version=None, acknowledge_only=False,
                          result=f"婉拒：{reason.strip()}", today=today)
         need.referral_id = None
     return need
@@ -73,7 +75,8 @@ def deliver(session: Session, *, actor: Actor, need_id: int, version: int | None
     need, _ = service.deliver(session, actor=actor, need_id=need_id, version=version, result=result,
                               delivered_fen=delivered_fen, today=today)
     if need.referral_id is not None:
-        referrals.answer(session, actor=actor, referral_id=need.referral_id, version=None, acknowledge_only=False,
+        referrals.answer(session, actor=on_behalf(actor), referral_id=need.referral_id, version=None,
+                         acknowledge_only=False,
                          result=need.result, today=today)
     return need
 

@@ -135,11 +135,11 @@ class Need(Timestamped, Versioned, Base):
     area_code: Mapped[str] = mapped_column(String(12), index=True)
     source: Mapped[str] = mapped_column(String(8))
     source_id: Mapped[int | None] = mapped_column(Integer)  # the case, warning … it was raised from
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int | None] = mapped_column(Integer)  # money asked for, in fen
     size: Mapped[str] = mapped_column(String(64), default="")  # or what size of help (e.g. 一处住房改造)
     description: Mapped[str] = mapped_column(Text, default="")
-    deadline: Mapped[date] = mapped_column(Date, index=True)
+    deadline: Mapped[date] = mapped_column(Date)
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("charity_consents.id"))
     status: Mapped[str] = mapped_column(String(12), default=NeedStatus.OPEN, index=True)
     partner_key: Mapped[str | None] = mapped_column(String(32), index=True)  # the partner it was sent to
@@ -160,14 +160,15 @@ class Match(Timestamped, Versioned, Base):
     __tablename__ = "charity_matches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    need_id: Mapped[int] = mapped_column(ForeignKey("charity_needs.id"), index=True)
+    # Few indexes: a matching run writes a proposal per need at once (the unique key leads with need_id).
+    need_id: Mapped[int] = mapped_column(ForeignKey("charity_needs.id"))
     partner_key: Mapped[str] = mapped_column(String(32), index=True)
-    area_code: Mapped[str] = mapped_column(String(12), index=True)  # the need's
+    area_code: Mapped[str] = mapped_column(String(12))  # the need's
     kind: Mapped[str] = mapped_column(String(16))
     rank: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(12), default=MatchStatus.PROPOSED, index=True)
     proposed_on: Mapped[date] = mapped_column(Date)
-    due_on: Mapped[date | None] = mapped_column(Date, index=True)  # the partner's answer is due
+    due_on: Mapped[date | None] = mapped_column(Date)  # the partner's answer is due
     answered_on: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")  # why declined / withdrawn / expired
 

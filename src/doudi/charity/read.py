@@ -23,19 +23,23 @@ TOOK = (MatchStatus.ACCEPTED, MatchStatus.DELIVERED)
 
 
 def open_needs(session: Session, *, area: str, need_ids: Sequence[int] | None = None) -> pl.DataFrame:
-    """Needs waiting for a partner in the area ('' = all), or only those of `need_ids`."""
-    stmt = under(select(Need.id, Need.kind, Need.area_code, Need.deadline).where(
+    """Needs waiting for a partner in the area ('' = all), or only those of `need_ids`, with their versions."""
+    stmt = under(select(Need.id, Need.kind, Need.area_code, Need.deadline, Need.version).where(
         Need.status.in_([str(s) for s in MATCHABLE])), Need.area_code, area)
+    schema = {**NEEDS, "version": pl.Int64()}
     if need_ids is not None:
-        return read_frame_in(session, stmt, Need.__table__.c.id, list(need_ids), schema=NEEDS)
-    return read_frame(session, stmt, schema=NEEDS)
+        return read_frame_in(session, stmt, Need.__table__.c.id, list(need_ids), schema=schema)
+    return read_frame(session, stmt, schema=schema)
 
 
-def tried(session: Session, need_ids: Sequence[int]) -> pl.DataFrame:
-    """Partners a need already had (declined, withdrawn, expired …): not proposed again."""
-    stmt = select(Match.need_id, Match.partner_key)
-    return read_frame_in(session, stmt, Match.__table__.c.need_id, list(need_ids),
-                         schema={"need_id": pl.Int64(), "partner_key": pl.String()})
+def tried(session: Session, *, area: str, need_ids: Sequence[int] | None = None) -> pl.DataFrame:
+    """Partners the waiting needs already had (declined, withdrawn, expired …): not proposed again."""
+    stmt = under(select(Match.need_id, Match.partner_key).join(Need, Need.id == Match.need_id).where(
+        Need.status.in_([str(s) for s in MATCHABLE])), Need.area_code, area)
+    schema = {"need_id": pl.Int64(), "partner_key": pl.String()}
+    if need_ids is not None:
+        return read_frame_in(session, stmt, Need.__table__.c.id, list(need_ids), schema=schema)
+    return read_frame(session, stmt, schema=schema)
 
 
 def partner_frame(session: Session) -> pl.DataFrame:

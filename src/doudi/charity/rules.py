@@ -28,21 +28,30 @@ def _padded(code: pl.Expr, n: int) -> pl.Expr:
 def candidates(needs: pl.DataFrame, partners: pl.DataFrame, *, depth: int = CANDIDATES,
                exclude: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each need's candidate partners, ranked 1… (nearest area, response rate, capacity left, key); pairs in
-    `exclude` (need_id, partner_key: partners a need already had) are left out."""
-    live = partners.filter(pl.col("capacity_left") > 0)
-    parts = []
-    for level, n in enumerate(LEVELS):
-        at = needs.filter(pl.col("area_code").str.len_chars() >= n).select(
-            "need_id", "kind", "deadline", area=_padded(pl.col("area_code"), n), level=pl.lit(level, pl.Int8))
-        parts.append(at)
-    keys = pl.concat(parts).unique(["need_id", "area"])
-    found = keys.join(live.rename({"area_code": "area"}), on=["kind", "area"], how="inner")
-    if exclude is not None and exclude.height:
-        found = found.join(exclude, on=["need_id", "partner_key"], how="anti")
-    ranked = found.sort(["need_id", "level", "response_rate", "capacity_left", "partner_key"],
-                        descending=[False, True, True, True, False])
-    return ranked.with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("need_id")).filter(
-        pl.col("rank") <= depth).select("need_id", "partner_key", "kind", "deadline", "rank")
+    `exclude` (need_id, partner_key: partners a need already had) are left out.
+
+    The ranking depends only on a need's kind and area, so it is computed once per (kind, area) and joined to
+    the needs; the excluded pairs are few, so their needs are ranked again on their own."""
+    live = partners.filter(pl.col("capacity_left") > 0).rename({"area_code": "area"})
+    places = needs.select("kind", "area_code").unique()
+    keys = pl.concat([
+        places.filter(pl.col("area_code").str.len_chars() >= n).select(
+            "kind", "area_code", area=_padded(pl.col("area_code"), n), level=pl.lit(level, pl.Int8))
+        for level, n in enumerate(LEVELS)]).unique(["kind", "area_code", "area"])
+    order = ["level", "response_rate", "capacity_left", "partner_key"]
+    desc = [True, True, True, False]
+    ranked = (keys.join(live, on=["kind", "area"], how="inner").sort(["kind", "area_code", *order],
+                                                                     descending=[False, False, *desc])
+              .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("kind", "area_code")))
+    skip = exclude.select("need_id", "partner_key") if exclude is not None and exclude.height else None
+    deep = depth + (0 if skip is None else int(skip.group_by("need_id").len()["len"].max() or 0))
+    top = ranked.filter(pl.col("rank") <= deep).select("kind", "area_code", "partner_key", "rank")
+    found = needs.select("need_id", "kind", "area_code", "deadline").join(top, on=["kind", "area_code"])
+    if skip is not None:
+        found = found.join(skip, on=["need_id", "partner_key"], how="anti")
+        found = found.sort("need_id", "rank").with_columns(
+            rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("need_id"))
+    return found.filter(pl.col("rank") <= depth).select("need_id", "partner_key", "kind", "deadline", "rank")
 
 
 def match(needs: pl.DataFrame, partners: pl.DataFrame, *, depth: int = CANDIDATES,

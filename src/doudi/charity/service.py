@@ -166,7 +166,7 @@ def propose(session: Session, *, actor: Actor, today: date, area: str = "", need
     if needs.height == 0:
         return 0
     partners = read.partner_frame(session)
-    done = read.tried(session, needs["need_id"].to_list())
+    done = read.tried(session, area=scope, need_ids=need_ids)
     proposals = rules.match(needs, partners, exclude=done)
     if proposals.height == 0:
         return 0
@@ -175,11 +175,10 @@ def propose(session: Session, *, actor: Actor, today: date, area: str = "", need
         proposed_on=pl.lit(today), version=pl.lit(1, pl.Int64), reason=pl.lit(""))
     write_frame(session, Match, rows)
     ids = proposals["need_id"].to_list()
-    for i in range(0, len(ids), 5000):
-        session.execute(update(Need).where(Need.id.in_(ids[i:i + 5000]),
-                                           Need.status.in_([str(s) for s in read.MATCHABLE]))
-                        .values(status=NeedStatus.PROPOSED, version=Need.version + 1)
-                        .execution_options(synchronize_session=False))
+    moved = proposals.join(needs.select("need_id", "version"), on="need_id").select(
+        id="need_id", version="version", status=pl.lit(str(NeedStatus.PROPOSED)))
+    if write_frame(session, Need, moved, mode="update", match=["id"]).rows != moved.height:
+        raise Conflict("匹配期间有需求被他人修改，本次推荐未保存，请重新匹配")
     session.expire_all()
     audit.record(session, actor=actor, action="charity.propose", object_type="charity_match_run",
                  object_id=len(ids), area_code=scope or None,
@@ -346,7 +345,8 @@ def alternatives(session: Session, *, need: Need, limit: int = 5) -> pl.DataFram
     """Partners that could take this need now, ranked as matching ranks them (for the detail page)."""
     needs = pl.DataFrame([{"need_id": need.id, "kind": need.kind, "area_code": need.area_code,
                            "deadline": need.deadline}], schema=rules.NEEDS)
-    return rules.candidates(needs, read.partner_frame(session), depth=limit, exclude=read.tried(session, [need.id]))
+    done = read.tried(session, area="", need_ids=[need.id])
+    return rules.candidates(needs, read.partner_frame(session), depth=limit, exclude=done)
 
 
 def stats(session: Session, *, actor: Actor) -> dict[str, Any]:

@@ -103,9 +103,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('charity_needs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_charity_needs_area_code'), ['area_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_charity_needs_deadline'), ['deadline'], unique=False)
         batch_op.create_index(batch_op.f('ix_charity_needs_household_id'), ['household_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_charity_needs_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_charity_needs_partner_key'), ['partner_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_charity_needs_status'), ['status'], unique=False)
 
@@ -131,9 +129,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('need_id', 'partner_key', name='uq_charity_matches_need_partner')
     )
     with op.batch_alter_table('charity_matches', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_charity_matches_area_code'), ['area_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_charity_matches_due_on'), ['due_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_charity_matches_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_charity_matches_partner_key'), ['partner_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_charity_matches_status'), ['status'], unique=False)
 
@@ -143,17 +138,12 @@ def downgrade() -> None:
     with op.batch_alter_table('charity_matches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_charity_matches_status'))
         batch_op.drop_index(batch_op.f('ix_charity_matches_partner_key'))
-        batch_op.drop_index(batch_op.f('ix_charity_matches_need_id'))
-        batch_op.drop_index(batch_op.f('ix_charity_matches_due_on'))
-        batch_op.drop_index(batch_op.f('ix_charity_matches_area_code'))
 
     op.drop_table('charity_matches')
     with op.batch_alter_table('charity_needs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_charity_needs_status'))
         batch_op.drop_index(batch_op.f('ix_charity_needs_partner_key'))
-        batch_op.drop_index(batch_op.f('ix_charity_needs_kind'))
         batch_op.drop_index(batch_op.f('ix_charity_needs_household_id'))
-        batch_op.drop_index(batch_op.f('ix_charity_needs_deadline'))
         batch_op.drop_index(batch_op.f('ix_charity_needs_area_code'))
 
     op.drop_table('charity_needs')
