@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 
 from doudi.areas.service import AreaRow, upsert_areas
 from doudi.auth.permissions import system_actor
@@ -57,7 +57,7 @@ def _seed(url: str, needs: int, partners: int) -> tuple[list[str], list[str]]:
     with session_scope(engine) as s:
         write_frame(s, Household, pl.DataFrame({"id": ids, "household_no": "C" + ids.cast(pl.String).str.zfill(9),
                                                 "area_code": area, "hukou_type": "rural"}))
-        s.execute(Partner.__table__.insert(), prows)
+        s.execute(insert(Partner), prows)
         write_frame(s, Need, pl.DataFrame({
             "id": ids, "household_id": ids, "area_code": area, "source": "gap",
             "kind": pl.Series(KINDS).gather(ids % 7), "amount_fen": (ids % 50 + 1) * 10_000,

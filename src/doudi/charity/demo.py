@@ -69,7 +69,7 @@ def seed(session: Session, *, today: date, township: str) -> None:
         need = service.raise_need(session, actor=worker, data=NeedCreate(
             household_id=hh.id, source="gap", kind=kind, amount_fen=amount if isinstance(amount, int) else None,
             size=amount if isinstance(amount, str) else "", description="救助后仍有困难，申请社会力量帮扶",
-            deadline=today + timedelta(days=days)), today=today)  # type: ignore[arg-type]
+            deadline=today + timedelta(days=days)), today=today)
         _walk(session, need, goal, worker, today)
 
 

@@ -27,7 +27,7 @@ def need_from_warning(session: Session, *, actor: Actor, warning_id: int, kind: 
     if w.household_id is None:
         raise ValidationFailed([FieldError("household_id", "该预警对象尚未登记家庭，不能登记慈善衔接需求")])
     source = NeedSource.LEAD if w.discovery else NeedSource.WARNING
-    data = NeedCreate(household_id=w.household_id, source=source, source_id=w.id, kind=kind,  # type: ignore[arg-type]
+    data = NeedCreate(household_id=w.household_id, source=source, source_id=w.id, kind=kind,
                       amount_fen=amount_fen, size=size, description=f"监测预警 {w.id}：{w.reason}"[:2000],
                       deadline=deadline)
     return service.raise_need(session, actor=actor, data=data, today=today)

@@ -138,7 +138,7 @@ def need_create(request: Request, session: SessionDep, actor: PageActor, _csrf: 
         else:
             try:
                 data = NeedCreate(household_id=int(household_id) if household_id.strip().isdigit() else 0,
-                                  source=source, kind=kind, amount_fen=fen, size=size,  # type: ignore[arg-type]
+                                  source=source, kind=kind, amount_fen=fen, size=size,
                                   description=description, deadline=due)
             except ValidationError as exc:
                 raise ValidationFailed([FieldError(str(e["loc"][0]), "填写有误：请检查该项")
@@ -220,8 +220,8 @@ def partner_create(request: Request, session: SessionDep, actor: PageActor, _csr
                     raise ValidationFailed([FieldError("capacity", f"承接能力 {part!r} 应写成 项目=数量")])
                 caps[k.strip()] = int(v)
         try:
-            data = PartnerCreate(key=key, name=name, kind=kind, area_code=area_code, offers=offers,  # type: ignore
-                                 capacity=caps, contact=contact, phone=phone)  # type: ignore[arg-type]
+            data = PartnerCreate(key=key, name=name, kind=kind, area_code=area_code, offers=offers,
+                                 capacity=caps, contact=contact, phone=phone)
         except ValidationError as exc:
             raise ValidationFailed([FieldError(str(e["loc"][0]), "填写有误：请检查该项")
                                     for e in exc.errors()]) from None

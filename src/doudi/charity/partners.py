@@ -72,7 +72,7 @@ def update(session: Session, *, actor: Actor, partner_id: int, version: int | No
     return p
 
 
-def _visible(actor: Actor) -> Select[tuple[Partner]]:
+def _visible(actor: Actor) -> Select[Partner]:
     """Partners serving inside the actor's area or an area enclosing it, and only its own for a partner's staff."""
     stmt = in_area_or_above(select(Partner), Partner.area_code, actor)
     return in_scope(stmt, actor, org=(OrgKind.PARTNER, Partner.key))

@@ -59,6 +59,8 @@ def consent_confirm(request: Request, session: SessionDep, cs: Citizen, form: Ci
     if not errors:
         hh = session.get(Household, int(household))
         try:
+            if hh is None:
+                raise NotFound(f"家庭 {household}")
             consents.record_portal(session, actor=portal.citizen_actor(cs.phone, ip=client_ip(request)),
                                    household=hh, purpose=purpose, signed_by=name, today=clock.today())
         except ValidationFailed as exc:

@@ -44,7 +44,8 @@ def candidates(needs: pl.DataFrame, partners: pl.DataFrame, *, depth: int = CAND
                                                                      descending=[False, False, *desc])
               .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("kind", "area_code")))
     skip = exclude.select("need_id", "partner_key") if exclude is not None and exclude.height else None
-    deep = depth + (0 if skip is None else int(skip.group_by("need_id").len()["len"].max() or 0))
+    most = 0 if skip is None else int(skip.group_by("need_id").len().select(pl.col("len").max()).item())
+    deep = depth + most  # room for the partners a need skips
     top = ranked.filter(pl.col("rank") <= deep).select("kind", "area_code", "partner_key", "rank")
     found = needs.select("need_id", "kind", "area_code", "deadline").join(top, on=["kind", "area_code"])
     if skip is not None:

@@ -44,7 +44,7 @@ class Filters:
     overdue: bool = False
 
 
-def _base(actor: Actor) -> Select[tuple[Need]]:
+def _base(actor: Actor) -> Select[Need]:
     """Needs in the actor's area; for a partner's staff, only those sent to it with the consent still valid."""
     stmt = in_scope(select(Need), actor, area=Need.area_code)
     if actor.org_scoped:
@@ -55,7 +55,7 @@ def _base(actor: Actor) -> Select[tuple[Need]]:
     return stmt
 
 
-def _query(actor: Actor, f: Filters, today: date) -> Select[tuple[Need]]:
+def _query(actor: Actor, f: Filters, today: date) -> Select[Need]:
     stmt = _base(actor)
     if f.status == "unmet":
         stmt = stmt.where(Need.status.in_([str(s) for s in UNMET]))
@@ -381,3 +381,12 @@ def for_household(session: Session, *, actor: Actor, household_id: int) -> list[
     if not actor.can("charity.read"):
         return []
     return list(session.scalars(_base(actor).where(Need.household_id == household_id).order_by(Need.id)))
+
+
+def matches_in(session: Session, *, actor: Actor, need_ids: list[int]) -> list[Match]:
+    """The matches of these needs the actor sees (a partner: only its own)."""
+    if not need_ids:
+        return []
+    stmt = in_scope(select(Match), actor, org=(OrgKind.PARTNER, Match.partner_key)).where(
+        Match.need_id.in_(need_ids))
+    return list(session.scalars(stmt.order_by(Match.id)))
