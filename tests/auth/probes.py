@@ -199,14 +199,6 @@ PENDING: dict[str, str] = {
     # An assessor (care.assess) may raise any re-assessment, so a probe cannot tell care.report's grant apart;
     # the caregiver's report is tested in tests/care (a provider's account, its own persons only).
     "care.report": "granted through care.assess too (tests/care/test_care.py covers the caregiver's report)",
-    # Charity: area and partner scoping, consent refusal and masking through service, API and Excel in
-    # tests/charity/test_service.py and tests/charity/test_http.py.
-    "charity.read": "tests/charity/test_http.py (area scope, a partner sees only needs sent to it, masked)",
-    "charity.manage": "tests/charity/test_service.py (a partner is refused; township scope)",
-    "charity.consent": "tests/charity/test_service.py (signed form, withdrawal)",
-    "charity.partners": "tests/charity/test_http.py (register a partner)",
-    "charity.export": "tests/charity/test_http.py (Excel masked and scoped)",
-    "charity.respond": "tests/charity/test_service.py (outside its referrals refused, concurrent accept refused)",
 }
 
 
