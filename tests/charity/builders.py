@@ -57,11 +57,11 @@ def world(db: Session) -> World:
 
 
 def need(db: Session, actor: Actor, hh: Household, *, kind: str = "cash", amount: int | None = 300_000,
-         deadline: date = date(2026, 11, 30)) -> Need:
+         deadline: date = date(2026, 11, 30), today: date = ON) -> Need:
     """A need raised by `actor` for `hh`."""
     return service.raise_need(db, actor=actor, data=NeedCreate(household_id=hh.id, kind=kind,
                                                                amount_fen=amount, size="" if amount else "一个岗位",
-                                                               deadline=deadline), today=ON)
+                                                               deadline=deadline), today=today)
 
 
 def consent(db: Session, actor: Actor, hh: Household, purpose: str = "cash") -> None:
