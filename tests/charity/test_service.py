@@ -141,3 +141,25 @@ def test_need_from_warning_reaches_partner_as_referral(db: Session) -> None:
     flows.deliver(db, actor=w.partner, need_id=n.id, version=n.version, result="已资助 5000 元",
                   delivered_fen=500_000, today=ON)
     assert (r.status, r.result) == ("answered", "已资助 5000 元")
+
+
+def test_chain_and_inbox_show_needs_and_matches(db: Session) -> None:
+    from doudi.charity import chain, inbox
+
+    w = world(db)
+    consent(db, w.worker, w.a)
+    n = need(db, w.worker, w.a)
+    service.propose(db, actor=w.worker, today=ON, need_ids=[n.id])
+    flows.confirm(db, actor=w.worker, need_id=n.id, version=n.version, match_id=None, today=ON)
+    # the partner's inbox: one need to answer, due with the need's deadline (30 Nov), not overdue on ON
+    items = inbox.inbox_items(db, actor=w.partner, today=ON)
+    assert [(i.url, i.overdue) for i in items] == [(f"/charity/needs/{n.id}", False)]
+    assert inbox.inbox_items(db, actor=w.other_partner, today=ON) == []
+    flows.accept(db, actor=w.partner, need_id=n.id, version=n.version, today=ON)
+    flows.deliver(db, actor=w.partner, need_id=n.id, version=n.version, result="已资助", delivered_fen=300_000,
+                  today=ON)
+    events = chain.chain_events(db, actor=w.worker, household_id=w.a.id)
+    kinds = sorted(e.kind for e in events)
+    # raised (need), delivered (help), and the match sent to town_care
+    assert kinds == ["慈善匹配", "慈善衔接需求", "社会力量帮扶"]
+    assert any("3000.00 元" in e.title for e in events)

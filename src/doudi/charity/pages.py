@@ -35,12 +35,18 @@ from doudi.registry.models import Household
 from doudi.registry.panels import Panel, register
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
-from doudi.web.render import render
+from doudi.web.render import register_words, render
 
 router = APIRouter(prefix="/charity", include_in_schema=False)
 PER_PAGE = 30
 FormUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_BYTES))]
 
+register_words({**NEED_STATUS, **OFFER, **SOURCE, **PARTNER_KIND, **CONSENT_METHOD, **CONSENT_STATUS,
+                **MATCH_STATUS, "partner": "合作机构", "match": "匹配编号", "needs": "需求数", "proposed": "推荐数",
+                "partners": "机构数", "sha256": "文件校验值", "purpose": "用途", "method": "方式",
+                "amount_fen": "金额（分）", "delivered_fen": "实际金额（分）", "offers": "帮扶项目",
+                "capacity": "承接能力", "answers_overdue": "逾期未答复", "deliveries_overdue": "逾期未帮扶",
+                "expired": "已过期", "signed_by": "签字人", "contact": "联系人", "key": "机构代码"})
 nav(NavItem("慈善衔接", "/charity/needs", "charity.manage"), before="/households")
 nav(NavItem("合作机构", "/charity/partners", "charity.read"), before="/households")
 nav(NavItem("慈善衔接统计", "/charity/dashboard", "charity.manage"), before="/households")
