@@ -128,13 +128,13 @@ def test_settlement_linked_to_its_roll_and_bank_file(db: Session) -> None:
             roll_id, lines[s.id].id, LineStatus.PENDING)
         assert (rows[s.id]["file_seq"], rows[s.id]["file_msg_id"]) == (seq, f"DD{roll_id}-{seq:04d}-P")
     assert rows[later.id]["roll_id"] is None and rows[later.id]["file_msg_id"] is None  # April is paid in May
-    assert [r["settlement_id"] for r in got.iter_rows(named=True)][0] == later.id  # newest month first
+    assert got["settlement_id"][0] == later.id  # newest month first
     march = payables.settlement_payments(db, actor=system_actor(), month=MARCH)
     assert sorted(march["settlement_id"].to_list()) == sorted(s.id for s in settled)
 
 
 def test_settlements_page_links_roll_and_file(client, db: Session) -> None:  # type: ignore[no-untyped-def]
-    roll_id, settled, later = _two_providers_paid(db)
+    roll_id, _, _ = _two_providers_paid(db)
     _login(client, "pay_checker")
     page = client.get("/payments/settlements?month=2026-03")
     assert page.status_code == 200
