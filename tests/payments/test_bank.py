@@ -172,8 +172,8 @@ def test_csv_return_read_column_wise_as_row_by_row() -> None:
 
 def test_pain001_escapes_hostile_text_and_refuses_malformed() -> None:
     """Markup and control characters in a payee's name stay text; a document that is not well-formed is refused."""
-    lines = pl.DataFrame({"end_to_end_id": ["DD1-1"], "payee_name": ["张<三>&\x01李"], "account_no": ["6230123456789012"],
-                          "bank_name": ["甲&乙银行"], "amount_fen": [53701]})
+    lines = pl.DataFrame({"end_to_end_id": ["DD1-1"], "payee_name": ["张<三>&\x01李"],
+                          "account_no": ["6230123456789012"], "bank_name": ["甲&乙银行"], "amount_fen": [53701]})
     data = bank.pain001(lines, msg_id="DD1-0001-P", created=datetime(2026, 1, 10, 8), execution=date(2026, 1, 10),
                         debtor_account="370784000000", memo="2026年01月社会救助金")
     assert bank.validate_pain001(data) == []

@@ -98,7 +98,7 @@ def _two_providers_paid(db: Session) -> tuple[int, list[CareSettlement], CareSet
     of one transaction each; A's April settlement is not on a roll yet."""
     staff = make_staff(db)
     sys = system_actor()
-    settled = []
+    settled: list[CareSettlement] = []
     for key, name, fen in (("care_a", "甲照护中心", 10038), ("care_b", "乙照护中心", 7300)):
         p = care.create_provider(db, actor=sys, key=key, name=name, area_code=COUNTY, contract_no=f"AQ-{key}",
                                  contract_from=date(2026, 1, 1), contract_to=date(2026, 12, 31), townships=[TOWN_A],
