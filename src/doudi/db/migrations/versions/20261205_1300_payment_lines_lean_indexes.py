@@ -3,7 +3,7 @@ line index dropped), the once-only key led by program and month, the settlement 
 the line-id range they carry
 
 Revision ID: 1300
-Revises: 1000
+Revises: 1100
 Create Date: 2026-12-05 22:00:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1300'
-down_revision: str | Sequence[str] | None = '1000'
+down_revision: str | Sequence[str] | None = '1100'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
