@@ -112,6 +112,7 @@ def test_caseworker_application_to_decision(fresh_database, tmp_path, page) -> N
         assert float(page.input_value("#active-step input[name='op.dibao.monthly_amount']")) == 774
         page.click("#active-step button.primary")
         _step_is(page, "决定与告知")
+        assert "3 个工作日内书面告知" in page.inner_text("#active-step")  # the pack's rejection_notice_workdays
         page.click("#active-step button.primary")
         page.wait_for_function("(document.querySelector('#case-status')?.innerText || '').includes('已办结')")
         decisions = page.inner_text("#decisions")
@@ -142,6 +143,7 @@ def test_publicity_objection_and_democratic_review(fresh_database, tmp_path, pag
         page.click("#active-step button.primary")  # 初审 as the engine found
         _step_is(page, "公示")
         assert page.is_disabled("#active-step button.primary")  # 7 days of 公示 have not run out
+        assert "起 7 天" in page.inner_text("#active-step")  # the national pack's publicity_days
         page.fill("#active-step textarea[name=content]", "村民反映申请人有一辆货车")
         page.select_option("#active-step select[name=resolution]", "democratic_review")
         page.click("#active-step button:has-text('登记异议')")

@@ -51,6 +51,7 @@ def test_county_spot_check_overturns_the_amount(fresh_database, tmp_path, page) 
         page.goto(f"{base}/inbox")
         page.click(f"a[href='/cases/{case_id}']")
         _step_is(page, "县级抽查")
+        assert "比例不低于 30%" in page.inner_text("#active-step")  # the national pack's share, 0.3
         page.select_option("#active-step select[name=result]", "overturned")
         page.fill("#active-step input[name=note]", "入户核实：两项不能自理，应计发部分护理标准")
         # Rural basic standard 960 + partial-care standard 200 (two of six items unable; national pack,
