@@ -48,6 +48,7 @@ def test_admin_previews_imports_and_downloads_rejects(fresh_database, tmp_path: 
         assert "户编号" in headers and "身份证号" in headers  # Chinese headers
         page.click("nav.tabs >> text=家庭档案")
         page.wait_for_url(f"{base}/imports/households")
+        assert "文件不超过 50 MB" in page.inner_text("main")  # the console's one upload cap (core.uploads)
 
         page.set_input_files("input[type=file][name=file]", str(upload))
         page.click("button:has-text('预览（不写入）')")
