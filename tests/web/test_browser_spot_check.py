@@ -5,10 +5,12 @@ pack gives, and the township approver then decides at the corrected amount. Scre
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from doudi.auth.permissions import Actor
 from doudi.cases import steps
 from doudi.cases.models import Enrollment
 from doudi.core import clock
@@ -29,18 +31,19 @@ def _step_is(page, label: str) -> None:  # type: ignore[no-untyped-def]
 def test_county_spot_check_overturns_the_amount(fresh_database, tmp_path, page) -> None:  # type: ignore[no-untyped-def]
     today = clock.today()  # the live server's "today"
     elder = build_id_number("370784", date(1946, 2, 1), 731, "M")
-    township = {"opinions": {"extreme_poverty": {"decision": "approve", "monthly_amount": "960"}}}
+    township: dict[str, Any] = {"opinions": {"extreme_poverty": {"decision": "approve", "monthly_amount": "960"}}}
     with session_scope(fresh_database.engine) as s:
         staff = make_world(s)
         case = apply(s, staff.worker, on=today, members=[member(
             "蔡老汉", elder, "head", self_care_unable_items=2, labour_capacity="none", supporters_elsewhere_able=0,
             supporters_elsewhere_unable=0, support_mode="dispersed")])
         # The township leaves out the care standard: 960 (basic only) instead of 1,160.
-        for actor, key, data in [
-                (staff.worker, "investigation_start", {}),
-                (staff.worker, "home_visit", {"investigators": ["甲", "乙"], "findings": "独居，两项不能自理"}),
-                (staff.verifier, "verification", {"conclusion": "consistent"}),
-                (staff.worker, "first_review", township), (staff.approver, "confirmation", township)]:
+        plan: list[tuple[Actor, str, dict[str, Any]]] = [
+            (staff.worker, "investigation_start", {}),
+            (staff.worker, "home_visit", {"investigators": ["甲", "乙"], "findings": "独居，两项不能自理"}),
+            (staff.verifier, "verification", {"conclusion": "consistent"}),
+            (staff.worker, "first_review", township), (staff.approver, "confirmation", township)]
+        for actor, key, data in plan:
             steps.act(s, actor=actor, case_id=case.id, step_key=key, action="complete", data=data,
                       version=case.version, today=today)
         assert case.steps[-2].key == "spot_check" and case.steps[-2].status == "active"  # sampled (first this year)

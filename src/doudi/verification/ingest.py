@@ -222,8 +222,8 @@ def ingest_file(
     source = get_source(source_key)
     area = _batch_area(session, actor, area_code, national)
     limit = max_rows or get_settings().feed_max_rows
-    if (declared := declared_rows(path)) is not None and declared > limit:  # Parquet: refused before reading
-        raise too_many_rows(limit, declared)
+    if (in_footer := declared_rows(path)) is not None and in_footer > limit:  # Parquet: refused before reading
+        raise too_many_rows(limit, in_footer)
     started = time.perf_counter()
     sha = file_sha256(path)
     existing = session.scalar(select(IngestBatch).where(
