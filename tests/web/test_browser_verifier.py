@@ -60,6 +60,7 @@ def test_verifier_feeds_reports_and_concludes(fresh_database, tmp_path: Path, pa
         assert "信息核对" in page.inner_text("#active-step h2")
         page.click("#active-step a:has-text('查看核对报告')")
         page.wait_for_selector("#income-compare")
+        assert "收到提请后 3 个工作日内" in page.inner_text("dl.facts")  # the pack's verification_start_workdays
         # Declared wage 0; verified (1,800 + 1,800) / 12 months = 300.00 a month, a difference of 300.00.
         compare = page.inner_text("#income-compare")
         assert "邹德明" in compare and "300.00" in compare
