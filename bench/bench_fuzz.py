@@ -88,8 +88,11 @@ def main() -> None:
 
             return send
 
+        took: dict[str, float] = {}
         for done, operation in enumerate(operations, 1):
+            t_op = time.perf_counter()
             sender(operation)()
+            took[operation.label] = time.perf_counter() - t_op
             # Progress on stderr: a long run on a shared machine shows how far it got.
             print(f"{done}/{len(operations)} operations, {sent:,} requests, "
                   f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
@@ -99,6 +102,8 @@ def main() -> None:
           f"operations in {elapsed:.0f} s ({sent / elapsed:.0f} req/s, {elapsed * 1000 / max(sent, 1):.1f} ms each); "
           f"CPU {cpu:.0f} s ({cpu * 1000 / max(sent, 1):.1f} ms each)")
     print(f"database: scratch SQLite file; input: the OpenAPI document of /api/v1, {per_op:,} cases per operation")
+    print("slowest operations: " + "; ".join(f"{label} {sec:.0f} s" for label, sec in
+                                            sorted(took.items(), key=lambda kv: -kv[1])[:3]))
     print("status codes: " + ", ".join(f"{k}×{v:,}" for k, v in sorted(statuses.items())))
     server_errors = sum(errors.values())
     print(f"server errors: {server_errors} (target 0: {'OK' if server_errors == 0 else 'MISSED'})")
