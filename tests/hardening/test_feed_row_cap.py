@@ -18,7 +18,7 @@ from doudi.core.errors import ValidationFailed
 from doudi.ingest.models import IngestBatch
 from doudi.verification.ingest import ingest_file
 from doudi.verification.models import FeedRecord
-from tests.factories import make_areas
+from tests.factories import PASSWORD, make_areas, make_user
 
 ACTOR = system_actor("370784", name="test")
 
@@ -29,6 +29,13 @@ def payload_storage(tmp_path: Path):  # type: ignore[no-untyped-def]
     storage.configure(tmp_path / "data")
     yield
     storage.configure(before)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database) -> Settings:  # type: ignore[no-untyped-def]
+    """The app of `client` with a console/API upload cap of 2 rows."""
+    return Settings(data_dir=tmp_path / "var", database_url=database.url, secret_key="test-secret-key", demo=True,
+                    feed_upload_max_rows=2)
 
 
 def _tax(path: Path, rows: int) -> Path:
@@ -78,3 +85,17 @@ def test_the_caps_are_settings_with_documented_defaults() -> None:
     assert Settings(feed_upload_max_rows=5).feed_upload_max_rows == 5
     with pytest.raises(ValueError):
         Settings(feed_max_rows=0)
+
+
+def test_an_upload_over_the_console_cap_is_a_422(client, db: Session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    make_areas(db)
+    make_user(db, "liaison", ["agency_liaison"], "370784")
+    db.commit()
+    token = client.post("/api/v1/auth/token", data={"username": "liaison", "password": PASSWORD}).json()
+    three = _tax(tmp_path / "tax.csv", 3).read_bytes()  # 3 data rows against DOUDI_FEED_UPLOAD_MAX_ROWS = 2
+    answer = client.post("/api/v1/verification/batches", data={"source_key": "tax"},
+                         headers={"Authorization": f"Bearer {token['access_token']}"},
+                         files={"file": ("tax.csv", three, "text/csv")})
+    assert answer.status_code == 422
+    assert "超过单次导入上限 2 行（已读到 3 行）" in answer.text
+    assert db.scalar(select(func.count()).select_from(FeedRecord)) == 0  # nothing of the file kept
