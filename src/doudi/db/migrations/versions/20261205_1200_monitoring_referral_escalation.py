@@ -2,7 +2,7 @@
 the ledger's rule index is the (rule, subject) one
 
 Revision ID: 1200
-Revises: 1000
+Revises: 1300
 Create Date: 2026-12-05 22:00:00.000000
 
 The single-column rule_key index duplicated the leading column of ix_monitoring_warnings_rule_subject and cost
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1200'
-down_revision: str | Sequence[str] | None = '1000'
+down_revision: str | Sequence[str] | None = '1300'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
