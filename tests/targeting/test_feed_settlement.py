@@ -20,6 +20,7 @@ from doudi.auth.permissions import system_actor
 from doudi.core import storage
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.registry_frames import read_registry
+from doudi.registry.facts_import import import_facts
 from doudi.registry.models import Household, IncomeFact, Membership, Revision
 from doudi.targeting import flows
 from doudi.verification.ingest import ingest_file
@@ -113,3 +114,37 @@ def test_partial_feed_and_moved_out_member(db: Session, tmp_path: Path) -> None:
     # A second run changes nothing: the rows are recorded, the months settled, the son already gone.
     assert flows.verify_county(db, actor=ACTOR, on=ON) == 0
     assert _per_capita(db, hh) == pytest.approx(1900.00)
+
+
+def test_a_declaration_imported_after_the_feed_is_settled_and_a_reimport_changes_nothing(
+        db: Session, tmp_path: Path) -> None:
+    make_areas(db)
+    hh = make_household(db, VILLAGE_A1, members=[("李秀英", "spouse", date(1972, 3, 8), "F")])
+    head = hh.members[0].person
+    months = [m.strftime("%Y-%m") for m in MONTHS[-2:]]  # 2026-08 and 2026-09
+    _feed(db, tmp_path, "tax", {"record_id": ["t1", "t2"], "id_number": [head.id_number] * 2, "name": [head.name] * 2,
+                                "month": months, "income_kind": ["wage"] * 2, "amount": ["2600.00"] * 2})
+    _feed(db, tmp_path, "social_insurance", {
+        "record_id": ["s1", "s2"], "id_number": [head.id_number] * 2, "name": [head.name] * 2, "month": months,
+        "item": ["retirement_pension"] * 2, "amount": ["400.00"] * 2})
+    assert flows.verify_county(db, actor=ACTOR, on=ON) == 4  # nothing declared yet: nothing to settle
+    rows = [[hh.household_no, head.id_number, kind, month, amount]
+            for month in months for kind, amount in (("wage", "2000"), ("transfer", "600"))]
+    header = ["household_no", "id_number", "kind", "month", "amount"]
+    first = import_facts(db, actor=ACTOR, kind="income", path=_csv(tmp_path / "a.csv", header, rows))
+    assert (first.new, first.superseded, first.unchanged) == (4, 0, 0)
+    # Wage: the tax figure 2,600 ≥ 2,000 declared supersedes the declaration; transfers: the pension 400 < 600
+    # declared, so the declaration supersedes the feed fact. Two months each.
+    current = db.execute(select(IncomeFact.kind, IncomeFact.source_kind, func.count())
+                         .where(IncomeFact.superseded_by.is_(None))
+                         .group_by(IncomeFact.kind, IncomeFact.source_kind)).all()
+    assert sorted(tuple(r) for r in current) == [("transfer", "declared", 2), ("wage", "feed", 2)]
+    # The same ledger again, rows in another order: nothing new, nothing superseded, 8 facts as before.
+    again = import_facts(db, actor=ACTOR, kind="income", path=_csv(tmp_path / "b.csv", header, rows[::-1]))
+    assert (again.new, again.superseded, again.unchanged) == (0, 0, 4)
+    assert db.scalar(select(func.count()).select_from(IncomeFact)) == 8
+
+
+def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    pl.DataFrame(rows, schema=header, orient="row").write_csv(path)
+    return path

@@ -29,7 +29,8 @@ import polars as pl
 from sqlalchemy import Column, Connection, MetaData, Table, and_, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from doudi.db.frames import frame_dialect, write_frame
+from doudi.db.frames import frame_dialect, read_frame_in, write_frame
+from doudi.registry.models import IncomeFact
 
 BULK_ROWS = 50_000  # from this many rows on, PostgreSQL validates the foreign keys set-based (see module doc)
 PLACEHOLDER = 0  # superseded_by of a fact between leaving the current set and being linked to its correction
@@ -77,6 +78,12 @@ def write_facts(session: Session, model: Any, rows: pl.DataFrame, *, compare: Se
     pending = rows.height
     if keyed:
         fresh = fresh.where(~exists().where(current))
+        if conn.scalar(select(fact.c.id).where(fact.c.source_kind == "feed").limit(1)) is not None:
+            # A declaration the agency's figure superseded (settle_income) is not imported again while unchanged.
+            settled, by = fact.alias("settled"), fact.alias("settled_by")
+            fresh = fresh.where(~exists().where(
+                settled.c.fact_key == stage.c.fact_key, by.c.id == settled.c.superseded_by,
+                by.c.source_kind == "feed", *(settled.c[c].is_not_distinct_from(stage.c[c]) for c in compare)))
         if pending >= BULK_ROWS:  # a re-import adds few rows: those are checked one by one, without table locks
             pending = conn.scalar(select(func.count()).select_from(fresh.subquery())) or 0
     with set_based_foreign_keys(conn, fact, enabled=pending >= BULK_ROWS):
@@ -109,3 +116,41 @@ def set_based_foreign_keys(conn: Connection, table: Table, *, enabled: bool) -> 
     yield
     for name, definition in found:  # the definition is the server's own text of the constraint
         conn.execute(text(f"ALTER TABLE {target} ADD CONSTRAINT {quote(name)} {definition}"))
+
+
+SETTLE_KEYS = ["household_id", "person_id", "kind", "month"]
+SETTLE_SCHEMA = {"id": pl.Int64, "household_id": pl.Int64, "person_id": pl.Int64, "kind": pl.Utf8,
+                 "source_kind": pl.Utf8, "period_start": pl.Date, "period_end": pl.Date, "amount": pl.Float64}
+
+
+def settle_income(session: Session, months: pl.DataFrame) -> int:
+    """Where agency income meets a member's declared income of the same kind and calendar month (`months`:
+    household_id, person_id, kind, month), one supersedes the other, for that member, kind and month only: the
+    agency figure when it is at least what the member declared (it covers the declaration: hidden income is found);
+    the declaration when the agency reports less, since a feed sees one channel of a kind (the pension of a parent
+    who declared it under 转移性收入 with the support the children give) and must not erase the rest. Run when feed
+    facts arrive and when declared facts are imported, whichever comes second. Facts of a longer period are left to
+    the reader's month-by-month ranking. Returns the facts superseded."""
+    months = months.filter(pl.col("person_id").is_not_null()).unique()
+    any_feed = select(IncomeFact.id).where(IncomeFact.source_kind == "feed", IncomeFact.superseded_by.is_(None))
+    if months.is_empty() or session.scalar(any_feed.limit(1)) is None:  # nothing to meet: a first migration
+        return 0
+    stmt = select(IncomeFact.id, IncomeFact.household_id, IncomeFact.person_id, IncomeFact.kind,
+                  IncomeFact.source_kind, IncomeFact.period_start, IncomeFact.period_end, IncomeFact.amount).where(
+        IncomeFact.superseded_by.is_(None), IncomeFact.person_id.is_not(None),
+        IncomeFact.source_kind.in_(["declared", "feed"]))
+    facts = (read_frame_in(session, stmt, IncomeFact.household_id, months["household_id"].unique().sort().to_list(),
+                           schema=SETTLE_SCHEMA)
+             .filter(pl.col("period_start").dt.month_start() == pl.col("period_end").dt.month_start())
+             .with_columns(month=pl.col("period_start").dt.month_start())
+             .join(months, on=SETTLE_KEYS, how="semi"))
+    declared, feed = pl.col("source_kind") == "declared", pl.col("source_kind") == "feed"
+    groups = facts.group_by(SETTLE_KEYS).agg(
+        said=pl.col("amount").filter(declared).sum(), found=pl.col("amount").filter(feed).sum(),
+        n_said=declared.sum(), n_found=feed.sum(),
+        first_said=pl.col("id").filter(declared).min(), first_found=pl.col("id").filter(feed).min(),
+    ).filter((pl.col("n_said") > 0) & (pl.col("n_found") > 0)).with_columns(
+        covers=pl.col("found").round(2) >= pl.col("said").round(2))
+    settled = facts.join(groups, on=SETTLE_KEYS).filter(pl.when(pl.col("covers")).then(declared).otherwise(feed))
+    links = settled.select("id", superseded_by=pl.when(pl.col("covers")).then("first_found").otherwise("first_said"))
+    return write_frame(session, IncomeFact, links, mode="update", match=["id"]).rows

@@ -29,7 +29,7 @@ from doudi.auth.scope import in_area
 from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry import vocab
-from doudi.registry.fact_store import write_facts
+from doudi.registry.fact_store import settle_income, write_facts
 from doudi.registry.import_read import ROW, ImportFileError, read_columns
 from doudi.registry.importer import file_sha256
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Membership, Person
@@ -366,6 +366,9 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     written = write_facts(session, KINDS[kind], _rows(kind, good, batch.id, actor),
                           compare=VALUE_COLUMNS[kind] + PROVENANCE)
     result.new, result.superseded, result.unchanged = written.new, written.superseded, written.unchanged
+    if kind == "income":  # a declaration arriving after the agency's figures for the same months meets them here
+        settle_income(session, good.select("household_id", "person_id", kind="kind_key",
+                                           month=pl.col("period_start_p").dt.month_start()))
     _quarantine(session, batch.id, errors, frame)
     result.batch_id, result.rows_total = batch.id, frame.height
     result.rows_ok, result.rows_rejected = good.height, rejected.len()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from doudi.db.frames import read_frame_in, write_frame
 from doudi.ingest.models import BatchStatus, IngestBatch
+from doudi.registry.fact_store import settle_income
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
 from doudi.registry.vocab import LABELS
 from doudi.verification import payload
@@ -232,7 +233,8 @@ FACT_TABLES: dict[str, Any] = {"income": IncomeFact, "asset": AssetFact, "expens
 
 def store_facts(session: Session, facts: pl.DataFrame, *, recorded_by: int | None) -> pl.DataFrame:
     """Add the fact rows not already stored (same source row, named by `note`), bulk-written through
-    db.frames, then settle each member's income month by month (`settle_income`); returns the rows added."""
+    db.frames, then settle each member's income month by month (`registry.fact_store.settle_income`); returns the
+    rows added."""
     if facts.height == 0:
         return facts
     households = facts["household_id"].unique().sort().to_list()
@@ -256,45 +258,10 @@ def store_facts(session: Session, facts: pl.DataFrame, *, recorded_by: int | Non
         else:
             rows = part.select(*common, amount.alias("amount"))
         write_frame(session, model, rows)
-    settle_income(session, fresh)
+    income = fresh.filter((pl.col("table") == "income") & pl.col("person_id").is_not_null())
+    settle_income(session, income.select("household_id", "person_id", "kind",
+                                         month=pl.col("period_start").dt.month_start()))
     return fresh
-
-
-SETTLE_KEYS = ["household_id", "person_id", "kind", "month"]
-SETTLE_SCHEMA = {"id": pl.Int64, "household_id": pl.Int64, "person_id": pl.Int64, "kind": pl.Utf8,
-                 "source_kind": pl.Utf8, "period_start": pl.Date, "period_end": pl.Date, "amount": pl.Float64}
-
-
-def settle_income(session: Session, added: pl.DataFrame) -> int:
-    """Where agency income now meets a member's declared income of the same kind and calendar month, one of the
-    two supersedes the other, for that member, kind and month only (other members, kinds and months untouched):
-    the agency figure when it is at least what the member declared (it covers the declaration: hidden income is
-    found); the declaration when the agency reports less, since a feed sees one channel of a kind (the pension of a
-    parent who declared it under 转移性收入 with the support the children give) and must not erase the rest.
-    Facts of a longer period are left to the reader's month-by-month ranking. Returns the facts superseded."""
-    months = (added.filter((pl.col("table") == "income") & pl.col("person_id").is_not_null())
-              .select("household_id", "person_id", "kind", month=pl.col("period_start").dt.month_start()).unique())
-    if months.is_empty():
-        return 0
-    stmt = select(IncomeFact.id, IncomeFact.household_id, IncomeFact.person_id, IncomeFact.kind,
-                  IncomeFact.source_kind, IncomeFact.period_start, IncomeFact.period_end, IncomeFact.amount).where(
-        IncomeFact.superseded_by.is_(None), IncomeFact.person_id.is_not(None),
-        IncomeFact.source_kind.in_(["declared", "feed"]))
-    facts = (read_frame_in(session, stmt, IncomeFact.household_id, months["household_id"].unique().sort().to_list(),
-                           schema=SETTLE_SCHEMA)
-             .filter(pl.col("period_start").dt.month_start() == pl.col("period_end").dt.month_start())
-             .with_columns(month=pl.col("period_start").dt.month_start())
-             .join(months, on=SETTLE_KEYS, how="semi"))
-    declared, feed = pl.col("source_kind") == "declared", pl.col("source_kind") == "feed"
-    groups = facts.group_by(SETTLE_KEYS).agg(
-        said=pl.col("amount").filter(declared).sum(), found=pl.col("amount").filter(feed).sum(),
-        n_said=declared.sum(), n_found=feed.sum(),
-        first_said=pl.col("id").filter(declared).min(), first_found=pl.col("id").filter(feed).min(),
-    ).filter((pl.col("n_said") > 0) & (pl.col("n_found") > 0)).with_columns(
-        covers=pl.col("found").round(2) >= pl.col("said").round(2))
-    settled = facts.join(groups, on=SETTLE_KEYS).filter(pl.when(pl.col("covers")).then(declared).otherwise(feed))
-    links = settled.select("id", superseded_by=pl.when(pl.col("covers")).then("first_found").otherwise("first_said"))
-    return write_frame(session, IncomeFact, links, mode="update", match=["id"]).rows
 
 
 MOVES_SCHEMA = {"household_id": pl.Int64, "person_id": pl.Int64, "on": pl.Date, "source": pl.Utf8}
