@@ -131,10 +131,10 @@ def settle_income(session: Session, months: pl.DataFrame) -> int:
     who declared it under 转移性收入 with the support the children give) and must not erase the rest. Run when feed
     facts arrive and when declared facts are imported, whichever comes second. Facts of a longer period are left to
     the reader's month-by-month ranking. Returns the facts superseded."""
-    months = months.filter(pl.col("person_id").is_not_null()).unique()
     any_feed = select(IncomeFact.id).where(IncomeFact.source_kind == "feed", IncomeFact.superseded_by.is_(None))
     if months.is_empty() or session.scalar(any_feed.limit(1)) is None:  # nothing to meet: a first migration
         return 0
+    months = months.filter(pl.col("person_id").is_not_null()).unique()
     stmt = select(IncomeFact.id, IncomeFact.household_id, IncomeFact.person_id, IncomeFact.kind,
                   IncomeFact.source_kind, IncomeFact.period_start, IncomeFact.period_end, IncomeFact.amount).where(
         IncomeFact.superseded_by.is_(None), IncomeFact.person_id.is_not(None),
