@@ -74,3 +74,16 @@ def test_a_row_the_database_refuses_aborts_the_bulk_write(db: Session, tmp_path:
     assert db.scalar(select(func.count()).select_from(IncomeFact)) == 0
     assert {"fk_income_facts_household_id_households", "fk_income_facts_person_id_persons"} <= _foreign_keys(db)
     assert _validated(db)
+
+
+def test_fact_imports_run_one_at_a_time_on_postgresql(db: Session, tmp_path: Path) -> None:
+    _registry(db, tmp_path)
+    done = import_facts(db, actor=ACTOR, kind="income", path=_write(tmp_path / "a.csv", HEADER,
+                                                                   [["H1", HEAD, "wage", "2026-09", "2500"]]))
+    assert (done.new, done.rows_rejected) == (1, 0)
+    if db.get_bind().dialect.name != "postgresql":
+        return  # SQLite runs one writer at a time anyway
+    # The import holds the installation's import lock until its transaction ends: a second import waits.
+    held = db.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                          "AND objid = :key AND granted"), {"key": fact_store.IMPORT_LOCK})
+    assert held == 1

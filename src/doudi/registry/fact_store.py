@@ -33,6 +33,7 @@ from doudi.db.frames import frame_dialect, read_frame_in, write_frame
 from doudi.registry.models import IncomeFact
 
 BULK_ROWS = 50_000  # from this many rows on, PostgreSQL validates the foreign keys set-based (see module doc)
+IMPORT_LOCK = 1_600_019  # PostgreSQL advisory lock key: fact imports of the installation, one at a time
 PLACEHOLDER = 0  # superseded_by of a fact between leaving the current set and being linked to its correction
 _names = itertools.count(1)
 
@@ -96,6 +97,14 @@ def write_facts(session: Session, model: Any, rows: pl.DataFrame, *, compare: Se
             correction.c.superseded_by.is_(None)))
     stage.drop(conn)
     return Counts(added - superseded, superseded, rows.height - added)
+
+
+def one_import_at_a_time(session: Session) -> None:
+    """PostgreSQL: wait until no other fact import is running (a lock held to the end of the transaction). Two
+    large imports at once would each hold the registry tables the other needs to rebuild its constraints (the
+    database would then abort one); this way the second waits and finds the first's facts."""
+    if frame_dialect(session).name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from doudi.auth.scope import in_area
 from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry import vocab
-from doudi.registry.fact_store import settle_income, write_facts
+from doudi.registry.fact_store import one_import_at_a_time, settle_income, write_facts
 from doudi.registry.import_read import ROW, ImportFileError, read_columns
 from doudi.registry.importer import file_sha256
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Membership, Person
@@ -324,6 +324,7 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     note = progress or (lambda _m: None)
     sha = file_sha256(path) if path.is_file() else ""
     result = FactImportResult(kind=kind, file_name=path.name)
+    one_import_at_a_time(session)
     source_key = f"facts_{kind}"
     earlier = session.scalar(select(IngestBatch.id).where(
         IngestBatch.kind == "import", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha))
