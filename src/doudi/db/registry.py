@@ -18,6 +18,8 @@ MODEL_MODULES = [
     "doudi.caseload.models",
     "doudi.payments.models",
     "doudi.care.models",
+    "doudi.charity.fund.models",
+    "doudi.charity.support.models",
 ]
 
 

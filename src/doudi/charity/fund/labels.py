@@ -1,0 +1,44 @@
+"""Chinese words of the fund's codes, and amounts in yuan."""
+
+from __future__ import annotations
+
+from doudi.charity.fund.models import ClaimStatus, GrantStatus, MovementKind, PolicyStatus, Purpose
+
+PURPOSE_LABELS = {Purpose.GENERAL: "非定向（通用）", Purpose.ONE_OFF_AID: "一次性救助", Purpose.INSURANCE: "补充保险",
+                  Purpose.ACCESSIBILITY: "无障碍改造", Purpose.MEDICAL: "医疗救助", Purpose.EDUCATION: "助学"}
+GRANT_LABELS = {GrantStatus.PENDING: "待审批", GrantStatus.APPROVED: "已批准", GrantStatus.REJECTED: "未批准"}
+KIND_LABELS = {MovementKind.DONATION: "捐赠收入", MovementKind.GRANT: "救助支出"}
+POLICY_LABELS = {PolicyStatus.DRAFT: "待缴费", PolicyStatus.PAID: "已缴费", PolicyStatus.CLOSED: "已到期"}
+CLAIM_LABELS = {ClaimStatus.FILED: "已报案", ClaimStatus.PAID: "已理赔", ClaimStatus.REFUSED: "拒赔"}
+DONOR_LABELS = {"person": "个人", "company": "单位", "anonymous": "匿名"}
+WORDS: dict[str, str] = {str(k): v for d in (PURPOSE_LABELS, GRANT_LABELS, KIND_LABELS, POLICY_LABELS,
+                                            CLAIM_LABELS) for k, v in d.items()} | DONOR_LABELS
+
+
+def yuan(fen: int | None) -> str:
+    """Integer fen as yuan with two decimals (negative amounts keep their sign)."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def parse_fen(text: str | int) -> int:
+    """An amount in yuan as typed (at most two decimals) to integer fen; ValueError when it is not one."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        d = Decimal(str(text).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if d != d.quantize(Decimal("0.01")) or not d.is_finite():
+        raise ValueError(text)
+    return int(d * 100)
+
+
+PROGRAM_LABELS = {"dibao": "最低生活保障", "extreme_poverty": "特困人员供养", "dibao_marginal": "低保边缘"}
+
+
+def program_label(program: str) -> str:
+    """A program's Chinese name."""
+    return PROGRAM_LABELS.get(program, program)
