@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from doudi.areas.codes import county_of
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area, in_area, in_subtree
+from doudi.auth.scope import get_in_area, in_area
 from doudi.cases.models import Case
 from doudi.charity.fund.labels import PURPOSE_LABELS, yuan
 from doudi.charity.fund.models import Donation, Grant, GrantStatus, Movement, MovementKind, Purpose
@@ -99,7 +99,8 @@ def _post(session: Session, *, county: str, pool: str, kind: MovementKind, purpo
 
 
 def record_donation(session: Session, *, actor: Actor, area_code: str, receipt_no: str, donor_name: str,
-                    amount_fen: int, purpose: str, restricted: bool, received_on: date, donor_kind: str = "person",
+                    amount_fen: int, purpose: str, restricted: bool, received_on: date, today: date,
+                    donor_kind: str = "person",
                     donor_contact: str = "", restrictions: str = "") -> Donation:
     """Record a donation with its receipt and post it to its pool (the purpose's when restricted, else general)."""
     actor.require("fund.donate")
@@ -113,7 +114,7 @@ def record_donation(session: Session, *, actor: Actor, area_code: str, receipt_n
         errors.append(FieldError("donor_kind", "捐赠人类别应为 个人、单位 或 匿名"))
     if amount_fen <= 0:
         errors.append(FieldError("amount", "捐赠金额须大于 0"))
-    if received_on > clock.today():
+    if received_on > today:
         errors.append(FieldError("received_on", "到账日期不能晚于今天"))
     _purpose(purpose)
     if restricted and purpose == Purpose.GENERAL:
@@ -201,7 +202,7 @@ def get_grant(session: Session, *, actor: Actor, grant_id: int) -> Grant:
     return get_in_area(session, Grant, grant_id, actor=actor, action="fund.read", label="拨付")
 
 
-def decide_grant(session: Session, *, actor: Actor, grant_id: int, version: int | None, approve: bool,
+def decide_grant(session: Session, *, actor: Actor, grant_id: int, version: int | None, approve: bool, today: date,
                  note: str = "") -> Grant:
     """Approve (posting the money out of its pool) or reject a pending grant; never the maker's own."""
     actor.require("fund.approve")
@@ -214,7 +215,7 @@ def decide_grant(session: Session, *, actor: Actor, grant_id: int, version: int 
     if not approve and not note.strip():
         raise ValidationFailed([FieldError("note", "不予批准须写明理由")])
     before = {"status": g.status}
-    on = clock.today()
+    on = today
     if approve:
         m = _post(session, county=county_of(g.area_code), pool=g.pool, kind=MovementKind.GRANT, purpose=g.purpose,
                   delta=-g.amount_fen, on=on, grant_id=g.id)
@@ -331,8 +332,3 @@ def ledger_problems(session: Session, *, county: str) -> list[str]:
             problems.append(f"{pool} 第 {seq} 笔")
         running[pool] = (seq, last_bal + delta)
     return problems
-
-
-def in_county(actor: Actor, county: str) -> bool:
-    """Whether the actor's area covers the county's fund (used by pages to offer the county's actions)."""
-    return actor.sees(county) and in_subtree(county, county)
