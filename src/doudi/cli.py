@@ -30,6 +30,8 @@ COMMAND_MODULES = [
     "doudi.monitoring.commands",
     "doudi.payments.commands",
     "doudi.care.commands",
+    "doudi.charity.fund.commands",  # doudi charity fund …
+    "doudi.charity.support.commands",  # doudi charity support …
     "doudi.targeting.commands",
     "doudi.scale.commands",
 ]

@@ -43,6 +43,8 @@ API_MODULES = [
     "doudi.monitoring.views",
     "doudi.payments.views",
     "doudi.care.views",
+    "doudi.charity.fund.views",
+    "doudi.charity.support.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -59,6 +61,8 @@ PAGE_MODULES = [
     "doudi.payments.pages",
     "doudi.care.pages",
     "doudi.targeting.pages",
+    "doudi.charity.fund.pages",  # with the public report /public/charity-fund (no login)
+    "doudi.charity.support.pages",
     "doudi.web.chain",  # 一户一条救助链 (/households/{id}/chain)
     "doudi.web.manual",
 ]

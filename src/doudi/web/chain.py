@@ -24,6 +24,8 @@ CHAIN_SOURCES: list[str] = [
     "doudi.cases.chain",  # applications, decisions, enrollments and their changes
     "doudi.monitoring.chain",  # warnings and dispositions, referrals and results
     "doudi.payments.chain",  # payments
+    "doudi.charity.fund.chain",  # charity fund grants
+    "doudi.charity.support.chain",  # support plans, training outcomes, pairing agreements
 ]
 
 router = APIRouter(include_in_schema=False)

@@ -207,7 +207,7 @@ def decide_grant(session: Session, *, actor: Actor, grant_id: int, version: int 
     """Approve (posting the money out of its pool) or reject a pending grant; never the maker's own."""
     actor.require("fund.approve")
     g = get_in_area(session, Grant, grant_id, actor=actor, action=None, label="拨付")
-    if g.made_by is not None and g.made_by == actor.user_id:
+    if (g.made_by == actor.user_id) if g.made_by is not None else g.made_by_name == actor.username:
         raise PermissionDenied("不能审批本人提交的拨付（制单与审批须由不同人员办理）")
     claim(session, g, version, label="该拨付")
     if g.status != GrantStatus.PENDING:

@@ -11,11 +11,11 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.auth.permissions import Actor
 from doudi.cases.models import Enrollment, EnrollmentStatus
 from doudi.charity.fund.labels import yuan
 from doudi.charity.support import service
 from doudi.charity.support.models import ReferralStatus, Training
-from doudi.auth.permissions import Actor
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.rules.base import HIT_SCHEMA
 from doudi.monitoring.run import group_hits, rule_specs, write_grouped
