@@ -124,6 +124,8 @@ def request_premium(session: Session, *, actor: Actor, policy_id: int, pool: str
     p = get_policy(session, actor=actor, policy_id=policy_id)
     if p.status != PolicyStatus.DRAFT:
         raise Conflict("该保单的保费已拨付")
+    if session.scalar(select(Grant.id).where(Grant.policy_id == p.id, Grant.status != "rejected")) is not None:
+        raise Conflict("该保单的保费已提交拨付，请等待审批")
     if p.member_count == 0:
         raise ValidationFailed([FieldError("members", "保单尚无参保人：请先生成参保名单")])
     return service.make_grant(session, actor=actor, amount_fen=premium_fen(p), purpose=Purpose.INSURANCE, pool=pool,

@@ -17,10 +17,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -110,7 +112,7 @@ class Grant(Timestamped, Versioned, Base):
     need_id: Mapped[int | None] = mapped_column(Integer, index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
-    policy_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # a policy's premium is granted once
+    policy_id: Mapped[int | None] = mapped_column(Integer)  # a group policy's premium
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     purpose: Mapped[str] = mapped_column(String(16))
     pool: Mapped[str] = mapped_column(String(16))  # the purpose's restricted money, or general
@@ -129,6 +131,9 @@ class Grant(Timestamped, Versioned, Base):
         CheckConstraint("pool = purpose or pool = 'general'", name="pool"),  # restricted money to its purpose only
         CheckConstraint("amount_fen > 0", name="amount"),
         CheckConstraint("case_id is not null or household_id is not null or policy_id is not null", name="target"),
+        # A policy's premium is granted once: a second proposal is refused unless the first was rejected.
+        Index("uq_charity_fund_grants_policy", "policy_id", unique=True,
+              sqlite_where=text("status != 'rejected'"), postgresql_where=text("status != 'rejected'")),
     )
 
 

@@ -176,8 +176,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_charity_fund_grants_decided_by_users')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_charity_fund_grants_household_id_households')),
     sa.ForeignKeyConstraint(['made_by'], ['users.id'], name=op.f('fk_charity_fund_grants_made_by_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_charity_fund_grants')),
-    sa.UniqueConstraint('policy_id', name=op.f('uq_charity_fund_grants_policy_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_charity_fund_grants'))
     )
     with op.batch_alter_table('charity_fund_grants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_charity_fund_grants_area_code'), ['area_code'], unique=False)
@@ -185,6 +184,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_charity_fund_grants_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_charity_fund_grants_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_charity_fund_grants_status'), ['status'], unique=False)
+        batch_op.create_index('uq_charity_fund_grants_policy', ['policy_id'], unique=True, sqlite_where=sa.text("status != 'rejected'"), postgresql_where=sa.text("status != 'rejected'"))
 
     op.create_table('charity_insurance_claims',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -365,6 +365,7 @@ def downgrade() -> None:
 
     op.drop_table('charity_insurance_claims')
     with op.batch_alter_table('charity_fund_grants', schema=None) as batch_op:
+        batch_op.drop_index('uq_charity_fund_grants_policy', sqlite_where=sa.text("status != 'rejected'"), postgresql_where=sa.text("status != 'rejected'"))
         batch_op.drop_index(batch_op.f('ix_charity_fund_grants_status'))
         batch_op.drop_index(batch_op.f('ix_charity_fund_grants_need_id'))
         batch_op.drop_index(batch_op.f('ix_charity_fund_grants_household_id'))
