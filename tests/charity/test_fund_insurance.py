@@ -21,7 +21,7 @@ from doudi.charity.fund.models import PolicyStatus
 from doudi.core.errors import Conflict, PermissionDenied, ValidationFailed
 from doudi.core.masking import mask_id
 from tests.charity.test_fund import COUNTY, DAY, give, make_staff
-from tests.factories import PASSWORD, VILLAGE_A1, VILLAGE_B1, make_household, make_person
+from tests.factories import PASSWORD, VILLAGE_A1, VILLAGE_B1, make_household
 
 
 def _cells(data: bytes) -> list[str]:
@@ -119,7 +119,8 @@ def test_public_page_and_export_need_no_login(client, db: Session) -> None:  # t
               for c in r]
     assert 1234.0 in values and not any("爱心企业" in str(v) or "R-PUB" in str(v) for v in values)
     assert client.get("/public/charity-fund?area=abc").status_code == 422
-    assert client.get("/charity/fund", follow_redirects=False).status_code in (302, 303, 401)  # the console needs a login
+    # the console needs a login
+    assert client.get("/charity/fund", follow_redirects=False).status_code in (302, 303, 401)
 
 
 def test_console_pages_and_exports(client, db: Session) -> None:  # type: ignore[no-untyped-def]

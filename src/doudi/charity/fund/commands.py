@@ -76,7 +76,8 @@ def register(app: typer.Typer) -> None:
         from doudi.charity.fund import forms, service
 
         with session_scope() as session:
-            g = service.make_grant(session, actor=actor_for(session, user), amount_fen=forms.fen(amount, "amount", "金额"),
+            g = service.make_grant(session, actor=actor_for(session, user),
+                                   amount_fen=forms.fen(amount, "amount", "金额"),
                                    purpose=purpose, pool=pool or purpose, reason=reason, household_id=household,
                                    case_id=case, need_id=need)
             typer.echo(f"拨付 {g.id} 已提交，待另一人审批（版本 {g.version}）")

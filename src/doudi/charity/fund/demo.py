@@ -49,7 +49,8 @@ def seed(session: Session, *, today: date, township: str) -> None:
         if i < 3:
             service.decide_grant(session, actor=checker, grant_id=g.id, version=g.version, approve=True, today=today)
     policy = insurance.create_policy(session, actor=maker, county=county, policy_no=f"BX{county}{today:%Y}",
-                                     insurer="某财产保险公司", coverage="意外伤害、住院医疗补充", start_on=date(today.year, 1, 1),
+                                     insurer="某财产保险公司", coverage="意外伤害、住院医疗补充",
+                                     start_on=date(today.year, 1, 1),
                                      end_on=date(today.year, 12, 31))
     insurance.enrol(session, actor=maker, policy_id=policy.id, version=policy.version, on=today)
     if policy.member_count == 0:

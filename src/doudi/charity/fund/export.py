@@ -24,7 +24,8 @@ def donations(session: Session, *, actor: Actor, f: service.Filter) -> bytes:
              PURPOSE_LABELS.get(d.purpose, d.purpose), "是" if d.restricted else "否", d.restrictions,
              d.amount_fen / 100, d.area_code] for d in session.scalars(stmt.limit(MAX_ROWS)))
     cols = [excel.Col("票据号", 16), excel.Col("到账日期", 12), excel.Col("捐赠人类别", 10), excel.Col("捐赠人", 20),
-            excel.Col("联系方式", 14, mask="phone"), excel.Col("用途", 14), excel.Col("定向", 6), excel.Col("限定条件", 24),
+            excel.Col("联系方式", 14, mask="phone"), excel.Col("用途", 14), excel.Col("定向", 6),
+            excel.Col("限定条件", 24),
             excel.Col("金额(元)", 12, number_format="0.00"), excel.Col("基金所属县", 10)]
     return excel.to_bytes(excel.Sheet("捐赠收入", cols, rows, caption="慈善救助基金 捐赠收入台账"))
 
@@ -48,10 +49,12 @@ def movements(session: Session, *, actor: Actor, f: service.Filter) -> bytes:
     """The movement ledger with each pool's running balance."""
     actor.require("fund.export")
     stmt = service.movements_query(actor, f).order_by(Movement.area_code, Movement.pool, Movement.seq)
-    rows = ([m.area_code, PURPOSE_LABELS.get(m.pool, m.pool), m.seq, f"{m.month:%Y-%m}", KIND_LABELS.get(m.kind, m.kind),
+    rows = ([m.area_code, PURPOSE_LABELS.get(m.pool, m.pool), m.seq, f"{m.month:%Y-%m}",
+             KIND_LABELS.get(m.kind, m.kind),
              PURPOSE_LABELS.get(m.purpose, m.purpose), m.delta_fen / 100, m.balance_fen / 100, m.donation_id,
              m.grant_id] for m in session.scalars(stmt.limit(MAX_ROWS)))
-    cols = [excel.Col("县", 8), excel.Col("资金", 14), excel.Col("序号", 6), excel.Col("月份", 8), excel.Col("类别", 10),
+    cols = [excel.Col("县", 8), excel.Col("资金", 14), excel.Col("序号", 6), excel.Col("月份", 8),
+            excel.Col("类别", 10),
             excel.Col("用途", 14), excel.Col("发生额(元)", 12, number_format="0.00"),
             excel.Col("余额(元)", 12, number_format="0.00"), excel.Col("捐赠编号", 10), excel.Col("拨付编号", 10)]
     return excel.to_bytes(excel.Sheet("资金流水", cols, rows, caption="慈善救助基金 资金流水（只增不改）"))

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_area
 from doudi.cases.models import Enrollment, EnrollmentStatus
 from doudi.charity.fund import service
-from doudi.charity.fund.labels import yuan
+from doudi.charity.fund.labels import parse_fen, yuan
 from doudi.charity.fund.models import Claim, ClaimStatus, Grant, Insured, Policy, PolicyStatus, Purpose
 from doudi.core import excel
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
@@ -32,7 +32,7 @@ INSURER_COLUMNS = [excel.Col("序号", 8), excel.Col("姓名", 12), excel.Col("�
 
 def default_premium_fen(county: str, on: date) -> int:
     """The pack's default premium per person (provisional: the contract decides)."""
-    return int(round(float(load_pack(county).value("charity.insurance.premium_per_person", on=on)) * 100))
+    return parse_fen(str(load_pack(county).value("charity.insurance.premium_per_person", on=on)))
 
 
 def create_policy(session: Session, *, actor: Actor, county: str, policy_no: str, insurer: str, start_on: date,
@@ -129,7 +129,8 @@ def request_premium(session: Session, *, actor: Actor, policy_id: int, pool: str
     if p.member_count == 0:
         raise ValidationFailed([FieldError("members", "保单尚无参保人：请先生成参保名单")])
     return service.make_grant(session, actor=actor, amount_fen=premium_fen(p), purpose=Purpose.INSURANCE, pool=pool,
-                              reason=f"补充保险保费：保单 {p.policy_no}，{p.member_count} 人 × {yuan(p.premium_fen)} 元",
+                              reason=f"补充保险保费：保单 {p.policy_no}，{p.member_count} 人 × "
+                                     f"{yuan(p.premium_fen)} 元",
                               policy=(p.id, p.area_code))
 
 
@@ -141,11 +142,11 @@ def mark_paid(session: Session, *, policy_id: int) -> None:
         p.status = PolicyStatus.PAID
 
 
-def members_query(actor: Actor, policy_id: int, q: str = "") -> Select[Any]:
+def members_query(actor: Actor, policy_id: int, q: str = "") -> Any:
     """The persons listed on a policy with their names and ID numbers (callers mask them outside the insurer's
     file)."""
     actor.require("fund.read")
-    stmt = in_area(select(Insured.id, Person.name, Person.id_number, Insured.program, Insured.area_code,
+    stmt: Any = in_area(select(Insured.id, Person.name, Person.id_number, Insured.program, Insured.area_code,
                           Insured.household_id).join(Person, Person.id == Insured.person_id), Insured.area_code, actor
                    ).where(Insured.policy_id == policy_id)
     return stmt.where(Person.name.contains(q)) if q else stmt

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from doudi.charity.fund.models import ClaimStatus, GrantStatus, MovementKind, PolicyStatus, Purpose
 
-PURPOSE_LABELS = {Purpose.GENERAL: "非定向（通用）", Purpose.ONE_OFF_AID: "一次性救助", Purpose.INSURANCE: "补充保险",
+PURPOSE_LABELS: dict[str, str] = {
+    Purpose.GENERAL: "非定向（通用）", Purpose.ONE_OFF_AID: "一次性救助", Purpose.INSURANCE: "补充保险",
                   Purpose.ACCESSIBILITY: "无障碍改造", Purpose.MEDICAL: "医疗救助", Purpose.EDUCATION: "助学"}
-GRANT_LABELS = {GrantStatus.PENDING: "待审批", GrantStatus.APPROVED: "已批准", GrantStatus.REJECTED: "未批准"}
-KIND_LABELS = {MovementKind.DONATION: "捐赠收入", MovementKind.GRANT: "救助支出"}
-POLICY_LABELS = {PolicyStatus.DRAFT: "待缴费", PolicyStatus.PAID: "已缴费", PolicyStatus.CLOSED: "已到期"}
-CLAIM_LABELS = {ClaimStatus.FILED: "已报案", ClaimStatus.PAID: "已理赔", ClaimStatus.REFUSED: "拒赔"}
-DONOR_LABELS = {"person": "个人", "company": "单位", "anonymous": "匿名"}
+GRANT_LABELS: dict[str, str] = {
+    GrantStatus.PENDING: "待审批", GrantStatus.APPROVED: "已批准", GrantStatus.REJECTED: "未批准"}
+KIND_LABELS: dict[str, str] = {MovementKind.DONATION: "捐赠收入", MovementKind.GRANT: "救助支出"}
+POLICY_LABELS: dict[str, str] = {
+    PolicyStatus.DRAFT: "待缴费", PolicyStatus.PAID: "已缴费", PolicyStatus.CLOSED: "已到期"}
+CLAIM_LABELS: dict[str, str] = {
+    ClaimStatus.FILED: "已报案", ClaimStatus.PAID: "已理赔", ClaimStatus.REFUSED: "拒赔"}
+DONOR_LABELS: dict[str, str] = {"person": "个人", "company": "单位", "anonymous": "匿名"}
 WORDS: dict[str, str] = {str(k): v for d in (PURPOSE_LABELS, GRANT_LABELS, KIND_LABELS, POLICY_LABELS,
                                             CLAIM_LABELS) for k, v in d.items()} | DONOR_LABELS
 
@@ -36,7 +40,8 @@ def parse_fen(text: str | int) -> int:
     return int(d * 100)
 
 
-PROGRAM_LABELS = {"dibao": "最低生活保障", "extreme_poverty": "特困人员供养", "dibao_marginal": "低保边缘"}
+PROGRAM_LABELS: dict[str, str] = {
+    "dibao": "最低生活保障", "extreme_poverty": "特困人员供养", "dibao_marginal": "低保边缘"}
 
 
 def program_label(program: str) -> str:

@@ -57,7 +57,8 @@ def _county(actor: Actor, area: str) -> str:
 
 
 def _xlsx(data: bytes, name: str) -> Response:
-    return Response(data, media_type=excel.MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(data, media_type=excel.MEDIA_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _filter(purpose: str, status: str, month: str, q: str, area: str = "") -> service.Filter:
@@ -179,7 +180,8 @@ def movements(request: Request, session: SessionDep, actor: PageActor, purpose: 
     f = _filter(purpose, status, month, "", area)
     p = service.list_movements(session, actor=actor, f=f, page=page, per_page=PER_PAGE)
     head = ["县", "资金", "序号", "月份", "类别", "用途", "发生额(元)", "余额(元)"]
-    rows = [[m.area_code, PURPOSE_LABELS.get(m.pool, m.pool), m.seq, f"{m.month:%Y-%m}", KIND_LABELS.get(m.kind, m.kind),
+    rows = [[m.area_code, PURPOSE_LABELS.get(m.pool, m.pool), m.seq, f"{m.month:%Y-%m}",
+             KIND_LABELS.get(m.kind, m.kind),
              PURPOSE_LABELS.get(m.purpose, m.purpose), yuan(m.delta_fen), yuan(m.balance_fen)] for m in p.rows]
     return _ledger(request, "资金流水", "movements", head, rows, p.total, page,
                    {"purpose": purpose, "status": status, "month": month, "area": area}, actor,

@@ -69,9 +69,11 @@ def to_xlsx(r: Report) -> bytes:
     months = excel.Sheet("按月", [excel.Col("月份", 10), excel.Col("用途", 16), excel.Col("捐赠笔数", 10),
                                   excel.Col("收入(元)", 14, number_format="0.00"), excel.Col("拨付笔数", 10),
                                   excel.Col("支出(元)", 14, number_format="0.00")],
-                         ([f"{m:%Y-%m}", label(p, p), d, i / 100, g, o / 100] for m, p, d, i, g, o in r.rows.iter_rows()),
+                         ([f"{m:%Y-%m}", label(p, p), d, i / 100, g, o / 100]
+                          for m, p, d, i, g, o in r.rows.iter_rows()),
                          caption=f"{r.county} 慈善救助基金 {r.year} 年收支公开（按月、按用途）")
-    purposes = excel.Sheet("按用途", [excel.Col("用途（资金）", 16), excel.Col("年度收入(元)", 14, number_format="0.00"),
+    purposes = excel.Sheet("按用途", [excel.Col("用途（资金）", 16),
+                                     excel.Col("年度收入(元)", 14, number_format="0.00"),
                                      excel.Col("年度支出(元)", 14, number_format="0.00"),
                                      excel.Col("年末余额(元)", 14, number_format="0.00")],
                            ([label(p, p), i / 100, o / 100, b / 100] for p, i, o, b in

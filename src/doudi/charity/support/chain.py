@@ -17,7 +17,8 @@ def chain_events(session: Session, *, actor: Actor, household_id: int) -> list[C
     if not actor.can("support.read"):
         return []
     out: list[ChainEvent] = []
-    for p in session.scalars(in_scope(select(Plan), actor, area=Plan.area_code).where(Plan.household_id == household_id)):
+    plans = in_scope(select(Plan), actor, area=Plan.area_code).where(Plan.household_id == household_id)
+    for p in session.scalars(plans):
         url = f"/charity/support/plans/{p.id}"
         out.append(ChainEvent(p.opened_on, "社工帮扶", f"一对一帮扶开始（社工 {p.worker_name}）",
                               PLAN_LABELS.get(p.status, p.status), url))

@@ -32,7 +32,8 @@ def seed(session: Session, *, today: date, township: str) -> None:
                                         ("health", "慢性病规范随访")])
         goals = service.goals_of(session, plan.id)
         service.record_visit(session, actor=actor, plan_id=plan.id, version=plan.version,
-                             visited_on=opened + timedelta(days=7), visitor=plan.worker_name, notes="入户评估，制定计划",
+                             visited_on=opened + timedelta(days=7), visitor=plan.worker_name,
+                             notes="入户评估，制定计划",
                              progress={goals[2].id: ("open", "已联系家庭医生")}, today=today)
         if i == 2:
             continue  # no visit since: shown as overdue
@@ -40,14 +41,16 @@ def seed(session: Session, *, today: date, township: str) -> None:
                                                                  Membership.valid_to.is_(None)).limit(1))
         if head is None:
             continue
-        t = service.refer_training(session, actor=actor, plan_id=plan.id, person_id=head, course="家政服务员（育婴、养老护理）",
+        t = service.refer_training(session, actor=actor, plan_id=plan.id, person_id=head,
+                                   course="家政服务员（育婴、养老护理）",
                                    referred_on=opened + timedelta(days=10), partner_key="demo-training")
         if i == 0:
             t = flows.record_outcome(session, actor=actor, training_id=t.id, version=t.version, outcome="trained",
                                      on=opened + timedelta(days=40))
             flows.record_outcome(session, actor=actor, training_id=t.id, version=t.version, outcome="employed",
                                  on=today - timedelta(days=5), employer="某家政服务公司", monthly_wage_fen=260_000)
-            service.record_visit(session, actor=actor, plan_id=plan.id, version=None, visited_on=today - timedelta(days=3),
+            service.record_visit(session, actor=actor, plan_id=plan.id, version=None,
+                                 visited_on=today - timedelta(days=3),
                                  visitor=plan.worker_name, notes="已上岗，收入稳定",
                                  progress={goals[0].id: ("met", "家政公司签约上岗")}, today=today)
         else:

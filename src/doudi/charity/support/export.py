@@ -38,7 +38,8 @@ def items(session: Session, *, actor: Actor, today: date, overdue: bool = False,
              it.description, it.value_fen / 100, it.due_on, ITEM_LABELS.get(it.status, it.status), it.delivered_on,
              it.delivery_note] for it, g in session.execute(stmt))
     cols = [excel.Col("协议编号", 8), excel.Col("帮扶企业", 20), excel.Col("合作方编号", 12), excel.Col("家庭编号", 10),
-            excel.Col("区划", 14), excel.Col("类别", 8), excel.Col("内容", 24), excel.Col("价值(元)", 12, number_format="0.00"),
+            excel.Col("区划", 14), excel.Col("类别", 8), excel.Col("内容", 24),
+            excel.Col("价值(元)", 12, number_format="0.00"),
             excel.Col("约定日期", 12), excel.Col("状态", 8), excel.Col("兑现日期", 12), excel.Col("兑现情况", 24)]
     title = "逾期未兑现事项" if overdue else "签约帮扶事项"
     return excel.to_bytes(excel.Sheet(title, cols, rows, caption=f"签约帮扶 {title}（{today}）"))

@@ -15,7 +15,7 @@ from doudi.auth.permissions import Actor
 from doudi.cases.models import Enrollment, EnrollmentStatus
 from doudi.charity.fund.labels import yuan
 from doudi.charity.support import service
-from doudi.charity.support.models import ReferralStatus, Training
+from doudi.charity.support.models import Plan, ReferralStatus, Training
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.rules.base import HIT_SCHEMA
 from doudi.monitoring.run import group_hits, rule_specs, write_grouped
@@ -40,7 +40,7 @@ def record_outcome(session: Session, *, actor: Actor, training_id: int, version:
 def raise_exit_review(session: Session, *, training: Training, on: date) -> int | None:
     """Open (or add to) the person's new-employment review in the monitoring ledger when the household is on
     assistance; returns the warning's id (None when the household receives nothing to taper off)."""
-    plan = session.get(service.Plan, training.plan_id)
+    plan = session.get(Plan, training.plan_id)
     assert plan is not None
     live = session.scalar(select(Enrollment.id).where(Enrollment.household_id == plan.household_id,
                                                       Enrollment.status.in_(RECIPIENT)).limit(1))
@@ -52,7 +52,8 @@ def raise_exit_review(session: Session, *, training: Training, on: date) -> int 
     if not specs:
         return None
     reason = (f"{person.name} 经社工+家政培训（{training.course}）于 {on:%Y-%m} 在{training.employer}就业，"
-              f"月工资 {yuan(training.monthly_wage_fen)} 元（帮扶计划 {plan.id}）：收入增加来自就业，复核时可按规定给予渐退期")
+              f"月工资 {yuan(training.monthly_wage_fen)} 元（帮扶计划 {plan.id}）："
+              "收入增加来自就业，复核时可按规定给予渐退期")
     hit = pl.DataFrame([{"person_id": person.id, "household_id": plan.household_id, "id_number": person.id_number,
                          "name": person.name, "area_code": plan.area_code, "batch_id": None, "row_number": None,
                          "source_key": None, "reason": reason,

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from doudi.charity.support.models import GoalArea, GoalStatus, ItemStatus, PairingStatus, PlanStatus, ReferralStatus
 
-PLAN_LABELS = {PlanStatus.OPEN: "帮扶中", PlanStatus.CLOSED: "已结案"}
-GOAL_AREA_LABELS = {GoalArea.INCOME: "增加收入", GoalArea.HEALTH: "健康", GoalArea.EDUCATION: "教育",
+PLAN_LABELS: dict[str, str] = {PlanStatus.OPEN: "帮扶中", PlanStatus.CLOSED: "已结案"}
+GOAL_AREA_LABELS: dict[str, str] = {
+    GoalArea.INCOME: "增加收入", GoalArea.HEALTH: "健康", GoalArea.EDUCATION: "教育",
                     GoalArea.EMPLOYMENT: "就业"}
-GOAL_LABELS = {GoalStatus.OPEN: "推进中", GoalStatus.MET: "已达成", GoalStatus.NOT_MET: "未达成"}
-TRAINING_LABELS = {ReferralStatus.REFERRED: "已转介", ReferralStatus.TRAINED: "已完成培训",
+GOAL_LABELS: dict[str, str] = {
+    GoalStatus.OPEN: "推进中", GoalStatus.MET: "已达成", GoalStatus.NOT_MET: "未达成"}
+TRAINING_LABELS: dict[str, str] = {
+    ReferralStatus.REFERRED: "已转介", ReferralStatus.TRAINED: "已完成培训",
                    ReferralStatus.EMPLOYED: "已就业", ReferralStatus.NOT_EMPLOYED: "未就业"}
-PAIRING_LABELS = {PairingStatus.ACTIVE: "履约中", PairingStatus.ENDED: "已到期"}
-ITEM_LABELS = {ItemStatus.PLEDGED: "待兑现", ItemStatus.DELIVERED: "已兑现"}
-ITEM_KIND_LABELS = {"cash": "现金", "goods": "物资", "service": "服务", "job": "就业岗位"}
+PAIRING_LABELS: dict[str, str] = {PairingStatus.ACTIVE: "履约中", PairingStatus.ENDED: "已到期"}
+ITEM_LABELS: dict[str, str] = {ItemStatus.PLEDGED: "待兑现", ItemStatus.DELIVERED: "已兑现"}
+ITEM_KIND_LABELS: dict[str, str] = {
+    "cash": "现金", "goods": "物资", "service": "服务", "job": "就业岗位"}
 WORDS: dict[str, str] = {str(k): v for d in (PLAN_LABELS, GOAL_AREA_LABELS, GOAL_LABELS, TRAINING_LABELS,
                                             PAIRING_LABELS, ITEM_LABELS) for k, v in d.items()} | ITEM_KIND_LABELS

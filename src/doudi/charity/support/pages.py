@@ -46,7 +46,8 @@ def _ctx() -> dict[str, Any]:
 
 
 def _xlsx(data: bytes, name: str) -> Response:
-    return Response(data, media_type=excel.MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(data, media_type=excel.MEDIA_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/plans")
@@ -93,7 +94,8 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, actor: PageAc
                                                               Membership.valid_to.is_(None)))]
     names = dict(members)
     return render(request, T + "plan.html", {
-        **_ctx(), "plan": plan, "goals": service.goals_of(session, plan.id), "visits": service.visits_of(session, plan.id),
+        **_ctx(), "plan": plan, "goals": service.goals_of(session, plan.id),
+        "visits": service.visits_of(session, plan.id),
         "trainings": service.trainings_of(session, plan.id), "members": members, "names": names,
         "can_manage": actor.can("support.manage") and plan.status == "open", "today": clock.today()})
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -108,10 +108,10 @@ def overdue_cutoff(area: str, today: date) -> date:
     return today - timedelta(days=int(load_pack(area).value("charity.pairing.overdue_days", on=today)))
 
 
-def items_query(actor: Actor, *, today: date, overdue: bool = False, q: str = "", area: str = "") -> Select[Any]:
+def items_query(actor: Actor, *, today: date, overdue: bool = False, q: str = "", area: str = "") -> Any:
     """Pledged items with their agreement, in the actor's area; `overdue` keeps the overdue ones."""
     actor.require("support.read")
-    stmt = in_area(select(PairingItem, Pairing).join(Pairing, Pairing.id == PairingItem.pairing_id),
+    stmt: Any = in_area(select(PairingItem, Pairing).join(Pairing, Pairing.id == PairingItem.pairing_id),
                    PairingItem.area_code, actor)
     if overdue:
         stmt = stmt.where(PairingItem.status == ItemStatus.PLEDGED,

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '1110'
 down_revision: str | Sequence[str] | None = '1000'
 branch_labels: str | Sequence[str] | None = None
