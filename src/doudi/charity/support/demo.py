@@ -27,7 +27,7 @@ def seed(session: Session, *, today: date, township: str) -> None:
     opened = today - timedelta(days=90)
     for i, hh in enumerate(households[:3]):
         plan = service.open_plan(session, actor=actor, household_id=hh, worker_name=["李社工", "王社工", "陈社工"][i],
-                                 worker_phone="13800000000", partner_key="demo-social-work", opened_on=opened,
+                                 worker_phone="13800000000", partner_key="sg1001", opened_on=opened,
                                  goals=[("employment", "一名成员稳定就业"), ("income", "家庭月收入提高"),
                                         ("health", "慢性病规范随访")])
         goals = service.goals_of(session, plan.id)
@@ -43,7 +43,7 @@ def seed(session: Session, *, today: date, township: str) -> None:
             continue
         t = service.refer_training(session, actor=actor, plan_id=plan.id, person_id=head,
                                    course="家政服务员（育婴、养老护理）",
-                                   referred_on=opened + timedelta(days=10), partner_key="demo-training")
+                                   referred_on=opened + timedelta(days=10), partner_key="px2001")
         if i == 0:
             t = flows.record_outcome(session, actor=actor, training_id=t.id, version=t.version, outcome="trained",
                                      on=opened + timedelta(days=40))
@@ -58,7 +58,7 @@ def seed(session: Session, *, today: date, township: str) -> None:
                                  on=today - timedelta(days=20))
     for j, hh in enumerate(households[:2]):
         start = today - timedelta(days=120)
-        pairing.sign(session, actor=actor, partner_key=f"demo-company-{j + 1}",
+        pairing.sign(session, actor=actor, partner_key=f"qy300{j + 1}",
                      company_name=["某机械制造有限公司", "某农产品合作社"][j], household_id=hh,
                      pledge=["提供一个就业岗位并每季度慰问", "每月供应米面油"][j], signed_on=start, start_on=start,
                      end_on=start + timedelta(days=365), items=[

@@ -57,7 +57,7 @@ def raise_exit_review(session: Session, *, training: Training, on: date) -> int 
     hit = pl.DataFrame([{"person_id": person.id, "household_id": plan.household_id, "id_number": person.id_number,
                          "name": person.name, "area_code": plan.area_code, "batch_id": None, "row_number": None,
                          "source_key": None, "reason": reason,
-                         "detail": f"month={on:%Y-%m};employer={training.employer};plan={plan.id}"}],
+                         "detail": f"month={on:%Y-%m}"}],
                        schema=HIT_SCHEMA)
     found = hit.select(pl.lit(RULE).alias("rule_key"), pl.format("p{}", "person_id").alias("subject_key"),
                        *HIT_SCHEMA)
