@@ -7,7 +7,14 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
 from doudi.charity.fund import insurance, service
-from doudi.charity.fund.labels import DONOR_LABELS, GRANT_LABELS, KIND_LABELS, PURPOSE_LABELS, program_label
+from doudi.charity.fund.labels import (
+    CLAIM_LABELS,
+    DONOR_LABELS,
+    GRANT_LABELS,
+    KIND_LABELS,
+    PURPOSE_LABELS,
+    program_label,
+)
 from doudi.charity.fund.models import Donation, Grant, Insured, Movement
 from doudi.core import excel
 from doudi.core.masking import mask_id, mask_name
@@ -68,4 +75,12 @@ def members(session: Session, *, actor: Actor, policy_id: int) -> bytes:
             for r in session.execute(insurance.members_query(actor, p.id).order_by(Insured.id).limit(MAX_ROWS)))
     cols = [excel.Col("姓名", 12), excel.Col("身份证号", 20, mask=mask_id), excel.Col("救助类别", 14),
             excel.Col("区划", 14)]
-    return excel.to_bytes(excel.Sheet("参保名单", cols, rows, caption=f"保单 {p.policy_no} 参保名单（身份证号已脱敏）"))
+    claims = ([c.claim_no, c.member_id, c.incident_on, c.kind, c.claimed_fen / 100, c.paid_fen / 100,
+               CLAIM_LABELS.get(c.status, c.status)]
+              for c in insurance.list_claims(session, actor=actor, policy_id=p.id))
+    claim_cols = [excel.Col("报案号", 16), excel.Col("参保人编号", 10), excel.Col("出险日期", 12),
+                  excel.Col("类别", 12),
+                  excel.Col("申请(元)", 12, number_format="0.00"), excel.Col("赔付(元)", 12, number_format="0.00"),
+                  excel.Col("状态", 8)]
+    return excel.to_bytes(excel.Sheet("参保名单", cols, rows, caption=f"保单 {p.policy_no} 参保名单（身份证号已脱敏）"),
+                          excel.Sheet("理赔", claim_cols, claims, caption=f"保单 {p.policy_no} 理赔台账"))

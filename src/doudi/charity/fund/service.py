@@ -222,7 +222,7 @@ def decide_grant(session: Session, *, actor: Actor, grant_id: int, version: int 
         if g.policy_id is not None:
             from doudi.charity.fund import insurance
 
-            insurance.mark_paid(session, policy_id=g.policy_id)
+            insurance.mark_paid(session, actor=actor, policy_id=g.policy_id, grant_id=g.id)
     g.status = GrantStatus.APPROVED if approve else GrantStatus.REJECTED
     g.decided_by, g.decided_by_name, g.decided_at = actor.user_id, actor.username, clock.now()
     g.decision_note = note.strip()[:300]

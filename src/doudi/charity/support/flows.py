@@ -11,6 +11,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.cases.models import Enrollment, EnrollmentStatus
 from doudi.charity.fund.labels import yuan
@@ -32,12 +33,12 @@ def record_outcome(session: Session, *, actor: Actor, training_id: int, version:
     t = service.record_outcome(session, actor=actor, training_id=training_id, version=version, outcome=outcome,
                                on=on, employer=employer, monthly_wage_fen=monthly_wage_fen)
     if t.status == ReferralStatus.EMPLOYED:
-        t.review_warning_id = raise_exit_review(session, training=t, on=on)
+        t.review_warning_id = raise_exit_review(session, actor=actor, training=t, on=on)
         session.flush()
     return t
 
 
-def raise_exit_review(session: Session, *, training: Training, on: date) -> int | None:
+def raise_exit_review(session: Session, *, actor: Actor, training: Training, on: date) -> int | None:
     """Open (or add to) the person's new-employment review in the monitoring ledger when the household is on
     assistance; returns the warning's id (None when the household receives nothing to taper off)."""
     plan = session.get(Plan, training.plan_id)
@@ -64,4 +65,8 @@ def raise_exit_review(session: Session, *, training: Training, on: date) -> int 
     counts = {RULE: {"found": 0, "new": 0, "attached": 0}}
     write_grouped(session, group_hits(found, fingerprint=False), specs, load_pack(plan.area_code).version, None,  # type: ignore[arg-type]
                   on, plan.area_code, counts)
-    return session.scalar(select(MonitorWarning.id).where(MonitorWarning.open_key == f"{RULE}:p{person.id}"))
+    warning_id = session.scalar(select(MonitorWarning.id).where(MonitorWarning.open_key == f"{RULE}:p{person.id}"))
+    audit.record(session, actor=actor, action="support.exit_review", object_type="support_training",
+                 object_id=training.id, area_code=plan.area_code,
+                 after={"warning_id": warning_id, "rule": RULE, "employer": training.employer})
+    return warning_id
