@@ -68,5 +68,5 @@ def raise_exit_review(session: Session, *, actor: Actor, training: Training, on:
     warning_id = session.scalar(select(MonitorWarning.id).where(MonitorWarning.open_key == f"{RULE}:p{person.id}"))
     audit.record(session, actor=actor, action="support.exit_review", object_type="support_training",
                  object_id=training.id, area_code=plan.area_code,
-                 after={"warning_id": warning_id, "rule": RULE, "employer": training.employer})
+                 after={"warning_id": warning_id, "employer": training.employer})
     return warning_id

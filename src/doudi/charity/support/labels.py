@@ -17,5 +17,11 @@ PAIRING_LABELS: dict[str, str] = {PairingStatus.ACTIVE: "履约中", PairingStat
 ITEM_LABELS: dict[str, str] = {ItemStatus.PLEDGED: "待兑现", ItemStatus.DELIVERED: "已兑现"}
 ITEM_KIND_LABELS: dict[str, str] = {
     "cash": "现金", "goods": "物资", "service": "服务", "job": "就业岗位"}
+# The names of the fields the support audit entries record.
+FIELDS: dict[str, str] = {
+    "worker": "社工", "goals": "帮扶目标", "visited_on": "走访日期", "visitor": "走访人", "plan_id": "帮扶计划编号",
+    "course": "培训项目", "employer": "用工单位", "warning_id": "预警编号", "closure": "结案原因",
+    "partner_key": "合作方编号", "items": "事项数", "period": "帮扶期", "delivered_on": "兑现日期", "value": "价值",
+}
 WORDS: dict[str, str] = {str(k): v for d in (PLAN_LABELS, GOAL_AREA_LABELS, GOAL_LABELS, TRAINING_LABELS,
-                                            PAIRING_LABELS, ITEM_LABELS) for k, v in d.items()} | ITEM_KIND_LABELS
+                                            PAIRING_LABELS, ITEM_LABELS) for k, v in d.items()} | ITEM_KIND_LABELS | FIELDS

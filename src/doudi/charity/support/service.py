@@ -14,6 +14,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_area
 from doudi.charity.fund.service import Page, _page
+from doudi.charity.support.labels import GOAL_AREA_LABELS
 from doudi.charity.support.models import (
     Goal,
     GoalArea,
@@ -69,7 +70,7 @@ def open_plan(session: Session, *, actor: Actor, household_id: int, worker_name:
     session.flush()
     audit.record(session, actor=actor, action="support.open", object_type="support_plan", object_id=plan.id,
                  area_code=plan.area_code, after={"household_id": hh.id, "worker": plan.worker_name,
-                                                  "goals": [f"{a}:{t}" for a, t in goals]})
+                                                  "goals": [f"{GOAL_AREA_LABELS.get(a, a)}：{t}" for a, t in goals]})
     return plan
 
 
