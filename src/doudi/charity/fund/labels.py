@@ -22,8 +22,8 @@ FIELDS: dict[str, str] = {
     "premium": "人均保费", "added": "新增人数", "members": "参保人数", "programs": "救助类别", "rows": "行数",
     "unmasked": "含完整身份证号", "claim_no": "报案号", "claimed": "申请金额", "paid": "赔付金额", "policy_no": "保单号",
 }
-WORDS: dict[str, str] = {str(k): v for d in (PURPOSE_LABELS, GRANT_LABELS, KIND_LABELS, POLICY_LABELS,
-                                            CLAIM_LABELS) for k, v in d.items()} | DONOR_LABELS | FIELDS
+CODES = (PURPOSE_LABELS, GRANT_LABELS, KIND_LABELS, POLICY_LABELS, CLAIM_LABELS, DONOR_LABELS, FIELDS)
+WORDS: dict[str, str] = {str(k): v for d in CODES for k, v in d.items()}
 
 
 def yuan(fen: int | None) -> str:

@@ -23,5 +23,6 @@ FIELDS: dict[str, str] = {
     "course": "培训项目", "employer": "用工单位", "warning_id": "预警编号", "closure": "结案原因",
     "partner_key": "合作方编号", "items": "事项数", "period": "帮扶期", "delivered_on": "兑现日期", "value": "价值",
 }
-WORDS: dict[str, str] = {str(k): v for d in (PLAN_LABELS, GOAL_AREA_LABELS, GOAL_LABELS, TRAINING_LABELS,
-                                            PAIRING_LABELS, ITEM_LABELS) for k, v in d.items()} | ITEM_KIND_LABELS | FIELDS
+CODES = (PLAN_LABELS, GOAL_AREA_LABELS, GOAL_LABELS, TRAINING_LABELS, PAIRING_LABELS, ITEM_LABELS, ITEM_KIND_LABELS,
+         FIELDS)
+WORDS: dict[str, str] = {str(k): v for d in CODES for k, v in d.items()}
