@@ -20,7 +20,8 @@ FIELDS: dict[str, str] = {
     "receipt_no": "票据号", "amount": "金额", "purpose": "用途", "restricted": "定向", "pool": "资金来源",
     "balance": "余额", "need_id": "需求编号", "policy_id": "保单编号", "grant_id": "拨付编号", "insurer": "承保机构",
     "premium": "人均保费", "added": "新增人数", "members": "参保人数", "programs": "救助类别", "rows": "行数",
-    "unmasked": "含完整身份证号", "claim_no": "报案号", "claimed": "申请金额", "paid": "赔付金额", "policy_no": "保单号",
+    "unmasked": "含完整身份证号", "claim_no": "报案号", "claimed": "申请金额", "paid": "赔付金额",
+    "policy_no": "保单号",
 }
 CODES = (PURPOSE_LABELS, GRANT_LABELS, KIND_LABELS, POLICY_LABELS, CLAIM_LABELS, DONOR_LABELS, FIELDS)
 WORDS: dict[str, str] = {str(k): v for d in CODES for k, v in d.items()}
