@@ -302,9 +302,10 @@ def policy_insurer_xlsx(policy_id: int, session: SessionDep, actor: PageActor) -
 
 
 @router.get("/public/charity-fund")
-def public_report(request: Request, session: SessionDep, area: str = "370784", year: int = Query(0, ge=0)
-                  ) -> Response:
+def public_report(request: Request, session: SessionDep, area: str = "", year: int = Query(0, ge=0)) -> Response:
     """慈善信息公开: a county fund's money in and out by purpose and month (no login, no personal data)."""
+    if not area:
+        return render(request, T + "public.html", {**_ctx(), "r": None, "year": year or clock.today().year})
     r = report.transparency(session, county=area, year=year or clock.today().year)
     return render(request, T + "public.html", {**_ctx(), "r": r, "rows": list(r.rows.iter_rows()),
                                                "by_purpose": list(r.by_purpose.select(
@@ -312,7 +313,7 @@ def public_report(request: Request, session: SessionDep, area: str = "370784", y
 
 
 @router.get("/public/charity-fund.xlsx")
-def public_report_xlsx(session: SessionDep, area: str = "370784", year: int = Query(0, ge=0)) -> Response:
+def public_report_xlsx(session: SessionDep, area: str, year: int = Query(0, ge=0)) -> Response:
     """The public report as Excel."""
     r = report.transparency(session, county=area, year=year or clock.today().year)
     return _xlsx(report.to_xlsx(r), f"charity-fund-{r.county}-{r.year}.xlsx")
