@@ -193,3 +193,36 @@ def test_two_concurrent_approvals_of_one_grant_one_wins(fresh_database: Database
         # 1,000.00 − 800.00 = 200.00, posted once
         assert service.pool_balance(db, county=COUNTY, pool="general") == (2, 20_000)
         assert db.scalar(select(func.count()).select_from(Movement).where(Movement.grant_id == grant_id)) == 1
+
+
+def test_the_same_receipt_sent_twice_at_once_is_recorded_once(fresh_database: Database) -> None:
+    if fresh_database.backend != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL")
+    _seeded(fresh_database)
+    factory = sessionmaker_for(fresh_database.engine)
+    gate = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def donate() -> None:
+        with factory() as db:
+            actor = _checker(db, "fund_maker")
+            gate.wait()
+            try:
+                give(db, actor, "R-SAME", 7_000, "general", False)
+                db.commit()
+                outcomes.append("recorded")
+            except Conflict:
+                db.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=donate) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["recorded", "refused"]
+    with factory() as db:
+        # 1,000.00 seeded + 70.00 once = 1,070.00 in the general pool, posted as its second movement
+        assert service.pool_balance(db, county=COUNTY, pool="general") == (2, 107_000)
+        assert db.scalar(select(func.count()).select_from(Donation).where(Donation.receipt_no == "R-SAME")) == 1
+        assert service.ledger_problems(db, county=COUNTY) == []
