@@ -153,3 +153,17 @@ def test_console_pages_and_exports(client, db: Session) -> None:  # type: ignore
         x = client.get(path)
         assert x.status_code == 200 and x.content.startswith(b"PK"), path
     assert client.get("/charity/fund/donations?month=2026-13").status_code == 422
+
+
+def test_api_shows_members_masked(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    s, dibao, tekun = _insured_world(db)
+    p = insurance.create_policy(db, actor=s.maker, county=COUNTY, policy_no="BX-API", insurer="某保险公司",
+                                start_on=date(2026, 1, 1), end_on=date(2026, 12, 31))
+    insurance.enrol(db, actor=s.maker, policy_id=p.id, version=p.version, on=DAY)
+    db.commit()
+    token = client.post("/api/v1/auth/token", data={"username": "fund_checker", "password": PASSWORD}).json()
+    r = client.get(f"/api/v1/charity/fund/policies/{p.id}",
+                   headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert r.status_code == 200 and r.json()["members_total"] == 3
+    numbers = {m.person.id_number for hh in (dibao, tekun) for m in hh.members}
+    assert not any(n in r.text for n in numbers) and all(mask_id(n) in r.text for n in numbers)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from doudi.charity.fund import report, service
+from doudi.charity.fund import insurance, report, service
 from doudi.charity.fund.labels import parse_fen, yuan
 from doudi.charity.fund.models import Grant
 from doudi.charity.fund.schemas import Decision, DonationIn, GrantIn, GrantOut
 from doudi.core import clock
 from doudi.core.errors import FieldError, ValidationFailed
-from doudi.core.masking import mask_name
+from doudi.core.masking import mask_id, mask_name
 from doudi.core.validation import MAX_PAGE, Id
 from doudi.deps import ApiActor, SessionDep
 
@@ -102,3 +102,28 @@ def transparency(session: SessionDep, area: str, year: int = Query(..., ge=2000,
                         "out": yuan(o)} for m, p, d, i, g, o in r.rows.iter_rows()],
             "purposes": [{"purpose": p, "in": yuan(i), "out": yuan(o), "balance": yuan(b)} for p, i, o, b in
                          r.by_purpose.select("purpose", "in_fen", "out_fen", "balance_fen").iter_rows()]}
+
+
+@router.get("/policies")
+def policies(session: SessionDep, actor: ApiActor, status: str = "",
+             page: int = Query(1, ge=1, le=MAX_PAGE)) -> dict[str, object]:
+    """Group insurance policies in scope."""
+    p = insurance.list_policies(session, actor=actor, page=page, status=status)
+    return {"total": p.total, "page": page, "items": [
+        {"id": x.id, "policy_no": x.policy_no, "insurer": x.insurer, "start_on": x.start_on.isoformat(),
+         "end_on": x.end_on.isoformat(), "premium": yuan(x.premium_fen), "members": x.member_count,
+         "status": x.status, "version": x.version} for x in p.rows]}
+
+
+@router.get("/policies/{policy_id}")
+def policy(policy_id: Id, session: SessionDep, actor: ApiActor,
+           page: int = Query(1, ge=1, le=MAX_PAGE)) -> dict[str, object]:
+    """A policy, one page of its members (ID numbers masked) and its claims."""
+    p = insurance.get_policy(session, actor=actor, policy_id=policy_id)
+    members = session.execute(insurance.members_query(actor, p.id).limit(100).offset((page - 1) * 100)).all()
+    return {"id": p.id, "policy_no": p.policy_no, "status": p.status, "members_total": p.member_count,
+            "members": [{"id": m.id, "name": m.name, "id_number": mask_id(m.id_number), "program": m.program,
+                         "area_code": m.area_code} for m in members],
+            "claims": [{"id": c.id, "claim_no": c.claim_no, "member_id": c.member_id, "claimed": yuan(c.claimed_fen),
+                        "paid": yuan(c.paid_fen), "status": c.status, "version": c.version}
+                       for c in insurance.list_claims(session, actor=actor, policy_id=p.id)]}
