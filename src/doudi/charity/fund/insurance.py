@@ -39,7 +39,7 @@ def create_policy(session: Session, *, actor: Actor, county: str, policy_no: str
                   end_on: date, premium_fen: int | None = None, coverage: str = "") -> Policy:
     """A new group policy of a county, waiting for its members and premium."""
     actor.require("fund.insure")
-    county = service._county(actor, county)
+    county = service.county_code(actor, county)
     errors = []
     if not policy_no.strip():
         errors.append(FieldError("policy_no", "须填写保单号"))
@@ -218,7 +218,7 @@ def list_policies(session: Session, *, actor: Actor, page: int = 1, per_page: in
     stmt = in_area(select(Policy), Policy.area_code, actor)
     if status:
         stmt = stmt.where(Policy.status == status)
-    return service._page(session, stmt, Policy.id.desc(), page, per_page)
+    return service.paged(session, stmt, Policy.id.desc(), page, per_page)
 
 
 def list_claims(session: Session, *, actor: Actor, policy_id: int) -> list[Claim]:

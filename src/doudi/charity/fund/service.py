@@ -38,7 +38,8 @@ class Page:
     total: int
 
 
-def _county(actor: Actor, area_code: str) -> str:
+def county_code(actor: Actor, area_code: str) -> str:
+    """The county whose fund is meant (6 digits, in the actor's area), or a refusal naming the field."""
     code = area_code.strip()
     if len(code) != 6 or not code.isdigit():
         raise ValidationFailed([FieldError("area_code", "慈善救助基金按县（市、区）设立：请填写 6 位县级区划代码")])
@@ -63,7 +64,7 @@ def pool_balance(session: Session, *, county: str, pool: str) -> tuple[int, int]
 def balances(session: Session, *, actor: Actor, county: str) -> dict[str, int]:
     """Each pool's balance in fen, derived from the movements themselves (the sum of in and out)."""
     actor.require("fund.read")
-    county = _county(actor, county)
+    county = county_code(actor, county)
     rows = session.execute(select(Movement.pool, func.sum(Movement.delta_fen)).where(
         Movement.area_code == county).group_by(Movement.pool))
     out = {p.value: 0 for p in Purpose}
@@ -104,7 +105,7 @@ def record_donation(session: Session, *, actor: Actor, area_code: str, receipt_n
                     donor_contact: str = "", restrictions: str = "") -> Donation:
     """Record a donation with its receipt and post it to its pool (the purpose's when restricted, else general)."""
     actor.require("fund.donate")
-    county = _county(actor, area_code)
+    county = county_code(actor, area_code)
     errors = []
     if not receipt_no.strip():
         errors.append(FieldError("receipt_no", "须填写捐赠票据号"))
@@ -171,7 +172,7 @@ def make_grant(session: Session, *, actor: Actor, amount_fen: int, purpose: str,
     if not reason.strip():
         raise ValidationFailed([FieldError("reason", "须写明拨付理由")])
     if policy is not None:
-        area, hh_id = _county(actor, policy[1]), None
+        area, hh_id = county_code(actor, policy[1]), None
     else:
         area, hh_id = _target(session, actor, case_id=case_id, household_id=household_id)
     county = county_of(area)
@@ -245,7 +246,8 @@ class Filter:
     area: str = ""
 
 
-def _page(session: Session, stmt: Select[Any], order: Any, page: int, per_page: int) -> Page:
+def paged(session: Session, stmt: Select[Any], order: Any, page: int, per_page: int) -> Page:
+    """One page of a ledger query and the number of rows it was cut from."""
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = list(session.scalars(stmt.order_by(order).limit(per_page).offset((page - 1) * per_page)))
     return Page(rows, total)
@@ -272,7 +274,7 @@ def donations_query(actor: Actor, f: Filter) -> Select[Any]:
 
 def list_donations(session: Session, *, actor: Actor, f: Filter, page: int = 1, per_page: int = 20) -> Page:
     """One page of donations, newest first."""
-    return _page(session, donations_query(actor, f), Donation.id.desc(), page, per_page)
+    return paged(session, donations_query(actor, f), Donation.id.desc(), page, per_page)
 
 
 def grants_query(actor: Actor, f: Filter) -> Select[Any]:
@@ -296,7 +298,7 @@ def grants_query(actor: Actor, f: Filter) -> Select[Any]:
 
 def list_grants(session: Session, *, actor: Actor, f: Filter, page: int = 1, per_page: int = 20) -> Page:
     """One page of grants, newest first."""
-    return _page(session, grants_query(actor, f), Grant.id.desc(), page, per_page)
+    return paged(session, grants_query(actor, f), Grant.id.desc(), page, per_page)
 
 
 def movements_query(actor: Actor, f: Filter) -> Select[Any]:
@@ -316,7 +318,7 @@ def movements_query(actor: Actor, f: Filter) -> Select[Any]:
 
 def list_movements(session: Session, *, actor: Actor, f: Filter, page: int = 1, per_page: int = 20) -> Page:
     """One page of the movement ledger, newest first."""
-    return _page(session, movements_query(actor, f), Movement.id.desc(), page, per_page)
+    return paged(session, movements_query(actor, f), Movement.id.desc(), page, per_page)
 
 
 def ledger_problems(session: Session, *, county: str) -> list[str]:

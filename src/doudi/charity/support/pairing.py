@@ -14,7 +14,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_area
 from doudi.charity.fund.labels import yuan
-from doudi.charity.fund.service import Page, _page
+from doudi.charity.fund.service import Page, paged
 from doudi.charity.support.models import ItemStatus, Pairing, PairingItem, PairingStatus
 from doudi.charity.support.service import _unique
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
@@ -142,7 +142,7 @@ def list_pairings(session: Session, *, actor: Actor, status: str = "", q: str = 
         stmt = stmt.where(Pairing.status == status)
     if q:
         stmt = stmt.where(Pairing.company_name.contains(q) | (Pairing.partner_key == q))
-    return _page(session, stmt, Pairing.id.desc(), page, per_page)
+    return paged(session, stmt, Pairing.id.desc(), page, per_page)
 
 
 def end_due(session: Session, *, actor: Actor, today: date) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_area
-from doudi.charity.fund.service import Page, _page
+from doudi.charity.fund.service import Page
 from doudi.charity.support.labels import GOAL_AREA_LABELS
 from doudi.charity.support.models import (
     Goal,
@@ -211,5 +211,3 @@ def visit_overdue(last_visit: date | None, opened_on: date, *, area: str, today:
     days = int(load_pack(area).value("charity.support.visit_interval_days", on=today))
     return today - (last_visit or opened_on) > timedelta(days=days)
 
-
-__all__ = ["_page"]
