@@ -30,9 +30,10 @@ COMMAND_MODULES = [
     "doudi.monitoring.commands",
     "doudi.payments.commands",
     "doudi.care.commands",
-    "doudi.charity.fund.commands",  # doudi charity fund …
-    "doudi.charity.support.commands",  # doudi charity support …
     "doudi.targeting.commands",
+    "doudi.charity.commands",
+    "doudi.charity.fund.commands",  # doudi charity fund … (added to the charity group above)
+    "doudi.charity.support.commands",  # doudi charity support …
     "doudi.scale.commands",
 ]
 

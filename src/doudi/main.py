@@ -43,6 +43,7 @@ API_MODULES = [
     "doudi.monitoring.views",
     "doudi.payments.views",
     "doudi.care.views",
+    "doudi.charity.views",
     "doudi.charity.fund.views",
     "doudi.charity.support.views",
 ]
@@ -61,6 +62,8 @@ PAGE_MODULES = [
     "doudi.payments.pages",
     "doudi.care.pages",
     "doudi.targeting.pages",
+    "doudi.charity.pages",
+    "doudi.charity.portal",  # /m/charity: the citizen's consent
     "doudi.charity.fund.pages",  # with the public report /public/charity-fund (no login)
     "doudi.charity.support.pages",
     "doudi.web.chain",  # 一户一条救助链 (/households/{id}/chain)

@@ -8,7 +8,7 @@ falls back to the key itself (tests/policy/test_labels.py checks every key of ev
 from __future__ import annotations
 
 PARTS: dict[str, str] = {
-    "charity": "社会力量", "insurance": "补充保险", "programs": "项目", "premium_per_person": "人均保费",
+    "insurance": "补充保险", "programs": "项目", "premium_per_person": "人均保费",
     "pairing": "签约帮扶", "overdue_days": "逾期天数", "support": "社工帮扶", "visit_interval_days": "走访间隔天数",
     "separation": "不相容岗位分离", "acceptance_confirmation": "受理与审核确认", "grant_payment": "审批与发放",
     "acceptance": "受理", "confirmation": "审核确认", "grant": "审批", "payment": "发放",
@@ -65,6 +65,7 @@ PARTS: dict[str, str] = {
     "plan": "计划", "price_subsidy": "价格临时补贴", "procedure": "办理程序", "property": "财产",
     "provincial": "省级", "publicity_days": "公示天数", "real_estate": "不动产",
     "reassessment": "复评", "reassessment_workdays": "复评工作日", "referral": "转介", "refs": "依据",
+    "charity": "慈善衔接", "partner": "合作机构", "response_workdays": "答复工作日",
     "rejection_notice_workdays": "不予批准告知工作日", "relative_poverty": "相对贫困人口帮扶",
     "reserve": "备用金", "review": "复核", "review_overdue": "复核逾期",
     "rigid_expense_deduction_share": "刚性支出扣减比例", "rigid_expense_hardship": "刚性支出困难家庭",

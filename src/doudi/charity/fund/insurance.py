@@ -134,17 +134,6 @@ def request_premium(session: Session, *, actor: Actor, policy_id: int, pool: str
                               policy=(p.id, p.area_code))
 
 
-def mark_paid(session: Session, *, actor: Actor, policy_id: int, grant_id: int) -> None:
-    """The premium grant was approved: the policy is paid (part of the approval's transaction)."""
-    p = session.get(Policy, policy_id)
-    if p is not None:
-        claim(session, p, label="该保单")
-        p.status = PolicyStatus.PAID
-        audit.record(session, actor=actor, action="fund.policy_paid", object_type="insurance_policy",
-                     object_id=p.id, area_code=p.area_code, before={"status": "draft"},
-                     after={"status": "paid", "grant_id": grant_id})
-
-
 def members_query(actor: Actor, policy_id: int, q: str = "") -> Any:
     """The persons listed on a policy with their names and ID numbers (callers mask them outside the insurer's
     file)."""

@@ -20,7 +20,16 @@ from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_area
 from doudi.cases.models import Case
 from doudi.charity.fund.labels import PURPOSE_LABELS, yuan
-from doudi.charity.fund.models import Donation, Grant, GrantStatus, Movement, MovementKind, Purpose
+from doudi.charity.fund.models import (
+    Donation,
+    Grant,
+    GrantStatus,
+    Movement,
+    MovementKind,
+    Policy,
+    PolicyStatus,
+    Purpose,
+)
 from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from doudi.db.versions import claim, is_unique_violation
@@ -221,9 +230,7 @@ def decide_grant(session: Session, *, actor: Actor, grant_id: int, version: int 
         m = _post(session, county=county_of(g.area_code), pool=g.pool, kind=MovementKind.GRANT, purpose=g.purpose,
                   delta=-g.amount_fen, on=on, grant_id=g.id)
         if g.policy_id is not None:
-            from doudi.charity.fund import insurance
-
-            insurance.mark_paid(session, actor=actor, policy_id=g.policy_id, grant_id=g.id)
+            _policy_paid(session, actor=actor, policy_id=g.policy_id, grant_id=g.id)
     g.status = GrantStatus.APPROVED if approve else GrantStatus.REJECTED
     g.decided_by, g.decided_by_name, g.decided_at = actor.user_id, actor.username, clock.now()
     g.decision_note = note.strip()[:300]
@@ -233,6 +240,17 @@ def decide_grant(session: Session, *, actor: Actor, grant_id: int, version: int 
                      "status": g.status, **({"balance": yuan(m.balance_fen)} if approve else {})},
                  extra={"note": g.decision_note} if g.decision_note else None)
     return g
+
+
+def _policy_paid(session: Session, *, actor: Actor, policy_id: int, grant_id: int) -> None:
+    """A policy's premium grant was approved: the policy is paid (part of the approval's transaction)."""
+    p = session.get(Policy, policy_id)
+    if p is not None:
+        claim(session, p, label="该保单")
+        p.status = PolicyStatus.PAID
+        audit.record(session, actor=actor, action="fund.policy_paid", object_type="insurance_policy",
+                     object_id=p.id, area_code=p.area_code, before={"status": "draft"},
+                     after={"status": "paid", "grant_id": grant_id})
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """charity: the fund (donations, grants, movement ledger), group insurance, support plans and pairing
 
 Revision ID: 1110
-Revises: 1000
+Revises: 1300
 Create Date: 2026-12-05 21:30:00.000000
 
 A need and a partner are referenced by plain columns (need_id, partner_key): their tables arrive with the
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1110'
-down_revision: str | Sequence[str] | None = '1000'
+down_revision: str | Sequence[str] | None = '1300'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
