@@ -32,6 +32,8 @@ COMMAND_MODULES = [
     "doudi.care.commands",
     "doudi.targeting.commands",
     "doudi.charity.commands",
+    "doudi.charity.fund.commands",  # doudi charity fund … (added to the charity group above)
+    "doudi.charity.support.commands",  # doudi charity support …
     "doudi.scale.commands",
 ]
 

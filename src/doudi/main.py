@@ -44,6 +44,8 @@ API_MODULES = [
     "doudi.payments.views",
     "doudi.care.views",
     "doudi.charity.views",
+    "doudi.charity.fund.views",
+    "doudi.charity.support.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -62,6 +64,8 @@ PAGE_MODULES = [
     "doudi.targeting.pages",
     "doudi.charity.pages",
     "doudi.charity.portal",  # /m/charity: the citizen's consent
+    "doudi.charity.fund.pages",  # with the public report /public/charity-fund (no login)
+    "doudi.charity.support.pages",
     "doudi.web.chain",  # 一户一条救助链 (/households/{id}/chain)
     "doudi.web.manual",
 ]

@@ -35,6 +35,7 @@ from tests.auth.probes import PENDING, Ctx, Target, all_probes
 from tests.auth.probes_care import care_objects, care_probes
 from tests.auth.probes_cases import admin_probes, case_probes, import_probes, policy_probes, verification_probes
 from tests.auth.probes_charity import charity_probes, seed_charity
+from tests.auth.probes_charity_fund import charity_fund_objects, charity_fund_probes
 from tests.auth.probes_monitoring import monitoring_probes, seed_monitoring
 from tests.auth.probes_payments import payment_objects, payment_probes
 from tests.cases.world import follow_engine
@@ -49,7 +50,7 @@ _seq = iter(range(500, 999))
 
 def probes() -> list:  # type: ignore[type-arg]
     return (all_probes() + case_probes() + policy_probes() + verification_probes() + import_probes() + admin_probes()
-            + payment_probes() + care_probes() + monitoring_probes() + charity_probes())
+            + payment_probes() + care_probes() + monitoring_probes() + charity_probes() + charity_fund_probes())
 
 
 def _id(year: int, area: str) -> str:
@@ -127,6 +128,8 @@ def _target(db: Session, scope: str, village: str, peer_area: str) -> Target:
     extra.update(payment_objects(db, scope=scope, village=village, household_id=hh.id, today=today))
     extra.update(care_objects(db, village=village, person_id=head.person_id, household_id=hh.id, today=today,
                               towns=[TOWN_C] if village.startswith("4407") else [TOWN_A, TOWN_B]))
+    extra.update(charity_fund_objects(db, scope=scope, village=village, household_id=hh.id,
+                                      person_id=head.person_id, today=today))
     return Target(scope, village, hh.id, hh.household_no, head.person_id, head.person.id_number, tag, peer.username,
                   extra)
 

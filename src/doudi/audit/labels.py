@@ -21,6 +21,14 @@ ACTIONS: dict[str, str] = {
     "feed.resolve": "处理部门数据问题", "linkage.review": "人工复核比对结果",
     "verification.authorise": "登记核对授权书", "verification.process": "处理核对请求",
     "verification.report_export": "导出核对报告", "person.unmask": "查看完整身份证号",
+    "fund.donation": "慈善基金·登记捐赠", "fund.grant": "慈善基金·提交拨付", "fund.approve": "慈善基金·批准拨付",
+    "fund.reject": "慈善基金·不予批准拨付", "fund.policy": "补充保险·新建保单", "fund.enrol": "补充保险·生成参保名单",
+    "fund.policy_paid": "补充保险·保费已拨付", "fund.insurer_file": "补充保险·导出承保名单（完整身份证号）",
+    "fund.claim": "补充保险·登记理赔", "fund.claim_answer": "补充保险·登记理赔结果",
+    "support.open": "社工帮扶·新建计划", "support.visit": "社工帮扶·登记走访", "support.training": "社工帮扶·转介培训",
+    "support.outcome": "社工帮扶·登记培训结果", "support.exit_review": "社工帮扶·就业后提请渐退复核",
+    "support.close": "社工帮扶·结案", "pairing.sign": "签约帮扶·登记协议", "pairing.deliver": "签约帮扶·登记兑现",
+    "pairing.end": "签约帮扶·协议到期",
 }
 # The object an action is about (its first part).
 OBJECTS: dict[str, str] = {
@@ -35,6 +43,9 @@ OBJECTS: dict[str, str] = {
     "monitoring_warning": "监测预警", "monitoring_run": "监测运行", "monitoring_export": "预警导出",
     "verification_request": "核对请求", "payment_roll": "发放名册", "payment_return": "退回资金",
     "payment_cpi": "价格指数", "reserve_entry": "备用金", "assessment_run": "测算", "export": "导出",
+    "fund": "慈善救助基金", "fund_donation": "慈善捐赠", "fund_grant": "慈善基金拨付", "insurance": "补充保险",
+    "insurance_policy": "补充保险保单", "insurance_claim": "补充保险理赔", "support": "社工帮扶",
+    "support_plan": "帮扶计划", "support_training": "培训转介", "pairing": "签约帮扶", "pairing_item": "帮扶事项",
 }
 # What was done (the last part), including the steps of a case.
 VERBS: dict[str, str] = {

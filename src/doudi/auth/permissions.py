@@ -17,6 +17,7 @@ ROLES = (
     "township_caseworker",
     "township_approver",
     "county_officer",
+    "county_fund_reviewer",
     "verification_officer",
     "care_provider",
     "agency_liaison",

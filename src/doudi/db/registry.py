@@ -19,6 +19,8 @@ MODEL_MODULES = [
     "doudi.payments.models",
     "doudi.care.models",
     "doudi.charity.models",
+    "doudi.charity.fund.models",
+    "doudi.charity.support.models",
 ]
 
 

@@ -148,6 +148,8 @@ DOMAIN_DEMOS: list[str] = [
     "doudi.payments.demo",  # recipients with accounts, a reconciled roll and rolls to approve
     "doudi.care.demo",  # providers, assessed persons, verified and flagged visits, a settled month
     "doudi.charity.demo",  # partners, consents and needs at every status
+    "doudi.charity.fund.demo",  # donations, grants, a group insurance policy paid by the fund
+    "doudi.charity.support.demo",  # support plans, a trainee employed (渐退 review), pairing agreements
 ]
 
 

@@ -31,6 +31,7 @@ class DemoAccount:
 ORGS = {"liaison": "social_insurance", "care": "ankang_care", "partner": "cixin_fund"}
 _SPEC = (
     ("county", "county_officer", "county", "县民政局 李审核"),
+    ("fundcheck", "county_fund_reviewer", "county", "县慈善救助基金 钱复核"),
     ("verifier", "verification_officer", "county", "县核对中心 张核对"),
     ("auditor", "auditor", "county", "县审计 赵审计"),
     ("admin", "admin", "county", "系统管理员 孙管理"),

@@ -25,6 +25,8 @@ CHAIN_SOURCES: list[str] = [
     "doudi.monitoring.chain",  # warnings and dispositions, referrals and results
     "doudi.payments.chain",  # payments
     "doudi.charity.chain",  # needs passed to social forces, matches and help delivered
+    "doudi.charity.fund.chain",  # charity fund grants
+    "doudi.charity.support.chain",  # support plans, training outcomes, pairing agreements
 ]
 
 router = APIRouter(include_in_schema=False)

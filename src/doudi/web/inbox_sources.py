@@ -17,6 +17,7 @@ INBOX_SOURCES: list[str] = [
     "doudi.payments.jobs",  # rolls to approve
     "doudi.care.inbox",  # flagged visits, re-assessments due, open complaints
     "doudi.charity.inbox",  # needs to confirm or re-match; a partner's needs to answer
+    "doudi.charity.support.jobs",  # grants to approve, overdue pledges, plans without a recent visit
 ]
 
 
