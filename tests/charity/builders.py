@@ -68,3 +68,12 @@ def consent(db: Session, actor: Actor, hh: Household, purpose: str = "cash") -> 
     """A signed consent form uploaded for the household."""
     consents.record_form(db, actor=actor, household_id=hh.id, purpose=purpose, signed_by="户主", given_on=ON,
                          filename="同意书.pdf", data=PDF)
+
+
+def open_need(db: Session, hh: Household, *, kind: str = "housing_repair", on: date = ON) -> Need:
+    """A need of `hh` written directly (the fund and support tests only name it)."""
+    n = Need(household_id=hh.id, area_code=hh.area_code, source="gap", kind=kind, deadline=on, raised_on=on,
+             version=1)
+    db.add(n)
+    db.flush()
+    return n

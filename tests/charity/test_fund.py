@@ -17,6 +17,7 @@ from doudi.charity.fund import service
 from doudi.charity.fund.models import Donation, Grant, GrantStatus, Movement
 from doudi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from doudi.db.engine import session_scope, sessionmaker_for
+from tests.charity.builders import open_need
 from tests.conftest import Database
 from tests.factories import VILLAGE_A1, make_areas, make_household, make_user
 
@@ -64,8 +65,13 @@ def test_balances_per_pool_with_restricted_money(db: Session) -> None:
     assert service.balances(db, actor=s.checker, county=COUNTY) == {
         "general": 1_020_000, "one_off_aid": 0, "insurance": 50_000, "accessibility": 300_000, "medical": 0,
         "education": 0}
+    need = open_need(db, hh)
+    other = open_need(db, make_household(db, VILLAGE_A1))
+    with pytest.raises(ValidationFailed, match="不属于该家庭"):  # another household's need
+        service.make_grant(db, actor=s.maker, amount_fen=100, purpose="accessibility", pool="accessibility",
+                           reason="无障碍改造", household_id=hh.id, need_id=other.id)
     g1 = service.make_grant(db, actor=s.both, amount_fen=250_000, purpose="accessibility", pool="accessibility",
-                            reason="无障碍改造", household_id=hh.id, need_id=7)
+                            reason="无障碍改造", household_id=hh.id, need_id=need.id)
     # 600.00 more for accessibility from its restricted money: 3,000.00 − 2,500.00 pending = 500.00 available
     with pytest.raises(Conflict, match=r"可用 500\.00 元，不足拨付 600\.00 元"):
         service.make_grant(db, actor=s.maker, amount_fen=60_000, purpose="accessibility", pool="accessibility",

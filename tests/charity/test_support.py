@@ -17,6 +17,7 @@ from doudi.charity.support import flows, pairing, service
 from doudi.charity.support.models import ItemStatus, PlanStatus
 from doudi.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from doudi.monitoring.models import MonitorWarning
+from tests.charity.builders import open_need
 from tests.factories import TOWN_A, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
 
 DAY = date(2026, 6, 15)
@@ -42,7 +43,8 @@ def test_plan_training_employment_hands_over_to_gradual_exit(db: Session) -> Non
         service.open_plan(db, actor=approver, household_id=hh.id, worker_name="李社工",
                           goals=[("employment", "就业")], opened_on=DAY)
     plan = service.open_plan(db, actor=worker, household_id=hh.id, worker_name="李社工", opened_on=DAY,
-                             goals=[("employment", "一名成员稳定就业"), ("health", "慢性病随访")], need_id=42)
+                             goals=[("employment", "一名成员稳定就业"), ("health", "慢性病随访")],
+                             need_id=open_need(db, hh, kind="jobs").id)
     with pytest.raises(Conflict, match="已有进行中的帮扶计划"):
         service.open_plan(db, actor=worker, household_id=hh.id, worker_name="王社工", opened_on=DAY,
                           goals=[("income", "增收")])

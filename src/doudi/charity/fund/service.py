@@ -30,6 +30,7 @@ from doudi.charity.fund.models import (
     PolicyStatus,
     Purpose,
 )
+from doudi.charity.refs import check_need
 from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from doudi.db.versions import claim, is_unique_violation
@@ -184,6 +185,7 @@ def make_grant(session: Session, *, actor: Actor, amount_fen: int, purpose: str,
         area, hh_id = county_code(actor, policy[1]), None
     else:
         area, hh_id = _target(session, actor, case_id=case_id, household_id=household_id)
+    check_need(session, need_id=need_id, household_id=hh_id)
     county = county_of(area)
     _, bal = pool_balance(session, county=county, pool=pool)
     waiting = pending_fen(session, county=county, pool=pool)

@@ -14,6 +14,7 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import get_in_area, in_area
 from doudi.charity.fund.service import Page
+from doudi.charity.refs import check_need
 from doudi.charity.support.labels import GOAL_AREA_LABELS
 from doudi.charity.support.models import (
     Goal,
@@ -62,6 +63,7 @@ def open_plan(session: Session, *, actor: Actor, household_id: int, worker_name:
             errors.append(FieldError("goals", f"第 {i} 个目标须写明具体内容", row=i))
     if errors:
         raise ValidationFailed(errors)
+    check_need(session, need_id=need_id, household_id=hh.id)
     plan = Plan(household_id=hh.id, area_code=hh.area_code, need_id=need_id, worker_name=worker_name.strip()[:64],
                 worker_phone=worker_phone.strip()[:20], partner_key=(partner_key or "").strip()[:64] or None,
                 opened_on=opened_on, created_by=actor.username)
