@@ -290,9 +290,11 @@ def _vehicles(
         )
     veh = pl.concat(frames).sort("hh", "vehicle_type")
     k = veh.height
-    alphabet = pl.Series(list(PLATE_CHARS))
+    alphabet, digits = pl.Series(list(PLATE_CHARS)), pl.Series(list("0123456789"))
     idx = rng.integers(0, len(PLATE_CHARS), size=(k, 5))
-    tail5 = pl.DataFrame({f"c{j}": alphabet.gather(idx[:, j]) for j in range(5)}).select(
+    # GA 36-2018: a small car's serial holds at most two letters; the last three are digits here.
+    tail5 = pl.DataFrame({f"c{j}": alphabet.gather(idx[:, j]) if j < 2 else digits.gather(idx[:, j] % 10)
+                          for j in range(5)}).select(
         pl.concat_str([f"c{j}" for j in range(5)])).to_series()
     e_digits = pl.Series(rng.integers(0, 1_000_000, size=k)).cast(pl.Utf8).str.zfill(6)
     return veh.with_columns(
