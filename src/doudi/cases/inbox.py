@@ -119,11 +119,14 @@ def _near_days(actor: Actor, today: date) -> Any:
     return rules_for(actor.area_code, today).near_due_workdays
 
 
-def open_tasks(session: Session, *, actor: Actor, limit: int = 50) -> list[tuple[Task, Case]]:
-    """Open follow-up tasks in the actor's area, earliest due first."""
+def open_tasks(session: Session, *, actor: Actor, limit: int = 50, case_id: int | None = None
+               ) -> list[tuple[Task, Case]]:
+    """Open follow-up tasks in the actor's area (of one case, when given), earliest due first."""
     actor.require("case.read")
     stmt = svc.scoped(select(Task, Case).join(Case, Case.id == Task.case_id), actor).where(
         Task.status == TaskStatus.OPEN)
+    if case_id is not None:
+        stmt = stmt.where(Task.case_id == case_id)
     return [(t, c) for t, c in session.execute(stmt.order_by(Task.due_on).limit(limit)).all()]
 
 
