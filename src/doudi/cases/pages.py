@@ -206,6 +206,7 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
     grant = session.scalar(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id))
     rules = svc.rules(case) if case.accepted_on else None
     events = svc.timeline(session, case=case)
+    vreq = verify_hook.latest_request(session, case=case)
     active = svc.active_step(case)
     people = dict(session.execute(select(User.username, User.full_name).where(
         User.username.in_({e.actor for e in events}), User.full_name != "")).all())
@@ -224,7 +225,7 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
                                                                   case.extended_to or case.due_on or clock.today()),
         "tasks": [t for t, _ in inbox.open_tasks(session, actor=actor, case_id=case.id)],
         "enrollments": list(session.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id))),
-        "vreq": verify_hook.latest_request(session, case=case), "vtracks": verify_hook.tracking_for(session, case=case),
+        "vreq": vreq, "vtracks": verify_hook.tracking_for(session, case=case, request=vreq),
         "linked": session.get(Case, case.linked_case_id) if case.linked_case_id else None,
         "engine": consistency.engine_views(case), "override_labels": consistency.LEVEL_LABELS,
         "override_label": consistency.LEVEL_LABELS.get(rules.override_level, "") if rules else "",
