@@ -1,7 +1,7 @@
 """cases: one covering index for the waiting steps the inbox and the overdue counts scan
 
 Revision ID: 1700
-Revises: 1100 (main's head when merged; written against 1000)
+Revises: 1000
 Create Date: 2026-12-05 22:30:00.000000
 
 The inbox counts and lists the active steps of an area's open cases. Two indexes begin with `status`, and which
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '1700'
-down_revision: str | Sequence[str] | None = '1100'
+down_revision: str | Sequence[str] | None = '1000'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
