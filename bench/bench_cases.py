@@ -4,10 +4,16 @@ Seeds a fresh database in bulk (Core inserts, not the services: this measures re
 with uvicorn in a thread, signs in as a county officer and times sequential requests with httpx.
 Environment: DOUDI_BENCH_CASES (default 20000), DOUDI_BENCH_REQUESTS (default 200),
 DOUDI_BENCH_DATABASE_URL (default: a temporary SQLite file).
+
+CPU time per request is the process's (server thread and client together), so a busy machine inflates it far
+less than the wall time. To compare two versions on the same machine (issue 10: within 10% of the figures before
+a change), run the older one with DOUDI_BENCH_SAVE=before.json, then this one with DOUDI_BENCH_BASELINE=before.json:
+each page prints its CPU p50 against the saved one, OK within 10%.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -96,14 +102,16 @@ def _seed(url: str, n: int) -> None:
     engine.dispose()
 
 
-def _time(client: httpx.Client, paths: list[str]) -> list[float]:
-    out = []
+def _time(client: httpx.Client, paths: list[str]) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds of each request."""
+    wall, cpu = [], []
     for p in paths:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = client.get(p)
-        out.append((time.perf_counter() - t0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         assert r.status_code == 200, (p, r.status_code)
-    return out
+    return wall, cpu
 
 
 def _p(values: list[float], q: float) -> float:
@@ -137,15 +145,35 @@ def run() -> dict[str, Any]:
         _time(client, ["/inbox", "/cases", "/cases/1"])  # warm-up
         ref = None
         for name, paths in probes.items():
-            ms = _time(client, paths)
+            ms, cpu = _time(client, paths)
             p50, p95 = statistics.median(ms), _p(ms, 95)
             ref = ref or p95
-            results[name] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "x_reference_p95": round(p95 / ref, 1)}
+            results[name] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "cpu_p50_ms": round(
+                statistics.median(cpu), 2), "x_reference_p95": round(p95 / ref, 1)}
     print(f"cases bench ({results['backend']}, {n} cases, seeded in {seed_s:.1f}s, {reqs} requests per page):")
     for k, v in results.items():
         if isinstance(v, dict):
-            print(f"  {k:22s} p50 {v['p50_ms']:7.1f} ms   p95 {v['p95_ms']:7.1f} ms   ×{v['x_reference_p95']} /healthz")
+            print(f"  {k:22s} p50 {v['p50_ms']:7.1f} ms   p95 {v['p95_ms']:7.1f} ms   CPU p50 {v['cpu_p50_ms']:7.2f} ms"
+                  f"   ×{v['x_reference_p95']} /healthz")
+    _compare(results)
     return results
+
+
+def _compare(results: dict[str, Any]) -> None:
+    """Save the figures, or print each page's CPU time against a saved run (target: within 10%)."""
+    if saved := os.environ.get("DOUDI_BENCH_SAVE"):
+        Path(saved).write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    baseline = os.environ.get("DOUDI_BENCH_BASELINE")
+    if not baseline:
+        return
+    before = json.loads(Path(baseline).read_text())
+    print(f"  against {baseline} (target: CPU p50 within 10% of it):")
+    for k, v in results.items():
+        old = before.get(k)
+        if isinstance(v, dict) and isinstance(old, dict) and old.get("cpu_p50_ms"):
+            ratio = v["cpu_p50_ms"] / old["cpu_p50_ms"]
+            print(f"    {k:22s} CPU p50 {old['cpu_p50_ms']:7.2f} → {v['cpu_p50_ms']:7.2f} ms  ×{ratio:.2f}  "
+                  f"{'OK' if ratio <= 1.10 else 'MISSED'}")
 
 
 if __name__ == "__main__":

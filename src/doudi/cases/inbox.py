@@ -14,7 +14,7 @@ from doudi.auth.models import User
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import county_or_above
 from doudi.cases import service as svc
-from doudi.cases.models import Case, CaseStatus, CaseStep, StepStatus, Task, TaskStatus
+from doudi.cases.models import Case, CaseStatus, CaseStep, Task, TaskStatus
 from doudi.cases.procedure import rules_for
 from doudi.cases.steps import STEP_ACTION
 from doudi.core import clock
@@ -42,6 +42,11 @@ class InboxRow:
 CASE_ON_A_LIST = (defer(Case.proposed), defer(Case.declared), lazyload(Case.steps), lazyload(Case.decisions))
 
 overdue_clause = svc.overdue_clause  # one definition of "overdue" (cases.service.overdue_steps)
+
+
+# The columns an inbox line shows: plain rows, not cases with their steps and decisions loaded.
+ROW_COLUMNS = (Case.id, Case.case_no, Case.applicant_name, Case.area_code, Case.programs, CaseStep.key,
+               CaseStep.level, CaseStep.due_on, CaseStep.due_at)
 
 
 def effective_due() -> Any:
@@ -84,35 +89,33 @@ def inbox(session: Session, *, actor: Actor, today: date | None = None, page: in
         esc_any = late
         escalated = or_(escalated, esc_any) if escalated is not None else esc_any
     visible = or_(mine, escalated) if escalated is not None else mine
-    base = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
-        CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, visible)
-    if only == "overdue":
-        # Every overdue step in the area, whoever it waits for: the same steps the workbench card and the case
-        # list's 仅超时 filter count (cases.service.overdue_steps); those of others are marked as such.
-        base = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
-            CaseStep.id.in_(svc.overdue_steps(actor, today=today, at=now).with_only_columns(CaseStep.id)))
-    elif only == "near":
-        base = base.where(CaseStep.due_on >= today, CaseStep.due_on <= near)
+    near_clause = and_(CaseStep.due_on >= today, CaseStep.due_on <= near)
+    steps = svc.scoped(select(*ROW_COLUMNS).join(Case, Case.id == CaseStep.case_id), actor).where(
+        *svc.waiting_clauses())
+    # One pass over the area's waiting steps gives all three counts: the user's steps, those near their due date,
+    # and every overdue step in the area whoever it waits for (cases.service.overdue_steps: the same steps the
+    # workbench card and the case list's 仅超时 filter count).
     counts_stmt = svc.scoped(select(
-        func.count().filter(and_(CaseStep.due_on >= today, CaseStep.due_on <= near)),
-        func.count(),
-    ).select_from(CaseStep).join(Case, Case.id == CaseStep.case_id), actor).where(
-        CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, visible)
-    near_n, total_all = session.execute(counts_stmt).one()
-    overdue_n, _cases = svc.overdue_counts(session, actor=actor, today=today)
-    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+        func.count().filter(and_(visible, near_clause)),
+        func.count().filter(visible),
+        func.count().filter(late),
+    ).select_from(CaseStep).join(Case, Case.id == CaseStep.case_id), actor).where(*svc.waiting_clauses())
+    near_n, total_all, overdue_n = session.execute(counts_stmt).one()
+    # Each filter's total is one of those counts, so the page needs no count query of its own.
+    if only == "overdue":  # those of others are marked as such
+        base, total = steps.where(late), overdue_n
+    elif only == "near":
+        base, total = steps.where(visible, near_clause), near_n
+    else:
+        base, total = steps.where(visible), total_all
     # Hour-level deadlines (emergency aid) sort by their day, so they are not pushed below dated work.
     ordered = base.order_by(effective_due(), CaseStep.due_at, Case.id)
-    # The columns a line shows, not the ORM objects: a Case would bring its JSON declaration and assessment and
-    # select-in load every step and decision of the page's cases (most of the inbox's CPU time).
-    shown = ordered.with_only_columns(Case.id, Case.case_no, Case.applicant_name, Case.area_code, Case.programs,
-                                      CaseStep.key, CaseStep.level, CaseStep.due_on, CaseStep.due_at)
-    rows = session.execute(shown.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    rows = session.execute(ordered.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     out = []
-    for case_id, case_no, applicant, area_code, programs, key, level, due_on, due_at in rows:
-        is_mine = key in keys and (level != "county" or county_level)
-        out.append(InboxRow(case_id, case_no, applicant, area_code, key, svc.label(key), due_on, due_at,
-                            _state(due_on, due_at, today, near, now), not is_mine, list(programs)))
+    for r in rows:
+        is_mine = r.key in keys and (r.level != "county" or county_level)
+        out.append(InboxRow(r.id, r.case_no, r.applicant_name, r.area_code, r.key, svc.label(r.key), r.due_on,
+                            r.due_at, _state(r.due_on, r.due_at, today, near, now), not is_mine, list(r.programs)))
     return out, int(total), {"overdue": int(overdue_n), "near": int(near_n), "all": int(total_all)}
 
 
@@ -120,25 +123,26 @@ def _near_days(actor: Actor, today: date) -> Any:
     return rules_for(actor.area_code, today).near_due_workdays
 
 
-def open_tasks(session: Session, *, actor: Actor, limit: int = 50) -> list[tuple[Task, Case]]:
-    """Open follow-up tasks in the actor's area, earliest due first."""
+def open_tasks(session: Session, *, actor: Actor, limit: int = 50, case_id: int | None = None
+               ) -> list[tuple[Task, Case]]:
+    """Open follow-up tasks in the actor's area (of one case, when given), earliest due first."""
     actor.require("case.read")
     stmt = svc.scoped(select(Task, Case).join(Case, Case.id == Task.case_id), actor).where(
         Task.status == TaskStatus.OPEN)
-    rows = session.execute(stmt.options(*CASE_ON_A_LIST).order_by(Task.due_on).limit(limit)).all()
-    return [(t, c) for t, c in rows]
+    if case_id is not None:
+        stmt = stmt.where(Task.case_id == case_id)
+    return [(t, c) for t, c in session.execute(stmt.options(*CASE_ON_A_LIST).order_by(Task.due_on).limit(limit)).all()]
 
 
 def overdue_all(session: Session, *, actor: Actor, today: date | None = None, limit: int = 500) -> list[InboxRow]:
     """督办: every overdue active step in the actor's area, whoever it waits for (permission case.escalate)."""
     actor.require("case.escalate")
     today = today or clock.today()
-    stmt = svc.scoped(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id), actor).where(
-        CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN, overdue_clause(today, datetime.now(UTC)))
-    rows = session.execute(stmt.options(*CASE_ON_A_LIST).order_by(effective_due(), CaseStep.due_at, Case.id)
-                           .limit(limit)).all()
-    return [InboxRow(case.id, case.case_no, case.applicant_name, case.area_code, step.key, svc.label(step.key),
-                     step.due_on, step.due_at, "overdue", True, list(case.programs)) for step, case in rows]
+    stmt = svc.scoped(select(*ROW_COLUMNS).join(Case, Case.id == CaseStep.case_id), actor).where(
+        *svc.waiting_clauses(), overdue_clause(today, datetime.now(UTC)))
+    rows = session.execute(stmt.order_by(effective_due(), CaseStep.due_at, Case.id).limit(limit)).all()
+    return [InboxRow(r.id, r.case_no, r.applicant_name, r.area_code, r.key, svc.label(r.key), r.due_on, r.due_at,
+                     "overdue", True, list(r.programs)) for r in rows]
 
 
 def awaiting_acceptance(session: Session, *, actor: Actor, limit: int = 100) -> list[Case]:

@@ -137,8 +137,10 @@ class CaseStep(Versioned, Base):
     data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     basis: Mapped[str] = mapped_column(String(120), default="")  # the article that sets the deadline
 
-    __table_args__ = (Index("ix_case_steps_active_due", "status", "due_on"), one_of("status", StepStatus),
-                      one_of("level", StepLevel))
+    # ix_case_steps_waiting covers what the inbox and the overdue counts read of the waiting steps (migration 1700).
+    __table_args__ = (Index("ix_case_steps_active_due", "status", "due_on"),
+                      Index("ix_case_steps_waiting", "status", "case_id", "key", "level", "due_on", "due_at"),
+                      one_of("status", StepStatus), one_of("level", StepLevel))
 
 
 class ProgramDecision(Versioned, Base):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from doudi.core.calendar import WorkCalendar
 from doudi.core.dates import next_month, shift_months
-from doudi.policy.params import load_pack
+from doudi.policy.params import Pack, load_pack
 
 __all__ = ["add_months", "next_month"]
 
@@ -118,7 +119,12 @@ PROGRAM_STEP_PREFIX = "procedure.steps."
 
 def rules_for(area_code: str, on: date) -> Rules:
     """Read the procedure parameters for an area and date from its policy pack."""
-    pack = load_pack(area_code)
+    return _rules_for(load_pack(area_code), on)
+
+
+@lru_cache(maxsize=1024)
+def _rules_for(pack: Pack, on: date) -> Rules:
+    # Once per pack version and date: an edited pack file is a new Pack object (params.load_pack).
     values: dict[str, Any] = {field: pack.value(key, on=on) for field, key in PARAM_KEYS.items()}
     snapshot = pack.at(on)
     steps = {k.removeprefix(PROGRAM_STEP_PREFIX): list(v) for k, v in snapshot.items()

@@ -47,8 +47,12 @@ def overdue_steps(actor: Actor, *, today: date | None = None, at: datetime | Non
     """超时环节: the one definition the workbench card, the inbox and the case list's 仅超时 filter count — steps
     not done (active, of an open case) whose deadline has passed, in the actor's area. Selects (step id, case id)."""
     stmt = scoped(select(CaseStep.id, CaseStep.case_id).join(Case, Case.id == CaseStep.case_id), actor)
-    return stmt.where(CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN,
-                      overdue_clause(today or clock.today(), at or now()))
+    return stmt.where(*waiting_clauses(), overdue_clause(today or clock.today(), at or now()))
+
+
+def waiting_clauses() -> tuple[Any, ...]:
+    """A step waiting for someone: active, of an open case (for a query joining steps to their case)."""
+    return CaseStep.status == StepStatus.ACTIVE, Case.status == CaseStatus.OPEN
 
 
 def overdue_counts(session: Session, *, actor: Actor, today: date | None = None) -> tuple[int, int]:

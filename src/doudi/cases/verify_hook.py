@@ -61,9 +61,10 @@ def latest_request(session: Session, *, case: Case) -> Any:
     return session.scalars(stmt.order_by(VerificationRequest.id.desc()).limit(1)).first()
 
 
-def tracking_for(session: Session, *, case: Case) -> list[Any]:
-    """Per-source status of the case's verification (即时追踪), for staff pages and the citizen portal."""
-    req = latest_request(session, case=case)
+def tracking_for(session: Session, *, case: Case, request: Any = None) -> list[Any]:
+    """Per-source status of the case's verification (即时追踪), for staff pages and the citizen portal (pass
+    `request` when the caller has already read the latest one)."""
+    req = request if request is not None else latest_request(session, case=case)
     if req is None:
         return []
     # The caller has already checked that the user may see this case.

@@ -39,9 +39,10 @@ def inbox_items(session: Session, *, actor: Actor, today: date) -> list[InboxIte
             items.append(InboxItem(kind="转办督办", title=f"{agency}逾期未办结：{late.purpose}"[:80],
                                    url="/monitoring/referrals", due_on=late.due_on, overdue=True))
     if actor.can("referral.answer"):
-        for r in referrals.list_referrals(session, actor=actor)[:LIMIT]:
-            if r.status in (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED):
-                agency = AGENCIES.get(r.target_key, r.target_key)
-                items.append(InboxItem(kind="转办", title=f"{agency}：{r.purpose}"[:80],
-                                       url="/monitoring/referrals", due_on=r.due_on, overdue=r.due_on < today))
+        # Only the open ones, picked by the query: the first hundred of every referral could all be closed.
+        for r in referrals.list_referrals(session, actor=actor, limit=LIMIT,
+                                          statuses=(ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED)):
+            agency = AGENCIES.get(r.target_key, r.target_key)
+            items.append(InboxItem(kind="转办", title=f"{agency}：{r.purpose}"[:80],
+                                   url="/monitoring/referrals", due_on=r.due_on, overdue=r.due_on < today))
     return items

@@ -4,6 +4,7 @@ and result; the receiving agency's liaison sees only what is addressed to it. Ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -43,18 +44,21 @@ def create(session: Session, *, actor: Actor, warning: MonitorWarning, target_ki
     return r
 
 
-def list_referrals(session: Session, *, actor: Actor, status: str = "", warning_id: int | None = None
-                   ) -> list[Referral]:
-    """Referrals in the actor's area; an agency liaison sees only those addressed to its agency."""
+def list_referrals(session: Session, *, actor: Actor, status: str = "", warning_id: int | None = None,
+                   statuses: Sequence[ReferralStatus] = (), limit: int | None = None) -> list[Referral]:
+    """Referrals in the actor's area (earliest due first, at most `limit`); an agency liaison sees only those
+    addressed to its agency."""
     actor.require("referral.read")
     stmt = in_scope(select(Referral), actor, area=Referral.area_code,
                     org=(OrgKind.AGENCY, Referral.target_key) if actor.org_kind != OrgKind.PARTNER
                     else (OrgKind.PARTNER, Referral.target_key))
     if status:
         stmt = stmt.where(Referral.status == status)
+    if statuses:
+        stmt = stmt.where(Referral.status.in_(statuses))
     if warning_id is not None:
         stmt = stmt.where(Referral.warning_id == warning_id)
-    return list(session.scalars(stmt.order_by(Referral.due_on, Referral.id)))
+    return list(session.scalars(stmt.order_by(Referral.due_on, Referral.id).limit(limit)))
 
 
 def get_referral(session: Session, *, actor: Actor, referral_id: int) -> Referral:

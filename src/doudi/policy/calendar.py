@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from functools import lru_cache
 
 from doudi.core.calendar import CalendarData, WorkCalendar
-from doudi.policy.params import MissingParameter, load_pack
+from doudi.policy.params import MissingParameter, Pack, load_pack
 
 LATEST = date(9999, 12, 31)
 # The years whose fixed-date holidays are read from the pack; each value holds until the next.
@@ -15,7 +16,12 @@ FIXED_SINCE = (2014, 2025)
 
 def pack_calendar_data(region: str | None) -> CalendarData:
     """The State Council holiday data kept in the region's pack (national pack when no region is given)."""
-    pack = load_pack(region or "000000")
+    return _calendar_data(load_pack(region or "000000"))
+
+
+@lru_cache(maxsize=256)
+def _calendar_data(pack: Pack) -> CalendarData:
+    # Once per pack version: an edited pack file is a new Pack object (params.load_pack).
     try:
         years = pack.value("calendar.years", on=LATEST)
     except MissingParameter:

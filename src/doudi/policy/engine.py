@@ -96,8 +96,11 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     hh, mem = frames.households, frames.members
     problems: dict[str, str] | None = {} if skip_unconfigured else None
     county_region, packs, resolved = resolve(hh["area_code"].unique().to_list(), on, overrides, problems)
-    hh = hh.with_columns(pack_region=pl.col("area_code").str.slice(0, 6).replace_strict(county_region,
-                                                                                         return_dtype=pl.String))
+    if len(county_region) == 1:  # one county (a single case): its region as a constant, no lookup table
+        hh = hh.with_columns(pack_region=pl.lit(next(iter(county_region.values())), pl.String))
+    else:
+        hh = hh.with_columns(pack_region=pl.col("area_code").str.slice(0, 6).replace_strict(
+            county_region, return_dtype=pl.String))
     skipped = None
     if problems:
         bad = pl.col("pack_region").is_in(list(problems))
@@ -110,7 +113,7 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
         hh = hh.sort("household_id")
     if not mem["household_id"].is_sorted():
         mem = mem.sort("household_id", "member_idx")
-    if hh["household_id"].is_duplicated().any():
+    if hh.height > 1 and hh["household_id"].is_duplicated().any():
         raise ValueError("household_id 重复")
     regions = list(resolved)
     if not regions:

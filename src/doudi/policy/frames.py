@@ -114,6 +114,8 @@ _DEFAULTS: dict[str, object] = {
 
 
 def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    if _conforms(df, schema):  # a frame built to the schema (the JSON contract's): no query to run
+        return df
     cols = []
     for name, dtype in schema.items():
         default = _DEFAULTS.get(name)
@@ -123,6 +125,12 @@ def _conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
         else:
             cols.append(pl.lit(default, dtype).alias(name))
     return df.select(cols)
+
+
+def _conforms(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> bool:
+    """Whether the frame already has exactly the schema's columns and types, and no null where a default applies."""
+    return (df.columns == list(schema) and all(dtype == schema[name] for name, dtype in df.schema.items())
+            and not any(df.get_column(name).null_count() for name in schema if name in _DEFAULTS))
 
 
 def from_json(households: Sequence[HouseholdIn]) -> Frames:

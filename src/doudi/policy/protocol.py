@@ -182,6 +182,11 @@ class Program:
     person_sums: Callable[[Any], Mapping[str, tuple[pl.Expr, str]]] | None = None
 
 
+# Below this many rows a sparse mask is computed over every row at once: the same values, in one query
+# instead of three (a single household has a handful of members).
+SPARSE_FROM = 1024
+
+
 class Codes:
     """The ordered reason codes of one program; code i is bit i of the mask."""
 
@@ -208,6 +213,8 @@ class Codes:
         """The mask of :meth:`mask`, computed only on the rows where `rows` holds (0 elsewhere): most reasons
         concern few members (children with a status, disabled people, 特困 candidates)."""
         expr = self.mask(pairs)
+        if df.height < SPARSE_FROM:  # one query over every row costs less than picking the rows first
+            return df.select(pl.when(rows.fill_null(False)).then(expr).otherwise(0)).to_series().alias("")
         at = np.flatnonzero(df.select(rows.fill_null(False)).to_series().to_numpy())
         out = np.zeros(df.height, np.int64)
         if at.size:

@@ -66,10 +66,14 @@ class Segments:
         out = {}
         for name, (_, how) in exprs.items():
             col = values[name]
-            arr = col.cast(pl.Int64).to_numpy() if col.dtype == pl.Boolean else col.fill_null(0).to_numpy()
+            if col.dtype == pl.Boolean:
+                arr = col.cast(pl.Int64).to_numpy()
+            else:  # Series.fill_null runs a query of its own: only when there is a null to fill
+                arr = (col.fill_null(0) if col.null_count() else col).to_numpy()
             out[name] = pl.Series(name, self.reduce(arr, how))
         return out
 
     def broadcast(self, households: pl.DataFrame, columns: Mapping[str, str]) -> list[pl.Series]:
         """Household columns repeated onto their members (new name → household column)."""
-        return [households[src].gather(self.member_rows).alias(dst) for dst, src in columns.items()]
+        # Indexing gathers directly (Series.gather would run a query per column).
+        return [households[src][self.member_rows].alias(dst) for dst, src in columns.items()]
