@@ -129,3 +129,21 @@ def test_monitoring_warning_raises_one_reassessment(db: Session, w: World) -> No
     assert req.done_assessment_id is not None
     assert flows.reassess_from_monitoring(db, actor=w.sys, today=date(2026, 3, 11)) == 0
     assert len(db.scalars(select(ReassessmentRequest)).all()) == 1
+
+
+def test_an_idempotency_key_of_another_visit_is_refused(db: Session, w: World) -> None:
+    first = _visit(db, w, 2, person=w.person.id, giver=w.giver.id, start=(9, 0), end=(11, 0), lat=HOME_A[0],
+                   lon=HOME_A[1])
+    second = visits.schedule_visit(db, actor=w.sys, person_id=w.person.id, caregiver_id=w.giver.id, service="meal",
+                                   start=at(3, 9), end=at(3, 11))
+    with pytest.raises(Conflict, match="该幂等键已用于另一次签到"):
+        visits.check_in(db, actor=w.sys, visit_id=second.id, at=at(3, 9), latitude=HOME_A[0], longitude=HOME_A[1],
+                        key=f"i{first.id}")
+    visits.check_in(db, actor=w.sys, visit_id=second.id, at=at(3, 9), latitude=HOME_A[0], longitude=HOME_A[1],
+                    key="fresh-in")
+    with pytest.raises(Conflict, match="该幂等键已用于另一次签退"):
+        visits.check_out(db, actor=w.sys, visit_id=second.id, at=at(3, 11), latitude=HOME_A[0],
+                         longitude=HOME_A[1], key=f"o{first.id}", services_done=["meal"])
+    done = visits.check_out(db, actor=w.sys, visit_id=second.id, at=at(3, 11), latitude=HOME_A[0],
+                            longitude=HOME_A[1], key="fresh-out", services_done=["meal"])
+    assert (done.status, done.counted_minutes) == ("verified", 120)  # 09:00–11:00 at the home

@@ -59,7 +59,10 @@ def settle_month(session: Session, *, actor: Actor, month: date, today: date,
     seen = [p for p in providers(session, actor=actor) if provider_id is None or p.id == provider_id]
     done = dict(session.execute(select(CareSettlement.provider_id, CareSettlement.id).where(
         CareSettlement.month == month, CareSettlement.provider_id.in_([p.id for p in seen]))).all())
-    sums = _visit_sums(session, month, [p.id for p in seen if p.id not in done])
+    todo = [p for p in seen if p.id not in done]
+    for p in todo:  # before the read: waits for supervisors' reviews and late check-outs of its visits, then stops them
+        versions.claim(session, p, label="服务机构")
+    sums = _visit_sums(session, month, [p.id for p in todo])
     active = set(sums["provider_id"].to_list())
     created: list[CareSettlement] = []
     skipped: list[str] = []
@@ -69,8 +72,6 @@ def settle_month(session: Session, *, actor: Actor, month: date, today: date,
         elif p.id not in active:
             skipped.append(f"{p.name} {month:%Y年%m月} 无上门服务记录，无需结算")
         else:
-            # Claiming the provider serialises the settlement with supervisors' reviews of its visits.
-            versions.claim(session, p, label="服务机构")
             created.append(CareSettlement(provider_id=p.id, provider_key=p.key, area_code=p.area_code, month=month,
                                           visits=0, paid_minutes=0, unpaid_visits=0, hourly_rate=p.hourly_rate,
                                           amount_fen=0, status=SettlementStatus.CONFIRMED,

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor, OrgKind
@@ -194,17 +194,20 @@ def own_caregiver(session: Session, actor: Actor, v: CareVisit) -> None:
         raise ValidationFailed([FieldError("visit_id", "这不是您本人的上门服务，不能签到或签退")])
 
 
-def _recordable(session: Session, actor: Actor, visit_id: int) -> CareVisit:
-    """`get_visit` and `own_caregiver` for the phone's check-in/out, in one round trip when the account is the
-    visit's own caregiver (the usual case)."""
+def _recordable(session: Session, actor: Actor, visit_id: int, key_column: Any, key: str) -> tuple[CareVisit, bool]:
+    """`get_visit` and `own_caregiver` for the phone's check-in/out, and whether another visit already took the
+    idempotency key: one round trip when the account is the visit's own caregiver (the usual case)."""
     actor.require("care.read")
-    row = session.execute(select(CareVisit, Caregiver.user_id).join(Caregiver, Caregiver.id == CareVisit.caregiver_id)
+    other = aliased(CareVisit)
+    taken = select(other.id).where(getattr(other, key_column.key) == key, other.id != visit_id).exists()
+    row = session.execute(select(CareVisit, Caregiver.user_id, taken)
+                          .join(Caregiver, Caregiver.id == CareVisit.caregiver_id)
                           .where(CareVisit.id == visit_id)).first()
     if row is None or not actor.sees(row[0].area_code) or not actor.sees_org(OrgKind.PROVIDER, row[0].provider_key):
         raise NotFound(f"上门服务 {visit_id}")
     if actor.user_id is not None and row[1] != actor.user_id:
         own_caregiver(session, actor, row[0])
-    return row[0]
+    return row[0], bool(row[2])
 
 
 def _valid_point(lat: float | None, lon: float | None) -> None:
@@ -220,11 +223,10 @@ def check_in(session: Session, *, actor: Actor, visit_id: int, at: datetime, lat
     actor.require("care.record")
     if not key or len(key) > 64:
         raise ValidationFailed([FieldError("key", "缺少幂等键（每次提交的唯一编号，最多 64 位）")])
-    v = _recordable(session, actor, visit_id)
+    v, taken = _recordable(session, actor, visit_id, CareVisit.check_in_key, key)
     if v.check_in_key == key:
         return v  # the same submission again (a flaky network): already recorded
-    other = session.scalar(select(CareVisit.id).where(CareVisit.check_in_key == key))
-    if other is not None:
+    if taken:
         raise Conflict("该幂等键已用于另一次签到")
     _valid_point(latitude, longitude)
     if v.status != VisitStatus.SCHEDULED:
@@ -250,11 +252,10 @@ def check_out(session: Session, *, actor: Actor, visit_id: int, at: datetime, la
     actor.require("care.record")
     if not key or len(key) > 64:
         raise ValidationFailed([FieldError("key", "缺少幂等键（每次提交的唯一编号，最多 64 位）")])
-    v = _recordable(session, actor, visit_id)
+    v, taken = _recordable(session, actor, visit_id, CareVisit.check_out_key, key)
     if v.check_out_key == key:
         return v
-    other = session.scalar(select(CareVisit.id).where(CareVisit.check_out_key == key))
-    if other is not None:
+    if taken:
         raise Conflict("该幂等键已用于另一次签退")
     _valid_point(latitude, longitude)
     if v.status != VisitStatus.IN_PROGRESS or v.check_in_at is None:
