@@ -44,6 +44,7 @@ def care_objects(db: Session, *, village: str, person_id: int, household_id: int
     from doudi.care import visits
     from doudi.care.rules import local_time
     from doudi.cases.models import Enrollment
+    from doudi.core import clock
     from doudi.core.dates import month_start
     from doudi.registry.models import Person
 
@@ -64,7 +65,10 @@ def care_objects(db: Session, *, village: str, person_id: int, household_id: int
     p = _provider(db, village[:6], towns, today)
     giver = care.add_caregiver(db, actor=sys, provider_id=p.id, name="矩阵护理", area_code=village[:9])
     care.enroll_recipient(db, actor=sys, person_id=person_id, provider_id=p.id, latitude=HOME[0], longitude=HOME[1])
-    last = month_start(today) - timedelta(days=20)  # a day of last month
+    # The county's date: the check-in probe checks in at the server's now, which is a Beijing date (after 16:00
+    # UTC the UTC date is still the day before).
+    day = clock.today()
+    last = month_start(day) - timedelta(days=20)  # a day of last month
     done = visits.schedule_visit(db, actor=sys, person_id=person_id, caregiver_id=giver.id, service="meal",
                                  start=local_time(last, 9), end=local_time(last, 10))
     visits.check_in(db, actor=sys, visit_id=done.id, at=local_time(last, 9), latitude=HOME[0], longitude=HOME[1],
@@ -72,13 +76,13 @@ def care_objects(db: Session, *, village: str, person_id: int, household_id: int
     visits.check_out(db, actor=sys, visit_id=done.id, at=local_time(last, 10), latitude=HOME[0], longitude=HOME[1],
                      key=f"m-out-{done.id}", services_done=["meal"])
     flagged = visits.schedule_visit(db, actor=sys, person_id=person_id, caregiver_id=giver.id, service="meal",
-                                    start=local_time(today, 6), end=local_time(today, 7))
-    visits.check_in(db, actor=sys, visit_id=flagged.id, at=local_time(today, 6), latitude=None, longitude=None,
+                                    start=local_time(day, 6), end=local_time(day, 7))
+    visits.check_in(db, actor=sys, visit_id=flagged.id, at=local_time(day, 6), latitude=None, longitude=None,
                     key=f"m-in-{flagged.id}")
-    visits.check_out(db, actor=sys, visit_id=flagged.id, at=local_time(today, 7), latitude=None, longitude=None,
+    visits.check_out(db, actor=sys, visit_id=flagged.id, at=local_time(day, 7), latitude=None, longitude=None,
                      key=f"m-out-{flagged.id}", services_done=["meal"])
     todo = visits.schedule_visit(db, actor=sys, person_id=person_id, caregiver_id=giver.id, service="meal",
-                                 start=local_time(today, 8), end=local_time(today, 9))
+                                 start=local_time(day, 8), end=local_time(day, 9))
     return {"care_person": person_id, "care_giver": giver.id, "care_provider": p.id, "care_todo": todo.id,
             "care_flagged": flagged.id, "care_done": done.id, "care_last_month": f"{last:%Y-%m}"}
 
