@@ -35,7 +35,7 @@ def make_areas(session: Session) -> None:
 
 
 # The organisation an organisation role acts for, unless a test names another.
-DEFAULT_ORG = {"agency_liaison": "social_insurance", "care_provider": "ankang_care"}
+DEFAULT_ORG = {"agency_liaison": "social_insurance", "care_provider": "ankang_care", "partner": "probe_partner"}
 
 
 def make_user(session: Session, username: str, roles: list[str], area: str, **kw: object) -> User:

@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "doudi.payments.commands",
     "doudi.care.commands",
     "doudi.targeting.commands",
+    "doudi.charity.commands",
     "doudi.scale.commands",
 ]
 

@@ -43,6 +43,7 @@ API_MODULES = [
     "doudi.monitoring.views",
     "doudi.payments.views",
     "doudi.care.views",
+    "doudi.charity.views",
 ]
 PAGE_MODULES = [
     "doudi.auth.pages",
@@ -59,6 +60,8 @@ PAGE_MODULES = [
     "doudi.payments.pages",
     "doudi.care.pages",
     "doudi.targeting.pages",
+    "doudi.charity.pages",
+    "doudi.charity.portal",  # /m/charity: the citizen's consent
     "doudi.web.chain",  # 一户一条救助链 (/households/{id}/chain)
     "doudi.web.manual",
 ]

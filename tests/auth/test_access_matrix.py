@@ -27,11 +27,14 @@ from doudi.cases import applications, steps
 from doudi.cases.models import Enrollment
 from doudi.cases.schemas import ApplicationCreate
 from doudi.cases.service import active_step
+from doudi.charity import partners
+from doudi.charity.schemas import PartnerCreate
 from doudi.core.ids import build_id_number
 from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
 from tests.auth.probes_care import care_objects, care_probes
 from tests.auth.probes_cases import admin_probes, case_probes, import_probes, policy_probes, verification_probes
+from tests.auth.probes_charity import charity_probes, seed_charity
 from tests.auth.probes_monitoring import monitoring_probes, seed_monitoring
 from tests.auth.probes_payments import payment_objects, payment_probes
 from tests.cases.world import follow_engine
@@ -46,7 +49,7 @@ _seq = iter(range(500, 999))
 
 def probes() -> list:  # type: ignore[type-arg]
     return (all_probes() + case_probes() + policy_probes() + verification_probes() + import_probes() + admin_probes()
-            + payment_probes() + care_probes() + monitoring_probes())
+            + payment_probes() + care_probes() + monitoring_probes() + charity_probes())
 
 
 def _id(year: int, area: str) -> str:
@@ -120,6 +123,7 @@ def _target(db: Session, scope: str, village: str, peer_area: str) -> Target:
         **seed_monitoring(db, household_id=hh.id, person_id=head.person_id, id_number=head.person.id_number,
                           village=village, tag=tag),
     }
+    extra.update(seed_charity(db, household_id=hh.id, village=village, tag=tag))
     extra.update(payment_objects(db, scope=scope, village=village, household_id=hh.id, today=today))
     extra.update(care_objects(db, village=village, person_id=head.person_id, household_id=hh.id, today=today,
                               towns=[TOWN_C] if village.startswith("4407") else [TOWN_A, TOWN_B]))
@@ -132,6 +136,9 @@ def world(db: Session, app) -> Iterator[tuple[list[Target], object]]:  # type: i
     make_areas(db)
     upsert_areas(db, rows=[AreaRow(TOWN_C, "台城街道", True, "synthetic"),
                            AreaRow(VILLAGE_C1, "城东", True, "synthetic")])
+    partners.create(db, actor=SYSTEM, data=PartnerCreate(  # the partner role's organisation must be registered
+        key="probe_partner", name="探针机构", kind="charity", area_code="370784", offers=["cash"],
+        capacity={"cash": 1}))
     targets = [_target(db, "own", VILLAGE_A1, TOWN_A), _target(db, "other_town", VILLAGE_B1, TOWN_B),
                _target(db, "other_county", VILLAGE_C1, TOWN_C)]
     db.commit()

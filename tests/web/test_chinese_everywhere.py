@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from doudi.auth.models import User
 from doudi.care.models import CareProvider as Provider
+from doudi.charity.models import Partner
 from doudi.config import Settings
 from doudi.core import storage
 from doudi.db.engine import make_engine, session_scope
@@ -36,7 +37,7 @@ def _identifiers(settings: Settings) -> frozenset[str]:
     engine = make_engine(settings.database_url)
     with session_scope(engine) as s:
         names = set(s.scalars(select(User.username))) | set(s.scalars(select(User.org_key).where(
-            User.org_key.is_not(None)))) | set(s.scalars(select(Provider.key)))
+            User.org_key.is_not(None)))) | set(s.scalars(select(Provider.key))) | set(s.scalars(select(Partner.key)))
     engine.dispose()
     return frozenset({str(n) for n in names} | {"testclient"})
 

@@ -20,6 +20,7 @@ ROLES = (
     "verification_officer",
     "care_provider",
     "agency_liaison",
+    "partner",
     "auditor",
     "admin",
 )
@@ -30,11 +31,12 @@ class OrgKind(StrEnum):
 
     AGENCY = "agency"  # a government agency that sends a data feed: its data-source key
     PROVIDER = "provider"  # a care provider organisation
-    PARTNER = "partner"  # a charity or social organisation (the charity domain, later)
+    PARTNER = "partner"  # a charity, social-work organisation, company or community group (charity domain)
 
 
 # Roles that act for an organisation: such a user sees only what is addressed to it.
-ROLE_ORG: dict[str, OrgKind] = {"agency_liaison": OrgKind.AGENCY, "care_provider": OrgKind.PROVIDER}
+ROLE_ORG: dict[str, OrgKind] = {"agency_liaison": OrgKind.AGENCY, "care_provider": OrgKind.PROVIDER,
+                                "partner": OrgKind.PARTNER}
 
 
 @lru_cache

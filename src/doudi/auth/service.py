@@ -61,7 +61,7 @@ def create_user(
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         errors.append(FieldError("role", f"未知角色 {unknown or '(空)'}；可选: {', '.join(ROLES)}"))
-    org_kind, org_key, org_errors = resolve_org(roles, org)
+    org_kind, org_key, org_errors = resolve_org(roles, org, session=session)
     errors.extend(org_errors)
     if session.get(Area, area_code) is None:
         errors.append(FieldError("area", f"区划 {area_code} 不存在"))
@@ -279,7 +279,7 @@ def update_user(
         errors.append(FieldError("user", "不能停用自己或取消自己的管理员角色"))
     # The organisation follows the roles: checked whenever either changes.
     org_kind, org_key, org_errors = resolve_org(list(roles if roles is not None else user.roles),
-                                                org if org is not None else user.org_key)
+                                                org if org is not None else user.org_key, session=session)
     if roles is not None or org is not None:
         errors.extend(org_errors)
     if errors:

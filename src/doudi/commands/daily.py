@@ -14,6 +14,7 @@ DAILY_JOBS: list[str] = [
     "doudi.monitoring.jobs",
     "doudi.payments.jobs",  # the month's payment rolls, in the window the pack sets (after monitoring's stops)
     "doudi.care.daily",  # no-shows, ended entitlements, yearly reviews
+    "doudi.charity.jobs",  # unanswered proposals expire, overdue needs escalate (督办)
     "doudi.audit.jobs",  # a signed checkpoint of the audit chain's head in the file store
 ]
 

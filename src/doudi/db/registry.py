@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "doudi.caseload.models",
     "doudi.payments.models",
     "doudi.care.models",
+    "doudi.charity.models",
 ]
 
 

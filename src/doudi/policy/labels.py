@@ -63,6 +63,7 @@ PARTS: dict[str, str] = {
     "plan": "计划", "price_subsidy": "价格临时补贴", "procedure": "办理程序", "property": "财产",
     "provincial": "省级", "publicity_days": "公示天数", "real_estate": "不动产",
     "reassessment": "复评", "reassessment_workdays": "复评工作日", "referral": "转介", "refs": "依据",
+    "charity": "慈善衔接", "partner": "合作机构", "response_workdays": "答复工作日",
     "rejection_notice_workdays": "不予批准告知工作日", "relative_poverty": "相对贫困人口帮扶",
     "reserve": "备用金", "review": "复核", "review_overdue": "复核逾期",
     "rigid_expense_deduction_share": "刚性支出扣减比例", "rigid_expense_hardship": "刚性支出困难家庭",

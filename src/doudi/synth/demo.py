@@ -26,6 +26,7 @@ from doudi.auth.permissions import role_labels, system_actor
 from doudi.bootstrap import init_database
 from doudi.caseload.importer import import_enrollments
 from doudi.cases.demo import seed_demo_cases
+from doudi.charity.demo import ensure_partners
 from doudi.config import Settings
 from doudi.core import clock
 from doudi.db.engine import session_scope
@@ -122,6 +123,7 @@ def ensure_accounts(engine: Engine, accounts: list[DemoAccount]) -> list[str]:
     with session_scope(engine) as session:
         _ensure_demo_areas(session, {a.area_code for a in accounts})
         existing = set(session.scalars(select(User.username).where(User.username.in_([a.username for a in accounts]))))
+        ensure_partners(session)  # partner accounts are checked against the partner register
         for a in accounts:
             if a.username in existing:
                 continue
@@ -145,6 +147,7 @@ DOMAIN_DEMOS: list[str] = [
     "doudi.monitoring.demo",
     "doudi.payments.demo",  # recipients with accounts, a reconciled roll and rolls to approve
     "doudi.care.demo",  # providers, assessed persons, verified and flagged visits, a settled month
+    "doudi.charity.demo",  # partners, consents and needs at every status
 ]
 
 

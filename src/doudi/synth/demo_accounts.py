@@ -28,7 +28,7 @@ class DemoAccount:
 
 # (username, role, level, full name); level picks the area: county, township (001) or its first village (001).
 # The liaison works for the human-resources and social-security bureau (its social-insurance feed).
-ORGS = {"liaison": "social_insurance", "care": "ankang_care"}
+ORGS = {"liaison": "social_insurance", "care": "ankang_care", "partner": "cixin_fund"}
 _SPEC = (
     ("county", "county_officer", "county", "县民政局 李审核"),
     ("verifier", "verification_officer", "county", "县核对中心 张核对"),
@@ -39,6 +39,7 @@ _SPEC = (
     ("approver", "township_approver", "township", "新安街道 刘审批"),
     ("care", "care_provider", "township", "安康养老服务中心 陈照料"),
     ("village", "village_assistant", "village", "村协理员 吴协理"),
+    ("partner", "partner", "county", "慈心公益基金会 郑联络"),
 )
 
 

@@ -171,25 +171,29 @@ def resolve_batch(session: Session, *, actor: Actor, batch_id: int) -> ResolveOu
         areas = dict(zip(persons["record_id"].to_list(), persons["area_code"].to_list(), strict=True))
         review = _unrefused(result.review.join(plain, left_on="left_id", right_on="record_id"), refused)
         double = _unrefused(result.double.join(identities, left_on="left_id", right_on="record_id"), refused)
-        found: list[DoubleRegistration] = []
+        items: list[tuple[LinkReview, dict[str, Any]]] = []
         for kind, frame in ((ReviewKind.MATCH, review), (ReviewKind.DOUBLE_REGISTRATION, double)):
             for r in frame.iter_rows(named=True):
-                item = LinkReview(
+                items.append((LinkReview(
                     batch_id=batch_id, source_key=batch.source_key, row_numbers=list(r["rows"]),
                     record={k: r[k] for k in IDENTITY}, candidate_person_id=int(r["right_id"]),
                     area_code=areas.get(r["right_id"], ""), probability=float(r["match_probability"]),
                     status=ReviewStatus.PENDING, kind=kind, id_kind=r["id_kind"] or "",
-                    evidence=json.loads(r["evidence"] or "{}"))
-                session.add(item)
-                session.execute(update(FeedRecord).where(FeedRecord.batch_id == batch_id,
-                                                         FeedRecord.row_number.in_(list(r["rows"])))
-                                .values(match_method=MatchMethod.REVIEW, probability=float(r["match_probability"])))
-                if kind == ReviewKind.DOUBLE_REGISTRATION:
-                    session.flush()
-                    found.append(DoubleRegistration(
-                        review_id=item.id, batch_id=batch_id, source_key=batch.source_key,
-                        row_numbers=tuple(r["rows"]), person_id=int(r["right_id"]), area_code=item.area_code,
-                        name=r["name"] or "", id_given=r["id_given"] or "", probability=item.probability))
+                    evidence=json.loads(r["evidence"] or "{}")), r))
+        session.add_all([item for item, _ in items])
+        session.flush()  # one multi-row insert; the ids name the double registrations below
+        queued = pl.concat([f.select("rows", "match_probability") for f in (review, double)]).explode("rows")
+        if queued.height:
+            write_frame(session, FeedRecord, queued.select(
+                pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.col("rows").alias("row_number"),
+                pl.col("match_probability").alias("probability"),
+                pl.lit(MatchMethod.REVIEW.value).alias("match_method")),
+                mode="update", match=["batch_id", "row_number"])
+        found = [DoubleRegistration(
+            review_id=item.id, batch_id=batch_id, source_key=batch.source_key, row_numbers=tuple(r["rows"]),
+            person_id=int(r["right_id"]), area_code=item.area_code, name=r["name"] or "",
+            id_given=r["id_given"] or "", probability=item.probability)
+            for item, r in items if item.kind == ReviewKind.DOUBLE_REGISTRATION]
         out.review_identities = review.height
         out.double_registrations = double.height
         events.announce(session, actor=actor, found=found)

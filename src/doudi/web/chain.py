@@ -24,6 +24,7 @@ CHAIN_SOURCES: list[str] = [
     "doudi.cases.chain",  # applications, decisions, enrollments and their changes
     "doudi.monitoring.chain",  # warnings and dispositions, referrals and results
     "doudi.payments.chain",  # payments
+    "doudi.charity.chain",  # needs passed to social forces, matches and help delivered
     "doudi.care.chain",  # home care: self-care assessments, visits month by month, the end of care
 ]
 

@@ -16,6 +16,7 @@ INBOX_SOURCES: list[str] = [
     "doudi.monitoring.inbox",
     "doudi.payments.jobs",  # rolls to approve
     "doudi.care.inbox",  # flagged visits, re-assessments due, open complaints
+    "doudi.charity.inbox",  # needs to confirm or re-match; a partner's needs to answer
 ]
 
 

@@ -1,0 +1,1 @@
+"""Social forces: partners, needs and matching, the charity fund and social-work support."""
