@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -62,7 +63,7 @@ def main() -> None:
         errors: Counter[str] = Counter()
         violations: Counter[str] = Counter()
         sent = 0
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         def sender(operation: Any) -> Any:
             @seed(SEED)
             @settings(max_examples=per_op, deadline=None, database=None, phases=[Phase.generate],
@@ -87,12 +88,22 @@ def main() -> None:
 
             return send
 
-        for operation in operations:
+        took: dict[str, float] = {}
+        for done, operation in enumerate(operations, 1):
+            t_op = time.perf_counter()
             sender(operation)()
-        elapsed = time.perf_counter() - started
+            took[operation.label] = time.perf_counter() - t_op
+            # Progress on stderr: a long run on a shared machine shows how far it got.
+            print(f"{done}/{len(operations)} operations, {sent:,} requests, "
+                  f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         engine.dispose()
     print(f"schemathesis {schemathesis.__version__}, seed {SEED}: {sent:,} requests over {len(operations)} "
-          f"operations in {elapsed:.0f} s ({sent / elapsed:.0f} req/s, {elapsed * 1000 / max(sent, 1):.1f} ms each)")
+          f"operations in {elapsed:.0f} s ({sent / elapsed:.0f} req/s, {elapsed * 1000 / max(sent, 1):.1f} ms each); "
+          f"CPU {cpu:.0f} s ({cpu * 1000 / max(sent, 1):.1f} ms each)")
+    print(f"database: scratch SQLite file; input: the OpenAPI document of /api/v1, {per_op:,} cases per operation")
+    print("slowest operations: " + "; ".join(f"{label} {sec:.0f} s" for label, sec in
+                                            sorted(took.items(), key=lambda kv: -kv[1])[:3]))
     print("status codes: " + ", ".join(f"{k}×{v:,}" for k, v in sorted(statuses.items())))
     server_errors = sum(errors.values())
     print(f"server errors: {server_errors} (target 0: {'OK' if server_errors == 0 else 'MISSED'})")

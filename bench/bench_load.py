@@ -16,6 +16,7 @@ counted apart, not as errors. Size: DOUDI_BENCH_LOAD_HOUSEHOLDS (300) demo house
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -115,6 +116,24 @@ def _health(base: str, stop: float, tally: Tally) -> None:
             time.sleep(0.1)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children (the server's workers)."""
+    # Imported here: psutil is needed by the benchmarks only.
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):  # a worker that just ended
+            t = proc.cpu_times()
+            total += t.user + t.system
+    return total
+
+
 def _prepare(url: str, data_dir: Path) -> dict[str, str]:
     env = {**os.environ, "DOUDI_DATABASE_URL": url, "DOUDI_DATA_DIR": str(data_dir), "DOUDI_SECRET_KEY": "bench",
            "DOUDI_AUDIT_KEY": "bench", "DOUDI_LOG_LEVEL": "WARNING", "DOUDI_DEMO": "true"}
@@ -161,12 +180,13 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
         threads = [threading.Thread(target=_client, args=(base, token, cases, households, stop, tally, i))
                    for i in range(CLIENTS)]
         threads.append(threading.Thread(target=_health, args=(base, stop, tally)))
-        started = time.perf_counter()
+        started, server_cpu0, own_cpu0 = time.perf_counter(), _cpu_seconds(server.pid), time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
+        server_cpu, own_cpu = _cpu_seconds(server.pid) - server_cpu0, time.process_time() - own_cpu0
         ingest_rc = ingest.wait(timeout=600) if ingest is not None else None
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -178,7 +198,7 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
     served = sum(len(v) for k, v in tally.ms.items() if k != "healthz")
     errors = sum(tally.errors.values())
     out = {"label": label, "workers": workers, "rps": served / elapsed, "errors": errors, "requests": served,
-           "conflicts": tally.conflicts, "ingest_rc": ingest_rc}
+           "conflicts": tally.conflicts, "ingest_rc": ingest_rc, "server_cpu_ms": server_cpu * 1000 / max(served, 1)}
     print(f"{label}: {served:,} requests in {elapsed:.0f} s by {CLIENTS} clients, {workers} server process(es): "
           f"{served / elapsed:.0f} req/s; errors {errors}"
           f" (target 0: {'OK' if errors == 0 else 'MISSED'}); 409 conflicts {tally.conflicts}; "
@@ -190,6 +210,10 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
               f"p95 {_pct(ms, 0.95):7.1f} ms")
     for what, n in sorted(tally.errors.items()):
         print(f"  error: {what} ×{n}")
+    # On a shared machine wall time depends on the neighbours; CPU per request does much less.
+    print(f"  CPU: server {server_cpu:.0f} s ({server_cpu / elapsed:.2f} cores, {out['server_cpu_ms']:.1f} ms per "
+          f"request); load clients {own_cpu:.0f} s ({own_cpu / elapsed:.2f} cores) on {os.cpu_count()} cores; "
+          f"database server not counted; load average {os.getloadavg()[0]:.1f}")
     h50 = statistics.median(tally.ms["healthz"]) if tally.ms["healthz"] else float("nan")
     i50 = statistics.median(tally.ms["inbox"]) if tally.ms["inbox"] else float("nan")
     print(f"  reference /healthz under the same load p50 {h50:.1f} ms → inbox / healthz = {i50 / h50:.1f}×")

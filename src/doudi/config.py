@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(default=False, description="Set the Secure flag; turn on behind HTTPS.")
     otp_provider: str = Field(default="log", description="One-time code sender: 'log' or a dotted path.")
     timezone: str = Field(default="Asia/Shanghai", description="Times are stored in UTC and shown in this zone.")
+    feed_max_rows: int = Field(default=20_000_000, gt=0, description="Data rows one feed file may hold through "
+                               "the command line (a year of a large county's monthly tax rows).")
+    feed_upload_max_rows: int = Field(default=1_000_000, gt=0, description="Data rows one feed uploaded through "
+                                      "the console or API may hold; a compressed Parquet or XLSX can carry "
+                                      "far more rows than its size suggests.")
     host: str = "127.0.0.1"
     port: int = 8000
 

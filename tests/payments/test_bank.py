@@ -3,8 +3,9 @@ pain.002 rejection re-issued after the account is fixed, a CSV return with bad r
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+import polars as pl
 import pytest
 from lxml import etree
 from sqlalchemy import select
@@ -167,3 +168,17 @@ def test_csv_return_read_column_wise_as_row_by_row() -> None:
         ("invalid", None), ("returned", 500), ("invalid", None), ("rejected", 710)]
     assert fast["message"].to_list()[2:5] == ["账户已销户", "金额 '1e3' 格式不正确", "银行原因代码 ZZ99"]
     assert fast["message"].to_list()[-1] == "户名不符"
+
+
+def test_pain001_escapes_hostile_text_and_refuses_malformed() -> None:
+    """Markup and control characters in a payee's name stay text; a document that is not well-formed is refused."""
+    lines = pl.DataFrame({"end_to_end_id": ["DD1-1"], "payee_name": ["张<三>&\x01李"],
+                          "account_no": ["6230123456789012"], "bank_name": ["甲&乙银行"], "amount_fen": [53701]})
+    data = bank.pain001(lines, msg_id="DD1-0001-P", created=datetime(2026, 1, 10, 8), execution=date(2026, 1, 10),
+                        debtor_account="370784000000", memo="2026年01月社会救助金")
+    assert bank.validate_pain001(data) == []
+    doc = etree.fromstring(data)
+    assert doc.findtext(".//p:Cdtr/p:Nm", namespaces=NS) == "张<三>&李"  # \x01 dropped, the rest kept as text
+    assert doc.findtext(".//p:InstdAmt", namespaces=NS) == "537.01"  # 53701 fen
+    with pytest.raises(etree.XMLSyntaxError):
+        bank.well_formed(b"<Document><a></Document>")

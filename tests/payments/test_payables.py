@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from doudi.auth.permissions import system_actor
 from doudi.care import service as care
 from doudi.care.models import CareSettlement
-from doudi.payments import payables, service, subsidy
+from doudi.payments import bank, payables, service, subsidy
 from doudi.payments.models import LineStatus, PaymentLine, SubsidyShare
 from tests.factories import TOWN_A, VILLAGE_A1, make_household
+from tests.payments.test_http import _login
 from tests.payments.world import COUNTY, account, enroll, make_staff
 
 MARCH, APRIL, MAY = date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1)
@@ -90,3 +91,58 @@ def test_subsidy_once_per_person_across_groups(db: Session) -> None:
         db.add(SubsidyShare(line_id=line_id, person_id=spouse.id, month=date(2022, 9, 1),
                             via_program="extreme_poverty"))
         db.flush()
+
+
+def _two_providers_paid(db: Session) -> tuple[int, list[CareSettlement], CareSettlement]:
+    """Providers A and B settled for March and paid by April's provider roll, approved and sent as pain.001 files
+    of one transaction each; A's April settlement is not on a roll yet."""
+    staff = make_staff(db)
+    sys = system_actor()
+    settled: list[CareSettlement] = []
+    for key, name, fen in (("care_a", "甲照护中心", 10038), ("care_b", "乙照护中心", 7300)):
+        p = care.create_provider(db, actor=sys, key=key, name=name, area_code=COUNTY, contract_no=f"AQ-{key}",
+                                 contract_from=date(2026, 1, 1), contract_to=date(2026, 12, 31), townships=[TOWN_A],
+                                 services=["meal"], hourly_rate=Decimal("36.50"))
+        account(db, payables.payee_key(p.id), f"62305555666677{len(settled):02d}", area=COUNTY, name=name)
+        # A: 165 min × 36.50 元/h = 100.375 → 100.38 元; B: 120 min × 36.50 元/h = 73.00 元.
+        settled.append(_settlement(db, p.id, key, MARCH, 165 if key == "care_a" else 120, fen))
+    later = _settlement(db, settled[0].provider_id, "care_a", APRIL, 60, 3650)  # 60 min × 36.50 元/h = 36.50 元
+    roll = service.generate_roll(db, actor=staff.preparer, county=COUNTY, month=APRIL, program=payables.PROGRAM)
+    service.approve_roll(db, actor=staff.checker, roll_id=roll.id, version=roll.version)
+    bank.export_roll(db, actor=staff.checker, roll_id=roll.id, fmt="pain001", max_per_file=1)
+    return roll.id, settled, later
+
+
+def test_settlement_linked_to_its_roll_and_bank_file(db: Session) -> None:
+    roll_id, settled, later = _two_providers_paid(db)
+    lines = {ln.settlement_id: ln for ln in db.scalars(select(PaymentLine).where(PaymentLine.roll_id == roll_id))}
+    # A cap of one transaction makes one file per line, in line-id order: the lower line id is in file 1.
+    first, second = sorted(lines.values(), key=lambda ln: ln.id)
+    expected_seq = {first.settlement_id: 1, second.settlement_id: 2}
+    got = payables.settlement_payments(db, actor=system_actor())
+    rows = {r["settlement_id"]: r for r in got.iter_rows(named=True)}
+    assert set(rows) == {settled[0].id, settled[1].id, later.id}
+    for s in settled:
+        seq = expected_seq[s.id]
+        assert (rows[s.id]["roll_id"], rows[s.id]["line_id"], rows[s.id]["line_status"]) == (
+            roll_id, lines[s.id].id, LineStatus.PENDING)
+        assert (rows[s.id]["file_seq"], rows[s.id]["file_msg_id"]) == (seq, f"DD{roll_id}-{seq:04d}-P")
+    assert rows[later.id]["roll_id"] is None and rows[later.id]["file_msg_id"] is None  # April is paid in May
+    assert got["settlement_id"][0] == later.id  # newest month first
+    march = payables.settlement_payments(db, actor=system_actor(), month=MARCH)
+    assert sorted(march["settlement_id"].to_list()) == sorted(s.id for s in settled)
+
+
+def test_settlements_page_links_roll_and_file(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    roll_id, _, _ = _two_providers_paid(db)
+    _login(client, "pay_checker")
+    page = client.get("/payments/settlements?month=2026-03")
+    assert page.status_code == 200
+    assert page.text.count(f'href="/payments/rolls/{roll_id}"') == 2  # both March settlements, one roll
+    for seq in (1, 2):
+        assert f'href="/payments/rolls/{roll_id}#file-{seq}"' in page.text and f"DD{roll_id}-{seq:04d}-P" in page.text
+    assert "甲照护中心" in page.text and "乙照护中心" in page.text and "100.38" in page.text
+    assert client.get("/payments/settlements").text.count("尚未编入花名册") == 1  # A's April settlement
+    roll = client.get(f"/payments/rolls/{roll_id}")
+    assert 'id="file-1"' in roll.text and 'id="file-2"' in roll.text
+    assert client.get("/payments/settlements?month=2026-13").status_code == 422

@@ -20,7 +20,7 @@ ALLOWED = frozenset({
     "doudi",  # the product's name beside 兜底
     "Excel", "PDF", "XLSX", "xlsx", "CSV", "csv", "Parquet", "parquet", "JSON", "ZIP", "PNG", "JPG", "JPEG",
     "ISO", "GB", "GBT", "API", "ID", "IP", "OK", "Swagger",
-    "kg", "km", "kWh", "m",  # units
+    "kg", "km", "kWh", "m", "KB", "MB",  # units
     "pain",  # ISO 20022 message names (pain.001) appear in bank file names
     "YYYY", "MM", "DD",  # the date format a field asks for (应为 YYYY-MM-DD 日期)
 })

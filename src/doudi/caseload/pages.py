@@ -18,6 +18,7 @@ from doudi.caseload.importer import import_enrollments
 from doudi.caseload.templates import KINDS, template_xlsx
 from doudi.core.errors import DoudiError, FieldError, NotFound, ValidationFailed
 from doudi.core.excel import MEDIA_TYPE, to_bytes
+from doudi.core.uploads import CHUNK, MAX_UPLOAD
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep, Uploaded, upload_field
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry.facts_import import import_facts
@@ -28,7 +29,8 @@ from doudi.web.render import render
 
 router = APIRouter(include_in_schema=False)
 SUFFIXES = {".csv", ".xlsx", ".xlsm", ".parquet"}
-MAX_UPLOAD = 500 * 1024 * 1024  # a large county's facts
+# The console's one upload cap (the file is held in memory while it is read); larger files go through the
+# command line (doudi import), which reads them from disk.
 UploadDep = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_UPLOAD))]
 PAGE_KINDS = {k: v for k, v in KINDS.items() if k != "areas"}  # areas have their own page (/admin/areas)
 
@@ -69,7 +71,7 @@ def import_form(request: Request, kind: str, actor: PageActor) -> Response:
     """Upload form of one import kind."""
     actor.require("import.run")
     return render(request, "caseload/imports.html", {"kinds": PAGE_KINDS, "kind": _kind(kind), "result": None,
-                                                     "errors": []})
+                                                     "errors": [], "max_mb": MAX_UPLOAD // CHUNK})
 
 
 @router.post("/imports/{kind}")
@@ -78,7 +80,8 @@ def import_run(request: Request, kind: str, session: SessionDep, settings: Setti
     """Preview (`?dry_run=1`: nothing written) or import the file; bad rows are listed with row, field and reason."""
     actor.require("import.run")
     kind = _kind(kind)
-    ctx: dict[str, Any] = {"kinds": PAGE_KINDS, "kind": kind, "dry_run": dry_run, "errors": []}
+    ctx: dict[str, Any] = {"kinds": PAGE_KINDS, "kind": kind, "dry_run": dry_run, "errors": [],
+                           "max_mb": MAX_UPLOAD // CHUNK}
     try:
         name = file.filename or "upload.csv"
         if Path(name).suffix.lower() not in SUFFIXES:

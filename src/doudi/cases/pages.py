@@ -31,7 +31,7 @@ from doudi.cases import (
     verify_hook,
 )
 from doudi.cases import service as svc
-from doudi.cases.models import Case, Enrollment, Notice, TemporaryGrant
+from doudi.cases.models import Case, Enrollment, Notice, Task, TaskStatus, TemporaryGrant
 from doudi.cases.notices import PROGRAM_LABELS
 from doudi.cases.procedure import OUTCOME_LABELS, STEP_LABELS
 from doudi.cases.schemas import ApplicationCreate
@@ -222,7 +222,9 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
         "proposal": applications.proposal_summary(case), "rules": rules, "today": clock.today(),
         "warnings": svc.calendar_for(case.area_code).warnings_for(case.accepted_on or clock.today(),
                                                                   case.extended_to or case.due_on or clock.today()),
-        "tasks": [t for t, c in inbox.open_tasks(session, actor=actor) if c.id == case.id],
+        # This case's own open tasks (the case is already in the actor's area): not the area's first 50 filtered.
+        "tasks": list(session.scalars(select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.OPEN)
+                                      .order_by(Task.due_on))),
         "enrollments": list(session.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id))),
         "vreq": verify_hook.latest_request(session, case=case), "vtracks": verify_hook.tracking_for(session, case=case),
         "linked": session.get(Case, case.linked_case_id) if case.linked_case_id else None,

@@ -12,6 +12,7 @@ from doudi.core import clock
 # Each module exposes `daily(session, *, today) -> str`, one line of Chinese summary; domains append theirs.
 DAILY_JOBS: list[str] = [
     "doudi.monitoring.jobs",
+    "doudi.monitoring.escalation",  # referrals unanswered past their due date raised to the county
     "doudi.payments.jobs",  # the month's payment rolls, in the window the pack sets (after monitoring's stops)
     "doudi.care.daily",  # no-shows, ended entitlements, yearly reviews
     "doudi.charity.jobs",  # unanswered proposals expire, overdue needs escalate (督办)

@@ -44,7 +44,7 @@ def start_application(session: Session, *, actor: Actor, warning_id: int, versio
     """Turn a lead (or any warning whose rule allows “start an application”) into an application of channel
     主动发现 for the household, and dispose the warning with it; the case id is kept on the warning."""
     actor.require("case.create")
-    w = service.get_warning(session, actor=actor, warning_id=warning_id)
+    w = service.owned_warning(session, actor=actor, warning_id=warning_id)
     if w.status == WarningStatus.CLOSED or w.case_id is not None:
         raise Conflict(f"预警 {w.id} 已关闭或已转为申请")
     if w.household_id is None:

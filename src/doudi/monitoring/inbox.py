@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import in_scope
+from doudi.auth.scope import county_or_above, in_scope
 from doudi.monitoring import referrals
 from doudi.monitoring.labels import AGENCIES
-from doudi.monitoring.models import MonitorWarning, ReferralStatus, WarningStatus
+from doudi.monitoring.models import MonitorWarning, Referral, ReferralStatus, WarningStatus
 from doudi.web.inbox_sources import InboxItem
 
 LIMIT = 100
@@ -29,6 +29,15 @@ def inbox_items(session: Session, *, actor: Actor, today: date) -> list[InboxIte
             overdue = w.due_on < today
             items.append(InboxItem(kind="预警督办" if overdue else "预警", title=f"{w.person_name}：{w.reason}"[:80],
                                    url=f"/monitoring/{w.id}", due_on=w.due_on, overdue=overdue))
+    if actor.can("referral.read") and not actor.org_scoped and county_or_above(actor):
+        escalated = (in_scope(select(Referral), actor, area=Referral.area_code)
+                     .where(Referral.escalated_on.is_not(None),
+                            Referral.status.in_([ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED]))
+                     .order_by(Referral.due_on).limit(LIMIT))
+        for late in session.scalars(escalated):
+            agency = AGENCIES.get(late.target_key, late.target_key)
+            items.append(InboxItem(kind="转办督办", title=f"{agency}逾期未办结：{late.purpose}"[:80],
+                                   url="/monitoring/referrals", due_on=late.due_on, overdue=True))
     if actor.can("referral.answer"):
         for r in referrals.list_referrals(session, actor=actor)[:LIMIT]:
             if r.status in (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED):

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doudi.db.base import Base, Timestamped, Versioned
@@ -90,7 +103,7 @@ class MonitorWarning(Timestamped, Versioned, Base):
     __tablename__ = "monitoring_warnings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rule_key: Mapped[str] = mapped_column(String(32), index=True)
+    rule_key: Mapped[str] = mapped_column(String(32))  # looked up through ix_monitoring_warnings_rule_subject
     level: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(12), default=WarningStatus.NEW, index=True)
     discovery: Mapped[bool] = mapped_column(Boolean, default=False)  # 主动发现: not (yet) a recipient
@@ -128,6 +141,22 @@ class MonitorWarning(Timestamped, Versioned, Base):
     )
 
 
+class WarningSide(Base):
+    """One county's side of a warning raised above the counties (a 重复 across two counties): the county sees the
+    warning through it, and only its own household."""
+
+    __tablename__ = "monitoring_warning_sides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warning_id: Mapped[int] = mapped_column(ForeignKey("monitoring_warnings.id"), index=True)
+    area_code: Mapped[str] = mapped_column(String(12), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("warning_id", "household_id", name="uq_monitoring_warning_sides_household"),)
+
+
 class Referral(Timestamped, Versioned, Base):
     """转办推送: a warning (or household) referred to an agency or partner, with deadline, acknowledgement, result."""
 
@@ -147,6 +176,8 @@ class Referral(Timestamped, Versioned, Base):
     answered_on: Mapped[date | None] = mapped_column(Date)
     result: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(Integer)
+    escalated_on: Mapped[date | None] = mapped_column(Date)  # 督办: unanswered past due_on, raised to the county
+    escalated_to: Mapped[str] = mapped_column(String(12), default="", server_default="")
 
     __table_args__ = (
         CheckConstraint(_in("target_kind", TargetKind), name="target_kind"),

@@ -127,7 +127,9 @@ def detail(request: Request, warning_id: int, session: SessionDep, actor: PageAc
     return render(request, "monitoring/detail.html", {
         "w": w, "spec": spec, "refs": refs, "status_labels": STATUS, "level_labels": LEVEL,
         "disposition_labels": DISPOSITION, "agencies": AGENCIES, "referral_labels": REFERRAL_STATUS,
-        "today": clock.today(), "can_act": actor.can("monitoring.dispose") and w.status != "closed",
+        "sides": service.own_sides(session, actor=actor, warning=w),
+        "today": clock.today(), "can_act": actor.can("monitoring.dispose") and w.status != "closed"
+        and actor.sees(w.area_code),
         "can_apply": actor.can("case.create") and w.status != "closed" and w.case_id is None
         and spec is not None and "application" in spec.dispositions and w.household_id is not None,
         "area_names": areas.names(session, codes={w.area_code})})

@@ -30,7 +30,7 @@ from doudi.monitoring.rules.base import (
     empty,
 )
 from doudi.policy.params import PackError, load_pack
-from doudi.registry.models import Household, Membership, Person
+from doudi.registry.models import ExpenseFact, Household, Membership, Person
 from doudi.verification import payload
 from doudi.verification.models import FeedRecord
 
@@ -120,14 +120,28 @@ def _fit(df: pl.DataFrame) -> pl.DataFrame:
 
 def read_grants(session: Session, *, on: date, area: str) -> pl.DataFrame:
     """Temporary-aid grants approved in the 12 months before `on`."""
-    stmt = (select(Case.household_id, TemporaryGrant.approved_at, TemporaryGrant.amount)
+    stmt = (select(Case.household_id, TemporaryGrant.approved_at, TemporaryGrant.amount, TemporaryGrant.kind)
             .join(Case, Case.id == TemporaryGrant.case_id)
             .where(TemporaryGrant.approved_at.is_not(None), Case.household_id.is_not(None)))
     df = read_frame(session, under(stmt, Case.area_code, area))
     if df.height == 0:
         return empty(GRANT_SCHEMA)
     return df.select(pl.col("household_id").cast(pl.Int64), granted_on=pl.col("approved_at").dt.date(),
-                     amount=pl.col("amount").cast(pl.Float64)).filter(pl.col("granted_on") > shift_months(on, -12))
+                     amount=pl.col("amount").cast(pl.Float64), kind=pl.col("kind").cast(pl.String)
+                     ).filter(pl.col("granted_on") > shift_months(on, -12))
+
+
+def read_expenses(session: Session, *, on: date, area: str, months: int) -> pl.DataFrame:
+    """Current rigid-expense facts of the `months` before `on`, each counted in the month its period starts."""
+    since = shift_months(on.replace(day=1), -months)
+    stmt = (select(ExpenseFact.household_id, ExpenseFact.kind, ExpenseFact.period_start, ExpenseFact.amount)
+            .join(Household, Household.id == ExpenseFact.household_id)
+            .where(ExpenseFact.superseded_by.is_(None), ExpenseFact.period_start >= since,
+                   ExpenseFact.period_start <= on))
+    df = read_frame(session, under(stmt, Household.area_code, area),
+                    schema={"household_id": pl.Int64(), "kind": pl.String(), "start": pl.Date(),
+                            "amount": pl.Float64()})
+    return df.select("household_id", "kind", month=pl.col("start").dt.month_start(), amount="amount")
 
 
 def read_refusals(session: Session, *, on: date, area: str) -> pl.DataFrame:
@@ -180,7 +194,16 @@ def read_inputs(session: Session, *, on: date, area: str, batches: list[IngestBa
                   grants=read_grants(session, on=on, area=area), decisions=decisions,
                   refusals=read_refusals(session, on=on, area=area),
                   standards=standards(members["area_code"].str.slice(0, 6).unique().to_list(), on),
-                  incomes=incomes).conformed()
+                  incomes=incomes, expenses=read_expenses(session, on=on, area=area, months=_expense_months(
+                      area, on))).conformed()
+
+
+def _expense_months(area: str, on: date) -> int:
+    """How many months of rigid expenses the 支出型 rule compares (the pack's window)."""
+    try:
+        return int(load_pack(area or "000000").value("monitoring.rising_expense.window_months", on=on))
+    except (PackError, KeyError):
+        return 0
 
 
 def read_touched(session: Session, *, on: date, area: str, batches: list[IngestBatch]) -> Inputs:

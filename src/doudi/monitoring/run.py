@@ -14,10 +14,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from doudi.areas.codes import ancestors, within
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import in_subtree
@@ -26,7 +27,14 @@ from doudi.core.errors import Conflict, PermissionDenied
 from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.db.versions import is_unique_violation
 from doudi.ingest.models import IngestBatch
-from doudi.monitoring.models import ComparedBatch, MonitorRun, MonitorWarning, WarningStatus
+from doudi.monitoring.models import (
+    ComparedBatch,
+    Disposition,
+    MonitorRun,
+    MonitorWarning,
+    WarningSide,
+    WarningStatus,
+)
 from doudi.monitoring.read import FEED_COLUMNS, new_batches, read_inputs, read_touched
 from doudi.monitoring.rules.base import HIT_SCHEMA, Inputs
 from doudi.monitoring.rules.conditions import RULES
@@ -139,6 +147,70 @@ def group_hits(found: pl.DataFrame, *, fingerprint: bool = True) -> pl.DataFrame
     return g.with_columns(fingerprints(g)) if fingerprint else g
 
 
+SIDE_SCHEMA: dict[str, pl.DataType] = {"open_key": pl.String(), "household_id": pl.Int64(), "person_id": pl.Int64(),
+                                       "area_code": pl.String(), "reason": pl.String()}
+
+
+def _common_area(codes: list[str]) -> str:
+    """The nearest area enclosing every one of these codes (a city for two of its counties)."""
+    for candidate in ancestors(codes[0]):
+        if all(within(c, candidate) for c in codes):
+            return candidate
+    return ""
+
+
+def above_counties(grouped: pl.DataFrame, found: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A 重复 whose households lie in two or more counties becomes one warning of the area above them (the city,
+    for a run at that level), without either household; each county's side is kept apart, so each county sees
+    only its own household. Returns the grouped warnings and the sides (open_key, household, person, area, reason)."""
+    dup = found.filter((pl.col("rule_key") == "duplicate") & pl.col("household_id").is_not_null()
+                       & (pl.col("area_code").fill_null("").str.len_chars() >= 6))
+    if dup.height == 0:
+        return grouped, pl.DataFrame(schema=SIDE_SCHEMA)
+    sides = (dup.select("subject_key", "household_id", "person_id", "area_code", "name").unique(
+        ["subject_key", "household_id"], keep="first")
+        .with_columns(county=pl.col("area_code").str.slice(0, 6))
+        .filter(pl.col("county").n_unique().over("subject_key") > 1))
+    if sides.height == 0:
+        return grouped, pl.DataFrame(schema=SIDE_SCHEMA)
+    # Few subjects span counties: the enclosing area is found per subject in Python.
+    per = sides.group_by("subject_key").agg(counties=pl.col("county").unique().sort())
+    above = pl.DataFrame({"subject_key": per["subject_key"],
+                          "above": [_common_area(c) for c in per["counties"].to_list()],
+                          "counties": per["counties"].list.join("、")})
+    key = pl.concat_str(pl.lit("duplicate:"), "subject_key")
+    fixed = (grouped.join(above, on="subject_key", how="left")
+             .with_columns(hit=(pl.col("rule_key") == "duplicate") & pl.col("above").is_not_null()))
+    fixed = fixed.with_columns(
+        area_code=pl.when("hit").then("above").otherwise("area_code"),
+        household_id=pl.when("hit").then(None).otherwise("household_id"),
+        reason=pl.when("hit").then(pl.format("{} 同时在 {} 个县（区）的在保家庭中登记（跨县重复救助），由上级统筹核实，"
+                                             "各县（区）核实本辖区一侧", "name",
+                                             pl.col("counties").str.split("、").list.len()))
+        .otherwise("reason"),
+        details=pl.when("hit").then(pl.concat_list(pl.format("counties={}", "counties"))).otherwise("details"),
+    ).drop("above", "counties", "hit")
+    out = sides.select(open_key=key, household_id="household_id", person_id="person_id", area_code="area_code",
+                       reason=pl.format("{} 在本辖区家庭 {} 在保，同时在其他县（区）的在保家庭中登记（跨县重复）",
+                                        pl.col("name").fill_null(""), "household_id"))
+    return fixed.select(grouped.columns), out
+
+
+def write_sides(session: Session, sides: pl.DataFrame) -> None:
+    """Each county's side of the warnings above the counties, for the open warning of its subject (once)."""
+    if sides.height == 0:
+        return
+    ids = read_frame_in(session, select(MonitorWarning.id, MonitorWarning.open_key),
+                        MonitorWarning.__table__.c.open_key, sides["open_key"].unique().to_list(),
+                        schema={"warning_id": pl.Int64(), "open_key": pl.String()})
+    held = read_frame_in(session, select(WarningSide.warning_id, WarningSide.household_id),
+                         WarningSide.__table__.c.warning_id, ids["warning_id"].to_list(),
+                         schema={"warning_id": pl.Int64(), "household_id": pl.Int64()})
+    rows = (sides.join(ids, on="open_key").join(held, on=["warning_id", "household_id"], how="anti")
+            .select("warning_id", "area_code", "household_id", "person_id", "reason"))
+    write_frame(session, WarningSide, rows)
+
+
 def _scope(actor: Actor, area: str) -> str:
     if not area:
         return "" if actor.system else actor.area_code
@@ -165,7 +237,8 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
             session, on=on, area=area, batches=batches)
     elif incremental:
         inputs = inputs.touched()
-    grouped = group_hits(evaluate(inputs, specs, pack.at(on), on, progress), fingerprint=False)
+    found = evaluate(inputs, specs, pack.at(on), on, progress)
+    grouped, sides = above_counties(group_hits(found, fingerprint=False), found)
     run_row = MonitorRun(run_on=on, area_code=area, pack_version=pack.version, actor=actor.username)
     session.add(run_row)
     session.flush()
@@ -173,6 +246,7 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
     counts = {k: {"found": 0, "new": 0, "attached": 0} for k in specs}
     try:
         write_grouped(session, grouped, specs, pack.version, run_row.id, on, area, counts)
+        write_sides(session, sides)
         write_frame(session, ComparedBatch, pl.DataFrame({"batch_id": mine, "run_id": [run_row.id] * len(mine)},
                                                          schema={"batch_id": pl.Int64, "run_id": pl.Int64}))
         session.flush()
@@ -206,6 +280,20 @@ def _open_warnings(session: Session, grouped: pl.DataFrame) -> pl.DataFrame:
     return every.join(grouped.select("open_key"), on="open_key", how="semi")
 
 
+def _dismissed(session: Session, fresh: pl.DataFrame) -> pl.DataFrame:
+    """Fingerprints of warnings closed with no action among those about to be raised (looked up by key for a
+    few, else the rules' dismissals read in one query: never hundreds of long IN lists)."""
+    stmt = select(MonitorWarning.fingerprint).where(MonitorWarning.status == WarningStatus.CLOSED,
+                                                    MonitorWarning.disposition == Disposition.NO_ACTION)
+    schema = {"fingerprint": pl.String()}
+    if fresh.height <= BY_KEYS:
+        return read_frame_in(session, stmt, MonitorWarning.__table__.c.fingerprint, fresh["fingerprint"].to_list(),
+                             schema=schema)
+    every = read_frame(session, stmt.where(MonitorWarning.rule_key.in_(fresh["rule_key"].unique().to_list())),
+                       schema=schema)
+    return every.join(fresh.select("fingerprint"), on="fingerprint", how="semi")
+
+
 def write_grouped(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
            on: date, area: str, counts: dict[str, dict[str, int]]) -> None:
     """The diff against the ledger, in frames: new subjects are inserted (COPY on PostgreSQL) unless dismissed
@@ -217,9 +305,7 @@ def write_grouped(session: Session, grouped: pl.DataFrame, specs: Mapping[str, R
     open_ = _open_warnings(session, grouped)
     fresh = grouped.join(open_.select("open_key"), on="open_key", how="anti")
     fresh = fresh.with_columns(fingerprints(fresh))
-    dismissed = read_frame_in(session, select(MonitorWarning.fingerprint).where(
-        MonitorWarning.status == WarningStatus.CLOSED, MonitorWarning.disposition == "no_action"),
-        MonitorWarning.__table__.c.fingerprint, fresh["fingerprint"].to_list(), schema={"fingerprint": pl.String()})
+    dismissed = _dismissed(session, fresh)
     if dismissed.height:
         fresh = fresh.join(dismissed.unique(), on="fingerprint", how="anti")
     _insert(session, fresh, specs, version, run_id, on, area)
@@ -236,8 +322,10 @@ def _attach(session: Session, more: pl.DataFrame, on: date) -> None:
     """New feed evidence for a warning already open is appended to its evidence (rows it already holds are not
     repeated), instead of raising another warning; version-checked, so a warning changed meanwhile fails the
     run rather than losing evidence."""
-    stored = read_frame_in(session, select(MonitorWarning.id, MonitorWarning.evidence), MonitorWarning.__table__.c.id,
-                           more["id"].to_list(), schema={"id": pl.Int64(), "old": pl.String()})
+    # The stored evidence read as text (a JSON column would go through the driver's decoder row by row).
+    stored = read_frame_in(session, select(MonitorWarning.id, cast(MonitorWarning.evidence, Text)),
+                           MonitorWarning.__table__.c.id, more["id"].to_list(),
+                           schema={"id": pl.Int64(), "old": pl.String()})
     held = (stored.select("id", pl.col("old").str.json_decode(EVIDENCE).alias("e")).explode("e")
             .filter(pl.col("e").is_not_null())
             .select("id", pl.col("e").struct.field("batch_id"), pl.col("e").struct.field("row_number")))

@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area, in_scope, under
+from doudi.auth.scope import area_clause, get_in_area, in_scope, under
 from doudi.cases import enrollments
 from doudi.cases.models import Enrollment, EnrollmentStatus
-from doudi.core.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from doudi.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from doudi.db.versions import claim
 from doudi.monitoring import doubles, referrals
 from doudi.monitoring.labels import DISPOSITION
-from doudi.monitoring.models import Disposition, MonitorWarning, WarningStatus
+from doudi.monitoring.models import Disposition, MonitorWarning, WarningSide, WarningStatus
 from doudi.monitoring.run import rule_specs
 
 OPEN = (WarningStatus.NEW, WarningStatus.ASSIGNED, WarningStatus.VERIFYING, WarningStatus.DISPOSED)
@@ -37,8 +37,14 @@ class Filters:
     q: str = ""  # name, ID number or reason text
 
 
+def _visible(actor: Actor) -> Any:
+    """Warnings in the actor's area, and warnings above it (a 重复 across counties) with a side in it."""
+    sides = select(WarningSide.warning_id).where(area_clause(WarningSide.area_code, actor))
+    return or_(area_clause(MonitorWarning.area_code, actor), MonitorWarning.id.in_(sides))
+
+
 def _query(actor: Actor, f: Filters, today: date) -> Any:
-    stmt = in_scope(select(MonitorWarning), actor, area=MonitorWarning.area_code)
+    stmt = select(MonitorWarning).where(_visible(actor))
     if f.rule:
         stmt = stmt.where(MonitorWarning.rule_key == f.rule)
     if f.level:
@@ -77,8 +83,27 @@ def all_warnings(session: Session, *, actor: Actor, filters: Filters, today: dat
 
 
 def get_warning(session: Session, *, actor: Actor, warning_id: int) -> MonitorWarning:
-    """One warning in the actor's scope (NotFound outside it)."""
-    return get_in_area(session, MonitorWarning, warning_id, actor=actor, action="monitoring.read", label="预警")
+    """One warning in the actor's scope, or above it with the actor's side (NotFound otherwise)."""
+    try:
+        return owned_warning(session, actor=actor, warning_id=warning_id)
+    except NotFound:
+        w = session.get(MonitorWarning, warning_id)
+        if w is None or not own_sides(session, actor=actor, warning=w):
+            raise
+        return w
+
+
+def owned_warning(session: Session, *, actor: Actor, warning_id: int,
+                  action: str | None = "monitoring.read") -> MonitorWarning:
+    """One warning of the actor's own area, the only kind they may act on (NotFound otherwise)."""
+    return get_in_area(session, MonitorWarning, warning_id, actor=actor, action=action, label="预警")
+
+
+def own_sides(session: Session, *, actor: Actor, warning: MonitorWarning) -> list[WarningSide]:
+    """The sides of a warning above the counties that lie in the actor's area (each county sees only its own)."""
+    stmt = in_scope(select(WarningSide), actor, area=WarningSide.area_code).where(
+        WarningSide.warning_id == warning.id).order_by(WarningSide.id)
+    return list(session.scalars(stmt))
 
 
 def _change(session: Session, actor: Actor, w: MonitorWarning, version: int | None, action: str,
@@ -101,7 +126,7 @@ def assign(session: Session, *, actor: Actor, warning_id: int, version: int | No
            note: str = "") -> MonitorWarning:
     """Hand a new warning to a township worker (or take it oneself)."""
     actor.require("monitoring.dispose")
-    w = get_warning(session, actor=actor, warning_id=warning_id)
+    w = owned_warning(session, actor=actor, warning_id=warning_id)
     _open(w)
     before = _snapshot(w)
     claim(session, w, version, label="该预警")
@@ -117,7 +142,7 @@ def assign(session: Session, *, actor: Actor, warning_id: int, version: int | No
 def verify(session: Session, *, actor: Actor, warning_id: int, version: int | None, note: str) -> MonitorWarning:
     """Start (or record) verification: a home visit or records check, with findings."""
     actor.require("monitoring.dispose")
-    w = get_warning(session, actor=actor, warning_id=warning_id)
+    w = owned_warning(session, actor=actor, warning_id=warning_id)
     _open(w)
     if not note.strip():
         raise ValidationFailed([FieldError("note", "请填写核实方式和情况（入户核实或查阅资料）")])
@@ -135,7 +160,7 @@ def dispose(session: Session, *, actor: Actor, warning_id: int, version: int | N
             today: date, target_key: str = "", target_kind: str = "agency") -> MonitorWarning:
     """Record what is done: no action (with reason), review, application, suspend pending review, or refer."""
     actor.require("monitoring.dispose")
-    w = get_warning(session, actor=actor, warning_id=warning_id)
+    w = owned_warning(session, actor=actor, warning_id=warning_id)
     _open(w)
     errors = []
     if disposition not in DISPOSITION:
@@ -203,7 +228,7 @@ def close(session: Session, *, actor: Actor, warning_id: int, version: int | Non
     """Close a warning with a reason; an undisposed warning closes as “no action”, and stays closed for the same
     evidence."""
     actor.require("monitoring.dispose")
-    w = get_warning(session, actor=actor, warning_id=warning_id)
+    w = owned_warning(session, actor=actor, warning_id=warning_id)
     _open(w)
     if not note.strip():
         raise ValidationFailed([FieldError("note", "关闭预警须填写理由")])

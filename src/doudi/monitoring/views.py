@@ -141,7 +141,7 @@ def referral_list(actor: ApiActor, session: SessionDep, status: str = "") -> lis
 def referral_create(body: ReferralCreate, actor: ApiActor, session: SessionDep) -> ReferralRead:
     """Refer a warning's subject to an agency or partner (转办推送), due in the pack's working days."""
     actor.require("referral.create")
-    w = service.get_warning(session, actor=actor, warning_id=body.warning_id)
+    w = service.owned_warning(session, actor=actor, warning_id=body.warning_id)
     r = referrals.create(session, actor=actor, warning=w, target_kind=body.target_kind, target_key=body.target_key,
                          purpose=body.purpose, today=clock.today())
     session.commit()

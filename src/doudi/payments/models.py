@@ -160,10 +160,12 @@ class PaymentLine(Base):
     covers: Mapped[str] = mapped_column(String(20))  # the component this line pays for (back_pay covers basic)
     entitlement_month: Mapped[date] = mapped_column(Date)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
-    area_code: Mapped[str] = mapped_column(String(12), index=True)
-    household_id: Mapped[int | None] = mapped_column()
+    # Indexes are what a million-line COPY pays for on every row: only those a read uses (the roll, the household
+    # panel and chain, the bank reference, the once-only key) are kept.
+    area_code: Mapped[str] = mapped_column(String(12))
+    household_id: Mapped[int | None] = mapped_column(index=True)
     person_id: Mapped[int | None] = mapped_column()
-    enrollment_id: Mapped[int | None] = mapped_column(index=True)
+    enrollment_id: Mapped[int | None] = mapped_column()
     payee_name: Mapped[str] = mapped_column(String(64), default="")
     id_number: Mapped[str] = mapped_column(String(18), default="")
     bank_name: Mapped[str] = mapped_column(String(80), default="")
@@ -176,10 +178,15 @@ class PaymentLine(Base):
     attempt: Mapped[int] = mapped_column(default=1)
     reason: Mapped[str] = mapped_column(String(200), default="")  # the bank's reason, in Chinese
     # A provider payable's home-care settlement (care_settlements.id): a settlement is paid by one line at most.
-    settlement_id: Mapped[int | None] = mapped_column(unique=True)
+    settlement_id: Mapped[int | None] = mapped_column()
 
     __table_args__ = (
-        UniqueConstraint("payee_key", "program", "covers", "entitlement_month", name="uq_payment_lines_once"),
+        # Program and month first: a roll's lines land together at the end of the index, and the months already
+        # paid are read from it by range.
+        UniqueConstraint("program", "entitlement_month", "covers", "payee_key", name="uq_payment_lines_once"),
+        # Partial: the assistance lines (no settlement) stay out of it.
+        Index("uq_payment_lines_settlement_id", "settlement_id", unique=True,
+              sqlite_where=text("settlement_id IS NOT NULL"), postgresql_where=text("settlement_id IS NOT NULL")),
         CheckConstraint(_in("component", Component), name="component"),
         CheckConstraint(_in("covers", Component), name="covers"),
         CheckConstraint(_in("status", LineStatus), name="status"),
@@ -213,6 +220,9 @@ class BankFile(Base):
     roll_id: Mapped[int] = mapped_column(ForeignKey("payment_rolls.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column()
     format: Mapped[str] = mapped_column(String(12))  # pain001 | domestic
+    # A file carries the roll's payable lines in id order, so it holds exactly the lines of the roll in this range.
+    first_line_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_line_id: Mapped[int | None] = mapped_column(BigInteger)
     msg_id: Mapped[str] = mapped_column(String(35), unique=True)
     tx_count: Mapped[int] = mapped_column()
     total_fen: Mapped[int] = mapped_column(BigInteger)
@@ -252,7 +262,7 @@ class BankReturnRow(Base):
     return_id: Mapped[int] = mapped_column(ForeignKey("payment_returns.id", ondelete="CASCADE"), index=True)
     row_no: Mapped[int] = mapped_column()
     end_to_end_id: Mapped[str] = mapped_column(String(64), default="")
-    line_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    line_id: Mapped[int | None] = mapped_column(BigInteger)
     outcome: Mapped[str] = mapped_column(String(12))
     code: Mapped[str] = mapped_column(String(16), default="")
     message: Mapped[str] = mapped_column(String(300), default="")

@@ -34,6 +34,7 @@ router = APIRouter(prefix="/payments", include_in_schema=False)
 nav(NavItem("资金发放", "/payments/rolls", "payment.read"), before="/audit")
 nav(NavItem("临时救助备用金", "/payments/reserve", "reserve.spend"), before="/audit")
 nav(NavItem("资金发放统计", "/payments/funds", "payment.read"), before="/audit")
+nav(NavItem("服务机构结算发放", "/payments/settlements", "payment.read"), before="/audit")
 MAX_RETURN = 200 * 1024 * 1024  # a county's return for a month
 ReturnUpload = Annotated[Uploaded, Depends(upload_field(max_bytes=MAX_RETURN))]
 LABELS = {**PROGRAM_LABELS, "price_subsidy": "价格临时补贴", payables.PROGRAM: payables.LABEL}
@@ -242,6 +243,20 @@ def return_page(request: Request, return_id: int, session: SessionDep, actor: Pa
     return render(request, "payments/return.html", {"ret": ret, "rows": rows, "errors": [], "total": total,
                                                     "page": page, "pages": max(1, -(-total // 50)),
                                                     "outcome": outcome})
+
+
+@router.get("/settlements")
+def settlements_page(request: Request, session: SessionDep, actor: PageActor, month: str = "") -> Response:
+    """Home-care settlements and what paid them: the line, its roll and the bank file that carried it."""
+    errors: list[FieldError] = []
+    try:
+        m = service.parse_month(month) if month else None
+    except ValidationFailed as exc:
+        errors, m = exc.errors, None
+    rows = payables.settlement_payments(session, actor=actor, month=m)
+    return render(request, "payments/settlements.html", {
+        **_ctx(), "rows": list(rows.iter_rows(named=True)), "month": month, "errors": errors},
+        status_code=422 if errors else 200)
 
 
 @router.get("/reserve")

@@ -11,14 +11,17 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from doudi.care.models import CareProvider, CareSettlement
+from doudi.auth.permissions import Actor
+from doudi.auth.scope import in_area_or_above
+from doudi.care.models import CareProvider, CareSettlement, SettlementStatus
 from doudi.care.settlement import provider_payables
-from doudi.db.frames import read_frame_in
+from doudi.core.dates import month_start
+from doudi.db.frames import read_frame, read_frame_in
 from doudi.payments import rules
-from doudi.payments.models import Component, PaymentLine
+from doudi.payments.models import BankFile, Component, PaymentLine, PaymentRoll
 
 PROGRAM = "care_provider"
 LABEL = "居家照护服务费"
@@ -88,3 +91,29 @@ def settlement_minutes(session: Session, *, ids: list[int]) -> pl.DataFrame:
     return read_frame_in(session, select(CareSettlement.id.label("settlement_id"), CareSettlement.paid_minutes,
                                          CareSettlement.hourly_rate), CareSettlement.__table__.c.id, ids)
 
+
+
+def settlement_payments(session: Session, *, actor: Actor, month: date | None = None) -> pl.DataFrame:
+    """Confirmed home-care settlements the actor may see, each with the line, roll and bank file that pay it
+    (nulls while no roll has taken it), newest month first.
+
+    The bank file is the one of the line's roll whose line-id range holds the line: a roll's files carry its
+    payable lines in id order, split at the cap, so the ranges never overlap."""
+    actor.require("payment.read")
+    stmt = (select(CareSettlement.id.label("settlement_id"), CareProvider.name.label("provider_name"),
+                   CareSettlement.month, CareSettlement.amount_fen, PaymentLine.id.label("line_id"),
+                   PaymentLine.status.label("line_status"), PaymentLine.reason, PaymentLine.attempt,
+                   PaymentRoll.id.label("roll_id"), PaymentRoll.month.label("roll_month"),
+                   PaymentRoll.status.label("roll_status"), BankFile.id.label("file_id"),
+                   BankFile.seq.label("file_seq"), BankFile.msg_id.label("file_msg_id"),
+                   BankFile.format.label("file_format"))
+            .join(CareProvider, CareProvider.id == CareSettlement.provider_id)
+            .outerjoin(PaymentLine, PaymentLine.settlement_id == CareSettlement.id)
+            .outerjoin(PaymentRoll, PaymentRoll.id == PaymentLine.roll_id)
+            .outerjoin(BankFile, and_(BankFile.roll_id == PaymentLine.roll_id, BankFile.first_line_id <= PaymentLine.id,
+                                      BankFile.last_line_id >= PaymentLine.id))
+            .where(CareSettlement.status == SettlementStatus.CONFIRMED))
+    stmt = in_area_or_above(stmt, CareSettlement.area_code, actor)
+    if month is not None:
+        stmt = stmt.where(CareSettlement.month == month_start(month))
+    return read_frame(session, stmt.order_by(CareSettlement.month.desc(), CareProvider.name, CareSettlement.id))

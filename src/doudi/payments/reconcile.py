@@ -260,8 +260,9 @@ def reconcile(session: Session, *, actor: Actor, filename: str, data: bytes) -> 
             pl.col("line_id").alias("id"), pl.col("outcome").alias("status"),
             pl.col("message").fill_null("").str.slice(0, 200).alias("reason")), mode="update", match=["id"])
         answered_rolls = answered["roll_id"].unique().to_list()
-        open_rolls = set(session.scalars(select(PaymentLine.roll_id).where(
-            PaymentLine.roll_id.in_(answered_rolls), PaymentLine.status == LineStatus.PENDING).distinct()))
+        # Every line of these rolls was read above: a roll is done when none is still pending after this file.
+        open_rolls = set(lines.filter((pl.col("line_status") == LineStatus.PENDING.value)
+                                      & ~pl.col("line_id").is_in(answered["line_id"].implode()))["roll_id"].to_list())
         done = [r for r in answered_rolls if r not in open_rolls]
         if done:
             session.execute(update(PaymentRoll).where(PaymentRoll.id.in_(done), PaymentRoll.status == RollStatus.SENT)

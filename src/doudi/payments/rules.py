@@ -14,8 +14,9 @@ FEN = 100
 
 
 def yuan_to_fen(expr: pl.Expr) -> pl.Expr:
-    """A yuan amount (Decimal or float) as integer fen, rounded half up at the fen."""
-    return (expr.cast(pl.Float64) * FEN + 0.5).floor().cast(pl.Int64)
+    """A yuan amount (Decimal, or a float as a test may give) as integer fen, rounded half up at the fen, in
+    integer arithmetic: the amount in ten-thousandths of a yuan, then whole fen."""
+    return ((expr.cast(pl.Decimal(38, 4)) * 10_000).cast(pl.Int64) + FEN // 2) // FEN
 
 
 def entitled(enrollments: pl.DataFrame, months: list[date]) -> pl.DataFrame:
@@ -43,6 +44,16 @@ def in_force(grid: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
     changes of amount or level. In a month, the last change effective on or before it gives the amount (and
     level, when it changed the level); before the first change, that change's old values hold; with no change,
     the enrollment's current `monthly_amount` and `level`."""
+    # Most enrollments never changed: they keep their amount and level without the as-of joins.
+    unchanged = {"amount": pl.col("monthly_amount"), "level_in_force": pl.col("level"), "changed": pl.lit(False)}
+    if changes.is_empty():
+        return grid.with_columns(**unchanged)
+    touched = pl.col("enrollment_id").is_in(changes["enrollment_id"].implode())
+    return pl.concat([grid.filter(~touched).with_columns(**unchanged),
+                      _changed_in_force(grid.filter(touched), changes)], how="vertical_relaxed")
+
+
+def _changed_in_force(grid: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
     ch = changes.sort("effective_month")
     before = grid.sort("month").join_asof(
         ch.rename({"effective_month": "month"}).select("enrollment_id", "month", "new_amount"),

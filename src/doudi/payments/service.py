@@ -287,7 +287,7 @@ def generate_roll(session: Session, *, actor: Actor, county: str, month: date, p
     # in the audit entry for the township to close (monitoring's duplicate rule flags them too).
     key = ["payee_key", "program", "covers", "entitlement_month"]
     held_ids: list[int] = []
-    if not lines.is_empty():
+    if not lines.is_empty() and lines.select(pl.struct(key).is_duplicated().any()).item():
         ranked = lines.sort("enrollment_id").with_columns(pl.int_range(pl.len()).over(key).alias("_dup"))
         held_ids = sorted(int(e) for e in ranked.filter(pl.col("_dup") > 0)["enrollment_id"].unique())
         lines = ranked.filter(pl.col("_dup") == 0).drop("_dup").sort("area_code", "payee_key", "entitlement_month",

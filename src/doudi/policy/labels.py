@@ -8,6 +8,8 @@ falls back to the key itself (tests/policy/test_labels.py checks every key of ev
 from __future__ import annotations
 
 PARTS: dict[str, str] = {
+    "double_payer": "多头救助（一项需求两个支付方）", "same_need": "同一需求项目", "grant_kinds": "临时救助类型",
+    "rising_expense": "刚性支出上升", "compare_months": "比较月数",
     "separation": "不相容岗位分离", "acceptance_confirmation": "受理与审核确认", "grant_payment": "审批与发放",
     "acceptance": "受理", "confirmation": "审核确认", "grant": "审批", "payment": "发放",
     "account_change_flag_days": "账户变更预警天数", "adult": "成年", "age": "年龄", "age_transition": "年龄过渡",

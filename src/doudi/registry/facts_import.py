@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -29,6 +29,7 @@ from doudi.auth.scope import in_area
 from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.ingest.models import IngestBatch, RejectedRow
 from doudi.registry import vocab
+from doudi.registry.fact_store import one_import_at_a_time, settle_income, write_facts
 from doudi.registry.import_read import ROW, ImportFileError, read_columns
 from doudi.registry.importer import file_sha256
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, LivingCondition, Membership, Person
@@ -74,7 +75,7 @@ PROVENANCE = ["investigator", "investigated_on", "note"]
 PARSED_VALUES = {"income": ["amount_p"], "expenses": ["amount_p"],
                  "assets": ["quantity_p", "value_p", "description", "exempt_p"], "living": ["value"]}
 REPORT_COLUMNS = [ROW, "field", "reason", "household_no", "id_number", "kind"]
-WHOLE_READ_KEYS = 20_000  # above this many keys a lookup reads the user's whole area once (see _keyed)
+WHOLE_READ_KEYS = 20_000  # above this many numbers the lookup reads the user's whole area once (see _registry_ids)
 
 
 @dataclass
@@ -234,33 +235,30 @@ def _read_in(session: Session, stmt: Any, column: Any, values: list[Any], *, sch
     return read_frame_in(session, stmt, column, values, schema=schema)
 
 
-def _keyed(session: Session, stmt: Any, column: Any, keys: pl.Series, *, schema: dict[str, Any]) -> pl.DataFrame:
-    """The rows of `stmt` whose `column` (the first selected column) is one of `keys`. A short list goes into an
-    IN clause; a long one (a county's whole file) reads the statement's rows once and keeps the keys' in
-    Polars, which costs less than sending and planning hundreds of IN lists."""
-    if keys.len() <= WHOLE_READ_KEYS:
-        return _read_in(session, stmt, column, keys.to_list(), schema=schema)
-    first = next(iter(schema))
-    return read_frame(session, stmt, schema=schema).join(keys.rename(first).to_frame(), on=first, how="semi")
+def _registry_ids(session: Session, numbers: pl.Series, actor: Actor) -> pl.DataFrame:
+    """(household_no, household_id, id_number_n, person_id) of the households in the actor's area, one row per
+    current member (a household without one has null person columns). A short list of numbers goes into IN
+    clauses; a county's whole file reads the user's area once (cheaper than planning hundreds of IN lists)."""
+    stmt = in_area(select(Household.household_no, Household.id, Person.id_number, Person.id)
+                   .select_from(Household)
+                   .outerjoin(Membership, and_(Membership.household_id == Household.id, Membership.valid_to.is_(None)))
+                   .outerjoin(Person, Person.id == Membership.person_id), Household.area_code, actor)
+    schema = {"household_no": pl.Utf8, "household_id": pl.Int64, "id_number_n": pl.Utf8, "person_id": pl.Int64}
+    if numbers.len() <= WHOLE_READ_KEYS:
+        return _read_in(session, stmt, Household.household_no, numbers.to_list(), schema=schema)
+    return read_frame(session, stmt, schema=schema).join(numbers.rename("household_no").to_frame(),
+                                                         on="household_no", how="semi")
 
 
 def _lookups(session: Session, frame: pl.DataFrame, actor: Actor) -> pl.DataFrame:
-    """Household ids (only those in the actor's area) and current members' person ids, joined to the rows."""
-    numbers = frame["household_no"].drop_nulls().unique()
-    hh = _keyed(session, in_area(select(Household.household_no, Household.id), Household.area_code, actor),
-                Household.household_no, numbers, schema={"household_no": pl.Utf8, "household_id": pl.Int64})
-    out = frame.join(hh, on="household_no", how="left", maintain_order="left")
-    if frame["id_number_n"].drop_nulls().len():
-        stmt = in_area(select(Membership.household_id, Person.id_number, Person.id)
-                       .join(Person, Person.id == Membership.person_id)
-                       .join(Household, Household.id == Membership.household_id)
-                       .where(Membership.valid_to.is_(None)), Household.area_code, actor)
-        members = _keyed(session, stmt, Membership.household_id, hh["household_id"],
-                         schema={"household_id": pl.Int64, "id_number_n": pl.Utf8, "person_id": pl.Int64})
-        out = out.join(members, on=["household_id", "id_number_n"], how="left", maintain_order="left")
-    else:
-        out = out.with_columns(person_id=pl.lit(None, pl.Int64))
-    return out
+    """Household ids (only those in the actor's area) and current members' person ids, resolved from the
+    numbers of the file by one read of the registry and frame joins."""
+    ids = _registry_ids(session, frame["household_no"].drop_nulls().unique(), actor)
+    households = ids.select("household_no", "household_id").unique("household_no")
+    members = (ids.filter(pl.col("person_id").is_not_null()).select("household_no", "id_number_n", "person_id")
+               .unique(["household_no", "id_number_n"]))
+    return (frame.join(households, on="household_no", how="left", maintain_order="left")
+            .join(members, on=["household_no", "id_number_n"], how="left", maintain_order="left"))
 
 
 def _db_checks(kind: str) -> list[tuple[str, pl.Expr]]:
@@ -317,43 +315,6 @@ def _rows(kind: str, good: pl.DataFrame, batch_id: int, actor: Actor) -> pl.Data
     return good.select(*base, pl.col("value"))
 
 
-def _current(session: Session, kind: str, keys: list[str]) -> pl.DataFrame:
-    """The current facts with these keys: id and the columns a re-import compares."""
-    model = KINDS[kind]
-    cols = VALUE_COLUMNS[kind] + PROVENANCE
-    stmt = select(model.id, model.fact_key, *(getattr(model, c) for c in cols)).where(model.superseded_by.is_(None))
-    types: dict[str, Any] = {"amount": pl.Float64, "value": pl.Float64 if kind == "assets" else pl.Utf8,
-                             "quantity": pl.Int64, "description": pl.Utf8, "exempt": pl.Boolean,
-                             "certificate_no": pl.Utf8, "investigator": pl.Utf8, "investigated_on": pl.Date,
-                             "note": pl.Utf8}
-    return _read_in(session, stmt, model.fact_key, keys,
-                         schema={"old_id": pl.Int64, "fact_key": pl.Utf8, **{c: types[c] for c in cols}})
-
-
-def _write(session: Session, kind: str, rows: pl.DataFrame) -> tuple[int, int, int]:
-    """Insert new facts, supersede changed ones, skip identical ones; returns (new, superseded, unchanged)."""
-    model = KINDS[kind]
-    cols = VALUE_COLUMNS[kind] + PROVENANCE
-    # A table without imported facts (a county's first import) has nothing to compare against.
-    keyed = session.scalar(select(model.id).where(model.fact_key.is_not(None)).limit(1))
-    old = _current(session, kind, rows["fact_key"].to_list() if keyed is not None else [])
-    joined = rows.join(old, on="fact_key", how="left", suffix="_old", maintain_order="left")
-    same = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}_old")) for c in cols])
-    unchanged = joined.filter(pl.col("old_id").is_not_null() & same)
-    changed = joined.filter(pl.col("old_id").is_not_null() & ~same)
-    fresh = joined.filter(pl.col("old_id").is_null())
-    if changed.height:
-        # The old fact leaves the unique "current" index first (a placeholder), then points at its correction.
-        write_frame(session, model, changed.select(pl.col("old_id").alias("id"), superseded_by=pl.lit(0, pl.Int64)),
-                    mode="update", match=["id"])
-        added = write_frame(session, model, changed.select(rows.columns), returning=["id", "fact_key"]).returned
-        links = changed.select("old_id", "fact_key").join(added, on="fact_key")
-        write_frame(session, model, links.select(pl.col("old_id").alias("id"), pl.col("id").alias("superseded_by")),
-                    mode="update", match=["id"])
-    write_frame(session, model, fresh.select(rows.columns))
-    return fresh.height, changed.height, unchanged.height
-
-
 def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
                  progress: Callable[[str], None] | None = None) -> FactImportResult:
     """Import one fact file; raises ImportFileError for a file that cannot be read at all."""
@@ -363,6 +324,7 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     note = progress or (lambda _m: None)
     sha = file_sha256(path) if path.is_file() else ""
     result = FactImportResult(kind=kind, file_name=path.name)
+    one_import_at_a_time(session)
     source_key = f"facts_{kind}"
     earlier = session.scalar(select(IngestBatch.id).where(
         IngestBatch.kind == "import", IngestBatch.source_key == source_key, IngestBatch.file_sha256 == sha))
@@ -402,7 +364,12 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     session.add(batch)
     session.flush()
     note(f"写入 {good.height} 行…")
-    result.new, result.superseded, result.unchanged = _write(session, kind, _rows(kind, good, batch.id, actor))
+    written = write_facts(session, KINDS[kind], _rows(kind, good, batch.id, actor),
+                          compare=VALUE_COLUMNS[kind] + PROVENANCE)
+    result.new, result.superseded, result.unchanged = written.new, written.superseded, written.unchanged
+    if kind == "income":  # a declaration arriving after the agency's figures for the same months meets them here
+        settle_income(session, good.select("household_id", "person_id", kind="kind_key",
+                                           month=pl.col("period_start_p").dt.month_start()))
     _quarantine(session, batch.id, errors, frame)
     result.batch_id, result.rows_total = batch.id, frame.height
     result.rows_ok, result.rows_rejected = good.height, rejected.len()

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from doudi.auth.permissions import Actor
 from doudi.core import clock
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.core.ids import parse_id_number
+from doudi.db.frames import read_frame_in
 from doudi.db.versions import claim
 from doudi.registry.models import (
     AssetFact,
@@ -200,20 +202,44 @@ def update_person(session: Session, *, actor: Actor, household_id: int, person_i
 
 
 def end_membership(session: Session, *, actor: Actor, household_id: int, person_id: int, reason: str,
-                   on: date | None = None) -> Membership:
-    """A member leaves the household (moved, married out, died); the membership row is kept, closed."""
+                   on: date | None = None, source: str = "") -> Membership:
+    """A member leaves the household (moved, married out, died) on `on` (default today); the membership row is
+    kept, closed. `source` names what reported it (an agency feed's batch and row), kept with the revision."""
     actor.require("household.update")
     hh, m = _member(session, actor, household_id, person_id)
     if m.relation == "head":
         raise ValidationFailed([FieldError("person_id", "户主不能直接移出，请先变更户主")])
+    left = on or clock.today()
+    if left < m.valid_from:
+        raise ValidationFailed([FieldError("on", f"移出日期 {left} 早于入户日期 {m.valid_from}")])
     claim(session, hh, label="该家庭档案")  # membership changes move the household's version on
-    m.valid_to = on or clock.today()
+    m.valid_to = left
     session.flush()
+    after = {"valid_to": left.isoformat(), "reason": reason, **({"source": source} if source else {})}
     _revision(session, actor=actor, obj_type="membership", obj_id=m.id, household_id=hh.id, action="end",
-              before={"valid_to": None}, after={"valid_to": m.valid_to.isoformat(), "reason": reason})
+              before={"valid_to": None}, after=after)
     audit.record(session, actor=actor, action="household.member_end", object_type="household", object_id=hh.id,
-                 area_code=hh.area_code, extra={"person_id": person_id, "reason": reason})
+                 area_code=hh.area_code, extra={"person_id": person_id, **after})
     return m
+
+
+def end_memberships(session: Session, *, actor: Actor, moves: pl.DataFrame, reason: str) -> pl.DataFrame:
+    """End the current memberships of `moves` (household_id, person_id, on, source) through `end_membership`,
+    each audited with its source; a head (the household must first name another) or a date before the membership
+    began is left as it is. Returns the moves done."""
+    actor.require("household.update")
+    current = read_frame_in(session, select(Membership.household_id, Membership.person_id, Membership.relation,
+                                            Membership.valid_from).where(Membership.valid_to.is_(None)),
+                            Membership.person_id, moves["person_id"].unique().sort().to_list(),
+                            schema={"household_id": pl.Int64, "person_id": pl.Int64, "relation": pl.Utf8,
+                                    "valid_from": pl.Date})
+    todo = (moves.join(current, on=["household_id", "person_id"])
+            .filter((pl.col("relation") != "head") & (pl.col("on") >= pl.col("valid_from")))
+            .sort("household_id", "person_id"))
+    for r in todo.iter_rows(named=True):
+        end_membership(session, actor=actor, household_id=r["household_id"], person_id=r["person_id"], reason=reason,
+                       on=r["on"], source=r["source"])
+    return todo.select("household_id", "person_id", "on", "source")
 
 
 FACT_MODELS: dict[str, type[Any]] = {

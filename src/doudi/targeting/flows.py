@@ -14,22 +14,22 @@ from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import area_clause, under
 from doudi.db.engine import begin_write
-from doudi.db.frames import read_frame, write_frame
+from doudi.db.frames import read_frame
 from doudi.registry import writes
-from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership, Person
+from doudi.registry.models import Household, Membership, Person
 from doudi.registry.schemas import PersonUpdate
 from doudi.verification import facts as feed_facts
+from doudi.verification import service as feed_service
 
 CHUNK = 20_000  # persons per read of linked feed rows
-TABLES: dict[str, type[IncomeFact] | type[AssetFact] | type[ExpenseFact]] = {
-    "income": IncomeFact, "asset": AssetFact, "expense": ExpenseFact}
-REVIEW_DISPOSITIONS = ("review", "suspend")  # a warning that proposes a review (复核) of the household
+REVIEW_DISPOSITIONS = ("review", "suspend")
+MOVED_OUT = feed_service.MOVED_OUT  # a warning that proposes a review (复核) of the household
 
 
 def verify_county(session: Session, *, actor: Actor, on: date, area: str = "") -> int:
     """Turn every linked feed row of every current member in the actor's area (and `area`) into a registry fact
-    (source_kind='feed'), skipping rows already recorded; returns the number of facts added. All or nothing in
-    the caller's transaction."""
+    (source_kind='feed'), skipping rows already recorded, and end the memberships of members the 户籍 feed reports
+    as moved out by `on`; returns the number of facts added. All or nothing in the caller's transaction."""
     actor.require("verification.request")
     begin_write(session)  # one writer at a time on SQLite; the facts' unique key stops a concurrent repeat elsewhere
     stmt = (select(Membership.person_id, Membership.household_id)
@@ -37,37 +37,20 @@ def verify_county(session: Session, *, actor: Actor, on: date, area: str = "") -
             .where(Membership.valid_to.is_(None), area_clause(Household.area_code, actor)))
     members = read_frame(session, under(stmt, Household.area_code, area),
                          schema={"person_id": pl.Int64(), "household_id": pl.Int64()})
-    parts = []
+    parts, moves = [], []
     for start in range(0, members.height, CHUNK):
         chunk = members.slice(start, CHUNK)
         records = feed_facts.load_feed(session, person_ids=chunk["person_id"].to_list())
         parts.append(feed_facts.feed_facts(records, chunk, as_of=on))
+        moves.append(feed_facts.moves_out(records, chunk, as_of=on))
     facts = pl.concat(parts) if parts else pl.DataFrame(schema=feed_facts.FACT_SCHEMA)
-    added = 0
-    for table, model in TABLES.items():
-        rows = facts.filter(pl.col("table") == table)
-        if rows.is_empty():
-            continue
-        seen = read_frame(session, select(model.note).where(model.source_kind == "feed",
-                                                            model.household_id.in_(rows["household_id"].unique()
-                                                                                   .to_list())),
-                          schema={"note": pl.String()})
-        rows = rows.join(seen, on="note", how="anti").unique("note", keep="first", maintain_order=True)
-        common = [pl.col("household_id"), pl.col("person_id"), pl.col("kind"), pl.lit("feed").alias("source_kind"),
-                  pl.col("source_key"), pl.col("batch_id"), pl.col("period_start"), pl.col("period_end"),
-                  pl.col("note"), pl.lit(actor.user_id, pl.Int64).alias("recorded_by"),
-                  # The feed row's own key: the current-fact unique index refuses the same row twice.
-                  pl.concat_str(pl.lit("feed|"), pl.col("note")).alias("fact_key")]
-        amount = pl.col("amount").fill_null(0.0).round(2)
-        if table == "asset":
-            out = rows.select(*common, value=amount, quantity=pl.col("quantity"), exempt=pl.col("exempt"),
-                              description=pl.col("description").fill_null("").str.slice(0, 200))
-        else:
-            out = rows.select(*common, amount=amount)
-        write_frame(session, model, out)
-        added += out.height
+    added = feed_facts.store_facts(session, facts, recorded_by=actor.user_id).height
+    # Members the 户籍 feed reports as moved out leave the household on that date, through the registry writer.
+    moved = pl.concat(moves) if moves else pl.DataFrame(schema=feed_facts.MOVES_SCHEMA)
+    ended = writes.end_memberships(session, actor=actor, moves=moved, reason=MOVED_OUT).height if moved.height else 0
     audit.record(session, actor=actor, action="targeting.verify_county", object_type="area", object_id=0,
-                 area_code=area or None, extra={"on": on.isoformat(), "persons": members.height, "facts_added": added})
+                 area_code=area or None, extra={"on": on.isoformat(), "persons": members.height, "facts_added": added,
+                                                "members_moved_out": ended})
     return added
 
 

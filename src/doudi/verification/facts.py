@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from doudi.db.frames import read_frame_in, write_frame
 from doudi.ingest.models import BatchStatus, IngestBatch
+from doudi.registry.fact_store import settle_income
 from doudi.registry.models import AssetFact, ExpenseFact, Household, IncomeFact, Membership
 from doudi.registry.vocab import LABELS
 from doudi.verification import payload
@@ -232,7 +233,8 @@ FACT_TABLES: dict[str, Any] = {"income": IncomeFact, "asset": AssetFact, "expens
 
 def store_facts(session: Session, facts: pl.DataFrame, *, recorded_by: int | None) -> pl.DataFrame:
     """Add the fact rows not already stored (same source row, named by `note`), bulk-written through
-    db.frames; returns the rows added."""
+    db.frames, then settle each member's income month by month (`registry.fact_store.settle_income`); returns the
+    rows added."""
     if facts.height == 0:
         return facts
     households = facts["household_id"].unique().sort().to_list()
@@ -242,7 +244,9 @@ def store_facts(session: Session, facts: pl.DataFrame, *, recorded_by: int | Non
     fresh = facts.unique("note", keep="first", maintain_order=True).join(seen, on="note", how="anti")
     common = [pl.col("household_id"), pl.col("person_id"), pl.col("kind"), pl.lit("feed").alias("source_kind"),
               pl.col("source_key"), pl.col("batch_id"), pl.col("period_start"), pl.col("period_end"),
-              pl.col("note"), pl.lit(recorded_by, pl.Int64).alias("recorded_by")]
+              pl.col("note"), pl.lit(recorded_by, pl.Int64).alias("recorded_by"),
+              # The feed row's own key: the current-fact unique index refuses the same row twice.
+              pl.concat_str(pl.lit("feed|"), pl.col("note")).alias("fact_key")]
     amount = pl.col("amount").fill_null(0.0).round(2)
     for table, model in FACT_TABLES.items():
         part = fresh.filter(pl.col("table") == table)
@@ -254,4 +258,29 @@ def store_facts(session: Session, facts: pl.DataFrame, *, recorded_by: int | Non
         else:
             rows = part.select(*common, amount.alias("amount"))
         write_frame(session, model, rows)
+    income = fresh.filter((pl.col("table") == "income") & pl.col("person_id").is_not_null())
+    settle_income(session, income.select("household_id", "person_id", "kind",
+                                         month=pl.col("period_start").dt.month_start()))
     return fresh
+
+
+MOVES_SCHEMA = {"household_id": pl.Int64, "person_id": pl.Int64, "on": pl.Date, "source": pl.Utf8}
+
+
+def moves_out(feed: Feed, members: pl.DataFrame, *, as_of: date | None = None) -> pl.DataFrame:
+    """Current members the 户籍 feed reports as moved out (迁出) on or before the date facts are taken as of (each
+    member's `as_of`, or one `as_of`): household_id, person_id, the date (its 更新日期) and the feed row."""
+    rows = feed.get("hukou")
+    if rows is None or rows.is_empty():
+        return pl.DataFrame(schema=MOVES_SCHEMA)
+    if as_of is not None:
+        members = members.with_columns(as_of=pl.lit(as_of, pl.Date))
+    moved = (rows.filter(pl.col("status") == "moved_out")
+             .with_columns(on=pl.coalesce("updated_on", "period"))
+             .join(members.select("person_id", "household_id", "as_of").unique("person_id", keep="first"),
+                   on="person_id")
+             .filter(pl.col("on").is_not_null() & (pl.col("on") <= pl.col("as_of"))))
+    return (moved.sort("on", "batch_id", "row_number").unique(["household_id", "person_id"], keep="first",
+                                                              maintain_order=True)
+            .select("household_id", "person_id", "on", source=pl.format("hukou#{}:{}", "batch_id", "row_number"))
+            .cast(MOVES_SCHEMA))  # type: ignore[arg-type]

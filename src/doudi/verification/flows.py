@@ -36,12 +36,12 @@ def link_and_answer(session: Session, *, actor: Actor, outcome: IngestOutcome, l
 
 
 def ingest_and_link(session: Session, *, actor: Actor, source_key: str, path: Path, file_name: str | None = None,
-                    area_code: str | None = None, national: bool = False, link: bool = True
-                    ) -> tuple[IngestOutcome, ResolveOutcome | None]:
+                    area_code: str | None = None, national: bool = False, link: bool = True,
+                    max_rows: int | None = None) -> tuple[IngestOutcome, ResolveOutcome | None]:
     """Ingest one feed file, link its rows and re-answer open requests, in the caller's transaction (the
     console, the API and the demo; the command line commits the ingest first, then calls `link_and_answer`)."""
     outcome = ingest.ingest_file(session, actor=actor, source_key=source_key, path=path, file_name=file_name,
-                                 area_code=area_code, national=national)
+                                 area_code=area_code, national=national, max_rows=max_rows)
     # Linking the rows and re-answering open requests follow from the feed, whoever brought it in.
     return outcome, link_and_answer(session, actor=on_behalf(actor), outcome=outcome, link=link)
 
@@ -65,7 +65,8 @@ def ingest_upload(session: Session, settings: Settings, actor: Actor, source_key
     try:
         try:
             out, _ = ingest_and_link(session, actor=actor, source_key=source_key, path=path,
-                                     file_name=upload.filename or path.name)
+                                     file_name=upload.filename or path.name,
+                                     max_rows=settings.feed_upload_max_rows)
         except Exception as exc:
             session.rollback()
             if not isinstance(exc, PermissionError):

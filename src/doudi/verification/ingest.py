@@ -27,6 +27,7 @@ from doudi.areas.models import Area
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
 from doudi.auth.scope import under
+from doudi.config import get_settings
 from doudi.core.errors import FieldError, PermissionDenied, ValidationFailed
 from doudi.db.dialect import FrameDialect
 from doudi.db.frames import frame_dialect, read_frame
@@ -34,7 +35,7 @@ from doudi.ingest.models import BatchStatus, IngestBatch, RejectedRow
 from doudi.registry.models import Household, Membership, Person
 from doudi.verification import duplicates, loader, payload
 from doudi.verification.reach import link_prefix
-from doudi.verification.readers import read_chunks
+from doudi.verification.readers import declared_rows, read_chunks
 from doudi.verification.sources import Source, load_sources
 from doudi.verification.validate import missing_required_columns, period_expr, validate_chunk
 
@@ -146,12 +147,23 @@ class _Prepared:
     duplicates: int = 0  # of the rejects, rows repeating an earlier one (recorded once)
 
 
+def too_many_rows(limit: int, seen: int) -> ValidationFailed:
+    """The error for a file over the row cap, naming the cap."""
+    return ValidationFailed([FieldError("file", f"文件数据行超过单次导入上限 {limit:,} 行（已读到 {seen:,} 行）；"
+                                                "请按月份或区划拆分后分批导入")])
+
+
 def _prepare(path: Path, source: Source, persons: pl.DataFrame, batch_id: int, chunk_rows: int,
-             parts: payload.PartWriter, dialect: FrameDialect, tracker: duplicates.Tracker
+             parts: payload.PartWriter, dialect: FrameDialect, tracker: duplicates.Tracker, max_rows: int
              ) -> Generator[_Prepared, None, None]:
-    """Read, validate, drop repeats, link and store the payload of each chunk (frame work, no database)."""
+    """Read, validate, drop repeats, link and store the payload of each chunk (frame work, no database); past
+    `max_rows` data rows the whole file is refused (the caller's transaction keeps nothing)."""
     first = True
+    seen = 0
     for chunk in read_chunks(path, chunk_rows=chunk_rows):
+        seen += chunk.frame.height + len(chunk.broken)
+        if seen > max_rows:
+            raise too_many_rows(max_rows, seen)
         frame = chunk.frame
         columns = frame.columns
         if first and (missing := missing_required_columns(columns, source)):
@@ -201,12 +213,17 @@ def ingest_file(
     file_name: str | None = None,
     chunk_rows: int = 500_000,
     progress: Progress | None = None,
+    max_rows: int | None = None,
 ) -> IngestOutcome:
     """Validate and load one feed file as one batch of the actor's area (or of `area_code`, inside it; or a
-    national batch); its rows are linked to people of that area only. The caller commits."""
+    national batch); its rows are linked to people of that area only. A file of more than `max_rows` data
+    rows (default DOUDI_FEED_MAX_ROWS) is refused whole. The caller commits."""
     actor.require("feed.ingest")
     source = get_source(source_key)
     area = _batch_area(session, actor, area_code, national)
+    limit = max_rows or get_settings().feed_max_rows
+    if (in_footer := declared_rows(path)) is not None and in_footer > limit:  # Parquet: refused before reading
+        raise too_many_rows(limit, in_footer)
     started = time.perf_counter()
     sha = file_sha256(path)
     existing = session.scalar(select(IngestBatch).where(
@@ -230,7 +247,8 @@ def ingest_file(
     total = ok = rejected = repeated = by_id = pending = 0
     ignored: list[str] | None = None
     declared = set(source.column_names)
-    chunks = _prepare(path, source, persons, batch.id, chunk_rows, parts, frame_dialect(session), tracker)
+    chunks = _prepare(path, source, persons, batch.id, min(chunk_rows, limit + 1), parts, frame_dialect(session),
+                      tracker, limit)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as pool:
             for prepared in _ahead(chunks, pool):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from doudi.auth.permissions import Actor, on_behalf
 from doudi.core import clock
 from doudi.deps import CsrfChecked, PageActor, SessionDep, SettingsDep
+from doudi.policy.params import load_pack
 from doudi.registry.models import Household
 from doudi.registry.panels import Panel, register
 from doudi.registry.service import current_members
@@ -112,6 +113,8 @@ def request_page(request: Request, request_id: int, session: SessionDep, actor: 
     hr = reporting.build_report(session, actor=actor, request_id=request_id)
     ctx = reporting.report_context(hr)
     ctx["can_export"] = actor.can("verification.report")
+    ctx["start_workdays"] = load_pack(hr.request.area_code).value("procedure.verification_start_workdays",
+                                                                  on=hr.request.requested_on)
     return render(request, "verification/request.html", ctx)
 
 

@@ -56,6 +56,17 @@ def _utf8_source(path: Path) -> Path | bytes:
     return path.read_bytes().decode("gb18030").encode("utf-8")
 
 
+def declared_rows(path: Path) -> int | None:
+    """The row count a Parquet file declares in its footer (read without the data); None for other formats or
+    a file that cannot say (reading it then gives the real error)."""
+    if detect_format(path) != "parquet":
+        return None
+    try:
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    except (pl.exceptions.PolarsError, OSError):
+        return None
+
+
 def read_chunks(path: Path, *, chunk_rows: int = 200_000) -> Iterator[Chunk]:
     """Yield the file's rows in order, as chunks of at most `chunk_rows`; an unreadable file is a clear error."""
     fmt = detect_format(path)

@@ -23,6 +23,7 @@ from doudi.db.frames import read_frame, read_frame_in, write_frame
 from doudi.ingest.models import BatchStatus, IngestBatch
 from doudi.policy.calendar import calendar_for
 from doudi.policy.params import load_pack
+from doudi.registry import writes
 from doudi.registry.models import Household, Membership
 from doudi.registry.service import current_members
 from doudi.verification import facts as facts_mod
@@ -153,6 +154,7 @@ def get_request(session: Session, *, actor: Actor, request_id: int) -> Verificat
 
 
 REVIEW_PENDING = "有待人工确认的匹配"
+MOVED_OUT = "迁出（户籍部门数据）"
 REQUEST_COLUMNS = {"id": pl.Int64, "household_id": pl.Int64, "area_code": pl.Utf8, "requested_on": pl.Date,
                    "started_at": pl.Datetime("us", "UTC"), "status": pl.Utf8, "version": pl.Int64}
 
@@ -246,8 +248,13 @@ def _answer(session: Session, *, actor: Actor, requests: pl.DataFrame) -> Answer
         message="message_new"), mode="update", match=["id"])
 
     as_of = requests.select("household_id", as_of="requested_on").unique("household_id", keep="first")
-    added = facts_mod.store_facts(session, facts_mod.feed_facts(feed, members.join(as_of, on="household_id")),
-                                  recorded_by=actor.user_id)
+    dated = members.join(as_of, on="household_id")
+    added = facts_mod.store_facts(session, facts_mod.feed_facts(feed, dated), recorded_by=actor.user_id)
+    # Members the 户籍 feed reports as moved out leave the household on that date, through the registry writer,
+    # when the user may change households (otherwise the 核对报告 lists the move for one who may).
+    moved = facts_mod.moves_out(feed, dated)
+    if moved.height and actor.can("household.update"):
+        writes.end_memberships(session, actor=actor, moves=moved, reason=MOVED_OUT)
     pending = new.group_by("request_id").agg((pl.col("status_new") == SourceStatus.PENDING.value).any().alias("p"))
     state = (requests.join(pending.rename({"request_id": "id"}), on="id", how="left")
              .with_columns(status_new=pl.when(pl.col("p").fill_null(False)).then(pl.lit(RequestStatus.OPEN.value))

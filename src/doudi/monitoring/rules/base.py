@@ -25,7 +25,11 @@ FEED_SCHEMA: dict[str, pl.DataType] = {
     "batch_id": pl.Int64(), "row_number": pl.Int64(), "source_key": pl.String(), "area_code": pl.String(),
     "person_id": pl.Int64(), "id_number": pl.String(), "name": pl.String(), "event_date": pl.Date(),
     "amount": pl.Float64(), "code": pl.String(), "grade": pl.Int64()}
-GRANT_SCHEMA: dict[str, pl.DataType] = {"household_id": pl.Int64(), "granted_on": pl.Date(), "amount": pl.Float64()}
+GRANT_SCHEMA: dict[str, pl.DataType] = {"household_id": pl.Int64(), "granted_on": pl.Date(), "amount": pl.Float64(),
+                                        "kind": pl.String()}  # kind: emergency (急难型) | expenditure (支出型)
+# Rigid expenses the registry holds (medical, education, rehabilitation), per household and month of the period.
+EXPENSE_SCHEMA: dict[str, pl.DataType] = {"household_id": pl.Int64(), "kind": pl.String(), "month": pl.Date(),
+                                          "amount": pl.Float64()}
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.Int64(), "program": pl.String(), "eligible": pl.Boolean(), "monthly_amount": pl.Float64()}
 REFUSAL_SCHEMA: dict[str, pl.DataType] = {"household_id": pl.Int64(), "program": pl.String()}
@@ -59,6 +63,7 @@ class Inputs:
     refusals: pl.DataFrame = field(default_factory=lambda: empty(REFUSAL_SCHEMA))
     standards: pl.DataFrame = field(default_factory=lambda: empty(STANDARD_SCHEMA))
     incomes: pl.DataFrame = field(default_factory=lambda: empty(INCOME_SCHEMA))  # counted household income / year
+    expenses: pl.DataFrame = field(default_factory=lambda: empty(EXPENSE_SCHEMA))
     # The feed rows already split by source (a feed batch is one source's file), so the run never partitions a
     # whole mixed feed; when given, `feed` is ignored.
     sources: dict[str, pl.DataFrame] | None = None
@@ -87,7 +92,7 @@ class Inputs:
                      grants=_conform(self.grants, GRANT_SCHEMA), decisions=_conform(self.decisions, DECISION_SCHEMA),
                      refusals=_conform(self.refusals, REFUSAL_SCHEMA),
                      standards=_conform(self.standards, STANDARD_SCHEMA),
-                     incomes=_conform(self.incomes, INCOME_SCHEMA))
+                     incomes=_conform(self.incomes, INCOME_SCHEMA), expenses=_conform(self.expenses, EXPENSE_SCHEMA))
         if self.sources is not None:
             out.sources = {k: _conform(v, FEED_SCHEMA) for k, v in self.sources.items() if v.height}
         return out
@@ -102,7 +107,8 @@ class Inputs:
             return df.join(households, on="household_id", how="semi")
         return Inputs(members=keep(self.members), enrollments=keep(self.enrollments), feed=self.feed,
                       grants=keep(self.grants), decisions=keep(self.decisions), refusals=keep(self.refusals),
-                      standards=self.standards, incomes=keep(self.incomes), sources=self.sources)
+                      standards=self.standards, incomes=keep(self.incomes), expenses=keep(self.expenses),
+                      sources=self.sources)
 
 
 _EMPTY_FEED = empty(FEED_SCHEMA)

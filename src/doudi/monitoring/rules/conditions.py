@@ -408,11 +408,102 @@ def assessment_change(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFra
                           yuan(pl.col("new_amount").fill_null(0))))
 
 
+def double_payer(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """多头 (one need, two payers): one person (or household) paid the same month by two programs that cover the
+    same need, or 支出型 temporary aid above the out-of-pocket medical cost the 医保 feed reports for the
+    household over the window (the part the medical fund paid was paid again)."""
+    return pl.concat([_same_need(inp, p, on), _aid_above_cost(inp, p, on)])
+
+
+def _same_need(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    live = inp.enrollments.filter(pl.col("status").is_in(LIVE) & (pl.col("start_month") <= on))
+    parts = []
+    for a, b in p["monitoring.double_payer.same_need"]:  # a few pairs from the pack, each one join over everyone
+        left = live.filter(pl.col("program") == a).select("household_id", "area_code", pa="person_id")
+        right = live.filter(pl.col("program") == b).select("household_id", pb="person_id")
+        parts.append(left.join(right, on="household_id")
+                     .filter(pl.col("pa").is_null() | pl.col("pb").is_null() | (pl.col("pa") == pl.col("pb")))
+                     .select("household_id", "area_code", person_id=pl.coalesce("pa", "pb"), a=pl.lit(a),
+                             b=pl.lit(b)))
+    if not parts:
+        return empty(HIT_SCHEMA)
+    pairs = pl.concat(parts).unique()
+    # Names joined to the few pairs found, never the whole member frame deduplicated.
+    names = inp.members.join(pairs.select("person_id"), on="person_id", how="semi").select(
+        "person_id", "name", "id_number").unique("person_id", keep="first")
+    pairs = pairs.join(names, on="person_id", how="left")
+    return hits(pairs, pl.format("{}{}与{}同月保障同一基本生活需求，不应同时享受", pl.col("name").fill_null(""),
+                                 _label(PROGRAM_LABEL, "a"), _label(PROGRAM_LABEL, "b")),
+                pl.format("same_need={}+{};person={}", "a", "b", pl.col("person_id").fill_null(0)))
+
+
+def _aid_above_cost(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    months = int(p["monitoring.medical.window_months"])
+    since = shift_months(on, -months)
+    aid = (inp.grants.filter(pl.col("kind").is_in(list(p["monitoring.double_payer.grant_kinds"]))
+                             & (pl.col("granted_on") > since) & (pl.col("granted_on") <= on))
+           .group_by("household_id").agg(aid=pl.col("amount").sum()))
+    if aid.height == 0:
+        return empty(HIT_SCHEMA)
+    # Only members of households that received such aid (few) are joined to the medical rows.
+    members = inp.members.join(aid.select("household_id"), on="household_id", how="semi").select(
+        "person_id", "household_id", "area_code").unique("person_id", keep="first")
+    rows = (_rows(inp, "medical").join(members.select("person_id"), on="person_id", how="semi")
+            .filter((pl.col("event_date") > since) & (pl.col("event_date") <= on))
+            .drop("area_code", "id_number", "name").join(members, on="person_id"))
+    cost = rows.group_by("household_id").agg(oop=pl.col("amount").sum()).join(aid, on="household_id").filter(
+        pl.col("aid") > pl.col("oop"))
+    paid = rows.join(cost, on="household_id").select(*HIT_COLUMNS[:2], *HIT_COLUMNS[4:], "aid", "oop")
+    return hits(paid, pl.format("{} 个月内支出型临时救助 {} 元，超过同期医保结算个人负担 {} 元：医保基金已支付的"
+                                "费用可能被再次救助", pl.lit(months), yuan(pl.col("aid")), yuan(pl.col("oop"))),
+                pl.format("aid={};out_of_pocket={}", yuan(pl.col("aid")), yuan(pl.col("oop"))))
+
+
+def _signed(expr: pl.Expr) -> pl.Expr:
+    """A money column that may be negative, as text with two decimals."""
+    return pl.when(expr < 0).then(pl.lit("-") + yuan(-expr)).otherwise(yuan(expr))
+
+
+def rising_expense(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
+    """遗漏 (支出型贫困): a 低保边缘 household whose rigid expenses of the last N months exceed those of the N months
+    before, and whose per-capita income net of the window's rigid expenses is below the 低保 standard."""
+    n, window = int(p["monitoring.rising_expense.compare_months"]), int(p["monitoring.rising_expense.window_months"])
+    this_month = on.replace(day=1)
+    recent_from, before_from = shift_months(this_month, -n), shift_months(this_month, -2 * n)
+    marginal = inp.enrollments.filter(pl.col("status").is_in(LIVE) & (pl.col("program") == "dibao_marginal"))
+    # Complete months only: the month of `on` is still being reported.
+    spent = (inp.expenses.filter(pl.col("kind").is_in(list(p["monitoring.rising_expense.kinds"]))
+                                 & (pl.col("month") >= shift_months(this_month, -window))
+                                 & (pl.col("month") < this_month))
+             .join(marginal.select("household_id").unique(), on="household_id", how="semi"))
+    per = (spent.group_by("household_id").agg(
+        rigid=pl.col("amount").sum(),
+        recent=pl.col("amount").filter(pl.col("month") >= recent_from).sum(),
+        before=pl.col("amount").filter((pl.col("month") >= before_from) & (pl.col("month") < recent_from)).sum())
+        .filter(pl.col("recent") > pl.col("before"))
+        .join(_households(inp, on).filter(pl.col("size") > 0), on="household_id")
+        .join(inp.incomes, on="household_id")
+        .with_columns(county=pl.col("area_code").str.slice(0, 6))
+        .join(inp.standards, on="county")
+        .with_columns(net=(pl.col("annual_income") - pl.col("rigid")) / 12 / pl.col("size"),
+                      standard=pl.when(pl.col("hukou_type") == "urban").then("urban").otherwise("rural"))
+        .filter(pl.col("net") < pl.col("standard")))
+    return hits(per, pl.format("低保边缘家庭近 {} 个月刚性支出 {} 元，高于此前 {} 个月的 {} 元；"
+                               "扣除 {} 个月刚性支出 {} 元后家庭月人均收入 {} 元，低于低保标准 {} 元，"
+                               "可能符合低保（支出型）条件",
+                               pl.lit(n), yuan(pl.col("recent")), pl.lit(n), yuan(pl.col("before")), pl.lit(window),
+                               yuan(pl.col("rigid")), _signed(pl.col("net")), yuan(pl.col("standard"))),
+                pl.format("recent={};before={};rigid={};net_per_capita={};standard={}", yuan(pl.col("recent")),
+                          yuan(pl.col("before")), yuan(pl.col("rigid")), _signed(pl.col("net")),
+                          yuan(pl.col("standard"))))
+
+
 RULES: dict[str, Rule] = {
     "death": death, "hukou_cancelled": hukou_cancelled, "income_rise": income_rise, "real_estate": real_estate,
     "vehicle": vehicle, "business": business, "bank_balance": bank_balance, "new_employment": new_employment,
     "unemployment": unemployment, "medical_cost": medical_cost, "severe_disability": severe_disability,
     "school_enrolment": school_enrolment, "age_transition": age_transition, "supporter_lost": supporter_lost,
     "duplicate": duplicate, "multi_agency": multi_agency, "missed": missed, "review_overdue": review_overdue,
-    "care_reassessment": care_reassessment, "assessment_change": assessment_change,
+    "care_reassessment": care_reassessment, "assessment_change": assessment_change, "double_payer": double_payer,
+    "rising_expense": rising_expense,
 }
