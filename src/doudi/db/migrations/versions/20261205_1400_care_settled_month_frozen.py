@@ -1,7 +1,7 @@
 """care: a settled month is frozen, so its paid visits are its verified and accepted ones; no row per paid visit
 
 Revision ID: 1400
-Revises: 1100
+Revises: 1200
 Create Date: 2026-12-05 14:00:00.000000
 
 The month end of a county wrote one row per paid visit (hundreds of thousands); the settlement of a provider and
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1400'
-down_revision: str | Sequence[str] | None = '1100'
+down_revision: str | Sequence[str] | None = '1200'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
