@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.core import clock
 from tests.auth.probes import Ctx, Probe, Target
 
 HOME = (36.478, 119.219)
@@ -64,7 +65,8 @@ def care_objects(db: Session, *, village: str, person_id: int, household_id: int
     p = _provider(db, village[:6], towns, today)
     giver = care.add_caregiver(db, actor=sys, provider_id=p.id, name="矩阵护理", area_code=village[:9])
     care.enroll_recipient(db, actor=sys, person_id=person_id, provider_id=p.id, latitude=HOME[0], longitude=HOME[1])
-    last = month_start(today) - timedelta(days=20)  # a day of last month
+    day = clock.today()  # the county's date: the server checks in at its now (after 16:00 UTC, a day ahead)
+    last = month_start(day) - timedelta(days=20)  # a day of last month
     done = visits.schedule_visit(db, actor=sys, person_id=person_id, caregiver_id=giver.id, service="meal",
                                  start=local_time(last, 9), end=local_time(last, 10))
     visits.check_in(db, actor=sys, visit_id=done.id, at=local_time(last, 9), latitude=HOME[0], longitude=HOME[1],
@@ -72,13 +74,13 @@ def care_objects(db: Session, *, village: str, person_id: int, household_id: int
     visits.check_out(db, actor=sys, visit_id=done.id, at=local_time(last, 10), latitude=HOME[0], longitude=HOME[1],
                      key=f"m-out-{done.id}", services_done=["meal"])
     flagged = visits.schedule_visit(db, actor=sys, person_id=person_id, caregiver_id=giver.id, service="meal",
-                                    start=local_time(today, 6), end=local_time(today, 7))
-    visits.check_in(db, actor=sys, visit_id=flagged.id, at=local_time(today, 6), latitude=None, longitude=None,
+                                    start=local_time(day, 6), end=local_time(day, 7))
+    visits.check_in(db, actor=sys, visit_id=flagged.id, at=local_time(day, 6), latitude=None, longitude=None,
                     key=f"m-in-{flagged.id}")
-    visits.check_out(db, actor=sys, visit_id=flagged.id, at=local_time(today, 7), latitude=None, longitude=None,
+    visits.check_out(db, actor=sys, visit_id=flagged.id, at=local_time(day, 7), latitude=None, longitude=None,
                      key=f"m-out-{flagged.id}", services_done=["meal"])
     todo = visits.schedule_visit(db, actor=sys, person_id=person_id, caregiver_id=giver.id, service="meal",
-                                 start=local_time(today, 8), end=local_time(today, 9))
+                                 start=local_time(day, 8), end=local_time(day, 9))
     return {"care_person": person_id, "care_giver": giver.id, "care_provider": p.id, "care_todo": todo.id,
             "care_flagged": flagged.id, "care_done": done.id, "care_last_month": f"{last:%Y-%m}"}
 
@@ -101,7 +103,8 @@ def _rows_elsewhere(db: Session, *, village: str, person_id: int, household_id: 
     db.add(CareRecipient(person_id=person_id, household_id=household_id, area_code=village, provider_id=p.id,
                          provider_key=p.key, latitude=HOME[0], longitude=HOME[1], coords_source="township",
                          version=1))
-    last = month_start(today) - timedelta(days=20)
+    day = clock.today()  # the county's date, as in care_objects
+    last = month_start(day) - timedelta(days=20)
     db.flush()
 
     def visit(day: date, hour: int, status: str) -> int:
@@ -113,7 +116,7 @@ def _rows_elsewhere(db: Session, *, village: str, person_id: int, household_id: 
         return v.id
 
     return {"care_person": person_id, "care_giver": giver.id, "care_provider": p.id,
-            "care_todo": visit(today, 8, "scheduled"), "care_flagged": visit(today, 6, "flagged"),
+            "care_todo": visit(day, 8, "scheduled"), "care_flagged": visit(day, 6, "flagged"),
             "care_done": visit(last, 9, "verified"), "care_last_month": f"{last:%Y-%m}"}
 
 
@@ -149,7 +152,7 @@ def _lat(ctx: Ctx, t: Target) -> float:
 def _at(hour: int) -> str:
     from doudi.care.rules import local_time
 
-    return local_time(date.today() + timedelta(days=1), hour).isoformat()
+    return local_time(clock.today() + timedelta(days=1), hour).isoformat()
 
 
 def _scheduled(ctx: Ctx, t: Target) -> bool:
@@ -159,7 +162,7 @@ def _scheduled(ctx: Ctx, t: Target) -> bool:
     ctx.session.expire_all()
     return ctx.session.scalar(select(CareVisit.id).where(
         CareVisit.person_id == t.extra["care_person"],
-        CareVisit.planned_start == local_time(date.today() + timedelta(days=1), 14))) is not None
+        CareVisit.planned_start == local_time(clock.today() + timedelta(days=1), 14))) is not None
 
 
 def _xlsx_row(resp: Any, visit_id: int, area: str) -> bool:
@@ -172,10 +175,10 @@ def _xlsx_row(resp: Any, visit_id: int, area: str) -> bool:
 def care_probes() -> list[Probe]:
     """Probes for care.* (care.report is raised through care.assess as well: see PENDING)."""
     return [
-        Probe("care.read", "api", lambda c, t: c.api.get(f"/api/v1/care/visits?date={date.today().isoformat()}"),
+        Probe("care.read", "api", lambda c, t: c.api.get(f"/api/v1/care/visits?date={clock.today().isoformat()}"),
               leaked=lambda r, t: f'"id":{t.extra["care_todo"]},"person_id":{t.extra["care_person"]}' in r.text),
         Probe("care.export", "page",
-              lambda c, t: c.page.get(f"/care/visits.xlsx?month={date.today():%Y-%m}"),
+              lambda c, t: c.page.get(f"/care/visits.xlsx?month={clock.today():%Y-%m}"),
               leaked=lambda r, t: _xlsx_row(r, t.extra["care_todo"], t.area_code)),
         Probe("care.record", "api",
               lambda c, t: c.api.post(f"/api/v1/care/visits/{t.extra['care_todo']}/check-in", json={
@@ -192,7 +195,7 @@ def care_probes() -> list[Probe]:
               took_effect=lambda c, t: _visit(c, t, "care_flagged").status == "accepted"),
         Probe("care.assess", "page",
               lambda c, t: c.page.post(f"/care/persons/{t.extra['care_person']}/assess", data={
-                  "csrf_token": c.csrf, "assessed_on": date.today().isoformat(), "assessor": "矩阵",
+                  "csrf_token": c.csrf, "assessed_on": clock.today().isoformat(), "assessor": "矩阵",
                   "evidence": _marker(c, t), "trigger": "yearly",
                   **{k: "yes" for k in ("eating", "dressing", "bed_transfer", "toileting", "indoor_walking",
                                          "bathing")}}),

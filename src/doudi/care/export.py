@@ -14,7 +14,7 @@ from doudi.care.models import CareProvider, CareSettlement, VisitStatus
 from doudi.care.rules import LEVEL_LABELS, LOCAL, utc
 from doudi.care.service import SERVICES, recipients
 from doudi.care.settlement import fen_to_yuan, settlement_lines, settlements, unpaid_visits
-from doudi.care.visits import STATUS_LABELS, VisitFilter, flag_text, visit_query
+from doudi.care.visits import STATUS_LABELS, VisitFilter, flag_text, is_paid, settled_months, visit_query
 from doudi.core.excel import Col, Sheet, to_bytes
 
 YUAN = "0.00"
@@ -28,12 +28,14 @@ def visits_workbook(session: Session, *, actor: Actor, f: VisitFilter) -> bytes:
     """The visit ledger with the six EVV elements, flags and review reasons."""
     actor.require("care.export")
 
+    settled = settled_months(session)
+
     def rows() -> Iterator[Sequence[Any]]:
-        for v, person, giver, provider, paid_by in session.execute(visit_query(actor, f)):
+        for v, person, giver, provider in session.execute(visit_query(actor, f)):
             yield (v.id, v.visit_date, person, v.area_code, provider, giver, SERVICES.get(v.service, v.service),
                    _t(v.planned_start), _t(v.planned_end), _t(v.check_in_at), _t(v.check_out_at), v.minutes,
                    v.counted_minutes, v.distance_m, STATUS_LABELS[VisitStatus(v.status)], flag_text(v.flags),
-                   v.reason, "是" if paid_by else "否")
+                   v.reason, "是" if is_paid(v, settled) else "否")
 
     cols = [Col("编号", 8), Col("服务日期", 12), Col("服务对象", 10, mask="name"), Col("区划", 14), Col("服务机构", 20),
             Col("护理员", 10), Col("服务类型", 10), Col("计划开始", 9), Col("计划结束", 9), Col("签到", 9),

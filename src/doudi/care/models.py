@@ -335,7 +335,8 @@ class CareSettlementLine(Base):
     __tablename__ = "care_settlement_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    settlement_id: Mapped[int] = mapped_column(ForeignKey("care_settlements.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (settlement, person) below leads with it; a month end writes 100k lines.
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("care_settlements.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     area_code: Mapped[str] = mapped_column(String(12))
     visits: Mapped[int] = mapped_column(Integer)
@@ -345,15 +346,3 @@ class CareSettlementLine(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (UniqueConstraint("settlement_id", "person_id", name="uq_care_settlement_lines_person"),)
-
-
-class CareSettlementVisit(Base):
-    """A visit paid by a settlement: the visit is the key, so nothing is ever paid twice. Kept to one index and
-    one foreign key (to its settlement): a county's month end writes hundreds of thousands of these rows, and
-    visits are never deleted (a cancellation is a state)."""
-
-    __tablename__ = "care_settlement_visits"
-
-    visit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    settlement_id: Mapped[int] = mapped_column(ForeignKey("care_settlements.id", ondelete="CASCADE"), index=True)
-    minutes: Mapped[int] = mapped_column(Integer)

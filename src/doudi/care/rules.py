@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from doudi.care.models import Level, VisitStatus
 from doudi.core.dates import month_start
-from doudi.policy.params import load_pack
+from doudi.policy.params import Pack, load_pack
 from doudi.policy.programs.extreme_poverty import EPParams, care_rank, home_care_hours
 
 ITEMS = ("eating", "dressing", "bed_transfer", "toileting", "indoor_walking", "bathing")
@@ -52,7 +53,12 @@ class CareRules:
 
 def care_rules(area_code: str, on: date) -> CareRules:
     """Read the care parameters of the pack in force for `area_code` on `on`."""
-    pack = load_pack(area_code)
+    return _care_rules(load_pack(area_code), on)
+
+
+@lru_cache(maxsize=512)
+def _care_rules(pack: Pack, on: date) -> CareRules:
+    """Once per pack and date: every check-out of a day reads the same tolerances (an edited pack is a new Pack)."""
 
     def num(key: str) -> int:
         return int(pack.value(key, on=on))
@@ -103,7 +109,6 @@ def verify(frame: pl.DataFrame, rules: CareRules) -> pl.DataFrame:
                & pl.col("out_lon").is_not_null())
     d_in = distance_m(pl.col("home_lat"), pl.col("home_lon"), pl.col("in_lat"), pl.col("in_lon"))
     d_out = distance_m(pl.col("home_lat"), pl.col("home_lon"), pl.col("out_lat"), pl.col("out_lon"))
-    out = frame.with_columns(minutes=minutes, distance_m=pl.when(home & located).then(pl.max_horizontal(d_in, d_out)))
     flag_rules = [
         (~home, "no_home_coordinates"),
         (home & ~located, "no_location"),
@@ -115,14 +120,17 @@ def verify(frame: pl.DataFrame, rules: CareRules) -> pl.DataFrame:
     flags = pl.concat_list([pl.when(cond.fill_null(False)).then(pl.lit([code])).otherwise(none)
                             for cond, code in flag_rules])
     step = rules.rounding_minutes
-    return out.with_columns(
+    # One lazy plan, collected once: a single check-out pays Polars' per-collect cost once, not per step.
+    return frame.lazy().with_columns(
+        minutes=minutes, distance_m=pl.when(home & located).then(pl.max_horizontal(d_in, d_out)),
+    ).with_columns(
         flags=flags,
         counted_minutes=(pl.min_horizontal(pl.col("minutes"), pl.lit(rules.max_minutes)) // step * step)
         .clip(lower_bound=0).cast(pl.Int64),
     ).with_columns(
         status=pl.when(pl.col("flags").list.len() == 0).then(pl.lit(VisitStatus.VERIFIED.value))
         .otherwise(pl.lit(VisitStatus.FLAGGED.value)),
-    )
+    ).collect()
 
 
 def settle(visits: pl.DataFrame, entitled: pl.DataFrame, rate: Decimal) -> pl.DataFrame:
@@ -138,12 +146,17 @@ def settle(visits: pl.DataFrame, entitled: pl.DataFrame, rate: Decimal) -> pl.Da
 def settle_sums(per: pl.DataFrame, entitled: pl.DataFrame, rate: Decimal) -> pl.DataFrame:
     """`settle` from per-person sums (person_id, area_code, visits, verified_minutes), e.g. summed in SQL."""
     rate_fen = int((rate * 100).to_integral_value())
+    return settle_lines(per.with_columns(rate_fen=pl.lit(rate_fen, pl.Int64)), entitled).drop("rate_fen")
+
+
+def settle_lines(per: pl.DataFrame, entitled: pl.DataFrame) -> pl.DataFrame:
+    """`settle_sums` with each row's own price in fen an hour (`rate_fen`): many providers in one frame."""
     per = (per.with_columns(pl.col("visits").cast(pl.Int64), pl.col("verified_minutes").cast(pl.Int64))
            .join(entitled.select("person_id", "entitled_minutes"), on="person_id", how="left")
            .with_columns(pl.col("entitled_minutes").fill_null(0).cast(pl.Int64)))
     paid = pl.min_horizontal("verified_minutes", "entitled_minutes")
-    return per.with_columns(paid_minutes=paid).with_columns(
-        amount_fen=((pl.col("paid_minutes") * rate_fen * 2 + 60) // 120).cast(pl.Int64),  # half up, in fen
+    return per.with_columns(paid_minutes=paid).with_columns(  # half up, in fen
+        amount_fen=((pl.col("paid_minutes") * pl.col("rate_fen") * 2 + 60) // 120).cast(pl.Int64),
     ).sort("person_id")
 
 

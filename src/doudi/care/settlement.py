@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import func, insert, literal, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -16,17 +16,15 @@ from doudi.auth.permissions import Actor
 from doudi.auth.scope import under
 from doudi.care.models import (
     PAID_STATUSES,
-    CareEntitlement,
     CareProvider,
     CareSettlement,
     CareSettlementLine,
-    CareSettlementVisit,
     CareVisit,
     SettlementStatus,
     VisitStatus,
 )
-from doudi.care.rules import settle_sums
-from doudi.care.service import provider_scope, providers
+from doudi.care.rules import settle_lines
+from doudi.care.service import entitlement_frame, provider_scope, providers
 from doudi.core.dates import month_start, next_month
 from doudi.core.errors import Conflict
 from doudi.db import versions
@@ -49,71 +47,78 @@ class SettleOutcome:
 def settle_month(session: Session, *, actor: Actor, month: date, today: date,
                  provider_id: int | None = None) -> SettleOutcome:
     """Settle a finished month for every provider the actor sees (or one): verified and accepted visits only,
-    each person's minutes capped at the month's entitlement. At most once per provider and month."""
+    each person's minutes capped at the month's entitlement. At most once per provider and month.
+
+    Column-wise for a whole county: one grouped read of the month's visits and one of its entitlements, the
+    amounts computed on the frame for every provider at once, the lines written by COPY. A settled month is
+    frozen (no check-out or review changes its visits), so the paid visits are its verified and accepted ones."""
     actor.require("care.settle")
     month = month_start(month)
     if month >= month_start(today):
         raise Conflict(f"{month:%Y年%m月} 尚未结束，月末之后才能结算")
+    seen = [p for p in providers(session, actor=actor) if provider_id is None or p.id == provider_id]
+    done = dict(session.execute(select(CareSettlement.provider_id, CareSettlement.id).where(
+        CareSettlement.month == month, CareSettlement.provider_id.in_([p.id for p in seen]))).all())
+    todo = [p for p in seen if p.id not in done]
+    for p in todo:  # before the read: waits for supervisors' reviews and late check-outs of its visits, then stops them
+        versions.claim(session, p, label="服务机构")
+    sums = _visit_sums(session, month, [p.id for p in todo])
+    active = set(sums["provider_id"].to_list())
     created: list[CareSettlement] = []
     skipped: list[str] = []
-    for p in providers(session, actor=actor):
-        if provider_id is not None and p.id != provider_id:
-            continue
-        done = session.scalar(select(CareSettlement.id).where(CareSettlement.provider_id == p.id,
-                                                              CareSettlement.month == month))
-        if done is not None:
-            skipped.append(f"{p.name} {month:%Y年%m月} 已结算（结算单 #{done}），不重复结算")
-            continue
-        if not _has_visits(session, p.id, month):
+    for p in seen:
+        if p.id in done:
+            skipped.append(f"{p.name} {month:%Y年%m月} 已结算（结算单 #{done[p.id]}），不重复结算")
+        elif p.id not in active:
             skipped.append(f"{p.name} {month:%Y年%m月} 无上门服务记录，无需结算")
-            continue
-        created.append(_settle_provider(session, actor=actor, provider=p, month=month))
+        else:
+            created.append(CareSettlement(provider_id=p.id, provider_key=p.key, area_code=p.area_code, month=month,
+                                          visits=0, paid_minutes=0, unpaid_visits=0, hourly_rate=p.hourly_rate,
+                                          amount_fen=0, status=SettlementStatus.CONFIRMED,
+                                          created_by=actor.username))
+    if not created:
+        return SettleOutcome(created, skipped)
+    session.add_all(created)
+    session.flush()  # the unique (provider, month) stops a concurrent second run here
+    keys = pl.DataFrame({"provider_id": [s.provider_id for s in created], "settlement_id": [s.id for s in created],
+                         "rate_fen": [int((s.hourly_rate * 100).to_integral_value()) for s in created]},
+                        schema={"provider_id": pl.Int64, "settlement_id": pl.Int64, "rate_fen": pl.Int64})
+    sums = sums.join(keys, on="provider_id")
+    paid = sums.filter(pl.col("visits") > 0)
+    ent = entitlement_frame(session, month=month, person_ids=None)
+    lines = settle_lines(paid.select("settlement_id", "rate_fen", "person_id", "area_code", "visits",
+                                     "verified_minutes"), ent)
+    if lines.height:
+        write_frame(session, CareSettlementLine, lines.drop("rate_fen"))
+    totals = {r["settlement_id"]: r for r in lines.group_by("settlement_id").agg(
+        pl.col("visits", "paid_minutes", "amount_fen").sum()).iter_rows(named=True)}
+    unpaid = dict(sums.group_by("settlement_id").agg(pl.col("unpaid").sum()).iter_rows())
+    for s in created:
+        t = totals.get(s.id, {})
+        s.visits, s.unpaid_visits = int(t.get("visits") or 0), int(unpaid.get(s.id) or 0)
+        s.paid_minutes, s.amount_fen = int(t.get("paid_minutes") or 0), int(t.get("amount_fen") or 0)
+        audit.record(session, actor=actor, action="care.settle", object_type="care_settlement", object_id=s.id,
+                     area_code=s.area_code, after={"provider": s.provider_key, "month": f"{month:%Y-%m}",
+                                                   "paid_minutes": s.paid_minutes, "amount_fen": s.amount_fen,
+                                                   "unpaid_visits": s.unpaid_visits})
     return SettleOutcome(created, skipped)
 
 
-def _has_visits(session: Session, provider_id: int, month: date) -> bool:
-    return session.scalar(select(CareVisit.id).where(
-        CareVisit.provider_id == provider_id, CareVisit.visit_date >= month,
-        CareVisit.visit_date < next_month(month)).limit(1)) is not None
-
-
-def _settle_provider(session: Session, *, actor: Actor, provider: CareProvider, month: date) -> CareSettlement:
-    # Claiming the provider serialises the settlement with supervisors' reviews of its visits (they claim it too).
-    versions.claim(session, provider, label="服务机构")
-    s = CareSettlement(provider_id=provider.id, provider_key=provider.key, area_code=provider.area_code, month=month,
-                       visits=0, paid_minutes=0, unpaid_visits=0, hourly_rate=provider.hourly_rate, amount_fen=0,
-                       status=SettlementStatus.CONFIRMED, created_by=actor.username)
-    session.add(s)
-    session.flush()  # the unique (provider, month) stops a concurrent second run here
-    paid_rows = [CareVisit.provider_id == provider.id, CareVisit.visit_date >= month,
-                 CareVisit.visit_date < next_month(month), CareVisit.status.in_([str(st) for st in PAID_STATUSES])]
-    minutes = func.coalesce(CareVisit.counted_minutes, 0)
-    # One row per paid visit, written by the database itself; the unique visit_id means a visit can never be
-    # paid by a second settlement.
-    session.execute(insert(CareSettlementVisit).from_select(
-        ["settlement_id", "visit_id", "minutes"],
-        select(literal(s.id), CareVisit.id, minutes).where(*paid_rows)))
-    per = read_frame(session, select(CareVisit.person_id, func.min(CareVisit.area_code).label("area_code"),
-                                     func.count().label("visits"), func.sum(minutes).label("verified_minutes"))
-                     .where(*paid_rows).group_by(CareVisit.person_id))
-    paid_people = select(CareVisit.person_id).where(*paid_rows).distinct()
-    ent = read_frame(session, select(CareEntitlement.person_id, CareEntitlement.hours).where(
-        CareEntitlement.person_id.in_(paid_people), CareEntitlement.from_month <= month,
-        or_(CareEntitlement.to_month.is_(None), CareEntitlement.to_month > month))).with_columns(
-        entitled_minutes=(pl.col("hours").cast(pl.Float64) * 60).round(0).cast(pl.Int64))
-    lines = settle_sums(per, ent, provider.hourly_rate)
-    if lines.height:
-        write_frame(session, CareSettlementLine, lines.with_columns(settlement_id=pl.lit(s.id, pl.Int64)))
-    unpaid = session.scalar(select(func.count()).select_from(CareVisit).where(
-        CareVisit.provider_id == provider.id, CareVisit.visit_date >= month, CareVisit.visit_date < next_month(month),
-        CareVisit.status.in_(UNPAID))) or 0
-    s.visits, s.unpaid_visits = int(lines["visits"].sum() or 0), int(unpaid)
-    s.paid_minutes, s.amount_fen = int(lines["paid_minutes"].sum() or 0), int(lines["amount_fen"].sum() or 0)
-    audit.record(session, actor=actor, action="care.settle", object_type="care_settlement", object_id=s.id,
-                 area_code=s.area_code, after={"provider": provider.key, "month": f"{month:%Y-%m}",
-                                               "paid_minutes": s.paid_minutes, "amount_fen": s.amount_fen,
-                                               "unpaid_visits": s.unpaid_visits})
-    return s
+def _visit_sums(session: Session, month: date, provider_ids: list[int]) -> pl.DataFrame:
+    """Per provider and person of the month: paid visits, their counted minutes, unpaid visits (one scan)."""
+    paid = CareVisit.status.in_([str(st) for st in PAID_STATUSES])
+    stmt = (select(CareVisit.provider_id, CareVisit.person_id,
+                   func.min(case((paid, CareVisit.area_code))).label("area_code"),
+                   func.sum(case((paid, 1), else_=0)).label("visits"),
+                   func.sum(case((paid, func.coalesce(CareVisit.counted_minutes, 0)), else_=0))
+                   .label("verified_minutes"),
+                   func.sum(case((CareVisit.status.in_(UNPAID), 1), else_=0)).label("unpaid"))
+            .where(CareVisit.visit_date >= month, CareVisit.visit_date < next_month(month),
+                   CareVisit.provider_id.in_(provider_ids))
+            .group_by(CareVisit.provider_id, CareVisit.person_id))
+    schema = {"provider_id": pl.Int64, "person_id": pl.Int64, "area_code": pl.String, "visits": pl.Int64,
+              "verified_minutes": pl.Int64, "unpaid": pl.Int64}
+    return read_frame(session, stmt, schema=schema)
 
 
 def settlements(session: Session, *, actor: Actor, month: date | None = None) -> list[tuple[CareSettlement, str]]:

@@ -9,18 +9,18 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor, OrgKind
 from doudi.auth.scope import under
 from doudi.care.models import (
     BOOKED_STATUSES,
+    PAID_STATUSES,
     Caregiver,
     CareProvider,
     CareRecipient,
     CareSettlement,
-    CareSettlementVisit,
     CareVisit,
     VisitStatus,
 )
@@ -33,6 +33,7 @@ from doudi.care.service import (
     get_recipient,
     provider_scope,
 )
+from doudi.core import clock
 from doudi.core.dates import month_start, next_month
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from doudi.db import versions
@@ -193,6 +194,22 @@ def own_caregiver(session: Session, actor: Actor, v: CareVisit) -> None:
         raise ValidationFailed([FieldError("visit_id", "这不是您本人的上门服务，不能签到或签退")])
 
 
+def _recordable(session: Session, actor: Actor, visit_id: int, key_column: Any, key: str) -> tuple[CareVisit, bool]:
+    """`get_visit` and `own_caregiver` for the phone's check-in/out, and whether another visit already took the
+    idempotency key: one round trip when the account is the visit's own caregiver (the usual case)."""
+    actor.require("care.read")
+    other = aliased(CareVisit)
+    taken = select(other.id).where(getattr(other, key_column.key) == key, other.id != visit_id).exists()
+    row = session.execute(select(CareVisit, Caregiver.user_id, taken)
+                          .join(Caregiver, Caregiver.id == CareVisit.caregiver_id)
+                          .where(CareVisit.id == visit_id)).first()
+    if row is None or not actor.sees(row[0].area_code) or not actor.sees_org(OrgKind.PROVIDER, row[0].provider_key):
+        raise NotFound(f"上门服务 {visit_id}")
+    if actor.user_id is not None and row[1] != actor.user_id:
+        own_caregiver(session, actor, row[0])
+    return row[0], bool(row[2])
+
+
 def _valid_point(lat: float | None, lon: float | None) -> None:
     if (lat is None) != (lon is None):
         raise ValidationFailed([FieldError("latitude", "定位须同时包含纬度和经度")])
@@ -206,13 +223,11 @@ def check_in(session: Session, *, actor: Actor, visit_id: int, at: datetime, lat
     actor.require("care.record")
     if not key or len(key) > 64:
         raise ValidationFailed([FieldError("key", "缺少幂等键（每次提交的唯一编号，最多 64 位）")])
-    v = get_visit(session, actor=actor, visit_id=visit_id)
+    v, taken = _recordable(session, actor, visit_id, CareVisit.check_in_key, key)
     if v.check_in_key == key:
         return v  # the same submission again (a flaky network): already recorded
-    other = session.scalar(select(CareVisit.id).where(CareVisit.check_in_key == key))
-    if other is not None:
+    if taken:
         raise Conflict("该幂等键已用于另一次签到")
-    own_caregiver(session, actor, v)
     _valid_point(latitude, longitude)
     if v.status != VisitStatus.SCHEDULED:
         raise Conflict(f"上门服务 #{v.id} 当前为“{STATUS_LABELS[VisitStatus(v.status)]}”，不能签到")
@@ -222,6 +237,7 @@ def check_in(session: Session, *, actor: Actor, visit_id: int, at: datetime, lat
             "at", f"签到日期 {local_date(at):%Y-%m-%d} 与排班日期 {v.visit_date:%Y-%m-%d} 不一致")])
     versions.claim(session, v, label="上门服务")
     v.status, v.check_in_at, v.in_lat, v.in_lon, v.check_in_key = VisitStatus.IN_PROGRESS, at, latitude, longitude, key
+    session.flush()  # the visit's row before the audit chain's head: the head's lock is held for less
     audit.record(session, actor=actor, action="care.visit_check_in", object_type="care_visit", object_id=v.id,
                  area_code=v.area_code,
                  after={"status": v.status, "at": at.isoformat(), "located": latitude is not None})
@@ -236,42 +252,50 @@ def check_out(session: Session, *, actor: Actor, visit_id: int, at: datetime, la
     actor.require("care.record")
     if not key or len(key) > 64:
         raise ValidationFailed([FieldError("key", "缺少幂等键（每次提交的唯一编号，最多 64 位）")])
-    v = get_visit(session, actor=actor, visit_id=visit_id)
+    v, taken = _recordable(session, actor, visit_id, CareVisit.check_out_key, key)
     if v.check_out_key == key:
         return v
-    other = session.scalar(select(CareVisit.id).where(CareVisit.check_out_key == key))
-    if other is not None:
+    if taken:
         raise Conflict("该幂等键已用于另一次签退")
-    own_caregiver(session, actor, v)
     _valid_point(latitude, longitude)
     if v.status != VisitStatus.IN_PROGRESS or v.check_in_at is None:
         raise Conflict(f"上门服务 #{v.id} 当前为“{STATUS_LABELS[VisitStatus(v.status)]}”，须先签到再签退")
     at = utc(at)
     if at <= utc(v.check_in_at):
         raise ValidationFailed([FieldError("at", "签退时间不能早于或等于签到时间")])
-    provider = session.get(CareProvider, v.provider_id)
-    assert provider is not None
-    unknown = [s for s in services_done if s not in provider.services]
+    if month_start(v.visit_date) < month_start(clock.today()):
+        # A late check-out of a past month waits for, or is stopped by, that month's settlement: a settled
+        # month is frozen, so its paid visits stay exactly the ones the settlement counted.
+        provider = session.get(CareProvider, v.provider_id)
+        assert provider is not None
+        versions.claim(session, provider, label="服务机构")
+        if _settled(session, v) is not None:
+            raise Conflict(f"上门服务 #{v.id} 所在月份已结算，不能再签退")
+    # The provider's catalogue and the home's coordinates in one round trip.
+    catalogue, home_lat, home_lon = session.execute(
+        select(CareProvider.services, CareRecipient.latitude, CareRecipient.longitude).select_from(CareProvider)
+        .outerjoin(CareRecipient, CareRecipient.person_id == v.person_id)
+        .where(CareProvider.id == v.provider_id)).one()
+    unknown = [s for s in services_done if s not in catalogue]
     if unknown:
         raise ValidationFailed([FieldError("services_done", f"服务项目不在机构服务目录中：{', '.join(unknown)}")])
-    recipient = session.scalar(select(CareRecipient).where(CareRecipient.person_id == v.person_id))
     versions.claim(session, v, label="上门服务")
     v.check_out_at, v.out_lat, v.out_lon, v.check_out_key = at, latitude, longitude, key
     v.services_done, v.note, v.photo = services_done or [v.service], note.strip(), photo
-    _apply_verification(v, recipient)
+    _apply_verification(v, home_lat, home_lon)
+    session.flush()  # the visit's row before the audit chain's head: the head's lock is held for less
     audit.record(session, actor=actor, action="care.visit_check_out", object_type="care_visit", object_id=v.id,
                  area_code=v.area_code, after={"status": v.status, "minutes": v.minutes, "distance_m": v.distance_m,
                                                "flags": v.flags, "at": at.isoformat()})
     return v
 
 
-def _apply_verification(v: CareVisit, recipient: CareRecipient | None) -> None:
+def _apply_verification(v: CareVisit, home_lat: float | None, home_lon: float | None) -> None:
     assert v.check_in_at is not None and v.check_out_at is not None
     frame = pl.DataFrame({
         "check_in_at": [utc(v.check_in_at)], "check_out_at": [utc(v.check_out_at)],
         "in_lat": [v.in_lat], "in_lon": [v.in_lon], "out_lat": [v.out_lat], "out_lon": [v.out_lon],
-        "home_lat": [recipient.latitude if recipient else None],
-        "home_lon": [recipient.longitude if recipient else None],
+        "home_lat": [home_lat], "home_lon": [home_lon],
     }, schema={"check_in_at": pl.Datetime("us", "UTC"), "check_out_at": pl.Datetime("us", "UTC"),
                "in_lat": pl.Float64, "in_lon": pl.Float64, "out_lat": pl.Float64, "out_lon": pl.Float64,
                "home_lat": pl.Float64, "home_lon": pl.Float64})
@@ -347,11 +371,10 @@ def visit_query(actor: Actor, f: VisitFilter) -> Any:
     """The scoped, filtered visit query (rows: visit, person name, caregiver name, provider name)."""
     from doudi.registry.models import Person
 
-    stmt = (select(CareVisit, Person.name, Caregiver.name, CareProvider.name, CareSettlementVisit.settlement_id)
+    stmt = (select(CareVisit, Person.name, Caregiver.name, CareProvider.name)
             .join(Person, Person.id == CareVisit.person_id)
             .join(Caregiver, Caregiver.id == CareVisit.caregiver_id)
-            .join(CareProvider, CareProvider.id == CareVisit.provider_id)
-            .outerjoin(CareSettlementVisit, CareSettlementVisit.visit_id == CareVisit.id))
+            .join(CareProvider, CareProvider.id == CareVisit.provider_id))
     stmt = provider_scope(stmt, actor, area=CareVisit.area_code, org=CareVisit.provider_key)
     if f.month is not None:
         stmt = stmt.where(CareVisit.visit_date >= f.month, CareVisit.visit_date < next_month(f.month))
@@ -378,6 +401,16 @@ def list_visits(session: Session, *, actor: Actor, f: VisitFilter, page: int = 1
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
     return [(r[0], r[1], r[2], r[3]) for r in rows], total
+
+
+def settled_months(session: Session) -> set[tuple[int, date]]:
+    """(provider, month) of every settlement: a settled month's verified and accepted visits are the paid ones."""
+    return {(p, m) for p, m in session.execute(select(CareSettlement.provider_id, CareSettlement.month))}
+
+
+def is_paid(v: CareVisit, settled: set[tuple[int, date]]) -> bool:
+    """Whether a settlement paid the visit (its month is settled, frozen since, and the visit counted)."""
+    return v.status in PAID_STATUSES and (v.provider_id, month_start(v.visit_date)) in settled
 
 
 def my_caregiver(session: Session, *, actor: Actor) -> Caregiver | None:

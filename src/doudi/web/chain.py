@@ -27,6 +27,7 @@ CHAIN_SOURCES: list[str] = [
     "doudi.charity.chain",  # needs passed to social forces, matches and help delivered
     "doudi.charity.fund.chain",  # charity fund grants
     "doudi.charity.support.chain",  # support plans, training outcomes, pairing agreements
+    "doudi.care.chain",  # home care: self-care assessments, visits month by month, the end of care
 ]
 
 router = APIRouter(include_in_schema=False)
