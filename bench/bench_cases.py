@@ -32,6 +32,7 @@ from doudi.auth import service as auth
 from doudi.auth.permissions import system_actor
 from doudi.bootstrap import init_database
 from doudi.cases.models import Case, CaseEvent, CaseStep
+from doudi.core import clock
 from doudi.core.ids import build_id_number
 from doudi.db.engine import make_engine, session_scope
 from doudi.registry.models import Household, Membership, Person
@@ -51,7 +52,7 @@ def _seed(url: str, n: int) -> None:
         auth.create_user(s, actor=system_actor(), username="bench_county", password=PASSWORD,
                          roles=["county_officer"], area_code="370784")
     rng = random.Random(7)
-    today = date.today()
+    today = clock.today()
     now = datetime.now(UTC)
     with engine.begin() as conn:
         villages = [f"{t}{v:03d}" for t in towns for v in range(1, 11)]

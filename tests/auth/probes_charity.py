@@ -6,12 +6,13 @@ Each target household carries one cash need with the household's valid consent, 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.core import clock
 from tests.auth.probes import Ctx, Probe, Target, _text, _xlsx_has
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
@@ -22,7 +23,7 @@ def seed_charity(db: Session, *, household_id: int, village: str, tag: str) -> d
     """A valid consent and a need sent to probe_partner (its match confirmed), ids into Target.extra."""
     from doudi.charity.models import Consent, Match, Need
 
-    today = date.today()
+    today = clock.today()
     c = Consent(household_id=household_id, area_code=village, purpose="cash", method="portal", status="valid",
                 signed_by="甲", given_on=today, version=1)
     db.add(c)
@@ -96,7 +97,7 @@ def charity_probes() -> list[Probe]:
               leaked=lambda r, t: _xlsx_has(r, TAG + t.audit_tag)),
         Probe("charity.manage", "api", lambda c, t: c.api.post("/api/v1/charity/needs", json={
             "household_id": t.household_id, "kind": "goods", "size": "一批物资",
-            "description": _marker(c, t, "need"), "deadline": (date.today() + timedelta(days=30)).isoformat()}),
+            "description": _marker(c, t, "need"), "deadline": (clock.today() + timedelta(days=30)).isoformat()}),
             took_effect=lambda c, t: _need_with(_marker(c, t, "need"))(c, t)),
         Probe("charity.consent", "page", lambda c, t: c.page.post(
             f"/charity/households/{t.household_id}/consents",

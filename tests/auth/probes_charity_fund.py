@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.core import clock
 from tests.auth.probes import Ctx, Probe, Target, _xlsx_has
 
 
@@ -85,7 +86,7 @@ def _partner(c: Ctx, t: Target) -> str:
 
 def charity_fund_probes() -> list[Probe]:
     """Probes for fund.* and support.*."""
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     return [
         Probe("fund.read", "page", lambda c, t: c.page.get(f"/charity/fund/grants/{t.extra['fund_grant']}"),
               leaked=lambda r, t: t.extra["fund_reason"] in r.text),

@@ -5,12 +5,12 @@ addressed to the default liaison's agency (social_insurance); see `seed_monitori
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doudi.core import clock
 from tests.auth.probes import Ctx, Probe, Target, _text, _xlsx_has
 
 
@@ -19,7 +19,7 @@ def seed_monitoring(db: Session, *, household_id: int, person_id: int, id_number
     """One open death warning and one referral for the target (ids into Target.extra)."""
     from doudi.monitoring.models import MonitorWarning, Referral
 
-    today = date.today()
+    today = clock.today()
     w = MonitorWarning(rule_key="death", level="red", status="new", subject_key=f"p{person_id}",
                        open_key=f"death:p{person_id}", person_id=person_id, household_id=household_id,
                        area_code=village, person_name="甲", id_number=id_number, reason=f"探针预警{tag}",

@@ -29,6 +29,7 @@ from doudi.cases.schemas import ApplicationCreate
 from doudi.cases.service import active_step
 from doudi.charity import partners
 from doudi.charity.schemas import PartnerCreate
+from doudi.core import clock
 from doudi.core.ids import build_id_number
 from doudi.verification import service as verification
 from tests.auth.probes import PENDING, Ctx, Target, all_probes
@@ -99,7 +100,7 @@ def _sampled(db: Session, case_id: int) -> int:
 
 
 def _target(db: Session, scope: str, village: str, peer_area: str) -> Target:
-    today = date.today()
+    today = clock.today()
     hh = make_household(db, village, head_name="甲" if scope == "in" else "乙")
     head = hh.members[0]
     tag = f"tag{scope}{hh.id}"

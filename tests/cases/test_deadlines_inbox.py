@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 
 from doudi.cases import inbox, steps
+from doudi.core import clock
 from doudi.core.ids import build_id_number
 from tests.cases.world import TAISHAN_VILLAGE, apply, make_world, member
 
@@ -53,7 +54,7 @@ def test_deadline_into_2027_falls_back_to_weekends_with_a_warning(db: Session, c
 
 def test_inbox_orders_by_due_date_flags_and_escalates(db: Session) -> None:
     staff = make_world(db)
-    today = date.today()
+    today = clock.today()
     old = apply(db, staff.worker, on=today - timedelta(days=20), members=[member("超期", _id(103), "head", "100")])
     fresh = apply(db, staff.worker, on=today, members=[member("新案", _id(104), "head", "100")])
     rows, total, counts = inbox.inbox(db, actor=staff.worker, today=today)

@@ -10,6 +10,7 @@ from typing import Any, cast
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from doudi.core import clock
 from doudi.core.ids import build_id_number
 from tests.cases.world import apply, make_world, member
 from tests.factories import PASSWORD, VILLAGE_A1, VILLAGE_B1
@@ -73,7 +74,7 @@ def test_other_township_cannot_see_the_case(client, db: Session) -> None:  # typ
     from tests.factories import make_user
 
     make_user(db, "b_worker", ["township_caseworker"], "370784002")
-    case = apply(db, staff.worker, on=date.today(), members=[member("隔壁", build_id_number(
+    case = apply(db, staff.worker, on=clock.today(), members=[member("隔壁", build_id_number(
         "370784", date(1971, 1, 1), 204, "M"), "head", "100")])
     db.commit()
     h = _token(client, "b_worker")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from doudi.audit.models import AuditEntry
 from doudi.cases import enrollments, notices, steps
 from doudi.cases.models import Case, Enrollment, Notice, Task, TemporaryGrant
+from doudi.core import clock
 from doudi.core.errors import Conflict, PermissionDenied, ValidationFailed
 from doudi.core.ids import build_id_number
 from tests.cases.world import TAISHAN_VILLAGE, apply, follow_engine, make_world, member
@@ -137,18 +138,18 @@ def test_extreme_poverty_with_county_spot_check(db: Session) -> None:
 def test_emergency_grant_paid_within_24_hours(db: Session) -> None:
     staff = make_world(db)
     need = {"kind": "emergency", "amount": "800", "reason": "房屋失火，生活用品全部烧毁"}
-    case = apply(db, staff.worker, on=date.today(), need=need,
+    case = apply(db, staff.worker, on=clock.today(), need=need,
                  members=[member("周火", _id(1985, 41), "head", "1500", employment="employed")], programs=[])
     assert case.kind == "emergency"
     assert [s.key for s in case.steps] == ["accept", "emergency_grant", "payment"]
     grant_step = case.steps[1]
     assert grant_step.due_at is not None
-    _act(db, staff.approver, case, "emergency_grant", date.today(), amount="800")
+    _act(db, staff.approver, case, "emergency_grant", clock.today(), amount="800")
     grant = db.scalars(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id)).one()
     assert (grant.approval_level, grant.fund) == ("township", "township_reserve")  # 800 < 1,000 (安丘)
     with pytest.raises(PermissionDenied, match="批准本笔临时救助金的人员不能发放"):  # grant and payment apart
-        _act(db, staff.approver, case, "payment", date.today(), method="cash")
-    _act(db, staff.county, case, "payment", date.today(), method="cash")
+        _act(db, staff.approver, case, "payment", clock.today(), method="cash")
+    _act(db, staff.county, case, "payment", clock.today(), method="cash")
     assert grant.paid_at is not None and grant.payment_due_at is not None
     accepted_at, due, paid = (_utc(t) for t in (case.steps[0].completed_at, grant.payment_due_at, grant.paid_at))
     assert (due - accepted_at).total_seconds() == 24 * 3600  # 安丘: within 24 hours of acceptance
@@ -161,15 +162,15 @@ def test_emergency_grant_paid_within_24_hours(db: Session) -> None:
 def test_emergency_above_the_township_limit_goes_to_the_county(db: Session) -> None:
     staff = make_world(db)
     need = {"kind": "emergency", "amount": "1500", "reason": "突发重病住院"}
-    case = apply(db, staff.worker, on=date.today(), need=need, members=[member("吴病", _id(1970, 51), "head")])
+    case = apply(db, staff.worker, on=clock.today(), need=need, members=[member("吴病", _id(1970, 51), "head")])
     # No income: the household may also qualify for 低保, which continues in a linked standard case.
     assert case.kind == "emergency" and case.programs == ["temporary_assistance"]
     sibling = db.get(Case, case.linked_case_id)
     assert sibling is not None and "dibao" in sibling.programs and sibling.status == "open"
     with pytest.raises(PermissionDenied, match="乡镇审批额度"):
-        _act(db, staff.approver, case, "emergency_grant", date.today(), amount="1500")
+        _act(db, staff.approver, case, "emergency_grant", clock.today(), amount="1500")
     # County cap = 537 yuan × 6 months = 3,222 yuan; 1,500 is within it.
-    _act(db, staff.county, case, "emergency_grant", date.today(), amount="1500")
+    _act(db, staff.county, case, "emergency_grant", clock.today(), amount="1500")
     grant = db.scalars(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id)).one()
     assert grant.approval_level == "county"
 
@@ -177,11 +178,11 @@ def test_emergency_above_the_township_limit_goes_to_the_county(db: Session) -> N
 def test_emergency_above_the_county_cap_needs_a_collective_decision(db: Session) -> None:
     staff = make_world(db)
     need = {"kind": "emergency", "amount": "5000", "reason": "泥石流冲毁房屋"}
-    case = apply(db, staff.worker, on=date.today(), need=need,
+    case = apply(db, staff.worker, on=clock.today(), need=need,
                  members=[member("郑灾", _id(1972, 61), "head", "2000", employment="employed")])
     with pytest.raises(ValidationFailed, match="一事一议"):  # 5,000 > 3,222 yuan
-        _act(db, staff.county, case, "emergency_grant", date.today(), amount="5000")
-    _act(db, staff.county, case, "emergency_grant", date.today(), amount="5000", meeting_on="2026-11-29",
+        _act(db, staff.county, case, "emergency_grant", clock.today(), amount="5000")
+    _act(db, staff.county, case, "emergency_grant", clock.today(), amount="5000", meeting_on="2026-11-29",
          participants=["局长", "分管副局长", "救助科长"])
     grant = db.scalars(select(TemporaryGrant).where(TemporaryGrant.case_id == case.id)).one()
     assert grant.approval_level == "case_by_case" and len(cast(list[str], grant.collective["participants"])) == 3

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from doudi.audit.models import AuditEntry
 from doudi.auth.models import User
 from doudi.cases.models import Case, Enrollment, EnrollmentChange, Notice, Task, TemporaryGrant
+from doudi.core import clock
 from doudi.db.engine import sessionmaker_for
 from doudi.ingest.models import IngestBatch
 from doudi.registry.models import Household
@@ -73,7 +74,7 @@ def _id(seq: int) -> str:
 def world(fresh_database: Database) -> dict[str, Any]:
     """Objects of every kind, each in a state one action can change."""
     factory = sessionmaker_for(fresh_database.engine)
-    today = date.today()
+    today = clock.today()
     with factory() as s:
         staff = make_world(s)
         make_user(s, "admin1", ["admin"], "370784")
