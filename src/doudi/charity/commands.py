@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     charity = typer.Typer(help="慈善衔接：合作机构、需求匹配与督办", no_args_is_help=True)
     app.add_typer(charity, name="charity")
 
-    @charity.command("partners")
+    @charity.command("partners", help="列出合作机构：代码、名称、类型、服务区域、可提供的帮扶及容量")
     def partners_cmd(area: str = typer.Option("", "--area", help="只列该区划的合作机构")) -> None:
         """List the partner register: key, name, kind, service area, offers and capacity."""
         from doudi.charity import partners
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{p.key}\t{p.name}\t{PARTNER_KIND.get(p.kind, p.kind)}\t{p.area_code}\t{offers}")
             typer.echo(f"共 {len(rows)} 家合作机构")
 
-    @charity.command("match")
+    @charity.command("match", help="为所有待匹配的需求推荐合作机构（推荐时即占用容量）")
     def match_cmd(area: str = typer.Option("", "--area", help="只匹配该区划的需求（默认全部）"),
                   day: str = typer.Option(None, "--date", help="匹配日期（默认今天）")) -> None:
         """Propose partners for every need waiting for one (capacity taken as proposals are made)."""
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
             n = service.propose(session, actor=system_actor(name="cli"), today=_date(day), area=area)
         typer.echo(f"已为 {n} 条需求推荐合作机构")
 
-    @charity.command("needs")
+    @charity.command("needs", help="把救助需求台账导出为 Excel（联系方式已脱敏）")
     def needs_cmd(out: Path = typer.Option(..., "--out", help="输出 Excel 文件（.xlsx）"),
                   status: str = typer.Option("", "--status", help="只导出该状态（unmet 为全部未满足）"),
                   day: str = typer.Option(None, "--date", help="逾期判断日期（默认今天）")) -> None:
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             rows = excel.write(out, sheet)
         typer.echo(f"已导出 {rows} 条需求到 {out}")
 
-    @charity.command("escalate")
+    @charity.command("escalate", help="使未答复的推荐过期，并督办逾期需求（也是 doudi daily 的一部分）")
     def escalate_cmd(day: str = typer.Option(None, "--date", help="督办日期（默认今天）")) -> None:
         """Expire unanswered proposals and escalate overdue needs (also part of `doudi daily`)."""
         from doudi.charity import jobs

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
     fund = typer.Typer(help="慈善救助基金：捐赠、拨付、审批、余额、信息公开、补充保险", no_args_is_help=True)
     charity_group(app).add_typer(fund, name="fund")
 
-    @fund.command("donate")
+    @fund.command("donate", help="登记一笔捐赠")
     def donate(area: str = typer.Option(..., "--area", help="县级区划代码"),
                receipt: str = typer.Option(..., "--receipt", help="捐赠票据号"),
                donor: str = typer.Option(..., "--donor", help="捐赠人"),
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
                                         donor_kind=kind)
             typer.echo(f"捐赠 {d.id} 已入账：票据 {d.receipt_no}，{yuan(d.amount_fen)} 元")
 
-    @fund.command("grant")
+    @fund.command("grant", help="提出一笔拨付，待复核")
     def grant(amount: str = typer.Option(..., "--amount", help="金额（元）"),
               purpose: str = typer.Option(..., "--purpose", help="用途"),
               pool: str = typer.Option("", "--pool", help="资金来源（默认同用途的定向资金）"),
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
                                    case_id=case, need_id=need)
             typer.echo(f"拨付 {g.id} 已提交，待另一人审批（版本 {g.version}）")
 
-    @fund.command("approve")
+    @fund.command("approve", help="复核（批准或退回）一笔拨付")
     def approve(grant_id: int = typer.Argument(..., help="拨付编号"),
                 user: str = typer.Option(..., "--as", help="审批人用户名（不能是经办人）"),
                 reject: bool = typer.Option(False, "--reject", help="不予批准"),
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
                                      approve=not reject, today=clock.today(), note=note)
             typer.echo(f"拨付 {g.id}：{GRANT_LABELS.get(g.status, g.status)}")
 
-    @fund.command("balance")
+    @fund.command("balance", help="各资金池余额")
     def balance(area: str = typer.Option(..., "--area", help="县级区划代码"),
                 user: str = typer.Option(..., "--as", help="查询人用户名")) -> None:
         """Each pool's balance."""
@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"台账不平：{'、'.join(problems)}", err=True)
             raise typer.Exit(1)
 
-    @fund.command("report")
+    @fund.command("report", help="慈善信息公开报告（不含个人信息）")
     def report_cmd(area: str = typer.Option(..., "--area", help="县级区划代码"),
                    year: int = typer.Option(0, "--year", help="年度（默认今年）"),
                    out: Path = typer.Option(None, "--out", help="写出 Excel 文件")) -> None:
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
             out.write_bytes(report.to_xlsx(r))
             typer.echo(f"已写出 {out}")
 
-    @fund.command("policy")
+    @fund.command("policy", help="建立团体保单并列入符合条件的救助对象")
     def policy(area: str = typer.Option(..., "--area", help="县级区划代码"),
                policy_no: str = typer.Option(..., "--no", help="保单号"),
                insurer: str = typer.Option(..., "--insurer", help="承保机构"),
@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
             n = insurance.enrol(session, actor=actor, policy_id=p.id, version=p.version, on=clock.today())
             typer.echo(f"保单 {p.policy_no}（编号 {p.id}）：参保 {n} 人")
 
-    @fund.command("insurer-file")
+    @fund.command("insurer-file", help="生成报送承保机构的参保人员文件（含完整身份证号，留痕）")
     def insurer_file(policy_id: int = typer.Argument(..., help="保单编号"),
                      out: Path = typer.Option(..., "--out", help="输出文件"),
                      user: str = typer.Option(..., "--as", help="经办人用户名")) -> None:

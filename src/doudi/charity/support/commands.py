@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     support = typer.Typer(help="社工一对一帮扶、社工+家政培训转介、企业签约帮扶", no_args_is_help=True)
     charity_group(app).add_typer(support, name="support")
 
-    @support.command("plans")
+    @support.command("plans", help="列出帮扶计划")
     def plans(status: str = typer.Option("", "--status", help="open 或 closed"),
               user: str = typer.Option(..., "--as", help="查询人用户名"),
               out: Path = typer.Option(None, "--out", help="写出 Excel 文件")) -> None:
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         Console().print(table)
         typer.echo(f"共 {page.total} 个计划")
 
-    @support.command("outcome")
+    @support.command("outcome", help="登记培训结果（就业即转入渐退复核）")
     def outcome(training_id: int = typer.Argument(..., help="培训转介编号"),
                 result: str = typer.Option(..., "--result", help="trained、employed 或 not_employed"),
                 employer: str = typer.Option("", "--employer", help="用工单位"),
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
             review = f"，已提请渐退复核（预警 {t.review_warning_id}）" if t.review_warning_id else ""
             typer.echo(f"培训转介 {t.id}：{TRAINING_LABELS.get(t.status, t.status)}{review}")
 
-    @support.command("overdue")
+    @support.command("overdue", help="列出逾期未兑现的签约帮扶事项")
     def overdue(user: str = typer.Option(..., "--as", help="查询人用户名"),
                 out: Path = typer.Option(None, "--out", help="写出 Excel 文件")) -> None:
         """Pledged items of pairing agreements overdue (non-zero exit when there are any)."""
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         if page.total:
             raise typer.Exit(1)
 
-    @support.command("end-due")
+    @support.command("end-due", help="结束已到期的签约帮扶协议")
     def end_due() -> None:
         """End the agreements past their end date (daily)."""
         from doudi.auth.permissions import system_actor
