@@ -21,17 +21,19 @@ def register(app: typer.Typer) -> None:
     areas = typer.Typer(help="行政区划", no_args_is_help=True)
     app.add_typer(areas, name="areas")
 
-    @areas.command("import")
-    def import_file(path: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    @areas.command("import", help="导入官方行政区划代码文件（CSV 或 XLSX，含区划代码和名称两列）")
+    def import_file(path: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                                help="区划代码文件（CSV 或 XLSX）")) -> None:
         """Import an official division-code file (CSV or XLSX with columns code,name)."""
         rows = service.parse_division_file(path)
         with session_scope() as session:
             changed = service.upsert_areas(session, rows=rows)
         typer.echo(f"读取 {len(rows)} 条区划，新增或更新 {changed} 条")
 
-    @areas.command("list")
+    @areas.command("list", help="列出行政区划，可按上级区划和级别筛选")
     def list_areas(under: str = typer.Option("", help="只列出该区划及其下级（区划代码，或代码前缀如 3707）"),
-                   level: str = typer.Option("", help="级别：province|city|county|township|village")) -> None:
+                   level: str = typer.Option("", help="级别：省、市、县、乡镇或村",
+                                             metavar="province|city|county|township|village")) -> None:
         """List divisions, optionally under one area and of one level."""
         if under and not under.isdigit():
             raise ValidationFailed([FieldError("--under", f"应为区划代码或代码前缀（数字）：{under!r}")])

@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
     audit = typer.Typer(help="审计日志", no_args_is_help=True)
     app.add_typer(audit, name="audit")
 
-    @audit.command("verify")
+    @audit.command("verify", help="校验审计链（封存前为 SHA-256 哈希链，封存后为密钥签名链）及文件库中的签名检查点；"
+                                   "发现被修改或删除的条目时逐条列出并以状态 1 退出，校验通过则把检查点更新到当前链尾")
     def verify() -> None:
         """Check the chain (SHA-256 before the seal, HMAC after it) and the signed checkpoint in the file store;
         exit 1 and name every edited or deleted entry; on success, move the checkpoint to the current head."""
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
         if report.checkpoint_seq is not None:
             typer.echo(f"  文件库中的链尾检查点（第 {report.checkpoint_seq} 条）一致；已更新到第 {report.head_seq} 条")
 
-    @audit.command("checkpoint")
+    @audit.command("checkpoint", help="必要时封存旧条目，并在文件库中保存已签名的链尾检查点")
     def checkpoint() -> None:
         """Seal the old entries if needed and keep a signed checkpoint of the head in the file store."""
         files = get_settings().data_dir / "files"

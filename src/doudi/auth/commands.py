@@ -20,14 +20,15 @@ def register(app: typer.Typer) -> None:
     users = typer.Typer(help="用户与角色", no_args_is_help=True)
     app.add_typer(users, name="users")
 
-    @users.command("create")
+    @users.command("create", help="创建用户：可有多个角色，绑定辖区（部分角色还须绑定所属机构）")
     def create(
-        username: str = typer.Option(..., "--username"),
+        username: str = typer.Option(..., "--username", help="用户名"),
         password: str = typer.Option(..., "--password", help="至少 10 位，含三类字符"),
-        role: list[str] = typer.Option(..., "--role", help=f"可重复；可选 {', '.join(ROLES)}"),
+        role: list[str] = typer.Option(..., "--role", help="角色代码，可重复", metavar="|".join(ROLES)),
         area: str = typer.Option(..., "--area", help="县、乡镇或村的区划代码"),
-        full_name: str = typer.Option("", "--name"),
-        org: str = typer.Option("", "--org", help="所属机构：部门联络员填数据源代码（如 tax），照料服务机构填机构代码"),
+        full_name: str = typer.Option("", "--name", help="姓名"),
+        org: str = typer.Option("", "--org", help="所属机构：部门联络员填数据源代码，"
+                                                 "照料服务机构填机构代码"),
     ) -> None:
         """Create a user with one or more roles, bound to an area (and, for some roles, an organisation)."""
         with session_scope() as session:
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
             where = f"，所属机构 {user.org_key}" if user.org_key else ""
             typer.echo(f"已创建用户 {user.username}（{', '.join(sorted(user.roles))}，辖区 {user.area_code}{where}）")
 
-    @users.command("list")
+    @users.command("list", help="列出全部用户及其角色、辖区和锁定状态")
     def list_users() -> None:
         """List every user with roles, area and lock state."""
         with session_scope() as session:
@@ -46,8 +47,8 @@ def register(app: typer.Typer) -> None:
                 table.add_row(u.username, u.full_name, ",".join(sorted(u.roles)), u.area_code, u.org_key or "", state)
             Console().print(table)
 
-    @users.command("unlock")
-    def unlock(username: str) -> None:
+    @users.command("unlock", help="解除因多次登录失败造成的锁定")
+    def unlock(username: str = typer.Argument(..., help="用户名")) -> None:
         """Clear a lock-out after too many failed logins."""
         with session_scope() as session:
             user = session.scalar(select(User).where(User.username == username))

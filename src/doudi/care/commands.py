@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     care = typer.Typer(help="分散供养特困人员居家照料服务", no_args_is_help=True)
     app.add_typer(care, name="care")
 
-    @care.command("plan")
+    @care.command("plan", help="为已分派服务机构、当月尚未排班的人员生成当月上门服务计划")
     def plan(month: str = typer.Option(..., "--month", help="月份 YYYY-MM"),
              provider: int = typer.Option(None, "--provider", help="只为该服务机构编号排班")) -> None:
         """Create the month's visit plan for every assigned person with nothing booked yet."""
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             n = visits.plan_month(session, actor=system_actor(name="cli"), month=m, provider_id=provider)
         typer.echo(f"{m:%Y年%m月} 服务计划：新排上门服务 {n} 次")
 
-    @care.command("settle")
+    @care.command("settle", help="结算已结束的月份：只按核验通过的服务时长 × 合同单价，每家服务机构每月一次")
     def settle(month: str = typer.Option(..., "--month", help="结算月份 YYYY-MM"),
                provider: int = typer.Option(None, "--provider", help="只结算该服务机构编号"),
                day: str = typer.Option(None, "--date", help="按此日期运行（YYYY-MM-DD，默认今天）"),
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
                 out.write_bytes(settlement_workbook(session, month=m))
                 typer.echo(f"结算表已保存：{out}")
 
-    @care.command("due")
+    @care.command("due", help="列出尚未完成的自理能力复评，到期早的在前")
     def due() -> None:
         """List the re-assessments not yet done, earliest due first."""
         with session_scope() as session:

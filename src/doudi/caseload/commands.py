@@ -72,13 +72,13 @@ def register(app: typer.Typer) -> None:
     group = next(g.typer_instance for g in app.registered_groups if g.name == "import")
     assert group is not None, "doudi.registry.commands registers the import group first"
 
-    @group.command("enrollments")
+    @group.command("enrollments", help="导入存量保障对象；有误的行连同行号、字段和原因隔离")
     def enrollments(path: Path = typer.Argument(..., help="存量保障对象台账（CSV、XLSX 或 Parquet）"),
                     dry_run: bool = typer.Option(False, "--dry-run", help="只校验并预览，不写入")) -> None:
         """Import current recipients (存量对象); bad rows are quarantined with row, field and reason."""
         _import(path, dry_run)
 
-    @group.command("recipients")
+    @group.command("recipients", help="导入存量保障对象（别名，用法相同）")
     def recipients(path: Path = typer.Argument(..., help="存量保障对象台账（CSV、XLSX 或 Parquet）"),
                    dry_run: bool = typer.Option(False, "--dry-run", help="只校验并预览，不写入")) -> None:
         """Same as `doudi import enrollments`."""
@@ -87,7 +87,8 @@ def register(app: typer.Typer) -> None:
     caseload = typer.Typer(help="存量对象（台账迁移）", no_args_is_help=True)
     app.add_typer(caseload, name="caseload")
 
-    @caseload.command("check")
+    @caseload.command("check", help="按现有事实重新测算全部存量对象，列出台账与测算结果不一致之处，"
+                                     "并作为预警写入监测预警台账")
     def check(on: str = typer.Option(None, "--date", help="测算日期（默认今天）"),
               out: Path = typer.Option(None, "--out", help="核查清单另存为 XLSX"),
               ledger: bool = typer.Option(True, "--ledger/--no-ledger",
@@ -113,7 +114,7 @@ def register(app: typer.Typer) -> None:
     export = typer.Typer(help="按导入格式导出（可再导入）", no_args_is_help=True)
     app.add_typer(export, name="export")
 
-    @export.command("households")
+    @export.command("households", help="按家庭档案导入格式导出现有家庭及成员")
     def export_households(out: Path = typer.Option(..., "--out", help="目标文件（.csv、.xlsx 或 .parquet）")) -> None:
         """Export current households and members in the household import format."""
         with session_scope() as session:
@@ -121,16 +122,17 @@ def register(app: typer.Typer) -> None:
             _audit_export(session, "households", out, n)
         typer.echo(f"已导出 {n} 名成员到 {out}")
 
-    @export.command("facts")
+    @export.command("facts", help="按事实导入格式导出某一类现有的申报或调查事实")
     def export_facts(out: Path = typer.Option(..., "--out", help="目标文件（.csv、.xlsx 或 .parquet）"),
-                     kind: str = typer.Option(..., "--kind", help="income | assets | expenses | living")) -> None:
+                     kind: str = typer.Option(..., "--kind", help="事实类别：收入、财产、刚性支出或居住条件",
+                                               metavar="income|assets|expenses|living")) -> None:
         """Export current declared and investigated facts of one kind in the fact import format."""
         with session_scope() as session:
             n = write_export(facts_frame(session, actor=EXPORTER, kind=kind), out, kind)
             _audit_export(session, f"facts_{kind}", out, n)
         typer.echo(f"已导出 {n} 条到 {out}")
 
-    @export.command("enrollments")
+    @export.command("enrollments", help="按存量对象导入格式导出在保对象")
     def export_enrollments(out: Path = typer.Option(..., "--out", help="目标文件（.csv、.xlsx 或 .parquet）")) -> None:
         """Export active enrollments in the enrollment import format."""
         with session_scope() as session:

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     cases = typer.Typer(help="救助案件：每日任务与超时督办", no_args_is_help=True)
     app.add_typer(cases, name="cases")
 
-    @cases.command("daily")
+    @cases.command("daily", help="每日任务：对公示期满的渐退和终止停发保障（由定时任务运行）")
     def daily(on: str = typer.Option("", "--date", help="作业日期 YYYY-MM-DD（默认今天）")) -> None:
         """Daily job: end gradual exits and terminations whose 公示 has passed (run from cron)."""
         today = date.fromisoformat(on) if on else clock.today()
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
             done = finalize_due(session, actor=system_actor(name="daily"), today=today)
         typer.echo(f"{today}：{len(done)} 项保障已停发（自次月起）")
 
-    @cases.command("overdue")
+    @cases.command("overdue", help="列出所有超时环节（督办），超时最久的在前")
     def overdue(area: str = typer.Option("", "--area", help="只列出该区划内")) -> None:
         """List every overdue step (督办), oldest first."""
         actor = system_actor(name="cli")

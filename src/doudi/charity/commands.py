@@ -9,6 +9,7 @@ import typer
 
 from doudi.auth.permissions import system_actor
 from doudi.charity import partners as _registered  # noqa: F401  (registers the partner check for accounts)
+from doudi.charity.labels import NEED_STATUS
 from doudi.core import clock
 from doudi.db.engine import session_scope
 
@@ -52,7 +53,8 @@ def register(app: typer.Typer) -> None:
 
     @charity.command("needs", help="把救助需求台账导出为 Excel（联系方式已脱敏）")
     def needs_cmd(out: Path = typer.Option(..., "--out", help="输出 Excel 文件（.xlsx）"),
-                  status: str = typer.Option("", "--status", help="只导出该状态（unmet 为全部未满足）"),
+                  status: str = typer.Option("", "--status", help="只导出该状态的需求（另可选全部未满足的需求）",
+                                              metavar="|".join([*NEED_STATUS, "unmet"])),
                   day: str = typer.Option(None, "--date", help="逾期判断日期（默认今天）")) -> None:
         """Write the needs ledger to Excel (contacts masked)."""
         from doudi.charity import export, service
@@ -64,7 +66,7 @@ def register(app: typer.Typer) -> None:
             rows = excel.write(out, sheet)
         typer.echo(f"已导出 {rows} 条需求到 {out}")
 
-    @charity.command("escalate", help="使未答复的推荐过期，并督办逾期需求（也是 doudi daily 的一部分）")
+    @charity.command("escalate", help="使未答复的推荐过期，并督办逾期需求（每日任务中也会运行）")
     def escalate_cmd(day: str = typer.Option(None, "--date", help="督办日期（默认今天）")) -> None:
         """Expire unanswered proposals and escalate overdue needs (also part of `doudi daily`)."""
         from doudi.charity import jobs

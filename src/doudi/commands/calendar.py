@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     cal = typer.Typer(help="工作日计算（国务院节假日安排）", no_args_is_help=True)
     app.add_typer(cal, name="calendar")
 
-    @cal.command("add-workdays")
+    @cal.command("add-workdays", help="计算某日之后第 N 个工作日的日期")
     def add_workdays(
         day: str = typer.Argument(..., help="起算日期 YYYY-MM-DD"),
         n: int = typer.Argument(..., min=0, help="工作日数"),
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"警告：{warning}", err=True)
         typer.echo(result.isoformat())
 
-    @cal.command("is-workday")
+    @cal.command("is-workday", help="判断某日是否为工作日（输出真或假）")
     def is_workday(
         day: str = typer.Argument(..., help="日期 YYYY-MM-DD"),
         region: str = typer.Option(None, "--region", help="区划代码"),

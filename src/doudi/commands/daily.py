@@ -35,7 +35,7 @@ def run_daily(*, today: date) -> list[str]:
 def register(app: typer.Typer) -> None:
     """Add `doudi daily` to the root app."""
 
-    @app.command("daily")
+    @app.command("daily", help="运行每日任务：监测比对、发放窗口内生成花名册、照料服务期限等")
     def daily(day: str = typer.Option(None, "--date", help="按此日期运行（YYYY-MM-DD，默认今天）")) -> None:
         """Run the daily jobs: monitoring comparison, payment rolls in their window, care deadlines."""
         try:

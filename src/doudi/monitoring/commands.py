@@ -28,13 +28,14 @@ def register(app: typer.Typer) -> None:
     monitor = typer.Typer(help="动态监测预警：比对运行与预警台账", no_args_is_help=True)
     app.add_typer(monitor, name="monitor")
 
-    @monitor.command("run")
+    @monitor.command("run", help="把家庭档案、保障对象和新到的部门数据批次逐条规则比对，输出各规则的预警数")
     def run_cmd(day: str = typer.Option(None, "--date", help="比对日期（YYYY-MM-DD，默认今天）"),
                 area: str = typer.Option("", "--area", help="只比对该区划（默认全部）"),
-                engine: str = typer.Option("polars", "--engine", help="polars（单机，写入台账）或 spark"),
-                master: str = typer.Option(None, "--master", help="Spark master（默认 local[*]）"),
-                snapshot: Path = typer.Option(None, "--snapshot", help="Spark：监测输入 Parquet 目录"),
-                out: Path = typer.Option(None, "--out", help="Spark：结果 Parquet 目录")) -> None:
+                engine: str = typer.Option("polars", "--engine", help="计算引擎：单机（写入预警台账）或集群",
+                                     metavar="polars|spark"),
+                master: str = typer.Option(None, "--master", help="集群主节点地址（默认在本机运行）"),
+                snapshot: Path = typer.Option(None, "--snapshot", help="集群引擎：监测输入的 Parquet 目录"),
+                out: Path = typer.Option(None, "--out", help="集群引擎：结果 Parquet 目录")) -> None:
         """Compare the registry, enrollments and new feed batches with every rule; prints counts per rule."""
         if engine == "spark":
             from doudi.scale.commands import monitor_spark
@@ -63,13 +64,16 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{key:<20}{c['found']:>6}{c['new']:>6}{c['attached']:>8}  {labels.get(key, '')}")
         typer.echo(f"合计新增预警 {result.new} 条")
 
-    @monitor.command("warnings")
+    @monitor.command("warnings", help="导出预警台账，每条预警一行"
+                                       "（规则、等级、状态、家庭、姓名、身份证号、处置期限等）")
     def warnings_cmd(
         out: Path = typer.Option(..., "--out", help="输出文件"),
         fmt: str = typer.Option("csv", "--format", help="csv 或 xlsx"),
         rule: str = typer.Option("", "--rule", help="只导出该规则"),
-        status: str = typer.Option("", "--status", help="只导出该状态（new/assigned/verifying/disposed/closed/open）"),
-        unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（须 --reason，记入审计）"),
+        status: str = typer.Option("", "--status", help="只导出该状态：新预警、已分派、核实中、已处置、已关闭，"
+                                                        "或全部未关闭",
+                            metavar="new|assigned|verifying|disposed|closed|open"),
+        unmask: bool = typer.Option(False, "--unmask", help="显示完整身份证号（须同时填写理由，记入审计）"),
         reason: str = typer.Option("", "--reason", help="显示完整身份证号的理由"),
         day: str = typer.Option(None, "--date", help="逾期判断日期（默认今天）"),
     ) -> None:
@@ -88,7 +92,7 @@ def register(app: typer.Typer) -> None:
             excel.write(out, export.sheet(data))
         typer.echo(f"已导出 {len(data)} 条预警到 {out}")
 
-    @monitor.command("dispositions")
+    @monitor.command("dispositions", help="导入线下填写的处置结果；未导入的行连同行号和原因列出（退出码 2）")
     def dispositions_cmd(file: Path = typer.Option(..., "--file", help="填写了处置方式的台账（导出的 .xlsx 或 .csv）"),
                          day: str = typer.Option(None, "--date", help="处置日期（默认今天）")) -> None:
         """Import dispositions made offline; rejected rows are printed with line and reason (exit code 2)."""

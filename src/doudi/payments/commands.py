@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
     cpi = typer.Typer(help="价格指数导入", no_args_is_help=True)
     pay.add_typer(cpi, name="cpi")
 
-    @pay.command("roll")
+    @pay.command("roll", help="按项目生成（冻结）某县当月的发放花名册")
     def roll(month: str = typer.Option(..., "--month", help="发放月份 YYYY-MM"),
              program: str = typer.Option("", "--program", help="项目（默认全部按月发放项目）"),
              area: str = typer.Option(..., "--area", help="县级区划代码（6 位）")) -> None:
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
                 progress.advance(task)
         Console().print(table)
 
-    @pay.command("approve")
+    @pay.command("approve", help="以指定审核人身份审核花名册草稿")
     def approve(roll_id: int = typer.Argument(..., help="花名册编号"),
                 user: str = typer.Option(..., "--as", help="审核人用户名（不能是制单人）"),
                 version: int = typer.Option(None, "--version", help="审核时看到的版本号")) -> None:
@@ -66,9 +66,10 @@ def register(app: typer.Typer) -> None:
             r = service.approve_roll(session, actor=_actor_for(session, user), roll_id=roll_id, version=version)
             typer.echo(f"花名册 {r.id} 已审核（{r.line_count} 笔，{service.yuan(r.total_fen)} 元）")
 
-    @pay.command("bank-file")
+    @pay.command("bank-file", help="生成已审核花名册的银行文件（并标记为已报送）")
     def bank_file(roll_id: int = typer.Argument(..., help="花名册编号"),
-                  fmt: str = typer.Option("pain001", "--format", help="pain001 或 domestic"),
+                  fmt: str = typer.Option("pain001", "--format", help="银行文件格式：pain001（ISO 20022）或国内格式",
+                                          metavar="pain001|domestic"),
                   out: Path = typer.Option(Path("."), "--out", help="输出目录")) -> None:
         """Write the bank files of an approved roll (marks it sent)."""
         from doudi.payments import bank
@@ -80,9 +81,9 @@ def register(app: typer.Typer) -> None:
                 (out / f.name).write_bytes(f.data)
                 typer.echo(f"{out / f.name}：{f.tx_count} 笔，{f.total_fen / 100:.2f} 元")
 
-    pay.command("export", help="同 bank-file")(bank_file)
+    pay.command("export", help="生成已审核花名册的银行文件（别名，用法相同）")(bank_file)
 
-    @pay.command("reconcile")
+    @pay.command("reconcile", help="导入银行回盘文件，逐行核对分类")
     def reconcile_cmd(file: Path = typer.Argument(..., help="银行回盘文件（pain.002、camt.053 或 CSV）")) -> None:
         """Import a bank return and classify every row."""
         from doudi.payments import reconcile
@@ -95,8 +96,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{file.name}：{r.rows} 行；到账 {r.paid}，失败 {r.failed}，未匹配 {r.unmatched}，"
                        f"重复 {r.duplicate}，格式错误 {r.invalid}")
 
-    @cpi.command("import")
-    def cpi_import(file: Path = typer.Argument(..., help="CSV：地区,月份,发布日期,CPI同比,食品CPI同比")) -> None:
+    @cpi.command("import", help="导入月度价格指数（同比，%）")
+    def cpi_import(file: Path = typer.Argument(..., help="价格指数 CSV 文件，五列：地区、月份、发布日期、"
+                                                          "居民消费价格同比、食品价格同比")) -> None:
         """Import monthly price indices (year-on-year %)."""
         from doudi.payments import subsidy
 
@@ -108,7 +110,7 @@ def register(app: typer.Typer) -> None:
         if errors:
             raise typer.Exit(2)
 
-    @pay.command("subsidy")
+    @pay.command("subsidy", help="价格联动机制启动时，生成当月的价格临时补贴花名册")
     def subsidy_cmd(month: str = typer.Option(..., "--month", help="补贴发放月份 YYYY-MM（价格指数发布月）"),
                     area: str = typer.Option(..., "--area", help="县级区划代码（6 位）")) -> None:
         """Generate the price-subsidy roll of a month when the linkage mechanism is triggered."""

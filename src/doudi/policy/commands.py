@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
     policy = typer.Typer(help="政策参数包", no_args_is_help=True)
     app.add_typer(policy, name="policy")
 
-    @policy.command("show")
+    @policy.command("show", help="列出某区划在某日有效的参数；待确认的值标“⚠ 待确认”")
     def show(region: str = typer.Option(..., "--region", help="区划代码（县级或更细）"),
              on: str = typer.Option(None, "--date", help="生效日期 YYYY-MM-DD（默认今天）"),
              as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         n_prov = sum(r["provisional"] for r in rows)
         typer.echo(f"共 {len(rows)} 项参数，其中 {n_prov} 项待确认（provisional）。")
 
-    @policy.command("check")
+    @policy.command("check", help="校验全部参数包文件；有问题时指明文件和参数，退出码 2")
     def check() -> None:
         """Validate every pack file; exit 2 naming the file and key of each problem."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
             raise ValidationFailed([FieldError(field="pack", message=str(exc))]) from None
         typer.echo(f"参数包有效：{', '.join(f.path.name for f in files)}")
 
-    @app.command("evaluate")
+    @app.command("evaluate", help="对 JSON 格式的家庭测算全部救助项目，输出 JSON（输入有误时退出码 2）")
     def evaluate_cmd(file: Path = typer.Argument(..., help="家庭 JSON 文件（对象或数组）"),
                      on: str = typer.Option(None, "--date", help="测算日期 YYYY-MM-DD"),
                      compact: bool = typer.Option(False, "--compact", help="紧凑输出")) -> None:
@@ -103,17 +103,18 @@ def register(app: typer.Typer) -> None:
         out = results if many else results[0]
         typer.echo(json.dumps(out, ensure_ascii=False, indent=None if compact else 2))
 
-    @app.command("assess")
+    @app.command("assess", help="对全部家庭档案（或 Parquet 快照）测算全部救助项目，并保存认定结果")
     def assess_cmd(on: str = typer.Option(None, "--date", help="测算日期（默认今天）"),
                    area: str = typer.Option("", "--area", help="只评估该区划（代码前缀）"),
                    snapshot: Path = typer.Option(None, "--snapshot", help="从 Parquet 快照目录读取，而非数据库"),
                    export: Path = typer.Option(None, "--export-snapshot", help="把档案另存为 Parquet 快照"),
-                   engine: str = typer.Option("polars", "--engine", help="polars（单机）或 spark"),
+                   engine: str = typer.Option("polars", "--engine", help="计算引擎：单机或集群",
+                                              metavar="polars|spark"),
                    master: str = typer.Option(None, "--master",
-                                              help="Spark master，如 spark://host:7077（默认 local[*]）"),
-                   out: Path = typer.Option(None, "--out", help="Spark：结果 Parquet 目录（供省级数仓使用）"),
-                   store: bool = typer.Option(True, "--store/--no-store", help="Spark：结果是否写入本库评估批次"),
-                   partitions: int = typer.Option(None, "--partitions", help="Spark：分区数（至少 8）"),
+                                              help="集群主节点地址，如 spark://host:7077（默认在本机运行）"),
+                   out: Path = typer.Option(None, "--out", help="集群引擎：结果 Parquet 目录（供省级数仓使用）"),
+                   store: bool = typer.Option(True, "--store/--no-store", help="集群引擎：结果是否写入本库评估批次"),
+                   partitions: int = typer.Option(None, "--partitions", help="集群引擎：分区数（至少 8）"),
                    ) -> None:
         """Assess the whole registry (or a Parquet snapshot) for every program and store the decisions."""
         if engine not in ("polars", "spark"):
@@ -168,8 +169,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {parameter_label(key):<16} {s['households']:>8} 户 {s['persons']:>8} 人 "
                        f"{s['monthly_cost']:>14,.2f} 元/月")
 
-    @app.command("simulate")
-    def simulate_cmd(sets: list[str] = typer.Option(..., "--set", help="参数调整，如 dibao.standard.rural=600"),
+    @app.command("simulate", help="政策调整模拟：按乡镇和项目计算符合条件的户数、人数和月支出的变化")
+    def simulate_cmd(sets: list[str] = typer.Option(..., "--set", help="参数调整，写作“参数键=新值”，可重复",
+                                                      metavar="参数键=值"),
                      on: str = typer.Option(None, "--date", help="测算日期（默认今天）"),
                      area: str = typer.Option("", "--area", help="只模拟该区划（代码前缀）"),
                      snapshot: Path = typer.Option(None, "--snapshot", help="Parquet 快照目录"),

@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="数据导入", no_args_is_help=True)
     app.add_typer(group, name="import")
 
-    @group.command("households")
+    @group.command("households", help="导入家庭档案文件；有问题的家庭连同行号、字段和原因隔离")
     def households(path: Path = typer.Argument(..., help="家庭档案文件（CSV 或 XLSX）"),
                    dry_run: bool = typer.Option(False, "--dry-run", help="只校验并预览，不写入")) -> None:
         """Import a household registry file; bad households are quarantined with row, field and reason."""
@@ -67,10 +67,11 @@ def register(app: typer.Typer) -> None:
         if result.rows_rejected:
             raise typer.Exit(EXIT_PARTIAL)
 
-    @group.command("facts")
+    @group.command("facts", help="导入申报或调查核实的事实；有误的行连同行号、字段和原因隔离")
     def facts(path: Path = typer.Argument(..., help="事实文件（CSV、XLSX 或 Parquet）"),
               kind: str = typer.Option(..., "--kind",
-                                       help="income（收入）| assets（财产）| expenses（刚性支出）| living（居住条件）"),
+                                       help="事实类别：收入、财产、刚性支出或居住条件",
+                                       metavar="income|assets|expenses|living"),
               dry_run: bool = typer.Option(False, "--dry-run", help="只校验并预览，不写入")) -> None:
         """Import declared or investigated facts; bad rows are quarantined with row, field and reason."""
         console = Console()

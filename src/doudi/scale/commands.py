@@ -42,14 +42,14 @@ def monitor_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
 
 def register(app: typer.Typer) -> None:
     """Add the `scale` group."""
-    scale = typer.Typer(help="省级、全国批处理（Apache Spark）", no_args_is_help=True)
+    scale = typer.Typer(help="省级、全国批处理（分布式集群）", no_args_is_help=True)
     app.add_typer(scale, name="scale")
 
-    @scale.command("duplicates")
-    def duplicates_cmd(persons: Path = typer.Argument(..., help="人员 Parquet（record_id,name,id_number,birth_date,"
-                                                                "sex,address,area_code）"),
-                       out: Path = typer.Option(..., "--out", help="结果目录（pairs/）"),
-                       master: str = typer.Option(None, "--master", help="Spark master（默认 local[*]）")) -> None:
+    @scale.command("duplicates", help="在集群上用概率匹配查找跨县重复、多头享受，不同县之间的匹配对写入 Parquet")
+    def duplicates_cmd(persons: Path = typer.Argument(..., help="人员 Parquet 文件（列：记录号、姓名、身份证号、"
+                                                                "出生日期、性别、住址、区划代码）"),
+                       out: Path = typer.Option(..., "--out", help="结果目录（匹配对写入其下的子目录）"),
+                       master: str = typer.Option(None, "--master", help="集群主节点地址（默认在本机运行）")) -> None:
         """Cross-county duplicates (重复、多头) with Splink on Spark; pairs in different counties to Parquet."""
         # Imported here: PySpark and Splink are loaded only when this command runs.
         from doudi.scale.linkage import cross_county_duplicates

@@ -19,13 +19,13 @@ _LOADED = time.perf_counter()  # the CLI has just started: demo start-up time co
 def register(app: typer.Typer) -> None:
     """Add `doudi synth` and `doudi demo` to the root app."""
 
-    @app.command("synth")
+    @app.command("synth", help="生成一个模拟县：家庭档案、申报事实、带噪声的部门数据及真实情况")
     def synth(
         region: str = typer.Option("370784", help=f"县级或地级区划代码：{' / '.join(REGIONS)}"),
         households: int = typer.Option(3000, min=1, help="户数"),
         seed: int = typer.Option(20201201, help="随机种子（相同种子生成逐字节相同的文件）"),
         out: Path = typer.Option(Path("var/synth"), help="输出目录"),
-        as_of: str = typer.Option("", help="快照日期 YYYY-MM-DD（默认见 params.yaml）"),
+        as_of: str = typer.Option("", help="快照日期 YYYY-MM-DD（默认取模拟参数文件中的日期）"),
         feeds: bool = typer.Option(True, help="是否生成部门数据"),
     ) -> None:
         """Generate a synthetic county: registry file, declared facts, agency feeds with noise, ground truth."""
@@ -48,11 +48,11 @@ def register(app: typer.Typer) -> None:
             f"{manifest['households']:,} 户、{manifest['persons']:,} 人；种子 {seed}；用时 {manifest['seconds']} 秒"
         )
 
-    @app.command("demo")
+    @app.command("demo", help="在所配置的数据库上准备演示环境（可重复运行）并启动控制台")
     def demo(
         households: int = typer.Option(3000, min=10, help="首次运行时合成的户数"),
         seed: int = typer.Option(20201201, help="随机种子"),
-        serve: bool = typer.Option(True, help="准备完成后启动控制台（--no-serve 仅准备数据）"),
+        serve: bool = typer.Option(True, help="准备完成后启动控制台（否则仅准备数据）"),
     ) -> None:
         """Prepare a demo installation on the configured database (idempotent) and serve the console."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
     report = typer.Typer(help="统计报表", no_args_is_help=True)
     app.add_typer(report, name="report")
 
-    @report.command("verification-effect")
+    @report.command("verification-effect", help="核对成效：按乡镇和月份统计因核对而改变的认定、"
+                                                  "核对发现的问题及月度金额")
     def verification_effect_cmd(
         start: str = typer.Option(..., "--from", help="开始日期（YYYY-MM-DD，含）"),
         end: str = typer.Option(..., "--to", help="结束日期（YYYY-MM-DD，含）"),

@@ -25,9 +25,9 @@ def register(app: typer.Typer) -> None:
     verify = typer.Typer(help="家庭经济状况信息核对：授权、提请、进度与报告", no_args_is_help=True)
     app.add_typer(feeds, name="feeds")
     app.add_typer(verify, name="verify")
-    app.command("link", help="比对两份人员名单，输出匹配对（left_id,right_id,match_probability）")(link)
+    app.command("link", help="比对两份人员名单，输出匹配对及匹配概率")(link)
 
-    @feeds.command("sources")
+    @feeds.command("sources", help="列出已声明的数据源及其列")
     def sources() -> None:
         """List the declared data sources and their columns."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
@@ -39,10 +39,12 @@ def register(app: typer.Typer) -> None:
                                                                         for c in s.columns))
         Console().print(table)
 
-    @feeds.command("ingest")
+    @feeds.command("ingest", help="校验并导入一个部门数据文件，作为某区划或全国的一个批次"
+                                    "（可重复运行；全部成功或全部不写入）")
     def ingest(
-        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV / XLSX / JSONL / Parquet"),
-        source: str = typer.Option(..., "--source", help="数据源 key，见 doudi feeds sources"),
+        file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                    help="部门数据文件（CSV、XLSX、JSON 行格式或 Parquet）"),
+        source: str = typer.Option(..., "--source", help="数据源代码（可用“列出数据源”命令查看）"),
         area: str = typer.Option("", help="数据所属区划：只与该区划登记的人员匹配（系统中只有一个县时默认为该县）"),
         national: bool = typer.Option(False, "--national", help="声明为全国数据：与任一地区登记的人员匹配"),
         chunk_rows: int = typer.Option(500_000, help="每批处理的行数"),
@@ -95,7 +97,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"概率匹配：{r.identities:,} 个身份，自动关联 {r.linked_rows:,} 行，"
                           f"待人工复核 {r.review_identities:,} 个，未匹配 {r.unmatched_rows:,} 行")
 
-    @feeds.command("batches")
+    @feeds.command("batches", help="列出部门数据批次及其来源和行数")
     def batches(source: str = typer.Option("", help="按数据源筛选")) -> None:
         """List feed batches with their lineage and counts."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
@@ -109,8 +111,9 @@ def register(app: typer.Typer) -> None:
                               f"{b.rows_ok:,}", f"{b.rows_rejected:,}", b.status)
             Console().print(table)
 
-    @feeds.command("rejects")
-    def rejects(batch_id: int, limit: int = typer.Option(50)) -> None:
+    @feeds.command("rejects", help="查看某批次被隔离的行：行号、字段和原因")
+    def rejects(batch_id: int = typer.Argument(..., help="批次编号"),
+                limit: int = typer.Option(50, help="最多显示的行数")) -> None:
         """Show a batch's quarantined rows: row number, field and reason."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
         from doudi.verification import queue
@@ -121,8 +124,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"第 {r.row_number} 行\t{r.field}\t{r.reason}")
             typer.echo(f"共 {total} 行被隔离")
 
-    @feeds.command("resolve")
-    def resolve_cmd(batch_id: int) -> None:
+    @feeds.command("resolve", help="对某批次中无有效身份证号的行做概率人员匹配")
+    def resolve_cmd(batch_id: int = typer.Argument(..., help="批次编号")) -> None:
         """Run probabilistic person resolution on a batch's rows without a valid ID."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
         from doudi.verification import resolve
@@ -132,7 +135,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{r.identities} 个身份；关联 {r.linked_rows} 行；"
                    f"待复核 {r.review_identities}；未匹配 {r.unmatched_rows} 行")
 
-    @feeds.command("relink")
+    @feeds.command("relink", help="把已存的部门数据行关联到数据到达后才登记的人员（可重复运行；留痕）")
     def relink_cmd(
         source: str = typer.Option("", "--source", help="只处理该数据源（默认全部）"),
         probabilistic: bool = typer.Option(True, help="对无有效身份证号且未匹配的行重新做概率匹配"),
@@ -155,10 +158,14 @@ def register(app: typer.Typer) -> None:
         console.print(f"{out.batches} 个批次：按身份证号新关联 {out.id_rows:,} 行，概率匹配新关联 "
                       f"{out.probabilistic_rows:,} 行，新增待人工复核 {out.review_identities:,} 个")
 
-    @verify.command("authorise")
-    def authorise(household_id: int, person_id: int, signed_by: str = typer.Option(...),
-                  document_ref: str = typer.Option(...), signed_on: str = typer.Option(""),
-                  relation: str = typer.Option("self"), scope: str = typer.Option("all")) -> None:
+    @verify.command("authorise", help="登记家庭成员签署的授权书")
+    def authorise(household_id: int = typer.Argument(..., help="家庭编号"),
+                  person_id: int = typer.Argument(..., help="人员编号"),
+                  signed_by: str = typer.Option(..., help="签署人姓名"),
+                  document_ref: str = typer.Option(..., help="授权书编号或存档位置"),
+                  signed_on: str = typer.Option("", help="签署日期 YYYY-MM-DD（默认今天）"),
+                  relation: str = typer.Option("self", help="签署人与被授权成员的关系代码（默认本人）"),
+                  scope: str = typer.Option("all", help="授权范围代码，逗号分隔（默认全部）")) -> None:
         """Record a member's signed authorisation (授权书)."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
         from doudi.verification import service
@@ -170,8 +177,10 @@ def register(app: typer.Typer) -> None:
                 document_ref=document_ref, scope=scope.split(","), signed_by_relation=relation)
             typer.echo(f"授权书已登记：{a.id}")
 
-    @verify.command("request")
-    def request(household_id: int, requested_on: str = typer.Option(""), purpose: str = "application") -> None:
+    @verify.command("request", help="为一户家庭提请核对，并用现有部门数据答复")
+    def request(household_id: int = typer.Argument(..., help="家庭编号"),
+                requested_on: str = typer.Option("", help="提请日期 YYYY-MM-DD（默认今天）"),
+                purpose: str = typer.Option("application", help="核对用途代码（默认申请审核）")) -> None:
         """Open a verification request for a household and answer it from the feeds on hand."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
         from doudi.verification import service
@@ -182,8 +191,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"核对提请 {req.id}：应于 {req.due_on} 前启动；{req.calendar_note}")
         status(req.id)
 
-    @verify.command("status")
-    def status(request_id: int) -> None:
+    @verify.command("status", help="逐个数据源查看一次核对提请的进度")
+    def status(request_id: int = typer.Argument(..., help="核对提请编号")) -> None:
         """Tracking of one request, source by source."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
         from doudi.verification import service
@@ -195,8 +204,10 @@ def register(app: typer.Typer) -> None:
                 table.add_row(t.label, t.agency, t.status_label, str(t.records), t.message)
             Console().print(table)
 
-    @verify.command("report")
-    def report(request_id: int, pdf: Path = typer.Option(None), xlsx: Path = typer.Option(None)) -> None:
+    @verify.command("report", help="输出核对结论；可将核对报告另存为 PDF 或 Excel")
+    def report(request_id: int = typer.Argument(..., help="核对提请编号"),
+               pdf: Path = typer.Option(None, help="另存为 PDF 文件"),
+               xlsx: Path = typer.Option(None, help="另存为 Excel 文件")) -> None:
         """Print the conclusion; write the 核对报告 as PDF and/or Excel."""
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
         from doudi.verification import reporting
@@ -211,9 +222,9 @@ def register(app: typer.Typer) -> None:
 
 
 def link(
-    left: Path = typer.Argument(..., exists=True, dir_okay=False),
-    right: Path = typer.Argument(..., exists=True, dir_okay=False),
-    out: Path = typer.Option(..., "--out", help="输出 CSV：left_id,right_id,match_probability"),
+    left: Path = typer.Argument(..., exists=True, dir_okay=False, help="左侧人员名单（CSV）"),
+    right: Path = typer.Argument(..., exists=True, dir_okay=False, help="右侧人员名单（CSV）"),
+    out: Path = typer.Option(..., "--out", help="输出 CSV 文件：左侧编号、右侧编号、匹配概率"),
     review: Path = typer.Option(None, help="另存待人工复核的候选对（含身份证号比对类别与各字段证据）"),
     train: bool = typer.Option(None, "--train/--no-train", help="在输入上估计模型参数（默认：数据足够大时）"),
     one_to_one: bool = typer.Option(False, "--one-to-one",

@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
                amount: str = typer.Option(..., "--amount", help="金额（元）"),
                purpose: str = typer.Option("general", "--purpose", help="用途"),
                restricted: bool = typer.Option(False, "--restricted", help="定向捐赠"),
-               kind: str = typer.Option("person", "--kind", help="person、company 或 anonymous"),
+               kind: str = typer.Option("person", "--kind", help="捐赠人类型：个人、企业或匿名",
+                                 metavar="person|company|anonymous"),
                received: str = typer.Option("", "--received", help="到账日期 YYYY-MM-DD（默认今天）"),
                user: str = typer.Option(..., "--as", help="登记人用户名")) -> None:
         """Record a donation."""

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     charity_group(app).add_typer(support, name="support")
 
     @support.command("plans", help="列出帮扶计划")
-    def plans(status: str = typer.Option("", "--status", help="open 或 closed"),
+    def plans(status: str = typer.Option("", "--status", help="计划状态：帮扶中或已结案", metavar="open|closed"),
               user: str = typer.Option(..., "--as", help="查询人用户名"),
               out: Path = typer.Option(None, "--out", help="写出 Excel 文件")) -> None:
         """List plans (with overdue visits marked), or write them to Excel."""
@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
 
     @support.command("outcome", help="登记培训结果（就业即转入渐退复核）")
     def outcome(training_id: int = typer.Argument(..., help="培训转介编号"),
-                result: str = typer.Option(..., "--result", help="trained、employed 或 not_employed"),
+                result: str = typer.Option(..., "--result", help="培训结果：已完成培训、已就业或未就业",
+                                    metavar="trained|employed|not_employed"),
                 employer: str = typer.Option("", "--employer", help="用工单位"),
                 wage: str = typer.Option("", "--wage", help="月工资（元）"),
                 user: str = typer.Option(..., "--as", help="经办人用户名")) -> None:
