@@ -123,7 +123,7 @@ def _near_days(actor: Actor, today: date) -> Any:
     return rules_for(actor.area_code, today).near_due_workdays
 
 
-def open_tasks(session: Session, *, actor: Actor, limit: int = 50, case_id: int | None = None
+def open_tasks(session: Session, *, actor: Actor, limit: int | None = 50, case_id: int | None = None
                ) -> list[tuple[Task, Case]]:
     """Open follow-up tasks in the actor's area (of one case, when given), earliest due first."""
     actor.require("case.read")

@@ -223,7 +223,7 @@ def _detail(request: Request, session: Any, actor: Any, case: Case, errors: list
         "proposal": applications.proposal_summary(case), "rules": rules, "today": clock.today(),
         "warnings": svc.calendar_for(case.area_code).warnings_for(case.accepted_on or clock.today(),
                                                                   case.extended_to or case.due_on or clock.today()),
-        "tasks": [t for t, _ in inbox.open_tasks(session, actor=actor, case_id=case.id)],
+        "tasks": [t for t, _ in inbox.open_tasks(session, actor=actor, case_id=case.id, limit=None)],  # all its own
         "enrollments": list(session.scalars(select(Enrollment).where(Enrollment.origin_case_id == case.id))),
         "vreq": vreq, "vtracks": verify_hook.tracking_for(session, case=case, request=vreq),
         "linked": session.get(Case, case.linked_case_id) if case.linked_case_id else None,

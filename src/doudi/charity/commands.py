@@ -29,13 +29,14 @@ def register(app: typer.Typer) -> None:
     @charity.command("partners", help="列出合作机构：代码、名称、类型、服务区域、可提供的帮扶及容量")
     def partners_cmd(area: str = typer.Option("", "--area", help="只列该区划的合作机构")) -> None:
         """List the partner register: key, name, kind, service area, offers and capacity."""
+        from doudi.auth.scope import in_subtree
         from doudi.charity import partners
         from doudi.charity.labels import OFFER, PARTNER_KIND
 
         with session_scope() as session:
             rows = partners.list_partners(session, actor=system_actor(area_code=area or "000000", name="cli"))
             for p in rows:
-                if area and not p.area_code.startswith(area):
+                if not in_subtree(p.area_code, area):
                     continue
                 offers = "、".join(f"{OFFER.get(k, k)}{(p.capacity or {}).get(k, 0)}" for k in p.offers)
                 typer.echo(f"{p.key}\t{p.name}\t{PARTNER_KIND.get(p.kind, p.kind)}\t{p.area_code}\t{offers}")

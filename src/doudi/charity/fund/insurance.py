@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area, in_area
+from doudi.auth.scope import get_in_area, in_area, under
 from doudi.cases.models import Enrollment, EnrollmentStatus
 from doudi.charity.fund import service
 from doudi.charity.fund.labels import parse_fen, yuan
@@ -75,15 +75,14 @@ def get_policy(session: Session, *, actor: Actor, policy_id: int) -> Policy:
 def eligible(session: Session, *, county: str, programs: list[str]) -> pl.DataFrame:
     """Every person covered by an active enrollment of the programs in the county: the person's own enrollment,
     or each current member of an enrolled household (one row per person, the first enrollment kept)."""
-    enr = read_frame(session, select(Enrollment.id.label("enrollment_id"), Enrollment.household_id,
-                                     Enrollment.person_id, Enrollment.program, Enrollment.area_code).where(
-        Enrollment.area_code.startswith(county), Enrollment.status == EnrollmentStatus.ACTIVE,
-        Enrollment.program.in_(programs)))
+    enr = read_frame(session, under(select(Enrollment.id.label("enrollment_id"), Enrollment.household_id,
+                                           Enrollment.person_id, Enrollment.program, Enrollment.area_code),
+                                    Enrollment.area_code, county).where(
+        Enrollment.status == EnrollmentStatus.ACTIVE, Enrollment.program.in_(programs)))
     members = read_frame(session, select(Membership.household_id, Membership.person_id.label("member_id")).where(
         Membership.valid_to.is_(None), Membership.household_id.in_(
-            select(Enrollment.household_id).where(Enrollment.area_code.startswith(county),
-                                                  Enrollment.status == EnrollmentStatus.ACTIVE,
-                                                  Enrollment.program.in_(programs)))))
+            under(select(Enrollment.household_id), Enrollment.area_code, county).where(
+                Enrollment.status == EnrollmentStatus.ACTIVE, Enrollment.program.in_(programs)))))
     own = enr.filter(pl.col("person_id").is_not_null())
     whole = enr.filter(pl.col("person_id").is_null()).drop("person_id").join(
         members, on="household_id").rename({"member_id": "person_id"})

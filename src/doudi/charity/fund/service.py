@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from doudi.areas.codes import county_of
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
-from doudi.auth.scope import get_in_area, in_area
+from doudi.auth.scope import get_in_area, in_area, under
 from doudi.cases.models import Case
 from doudi.charity.fund.labels import PURPOSE_LABELS, yuan
 from doudi.charity.fund.models import (
@@ -84,8 +84,8 @@ def balances(session: Session, *, actor: Actor, county: str) -> dict[str, int]:
 
 def pending_fen(session: Session, *, county: str, pool: str) -> int:
     """What grants waiting for approval would take from a pool."""
-    total = session.scalar(select(func.coalesce(func.sum(Grant.amount_fen), 0)).where(
-        Grant.area_code.startswith(county), Grant.pool == pool, Grant.status == GrantStatus.PENDING))
+    total = session.scalar(under(select(func.coalesce(func.sum(Grant.amount_fen), 0)), Grant.area_code, county).where(
+        Grant.pool == pool, Grant.status == GrantStatus.PENDING))
     return int(total or 0)
 
 
@@ -281,8 +281,7 @@ def donations_query(actor: Actor, f: Filter) -> Select[Any]:
     """Donations in the actor's area with the filters."""
     actor.require("fund.read")
     stmt = in_area(select(Donation), Donation.area_code, actor)
-    if f.area:
-        stmt = stmt.where(Donation.area_code.startswith(f.area))
+    stmt = under(stmt, Donation.area_code, f.area)
     if f.purpose:
         stmt = stmt.where(Donation.purpose == f.purpose)
     if f.month:
@@ -301,8 +300,7 @@ def grants_query(actor: Actor, f: Filter) -> Select[Any]:
     """Grants in the actor's area with the filters."""
     actor.require("fund.read")
     stmt = in_area(select(Grant), Grant.area_code, actor)
-    if f.area:
-        stmt = stmt.where(Grant.area_code.startswith(f.area))
+    stmt = under(stmt, Grant.area_code, f.area)
     if f.purpose:
         stmt = stmt.where(Grant.purpose == f.purpose)
     if f.status:
@@ -325,8 +323,7 @@ def movements_query(actor: Actor, f: Filter) -> Select[Any]:
     """Movements in the actor's area with the filters (the pool is the purpose filter here)."""
     actor.require("fund.read")
     stmt = in_area(select(Movement), Movement.area_code, actor)
-    if f.area:
-        stmt = stmt.where(Movement.area_code.startswith(f.area))
+    stmt = under(stmt, Movement.area_code, f.area)
     if f.purpose:
         stmt = stmt.where(Movement.pool == f.purpose)
     if f.status:

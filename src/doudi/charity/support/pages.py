@@ -25,7 +25,7 @@ from doudi.charity.support.labels import (
 from doudi.core import clock, excel
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.masking import mask_phone
-from doudi.deps import CsrfChecked, PageActor, SessionDep
+from doudi.deps import CsrfChecked, FormDep, PageActor, SessionDep
 from doudi.registry.models import Membership, Person
 from doudi.web.nav import NavItem
 from doudi.web.nav import register as nav
@@ -101,10 +101,8 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, actor: PageAc
 
 
 @router.post("/plans/{plan_id}/visits")
-async def plan_visit(request: Request, plan_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked
-                     ) -> Response:
+def plan_visit(plan_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked, form: FormDep) -> Response:
     """Record a visit and each goal's progress (fields goal_<id> and progress_<id>)."""
-    form = await request.form()
     progress: dict[int, tuple[str, str]] = {}
     for key, value in form.items():
         if key.startswith("goal_") and key[5:].isdigit() and str(value):
