@@ -21,7 +21,7 @@ import sqlite3
 from typing import Any
 
 from sqlalchemy import event, inspect, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -58,6 +58,19 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(orig, sqlite3.IntegrityError):
         return "UNIQUE constraint failed" in str(orig)
     return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == "23505"
+
+
+def add_unique(session: Session, obj: object, *, message: str) -> None:
+    """Insert `obj` in a savepoint; a unique key clash (a concurrent or repeated insert) is a Conflict saying
+    `message`, and the caller's transaction stays usable."""
+    try:
+        with session.begin_nested():
+            session.add(obj)
+            session.flush()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise Conflict(message) from None
+        raise
 
 
 def claim(session: Session, obj: Any, version: int | None = None, *, label: str = "该记录") -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -18,7 +17,7 @@ from doudi.auth.permissions import Actor
 from doudi.auth.scope import in_area, in_subtree
 from doudi.cases.models import Case
 from doudi.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from doudi.db.versions import is_unique_violation
+from doudi.db.versions import add_unique
 from doudi.payments.models import LedgerKind, ReserveEntry
 from doudi.payments.service import yuan
 from doudi.policy.params import load_pack
@@ -71,14 +70,7 @@ def record(session: Session, *, actor: Actor, township: str, kind: str, amount_f
     entry = ReserveEntry(township_code=township, seq=seq + 1, kind=kind, amount_fen=amount_fen, balance_fen=after,
                          case_id=case_id, note=note[:200], recorded_by=actor.username,
                          county_approved_by=actor.username if after < 0 else "")
-    try:
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise Conflict("备用金台账已被他人同时记账，或该案件已从备用金支出，请刷新后重试") from None
-        raise
+    add_unique(session, entry, message="备用金台账已被他人同时记账，或该案件已从备用金支出，请刷新后重试")
     audit.record(session, actor=actor, action=f"reserve.{kind}", object_type="reserve_entry", object_id=entry.id,
                  area_code=township, after={"amount": yuan(amount_fen), "balance": yuan(after), "case_id": case_id,
                                             "beyond_balance": after < 0})

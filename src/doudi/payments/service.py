@@ -9,7 +9,6 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -19,7 +18,7 @@ from doudi.cases.models import Enrollment, EnrollmentChange
 from doudi.core.dates import month_start
 from doudi.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from doudi.db.frames import read_frame, write_frame
-from doudi.db.versions import claim, is_unique_violation
+from doudi.db.versions import add_unique, claim
 from doudi.payments import payables, rules
 from doudi.payments.models import (
     AccountStatus,
@@ -268,14 +267,7 @@ def generate_roll(session: Session, *, actor: Actor, county: str, month: date, p
         return existing
     roll = PaymentRoll(area_code=county, month=month, program=program, status=RollStatus.DRAFT, version=1,
                        pack_version=pack.version[:40], prepared_by=actor.user_id, prepared_by_name=actor.username)
-    try:
-        with session.begin_nested():
-            session.add(roll)
-            session.flush()
-    except IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise Conflict(f"{county} {month:%Y-%m} {program} 的花名册已由他人同时生成，请刷新") from None
-        raise
+    add_unique(session, roll, message=f"{county} {month:%Y-%m} {program} 的花名册已由他人同时生成，请刷新")
     back = int(pack.value("payments.back_pay_max_months", on=month) or 0)
     if program == payables.PROGRAM:
         lines = _provider_lines(session, county=county, month=month, back=back)

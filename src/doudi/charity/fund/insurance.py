@@ -9,7 +9,6 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -22,7 +21,7 @@ from doudi.charity.fund.models import Claim, ClaimStatus, Grant, Insured, Policy
 from doudi.core import excel
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
 from doudi.db.frames import read_frame, write_frame
-from doudi.db.versions import claim, is_unique_violation
+from doudi.db.versions import add_unique, claim
 from doudi.policy.params import load_pack
 from doudi.registry.models import Membership, Person
 
@@ -54,14 +53,7 @@ def create_policy(session: Session, *, actor: Actor, county: str, policy_no: str
         raise ValidationFailed(errors)
     p = Policy(area_code=county, policy_no=policy_no.strip(), insurer=insurer.strip()[:100], coverage=coverage[:300],
                start_on=start_on, end_on=end_on, premium_fen=fen, created_by=actor.username)
-    try:
-        with session.begin_nested():
-            session.add(p)
-            session.flush()
-    except IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise Conflict(f"保单号 {policy_no.strip()} 已登记") from None
-        raise
+    add_unique(session, p, message=f"保单号 {policy_no.strip()} 已登记")
     audit.record(session, actor=actor, action="fund.policy", object_type="insurance_policy", object_id=p.id,
                  area_code=county, after={"policy_no": p.policy_no, "insurer": p.insurer, "premium": yuan(fen)})
     return p
@@ -170,14 +162,7 @@ def record_claim(session: Session, *, actor: Actor, member_id: int, claim_no: st
     c = Claim(policy_id=m.policy_id, member_id=m.id, area_code=m.area_code, claim_no=claim_no.strip()[:40],
               incident_on=incident_on, kind=kind.strip()[:40], claimed_fen=claimed_fen, note=note[:300],
               recorded_by=actor.username)
-    try:
-        with session.begin_nested():
-            session.add(c)
-            session.flush()
-    except IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise Conflict(f"报案号 {claim_no.strip()} 已登记") from None
-        raise
+    add_unique(session, c, message=f"报案号 {claim_no.strip()} 已登记")
     audit.record(session, actor=actor, action="fund.claim", object_type="insurance_claim", object_id=c.id,
                  area_code=m.area_code, after={"claim_no": c.claim_no, "claimed": yuan(claimed_fen)})
     return c

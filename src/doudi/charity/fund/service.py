@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doudi.areas.codes import county_of
@@ -32,8 +31,9 @@ from doudi.charity.fund.models import (
 )
 from doudi.charity.refs import check_need
 from doudi.core import clock
+from doudi.core.dates import next_month
 from doudi.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
-from doudi.db.versions import claim, is_unique_violation
+from doudi.db.versions import add_unique, claim
 from doudi.registry.models import Household
 
 PURPOSES = {p.value for p in Purpose}
@@ -98,14 +98,7 @@ def _post(session: Session, *, county: str, pool: str, kind: MovementKind, purpo
                        + ("（定向捐赠只能用于其指定用途）" if pool != Purpose.GENERAL else ""))
     m = Movement(area_code=county, pool=pool, seq=seq + 1, kind=kind, purpose=purpose, delta_fen=delta,
                  balance_fen=after, month=on.replace(day=1), donation_id=donation_id, grant_id=grant_id)
-    try:
-        with session.begin_nested():
-            session.add(m)
-            session.flush()
-    except IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise Conflict("基金台账已被他人同时记账，请刷新后重试") from None
-        raise
+    add_unique(session, m, message="基金台账已被他人同时记账，请刷新后重试")
     return m
 
 
@@ -136,14 +129,7 @@ def record_donation(session: Session, *, actor: Actor, area_code: str, receipt_n
                  donor_kind=donor_kind, donor_contact=donor_contact.strip()[:40], amount_fen=amount_fen,
                  purpose=purpose, restricted=restricted, restrictions=restrictions.strip()[:300],
                  received_on=received_on, recorded_by=actor.username)
-    try:
-        with session.begin_nested():
-            session.add(d)
-            session.flush()
-    except IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise Conflict(f"捐赠票据号 {receipt_no.strip()} 已登记过，同一笔捐赠不能重复入账") from None
-        raise
+    add_unique(session, d, message=f"捐赠票据号 {receipt_no.strip()} 已登记过，同一笔捐赠不能重复入账")
     pool = purpose if restricted else Purpose.GENERAL
     m = _post(session, county=county, pool=pool, kind=MovementKind.DONATION, purpose=purpose, delta=amount_fen,
               on=received_on, donation_id=d.id)
@@ -195,14 +181,7 @@ def make_grant(session: Session, *, actor: Actor, amount_fen: int, purpose: str,
     g = Grant(area_code=area, need_id=need_id, case_id=case_id, household_id=hh_id,
               policy_id=policy[0] if policy else None, amount_fen=amount_fen, purpose=purpose, pool=pool,
               reason=reason.strip()[:300], made_by=actor.user_id, made_by_name=actor.username)
-    try:
-        with session.begin_nested():
-            session.add(g)
-            session.flush()
-    except IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise Conflict("该保单的保费已提交拨付") from None
-        raise
+    add_unique(session, g, message="该保单的保费已提交拨付")
     audit.record(session, actor=actor, action="fund.grant", object_type="fund_grant", object_id=g.id, area_code=area,
                  after={"amount": yuan(amount_fen), "purpose": purpose, "pool": pool, "need_id": need_id,
                         "case_id": case_id, "household_id": hh_id, "policy_id": g.policy_id})
@@ -273,10 +252,6 @@ def paged(session: Session, stmt: Select[Any], order: Any, page: int, per_page: 
     return Page(rows, total)
 
 
-def _month_end(m: date) -> date:
-    return date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-
-
 def donations_query(actor: Actor, f: Filter) -> Select[Any]:
     """Donations in the actor's area with the filters."""
     actor.require("fund.read")
@@ -285,7 +260,7 @@ def donations_query(actor: Actor, f: Filter) -> Select[Any]:
     if f.purpose:
         stmt = stmt.where(Donation.purpose == f.purpose)
     if f.month:
-        stmt = stmt.where(Donation.received_on >= f.month, Donation.received_on < _month_end(f.month))
+        stmt = stmt.where(Donation.received_on >= f.month, Donation.received_on < next_month(f.month))
     if f.q:
         stmt = stmt.where(Donation.donor_name.contains(f.q) | (Donation.receipt_no == f.q))
     return stmt
@@ -306,9 +281,9 @@ def grants_query(actor: Actor, f: Filter) -> Select[Any]:
     if f.status:
         stmt = stmt.where(Grant.status == f.status)
     if f.month:
-        start = datetime(f.month.year, f.month.month, 1)
-        end = _month_end(f.month)
-        stmt = stmt.where(Grant.created_at >= start, Grant.created_at < datetime(end.year, end.month, 1))
+        end = next_month(f.month)
+        stmt = stmt.where(Grant.created_at >= datetime(f.month.year, f.month.month, 1),
+                          Grant.created_at < datetime(end.year, end.month, 1))
     if f.q:
         stmt = stmt.where(Grant.reason.contains(f.q))
     return stmt

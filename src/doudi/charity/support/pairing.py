@@ -16,9 +16,8 @@ from doudi.auth.scope import get_in_area, in_area
 from doudi.charity.fund.labels import yuan
 from doudi.charity.fund.service import Page, paged
 from doudi.charity.support.models import ItemStatus, Pairing, PairingItem, PairingStatus
-from doudi.charity.support.service import _unique
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
-from doudi.db.versions import claim
+from doudi.db.versions import add_unique, claim
 from doudi.policy.params import load_pack
 from doudi.registry.models import Household
 
@@ -61,7 +60,7 @@ def sign(session: Session, *, actor: Actor, partner_key: str, company_name: str,
     p = Pairing(partner_key=partner_key.strip()[:64], company_name=company_name.strip()[:100], household_id=hh.id,
                 area_code=hh.area_code, pledge=pledge.strip()[:300], signed_on=signed_on, start_on=start_on,
                 end_on=end_on, created_by=actor.username)
-    _unique(session, p, "该企业与该家庭同一起始日的帮扶协议已登记")
+    add_unique(session, p, message="该企业与该家庭同一起始日的帮扶协议已登记")
     session.add_all([PairingItem(pairing_id=p.id, area_code=hh.area_code, kind=it.kind,
                                  description=it.description.strip()[:200], value_fen=it.value_fen, due_on=it.due_on)
                      for it in items])

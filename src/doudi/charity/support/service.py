@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doudi.audit import service as audit
@@ -27,22 +26,11 @@ from doudi.charity.support.models import (
     Visit,
 )
 from doudi.core.errors import Conflict, FieldError, ValidationFailed
-from doudi.db.versions import claim, is_unique_violation
+from doudi.db.versions import add_unique, claim
 from doudi.policy.params import load_pack
 from doudi.registry.models import Household, Membership
 
 AREAS = {a.value for a in GoalArea}
-
-
-def _unique(session: Session, obj: object, message: str) -> None:
-    try:
-        with session.begin_nested():
-            session.add(obj)
-            session.flush()
-    except IntegrityError as exc:
-        if is_unique_violation(exc):
-            raise Conflict(message) from None
-        raise
 
 
 def open_plan(session: Session, *, actor: Actor, household_id: int, worker_name: str, goals: list[tuple[str, str]],
@@ -67,7 +55,7 @@ def open_plan(session: Session, *, actor: Actor, household_id: int, worker_name:
     plan = Plan(household_id=hh.id, area_code=hh.area_code, need_id=need_id, worker_name=worker_name.strip()[:64],
                 worker_phone=worker_phone.strip()[:20], partner_key=(partner_key or "").strip()[:64] or None,
                 opened_on=opened_on, created_by=actor.username)
-    _unique(session, plan, f"家庭 {hh.household_no} 已有进行中的帮扶计划")
+    add_unique(session, plan, message=f"家庭 {hh.household_no} 已有进行中的帮扶计划")
     session.add_all([Goal(plan_id=plan.id, area=a, target=t.strip()[:200]) for a, t in goals])
     session.flush()
     audit.record(session, actor=actor, action="support.open", object_type="support_plan", object_id=plan.id,
@@ -110,7 +98,7 @@ def record_visit(session: Session, *, actor: Actor, plan_id: int, version: int |
         raise ValidationFailed([FieldError("notes", "须填写走访人和走访情况")])
     v = Visit(plan_id=plan.id, visited_on=visited_on, visitor=visitor.strip()[:64], notes=notes.strip(),
               recorded_by=actor.username)
-    _unique(session, v, "同一走访人当天的走访已登记")
+    add_unique(session, v, message="同一走访人当天的走访已登记")
     goals = {g.id: g for g in goals_of(session, plan.id)}
     for goal_id, (status, note) in (progress or {}).items():
         g = goals.get(goal_id)
@@ -140,7 +128,7 @@ def refer_training(session: Session, *, actor: Actor, plan_id: int, person_id: i
         raise ValidationFailed([FieldError("course", "须填写培训项目")])
     t = Training(plan_id=plan.id, person_id=person_id, area_code=plan.area_code, course=course.strip()[:100],
                  partner_key=(partner_key or "").strip()[:64] or None, referred_on=referred_on)
-    _unique(session, t, "该成员已转介过同一培训项目")
+    add_unique(session, t, message="该成员已转介过同一培训项目")
     audit.record(session, actor=actor, action="support.training", object_type="support_training", object_id=t.id,
                  area_code=plan.area_code, after={"plan_id": plan.id, "person_id": person_id, "course": t.course})
     return t
