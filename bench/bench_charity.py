@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import create_engine, func, insert, select, text
 
-from doudi.areas.service import AreaRow, upsert_areas
+from bench.areas import seed_areas
 from doudi.auth.permissions import system_actor
 from doudi.bootstrap import init_database
 from doudi.charity import read, rules, service
@@ -38,12 +38,7 @@ KINDS = [str(k) for k in Offer]
 def _seed(url: str, needs: int, partners: int) -> tuple[list[str], list[str]]:
     engine = make_engine(url)
     init_database(engine)
-    towns = [f"370784{t:03d}" for t in range(1, 21)]
-    villages = [f"{t}{v:03d}" for t in towns for v in range(1, 21)]
-    with session_scope(engine) as s:
-        rows = [AreaRow(t, f"乡镇{i + 1}", True, "synthetic") for i, t in enumerate(towns)]
-        rows += [AreaRow(v, f"村{v[-3:]}", True, "synthetic") for v in villages]
-        upsert_areas(s, rows=rows)
+    towns, villages = seed_areas(engine)
     ids = pl.int_range(1, needs + 1, eager=True)
     area = pl.Series(villages).gather(ids % len(villages))
     prows = []

@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import create_engine, select, text
 
-from doudi.areas.service import AreaRow, upsert_areas
+from bench.areas import seed_areas
 from doudi.auth.permissions import system_actor
 from doudi.bootstrap import init_database
 from doudi.cases.models import Enrollment
@@ -40,12 +40,7 @@ PER_FILE = 10_000
 def _seed(url: str, n: int) -> None:
     engine = make_engine(url)
     init_database(engine)
-    towns = [f"370784{t:03d}" for t in range(1, 21)]
-    villages = [f"{t}{v:03d}" for t in towns for v in range(1, 21)]
-    with session_scope(engine) as s:
-        rows = [AreaRow(t, f"乡镇{i + 1}", True, "synthetic") for i, t in enumerate(towns)]
-        rows += [AreaRow(v, f"村{v[-3:]}", True, "synthetic") for v in villages]
-        upsert_areas(s, rows=rows)
+    _, villages = seed_areas(engine)
     ids = pl.int_range(1, n + 1, eager=True)
     area = pl.Series(villages).gather(ids % len(villages))
     with session_scope(engine) as s:
