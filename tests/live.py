@@ -55,3 +55,22 @@ def login(page: Any, base: str, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def wait_text(page: Any, selector: str, text: str, *, exact: bool = False) -> None:
+    """Wait until the first element matching `selector` shows `text` (contains, or equals when `exact`).
+
+    Playwright's `expect` matches inside its own injected script; a string given to `wait_for_function` is run
+    through `eval`, which the console's Content-Security-Policy (script-src 'self') refuses."""
+    from playwright.sync_api import expect
+
+    target = expect(page.locator(selector).first)
+    if exact:
+        target.to_have_text(text, timeout=15000)
+    else:
+        target.to_contain_text(text, timeout=15000)
+
+
+def wait_present(page: Any, selector: str) -> None:
+    """Wait until an element matching `selector` is in the page (drawn charts' canvases need not be visible)."""
+    page.locator(selector).first.wait_for(state="attached", timeout=15000)

@@ -10,7 +10,7 @@ import pytest
 from doudi.db.engine import session_scope
 from tests.charity.builders import consent, world
 from tests.factories import PASSWORD, TOWN_A, make_user
-from tests.live import login, serve
+from tests.live import login, serve, wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -33,10 +33,10 @@ def test_need_match_accept_deliver(fresh_database, tmp_path: Path, page) -> None
         page.wait_for_url("**/charity/needs/*")
         need_url = page.url
         page.click("#propose")
-        page.wait_for_function("document.querySelector('#need-status')?.innerText.includes('已推荐')")
+        wait_text(page, "#need-status", "已推荐")
         assert "机构town_care" in page.inner_text("#matches")  # the township's own partner is nearest
         page.click("#matches button[value=confirm]")
-        page.wait_for_function("document.querySelector('#need-status')?.innerText.includes('已推送机构')")
+        wait_text(page, "#need-status", "已推送机构")
         page.context.clear_cookies()
 
         login(page, base, "care_partner", PASSWORD)
@@ -45,9 +45,9 @@ def test_need_match_accept_deliver(fresh_database, tmp_path: Path, page) -> None
         assert "张三" in row and "13912345678" not in row  # the phone is masked
         page.goto(need_url)
         page.click("#accept")
-        page.wait_for_function("document.querySelector('#need-status')?.innerText.includes('机构已承接')")
+        wait_text(page, "#need-status", "机构已承接")
         page.fill("#deliver-result", "已资助 3000 元")
         page.fill("#deliver-amount", "3000")
         page.click("#deliver")
-        page.wait_for_function("document.querySelector('#need-status')?.innerText.includes('已帮扶')")
+        wait_text(page, "#need-status", "已帮扶")
         assert "3000.00 元" in page.inner_text("#need-result")

@@ -9,7 +9,7 @@ from doudi.charity.fund import service
 from doudi.db.engine import session_scope
 from tests.charity.test_fund import COUNTY, give, make_staff
 from tests.factories import PASSWORD, VILLAGE_A1, make_household
-from tests.live import serve
+from tests.live import serve, wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_checker_approves_a_grant(fresh_database, tmp_path, page) -> None:  # ty
         page.click(f"#fund-waiting a[href='/charity/fund/grants/{grant_id}']")
         page.wait_for_url(f"{base}/charity/fund/grants/{grant_id}")
         page.click("#grant-decide button[value=approve]")
-        page.wait_for_function("(document.querySelector('#grant-status')?.innerText || '').includes('已批准')")
+        wait_text(page, "#grant-status", "已批准")
         assert page.query_selector("#grant-decide") is None  # decided once; the form is gone
         page.goto(f"{base}/charity/fund?area={COUNTY}")
         assert "750.00" in page.inner_text("#fund-balances")

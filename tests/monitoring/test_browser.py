@@ -12,7 +12,7 @@ from doudi.db.engine import session_scope
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.run import run
 from tests.factories import PASSWORD, TOWN_A, make_user
-from tests.live import serve
+from tests.live import serve, wait_present, wait_text
 from tests.monitoring.builders import ON, county, death_feed
 
 pytestmark = pytest.mark.browser
@@ -37,7 +37,7 @@ def test_township_worker_disposes_a_warning(fresh_database, tmp_path: Path, page
         page.goto(f"{base}/monitoring")
         table = page.inner_text("#warnings")
         assert head_name in table and "李长顺" not in table  # township B's review is not ours
-        page.wait_for_function("document.querySelector('#chart-rule canvas') !== null")  # ECharts drew, offline
+        wait_present(page, "#chart-rule canvas")  # ECharts drew, offline
         page.select_option("select[name=rule]", "death")
         page.click("#ledger-filters button")
         page.wait_for_url("**rule=death**")
@@ -47,9 +47,9 @@ def test_township_worker_disposes_a_warning(fresh_database, tmp_path: Path, page
         assert "2026-11-10" in page.inner_text("#warning-reason")
         page.fill("#verify-form input[name=note]", "已入户核实，火化证明属实")
         page.click("#verify-form button")
-        page.wait_for_function("document.querySelector('#warning-status')?.innerText.includes('核实中')")
+        wait_text(page, "#warning-status", "核实中")
         page.select_option("#dispose-form select[name=disposition]", "suspend")
         page.fill("#dispose-form input[name=note]", "暂停发放，待重新核定家庭其余成员")
         page.click("#dispose-form button")
-        page.wait_for_function("document.querySelector('#warning-status')?.innerText.includes('已处置')")
+        wait_text(page, "#warning-status", "已处置")
         assert "暂停发放待核实" in page.inner_text("#warning-disposition")

@@ -10,7 +10,7 @@ from doudi.auth import service as auth
 from doudi.db.engine import session_scope
 from doudi.payments import service
 from tests.factories import PASSWORD, VILLAGE_A1, make_household, make_user
-from tests.live import serve
+from tests.live import serve, wait_text
 from tests.payments.world import COUNTY, account, enroll, make_staff
 
 pytestmark = pytest.mark.browser
@@ -39,6 +39,6 @@ def test_checker_approves_a_roll(fresh_database, tmp_path, page) -> None:  # typ
         assert "孙秀兰" in lines and "6230********9012" in lines and "6230123456789012" not in page.content()
         page.click("#approve")
         # The approval posts and redirects: between the two pages the element is briefly absent.
-        page.wait_for_function("(document.querySelector('#roll-status')?.innerText || '').includes('已审核')")
+        wait_text(page, "#roll-status", "已审核")
         assert "pay_checker" in page.content()
         assert page.query_selector("#approve") is None  # approved once; the button is gone

@@ -10,7 +10,7 @@ import pytest
 from doudi.db.engine import session_scope
 from tests.conftest import Database
 from tests.factories import PASSWORD, TOWN_B, make_user
-from tests.live import serve
+from tests.live import serve, wait_present
 from tests.targeting.conftest import build_county
 
 pytestmark = pytest.mark.browser
@@ -26,7 +26,7 @@ def test_officer_reads_the_report(fresh_database: Database, tmp_path: Path, page
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.goto(f"{base}/targeting/effect?start=2026-06-01&end=2026-08-31")
-        page.wait_for_function("document.querySelector('#chart-changes canvas') !== null")
+        wait_present(page, "#chart-changes canvas")
         assert page.inner_text("#total-requests") == "4"
         # 景芝镇 2026-06: 丁's review turned a refusal into 37 元 a month (537 − 500).
         table = page.inner_text("#table-1")

@@ -18,7 +18,7 @@ from doudi.core.ids import build_id_number
 from doudi.db.engine import session_scope
 from tests.cases.world import TAISHAN_VILLAGE, make_world
 from tests.factories import PASSWORD, VILLAGE_A1
-from tests.live import login, serve
+from tests.live import login, serve, wait_text
 from tests.pdf import pdf_text
 
 pytestmark = pytest.mark.browser
@@ -31,8 +31,7 @@ def _as(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
 
 def _step_is(page, label: str) -> None:  # type: ignore[no-untyped-def]
     """Wait until the case page (reloaded after a post's redirect) shows `label` as the active step."""
-    page.wait_for_function("(label) => (document.querySelector('#active-step h2')?.innerText || '').includes(label)",
-                           arg=label)
+    wait_text(page, "#active-step h2", label)
 
 
 def _apply(page, base: str, area: str, members: list[tuple[str, str, str, str]]) -> int:  # type: ignore[no-untyped-def]
@@ -114,7 +113,7 @@ def test_caseworker_application_to_decision(fresh_database, tmp_path, page) -> N
         _step_is(page, "决定与告知")
         assert "3 个工作日内书面告知" in page.inner_text("#active-step")  # the pack's rejection_notice_workdays
         page.click("#active-step button.primary")
-        page.wait_for_function("(document.querySelector('#case-status')?.innerText || '').includes('已办结')")
+        wait_text(page, "#case-status", "已办结")
         decisions = page.inner_text("#decisions")
         assert "确认同意" in decisions and "774.00" in decisions
         text = _notice_text(page, base)
@@ -172,5 +171,5 @@ def test_publicity_objection_and_democratic_review(fresh_database, tmp_path, pag
         page.click("#active-step button.primary")
         _step_is(page, "决定与告知")
         page.click("#active-step button.primary")
-        page.wait_for_function("(document.querySelector('#case-status')?.innerText || '').includes('已办结')")
+        wait_text(page, "#case-status", "已办结")
         assert "935.00/月" in _notice_text(page, base)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from doudi.db.engine import session_scope
 from doudi.registry.models import Household, Person
 from tests.factories import PASSWORD, make_areas, make_user
-from tests.live import login, serve
+from tests.live import login, serve, wait_text
 from tests.registry.helpers import family, row, write_csv
 
 pytestmark = pytest.mark.browser
@@ -52,7 +52,7 @@ def test_admin_previews_imports_and_downloads_rejects(fresh_database, tmp_path: 
 
         page.set_input_files("input[type=file][name=file]", str(upload))
         page.click("button:has-text('预览（不写入）')")
-        page.wait_for_function("(document.querySelector('#import-result')?.innerText || '').includes('预览结果')")
+        wait_text(page, "#import-result", "预览结果")
         # 5 data rows: 3 good (H1), 2 quarantined (H2's ID, H3's birth date).
         assert "共 5 行，可导入 3 行，隔离 2 行" in page.inner_text("#import-result")
         lines = [r.split("\t")[0] for r in page.inner_text("#rejects tbody").splitlines()]
@@ -62,7 +62,7 @@ def test_admin_previews_imports_and_downloads_rejects(fresh_database, tmp_path: 
 
         page.set_input_files("input[type=file][name=file]", str(upload))
         page.click("form[enctype] button.primary")
-        page.wait_for_function("(document.querySelector('#import-result h2')?.innerText || '') === '导入结果'")
+        wait_text(page, "#import-result h2", "导入结果", exact=True)
         assert "共 5 行，导入 3 行，隔离 2 行" in page.inner_text("#import-result")
         assert _counts(fresh_database.engine) == (1, 3)  # H1 and its three members
         with page.expect_download() as rejects:

@@ -6,7 +6,7 @@ import pytest
 
 from doudi.db.engine import session_scope
 from tests.factories import PASSWORD, TOWN_A, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
-from tests.live import serve
+from tests.live import serve, wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_township_user_sees_only_their_township(fresh_database, tmp_path, page) 
 
         page.fill("input[name=q]", "李秀英")
         page.click("form.filters button[type=submit]")
-        page.wait_for_function("document.querySelector('#household-table')?.innerText.includes('李秀英')")
+        wait_text(page, "#household-table", "李秀英")
         page.click(f"text={mine_no}")
         page.wait_for_url(f"{base}/households/{mine_id}")
         assert "李秀英" in page.inner_text("#members")

@@ -18,14 +18,13 @@ from doudi.core.ids import build_id_number
 from doudi.db.engine import session_scope
 from tests.cases.world import apply, make_world, member
 from tests.factories import PASSWORD
-from tests.live import login, serve
+from tests.live import login, serve, wait_text
 
 pytestmark = pytest.mark.browser
 
 
 def _step_is(page, label: str) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function("(label) => (document.querySelector('#active-step h2')?.innerText || '').includes(label)",
-                           arg=label)
+    wait_text(page, "#active-step h2", label)
 
 
 def test_county_spot_check_overturns_the_amount(fresh_database, tmp_path, page) -> None:  # type: ignore[no-untyped-def]
@@ -69,7 +68,7 @@ def test_county_spot_check_overturns_the_amount(fresh_database, tmp_path, page) 
         login(page, base, "approver1", PASSWORD)
         page.goto(f"{base}/cases/{case_id}")
         page.click("#active-step button.primary")
-        page.wait_for_function("(document.querySelector('#case-status')?.innerText || '').includes('已办结')")
+        wait_text(page, "#case-status", "已办结")
     with session_scope(fresh_database.engine) as s:
         e = s.scalars(select(Enrollment).where(Enrollment.origin_case_id == case_id)).one()
         assert (e.program, str(e.monthly_amount)) == ("extreme_poverty", "1160.00")

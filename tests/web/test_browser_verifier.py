@@ -18,7 +18,7 @@ from doudi.core.ids import build_id_number
 from doudi.db.engine import session_scope
 from tests.cases.world import apply, make_world, member
 from tests.factories import PASSWORD
-from tests.live import login, serve
+from tests.live import login, serve, wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_verifier_feeds_reports_and_concludes(fresh_database, tmp_path: Path, pa
         page.select_option("select[name=source_key]", "tax")
         page.set_input_files("input[type=file][name=file]", str(feed))
         page.click("form[action='/verification/batches'] button")
-        page.wait_for_function("(document.querySelector('#rejects')?.innerText || '').includes('所属期')")
+        wait_text(page, "#rejects", "所属期")
         facts = page.inner_text("dl.facts")
         assert "共 3 行，接收 2，隔离 1" in facts and "身份证号精确匹配 2 行" in facts and "370784" in facts
         rejected = page.inner_text("#rejects tbody tr")
@@ -75,5 +75,5 @@ def test_verifier_feeds_reports_and_concludes(fresh_database, tmp_path: Path, pa
         page.select_option("#active-step select[name=conclusion]", "discrepancy")
         page.fill("#active-step input[name=note]", "税务数据显示有工资收入，需说明")
         page.click("#active-step button.primary")
-        page.wait_for_function("(document.querySelector('#active-step h2')?.innerText || '').includes('初审')")
+        wait_text(page, "#active-step h2", "初审")
         assert "存在差异" in page.inner_text("#steps")
