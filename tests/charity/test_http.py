@@ -130,3 +130,50 @@ def test_county_registers_a_partner_and_bad_input_is_refused(client, db: Session
         raise AssertionError("an unregistered partner key was accepted")
     except ValidationFailed as exc:
         assert "未在合作机构名录中登记" in str(exc)
+
+
+def test_county_edits_a_partner_on_its_page(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    from doudi.charity.models import Partner
+
+    _sent(db)
+    org = db.query(Partner).filter_by(key="town_care").one()
+    csrf = _login(client, "county")
+    listing = client.get("/charity/partners?q=town_care")
+    assert f'href="/charity/partners/{org.id}"' in listing.text
+    assert "county_fund" not in listing.text  # the search keeps only the matching organisation
+    page = client.get(f"/charity/partners/{org.id}")
+    assert page.status_code == 200 and 'id="partner-edit"' in page.text
+    form = {"csrf_token": csrf, "version": str(org.version), "name": "镇社工站（更名）", "kind": org.kind,
+            "area_code": org.area_code, "offers": ["services", "goods"], "capacity": "生活服务=4，goods=2",
+            "contact": "王", "phone": ""}
+    assert client.post(f"/charity/partners/{org.id}", data=form, follow_redirects=False).status_code == 303
+    db.expire_all()
+    org = db.query(Partner).filter_by(key="town_care").one()
+    # capacity typed by Chinese name and by code; the unchecked "active" box stops the partner
+    assert (org.name, org.capacity, org.active) == ("镇社工站（更名）", {"services": 4, "goods": 2}, False)
+    assert "停用" in client.get(f"/charity/partners/{org.id}").text
+    stale = client.post(f"/charity/partners/{org.id}", data=form)  # the same, older version again
+    assert stale.status_code == 409
+    outside = client.post(f"/charity/partners/{org.id}",
+                          data={**form, "version": str(org.version), "area_code": "370781"})
+    assert outside.status_code == 422 and "服务区域 370781" in outside.text
+    wrong = client.post(f"/charity/partners/{org.id}", data={**form, "version": str(org.version), "capacity": "物资"})
+    assert wrong.status_code == 422 and "应写成 项目=数量" in wrong.text
+    db.expire_all()
+    assert db.query(Partner).filter_by(key="town_care").one().version == org.version  # refused edits changed nothing
+
+
+def test_partner_account_sees_its_page_but_cannot_edit(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    from doudi.charity.models import Partner
+
+    _sent(db)
+    own = db.query(Partner).filter_by(key="town_care").one()
+    other = db.query(Partner).filter_by(key="county_fund").one()
+    csrf = _login(client, "care_acct")
+    page = client.get(f"/charity/partners/{own.id}")
+    assert page.status_code == 200 and 'id="partner-edit"' not in page.text
+    assert client.get(f"/charity/partners/{other.id}").status_code == 404
+    r = client.post(f"/charity/partners/{own.id}", data={"csrf_token": csrf, "version": str(own.version),
+                                                         "name": "x", "kind": own.kind, "area_code": own.area_code,
+                                                         "offers": ["goods"]})
+    assert r.status_code == 403

@@ -188,15 +188,50 @@ def need_act(need_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChe
     return RedirectResponse(f"/charity/needs/{need_id}", status_code=303)
 
 
-@router.get("/partners")
-def partner_list(request: Request, session: SessionDep, actor: PageActor, kind: str = "", offer: str = ""
-                 ) -> Response:
-    """The partner register: kind, service area, offers and capacity."""
-    rows = partners.list_partners(session, actor=actor, kind=kind, offer=offer)
+def _partner_page(request: Request, session: Session, actor: Actor, *, kind: str = "", offer: str = "", q: str = "",
+                  errors: list[FieldError] | None = None, status_code: int = 200) -> Response:
+    rows = partners.list_partners(session, actor=actor, kind=kind, offer=offer, q=q)
     return render(request, "charity/partners.html", {
-        **LABELS, "rows": rows, "kind": kind, "offer": offer, "errors": [],
+        **LABELS, "rows": rows, "kind": kind, "offer": offer, "q": q, "errors": errors or [],
         "area_names": areas.names(session, codes={p.area_code for p in rows}),
-        "can_manage": actor.can("charity.partners"), "can_export": actor.can("charity.export")})
+        "can_manage": actor.can("charity.partners"), "can_export": actor.can("charity.export")},
+        status_code=status_code)
+
+
+def _capacity(text: str, offers: list[str]) -> dict[str, int]:
+    """Capacity typed as one number for every offer, or “项目=数量” pairs (the offer's code or Chinese name)."""
+    text = text.strip()
+    if text.isdigit():
+        return {o: int(text) for o in offers}
+    by_name = {v: k for k, v in OFFER.items()}
+    caps: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.replace("，", ",").split(","))):
+        k, _, v = part.partition("=")
+        if not v.strip().isdigit():
+            raise ValidationFailed([FieldError("capacity", f"承接能力 {part!r} 应写成 项目=数量")])
+        caps[by_name.get(k.strip(), k.strip())] = int(v)
+    return caps
+
+
+def _partner_data(*, key: str, name: str, kind: str, area_code: str, offers: list[str], capacity: str,
+                  contact: str, phone: str, active: bool = True) -> PartnerCreate:
+    try:
+        return PartnerCreate(key=key, name=name, kind=kind, area_code=area_code, offers=offers,
+                             capacity=_capacity(capacity, offers), contact=contact, phone=phone, active=active)
+    except ValidationError as exc:
+        raise ValidationFailed([FieldError(str(e["loc"][0]), f"{PARTNER_FIELDS.get(str(e['loc'][0]), '该项')}填写有误")
+                                for e in exc.errors()]) from None
+
+
+PARTNER_FIELDS = {"key": "机构代码", "name": "名称", "kind": "类型", "area_code": "服务区域", "offers": "帮扶项目",
+                  "capacity": "承接能力", "contact": "联系人", "phone": "联系电话"}
+
+
+@router.get("/partners")
+def partner_list(request: Request, session: SessionDep, actor: PageActor, kind: str = "", offer: str = "",
+                 q: str = "") -> Response:
+    """The partner register: kind, service area, offers and capacity; search by name, code or contact."""
+    return _partner_page(request, session, actor, kind=kind, offer=offer, q=q)
 
 
 @router.get("/partners/export.xlsx")
@@ -210,38 +245,55 @@ def partner_export(session: SessionDep, actor: PageActor) -> Response:
 @router.post("/partners")
 def partner_create(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
                    key: Annotated[str, Form()], name: Annotated[str, Form()], kind: Annotated[str, Form()],
-                   area_code: Annotated[str, Form()], offers: Annotated[list[str], Form()],
+                   area_code: Annotated[str, Form()], offers: Annotated[list[str], Form()] = [],  # noqa: B006
                    capacity: Annotated[str, Form()] = "", contact: Annotated[str, Form()] = "",
                    phone: Annotated[str, Form()] = "") -> Response:
     """Register a partner; capacity as “项目=数量” pairs or one number for every offer."""
     try:
-        caps: dict[str, int] = {}
-        text = capacity.strip()
-        if text.isdigit():
-            caps = {o: int(text) for o in offers}
-        elif text:
-            for part in text.replace("，", ",").split(","):
-                k, _, v = part.partition("=")
-                if not v.strip().isdigit():
-                    raise ValidationFailed([FieldError("capacity", f"承接能力 {part!r} 应写成 项目=数量")])
-                caps[k.strip()] = int(v)
-        try:
-            data = PartnerCreate(key=key, name=name, kind=kind, area_code=area_code, offers=offers,
-                                 capacity=caps, contact=contact, phone=phone)
-        except ValidationError as exc:
-            raise ValidationFailed([FieldError(str(e["loc"][0]), "填写有误：请检查该项")
-                                    for e in exc.errors()]) from None
+        data = _partner_data(key=key, name=name, kind=kind, area_code=area_code, offers=offers, capacity=capacity,
+                             contact=contact, phone=phone)
         partners.create(session, actor=actor, data=data)
     except ValidationFailed as exc:
         session.rollback()
-        rows = partners.list_partners(session, actor=actor)
-        return render(request, "charity/partners.html", {
-            **LABELS, "rows": rows, "kind": "", "offer": "", "errors": exc.errors,
-            "area_names": areas.names(session, codes={p.area_code for p in rows}),
-            "can_manage": actor.can("charity.partners"), "can_export": actor.can("charity.export")},
-            status_code=422)
+        return _partner_page(request, session, actor, errors=exc.errors, status_code=422)
     session.commit()
     return RedirectResponse("/charity/partners", status_code=303)
+
+
+def _partner_detail(request: Request, session: Session, actor: Actor, partner_id: int,
+                    errors: list[FieldError] | None = None, status_code: int = 200) -> Response:
+    p = partners.get(session, actor=actor, partner_id=partner_id)
+    return render(request, "charity/partner.html", {
+        **LABELS, "p": p, "errors": errors or [],
+        "can_audit": actor.can("audit.read"),
+        "area_name": areas.names(session, codes={p.area_code}).get(p.area_code, p.area_code),
+        "capacity_text": "，".join(f"{OFFER.get(k, k)}={v}" for k, v in (p.capacity or {}).items()),
+        "can_manage": actor.can("charity.partners")}, status_code=status_code)
+
+
+@router.get("/partners/{partner_id}")
+def partner_detail(request: Request, partner_id: int, session: SessionDep, actor: PageActor) -> Response:
+    """One partner: its details, offers and capacity, the edit form and a link to its audit trail."""
+    return _partner_detail(request, session, actor, partner_id)
+
+
+@router.post("/partners/{partner_id}")
+def partner_update(request: Request, partner_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
+                   version: Annotated[int, Form()], name: Annotated[str, Form()], kind: Annotated[str, Form()],
+                   area_code: Annotated[str, Form()], offers: Annotated[list[str], Form()] = [],  # noqa: B006
+                   capacity: Annotated[str, Form()] = "", contact: Annotated[str, Form()] = "",
+                   phone: Annotated[str, Form()] = "", active: Annotated[str, Form()] = "") -> Response:
+    """Change a partner's details, offers, capacity, or stop/restart it; a stale form is refused (409)."""
+    try:
+        key = partners.get(session, actor=actor, partner_id=partner_id).key
+        data = _partner_data(key=key, name=name, kind=kind, area_code=area_code, offers=offers, capacity=capacity,
+                             contact=contact, phone=phone, active=active == "1")
+        partners.update(session, actor=actor, partner_id=partner_id, version=version, data=data)
+    except ValidationFailed as exc:
+        session.rollback()
+        return _partner_detail(request, session, actor, partner_id, errors=exc.errors, status_code=422)
+    session.commit()
+    return RedirectResponse(f"/charity/partners/{partner_id}", status_code=303)
 
 
 @router.get("/workspace")

@@ -63,6 +63,8 @@ def update(session: Session, *, actor: Actor, partner_id: int, version: int | No
     if data.key != p.key:
         raise ValidationFailed([FieldError("key", "机构代码登记后不能修改")])
     _check(session, data)
+    if not actor.sees(data.area_code):
+        raise ValidationFailed([FieldError("area_code", f"服务区域 {data.area_code} 不在您的辖区内")])
     before = {"name": p.name, "offers": p.offers, "capacity": p.capacity, "active": p.active}
     claim(session, p, version, label="该机构")
     for field, value in data.model_dump(exclude={"key"}).items():
@@ -78,11 +80,14 @@ def _visible(actor: Actor) -> Select[Partner]:
     return in_scope(stmt, actor, org=(OrgKind.PARTNER, Partner.key))
 
 
-def list_partners(session: Session, *, actor: Actor, kind: str = "", offer: str = "", active_only: bool = False
-                  ) -> list[Partner]:
+def list_partners(session: Session, *, actor: Actor, kind: str = "", offer: str = "", active_only: bool = False,
+                  q: str = "") -> list[Partner]:
     """Partners serving the actor's area (or inside it); a partner's own staff see only their organisation."""
     actor.require("charity.read")
     stmt = _visible(actor)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(Partner.name.like(like) | Partner.key.like(like) | Partner.contact.like(like))
     if kind:
         stmt = stmt.where(Partner.kind == kind)
     if active_only:
