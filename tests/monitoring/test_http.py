@@ -58,6 +58,9 @@ def test_ledger_page_scoped_filtered_and_detail(client, db: Session, tmp_path: P
     assert f'href="/monitoring/{death.id}"' not in only.text and "唯一有能力成员死亡" in only.text
     detail = client.get(f"/monitoring/{death.id}")
     assert detail.status_code == 200 and "2026-11-10" in detail.text and "火化记录" in detail.text
+    # a caseworker can raise a charity need from the warning, for its household
+    assert (f'href="/charity/needs/new?household_id={death.household_id}&amp;warning_id={death.id}"'
+            in detail.text)
     assert client.get(f"/monitoring/{review.id}").status_code == 404
     chain = client.get(f"/households/{death.household_id}")
     assert "监测预警与转办" in chain.text and "救助对象死亡或火化" in chain.text and "唯一有能力成员死亡" in chain.text
