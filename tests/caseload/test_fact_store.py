@@ -25,7 +25,7 @@ def _foreign_keys(db: Session) -> set[str]:
     return {fk["name"] for fk in inspect(db.connection()).get_foreign_keys("income_facts") if fk["name"]}
 
 
-def _indexes(db: Session) -> set[tuple[str, bool]]:
+def _indexes(db: Session) -> set[tuple[str | None, bool]]:
     return {(ix["name"], bool(ix["unique"])) for ix in inspect(db.connection()).get_indexes("income_facts")}
 
 

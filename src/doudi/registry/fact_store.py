@@ -155,6 +155,13 @@ SETTLE_SCHEMA = {"id": pl.Int64, "household_id": pl.Int64, "person_id": pl.Int64
                  "source_kind": pl.Utf8, "period_start": pl.Date, "period_end": pl.Date, "amount": pl.Float64}
 
 
+def agency_income(session: Session) -> bool:
+    """Whether any current income fact came from an agency feed (asked before an import writes: a scan of the
+    table then stops at the first such fact, or covers only the facts already there)."""
+    return session.scalar(select(IncomeFact.id).where(IncomeFact.source_kind == "feed",
+                                                      IncomeFact.superseded_by.is_(None)).limit(1)) is not None
+
+
 def settle_income(session: Session, months: pl.DataFrame) -> int:
     """Where agency income meets a member's declared income of the same kind and calendar month (`months`:
     household_id, person_id, kind, month), one supersedes the other, for that member, kind and month only: the
@@ -163,8 +170,7 @@ def settle_income(session: Session, months: pl.DataFrame) -> int:
     who declared it under 转移性收入 with the support the children give) and must not erase the rest. Run when feed
     facts arrive and when declared facts are imported, whichever comes second. Facts of a longer period are left to
     the reader's month-by-month ranking. Returns the facts superseded."""
-    any_feed = select(IncomeFact.id).where(IncomeFact.source_kind == "feed", IncomeFact.superseded_by.is_(None))
-    if months.is_empty() or session.scalar(any_feed.limit(1)) is None:  # nothing to meet: a first migration
+    if months.is_empty() or not agency_income(session):  # nothing to meet: a first migration
         return 0
     months = months.filter(pl.col("person_id").is_not_null()).unique()
     stmt = select(IncomeFact.id, IncomeFact.household_id, IncomeFact.person_id, IncomeFact.kind,
