@@ -25,6 +25,10 @@ def _foreign_keys(db: Session) -> set[str]:
     return {fk["name"] for fk in inspect(db.connection()).get_foreign_keys("income_facts") if fk["name"]}
 
 
+def _indexes(db: Session) -> set[tuple[str | None, bool]]:
+    return {(ix["name"], bool(ix["unique"])) for ix in inspect(db.connection()).get_indexes("income_facts")}
+
+
 def _validated(db: Session) -> bool:
     """PostgreSQL: every foreign key of the fact table is validated (SQLite keeps no such state)."""
     if db.get_bind().dialect.name != "postgresql":
@@ -36,7 +40,7 @@ def _validated(db: Session) -> bool:
 def test_bulk_write_keeps_foreign_keys_and_supersedes(db: Session, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     _registry(db, tmp_path)
-    before = _foreign_keys(db)
+    before, indexes = _foreign_keys(db), _indexes(db)
     # Every write counts as large, so the set-based validation runs on these few rows.
     monkeypatch.setattr(fact_store, "BULK_ROWS", 1)
     first = import_facts(db, actor=ACTOR, kind="income", path=_write(tmp_path / "a.csv", HEADER, [
@@ -47,6 +51,8 @@ def test_bulk_write_keeps_foreign_keys_and_supersedes(db: Session, tmp_path: Pat
         ["H1", SPOUSE, "wage", "2026-09", "850"], ["H1", HEAD, "wage", "2026-09", "2500"],
         ["H1", HEAD, "wage", "2026-10", "2500"]]))
     assert (again.new, again.superseded, again.unchanged) == (1, 1, 1)
+    # The indexes dropped for the load (the table held fewer rows than each write added) are back, unique as before.
+    assert _indexes(db) == indexes and ("uq_income_facts_fact_key_current", True) in indexes
     assert _foreign_keys(db) == before and _validated(db) and {"fk_income_facts_household_id_households",
                                             "fk_income_facts_person_id_persons"} <= before
     rows = db.execute(select(IncomeFact.id, IncomeFact.amount, IncomeFact.superseded_by)

@@ -137,7 +137,9 @@ class FactColumns:
     note: Mapped[str] = mapped_column(String(200), default="")
     # An imported fact's natural key (household, person, kind, period, source, certificate): a re-import
     # finds it, a correction supersedes it; unique among the current (not superseded) facts of a table.
-    fact_key: Mapped[str | None] = mapped_column(String(240))
+    # Byte order ("C") on PostgreSQL: the key is only ever matched, never sorted for a reader, and its unique index
+    # is built and searched several times faster than under the database's language rules.
+    fact_key: Mapped[str | None] = mapped_column(String(240).with_variant(String(240, collation="C"), "postgresql"))
     investigator: Mapped[str] = mapped_column(String(64), default="", server_default="")  # 调查人 (investigated)
     investigated_on: Mapped[date | None] = mapped_column(Date)  # 调查日期
 
