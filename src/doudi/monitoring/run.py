@@ -278,9 +278,11 @@ EVIDENCE = pl.List(pl.Struct({"batch_id": pl.Int64(), "row_number": pl.Int64(), 
 
 
 def _open_warnings(session: Session, grouped: pl.DataFrame) -> pl.DataFrame:
-    """The open warnings of the grouped subjects: id, open_key, version (one query above BY_KEYS subjects)."""
-    stmt = select(MonitorWarning.id, MonitorWarning.open_key, MonitorWarning.version)
-    schema = {"id": pl.Int64(), "open_key": pl.String(), "version": pl.Int64()}
+    """The open warnings of the grouped subjects: id, open_key, version and stored evidence (`old`, as text: a JSON
+    column would go through the driver's decoder row by row); one query above BY_KEYS subjects."""
+    stmt = select(MonitorWarning.id, MonitorWarning.open_key, MonitorWarning.version,
+                  cast(MonitorWarning.evidence, Text))
+    schema = {"id": pl.Int64(), "open_key": pl.String(), "version": pl.Int64(), "old": pl.String()}
     if grouped.height <= BY_KEYS:
         return read_frame_in(session, stmt, MonitorWarning.__table__.c.open_key, grouped["open_key"].to_list(),
                              schema=schema)
@@ -337,10 +339,7 @@ def _attach(session: Session, more: pl.DataFrame, on: date) -> pl.DataFrame:
     repeated), instead of raising another warning; version-checked, so a warning changed meanwhile fails the
     run rather than losing evidence. Only warnings that gain a row are written (their `last_seen_on` moves);
     returns those (rule_key)."""
-    # The stored evidence read as text (a JSON column would go through the driver's decoder row by row).
-    stored = read_frame_in(session, select(MonitorWarning.id, cast(MonitorWarning.evidence, Text)),
-                           MonitorWarning.__table__.c.id, more["id"].to_list(),
-                           schema={"id": pl.Int64(), "old": pl.String()})
+    stored = more.select("id", "old")
     held = (stored.select("id", pl.col("old").str.json_decode(EVIDENCE).alias("e")).explode("e")
             .filter(pl.col("e").is_not_null())
             .select("id", pl.col("e").struct.field("batch_id"), pl.col("e").struct.field("row_number")))
@@ -351,7 +350,7 @@ def _attach(session: Session, more: pl.DataFrame, on: date) -> pl.DataFrame:
            .group_by("id", maintain_order=True).agg(items=pl.col("item").str.join(", ")))
     old = pl.col("old").fill_null("[]").str.strip_chars()
     # Inner join: a warning whose evidence already holds every row stays as it is (nothing to write).
-    gained = more.select("id", "version", "reason", "rule_key").join(new, on="id").join(stored, on="id", how="left")
+    gained = more.select("id", "version", "reason", "rule_key", "old").join(new, on="id")
     rows = gained.select("id", "version", "reason", last_seen_on=pl.lit(on),
                          evidence=pl.when(old == "[]").then(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]")))
                          .otherwise(pl.concat_str(old.str.strip_suffix("]"), pl.lit(", "), pl.col("items"),
