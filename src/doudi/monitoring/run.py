@@ -339,6 +339,13 @@ def _attach(session: Session, more: pl.DataFrame, on: date) -> pl.DataFrame:
     repeated), instead of raising another warning; version-checked, so a warning changed meanwhile fails the
     run rather than losing evidence. Only warnings that gain a row are written (their `last_seen_on` moves);
     returns those (rule_key)."""
+    # Cheap first: an item whose exact text the stored evidence (JSON kept as written) already holds is held, so
+    # a run over evidence the ledger has decodes nothing; the rest is compared by batch and row below.
+    unseen = (more.select("id", "old", pl.col("evidence").alias("item")).explode("item")
+              .filter(~pl.col("old").fill_null("").str.contains(pl.col("item"), literal=True)))
+    more = more.join(unseen.select("id").unique(), on="id", how="semi")
+    if more.height == 0:
+        return more.select("rule_key")
     stored = more.select("id", "old")
     held = (stored.select("id", pl.col("old").str.json_decode(EVIDENCE).alias("e")).explode("e")
             .filter(pl.col("e").is_not_null())
