@@ -13,6 +13,9 @@ from doudi.areas.service import AreaRow, upsert_areas
 from doudi.auth.service import actor_for
 from doudi.core.errors import NotFound
 from doudi.monitoring import service
+from doudi.monitoring.chain import chain_events
+from doudi.monitoring.inbox import inbox_items
+from doudi.monitoring.labels import LEVEL
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.run import run
 from doudi.registry.models import Membership
@@ -104,3 +107,44 @@ def test_county_page_shows_only_its_side(client, db: Session) -> None:  # type: 
     assert page.status_code == 200 and "本辖区一侧" in page.text
     assert f'href="/households/{a.id}"' in page.text and f'href="/households/{b.id}"' not in page.text
     assert 'id="assign-form"' not in page.text
+
+
+def test_each_countys_side_in_its_household_chain_and_inbox(db: Session) -> None:
+    """The city's cross-county 重复 on 吴两地 (household A in 安丘, also a member of household B in 潍城): 安丘's
+    officer finds it in household A's chain (its own side's reason, the warning's status 新预警) and as a
+    跨县预警 in the inbox, due on the warning's deadline; nothing of it in household B's chain; 潍城 sees it in
+    household B's chain only. The city's officer has it once in the inbox, as the warning itself (预警), not as
+    a side."""
+    make_areas(db)
+    upsert_areas(db, rows=[AreaRow(CITY, "潍坊市", True, "synthetic"),
+                           AreaRow(OTHER_COUNTY, "潍城区", True, "synthetic"),
+                           AreaRow(OTHER_TOWN, "城关街道", True, "synthetic"),
+                           AreaRow(OTHER_VILLAGE, "北村", True, "synthetic")])
+    a = make_household(db, VILLAGE_A1, head_name="吴两地")
+    b = make_household(db, OTHER_VILLAGE, head_name="郑另户")
+    db.add(Membership(household_id=b.id, person_id=a.members[0].person_id, relation="other",
+                      valid_from=date(2020, 1, 1)))
+    enroll(db, a, amount="537")
+    enroll(db, b, amount="537")
+    anqiu = actor_for(make_user(db, "cc_chain_anqiu", ["county_officer"], "370784"))
+    weicheng = actor_for(make_user(db, "cc_chain_weicheng", ["county_officer"], OTHER_COUNTY))
+    city = actor_for(make_user(db, "cc_chain_city", ["county_officer"], CITY))
+    run(db, actor=city, on=ON, area=CITY)
+    w = db.scalars(select(MonitorWarning).where(MonitorWarning.rule_key == "duplicate")).one()
+
+    def chain(actor: object, household: int) -> list[tuple[str, str, str]]:
+        return [(e.kind, e.title, e.detail) for e in chain_events(db, actor=actor,  # type: ignore[arg-type]
+                                                                  household_id=household)]
+
+    def side(household: int) -> str:
+        return (f"{LEVEL[w.level]}预警（跨县，由上级核实）：吴两地 在本辖区家庭 {household} 在保，"
+                "同时在其他县（区）的在保家庭中登记（跨县重复）")
+
+    assert chain(anqiu, a.id) == [("监测预警", side(a.id), "新预警")]
+    assert chain(anqiu, b.id) == []
+    assert chain(weicheng, b.id) == [("监测预警", side(b.id), "新预警")]
+
+    mine = [(i.kind, i.url, i.due_on) for i in inbox_items(db, actor=anqiu, today=ON) if i.url == f"/monitoring/{w.id}"]
+    assert mine == [("跨县预警", f"/monitoring/{w.id}", w.due_on)]
+    above = [i.kind for i in inbox_items(db, actor=city, today=ON) if i.url == f"/monitoring/{w.id}"]
+    assert above == ["预警"]

@@ -19,6 +19,7 @@ from doudi.core.errors import Conflict, NotFound, ValidationFailed
 from doudi.ingest.models import IngestBatch
 from doudi.monitoring import referrals, service
 from doudi.monitoring.models import MonitorWarning, Referral
+from doudi.monitoring.read import new_batches, read_inputs
 from doudi.monitoring.run import run
 from tests.factories import TOWN_A, TOWN_B, make_user
 from tests.monitoring.builders import ON, county, death_feed
@@ -68,6 +69,22 @@ def test_rerun_adds_nothing_and_new_evidence_attaches(db: Session, tmp_path: Pat
     db.refresh(death)
     assert [e["batch_id"] for e in death.evidence][-1] == second and len(death.evidence) == 2
     assert death.last_seen_on == date(2026, 11, 17)
+
+
+def test_rerun_over_the_same_evidence_writes_nothing(db: Session, tmp_path: Path) -> None:
+    """The same feed rows compared again (a run handed the same inputs, a day later): the death warning is found
+    but gains no evidence, so no warning is written: versions and last_seen_on (2026-11-16) stay, 0 attached."""
+    c = county(db)
+    head = c.a.members[0].person
+    death_feed(db, tmp_path, [(head.id_number, head.name, "2026-11-10")])
+    inputs = read_inputs(db, on=ON, area="370784", batches=new_batches(db, area="370784"))
+    run(db, actor=SYSTEM, on=ON, area="370784", inputs=inputs)
+    before = {w.id: (w.version, w.last_seen_on, w.evidence) for w in warnings(db)}
+    again = run(db, actor=SYSTEM, on=date(2026, 11, 17), area="370784", inputs=inputs)
+    assert again.counts["death"] == {"found": 1, "new": 0, "attached": 0} and again.new == 0
+    db.expire_all()
+    assert {w.id: (w.version, w.last_seen_on, w.evidence) for w in warnings(db)} == before
+    assert len(before) == 3 and {v[1] for v in before.values()} == {ON}
 
 
 def test_one_open_warning_per_rule_and_subject_enforced_by_database(db: Session, tmp_path: Path) -> None:

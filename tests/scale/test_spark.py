@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from doudi.auth.permissions import system_actor
 from doudi.cli import app
 from doudi.monitoring.rules.base import Inputs
-from doudi.monitoring.run import evaluate, group_hits, rule_specs
+from doudi.monitoring.run import above_counties, evaluate, fingerprints, group_hits, rule_specs
 from doudi.policy.batch import decision_rows, member_rows, store_assessment
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.frames import Frames, conform, write_snapshot
@@ -29,7 +29,7 @@ from doudi.policy.params import load_pack
 from doudi.scale.assess import assess, partition_count
 from doudi.scale.layout import DECISION_COLUMNS, MEMBER_COLUMNS, read_output
 from doudi.scale.linkage import cross_county_duplicates
-from doudi.scale.monitor import monitor, read_warnings, write_inputs
+from doudi.scale.monitor import monitor, read_sides, read_warnings, write_inputs
 from doudi.scale.session import java_missing, spark_session
 from testkit.persons import link_pair
 from testkit.population import generate
@@ -96,19 +96,30 @@ def _member(pid: int, hid: int, name: str, birth: date, area: str = V) -> dict[s
             "birth_date": birth, "hukou_type": "rural", "relation": "head"}
 
 
+QINGZHOU = "370781001001"  # a village of 青州, another county of the same city (潍坊 370700)
+
+
 def test_monitoring_parity(spark: SparkSession, tmp_path: Path) -> None:
-    """The 20 rules on Spark find exactly the single-node warnings: 张一 (p1, household 10, 低保) died by the
-    death feed; 赵五 (p5) is a member of households 10 and 20, both enrolled, so 重复; household 30 (江门 开平,
-    another county and partition) had 3 temporary grants within 12 months against 安丘's limit; household 40
-    is not enrolled, so its member's death raises nothing."""
+    """The rules on Spark find exactly the single-node warnings of a run above the counties: 张一 (p1, household
+    10, 低保) died by the death feed; 赵五 (p5) is a member of households 10 and 20, both enrolled, so 重复;
+    household 30 (江门 开平, another county and partition) had 3 temporary grants within 12 months against 安丘's
+    limit; household 40 is not enrolled, so its member's death raises nothing. 孙七 (p7, household 50, 低保边缘,
+    counted income 6 000 a year): medical expenses 2026-07 100, 2026-08..10 1 000 each, so the last 3 complete
+    months (3 000) exceed the 3 before (100); (6 000 − 3 100) / 12 = 241.67 < rural standard 800 → rising_expense.
+    周八 (p8) is in enrolled households 60 (安丘) and 70 (青州): one 重复 of the city 370700 naming neither
+    household, with one side per county (each its own household), found across the county partitions."""
     members = pl.DataFrame([
         _member(1, 10, "张一", date(1960, 1, 1)), _member(5, 10, "赵五", date(1970, 5, 5)),
         _member(3, 20, "李三", date(1955, 1, 1), W), _member(5, 20, "赵五", date(1970, 5, 5), W),
-        _member(6, 30, "陈六", date(1966, 6, 6), "440783001001"), _member(4, 40, "王四", date(1980, 1, 1))])
+        _member(6, 30, "陈六", date(1966, 6, 6), "440783001001"), _member(4, 40, "王四", date(1980, 1, 1)),
+        _member(7, 50, "孙七", date(1975, 7, 7)), _member(8, 60, "周八", date(1988, 8, 8)),
+        _member(8, 70, "周八", date(1988, 8, 8), QINGZHOU)])
+    enrolled = [(10, V, "dibao"), (20, W, "dibao"), (30, "440783001001", "dibao"), (50, V, "dibao_marginal"),
+                (60, V, "dibao"), (70, QINGZHOU, "dibao")]
     enrollments = pl.DataFrame([
-        {"enrollment_id": i + 1, "household_id": hid, "area_code": area, "program": "dibao", "status": "active",
+        {"enrollment_id": i + 1, "household_id": hid, "area_code": area, "program": program, "status": "active",
          "start_month": date(2025, 1, 1), "monthly_amount": 500.0, "next_review_on": date(2027, 1, 1)}
-        for i, (hid, area) in enumerate([(10, V), (20, W), (30, "440783001001")])])
+        for i, (hid, area, program) in enumerate(enrolled)])
     feed = pl.DataFrame([
         {"batch_id": 7, "row_number": 1, "source_key": "death", "area_code": "370784", "person_id": 1,
          "event_date": date(2026, 11, 2), "code": "cremation"},
@@ -116,25 +127,39 @@ def test_monitoring_parity(spark: SparkSession, tmp_path: Path) -> None:
          "event_date": date(2026, 11, 3), "code": "death_registration"}])
     grants = pl.DataFrame({"household_id": [30, 30, 30], "granted_on": [date(2026, 2, 1), date(2026, 5, 1),
                                                                         date(2026, 9, 1)], "amount": [500.0] * 3})
-    inputs = Inputs(members=members, enrollments=enrollments, feed=feed, grants=grants, standards=STD).conformed()
+    expenses = pl.DataFrame({"household_id": [50] * 4, "kind": ["medical"] * 4,
+                             "month": [date(2026, m, 1) for m in (7, 8, 9, 10)],
+                             "amount": [100.0, 1000.0, 1000.0, 1000.0]})
+    incomes = pl.DataFrame({"household_id": [50], "annual_income": [6000.0]})
+    standards = pl.concat([STD, STD.with_columns(county=pl.lit("370781"))])
+    inputs = Inputs(members=members, enrollments=enrollments, feed=feed, grants=grants, expenses=expenses,
+                    incomes=incomes, standards=standards).conformed()
     write_inputs(inputs, tmp_path / "inputs")
 
     counts = monitor(spark, directory=tmp_path / "inputs", on=MON, out=tmp_path / "out", area="370784")
 
     specs, params = rule_specs("370784", MON), load_pack("370784").at(MON)
-    want = group_hits(evaluate(inputs, specs, params, MON)).sort("rule_key", "subject_key")
+    found = evaluate(inputs, specs, params, MON)
+    grouped, sides = above_counties(group_hits(found, fingerprint=False), found)
+    want = grouped.with_columns(fingerprints(grouped)).sort("rule_key", "subject_key")
     got = read_warnings(tmp_path / "out")
     assert got.equals(want.select(got.columns))
-    found = set(zip(got["rule_key"].to_list(), got["subject_key"].to_list(), strict=True))
-    assert {("death", "p1"), ("duplicate", "p5"), ("multi_agency", "h30")} <= found  # 3 grants > limit 2
-    assert ("death", "p4") not in found
-    assert counts["death"] == 1
+    assert read_sides(tmp_path / "out").equals(sides.sort("open_key", "household_id"))
+    found_keys = set(zip(got["rule_key"].to_list(), got["subject_key"].to_list(), strict=True))
+    assert {("death", "p1"), ("duplicate", "p5"), ("multi_agency", "h30"), ("rising_expense", "h50"),
+            ("duplicate", "p8")} <= found_keys  # 3 grants > limit 2
+    assert ("death", "p4") not in found_keys
+    assert counts["death"] == 1 and counts["rising_expense"] == 1
     assert got.filter(pl.col("rule_key") == "multi_agency")["area_code"].to_list() == ["440783001001"]
+    p8 = got.filter(pl.col("open_key") == "duplicate:p8")
+    assert p8["area_code"].to_list() == ["370700"] and p8["household_id"].to_list() == [None]
+    assert read_sides(tmp_path / "out").select("household_id", "area_code").rows() == [(60, V), (70, QINGZHOU)]
 
     cli = CliRunner().invoke(app, ["monitor", "run", "--engine", "spark", "--snapshot", str(tmp_path / "inputs"),
                                    "--out", str(tmp_path / "cli"), "--date", MON.isoformat(), "--area", "370784"])
     assert cli.exit_code == 0, cli.output
     assert f"合计 {got.height} 条" in cli.output and read_warnings(tmp_path / "cli").equals(got)
+    assert "跨县重复各县一侧 2 条" in cli.output
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The household's warnings with their dispositions, and referrals with their results, for 一户一条救助链."""
+"""The household's warnings with their dispositions (and its side of a 重复 raised above the counties), and
+referrals with their results, for 一户一条救助链."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from doudi.auth.permissions import Actor, OrgKind
 from doudi.auth.scope import in_scope
 from doudi.core.timeline import ChainEvent
 from doudi.monitoring.labels import AGENCIES, DISPOSITION, LEVEL, REFERRAL_STATUS, STATUS
-from doudi.monitoring.models import MonitorWarning, Referral
+from doudi.monitoring.models import MonitorWarning, Referral, WarningSide
 
 
 def chain_events(session: Session, *, actor: Actor, household_id: int) -> list[ChainEvent]:
@@ -25,6 +26,18 @@ def chain_events(session: Session, *, actor: Actor, household_id: int) -> list[C
             if w.disposed_on is not None and w.disposition:
                 out.append(ChainEvent(w.disposed_on, "预警处置", DISPOSITION.get(w.disposition, w.disposition),
                                       w.note, url))
+        # A 重复 across counties names no household: the household's own side carries it into its chain.
+        sides = in_scope(select(WarningSide, MonitorWarning).join(MonitorWarning, MonitorWarning.id ==
+                                                                  WarningSide.warning_id),
+                         actor, area=WarningSide.area_code).where(WarningSide.household_id == household_id)
+        for side, above in session.execute(sides).all():
+            url = f"/monitoring/{above.id}"
+            out.append(ChainEvent(above.first_seen_on, "监测预警",
+                                  f"{LEVEL.get(above.level, above.level)}预警（跨县，由上级核实）：{side.reason}",
+                                  STATUS.get(above.status, above.status), url))
+            if above.disposed_on is not None and above.disposition:
+                out.append(ChainEvent(above.disposed_on, "预警处置（上级）",
+                                      DISPOSITION.get(above.disposition, above.disposition), above.note, url))
     if actor.can("referral.read"):
         refs = in_scope(select(Referral), actor, area=Referral.area_code,
                         org=(OrgKind.AGENCY, Referral.target_key)).where(Referral.household_id == household_id)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -105,14 +106,18 @@ class MonitorWarning(Timestamped, Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     rule_key: Mapped[str] = mapped_column(String(32))  # looked up through ix_monitoring_warnings_rule_subject
     level: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(12), default=WarningStatus.NEW, index=True)
+    status: Mapped[str] = mapped_column(String(12), default=WarningStatus.NEW)
     discovery: Mapped[bool] = mapped_column(Boolean, default=False)  # 主动发现: not (yet) a recipient
     subject_key: Mapped[str] = mapped_column(String(40))  # p<person> | h<household> | i<id number>
     # rule:subject while the warning is open, NULL once closed: one open warning per rule and subject,
     # enforced by the database whatever runs concurrently.
     open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    # No foreign keys on person, household and run: a run writes hundreds of thousands of warnings by COPY, and
+    # PostgreSQL checks a foreign key row by row (a lookup and a row lock on the person, the household and the
+    # run: about half the database's work of a county-wide run). The ids come from the registry rows the run
+    # read in the same transaction, and persons and households are never deleted.
+    person_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    household_id: Mapped[int | None] = mapped_column(Integer, index=True)
     area_code: Mapped[str] = mapped_column(String(12), index=True)
     person_name: Mapped[str] = mapped_column(String(64), default="")
     id_number: Mapped[str] = mapped_column(String(18), default="")
@@ -124,20 +129,24 @@ class MonitorWarning(Timestamped, Versioned, Base):
     first_seen_on: Mapped[date] = mapped_column(Date)
     last_seen_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date, index=True)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("monitoring_runs.id"))
+    run_id: Mapped[int | None] = mapped_column(Integer)  # the run that raised it (monitoring_runs.id)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     disposition: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")  # verification findings and the disposition's reason
     disposed_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)  # the application a lead became
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # the application a lead became
 
     __table_args__ = (
         CheckConstraint(_in("status", WarningStatus), name="status"),
         CheckConstraint(_in("level", Level), name="level"),
         CheckConstraint(f"disposition is null or {_in('disposition', Disposition)}", name="disposition"),
         CheckConstraint("(status = 'closed') = (open_key is null)", name="open_key"),
-        Index("ix_monitoring_warnings_rule_subject", "rule_key", "subject_key"),
+        # Partial indexes: a newly raised warning (no case, not closed) enters neither.
+        Index("ix_monitoring_warnings_case_id", "case_id", postgresql_where=text("case_id IS NOT NULL"),
+              sqlite_where=text("case_id IS NOT NULL")),
+        Index("ix_monitoring_warnings_dismissed", "fingerprint", postgresql_where=text("status = 'closed'"),
+              sqlite_where=text("status = 'closed'")),
     )
 
 

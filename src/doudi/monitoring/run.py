@@ -44,6 +44,7 @@ from doudi.verification import hooks
 
 RULE_PREFIX = "monitoring.rules."
 Progress = Callable[[str, int, int], None]  # (rule key, done, total)
+Phase = Callable[[str], None]  # called as each step of a run begins (read, rules, group, diff, insert, …)
 
 
 @dataclass(frozen=True)
@@ -219,13 +220,19 @@ def _scope(actor: Actor, area: str) -> str:
     return area
 
 
+def _silent(step: str) -> None:
+    return None
+
+
 def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: Progress | None = None,
-        inputs: Inputs | None = None, incremental: bool = False) -> RunResult:
+        inputs: Inputs | None = None, incremental: bool = False, phase: Phase = _silent) -> RunResult:
     """Compare everything in scope on `on` and write the ledger (the caller commits; nothing is written on error).
 
     `incremental` (the run after a feed ingest): only the rules that read feeds, over the new batches' rows and
-    the households they touch; the registry rules (ages, reviews, 重复, 遗漏 …) wait for the daily run."""
+    the households they touch; the registry rules (ages, reviews, 重复, 遗漏 …) wait for the daily run.
+    `phase` is told as each step begins (a benchmark's timer)."""
     actor.require("monitoring.run")
+    phase("read")
     area = _scope(actor, area)
     specs = rule_specs(area, on)
     if incremental:
@@ -237,7 +244,9 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
             session, on=on, area=area, batches=batches)
     elif incremental:
         inputs = inputs.touched()
+    phase("rules")
     found = evaluate(inputs, specs, pack.at(on), on, progress)
+    phase("group")
     grouped, sides = above_counties(group_hits(found, fingerprint=False), found)
     run_row = MonitorRun(run_on=on, area_code=area, pack_version=pack.version, actor=actor.username)
     session.add(run_row)
@@ -245,7 +254,8 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
     mine = [b.id for b in batches if in_subtree(b.area_code or "", area)]
     counts = {k: {"found": 0, "new": 0, "attached": 0} for k in specs}
     try:
-        write_grouped(session, grouped, specs, pack.version, run_row.id, on, area, counts)
+        write_grouped(session, grouped, specs, pack.version, run_row.id, on, area, counts, phase=phase)
+        phase("sides")
         write_sides(session, sides)
         write_frame(session, ComparedBatch, pl.DataFrame({"batch_id": mine, "run_id": [run_row.id] * len(mine)},
                                                          schema={"batch_id": pl.Int64, "run_id": pl.Int64}))
@@ -268,9 +278,11 @@ EVIDENCE = pl.List(pl.Struct({"batch_id": pl.Int64(), "row_number": pl.Int64(), 
 
 
 def _open_warnings(session: Session, grouped: pl.DataFrame) -> pl.DataFrame:
-    """The open warnings of the grouped subjects: id, open_key, version (one query above BY_KEYS subjects)."""
-    stmt = select(MonitorWarning.id, MonitorWarning.open_key, MonitorWarning.version)
-    schema = {"id": pl.Int64(), "open_key": pl.String(), "version": pl.Int64()}
+    """The open warnings of the grouped subjects: id, open_key, version and stored evidence (`old`, as text: a JSON
+    column would go through the driver's decoder row by row); one query above BY_KEYS subjects."""
+    stmt = select(MonitorWarning.id, MonitorWarning.open_key, MonitorWarning.version,
+                  cast(MonitorWarning.evidence, Text))
+    schema = {"id": pl.Int64(), "open_key": pl.String(), "version": pl.Int64(), "old": pl.String()}
     if grouped.height <= BY_KEYS:
         return read_frame_in(session, stmt, MonitorWarning.__table__.c.open_key, grouped["open_key"].to_list(),
                              schema=schema)
@@ -295,37 +307,46 @@ def _dismissed(session: Session, fresh: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_grouped(session: Session, grouped: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,
-           on: date, area: str, counts: dict[str, dict[str, int]]) -> None:
+                  on: date, area: str, counts: dict[str, dict[str, int]], *, phase: Phase = _silent) -> None:
     """The diff against the ledger, in frames: new subjects are inserted (COPY on PostgreSQL) unless dismissed
-    for the same evidence; new evidence for an open warning is attached to it."""
+    for the same evidence; new evidence for an open warning is attached to it. A warning that gains nothing is
+    not written, so a run over what the ledger already holds writes nothing but its run row."""
     for key, n in grouped.group_by("rule_key").len().iter_rows():
         counts[key]["found"] = n
     if grouped.height == 0:
         return
+    phase("diff")
     open_ = _open_warnings(session, grouped)
     fresh = grouped.join(open_.select("open_key"), on="open_key", how="anti")
     fresh = fresh.with_columns(fingerprints(fresh))
     dismissed = _dismissed(session, fresh)
     if dismissed.height:
         fresh = fresh.join(dismissed.unique(), on="fingerprint", how="anti")
+    phase("insert")
     _insert(session, fresh, specs, version, run_id, on, area)
     for key, n in fresh.group_by("rule_key").len().iter_rows():
         counts[key]["new"] = n
+    phase("attach")
     more = grouped.filter(pl.col("evidence").list.len() > 0).join(open_, on="open_key")
     if more.height:
-        _attach(session, more, on)
-        for key, n in more.group_by("rule_key").len().iter_rows():
+        gained = _attach(session, more, on)
+        for key, n in gained.group_by("rule_key").len().iter_rows():
             counts[key]["attached"] = n
 
 
-def _attach(session: Session, more: pl.DataFrame, on: date) -> None:
+def _attach(session: Session, more: pl.DataFrame, on: date) -> pl.DataFrame:
     """New feed evidence for a warning already open is appended to its evidence (rows it already holds are not
     repeated), instead of raising another warning; version-checked, so a warning changed meanwhile fails the
-    run rather than losing evidence."""
-    # The stored evidence read as text (a JSON column would go through the driver's decoder row by row).
-    stored = read_frame_in(session, select(MonitorWarning.id, cast(MonitorWarning.evidence, Text)),
-                           MonitorWarning.__table__.c.id, more["id"].to_list(),
-                           schema={"id": pl.Int64(), "old": pl.String()})
+    run rather than losing evidence. Only warnings that gain a row are written (their `last_seen_on` moves);
+    returns those (rule_key)."""
+    # Cheap first: an item whose exact text the stored evidence (JSON kept as written) already holds is held, so
+    # a run over evidence the ledger has decodes nothing; the rest is compared by batch and row below.
+    unseen = (more.select("id", "old", pl.col("evidence").alias("item")).explode("item")
+              .filter(~pl.col("old").fill_null("").str.contains(pl.col("item"), literal=True)))
+    more = more.join(unseen.select("id").unique(), on="id", how="semi")
+    if more.height == 0:
+        return more.select("rule_key")
+    stored = more.select("id", "old")
     held = (stored.select("id", pl.col("old").str.json_decode(EVIDENCE).alias("e")).explode("e")
             .filter(pl.col("e").is_not_null())
             .select("id", pl.col("e").struct.field("batch_id"), pl.col("e").struct.field("row_number")))
@@ -335,15 +356,16 @@ def _attach(session: Session, more: pl.DataFrame, on: date) -> None:
            .join(held, on=["id", "batch_id", "row_number"], how="anti")
            .group_by("id", maintain_order=True).agg(items=pl.col("item").str.join(", ")))
     old = pl.col("old").fill_null("[]").str.strip_chars()
-    rows = (more.select("id", "version", "reason").join(stored, on="id", how="left").join(new, on="id", how="left")
-            .select("id", "version", "reason", last_seen_on=pl.lit(on),
-                    evidence=pl.when(pl.col("items").is_null()).then(old)
-                    .when(old == "[]").then(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]")))
-                    .otherwise(pl.concat_str(old.str.strip_suffix("]"), pl.lit(", "), pl.col("items"),
-                                             pl.lit("]")))))
+    # Inner join: a warning whose evidence already holds every row stays as it is (nothing to write).
+    gained = more.select("id", "version", "reason", "rule_key", "old").join(new, on="id")
+    rows = gained.select("id", "version", "reason", last_seen_on=pl.lit(on),
+                         evidence=pl.when(old == "[]").then(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]")))
+                         .otherwise(pl.concat_str(old.str.strip_suffix("]"), pl.lit(", "), pl.col("items"),
+                                                  pl.lit("]"))))
     done = write_frame(session, MonitorWarning, rows, mode="update", match=["id"])
     if done.rows != rows.height:
         raise Conflict("比对期间有预警被他人修改，请重新运行比对")
+    return gained.select("rule_key")
 
 
 def _insert(session: Session, fresh: pl.DataFrame, specs: Mapping[str, RuleSpec], version: str, run_id: int,

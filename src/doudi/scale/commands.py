@@ -19,7 +19,7 @@ def monitor_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
     from doudi.db.engine import session_scope
     from doudi.monitoring.read import new_batches, read_inputs
     from doudi.monitoring.run import rule_specs
-    from doudi.scale.monitor import monitor, write_inputs
+    from doudi.scale.monitor import monitor, read_sides, write_inputs
     from doudi.scale.session import spark_session
 
     if out is None:
@@ -37,7 +37,7 @@ def monitor_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
     typer.echo(f"Spark 监测比对完成（{on}）：结果目录 {out / 'warnings'}（未写入预警台账）")
     for key, n in sorted(counts.items()):
         typer.echo(f"{key:<20}{n:>8}  {labels.get(key, '')}")
-    typer.echo(f"合计 {sum(counts.values())} 条")
+    typer.echo(f"合计 {sum(counts.values())} 条；跨县重复各县一侧 {read_sides(out).height} 条（{out / 'sides'}）")
 
 
 def register(app: typer.Typer) -> None:
