@@ -1,7 +1,7 @@
 """monitoring: the warning ledger without per-row foreign-key checks and with lean indexes
 
 Revision ID: 2300
-Revises: 1400
+Revises: 2500
 Create Date: 2026-12-06 01:00:00.000000
 
 A county-wide run writes hundreds of thousands of warnings by COPY. PostgreSQL checks a foreign key row by row
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '2300'
-down_revision: str | Sequence[str] | None = '1400'
+down_revision: str | Sequence[str] | None = '2500'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
