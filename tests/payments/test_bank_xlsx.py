@@ -45,7 +45,7 @@ def test_roll_as_xlsx_split_at_the_cap(db: Session) -> None:
     by_account = {ln.account_no: ln for ln in db.scalars(select(PaymentLine).where(PaymentLine.roll_id == r.id))}
     rows = [row for f in files for row in cells(f.data)[1:-1]]
     assert cells(files[0].data)[0] == ["户名", "账号", "开户行", "金额", "摘要", "流水号"]
-    assert sorted((row[1], row[0], Decimal(str(row[3])), row[5]) for row in rows) == [  # type: ignore[arg-type]
+    assert sorted((row[1], row[0], Decimal(str(row[3])), row[5]) for row in rows) == [
         ("006230123456780" + str(i), "'" + NAMES[0] if i == 0 else NAMES[i], Decimal(f"{537 + i}.5"),
          by_account["006230123456780" + str(i)].end_to_end_id) for i in range(3)]
     assert {row[2] for row in rows} == {"安丘农村商业银行"} and {row[4] for row in rows} == {"2026年01月社会救助金"}
