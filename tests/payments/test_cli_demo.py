@@ -47,7 +47,7 @@ def test_cli_roll_approve_file_reconcile(fresh_database: Database, tmp_path: Pat
     text = (out / name).read_bytes().decode("gb18030")
     assert text.splitlines()[-1] == "合计,1,,537.00,,"
     ret = tmp_path / "return.csv"
-    ret.write_text(f"流水号,金额,状态,原因代码\nDD{roll_id}-1,537.00,成功,\nDD0-9,1.00,成功,\n", encoding="utf-8")
+    ret.write_text(f"流水号,金额,状态,原因代码\nDD{roll_id}-0000001,537.00,成功,\nDD0-9,1.00,成功,\n", encoding="utf-8")
     r = _run(env, "pay", "reconcile", str(ret))
     assert r.returncode == 0 and "到账 1" in r.stdout and "未匹配 1" in r.stdout
     with session_scope(fresh_database.engine) as s:

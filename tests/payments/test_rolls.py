@@ -159,3 +159,20 @@ def test_bad_input_is_refused_in_chinese(db: Session) -> None:
         roll(db, staff.preparer, "2026-01", "temporary_assistance")
     with pytest.raises(PermissionDenied):
         service.generate_roll(db, actor=staff.preparer, county="440781", month=date(2026, 1, 1), program="dibao")
+
+
+def test_lines_written_in_key_order_with_fixed_width_references(db: Session) -> None:
+    """Lines are numbered in the once-only key's order (program, month, covers, payee), references of fixed width:
+    a household numbered 10 sorts after 9 as a payee key 'H10' does not, so the ids follow the text order."""
+    staff = make_staff(db)
+    keys = []
+    for _ in range(3):
+        hh = make_household(db, VILLAGE_A1)
+        account(db, f"H{hh.id}", f"62301234567890{hh.id % 100:02d}")
+        enroll(db, program="dibao", amount="537.00", start=date(2026, 1, 1), household=hh)
+        keys.append(f"H{hh.id}")
+    r = roll(db, staff.preparer, "2026-01")
+    rows = db.execute(select(PaymentLine.payee_key, PaymentLine.end_to_end_id)
+                      .where(PaymentLine.roll_id == r.id).order_by(PaymentLine.id)).all()
+    assert [k for k, _ in rows] == sorted(keys)
+    assert [ref for _, ref in rows] == [f"DD{r.id}-000000{i}" for i in (1, 2, 3)]

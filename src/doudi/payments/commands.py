@@ -70,13 +70,16 @@ def register(app: typer.Typer) -> None:
     def bank_file(roll_id: int = typer.Argument(..., help="花名册编号"),
                   fmt: str = typer.Option("pain001", "--format", help="银行文件格式：pain001（ISO 20022）或国内格式",
                                           metavar="pain001|domestic"),
-                  out: Path = typer.Option(Path("."), "--out", help="输出目录")) -> None:
+                  out: Path = typer.Option(Path("."), "--out", help="输出目录"),
+                  file_type: str = typer.Option(None, "--file", metavar="csv|xlsx",
+                                                help="国内格式的文件类型（默认按本县参数包的代发格式）")) -> None:
         """Write the bank files of an approved roll (marks it sent)."""
         from doudi.payments import bank
 
         out.mkdir(parents=True, exist_ok=True)
         with session_scope() as session:
-            files = bank.export_roll(session, actor=system_actor(name="cli"), roll_id=roll_id, fmt=fmt)
+            files = bank.export_roll(session, actor=system_actor(name="cli"), roll_id=roll_id, fmt=fmt,
+                                     file_type=file_type)
             for f in files:
                 (out / f.name).write_bytes(f.data)
                 typer.echo(f"{out / f.name}：{f.tx_count} 笔，{f.total_fen / 100:.2f} 元")

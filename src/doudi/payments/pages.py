@@ -108,14 +108,15 @@ def roll_approve(roll_id: int, session: SessionDep, actor: PageActor, _csrf: Csr
 
 @router.post("/rolls/{roll_id}/bank-file")
 def roll_bank_file(roll_id: int, session: SessionDep, actor: PageActor, _csrf: CsrfChecked,
-                   fmt: Annotated[str, Form()] = "pain001", seq: Annotated[int, Form()] = 1) -> Response:
+                   fmt: Annotated[str, Form()] = "pain001", seq: Annotated[int, Form()] = 1,
+                   file_type: Annotated[str, Form()] = "") -> Response:
     """Download one bank file of an approved roll (the first download marks the roll sent)."""
-    files = bank.export_roll(session, actor=actor, roll_id=roll_id, fmt=fmt)
+    files = bank.export_roll(session, actor=actor, roll_id=roll_id, fmt=fmt, file_type=file_type or None)
     session.commit()
     f = files[min(max(seq, 1), len(files)) - 1] if files else None
     if f is None:
         raise ValidationFailed([FieldError("roll", "该花名册没有可发送的记录")])
-    media = "application/xml" if f.name.endswith(".xml") else "text/csv"
+    media = bank.media_type(f.name)
     return Response(f.data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{f.name}"'})
 
 

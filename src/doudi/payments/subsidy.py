@@ -156,7 +156,7 @@ def generate_subsidy_roll(session: Session, *, actor: Actor, county: str, month:
         grid = grid.join(heads, on="household_id", how="left").join(persons, on="person_id", how="left")
         grid = grid.join(accounts.drop("holder_name"), on="payee_key", how="left") if not accounts.is_empty() \
             else grid.with_columns(bank_name=pl.lit(None, pl.String), account_no=pl.lit(None, pl.String))
-        lines = grid.with_row_index("n", offset=1).select(
+        lines = grid.sort("payee_key").with_row_index("n", offset=1).select(
             pl.lit(roll.id).alias("roll_id"), "payee_key", pl.lit(PROGRAM).alias("program"),
             pl.lit("subsidy").alias("component"), pl.lit("subsidy").alias("covers"),
             pl.lit(month).alias("entitlement_month"), "amount_fen", "area_code", "household_id", "person_id",
@@ -166,7 +166,7 @@ def generate_subsidy_roll(session: Session, *, actor: Actor, county: str, month:
             pl.format("{} 月 CPI 同比 {}% ≥ {}%：{} 元/人 × {} 人（{}，发改价格〔2021〕1553号）",
                       pl.lit(f"{fig.month:%Y-%m}"), pl.lit(fig.cpi_yoy), pl.lit(cpi_t),
                       (pl.col("unit") / 100).round(2), pl.col("persons"), pl.col("program")).alias("rule"),
-            pl.format("DD{}-{}", pl.lit(roll.id), pl.col("n")).alias("end_to_end_id"),
+            service.line_refs(roll.id).alias("end_to_end_id"),
             pl.when(pl.col("account_no").fill_null("") == "").then(pl.lit(LineStatus.NO_ACCOUNT.value))
             .otherwise(pl.lit(LineStatus.PENDING.value)).alias("status"))
         write_frame(session, PaymentLine, lines)

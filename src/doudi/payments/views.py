@@ -67,14 +67,15 @@ def approve(roll_id: Id, body: RollApprove, session: SessionDep, actor: ApiActor
 
 @router.post("/rolls/{roll_id}/bank-file")
 def bank_file(roll_id: Id, session: SessionDep, actor: ApiActor, format: str = "pain001",
-              seq: int = Query(1, ge=1)) -> Response:
-    """One bank file of an approved roll (the first export marks it sent)."""
-    files = bank.export_roll(session, actor=actor, roll_id=roll_id, fmt=format)
+              seq: int = Query(1, ge=1), file_type: str | None = None) -> Response:
+    """One bank file of an approved roll (the first export marks it sent); `file_type` (csv | xlsx) overrides
+    the county layout's file type of a domestic file."""
+    files = bank.export_roll(session, actor=actor, roll_id=roll_id, fmt=format, file_type=file_type)
     session.commit()
     if seq > len(files):
         return Response(status_code=404)
     f = files[seq - 1]
-    media = "application/xml" if f.name.endswith(".xml") else "text/csv"
+    media = bank.media_type(f.name)
     return Response(f.data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{f.name}"',
                                                        "X-Files": str(len(files))})
 
