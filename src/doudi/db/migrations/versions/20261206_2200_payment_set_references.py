@@ -1,7 +1,7 @@
 """payments: a payment line's roll and a return row's return are checked once per statement, not once per row
 
 Revision ID: 2200
-Revises: 1400
+Revises: 2300
 Create Date: 2026-12-06 01:00:00.000000
 
 A foreign key is checked by PostgreSQL with one query per inserted row: a million-line roll or a million-row
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '2200'
-down_revision: str | Sequence[str] | None = '1400'
+down_revision: str | Sequence[str] | None = '2300'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
