@@ -34,7 +34,7 @@ REFERENCES = (("payment_lines", "roll_id", "payment_rolls", "发放花名册"),
 def _pg_functions() -> list[str]:
     # The functions take the table and column names as trigger arguments: one set serves both references.
     return [
-        """CREATE FUNCTION payment_ref_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+        """CREATE FUNCTION ref_insert_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE wanted bigint; found bigint;
 BEGIN
   -- TG_ARGV: parent table, child column, label. Lock the parents as a foreign key would, then count them.
@@ -46,7 +46,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$""",
-        """CREATE FUNCTION payment_ref_move() RETURNS trigger LANGUAGE plpgsql AS $$
+        """CREATE FUNCTION ref_move_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE hit int;
 BEGIN
   EXECUTE format('SELECT 1 FROM %I p WHERE p.id = $1 FOR KEY SHARE', TG_ARGV[0])
@@ -56,13 +56,13 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$""",
-        """CREATE FUNCTION payment_ref_cascade() RETURNS trigger LANGUAGE plpgsql AS $$
+        """CREATE FUNCTION ref_delete_cascade() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   -- TG_ARGV: child table, child column.
   EXECUTE format('DELETE FROM %I WHERE %I = $1', TG_ARGV[0], TG_ARGV[1]) USING OLD.id;
   RETURN NULL;
 END $$""",
-        """CREATE FUNCTION payment_ref_keep_key() RETURNS trigger LANGUAGE plpgsql AS $$
+        """CREATE FUNCTION ref_keep_key() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE hit int;
 BEGIN
   EXECUTE format('SELECT 1 FROM %I WHERE %I = $1 LIMIT 1', TG_ARGV[0], TG_ARGV[1]) INTO hit USING OLD.id;
@@ -77,13 +77,13 @@ END $$""",
 def _pg_triggers(child: str, col: str, parent: str, label: str) -> list[str]:
     return [
         f"CREATE TRIGGER {child}_{col}_insert AFTER INSERT ON {child} REFERENCING NEW TABLE AS new_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION payment_ref_insert('{parent}', '{col}', '{label}')",
+        f"FOR EACH STATEMENT EXECUTE FUNCTION ref_insert_check('{parent}', '{col}', '{label}')",
         f"CREATE TRIGGER {child}_{col}_move AFTER UPDATE OF {col} ON {child} FOR EACH ROW "
-        f"WHEN (OLD.{col} IS DISTINCT FROM NEW.{col}) EXECUTE FUNCTION payment_ref_move('{parent}', '{col}', '{label}')",
+        f"WHEN (OLD.{col} IS DISTINCT FROM NEW.{col}) EXECUTE FUNCTION ref_move_check('{parent}', '{col}', '{label}')",
         f"CREATE TRIGGER {parent}_{child}_cascade AFTER DELETE ON {parent} FOR EACH ROW "
-        f"EXECUTE FUNCTION payment_ref_cascade('{child}', '{col}')",
+        f"EXECUTE FUNCTION ref_delete_cascade('{child}', '{col}')",
         f"CREATE TRIGGER {parent}_{child}_key AFTER UPDATE OF id ON {parent} FOR EACH ROW "
-        f"WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION payment_ref_keep_key('{child}', '{col}')",
+        f"WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION ref_keep_key('{child}', '{col}')",
     ]
 
 
@@ -115,7 +115,7 @@ def _drop_triggers() -> None:
                             (f"{parent}_{child}_cascade", parent), (f"{parent}_{child}_key", parent)):
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}" if pg else f"DROP TRIGGER IF EXISTS {name}")
     if pg:
-        for fn in ("payment_ref_insert", "payment_ref_move", "payment_ref_cascade", "payment_ref_keep_key"):
+        for fn in ("ref_insert_check", "ref_move_check", "ref_delete_cascade", "ref_keep_key"):
             op.execute(f"DROP FUNCTION IF EXISTS {fn}()")
 
 

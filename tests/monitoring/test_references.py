@@ -1,0 +1,60 @@
+"""A warning's person, household and run are enforced by the database (triggers, checked once per statement on
+PostgreSQL, migration 2310): a warning of a missing person is refused, in one statement with good ones
+writes nothing; a reference moved to a missing row is refused; a referenced person cannot be deleted."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from doudi.auth.permissions import system_actor
+from doudi.monitoring.models import MonitorWarning
+from doudi.monitoring.run import run
+from doudi.registry.models import Person
+from tests.monitoring.builders import ON, county, death_feed
+
+REFUSED = (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+def _death(db: Session, tmp_path: Path) -> MonitorWarning:
+    c = county(db)
+    head = c.a.members[0].person
+    death_feed(db, tmp_path, [(head.id_number, head.name, "2026-11-10")])
+    run(db, actor=system_actor(name="test"), on=ON, area="370784")
+    w = db.scalar(select(MonitorWarning).where(MonitorWarning.rule_key == "death"))
+    assert w is not None and w.person_id == head.id
+    return w
+
+
+def _count(db: Session) -> int:
+    return int(db.scalar(select(func.count()).select_from(MonitorWarning)) or 0)
+
+
+def test_a_warning_needs_its_person_household_and_run(db: Session, tmp_path: Path) -> None:
+    w = _death(db, tmp_path)
+    before = _count(db)
+    missing = int(db.scalar(select(func.max(Person.id))) or 0) + 1000
+    # One insert statement of the death warning copied twice under new keys, one copy naming a missing person.
+    table = MonitorWarning.__table__
+    row = dict(db.execute(select(*table.c).where(table.c.id == w.id)).mappings().one())
+    del row["id"]
+    copies = [{**row, "open_key": f"k{i}", "subject_key": f"s{i}"} for i in range(2)]
+    with pytest.raises(REFUSED), db.begin_nested():
+        db.execute(insert(table), [copies[0], {**copies[1], "person_id": missing}])
+    assert _count(db) == before  # nothing of the refused statement was written
+    db.execute(insert(table), copies)  # both copies name existing rows: accepted
+    assert _count(db) == before + 2
+    for col in ("person_id", "household_id", "run_id"):
+        with pytest.raises(REFUSED), db.begin_nested():
+            db.execute(update(MonitorWarning).where(MonitorWarning.id == w.id).values({col: missing}))
+    # an empty reference is allowed (a discovery warning names no household)
+    db.execute(update(MonitorWarning).where(MonitorWarning.id == w.id).values(household_id=None))
+    with pytest.raises(REFUSED), db.begin_nested():
+        db.execute(delete(Person).where(Person.id == w.person_id))
+    assert db.get(Person, w.person_id) is not None
