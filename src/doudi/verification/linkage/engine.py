@@ -27,6 +27,7 @@ from doudi.verification.linkage.model import (
     prediction_rules,
     training_rules,
 )
+from doudi.verification.linkage import score
 from doudi.verification.linkage.prepare import prepare_persons
 
 log = logging.getLogger("doudi.linkage")
@@ -327,10 +328,9 @@ def link_frames(
     cpu["train" if do_train else "load"] = time.process_time() - c0
 
     t0, c0 = time.perf_counter(), time.process_time()
-    blocked = linker.inference.compute_blocked_pairs_for_predict()
-    candidates = int(con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0])
-    linker.table_management.register_blocked_pairs_for_predict(blocked)
-    pred = linker.inference.predict(warning_mode="never")
+    # The model's own comparison SQL on pairs keyed by row number (score.py): Splink's predict, faster.
+    score.register(con, linker._settings_obj, lp, rp)
+    candidates = score.block(con, prediction_rules())
     levels = _levels(linker)
     gamma = {name: f"gamma_{name}" for name in levels}
     inv = {name: {label: g for g, label in lv.items()} for name, lv in levels.items()}
@@ -343,7 +343,7 @@ def link_frames(
     cols = ", ".join(f"{g} AS g_{name}" for name, g in gamma.items())
     scored = pl.from_arrow(con.sql(
         f"SELECT record_id_l AS left_id, record_id_r AS right_id, match_probability, match_weight, {cols}, "
-        f"({double_sql}) AS double FROM {pred.physical_name} "
+        f"({double_sql}) AS double FROM ({score.predict_sql(linker._settings_obj)}) "
         f"WHERE match_probability >= {cfg.thresholds.review} OR ({double_sql})").to_arrow_table())
     timings["predict"] = time.perf_counter() - t0
     cpu["predict"] = time.process_time() - c0
