@@ -1,4 +1,8 @@
-"""Link two person frames: exact ID where it holds, Splink (DuckDB) scoring elsewhere, then assignment.
+"""Link two person frames: exact ID where it holds, Splink's model scored in DuckDB elsewhere, then assignment.
+
+Records whose valid ID number meets a corroborated partner are settled: the exact-ID rule pairs them and the
+demographic rules skip them, so the probabilistic workload is the residue. Splink trains the model; the
+candidate pairs and their scores are computed by score.py with the model's own SQL.
 
 The pipeline is frame-in, frame-out and keyed by record, so it can be partitioned (by county or by ID
 hash) when a province-size job outgrows one machine. A trained model is a plain dict (Splink's settings with
@@ -16,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from doudi.verification.linkage import score
 from doudi.verification.linkage.model import (
     ID_BOTH_VALID,
     ID_EQUAL,
@@ -27,7 +32,6 @@ from doudi.verification.linkage.model import (
     prediction_rules,
     training_rules,
 )
-from doudi.verification.linkage import score
 from doudi.verification.linkage.prepare import prepare_persons
 
 log = logging.getLogger("doudi.linkage")
