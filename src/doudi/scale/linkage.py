@@ -66,7 +66,7 @@ def _prepare_fn(schema: pa.Schema) -> Callable[[Iterator[pa.RecordBatch]], Itera
 def spark_comparisons() -> list[Any]:
     """The linkage comparisons, marked as written in DuckDB's SQL so that Splink translates them for Spark."""
     out = []
-    for comparison in comparisons():
+    for comparison in comparisons("spark"):
         c = copy.deepcopy(comparison)
         for level in getattr(c, "comparison_levels", []):
             if hasattr(level, "base_dialect_str") and level.base_dialect_str is None:

@@ -1,4 +1,8 @@
-"""Link two person frames: exact ID where it holds, Splink (DuckDB) scoring elsewhere, then assignment.
+"""Link two person frames: exact ID where it holds, Splink's model scored in DuckDB elsewhere, then assignment.
+
+Records whose valid ID number meets a corroborated partner are settled: the exact-ID rule pairs them and the
+demographic rules skip them, so the probabilistic workload is the residue. Splink trains the model; the
+candidate pairs and their scores are computed by score.py with the model's own SQL.
 
 The pipeline is frame-in, frame-out and keyed by record, so it can be partitioned (by county or by ID
 hash) when a province-size job outgrows one machine. A trained model is a plain dict (Splink's settings with
@@ -16,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from doudi.verification.linkage import score
 from doudi.verification.linkage.model import (
     ID_BOTH_VALID,
     ID_EQUAL,
@@ -327,10 +332,9 @@ def link_frames(
     cpu["train" if do_train else "load"] = time.process_time() - c0
 
     t0, c0 = time.perf_counter(), time.process_time()
-    blocked = linker.inference.compute_blocked_pairs_for_predict()
-    candidates = int(con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0])
-    linker.table_management.register_blocked_pairs_for_predict(blocked)
-    pred = linker.inference.predict(warning_mode="never")
+    # The model's own comparison SQL on pairs keyed by row number (score.py): Splink's predict, faster.
+    score.register(con, linker._settings_obj, lp, rp)
+    candidates = score.block(con, prediction_rules())
     levels = _levels(linker)
     gamma = {name: f"gamma_{name}" for name in levels}
     inv = {name: {label: g for g, label in lv.items()} for name, lv in levels.items()}
@@ -343,7 +347,7 @@ def link_frames(
     cols = ", ".join(f"{g} AS g_{name}" for name, g in gamma.items())
     scored = pl.from_arrow(con.sql(
         f"SELECT record_id_l AS left_id, record_id_r AS right_id, match_probability, match_weight, {cols}, "
-        f"({double_sql}) AS double FROM {pred.physical_name} "
+        f"({double_sql}) AS double FROM ({score.predict_sql(linker._settings_obj)}) "
         f"WHERE match_probability >= {cfg.thresholds.review} OR ({double_sql})").to_arrow_table())
     timings["predict"] = time.perf_counter() - t0
     cpu["predict"] = time.process_time() - c0
