@@ -247,6 +247,21 @@ def _declared(qs: Mapping[str, Any]) -> tuple[dict[str, tuple[pl.Expr, str]], di
     return unit, to_members, persons
 
 
+_DECLARED: dict[tuple[Any, ...], Any] = {}
+
+
+def _declared_for(p: Resolved, qs: Mapping[str, Any]) -> tuple[dict[str, tuple[pl.Expr, str]], dict[str, str],
+                                                              dict[str, tuple[pl.Expr, str]]]:
+    """:func:`_declared`, built once per pack version and date (a single case would rebuild it every call)."""
+    key = (p.region, p.on, p.version, tuple(prog.key for prog in all_programs()))
+    hit = _DECLARED.get(key)
+    if hit is None:
+        if len(_DECLARED) > 4096:
+            _DECLARED.clear()
+        hit = _DECLARED[key] = _declared(qs)
+    return hit  # type: ignore[no-any-return]
+
+
 def _params(p: Resolved) -> dict[str, Any]:
     return {prog.key: prog.params.read(p) for prog in all_programs()}
 
@@ -279,7 +294,7 @@ def run_partition(hh: pl.DataFrame, mem: pl.DataFrame, p: Resolved, on: date) ->
     seg = Segments.of(hh["household_id"], mem["household_id"])
     shared = prepare.SharedParams.read(p)
     qs = _params(p)
-    unit_sums, to_members, person_sums = _declared(qs)
+    unit_sums, to_members, person_sums = _declared_for(p, qs)
     m = _run(prepare.members, mem, p, shared, on)
     h = _run(prepare.households, hh.with_columns(**seg.aggregate(m, {"n_counted": (pl.col("counted"), "sum")})),
              p, shared, on)
