@@ -95,7 +95,7 @@ def _breakdown(n: int) -> None:
     try:
         total = _cpu_ms(lambda: engine.evaluate_frames(frames, on), n)
     finally:
-        engine._run_all = run_all  # type: ignore[assignment]
+        engine._run_all = run_all
     per_call = len(spent) // (n + 5)  # _cpu_ms ran 5 warm-up calls first
     steps = sum(spent[len(spent) - per_call * n:]) * 1000 / n
     p = next(iter(decisions.params.values()))

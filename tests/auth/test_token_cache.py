@@ -3,6 +3,7 @@ changes in this process, the token expires, or the entry's few seconds run out."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -79,8 +80,8 @@ def test_an_entry_ends_with_its_token_and_after_its_seconds(monkeypatch: pytest.
     assert token_cache.get("digest-a", now) == actor
     assert token_cache.get("digest-a", now + timedelta(minutes=5)) is None  # the token itself expired
     token_cache.put("digest-b", actor, now + timedelta(minutes=5), token_cache.generation())
-    later = token_cache.time.monotonic() + token_cache.TTL_SECONDS
-    monkeypatch.setattr(token_cache.time, "monotonic", lambda: later)
+    later = time.monotonic() + token_cache.TTL_SECONDS
+    monkeypatch.setattr(time, "monotonic", lambda: later)
     assert token_cache.get("digest-b", now) is None
 
 

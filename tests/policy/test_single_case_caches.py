@@ -9,6 +9,7 @@ import os
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from doudi.policy.service import evaluate, evaluate_many
 
 ON = date(2024, 6, 1)
 # The household of tests/policy/test_api_pages.py: 安丘, rural, three members, 900 wage.
-HOUSEHOLD = {
+HOUSEHOLD: dict[str, Any] = {
     "area_code": "370784001001", "hukou_type": "rural", "has_capable_supporter": True,
     "members": [
         {"relation": "head", "birth_date": "1980-01-01", "monthly_income": {"wage": 900}},
@@ -29,7 +30,7 @@ HOUSEHOLD = {
         {"relation": "child", "birth_date": "2015-09-01", "student": True},
     ],
 }
-OTHERS = [
+OTHERS: list[dict[str, Any]] = [
     {"area_code": "370784002", "hukou_type": "urban", "members": [
         {"relation": "head", "birth_date": "1950-03-01", "self_care_unable_items": 4,
          "monthly_income": {"basic_pension": 150}}]},

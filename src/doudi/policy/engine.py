@@ -259,7 +259,7 @@ def _declared_for(p: Resolved, qs: Mapping[str, Any]) -> tuple[dict[str, tuple[p
         if len(_DECLARED) > 4096:
             _DECLARED.clear()
         hit = _DECLARED[key] = _declared(qs)
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _params(p: Resolved) -> dict[str, Any]:
