@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polars.testing import assert_frame_equal
 
 from doudi.policy import engine, params
 from doudi.policy.engine import evaluate_frames
@@ -88,3 +89,14 @@ def test_single_cases_are_byte_identical_to_one_batch() -> None:
         for _ in range(2):  # cold and cached
             alone = evaluate(household, ON)
             assert json.dumps(alone, ensure_ascii=False) == json.dumps(together, ensure_ascii=False)
+
+
+def test_a_small_batch_runs_its_steps_as_one_query_with_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    households = [HouseholdIn.model_validate({**h, "household_id": i + 1})
+                  for i, h in enumerate([HOUSEHOLD, *OTHERS])]
+    chained = evaluate_frames(from_json(households), ON)
+    monkeypatch.setattr(engine, "CHAIN_BELOW", 0)  # the path of batches of 1024 households and more
+    stepwise = evaluate_frames(from_json(households), ON)
+    assert_frame_equal(chained.households, stepwise.households)
+    assert_frame_equal(chained.members, stepwise.members)
+    assert chained.households["dibao_amount"].round(2).to_list()[0] == 964.7
