@@ -111,9 +111,9 @@ def _breakdown(n: int) -> None:
     }
     print(f"in-process CPU per evaluation (same body, {n} runs): " + ", ".join(f"{k} {v:.2f} ms" for k, v in
                                                                               parts.items()))
-    print(f"  of the engine: recorded rule steps {steps:.2f} ms ({n_steps} with_columns, {n_exprs} expressions, "
-          f"Polars' per-query cost on a one-household frame), the rest {total - steps:.2f} ms (Direct/Within "
-          f"steps, reason masks, household ⇄ member sums)")
+    print(f"  of the engine: recorded rule steps {steps:.2f} ms ({n_steps} with_columns of {n_exprs} expressions in "
+          f"{per_call} queries: Polars' per-query cost on a one-household frame), the rest {total - steps:.2f} ms "
+          f"(Direct/Within steps, reason masks, household ⇄ member sums)")
 
 
 def main() -> None:
