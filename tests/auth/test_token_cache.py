@@ -91,3 +91,18 @@ def test_a_lookup_overtaken_by_a_change_is_not_kept() -> None:
     token_cache.forget_all()  # e.g. a revocation while the database was being read
     token_cache.put("digest-c", system_actor(), now + timedelta(minutes=5), since)
     assert token_cache.get("digest-c", now) is None
+
+
+def test_a_lookup_between_a_change_and_its_commit_is_dropped_at_the_commit(db: Session) -> None:
+    make_areas(db)
+    user = make_user(db, "cache4", ["township_caseworker"], TOWN_A)
+    token, _ = auth.issue_token(db, settings=SETTINGS, user=user)
+    auth.update_user(db, actor=system_actor(), user_id=user.id, area_code=TOWN_B)
+    # What a concurrent request may keep: the committed state, read after the change but before its commit.
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    stale = auth.actor_for(user)
+    digest = auth.token_digest(token)
+    token_cache.put(digest, stale, now + timedelta(minutes=5), token_cache.generation())
+    assert token_cache.get(digest, now) is stale
+    db.commit()
+    assert token_cache.get(digest, now) is None

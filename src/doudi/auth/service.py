@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from doudi.areas.models import Area
@@ -243,6 +243,19 @@ def token_actor(session: Session, *, token: str, ip: str = "") -> Actor | None:
     return replace(actor, ip=ip)
 
 
+def _access_changed(session: Session) -> None:
+    """Cached bearer tokens resolve afresh, now and again when this transaction commits (a lookup in between
+    still read the old state)."""
+    token_cache.forget_all()
+    session.info["tokens_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_tokens_on_commit(session: Session) -> None:
+    if session.info.pop("tokens_changed", False):
+        token_cache.forget_all()
+
+
 def revoke_token(session: Session, *, actor: Actor, token: str) -> None:
     """Revoke a bearer token so it no longer authenticates."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
@@ -253,7 +266,7 @@ def revoke_token(session: Session, *, actor: Actor, token: str) -> None:
                            .values(revoked_at=_now()).execution_options(synchronize_session="fetch"))
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该令牌已被吊销")
-    token_cache.forget_all()
+    _access_changed(session)
     audit.record(session, actor=actor, action="auth.token_revoke", object_type="api_token", object_id=row.id)
 
 
@@ -325,7 +338,7 @@ def update_user(
         user.org_kind, user.org_key = org_kind, org_key
     if is_active is False:
         _end_access(session, user)
-    token_cache.forget_all()  # roles, area or organisation may have changed: tokens resolve afresh
+    _access_changed(session)  # roles, area or organisation may have changed: tokens resolve afresh
     session.flush()
     after = _account(user)
     audit.record(session, actor=actor, action="user.update", object_type="user", object_id=user.id,
@@ -342,7 +355,7 @@ def _account(user: User) -> dict[str, object]:
 
 def _end_access(session: Session, user: User) -> None:
     now = _now()
-    token_cache.forget_all()
+    _access_changed(session)
     for ws in session.scalars(select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked.is_(False))):
         ws.revoked = True
     for tok in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
