@@ -32,7 +32,7 @@ from doudi.policy import prepare
 from doudi.policy.frames import Frames, conform
 from doudi.policy.params import MissingParameter, Pack, PackError, Resolved, load_pack
 from doudi.policy.programs import all_programs
-from doudi.policy.protocol import HOUSEHOLD_OUTPUTS, Direct, Program, Within, missing_parameters, money
+from doudi.policy.protocol import HOUSEHOLD_OUTPUTS, SPARSE_FROM, Direct, Program, Within, missing_parameters, money
 from doudi.policy.segments import Segments
 from doudi.policy.spec import param_sets
 
@@ -154,8 +154,9 @@ class _Recorder:
 
 
 _PLANS: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
-# Below this many rows the recorded steps of a rule run go to Polars as one query (see _run_all).
-CHAIN_BELOW = 1024
+# Below this many rows (a small batch, as for sparse masks) the recorded steps of a rule run go to Polars as
+# one query (see _run_all).
+CHAIN_BELOW = SPARSE_FROM
 # The optimisation flags of Polars' own eager DataFrame methods (no optimiser passes besides simplification).
 _EAGER = pl.QueryOptFlags._eager()
 
