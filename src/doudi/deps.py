@@ -82,10 +82,10 @@ def api_actor(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """The actor behind a bearer token; 401 when absent, expired or revoked."""
-    user = auth.resolve_token(session, token=creds.credentials) if creds else None
-    if user is None:
+    actor = auth.token_actor(session, token=creds.credentials, ip=client_ip(request)) if creds else None
+    if actor is None:
         raise HTTPException(status_code=401, detail="未认证或令牌已失效", headers={"WWW-Authenticate": "Bearer"})
-    request.state.actor = actor = auth.actor_for(user, ip=client_ip(request))
+    request.state.actor = actor
     return actor
 
 

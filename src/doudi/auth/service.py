@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from doudi.areas.models import Area
 from doudi.audit import service as audit
+from doudi.auth import token_cache
 from doudi.auth.models import ApiToken, RoleGrant, User, WebSession
 from doudi.auth.orgs import resolve_org
 from doudi.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
@@ -212,13 +213,47 @@ def issue_token(session: Session, *, settings: Settings, user: User) -> tuple[st
 
 def resolve_token(session: Session, *, token: str) -> User | None:
     """The user behind a bearer token; None when expired, revoked or unknown."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    found = _token_user(session, token_digest(token))
+    return found[0] if found else None
+
+
+def _token_user(session: Session, digest: str) -> tuple[User, ApiToken] | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or _aware(row.expires_at) <= _now():
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.is_active or (user.locked_until and _aware(user.locked_until) > _now()):
         return None
-    return user
+    return user, row
+
+
+def token_actor(session: Session, *, token: str, ip: str = "") -> Actor | None:
+    """The actor behind a bearer token (None when expired, revoked or unknown); a token this process verified
+    in the last seconds is answered from memory (:mod:`doudi.auth.token_cache`), without the database."""
+    digest = token_digest(token)
+    actor = token_cache.get(digest, _now())
+    if actor is None:
+        since = token_cache.generation()
+        found = _token_user(session, digest)
+        if found is None:
+            return None
+        user, row = found
+        actor = actor_for(user)
+        token_cache.put(digest, actor, _aware(row.expires_at), since)
+    return replace(actor, ip=ip)
+
+
+def _access_changed(session: Session) -> None:
+    """Cached bearer tokens resolve afresh, now and again when this transaction commits (a lookup in between
+    still read the old state)."""
+    token_cache.forget_all()
+    session.info["tokens_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_tokens_on_commit(session: Session) -> None:
+    if session.info.pop("tokens_changed", False):
+        token_cache.forget_all()
 
 
 def revoke_token(session: Session, *, actor: Actor, token: str) -> None:
@@ -231,6 +266,7 @@ def revoke_token(session: Session, *, actor: Actor, token: str) -> None:
                            .values(revoked_at=_now()).execution_options(synchronize_session="fetch"))
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该令牌已被吊销")
+    _access_changed(session)
     audit.record(session, actor=actor, action="auth.token_revoke", object_type="api_token", object_id=row.id)
 
 
@@ -302,6 +338,7 @@ def update_user(
         user.org_kind, user.org_key = org_kind, org_key
     if is_active is False:
         _end_access(session, user)
+    _access_changed(session)  # roles, area or organisation may have changed: tokens resolve afresh
     session.flush()
     after = _account(user)
     audit.record(session, actor=actor, action="user.update", object_type="user", object_id=user.id,
@@ -318,6 +355,7 @@ def _account(user: User) -> dict[str, object]:
 
 def _end_access(session: Session, user: User) -> None:
     now = _now()
+    _access_changed(session)
     for ws in session.scalars(select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked.is_(False))):
         ws.revoked = True
     for tok in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):

@@ -5,9 +5,9 @@ program and key order). Every program is shown through its declaration (protocol
 from __future__ import annotations
 
 import math
-import string
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -31,9 +31,14 @@ def fmt_number(value: Any) -> Any:
     return value
 
 
-class _Ctx(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "?"
+class _Ctx:
+    """The trace values a reason text names, formatted only when the text asks for them ("?" when unknown)."""
+
+    def __init__(self, ctx: Mapping[str, Any]) -> None:
+        self.ctx = ctx
+
+    def __getitem__(self, key: str) -> Any:
+        return fmt_number(self.ctx[key]) if key in self.ctx else "?"
 
 
 def refs_on(p: Mapping[str, Any], topics: Iterable[str]) -> list[str]:
@@ -49,12 +54,9 @@ def refs_on(p: Mapping[str, Any], topics: Iterable[str]) -> list[str]:
 def render_reasons(codes: Codes, mask: int | None, ctx: Mapping[str, Any], p: Mapping[str, Any],
                    prefix: str = "") -> list[dict[str, Any]]:
     """Decode a reason mask into [{code, text, refs}] with the trace values filled in."""
-    safe = _Ctx({k: fmt_number(v) for k, v in ctx.items()})
-    out = []
-    for r in codes.decode(mask):
-        text = string.Formatter().vformat(r.text, (), safe)
-        out.append({"code": r.code, "text": prefix + text, "refs": refs_on(p, r.refs)})
-    return out
+    safe = _Ctx(ctx)
+    return [{"code": r.code, "text": prefix + r.text.format_map(safe), "refs": refs_on(p, r.refs)}
+            for r in codes.decode(mask)]
 
 
 def _num(v: Any) -> Any:
@@ -92,7 +94,7 @@ def household_json(d: Decisions, household_id: int) -> dict[str, Any]:
     pack, p = d.packs[region], d.params[region]
     shared = prepare.context(prepare.SharedParams.read(p))
     programs = {prog.key: _program(prog, h, ms, p, prog.params.read(p), shared, d.on) for prog in all_programs()}
-    used = sorted(k for k in p.provisional if _is_rule_param(k))
+    used = list(_provisional_rule_params(p.provisional, tuple(prog.key for prog in all_programs())))
     excluded = [{"member_index": m["member_idx"], "reason": label(m["exclusion"]) if m["exclusion"] else
                  "与户主无法定赡养、扶养、抚养关系"} for m in ms if not m["counted"]]
     return {
@@ -115,9 +117,11 @@ def household_json(d: Decisions, household_id: int) -> dict[str, Any]:
     }
 
 
-def _is_rule_param(key: str) -> bool:
-    prefixes = {p.key for p in all_programs()} | {"age", "statistics", "disability", "rigid_expenses"}
-    return key.split(".")[0] in prefixes
+@lru_cache(maxsize=256)
+def _provisional_rule_params(provisional: frozenset[str], program_keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The provisional keys a rule reads, sorted (the same few sets on every call: cached)."""
+    prefixes = {*program_keys, "age", "statistics", "disability", "rigid_expenses"}
+    return tuple(sorted(k for k in provisional if k.split(".")[0] in prefixes))
 
 
 def _program(prog: Program, h: Mapping[str, Any], ms: list[dict[str, Any]], p: Mapping[str, Any], q: Any,

@@ -135,60 +135,38 @@ def _conforms(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> bool:
 
 def from_json(households: Sequence[HouseholdIn]) -> Frames:
     """Frames for validated JSON households; household_id defaults to the list position."""
-    hh_rows: dict[str, list[object]] = {k: [] for k in HOUSEHOLD_SCHEMA}
-    mem_rows: dict[str, list[object]] = {k: [] for k in MEMBER_SCHEMA}
+    # Row tuples in schema order: Polars builds a few-row frame from rows several times faster than from a
+    # dict of columns, and a single evaluation pays this on every call.
+    hh_rows: list[tuple[object, ...]] = []
+    mem_rows: list[tuple[object, ...]] = []
     for pos, h in enumerate(households):
         hid = h.household_id if h.household_id is not None else pos
-        need = h.temporary_need
-        hh_rows["household_id"].append(hid)
-        hh_rows["area_code"].append(h.area_code)
-        hh_rows["urban"].append(h.hukou_type == "urban")
-        hh_rows["has_capable_supporter"].append(h.has_capable_supporter)
-        for key in ("financial_assets", "residential_properties", "non_residential_properties", "vehicles",
-                    "business_registrations"):
-            hh_rows[key].append(getattr(h.assets, key))
-        hh_rows["exp_medical"].append(h.rigid_expenses_12m.medical)
-        hh_rows["exp_education"].append(h.rigid_expenses_12m.education)
-        hh_rows["exp_rehabilitation"].append(h.rigid_expenses_12m.rehabilitation)
-        hh_rows["exp_other"].append(h.rigid_expenses_12m.other)
-        hh_rows["need_kind"].append(need.kind if need else None)
-        hh_rows["need_amount"].append(need.amount if need else None)
-        hh_rows["receiving_dibao"].append(h.receiving_dibao)
-        hh_rows["dibao_current_amount"].append(h.dibao_current_amount)
-        hh_rows["above_standard_since"].append(h.income_above_standard_since)
-        hh_rows["income_rise_cause"].append(h.income_rise_cause)
-        hh_rows["former_registered_poor"].append(h.former_registered_poor)
-        hh_rows["unsafe_housing"].append(h.living_conditions.unsafe_housing)
-        hh_rows["no_safe_water"].append(h.living_conditions.no_safe_water)
+        need, assets, exp, living = h.temporary_need, h.assets, h.rigid_expenses_12m, h.living_conditions
+        hh_rows.append((
+            hid, h.area_code, h.hukou_type == "urban", h.has_capable_supporter,
+            assets.financial_assets, assets.residential_properties, assets.non_residential_properties,
+            assets.vehicles, assets.business_registrations,
+            exp.medical, exp.education, exp.rehabilitation, exp.other,
+            need.kind if need else None, need.amount if need else None,
+            h.receiving_dibao, h.dibao_current_amount, h.income_above_standard_since, h.income_rise_cause,
+            h.former_registered_poor, living.unsafe_housing, living.no_safe_water,
+        ))
         for idx, m in enumerate(h.members):
-            mem_rows["household_id"].append(hid)
-            mem_rows["member_idx"].append(idx)
-            mem_rows["person_id"].append(m.person_id)
-            mem_rows["relation"].append(m.relation)
-            mem_rows["birth_date"].append(m.birth_date)
-            mem_rows["exclusion"].append(m.exclusion)
-            mem_rows["disability_category"].append(m.disability.category if m.disability else None)
-            mem_rows["disability_grade"].append(m.disability.grade if m.disability else None)
-            mem_rows["serious_illness"].append(m.serious_illness)
-            mem_rows["self_care_unable_items"].append(m.self_care_unable_items)
-            mem_rows["student"].append(m.student)
-            mem_rows["schooling_stage"].append(m.schooling_stage)
-            mem_rows["child_status"].append(m.child_status)
-            mem_rows["extreme_poverty_supported"].append(m.extreme_poverty_supported)
-            mem_rows["support_mode"].append(m.support_mode)
-            mem_rows["dibao_recipient"].append(None)  # from the household's receiving_dibao
-            mem_rows["no_civil_capacity"].append(m.no_civil_capacity)
-            ext = m.supporters_elsewhere
-            mem_rows["ext_able"].append(ext.able if ext else None)
-            mem_rows["ext_unable"].append(ext.unable if ext else None)
-            mem_rows["ext_unverified"].append(ext.unverified if ext else None)
-            inc = m.monthly_income
-            for key in ("wage", "business", "property", "transfer", "basic_pension"):
-                mem_rows[key].append(getattr(inc, key))
-            mem_rows["idle_without_reason"].append(m.idle_without_reason)
-            mem_rows["start_known"].append(True)  # a JSON household states its members as they are
-            mem_rows["refused_job_offers"].append(m.refused_job_offers)
-    return Frames(pl.DataFrame(hh_rows, schema=HOUSEHOLD_SCHEMA), pl.DataFrame(mem_rows, schema=MEMBER_SCHEMA))
+            dis, ext, inc = m.disability, m.supporters_elsewhere, m.monthly_income
+            mem_rows.append((
+                hid, idx, m.person_id, m.relation, m.birth_date, m.exclusion,
+                dis.category if dis else None, dis.grade if dis else None,
+                m.serious_illness, m.self_care_unable_items, m.student, m.schooling_stage, m.child_status,
+                m.extreme_poverty_supported, m.support_mode,
+                None,  # dibao_recipient: from the household's receiving_dibao
+                m.no_civil_capacity,
+                ext.able if ext else None, ext.unable if ext else None, ext.unverified if ext else None,
+                inc.wage, inc.business, inc.property, inc.transfer, inc.basic_pension,
+                m.idle_without_reason, m.refused_job_offers,
+                True,  # start_known: a JSON household states its members as they are
+            ))
+    return Frames(pl.DataFrame(hh_rows, schema=HOUSEHOLD_SCHEMA, orient="row"),
+                  pl.DataFrame(mem_rows, schema=MEMBER_SCHEMA, orient="row"))
 
 
 def write_snapshot(frames: Frames, directory: Path) -> None:
