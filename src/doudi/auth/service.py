@@ -7,8 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from doudi.areas.models import Area
 from doudi.audit import service as audit
@@ -171,12 +171,15 @@ SLIDE_EVERY = timedelta(minutes=1)
 
 def resolve_web_session(session: Session, *, settings: Settings, token: str) -> tuple[User, WebSession] | None:
     """The user behind a session cookie, sliding its expiry; None when expired, revoked or unknown."""
-    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
+    # The session, its user and the user's roles in one round trip (each console request asks).
+    row = session.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
+                          .where(WebSession.token_hash == token_digest(token))
+                          .options(joinedload(User.grants))).unique().first()
     now = _now()
-    if ws is None or ws.revoked or _aware(ws.expires_at) <= now:
+    if row is None:
         return None
-    user = session.get(User, ws.user_id)
-    if user is None or not user.is_active:
+    ws, user = row
+    if ws.revoked or _aware(ws.expires_at) <= now or not user.is_active:
         return None
     # Slid at most once a minute, so that reading pages does not write on every request (on SQLite a write
     # waits for any other writer).
@@ -219,6 +222,27 @@ def resolve_token(session: Session, *, token: str) -> User | None:
     if user is None or not user.is_active or (user.locked_until and _aware(user.locked_until) > _now()):
         return None
     return user
+
+
+def token_actor(session: Session | Connection, *, token: str, ip: str = "") -> Actor | None:
+    """The Actor behind a bearer token, as `resolve_token` decides it, in one round trip: the token, its user
+    and the user's roles are read as plain rows (one per role), without loading ORM objects, on every API
+    request. None when the token is expired, revoked or unknown, or its user inactive or locked."""
+    rows = session.execute(
+        select(ApiToken.revoked_at, ApiToken.expires_at, User.id, User.username, User.area_code, User.is_active,
+               User.locked_until, User.org_kind, User.org_key, RoleGrant.role)
+        .join(User, User.id == ApiToken.user_id).outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+        .where(ApiToken.token_hash == token_digest(token))).all()
+    if not rows:
+        return None
+    first, now = rows[0], _now()
+    if first.revoked_at is not None or _aware(first.expires_at) <= now or not first.is_active:
+        return None
+    if first.locked_until is not None and _aware(first.locked_until) > now:
+        return None
+    return Actor(username=first.username, area_code=first.area_code,
+                 roles=frozenset(r.role for r in rows if r.role is not None), user_id=first.id, ip=ip,
+                 org_kind=OrgKind(first.org_kind) if first.org_kind else None, org=first.org_key)
 
 
 def revoke_token(session: Session, *, actor: Actor, token: str) -> None:
