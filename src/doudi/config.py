@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     feed_upload_max_rows: int = Field(default=1_000_000, gt=0, description="Data rows one feed uploaded through "
                                       "the console or API may hold; a compressed Parquet or XLSX can carry "
                                       "far more rows than its size suggests.")
+    web_threads: int = Field(default=12, ge=1, le=200, description="Requests one server process works on at "
+                             "once (its thread pool); more wait their turn in order. Python runs one thread at a time, "
+                             "so beyond a few per core more threads only lengthen the slowest answers.")
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -9,14 +9,16 @@ only the console session's sliding expiry pending, which `get_session` commits a
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -32,8 +34,8 @@ from doudi.db.engine import retry_busy
 SESSION_COOKIE = "doudi_session"
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The app's settings."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The app's settings (a coroutine: nothing to wait for, so no trip through the thread pool)."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -42,16 +44,12 @@ def _committed(session: Session) -> None:
     session.info["committed"] = True
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One database session per request. The route commits its work once; anything it leaves uncommitted is
-    rolled back. On a page that commits nothing, the console session's sliding expiry (noted by page_login)
-    is written and committed here instead, before the response is sent: one commit per request either way."""
-    session: Session = request.app.state.sessionmaker()
-    event.listen(session, "after_commit", _committed)
+def _finish(session: Session, *, ok: bool) -> None:
+    """The end of a request's session, in a worker thread: the sliding expiry of a page that committed nothing,
+    then the rollback of whatever is left and the connection's return to the pool."""
     try:
-        yield session
         touch = session.info.get("touch")
-        if touch is not None and not session.info.get("committed"):
+        if ok and touch is not None and not session.info.get("committed"):
             session.rollback()
 
             def slide() -> None:
@@ -62,6 +60,32 @@ def get_session(request: Request) -> Iterator[Session]:
     finally:
         session.rollback()
         session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One database session per request. The route commits its work once; anything it leaves uncommitted is
+    rolled back. On a page that commits nothing, the console session's sliding expiry (noted by page_login)
+    is written and committed here instead, before the response is sent: one commit per request either way.
+
+    A coroutine, because opening a session touches no database (the first query does, in the route's thread);
+    the end goes to a worker thread only when there is database work left (a transaction to roll back, an
+    expiry to write). A route that committed holds no connection any more, and its session just closes."""
+    factory = request.app.state.sessionmaker
+    # Listened for once per factory: a listener added to each new session costs more than the lookup.
+    if not event.contains(factory, "after_commit", _committed):
+        event.listen(factory, "after_commit", _committed)
+    session: Session = factory()
+    ok = False
+    try:
+        yield session
+        ok = True
+    finally:
+        if session.in_transaction() or (ok and session.info.get("touch") is not None):
+            # Its own limiter, as FastAPI's for sync generator dependencies: the end of a request that holds a
+            # connection never waits behind new requests for a thread (they may be waiting for its connection).
+            await to_thread.run_sync(partial(_finish, session, ok=ok), limiter=CapacityLimiter(1))
+        else:
+            session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -76,13 +100,28 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def _token_lookup(request: Request, token: str) -> Actor | None:
+    factory = request.app.state.sessionmaker
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):  # sessions joined to one connection's transaction (as in the tests)
+        with factory() as session:
+            return auth.token_actor(session, token=token, ip=client_ip(request))
+    if bind.dialect.name == "postgresql":  # one statement on its own: no BEGIN and ROLLBACK around it
+        cached = getattr(request.app.state, "lookup_engine", None)
+        if cached is None or cached[0] is not bind:
+            cached = request.app.state.lookup_engine = (bind, bind.execution_options(isolation_level="AUTOCOMMIT"))
+        bind = cached[1]
+    with bind.connect() as conn:
+        return auth.token_actor(conn, token=token, ip=client_ip(request))
+
+
 def api_actor(
     request: Request,
-    session: SessionDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    """The actor behind a bearer token; 401 when absent, expired or revoked."""
-    actor = auth.token_actor(session, token=creds.credentials, ip=client_ip(request)) if creds else None
+    """The actor behind a bearer token; 401 when absent, expired or revoked. Read on a connection of its own,
+    returned at once, so that no connection is held while the request waits for a thread to run its route."""
+    actor = _token_lookup(request, creds.credentials) if creds else None
     if actor is None:
         raise HTTPException(status_code=401, detail="未认证或令牌已失效", headers={"WWW-Authenticate": "Bearer"})
     request.state.actor = actor

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from anyio import to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_url="/api/v1/openapi.json",
         docs_url=None,  # served below from our own static files: the default page loads Swagger UI from a CDN
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -118,6 +122,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Routes run in the thread pool; its size is the number of requests worked on at once (settings.web_threads).
+    # The rest queue in order for a thread, instead of all contending for Python's one interpreter lock, where
+    # whoever comes back from the database waits behind every other runnable thread.
+    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.web_threads
+    yield
 
 
 def _wants_json(request: Request) -> bool:

@@ -18,9 +18,13 @@ def test_password_reset_ends_tokens(db: Session) -> None:
     user = make_user(db, "tok1", ["township_caseworker"], TOWN_A)
     token, _ = auth.issue_token(db, settings=SETTINGS, user=user)
     assert auth.resolve_token(db, token=token) is not None
+    actor = auth.token_actor(db, token=token, ip="127.0.0.1")  # what the API's dependency reads, in one query
+    assert actor is not None and (actor.username, actor.roles, actor.area_code, actor.ip) == (
+        "tok1", frozenset({"township_caseworker"}), TOWN_A, "127.0.0.1")
     auth.reset_password(db, actor=system_actor(), user_id=user.id, password="N3w-Passw0rd!x")
     db.flush()
     assert auth.resolve_token(db, token=token) is None
+    assert auth.token_actor(db, token=token) is None
 
 
 def test_lock_out_ends_tokens(db: Session) -> None:
@@ -31,6 +35,7 @@ def test_lock_out_ends_tokens(db: Session) -> None:
         assert auth.authenticate(db, settings=SETTINGS, username="tok2", password="wrong-Passw0rd").user is None
     db.flush()
     assert auth.resolve_token(db, token=token) is None
+    assert auth.token_actor(db, token=token) is None
 
 
 def test_deactivation_ends_tokens(db: Session) -> None:
@@ -40,3 +45,4 @@ def test_deactivation_ends_tokens(db: Session) -> None:
     auth.update_user(db, actor=system_actor(), user_id=user.id, is_active=False)
     db.flush()
     assert auth.resolve_token(db, token=token) is None
+    assert auth.token_actor(db, token=token) is None

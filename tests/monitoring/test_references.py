@@ -46,9 +46,9 @@ def test_a_warning_needs_its_person_household_and_run(db: Session, tmp_path: Pat
     del row["id"]
     copies = [{**row, "open_key": f"k{i}", "subject_key": f"s{i}"} for i in range(2)]
     with pytest.raises(REFUSED), db.begin_nested():
-        db.execute(insert(table), [copies[0], {**copies[1], "person_id": missing}])
+        db.execute(insert(MonitorWarning), [copies[0], {**copies[1], "person_id": missing}])
     assert _count(db) == before  # nothing of the refused statement was written
-    db.execute(insert(table), copies)  # both copies name existing rows: accepted
+    db.execute(insert(MonitorWarning), copies)  # both copies name existing rows: accepted
     assert _count(db) == before + 2
     for col in ("person_id", "household_id", "run_id"):
         with pytest.raises(REFUSED), db.begin_nested():

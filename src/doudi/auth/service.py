@@ -7,8 +7,8 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, event, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from doudi.areas.models import Area
 from doudi.audit import service as audit
@@ -172,12 +172,15 @@ SLIDE_EVERY = timedelta(minutes=1)
 
 def resolve_web_session(session: Session, *, settings: Settings, token: str) -> tuple[User, WebSession] | None:
     """The user behind a session cookie, sliding its expiry; None when expired, revoked or unknown."""
-    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
+    # The session, its user and the user's roles in one round trip (each console request asks).
+    row = session.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
+                          .where(WebSession.token_hash == token_digest(token))
+                          .options(joinedload(User.grants))).unique().first()
     now = _now()
-    if ws is None or ws.revoked or _aware(ws.expires_at) <= now:
+    if row is None:
         return None
-    user = session.get(User, ws.user_id)
-    if user is None or not user.is_active:
+    ws, user = row
+    if ws.revoked or _aware(ws.expires_at) <= now or not user.is_active:
         return None
     # Slid at most once a minute, so that reading pages does not write on every request (on SQLite a write
     # waits for any other writer).
@@ -227,19 +230,18 @@ def _token_user(session: Session, digest: str) -> tuple[User, ApiToken] | None:
     return user, row
 
 
-def token_actor(session: Session, *, token: str, ip: str = "") -> Actor | None:
+def token_actor(session: Session | Connection, *, token: str, ip: str = "") -> Actor | None:
     """The actor behind a bearer token (None when expired, revoked or unknown); a token this process verified
     in the last seconds is answered from memory (:mod:`doudi.auth.token_cache`), without the database."""
     digest = token_digest(token)
     actor = token_cache.get(digest, _now())
     if actor is None:
         since = token_cache.generation()
-        found = _token_user(session, digest)
+        found = _token_row_actor(session, digest)
         if found is None:
             return None
-        user, row = found
-        actor = actor_for(user)
-        token_cache.put(digest, actor, _aware(row.expires_at), since)
+        actor, expires_at = found
+        token_cache.put(digest, actor, expires_at, since)
     return replace(actor, ip=ip)
 
 
@@ -254,6 +256,28 @@ def _access_changed(session: Session) -> None:
 def _forget_tokens_on_commit(session: Session) -> None:
     if session.info.pop("tokens_changed", False):
         token_cache.forget_all()
+
+
+def _token_row_actor(session: Session | Connection, digest: str) -> tuple[Actor, datetime] | None:
+    """The Actor behind a token digest and the token's expiry, as `resolve_token` decides it, in one round trip:
+    the token, its user and the user's roles are read as plain rows (one per role), without loading ORM objects.
+    None when the token is expired, revoked or unknown, or its user inactive or locked."""
+    rows = session.execute(
+        select(ApiToken.revoked_at, ApiToken.expires_at, User.id, User.username, User.area_code, User.is_active,
+               User.locked_until, User.org_kind, User.org_key, RoleGrant.role)
+        .join(User, User.id == ApiToken.user_id).outerjoin(RoleGrant, RoleGrant.user_id == User.id)
+        .where(ApiToken.token_hash == digest)).all()
+    if not rows:
+        return None
+    first, now = rows[0], _now()
+    if first.revoked_at is not None or _aware(first.expires_at) <= now or not first.is_active:
+        return None
+    if first.locked_until is not None and _aware(first.locked_until) > now:
+        return None
+    return Actor(username=first.username, area_code=first.area_code,
+                 roles=frozenset(r.role for r in rows if r.role is not None), user_id=first.id,
+                 org_kind=OrgKind(first.org_kind) if first.org_kind else None,
+                 org=first.org_key), _aware(first.expires_at)
 
 
 def revoke_token(session: Session, *, actor: Actor, token: str) -> None:

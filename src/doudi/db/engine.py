@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from doudi.config import get_settings
@@ -89,7 +89,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_IDLE = 10.0  # seconds a pooled connection may rest before it is tested at checkout
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled connection at checkout only when it rested longer than PING_IDLE: one that served a request
+    moments ago is alive, and `pool_pre_ping` would cost a round trip on every request. A dead one (the server
+    restarted, a firewall dropped it) is replaced before the request sees it, as with pre-ping."""
+
+    @event.listens_for(engine, "checkin")
+    def _rested(_dbapi_conn: Any, record: Any) -> None:
+        record.info["doudi_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _test(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("doudi_idle_since")
+        if since is None or time.monotonic() - since < PING_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("连接已断开") from exc  # the pool replaces it and tries again
 
 
 @lru_cache
