@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 # A member column is reduced over its non-zero rows alone when at most one row in this many is non-zero.
-SPARSE_SHARE = 4
+SPARSE_SHARE = 8
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,13 @@ class Segments:
         are zero for nearly everyone. Integer sums and bitwise-or do not depend on the zeros; a maximum
         neither, when no value is negative (a household of zeros keeps 0). Floats: see :meth:`_float_sum`.
         """
+        if np.count_nonzero(values) * SPARSE_SHARE > len(values):  # cheap: most columns are decided here
+            return None
         if values.dtype.kind == "f":
             return self._float_sum(values) if ufunc is np.add else None
         if values.dtype.kind not in "iu":
             return None
         at = np.flatnonzero(values)
-        if at.size * SPARSE_SHARE > len(values):
-            return None
         if ufunc is np.maximum and at.size and values[at].min() < 0:
             return None
         out = np.zeros(len(self.starts), dtype=values.dtype)
@@ -109,7 +109,8 @@ class Segments:
             return None
         out = values[self.starts]
         if at.size:
-            hs = np.unique(self.member_rows.to_numpy()[at])
+            rows = self.member_rows.to_numpy()[at]
+            hs = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
             start, count = self.starts[hs], self.counts[hs]
             rest = np.full(len(hs), -0.0)
             for j in range(1, int(count.max())):
@@ -125,11 +126,6 @@ class Segments:
         for name, (_, how) in exprs.items():
             col = values[name]
             if col.dtype == pl.Boolean:
-                if how == "sum" and self.dense and not col.null_count():
-                    # A count of members: bincount over the true rows costs half a reduceat.
-                    rows = self.member_rows.to_numpy()[np.flatnonzero(col.to_numpy())]
-                    out[name] = pl.Series(name, np.bincount(rows, minlength=len(self.starts)).astype(np.int64))
-                    continue
                 arr = col.cast(pl.Int64).to_numpy()
             else:  # Series.fill_null runs a query of its own: only when there is a null to fill
                 arr = (col.fill_null(0) if col.null_count() else col).to_numpy()
