@@ -107,7 +107,7 @@ class Segments:
         at = np.flatnonzero(later)
         if at.size * SPARSE_SHARE > len(values):
             return None
-        out = values[self.starts]
+        out: np.ndarray = values[self.starts]
         if at.size:
             rows = self.member_rows.to_numpy()[at]
             hs = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
