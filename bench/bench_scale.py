@@ -33,7 +33,11 @@ GEN_CHUNK = 1_000_000
 
 
 def _write_snapshot(n: int, directory: Path) -> None:
-    """`n` synthetic households, generated and appended a million at a time (ids stay unique and sorted)."""
+    """`n` synthetic households, appended a million at a time (ids stay unique and sorted).
+
+    One million households are generated and repeated with new household and person ids: the rules' cost
+    per household is the same, and a 10M snapshot is written in minutes instead of half an hour.
+    """
     import pyarrow.parquet as pq
 
     from doudi.policy.frames import conform
@@ -43,10 +47,12 @@ def _write_snapshot(n: int, directory: Path) -> None:
     writers: dict[str, Any] = {}
     person_base = 0
     try:
-        for i, start in enumerate(range(0, n, GEN_CHUNK)):
-            frames = conform(generate(min(GEN_CHUNK, n - start), seed=7 + i, on=ON))
-            import polars as pl
+        import polars as pl
 
+        base = conform(generate(min(GEN_CHUNK, n), seed=7, on=ON))
+        for start in range(0, n, GEN_CHUNK):
+            size = min(GEN_CHUNK, n - start)
+            frames = base if size == base.households.height else conform(generate(size, seed=7, on=ON))
             hh = frames.households.with_columns(pl.col("household_id") + start)
             mem = frames.members.with_columns(pl.col("household_id") + start, pl.col("person_id") + person_base)
             person_base += mem.height
@@ -112,7 +118,8 @@ def _child(engine: str, snapshot: Path, out: Path) -> None:
 
 
 def _run(engine: str, snapshot: Path, out: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    root = Path(__file__).parent.parent  # this checkout's sources first, not whichever copy is installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
     done = subprocess.run([sys.executable, "-m", "bench.bench_scale", "--child", engine, str(snapshot), str(out)],
                           capture_output=True, text=True, env=env, timeout=3600)
     if done.returncode != 0:
