@@ -108,6 +108,12 @@ def _openfisca(frames: Any) -> tuple[np.ndarray, float]:
     return np.asarray(amounts), time.perf_counter() - t0
 
 
+def _paths() -> str:
+    """The child imports this checkout's sources (src first), not whichever copy the environment installed."""
+    root = Path(__file__).parent.parent
+    return os.pathsep.join([str(root / "src"), str(root)])
+
+
 def main() -> None:
     """Generate, assess in a fresh process, then run the 低保 reference in OpenFisca; print the figures."""
     from doudi.policy.frames import conform, write_snapshot
@@ -120,7 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_snapshot(frames, Path(tmp))
         out = subprocess.run([sys.executable, "-m", "bench.bench_assess", "--child", tmp], capture_output=True,
-                             text=True, check=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+                             text=True, check=True, env={**os.environ, "PYTHONPATH": _paths()})
     r = json.loads(out.stdout)
     print(f"all programs, {r['households']:,} households / {r['members']:,} members:")
     print(f"  load {r['load_s']:.2f} s   compute {r['compute_s']:.2f} s (cpu {r['compute_cpu_s']:.2f} s; "

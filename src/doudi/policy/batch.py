@@ -18,19 +18,29 @@ from doudi.policy.engine import Decisions, evaluate_frames, long_decisions
 from doudi.policy.frames import Frames
 from doudi.policy.models import AssessmentDecision, AssessmentMemberDecision, AssessmentRun, RunStatus
 from doudi.policy.programs import all_programs, keys
+from doudi.policy.protocol import Codes
 
 
 def decision_rows(d: Decisions) -> pl.DataFrame:
     """The long decision frame with reason codes as text and the pack version of each household."""
     long = long_decisions(d)
     versions = {region: pack.version for region, pack in d.packs.items()}
-    parts = [long.filter(pl.col("program") == prog.key).with_columns(reasons=prog.codes.codes_expr("reasons"))
-             for prog in all_programs()]
+    # long_decisions stacks the programs in order, one household block each: slices, not filters.
+    n = d.households.height
+    parts = [long.slice(i * n, n).with_columns(reasons=codes_text(prog.codes, long["reasons"].slice(i * n, n)))
+             for i, prog in enumerate(all_programs())]
     return pl.concat(parts).with_columns(
         reasons=pl.col("reasons").fill_null(""),
         pack_version=pl.col("pack_region").replace_strict(versions, return_dtype=pl.String),
         monthly_amount=pl.col("monthly_amount").round(2),
     )
+
+
+def codes_text(codes: Codes, masks: pl.Series) -> pl.Series:
+    """The comma-separated codes of each reason mask (as :meth:`Codes.codes_expr`), decoded once per distinct
+    mask: a batch has a few hundred distinct masks among a million households."""
+    texts = {m: ",".join(r.code for r in codes.decode(m)) for m in masks.unique().to_list() if m is not None}
+    return masks.replace_strict(texts, return_dtype=pl.String)
 
 
 def member_rows(d: Decisions) -> pl.DataFrame:
@@ -43,9 +53,10 @@ def member_rows(d: Decisions) -> pl.DataFrame:
         if out is None:
             continue
         hours = out.care_hours() if out.care_hours else pl.lit(None, pl.Float64)
-        parts.append(m.filter(pl.col(out.eligible)).select(
+        # Lazily, so that only the columns selected are filtered (not the engine's hundred).
+        parts.append(m.lazy().filter(pl.col(out.eligible)).select(
             *cols, program=pl.lit(prog.key), monthly_amount=pl.col(out.amount).cast(pl.Float64),
-            level=out.level().cast(pl.String), care_hours=hours.cast(pl.Float64)))
+            level=out.level().cast(pl.String), care_hours=hours.cast(pl.Float64)).collect())
     return pl.concat(parts).with_columns(monthly_amount=pl.col("monthly_amount").round(2))
 
 

@@ -128,8 +128,8 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
         code = hh["pack_region"].replace_strict({r: i for i, r in enumerate(regions)}, default=len(regions),
                                                 return_dtype=pl.UInt16).to_numpy()
         member_code = code[seg.member_rows.to_numpy()]
-        h_by = {r: hh[np.flatnonzero(code == i)] for i, r in enumerate(regions)}
-        m_by = {r: mem[np.flatnonzero(member_code == i)] for i, r in enumerate(regions)}
+        h_by = {r: _part(hh, code == i) for i, r in enumerate(regions)}
+        m_by = {r: _part(mem, member_code == i) for i, r in enumerate(regions)}
     h_parts, m_parts = [], []
     for region in regions:
         h_out, m_out = run_partition(h_by[region], m_by.get(region, mem.clear()), resolved[region], on)
@@ -140,6 +140,16 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     members = pl.concat(m_parts, how="diagonal_relaxed", rechunk=False) if m_parts else pl.DataFrame()
     return Decisions(households=households, members=members, packs={r: packs[r] for r in resolved},
                      params=resolved, on=on, skipped=skipped)
+
+
+def _part(df: pl.DataFrame, keep: np.ndarray) -> pl.DataFrame:
+    """The rows where `keep` holds, in order: a zero-copy slice when they are one run (a snapshot sorted by
+    county), gathered by row number otherwise (a boolean filter costs less CPU but, run in parallel over the
+    columns, raised the peak of a 1M-household batch by half a GiB)."""
+    at = np.flatnonzero(keep)
+    if at.size and at[-1] - at[0] + 1 == at.size:
+        return df.slice(int(at[0]), int(at.size))
+    return df[at]
 
 
 class _Recorder:

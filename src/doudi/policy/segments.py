@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+# A member column is reduced over its non-zero rows alone when at most one row in this many is non-zero.
+SPARSE_SHARE = 8
+
 
 @dataclass(frozen=True)
 class Segments:
@@ -49,7 +52,8 @@ class Segments:
         ufunc = {"sum": np.add, "max": np.maximum, "or": np.bitwise_or}[how]
         if self.dense:
             # Contiguous, non-empty slices covering every member: reduceat over the starts alone.
-            return ufunc.reduceat(values, self.starts)
+            sparse = self._sparse(values, ufunc)
+            return sparse if sparse is not None else ufunc.reduceat(values, self.starts)
         # Interleaved [start, end) pairs: each even result reduces exactly one household's slice, so member
         # rows of households outside this frame never leak into a neighbour. A pad element makes `end`
         # valid for the last household.
@@ -58,6 +62,61 @@ class Segments:
         bounds[0::2], bounds[1::2] = self.starts, self.starts + self.counts
         out = ufunc.reduceat(padded, bounds)[0::2]
         out[self.counts == 0] = 0
+        return out
+
+    def _sparse(self, values: np.ndarray, ufunc: np.ufunc) -> np.ndarray | None:
+        """The reduction over the non-zero members alone, when they are few and leaving the zeros out gives
+        the same bits (None otherwise).
+
+        reduceat pays per household; most member columns (reason masks, per-person entitlements, candidates)
+        are zero for nearly everyone. Integer sums and bitwise-or do not depend on the zeros; a maximum
+        neither, when no value is negative (a household of zeros keeps 0). Floats: see :meth:`_float_sum`.
+        """
+        if np.count_nonzero(values) * SPARSE_SHARE > len(values):  # cheap: most columns are decided here
+            return None
+        if values.dtype.kind == "f":
+            return self._float_sum(values) if ufunc is np.add else None
+        if values.dtype.kind not in "iu":
+            return None
+        at = np.flatnonzero(values)
+        if ufunc is np.maximum and at.size and values[at].min() < 0:
+            return None
+        out = np.zeros(len(self.starts), dtype=values.dtype)
+        if at.size:
+            rows = self.member_rows.to_numpy()[at]
+            runs = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+            out[rows[runs]] = ufunc.reduceat(values[at], runs)
+        return out
+
+    def _float_sum(self, values: np.ndarray) -> np.ndarray | None:
+        """reduceat's float sums, bit for bit, computed only for the households with a non-zero member after
+        their first.
+
+        numpy sums a slice as its first value plus the rest added one by one (pairwise only from 8 more
+        values on), so with at most 8 members a household's sum is replayed exactly by adding its members in
+        turn; adding +0.0 changes nothing but a -0.0, so households whose other members are all +0.0 keep
+        their first value, and this is used only when no -0.0 occurs.
+        """
+        if values.dtype.itemsize != 8 or self.counts.max() > 8:
+            return None
+        bits = values.view(np.int64)
+        if (bits == np.int64(-(2**63))).any():  # a -0.0
+            return None
+        later = bits != 0
+        later[self.starts] = False
+        at = np.flatnonzero(later)
+        if at.size * SPARSE_SHARE > len(values):
+            return None
+        out: np.ndarray = values[self.starts]
+        if at.size:
+            rows = self.member_rows.to_numpy()[at]
+            hs = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
+            start, count = self.starts[hs], self.counts[hs]
+            rest = np.full(len(hs), -0.0)
+            for j in range(1, int(count.max())):
+                has = np.flatnonzero(count > j)
+                rest[has] += values[start[has] + j]
+            out[hs] += rest
         return out
 
     def aggregate(self, members: pl.DataFrame, exprs: Mapping[str, tuple[pl.Expr, str]]) -> dict[str, pl.Series]:

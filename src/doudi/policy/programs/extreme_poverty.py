@@ -189,20 +189,24 @@ def _supporters(m: pl.DataFrame, q: EPParams, on: date, seg: Segments) -> pl.Dat
     weights = sup.role_weights(role)
     adult_packed = sup.household_counts(role, adult, seg, weights)
 
-    def counts(capable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        certain, possible = np.zeros(m.height, np.int32), np.zeros(m.height, np.int32)
-        if rows.size:
-            c, p = sup.supporter_counts(rows, role, capable, minor, dep,
+    def counts(at: np.ndarray, capable: np.ndarray, certain: np.ndarray, possible: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        certain, possible = certain.copy(), possible.copy()
+        if at.size:
+            c, p = sup.supporter_counts(at, role, capable, minor, dep,
                                         sup.household_counts(role, capable, seg, weights), adult_packed)
-            certain[rows], possible[rows] = c, p
+            certain[at], possible[at] = c, p
         return certain, possible
 
     capable = code == sup.CAPABLE
-    m = _status(m, *counts(capable))
+    certain, possible = counts(rows, capable, np.zeros(m.height, np.int32), np.zeros(m.height, np.int32))
+    m = _status(m, certain, possible)
     found = capable & m["ep_ok"].to_numpy()
     if found.any():  # Art. 8 (1): a 特困 person cannot support the others
         m = m.with_columns(sup_code=pl.Series(np.where(found, sup.EP_NOW, code).astype(np.int8)))
-        m = _status(m, *counts(capable & ~found))
+        # Only the candidates of a household with someone found count anew; the others' counts stand.
+        touched = (seg.reduce(found.astype(np.int64), "sum") > 0)[seg.member_rows.to_numpy()]
+        m = _status(m, *counts(rows[touched[rows]], capable & ~found, certain, possible))
     return m
 
 
