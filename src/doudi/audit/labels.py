@@ -38,6 +38,7 @@ OBJECTS: dict[str, str] = {
     "payment": "资金发放", "payee_account": "收款账户", "reserve": "备用金", "care": "照料服务",
     "registry": "家庭档案", "caseload": "在保对象", "audit": "审计日志", "area": "行政区划", "system": "系统",
     "portal": "群众端", "targeting": "核对成效与救助精准度", "charity": "慈善衔接",
+    "charity_partner": "合作机构", "charity_need": "慈善帮扶需求",
     "agency": "部门", "provider": "服务机构", "partner": "合作组织", "ingest_batch": "数据批次",
     "authorisation": "核对授权书", "notice": "告知书", "api_token": "接口令牌", "link_review": "比对复核",
     "monitoring_warning": "监测预警", "monitoring_run": "监测运行", "monitoring_export": "预警导出",
@@ -127,7 +128,7 @@ def changes_text(changes: Any, words: Any = None) -> str:
         if value is None:
             return "—"
         if isinstance(value, dict):
-            return "（" + "；".join(f"{name(k)}：{show(v)}" for k, v in value.items()) + "）"
+            return "（" + "；".join(item(k, v) for k, v in value.items()) + "）"
         if isinstance(value, list | tuple):
             return "、".join(show(v) for v in value)
         if isinstance(value, str) and ":" in value and words is not None:  # kind:key, e.g. agency:social_insurance
@@ -137,10 +138,15 @@ def changes_text(changes: Any, words: Any = None) -> str:
             return str(words(value))
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
+    def item(key: Any, value: Any) -> str:
+        if key == "object_type" and isinstance(value, str) and value:  # an audit filter names a kind of object
+            return f"{name(key)}：{object_label(value)}"
+        return f"{name(key)}：{show(value)}"
+
     parts: list[str] = []
     for key, value in changes.items():
         if key == "_" and isinstance(value, dict):  # what the action recorded beside its changes
-            parts.extend(f"{name(k)}：{show(v)}" for k, v in value.items())
+            parts.extend(item(k, v) for k, v in value.items())
         elif isinstance(value, list) and len(value) == 2:  # [before, after]
             parts.append(f"{name(key)}：{show(value[0])} → {show(value[1])}")
         else:

@@ -17,7 +17,7 @@ PARTS: dict[str, str] = {
     "account_change_flag_days": "账户变更预警天数", "adult": "成年", "age": "年龄", "age_transition": "年龄过渡",
     "allowance": "基本生活费", "amount": "金额", "amount_rate": "金额比例", "approval": "审批",
     "assessment_change": "评估等级变化", "averaging_months": "收入核算月数", "back_pay_max_months": "补发最长月数",
-    "bank_balance": "银行余额", "bank_file": "银行代发文件", "basic_multiplier": "基本倍数",
+    "bank_balance": "银行余额", "bank_file": "银行代发文件", "basic_multiplier": "基本倍数", "domestic": "代发格式",
     "basic_standard": "基本标准", "benefit": "待遇", "business": "市场主体", "calendar": "工作日历",
     "care": "护理", "care_hours": "照料时长", "care_reassessment": "照料复评", "care_standard": "照料护理标准",
     "case_by_case": "一事一议", "child_welfare": "儿童福利", "choice_child": "择一享受（儿童）",
