@@ -4,6 +4,7 @@ the city user sees it, each county sees it with only its own side, and neither c
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -83,20 +84,27 @@ def test_city_run_raises_one_cross_county_duplicate_each_county_sees_its_side(db
     assert SYSTEM.sees(CITY)
 
 
-def test_county_page_shows_only_its_side(client, db: Session) -> None:  # type: ignore[no-untyped-def]
-    """The city's cross-county 重复 on the console: 安丘's officer opens it and sees household A's link and not
-    household B's, and no actions (only the city may act)."""
+
+def _two_counties(db: Session, head: str, other_head: str) -> tuple[Any, Any]:
+    """The city with 潍城 beside 安丘: household A (head `head`) in 安丘, its head also a member of household B
+    (head `other_head`) in 潍城; both enrolled in 低保 at 537."""
     make_areas(db)
     upsert_areas(db, rows=[AreaRow(CITY, "潍坊市", True, "synthetic"),
                            AreaRow(OTHER_COUNTY, "潍城区", True, "synthetic"),
                            AreaRow(OTHER_TOWN, "城关街道", True, "synthetic"),
                            AreaRow(OTHER_VILLAGE, "北村", True, "synthetic")])
-    a = make_household(db, VILLAGE_A1, head_name="孙两县")
-    b = make_household(db, OTHER_VILLAGE, head_name="周另户")
+    a = make_household(db, VILLAGE_A1, head_name=head)
+    b = make_household(db, OTHER_VILLAGE, head_name=other_head)
     db.add(Membership(household_id=b.id, person_id=a.members[0].person_id, relation="other",
                       valid_from=date(2020, 1, 1)))
     enroll(db, a, amount="537")
     enroll(db, b, amount="537")
+    return a, b
+
+def test_county_page_shows_only_its_side(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    """The city's cross-county 重复 on the console: 安丘's officer opens it and sees household A's link and not
+    household B's, and no actions (only the city may act)."""
+    a, b = _two_counties(db, "孙两县", "周另户")
     make_user(db, "cc_page", ["county_officer"], "370784")
     run(db, actor=actor_for(make_user(db, "cc_page_city", ["county_officer"], CITY)), on=ON, area=CITY)
     db.commit()
@@ -115,17 +123,7 @@ def test_each_countys_side_in_its_household_chain_and_inbox(db: Session) -> None
     跨县预警 in the inbox, due on the warning's deadline; nothing of it in household B's chain; 潍城 sees it in
     household B's chain only. The city's officer has it once in the inbox, as the warning itself (预警), not as
     a side."""
-    make_areas(db)
-    upsert_areas(db, rows=[AreaRow(CITY, "潍坊市", True, "synthetic"),
-                           AreaRow(OTHER_COUNTY, "潍城区", True, "synthetic"),
-                           AreaRow(OTHER_TOWN, "城关街道", True, "synthetic"),
-                           AreaRow(OTHER_VILLAGE, "北村", True, "synthetic")])
-    a = make_household(db, VILLAGE_A1, head_name="吴两地")
-    b = make_household(db, OTHER_VILLAGE, head_name="郑另户")
-    db.add(Membership(household_id=b.id, person_id=a.members[0].person_id, relation="other",
-                      valid_from=date(2020, 1, 1)))
-    enroll(db, a, amount="537")
-    enroll(db, b, amount="537")
+    a, b = _two_counties(db, "吴两地", "郑另户")
     anqiu = actor_for(make_user(db, "cc_chain_anqiu", ["county_officer"], "370784"))
     weicheng = actor_for(make_user(db, "cc_chain_weicheng", ["county_officer"], OTHER_COUNTY))
     city = actor_for(make_user(db, "cc_chain_city", ["county_officer"], CITY))
