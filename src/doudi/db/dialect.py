@@ -13,7 +13,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -96,6 +96,11 @@ class FrameDialect:
     def send(self, conn: Connection, staged: Staged) -> int:
         """Write staged rows through the connection, inside its transaction; returns the row count."""
         raise NotImplementedError
+
+    def insert(self, conn: Connection, table: Table, frame: pl.DataFrame, *, chunk_rows: int,
+               group_by: Sequence[str] = ()) -> int:
+        """Stage and send in one go (a backend may overlap the two); returns the row count."""
+        return self.send(conn, self.stage(table, frame, chunk_rows=chunk_rows, group_by=group_by))
 
     def merge(self, conn: Connection, table: Table, frame: pl.DataFrame, how: Merge, *, upsert: bool,
               returning: Sequence[str], chunk_rows: int) -> tuple[int, list[tuple[Any, ...]]]:
@@ -226,25 +231,40 @@ class PostgresDialect(FrameDialect):
         """CSV payloads of at most `chunk_rows` rows (null is an unquoted empty field, '' a quoted one)."""
         staged = Staged(table, frame.height, list(frame.columns))
         if frame.height:
-            encoded = self.encode(frame)
-            staged.csv = [part.write_csv(include_header=False, date_format="%Y-%m-%d").encode()
-                          for part in encoded.iter_slices(chunk_rows)]
+            staged.csv = list(self._csv(frame, chunk_rows))
         return staged
+
+    def _csv(self, frame: pl.DataFrame, chunk_rows: int) -> Iterator[bytes]:
+        encoded = self.encode(frame)
+        for part in encoded.iter_slices(chunk_rows):
+            yield part.write_csv(include_header=False, date_format="%Y-%m-%d").encode()
 
     def send(self, conn: Connection, staged: Staged) -> int:
         """COPY the staged payloads into the table."""
-        if not staged.csv:
-            return staged.rows
+        if staged.csv:
+            self._copy(conn, staged.table, staged.columns, staged.csv)
+        return staged.rows
+
+    def insert(self, conn: Connection, table: Table, frame: pl.DataFrame, *, chunk_rows: int,
+               group_by: Sequence[str] = ()) -> int:
+        """COPY the frame, encoding each chunk while the previous one is on its way (the driver's writer
+        thread sends it), so the client's encoding overlaps the server's parsing."""
+        if frame.height:
+            self._copy(conn, table, list(frame.columns), self._csv(frame, chunk_rows))
+        return frame.height
+
+    def _copy(self, conn: Connection, table: Table, columns: list[str], blocks: Iterable[bytes]) -> None:
         # Imported here: psycopg (the PostgreSQL driver) is loaded only on PostgreSQL.
         from psycopg import sql
+        from psycopg.copy import QueuedLibpqWriter
 
-        target = sql.Identifier(*([staged.table.schema] if staged.table.schema else []), staged.table.name)
+        target = sql.Identifier(*([table.schema] if table.schema else []), table.name)
         stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-            target, sql.SQL(", ").join(sql.Identifier(c) for c in staged.columns))
-        with conn.connection.driver_connection.cursor() as cur, cur.copy(stmt) as copy:  # type: ignore[union-attr]
-            for block in staged.csv:
-                copy.write(block)
-        return staged.rows
+            target, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy(stmt, writer=QueuedLibpqWriter(cur)) as copy:
+                for block in blocks:
+                    copy.write(block)
 
     def read(self, conn: Connection, stmt: Any, dtypes: Sequence[pl.DataType | None]) -> pl.DataFrame | None:
         """COPY (SELECT …) TO STDOUT in CSV, parsed by Polars: no Python object per value. Values are bound as
@@ -283,7 +303,7 @@ class PostgresDialect(FrameDialect):
                     *(Column(c, table.c[c].type) for c in frame.columns), prefixes=["TEMPORARY"],
                     postgresql_on_commit="DROP")
         tmp.create(conn)
-        self.send(conn, self.stage(tmp, frame, chunk_rows=chunk_rows))
+        self.insert(conn, tmp, frame, chunk_rows=chunk_rows)
         return tmp
 
     def merge(self, conn: Connection, table: Table, frame: pl.DataFrame, how: Merge, *, upsert: bool,

@@ -230,7 +230,7 @@ def write_frame(
     if returning:
         out = dialect.insert_returning(conn, core, frame, returning, chunk_rows=chunk_rows)
         return Written(len(out), _returned(core, returning, out))
-    return Written(dialect.send(conn, dialect.stage(core, frame, chunk_rows=chunk_rows, group_by=group_by)), empty)
+    return Written(dialect.insert(conn, core, frame, chunk_rows=chunk_rows, group_by=group_by), empty)
 
 
 def stage_frame(dialect: FrameDialect, table: TableLike, frame: pl.DataFrame, *, group_by: Sequence[str] = (),
