@@ -5,6 +5,13 @@ re-implemented here as the reference, on SQLite and (when reachable) PostgreSQL.
     python -m bench audit        # DOUDI_BENCH_AUDIT_ENTRIES (default 5,000), one transaction per entry
 
 Each entry is its own transaction (commit included): what a request that changes one thing pays.
+
+Then, on PostgreSQL, whether the append caps write throughput: 1, 8 and 20 writer threads each run
+DOUDI_BENCH_AUDIT_TXNS (default 3,000) transactions of a row update, an audit entry and a read, against the same
+transactions without the entry (the reference, in the same run). The head row's lock is held from the append to
+the commit, so appends are serialised; the target is that more writers never give fewer audited writes per
+second than one (the lock does not cap throughput), printed beside the ratio to the unaudited reference. The
+writers are threads of this process: both rates include its Python work.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 N = int(os.environ.get("DOUDI_BENCH_AUDIT_ENTRIES", "5000"))
+TXNS = int(os.environ.get("DOUDI_BENCH_AUDIT_TXNS", "3000"))
+WRITERS = (1, 8, 20)
 
 
 def _legacy_append(s: Session, i: int) -> None:
@@ -76,6 +85,60 @@ def _measure(url: str, label: str) -> None:
           f"(target ≥ 1.0× and 0 problems: {'OK' if ok else 'MISSED'})")
 
 
+def _writers(url: str) -> None:
+    """Audited and plain write transactions per second with 1, 8 and 20 concurrent writers."""
+    import threading
+
+    from sqlalchemy import text
+
+    from doudi.audit import service
+    from doudi.auth.permissions import system_actor
+    from doudi.bootstrap import init_database
+    from doudi.db.engine import make_engine, session_scope
+
+    engine = make_engine(url)
+    init_database(engine)
+    service.configure_key("bench-audit-key")
+    actor = system_actor(name="bench")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_thing (id int PRIMARY KEY, n int NOT NULL)"))
+        conn.execute(text("INSERT INTO bench_thing SELECT g, 0 FROM generate_series(1, 64) g"))
+
+    def rate(writers: int, audited: bool) -> float:
+        per = TXNS // writers
+
+        def work(k: int) -> None:
+            for i in range(per):
+                with session_scope(engine) as s:
+                    s.execute(text("UPDATE bench_thing SET n = n + 1 WHERE id = :id"), {"id": k + 1})
+                    if audited:
+                        service.record(s, actor=actor, action="bench.write", object_type="thing", object_id=k,
+                                       area_code="370784", before={"n": i}, after={"n": i + 1})
+                    s.execute(text("SELECT n FROM bench_thing WHERE id = :id"), {"id": k + 1})
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(writers)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return per * writers / (time.perf_counter() - t0)
+
+    audited: dict[int, float] = {}
+    for writers in WRITERS:
+        plain = rate(writers, False)
+        audited[writers] = rate(writers, True)
+        print(f"PostgreSQL, {writers:2} writers: {audited[writers]:,.0f} audited writes/s vs {plain:,.0f} without the "
+              f"entry (reference) → {audited[writers] / plain:.2f}×")
+    with session_scope(engine) as session:
+        problems = len(service.verify(session))
+    engine.dispose()
+    ok = min(audited.values()) >= audited[1] * 0.95 and problems == 0  # 5%: run-to-run noise of this machine
+    print(f"PostgreSQL: audited writes/s with {WRITERS[-1]} writers {audited[WRITERS[-1]] / audited[1]:.2f}× one "
+          f"writer's; chain problems {problems} (target: no fewer writes/s with more writers, 0 problems: "
+          f"{'OK' if ok else 'MISSED'})")
+
+
 def main() -> None:
     """SQLite, then PostgreSQL when DOUDI_BENCH_PG_URL (or the local test server) answers."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +155,9 @@ def main() -> None:
         print(f"PostgreSQL: skipped ({exc.__class__.__name__})")
         return
     try:
-        _measure(admin.url.set(database=name).render_as_string(hide_password=False), "PostgreSQL")
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+        _measure(url, "PostgreSQL")
+        _writers(url)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

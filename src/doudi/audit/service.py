@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry, AuditHead
@@ -87,6 +87,33 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> d
     return {k: [b.get(k), a.get(k)] for k in sorted(set(a) | set(b)) if b.get(k) != a.get(k)}
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """The append's statements, built once: SQLAlchemy then takes their compiled form from its cache, and the
+    driver prepares them, instead of constructing and hashing a dozen-column INSERT on every append."""
+
+    move: Any  # takes the head's lock, moves it on, returns the predecessor
+    append_pg: Any  # the entry (a data-modifying CTE) and the head's new hash, in one statement
+    insert: Any
+    set_hash: Any
+    columns: tuple[str, ...]
+
+
+def _build() -> _Statements:
+    table = AuditEntry.__table__
+    columns = tuple(c.key for c in table.columns if c.key != "id")
+    entry = insert(table).values({c.key: bindparam(f"e_{c.key}", type_=c.type) for c in table.columns
+                                  if c.key != "id"})
+    head = AuditHead.__table__  # Core tables: no ORM bulk-update bookkeeping for a row the session never loads
+    set_hash = update(head).where(head.c.id == 1).values(hash=bindparam("e_hash"))
+    move = (update(head).where(head.c.id == 1).values(seq=head.c.seq + 1)
+            .returning(head.c.seq, head.c.hash, head.c.sealed_seq))
+    return _Statements(move, set_hash.add_cte(entry.cte("entry")), entry, set_hash, columns)
+
+
+_statements: _Statements | None = None
+
+
 def record(
     session: Session,
     *,
@@ -101,14 +128,22 @@ def record(
     outcome: str = "ok",
 ) -> AuditEntry:
     """Append one entry to the chain; it commits (or rolls back) with the caller's transaction."""
+    global _statements
+    stmts = _statements = _statements or _build()
     changes: dict[str, Any] = diff(before, after) if (before is not None or after is not None) else {}
     if extra:
         changes["_"] = dict(extra)
-    # One statement takes the head row's write lock (serialising appends on SQLite and PostgreSQL), moves it
-    # on and returns the predecessor's hash; the entry and the new head hash follow in the same flush.
     key = audit_key()
-    row = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
-                          .returning(AuditHead.seq, AuditHead.hash, AuditHead.sealed_seq)).one_or_none()
+    # Everything that does not need the predecessor is done before the head's lock is taken: the lock is held
+    # until the caller commits, so every step after it lengthens the wait of every other writer.
+    entry = AuditEntry(seq=0, at=datetime.now(UTC), actor_id=actor.user_id, actor=actor.username, ip=actor.ip,
+                       action=action, object_type=object_type, object_id=str(object_id), area_code=area_code,
+                       outcome=outcome, changes=_jsonable(changes), prev_hash=GENESIS)
+    # One statement takes the head row's write lock (serialising appends on SQLite and PostgreSQL), moves it
+    # on and returns the predecessor's hash; the entry and the new head hash follow in one more statement.
+    session.flush()  # as the session's own execute would: the caller's pending changes go first, in order
+    conn = session.connection()
+    row = conn.execute(stmts.move).one_or_none()
     if row is None:  # the first entry of a new installation: nothing to seal
         session.execute(insert(AuditHead).values(id=1, seq=1, hash=GENESIS, sealed_seq=0,
                                                  seal_mac=_sign(key, "seal", 0, GENESIS)))
@@ -118,31 +153,15 @@ def record(
         if sealed is None:  # the first append since the chain got a key: seal what came before, unchanged
             session.execute(update(AuditHead).where(AuditHead.id == 1).values(
                 sealed_seq=seq - 1, seal_mac=_sign(key, "seal", seq - 1, prev_hash)))
-    entry = AuditEntry(
-        seq=seq,
-        at=datetime.now(UTC),
-        actor_id=actor.user_id,
-        actor=actor.username,
-        ip=actor.ip,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        area_code=area_code,
-        outcome=outcome,
-        changes=_jsonable(changes),
-        prev_hash=prev_hash,
-    )
+    entry.seq, entry.prev_hash = seq, prev_hash
     entry.hash = entry_mac(entry, key)
-    # The entry and the head's new hash in one statement on PostgreSQL (the entry as a data-modifying CTE): the
-    # head's lock, taken above, is held until commit, so each round trip saved shortens every writer's wait.
     # The entry is written as a plain row, not through the unit of work; the returned object is not in the session.
-    row_values = {c.key: getattr(entry, c.key) for c in AuditEntry.__table__.columns if c.key != "id"}
-    move_head = update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(move_head.add_cte(insert(AuditEntry).values(row_values).cte("entry")))
+    params = {f"e_{c}": getattr(entry, c) for c in stmts.columns}
+    if conn.dialect.name == "postgresql":
+        conn.execute(stmts.append_pg, params)
     else:
-        session.execute(insert(AuditEntry).values(row_values))
-        session.execute(move_head)
+        conn.execute(stmts.insert, params)
+        conn.execute(stmts.set_hash, {"e_hash": entry.hash})
     return entry
 
 
