@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry, AuditHead
@@ -100,11 +100,11 @@ class _Statements:
 
 
 def _build() -> _Statements:
-    table = AuditEntry.__table__
+    table: Table = AuditEntry.__table__  # type: ignore[assignment]
     columns = tuple(c.key for c in table.columns if c.key != "id")
     entry = insert(table).values({c.key: bindparam(f"e_{c.key}", type_=c.type) for c in table.columns
                                   if c.key != "id"})
-    head = AuditHead.__table__  # Core tables: no ORM bulk-update bookkeeping for a row the session never loads
+    head: Table = AuditHead.__table__  # type: ignore[assignment]  # Core tables: no ORM bulk-update bookkeeping for a row the session never loads
     set_hash = update(head).where(head.c.id == 1).values(hash=bindparam("e_hash"))
     move = (update(head).where(head.c.id == 1).values(seq=head.c.seq + 1)
             .returning(head.c.seq, head.c.hash, head.c.sealed_seq))

@@ -261,10 +261,10 @@ class PostgresDialect(FrameDialect):
         target = sql.Identifier(*([table.schema] if table.schema else []), table.name)
         stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             target, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
-            with cur.copy(stmt, writer=QueuedLibpqWriter(cur)) as copy:
-                for block in blocks:
-                    copy.write(block)
+        with (conn.connection.driver_connection.cursor() as cur,  # type: ignore[union-attr]
+              cur.copy(stmt, writer=QueuedLibpqWriter(cur)) as copy):
+            for block in blocks:
+                copy.write(block)
 
     def read(self, conn: Connection, stmt: Any, dtypes: Sequence[pl.DataType | None]) -> pl.DataFrame | None:
         """COPY (SELECT …) TO STDOUT in CSV, parsed by Polars: no Python object per value. Values are bound as
