@@ -14,6 +14,7 @@ Rules of the import:
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -265,10 +266,9 @@ def _registry_ids(session: Session, numbers: pl.Series, actor: Actor) -> pl.Data
                                                          on="household_no", how="semi")
 
 
-def _lookups(session: Session, frame: pl.DataFrame, actor: Actor) -> pl.DataFrame:
-    """Household ids (only those in the actor's area) and current members' person ids, resolved from the
-    numbers of the file by one read of the registry and frame joins."""
-    ids = _registry_ids(session, frame["household_no"].drop_nulls().unique(), actor)
+def _lookups(frame: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:
+    """Household ids (only those in the actor's area) and current members' person ids, joined to the file's
+    rows from the registry read `ids` (see _registry_ids)."""
     households = ids.select("household_no", "household_id").unique("household_no")
     members = (ids.filter(pl.col("person_id").is_not_null()).select("household_no", "id_number_n", "person_id")
                .unique(["household_no", "id_number_n"]))
@@ -330,6 +330,27 @@ def _rows(kind: str, good: pl.DataFrame, batch_id: int, actor: Actor) -> pl.Data
     return good.select(*base, pl.col("value"))
 
 
+def _keyed(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The parsed rows with their natural key (`fact_key`)."""
+    keyable = pl.all_horizontal(pl.col(c).is_not_null() for c in ("kind_key", "period_start_p", "source_key"))
+    frame = frame.with_columns(fact_key=pl.when(keyable).then(_fact_key(kind)))
+    # Several items under one key (two transfer incomes in a month) are numbered by their values, then by
+    # their order among equal rows, so the same content gives the same keys in any order of distinct rows.
+    values = [c for c in PARSED_VALUES[kind] if c in frame.columns]
+    # Only rows sharing a key are sorted and numbered (usually none: one row per person, kind and month).
+    # (Found by the key's hash: a collision only sends a few more rows to the numbering, which goes by the key.)
+    shared = frame.filter(pl.col("fact_key").is_not_null() & pl.col("fact_key").hash().is_duplicated())
+    if shared.height:
+        signature = pl.concat_str([pl.col(v).cast(pl.Utf8).fill_null("") for v in values], separator="\x1f")
+        numbered = (shared.with_columns(signature=signature).sort("fact_key", "signature", ROW)
+                    .select(ROW, occurrence=pl.int_range(pl.len()).over("fact_key")))
+        frame = (frame.join(numbered, on=ROW, how="left", maintain_order="left")
+                 .with_columns(fact_key=pl.when(pl.col("occurrence") > 0)
+                               .then(pl.format("{}|#{}", "fact_key", pl.col("occurrence") + 1))
+                               .otherwise(pl.col("fact_key"))).drop("occurrence"))
+    return frame
+
+
 def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
                  progress: Callable[[str], None] | None = None) -> FactImportResult:
     """Import one fact file; raises ImportFileError for a file that cannot be read at all."""
@@ -350,24 +371,13 @@ def import_facts(session: Session, *, actor: Actor, kind: str, path: Path,
     table = read_columns(path, required=required, optional=optional, aliases=ALIASES)
     result.warnings = table.warnings
     note(f"已读取 {table.frame.height} 行，校验中…")
-    frame = parse(kind, table.frame)
-    keyable = pl.all_horizontal(pl.col(c).is_not_null() for c in ("kind_key", "period_start_p", "source_key"))
-    frame = frame.with_columns(fact_key=pl.when(keyable).then(_fact_key(kind)))
-    # Several items under one key (two transfer incomes in a month) are numbered by their values, then by
-    # their order among equal rows, so the same content gives the same keys in any order of distinct rows.
-    values = [c for c in PARSED_VALUES[kind] if c in frame.columns]
-    # Only rows sharing a key are sorted and numbered (usually none: one row per person, kind and month).
-    # (Found by the key's hash: a collision only sends a few more rows to the numbering, which goes by the key.)
-    shared = frame.filter(pl.col("fact_key").is_not_null() & pl.col("fact_key").hash().is_duplicated())
-    if shared.height:
-        signature = pl.concat_str([pl.col(v).cast(pl.Utf8).fill_null("") for v in values], separator="\x1f")
-        numbered = (shared.with_columns(signature=signature).sort("fact_key", "signature", ROW)
-                    .select(ROW, occurrence=pl.int_range(pl.len()).over("fact_key")))
-        frame = (frame.join(numbered, on=ROW, how="left", maintain_order="left")
-                 .with_columns(fact_key=pl.when(pl.col("occurrence") > 0)
-                               .then(pl.format("{}|#{}", "fact_key", pl.col("occurrence") + 1))
-                               .otherwise(pl.col("fact_key"))).drop("occurrence"))
-    frame = _lookups(session, frame, actor)
+    # The registry is read while the file's cells are parsed: the read waits mostly on the database, the parsing
+    # runs in Polars without the interpreter lock, and nothing else uses the session meanwhile.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facts-registry") as pool:
+        registry = pool.submit(_registry_ids, session, table.frame["household_no"].drop_nulls().unique(), actor)
+        frame = _keyed(kind, parse(kind, table.frame))
+        ids = registry.result()
+    frame = _lookups(frame, ids)
     if kind == "assets":
         frame = _certificate_holders(session, frame)
     errors = table.with_problems(
