@@ -18,16 +18,11 @@ the PostgreSQL backend's own (read from /proc when the server is local).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -194,7 +189,7 @@ def _api(url: str, data_dir: Any) -> dict[str, Any]:
     import httpx
     from sqlalchemy import select, update
 
-    from bench.bench_load import _cpu_seconds
+    from bench.server import cpu_seconds, serve
     from doudi.auth import service as auth
     from doudi.auth.permissions import system_actor
     from doudi.care.models import Caregiver, CareVisit
@@ -221,7 +216,9 @@ def _api(url: str, data_dir: Any) -> dict[str, Any]:
     lat: list[float] = []
     health: list[float] = []
     lock = threading.Lock()
-    with _serve(url, data_dir) as (base, pid):
+    env = {**os.environ, "DOUDI_DATABASE_URL": url, "DOUDI_DATA_DIR": str(data_dir), "DOUDI_SECRET_KEY": "bench",
+           "DOUDI_AUDIT_KEY": "bench", "DOUDI_LOG_LEVEL": "WARNING", "DOUDI_DEMO": "true"}
+    with serve(env, workers=WORKERS) as (base, pid):
         tokens = {}
         with httpx.Client(base_url=base, timeout=30) as c:
             for name in visits:
@@ -244,13 +241,13 @@ def _api(url: str, data_dir: Any) -> dict[str, Any]:
                     with lock:
                         health.append((time.perf_counter() - t0) * 1000)
 
-        cpu0 = _cpu_seconds(pid)
+        cpu0 = cpu_seconds(pid)
         threads = [threading.Thread(target=caregiver, args=(n,)) for n in visits]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        cpu = _cpu_seconds(pid) - cpu0  # the server's processes only
+        cpu = cpu_seconds(pid) - cpu0  # the server's processes only
     engine.dispose()
 
     def p95(xs: list[float]) -> float:
@@ -262,40 +259,6 @@ def _api(url: str, data_dir: Any) -> dict[str, Any]:
             "ratio_p95": round(ratio, 1), "target": "OK" if ratio <= 10 else "MISSED",
             "server_workers": WORKERS,
             "server_cpu_ms_per_request": round(cpu * 1000 / (len(lat) + len(health)), 1)}
-
-
-@contextlib.contextmanager
-def _serve(url: str, data_dir: Any) -> Iterator[tuple[str, int]]:
-    """The app under uvicorn in its own process group (WORKERS workers), on `url`'s database: (base URL, pid)."""
-    import httpx
-
-    from bench.bench_load import _free_port
-
-    port = _free_port()
-    env = {**os.environ, "DOUDI_DATABASE_URL": url, "DOUDI_DATA_DIR": str(data_dir), "DOUDI_SECRET_KEY": "bench",
-           "DOUDI_AUDIT_KEY": "bench", "DOUDI_LOG_LEVEL": "WARNING", "DOUDI_DEMO": "true"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "doudi.main:create_app", "--factory", "--host",
-                               "127.0.0.1", "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning"],
-                              env=env, start_new_session=True)  # its own process group: the workers stop with it
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(1800):  # up to 3 minutes for the workers to start on a busy machine
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                raise RuntimeError(f"the server on {base} did not start")
-        yield base, server.pid
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
 
 
 def run() -> dict[str, Any]:

@@ -16,12 +16,9 @@ counted apart, not as errors. Size: DOUDI_BENCH_LOAD_HOUSEHOLDS (300) demo house
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +32,8 @@ from typing import Any
 
 import httpx
 
-HOST = "127.0.0.1"  # loopback only
+from bench.server import cpu_seconds, serve
+
 SECONDS = float(os.environ.get("DOUDI_BENCH_LOAD_SECONDS", "60"))
 MAX_REQUESTS = int(os.environ.get("DOUDI_BENCH_LOAD_MAX_REQUESTS", "200000"))
 CLIENTS = int(os.environ.get("DOUDI_BENCH_LOAD_CLIENTS", "20"))
@@ -43,11 +41,6 @@ HOUSEHOLDS = int(os.environ.get("DOUDI_BENCH_LOAD_HOUSEHOLDS", "300"))
 PASSWORD = "Doudi#2026demo"  # the demo accounts' password
 MIX = [("inbox", 35), ("case", 25), ("households", 15), ("write", 25)]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -116,24 +109,6 @@ def _health(base: str, stop: float, tally: Tally) -> None:
             time.sleep(0.1)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its live children (the server's workers)."""
-    # Imported here: psutil is needed by the benchmarks only.
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0.0
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):  # a worker that just ended
-            t = proc.cpu_times()
-            total += t.user + t.system
-    return total
-
-
 def _prepare(url: str, data_dir: Path) -> dict[str, str]:
     env = {**os.environ, "DOUDI_DATABASE_URL": url, "DOUDI_DATA_DIR": str(data_dir), "DOUDI_SECRET_KEY": "bench",
            "DOUDI_AUDIT_KEY": "bench", "DOUDI_LOG_LEVEL": "WARNING", "DOUDI_DEMO": "true"}
@@ -145,21 +120,8 @@ def _prepare(url: str, data_dir: Path) -> dict[str, str]:
 def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, Any]:
     env = _prepare(url, data_dir)
     feed = next(iter(sorted((data_dir / "demo" / "feeds").glob("*tax*.csv"))), None)
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "doudi.main:create_app", "--factory", "--host", HOST,
-                               "--port", str(port), "--workers", str(workers), "--log-level", "warning"], env=env,
-                              start_new_session=True)  # its own process group: the workers stop with it
-    base = f"http://{HOST}:{port}"
-    try:
+    with serve(env, workers=workers) as (base, pid):
         with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(1800):  # up to 3 minutes for the workers to start on a busy machine
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                raise RuntimeError(f"the server on {base} did not start")
             token = client.post("/api/v1/auth/token", data={"username": "county", "password": PASSWORD}
                                 ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
@@ -180,21 +142,14 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
         threads = [threading.Thread(target=_client, args=(base, token, cases, households, stop, tally, i))
                    for i in range(CLIENTS)]
         threads.append(threading.Thread(target=_health, args=(base, stop, tally)))
-        started, server_cpu0, own_cpu0 = time.perf_counter(), _cpu_seconds(server.pid), time.process_time()
+        started, server_cpu0, own_cpu0 = time.perf_counter(), cpu_seconds(pid), time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
-        server_cpu, own_cpu = _cpu_seconds(server.pid) - server_cpu0, time.process_time() - own_cpu0
+        server_cpu, own_cpu = cpu_seconds(pid) - server_cpu0, time.process_time() - own_cpu0
         ingest_rc = ingest.wait(timeout=600) if ingest is not None else None
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
     served = sum(len(v) for k, v in tally.ms.items() if k != "healthz")
     errors = sum(tally.errors.values())
     out = {"label": label, "workers": workers, "rps": served / elapsed, "errors": errors, "requests": served,
