@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import JSON, Connection, Date, DateTime, Numeric, String, Table, select
+from sqlalchemy import JSON, Connection, Date, DateTime, Numeric, String, Table, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from doudi.db.base import Versioned
@@ -137,6 +137,16 @@ def test_chunks_and_grouped_constants(conn: Connection) -> None:
     got = read_frame_in(conn, select(T.c.ref, T.c.status, T.c.note, T.c.amount), T.c.ref,
                         frame["ref"].to_list()).sort("ref")
     assert got.equals(frame.sort("ref"))
+
+
+def test_a_bad_row_in_a_late_chunk_writes_none_of_the_rows(conn: Connection) -> None:
+    """A chunk is sent while the next is encoded (PostgreSQL); a key clash in the third of three chunks still
+    fails the whole write, naming the constraint, and the savepoint holds none of the earlier chunks' rows."""
+    refs = [f"B{i:04d}" for i in range(1_500)] + ["B0007"]  # row 1,501 repeats row 8's key
+    frame = pl.DataFrame({"ref": refs, "amount": pl.Series([Decimal(1)] * len(refs), dtype=pl.Decimal(14, 2))})
+    with pytest.raises(Exception, match="(?i)unique"), conn.begin_nested():
+        write_frame(conn, Payment, frame, chunk_rows=600)
+    assert conn.scalar(select(func.count()).select_from(T)) == 0
 
 
 def test_read_schema_renames_and_narrows(conn: Connection) -> None:

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,8 @@ class _Statements:
     columns: tuple[str, ...]
 
 
-def _build() -> _Statements:
+@cache
+def _statements() -> _Statements:
     table: Table = AuditEntry.__table__  # type: ignore[assignment]
     columns = tuple(c.key for c in table.columns if c.key != "id")
     entry = insert(table).values({c.key: bindparam(f"e_{c.key}", type_=c.type) for c in table.columns
@@ -109,9 +111,6 @@ def _build() -> _Statements:
     move = (update(head).where(head.c.id == 1).values(seq=head.c.seq + 1)
             .returning(head.c.seq, head.c.hash, head.c.sealed_seq))
     return _Statements(move, set_hash.add_cte(entry.cte("entry")), entry, set_hash, columns)
-
-
-_statements: _Statements | None = None
 
 
 def record(
@@ -128,8 +127,7 @@ def record(
     outcome: str = "ok",
 ) -> AuditEntry:
     """Append one entry to the chain; it commits (or rolls back) with the caller's transaction."""
-    global _statements
-    stmts = _statements = _statements or _build()
+    stmts = _statements()
     changes: dict[str, Any] = diff(before, after) if (before is not None or after is not None) else {}
     if extra:
         changes["_"] = dict(extra)
