@@ -144,7 +144,7 @@ def test_a_bad_row_in_a_late_chunk_writes_none_of_the_rows(conn: Connection) -> 
     fails the whole write, naming the constraint, and the savepoint holds none of the earlier chunks' rows."""
     refs = [f"B{i:04d}" for i in range(1_500)] + ["B0007"]  # row 1,501 repeats row 8's key
     frame = pl.DataFrame({"ref": refs, "amount": pl.Series([Decimal(1)] * len(refs), dtype=pl.Decimal(14, 2))})
-    with pytest.raises(Exception, match="(?i)unique"), conn.begin_nested():
+    with pytest.raises(Exception, match=r"(?i)unique"), conn.begin_nested():
         write_frame(conn, Payment, frame, chunk_rows=600)
     assert conn.scalar(select(func.count()).select_from(T)) == 0
 
