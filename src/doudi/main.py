@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from doudi import __version__
 from doudi.audit import service as audit
+from doudi.audit.sealer import Sealer
 from doudi.auth.permissions import Actor, explain_denial
 from doudi.config import Settings, get_settings
 from doudi.core import clock, storage
@@ -130,7 +131,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The rest queue in order for a thread, instead of all contending for Python's one interpreter lock, where
     # whoever comes back from the database waits behind every other runnable thread.
     to_thread.current_default_thread_limiter().total_tokens = app.state.settings.web_threads
-    yield
+    every = app.state.settings.audit_seal_seconds
+    sealer = Sealer(app.state.engine, every=every) if every > 0 else None
+    if sealer is not None:
+        sealer.start()
+    try:
+        yield
+    finally:
+        if sealer is not None:
+            sealer.stop()
 
 
 def _wants_json(request: Request) -> bool:

@@ -48,7 +48,11 @@ def make_backup(engine: Engine, *, data_dir: Path, out: Path | None = None) -> P
     dialect = frame_dialect(engine)
     # The archive carries a signed checkpoint of the audit head, so a chain cut short after it is detected.
     with session_scope(engine) as session:
-        audit.seal(session)
+        todo = audit.pending(session)
+    if todo:  # sealing writes: only when there is something to seal (a read takes no lock on SQLite)
+        with session_scope(engine) as session:
+            audit.seal(session)
+    with session_scope(engine) as session:
         audit.write_checkpoint(session, directory=data_dir / "files")
     stamp = clock.stamp()
     target = out or backup_dir(data_dir) / f"doudi-{stamp}{SUFFIX}"

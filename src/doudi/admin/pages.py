@@ -124,6 +124,9 @@ def backup_now(request: Request, session: SessionDep, settings: SettingsDep, act
                _csrf: CsrfChecked) -> Response:
     """Make a backup now (audited)."""
     _require_backup(session, actor)
+    # The backup may seal the audit log, on a connection of its own: on SQLite this request's own pending write
+    # (its session's renewal) would make it wait for this one.
+    session.commit()
     path = make_backup(request.app.state.engine, data_dir=settings.data_dir)
     audit.record(session, actor=actor, action="system.backup", extra={"file": path.name})
     session.commit()

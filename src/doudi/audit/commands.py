@@ -15,13 +15,15 @@ def register(app: typer.Typer) -> None:
     audit = typer.Typer(help="审计日志", no_args_is_help=True)
     app.add_typer(audit, name="audit")
 
-    @audit.command("verify", help="校验审计链（封存前为 SHA-256 哈希链，封存后为密钥签名链）及文件库中的签名检查点；"
-                                   "发现被修改或删除的条目时逐条列出并以状态 1 退出，校验通过则把检查点更新到当前链尾")
+    @audit.command("verify", help="封存尚未封存的条目，再校验整个审计日志（启用密钥前的 SHA-256 链、密钥签名链、"
+                                   "逐条签名并分批封存的条目）及文件库中的签名检查点；发现被修改、删除或挪动的条目时"
+                                   "逐条列出并以状态 1 退出，校验通过则把检查点更新到当前链尾")
     def verify() -> None:
-        """Check the chain (SHA-256 before the seal, HMAC after it) and the signed checkpoint in the file store;
-        exit 1 and name every edited or deleted entry; on success, move the checkpoint to the current head."""
+        """Seal what is unsealed, then check every segment and the signed checkpoint in the file store; exit 1 and
+        name every edited, deleted or moved entry; on success, move the checkpoint to the current head."""
         files = get_settings().data_dir / "files"
         with session_scope() as session:
+            service.seal(session)
             report = service.verify_report(session, checkpoint_dir=files)
             if report.problems:
                 typer.echo(f"审计日志校验失败：{len(report.problems)} 处问题", err=True)
@@ -30,26 +32,23 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"  - {where}：{p.problem}", err=True)
                 raise typer.Exit(1)
             service.write_checkpoint(session, directory=files)
-        sealed = report.sealed_seq
-        typer.echo(f"审计日志完好：{report.entries} 条，链尾哈希 {report.head_hash}")
-        if sealed is None:
-            typer.echo("  全部条目为未签名的 SHA-256 链（尚未封存：下一次写入审计日志时封存）")
-        else:
-            typer.echo(f"  第 1–{sealed} 条：启用密钥前的 SHA-256 链，由已签名的封存检查点确认" if sealed
-                       else "  没有启用密钥前的条目")
-            typer.echo(f"  第 {sealed + 1}–{report.head_seq} 条：HMAC-SHA256 签名链（审计密钥）")
+        for line in service.describe(report):
+            typer.echo(line)
         if report.checkpoint_seq is not None:
-            typer.echo(f"  文件库中的链尾检查点（第 {report.checkpoint_seq} 条）一致；已更新到第 {report.head_seq} 条")
+            typer.echo(f"  文件库中的链尾检查点（第 {report.checkpoint_seq} 条，第 {report.checkpoint_seal} 批封存）"
+                       "一致；已更新到当前链尾")
 
     @audit.command("checkpoint", help="必要时封存旧条目，并在文件库中保存已签名的链尾检查点")
     def checkpoint() -> None:
         """Seal the old entries if needed and keep a signed checkpoint of the head in the file store."""
         files = get_settings().data_dir / "files"
         with session_scope() as session:
-            service.seal(session)
+            done = service.seal(session)
             try:
                 data = service.write_checkpoint(session, directory=files)
             except Conflict as exc:
                 typer.echo(str(exc), err=True)
                 raise typer.Exit(1) from None
-        typer.echo(f"已保存审计链尾检查点：第 {data['seq']} 条")
+        typer.echo(f"本次封存 {done.entries} 条（{done.batches} 批）；"
+                   f"已保存审计链尾检查点：第 {data['seal_id']} 批封存")
+

@@ -55,9 +55,12 @@ def audit_export(
 def audit_verify(request: Request, session: SessionDep, actor: PageActor, _csrf: CsrfChecked) -> Response:
     """Run the chain check and show the result."""
     actor.require("audit.verify")
-    problems = audit.verify(session)
+    audit.seal(session)
+    report = audit.verify_report(session)
+    problems = report.problems
     audit.record(session, actor=actor, action="audit.verify", extra={"problems": len(problems)})
     session.commit()
     rows, total = query.search(session, actor=actor, filters=query.AuditFilter(), page=1, per_page=50)
     return render(request, "audit/list.html", {"rows": rows, "total": total, "f": query.AuditFilter(), "page": 1,
-                                               "pages": max(1, -(-total // 50)), "verify": problems})
+                                               "pages": max(1, -(-total // 50)), "verify": problems,
+                                               "summary": audit.describe(report)})

@@ -43,6 +43,10 @@ class VerifyOut(BaseModel):
 
     ok: bool
     problems: list[dict[str, object]]
+    entries: int = 0
+    seals: int = 0  # signed batches
+    unsealed: int = 0  # entries not yet in a batch
+    summary: list[str] = []  # the segments, in words
 
 
 @router.get("/entries", response_model=AuditPage)
@@ -68,9 +72,12 @@ def entries(
 
 @router.post("/verify", response_model=VerifyOut)
 def verify(actor: ApiActor, session: SessionDep) -> VerifyOut:
-    """Check the whole hash chain for edited or deleted entries."""
+    """Seal new entries, then check the whole log for edited, deleted or moved entries."""
     actor.require("audit.verify")
-    problems = audit.verify(session)
+    audit.seal(session)
+    report = audit.verify_report(session)
+    problems = report.problems
     audit.record(session, actor=actor, action="audit.verify", extra={"problems": len(problems)})
     session.commit()
-    return VerifyOut(ok=not problems, problems=[p.__dict__ for p in problems])
+    return VerifyOut(ok=not problems, problems=[p.__dict__ for p in problems], entries=report.entries,
+                     seals=report.seals, unsealed=report.unsealed, summary=audit.describe(report))
