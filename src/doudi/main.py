@@ -32,6 +32,7 @@ from doudi.db.engine import make_engine, sessionmaker_for
 from doudi.deps import LoginRequired
 from doudi.logs import configure_logging
 from doudi.web.render import render
+from doudi.web.routing import guard_included_routers
 from doudi.web.security import BUSY_HEADER, BusyRetry, SecurityHeaders
 
 log = logging.getLogger("doudi.web")
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(importlib.import_module(name).router, prefix="/api/v1", responses=ERROR_RESPONSES)
     for name in PAGE_MODULES:
         app.include_router(importlib.import_module(name).router)
+    guard_included_routers(app)
     _install_error_handlers(app)
     app.add_middleware(BusyRetry)
     app.add_middleware(SecurityHeaders)
