@@ -1,1 +1,1 @@
-"""Append-only, hash-chained audit log."""
+"""Append-only audit log: every entry signed with a key kept outside the database, and sealed in signed batches."""

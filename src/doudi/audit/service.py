@@ -1,4 +1,4 @@
-"""Append to and verify the hash-chained audit log. Appends happen inside the caller's transaction."""
+"""Append to, seal and verify the signed audit log. Appends happen inside the caller's transaction."""
 
 from __future__ import annotations
 
