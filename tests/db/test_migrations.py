@@ -58,3 +58,52 @@ def test_0310_keeps_existing_data(fresh_database) -> None:  # type: ignore[no-un
         assert changes == {9001: "publicizing", 9002: "cancelled"}
         assert conn.execute(text("SELECT version FROM enrollment_changes WHERE id = 9001")).scalar() == 1
         assert conn.execute(text("SELECT version FROM enrollments WHERE id = 9001")).scalar() == 3
+
+
+def test_2600_keeps_the_linked_audit_chain(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    """Upgrading an installation whose audit log is a linked chain (two entries from before the key, three HMAC
+    entries linked to their predecessors): the chain verifies as it stands, new entries are numbered after it
+    (the sequence on PostgreSQL, the counter on SQLite) and sealed in batches."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from doudi.audit import service as audit
+    from doudi.audit.models import AuditEntry
+    from doudi.auth.permissions import system_actor
+    from doudi.db.engine import session_scope
+    from doudi.db.migrate import alembic_config, upgrade
+
+    engine = fresh_database.engine
+    with engine.begin() as conn:
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "2310")
+    key, prev = audit.audit_key(), audit.GENESIS
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log"))
+        conn.execute(text("DELETE FROM audit_head"))
+        for seq in range(1, 6):
+            e = AuditEntry(seq=seq, at=datetime(2026, 11, 30, 9, 0, seq, tzinfo=UTC), actor_id=None, actor="old",
+                           ip="", action="test.old", object_type="thing", object_id=str(seq), area_code=None,
+                           outcome="ok", changes={}, prev_hash=prev)
+            e.hash = audit.entry_hash(e) if seq <= 2 else audit.entry_mac(e, key)
+            conn.execute(text("INSERT INTO audit_log (seq, at, actor_id, actor, ip, action, object_type, object_id, "
+                              "area_code, outcome, changes, prev_hash, hash) VALUES (:seq, :at, NULL, 'old', '', "
+                              "'test.old', 'thing', :oid, NULL, 'ok', '{}', :prev, :hash)"),
+                         {"seq": seq, "at": e.at, "oid": str(seq), "prev": prev, "hash": e.hash})
+            prev = e.hash
+            if seq == 2:
+                sealed_mac = audit._sign(key, "seal", 2, e.hash)
+        conn.execute(text("INSERT INTO audit_head (id, seq, hash, sealed_seq, seal_mac) VALUES (1, 5, :h, 2, :m)"),
+                     {"h": prev, "m": sealed_mac})
+    upgrade(engine)
+    with session_scope(engine) as session:
+        new = [audit.record(session, actor=system_actor(name="tester"), action="test.new").seq for _ in range(2)]
+    with session_scope(engine) as session:
+        assert audit.seal(session).entries == 2
+        report = audit.verify_report(session)
+    assert new == [6, 7]
+    assert report.problems == [] and (report.sealed_seq, report.linked_seq, report.seals) == (2, 5, 1)
+    assert report.entries == 7 and report.head_seq == 7
