@@ -35,8 +35,8 @@ def register(app: typer.Typer) -> None:
         for line in service.describe(report):
             typer.echo(line)
         if report.checkpoint_seq is not None:
-            typer.echo(f"  文件库中的链尾检查点（第 {report.checkpoint_seq} 条，第 {report.checkpoint_seal} 批封存）"
-                       "一致；已更新到当前链尾")
+            linked = f"链接链第 {report.checkpoint_seq} 条，" if report.checkpoint_seq else ""
+            typer.echo(f"  文件库中的链尾检查点（{linked}第 {report.checkpoint_seal} 批封存）一致；已更新到当前链尾")
 
     @audit.command("checkpoint", help="必要时封存旧条目，并在文件库中保存已签名的链尾检查点")
     def checkpoint() -> None:

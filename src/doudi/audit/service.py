@@ -406,7 +406,8 @@ def describe(report: ChainReport) -> list[str]:
             lines.append(f"  第 {(sealed or 0) + 1}–{linked} 条：HMAC-SHA256 签名链（审计密钥），逐条链接")
     later = report.entries - linked
     if later:
-        lines.append(f"  其后 {later} 条：逐条 HMAC-SHA256 签名，分 {report.seals} 批封存，各批签名前后相连"
+        lines.append(f"  {'其后' if linked else '全部'} {later} 条：逐条 HMAC-SHA256 签名，分 {report.seals} 批封存，"
+                     "各批签名前后相连"
                      + (f"；{report.unsealed} 条待封存" if report.unsealed else ""))
     return lines
 
