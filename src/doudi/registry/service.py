@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from doudi.audit import service as audit
 from doudi.auth.permissions import Actor
@@ -62,11 +62,15 @@ def _search_clause(q: str) -> Any:
 
 
 def list_households(
-    session: Session, *, actor: Actor, filters: HouseholdFilter, page: int = 1, per_page: int = 20
+    session: Session, *, actor: Actor, filters: HouseholdFilter, page: int = 1, per_page: int = 20,
+    with_members: bool = True,
 ) -> Page:
-    """A page of households within the actor's area, newest first, matching the filters."""
+    """A page of households within the actor's area, newest first, matching the filters; `with_members=False`
+    for callers that show none of the members (their loading is most of the page's cost)."""
     actor.require("household.read")
     stmt = scoped(select(Household), actor)
+    if not with_members:
+        stmt = stmt.options(lazyload(Household.members))
     if filters.q:
         stmt = stmt.where(_search_clause(filters.q))
     if filters.area_code:
@@ -79,9 +83,12 @@ def list_households(
     return Page(list(rows), int(total), page, per_page)
 
 
-def get_household(session: Session, *, actor: Actor, household_id: int) -> Household:
-    """One household, or NotFound when it does not exist or lies outside the actor's area."""
-    return get_in_area(session, Household, household_id, actor=actor, action="household.read", label="household")
+def get_household(session: Session, *, actor: Actor, household_id: int, with_members: bool = True) -> Household:
+    """One household, or NotFound when it does not exist or lies outside the actor's area; `with_members=False`
+    loads the members only if they are read."""
+    options = () if with_members else (lazyload(Household.members),)
+    return get_in_area(session, Household, household_id, actor=actor, action="household.read", label="household",
+                       options=options)
 
 
 def current_members(household: Household) -> list[Membership]:

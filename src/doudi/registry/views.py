@@ -48,7 +48,7 @@ def list_households(
     """Households in the caller's area, searchable by name, ID or household number."""
     result = service.list_households(
         session, actor=actor, filters=service.HouseholdFilter(q=q, area_code=area_code, hukou_type=hukou_type),
-        page=page, per_page=per_page,
+        page=page, per_page=per_page, with_members=False,
     )
     return HouseholdPage(items=[to_read(h, with_members=False) for h in result.items], total=result.total,
                          page=result.page, per_page=result.per_page, pages=result.pages)
