@@ -245,6 +245,13 @@ def token_actor(session: Session | Connection, *, token: str, ip: str = "") -> A
     return replace(actor, ip=ip)
 
 
+def cached_token_actor(*, token: str, ip: str = "") -> Actor | None:
+    """The actor behind a token this process verified in the last seconds, from memory only (no database);
+    None when it must be looked up (token_actor)."""
+    actor = token_cache.get(token_digest(token), _now())
+    return replace(actor, ip=ip) if actor is not None else None
+
+
 def _access_changed(session: Session) -> None:
     """Cached bearer tokens resolve afresh, now and again when this transaction commits (a lookup in between
     still read the old state)."""
