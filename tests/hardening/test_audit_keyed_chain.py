@@ -149,8 +149,9 @@ def test_a_forged_checkpoint_file_is_detected(db: Session, tmp_path: Path) -> No
     assert [p.problem for p in problems] == ["链尾检查点文件签名不符（检查点被改动）"]
 
 
-def test_appends_take_no_lock_on_the_head(db: Session) -> None:
-    # PostgreSQL numbers entries from a sequence: the head row is not written by an append at all.
+def test_appends_leave_the_linked_head_and_the_seals_alone(db: Session) -> None:
+    # An append moves neither the linked chain's end nor the seals (PostgreSQL numbers it from a sequence and
+    # does not write the head row at all; SQLite moves only the head's counter).
     before = db.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.batch_seal_id)).one()
     _append(db, 3)
     assert db.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.batch_seal_id)).one() == before

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from doudi import __version__
 from doudi.audit import service as audit
+from doudi.audit.sealer import seal_once
 from doudi.core import clock
 from doudi.core.errors import DoudiError
 from doudi.db.engine import session_scope
@@ -47,11 +48,7 @@ def make_backup(engine: Engine, *, data_dir: Path, out: Path | None = None) -> P
     """Write one archive with the database, the file store and a manifest; return its path."""
     dialect = frame_dialect(engine)
     # The archive carries a signed checkpoint of the audit head, so a chain cut short after it is detected.
-    with session_scope(engine) as session:
-        todo = audit.pending(session)
-    if todo:  # sealing writes: only when there is something to seal (a read takes no lock on SQLite)
-        with session_scope(engine) as session:
-            audit.seal(session)
+    seal_once(engine, wait=True)  # writes only when there is something to seal (a read takes no lock on SQLite)
     with session_scope(engine) as session:
         audit.write_checkpoint(session, directory=data_dir / "files")
     stamp = clock.stamp()

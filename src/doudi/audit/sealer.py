@@ -14,13 +14,14 @@ from doudi.db.engine import session_scope
 log = logging.getLogger(__name__)
 
 
-def seal_once(engine: Engine) -> int:
-    """One pass: the entries it sealed (0 when there was nothing to do, or another process was sealing)."""
+def seal_once(engine: Engine, *, wait: bool = False) -> int:
+    """One pass: the entries it sealed (0 when there was nothing to do or, unless `wait`, another process was
+    sealing them)."""
     with session_scope(engine) as session:
         if not service.pending(session):  # a read: an idle server takes no write lock, on SQLite either
             return 0
     with session_scope(engine) as session:
-        return service.seal(session, wait=False).entries
+        return service.seal(session, wait=wait).entries
 
 
 class Sealer:

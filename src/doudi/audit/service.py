@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from doudi.audit.models import AuditEntry, AuditHead, AuditSeal
@@ -447,53 +447,40 @@ def write_checkpoint(session: Session, *, directory: Path) -> dict[str, Any]:
     return data
 
 
-def _iter_entries(session: Session, batch_size: int, *, upto: int) -> Iterable[AuditEntry]:
+Row = TypeVar("Row", AuditEntry, AuditSeal)
+
+
+def _keyset(session: Session, query: Callable[[Any], Select[Row]], key: Callable[[Row], Any],
+            start: Any) -> Iterator[Row]:
+    """Every row of `query(after)`, a page at a time from `start` on, the next page after `key` of the last row;
+    each page is let go once read, so memory stays flat on long logs without touching the caller's objects."""
+    after = start
+    while True:
+        rows = list(session.scalars(query(after)))
+        if not rows:
+            return
+        yield from rows
+        after = key(rows[-1])
+        for row in rows:
+            session.expunge(row)
+
+
+def _iter_entries(session: Session, batch_size: int, *, upto: int) -> Iterator[AuditEntry]:
     """The linked chain's entries in order."""
-    last = 0
-    while True:
-        rows = list(session.scalars(select(AuditEntry).where(AuditEntry.seq > last, AuditEntry.seq <= upto)
-                                    .order_by(AuditEntry.seq).limit(batch_size)))
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
-        for row in rows:  # keep memory flat on long logs without touching the caller's other objects
-            session.expunge(row)
+    return _keyset(session, lambda last: select(AuditEntry).where(AuditEntry.seq > last, AuditEntry.seq <= upto)
+                   .order_by(AuditEntry.seq).limit(batch_size), lambda e: e.seq, 0)
 
 
-def _iter_batched(session: Session, batch_size: int, *, after: int) -> Iterable[AuditEntry]:
+def _iter_batched(session: Session, batch_size: int, *, after: int) -> Iterator[AuditEntry]:
     """The entries after the linked chain: the sealed ones by seal and seq, then the unsealed ones by seq."""
-    key: tuple[int, int] = (-1, after)
-    while True:
-        rows = list(session.scalars(select(AuditEntry).where(AuditEntry.seq > after, AuditEntry.seal_id.is_not(None),
-                                                              tuple_(AuditEntry.seal_id, AuditEntry.seq) > key)
-                                    .order_by(AuditEntry.seal_id, AuditEntry.seq).limit(batch_size)))
-        if not rows:
-            break
-        yield from rows
-        key = (rows[-1].seal_id or 0, rows[-1].seq)
-        for row in rows:
-            session.expunge(row)
-    last = after
-    while True:
-        rows = list(session.scalars(select(AuditEntry).where(AuditEntry.seq > last, AuditEntry.seal_id.is_(None))
-                                    .order_by(AuditEntry.seq).limit(batch_size)))
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
-        for row in rows:
-            session.expunge(row)
+    yield from _keyset(session, lambda key: select(AuditEntry).where(
+        AuditEntry.seq > after, AuditEntry.seal_id.is_not(None), tuple_(AuditEntry.seal_id, AuditEntry.seq) > key)
+        .order_by(AuditEntry.seal_id, AuditEntry.seq).limit(batch_size), lambda e: (e.seal_id, e.seq), (-1, after))
+    yield from _keyset(session, lambda last: select(AuditEntry).where(AuditEntry.seq > last,
+                                                                     AuditEntry.seal_id.is_(None))
+                       .order_by(AuditEntry.seq).limit(batch_size), lambda e: e.seq, after)
 
 
 def _iter_seals(session: Session, batch_size: int) -> Iterator[AuditSeal]:
-    last = 0
-    while True:
-        rows = list(session.scalars(select(AuditSeal).where(AuditSeal.id > last).order_by(AuditSeal.id)
-                                    .limit(batch_size)))
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].id
-        for row in rows:
-            session.expunge(row)
+    return _keyset(session, lambda last: select(AuditSeal).where(AuditSeal.id > last).order_by(AuditSeal.id)
+                   .limit(batch_size), lambda seal: seal.id, 0)
