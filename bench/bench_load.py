@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from bench.server import cpu_seconds, serve
+from bench.server import cpu_seconds, serve, worker_pids
 
 SECONDS = float(os.environ.get("DOUDI_BENCH_LOAD_SECONDS", "60"))
 MAX_REQUESTS = int(os.environ.get("DOUDI_BENCH_LOAD_MAX_REQUESTS", "200000"))
@@ -158,6 +158,7 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
             t.join()
         elapsed = time.perf_counter() - started
         server_cpu, own_cpu = cpu_seconds(pid) - server_cpu0, time.process_time() - own_cpu0
+        workers_cpu = sorted(cpu_seconds(c) for c in worker_pids(pid))
         ingest_rc = ingest.wait(timeout=600) if ingest is not None else None
     served = sum(len(v) for k, v in tally.ms.items() if k != "healthz")
     errors = sum(tally.errors.values())
@@ -178,6 +179,9 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
     print(f"  CPU: server {server_cpu:.0f} s ({server_cpu / elapsed:.2f} cores, {out['server_cpu_ms']:.1f} ms per "
           f"request); load clients {own_cpu:.0f} s ({own_cpu / elapsed:.2f} cores) on {os.cpu_count()} cores; "
           f"database server not counted; load average {os.getloadavg()[0]:.1f}")
+    if len(workers_cpu) > 1:  # an uneven share means the clients' connections landed unevenly on the workers
+        print(f"  CPU per server process: {', '.join(f'{c:.0f}' for c in workers_cpu)} s "
+              f"(busiest / least busy {workers_cpu[-1] / max(workers_cpu[0], 1e-9):.2f})")
     if ended:  # how much of the tail the concurrent ingest makes
         during = [ms for t, k, ms in tally.timed if k == "inbox" and t <= ended[0]]
         after = [ms for t, k, ms in tally.timed if k == "inbox" and t > ended[0]]

@@ -41,6 +41,17 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of a server started by `serve` (its children but multiprocessing's resource tracker)."""
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        return []
+    return [c.pid for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+
+
 @contextlib.contextmanager
 def serve(env: Mapping[str, str], *, workers: int) -> Iterator[tuple[str, int]]:
     """`doudi.main:create_app` with `workers` worker processes and the settings in `env`, once it answers

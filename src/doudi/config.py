@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=12, ge=1, le=200, description="Requests one server process works on at "
                              "once (its thread pool); more wait their turn in order. Python runs one thread at a time, "
                              "so beyond a few per core more threads only lengthen the slowest answers.")
+    keepalive_requests: int = Field(default=20, ge=0, description="Answers on one kept-alive connection before "
+                                    "the server asks the client to reconnect, so that the worker processes share "
+                                    "the clients evenly (0: never).")
     audit_seal_seconds: float = Field(default=5, ge=0, description="How often each server process signs new "
                                       "audit entries into a sealed batch (0: only the daily job, backups and "
                                       "`doudi audit verify` seal).")
