@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from bench.server import cpu_seconds, serve, worker_pids
+from bench.server import cpu_seconds, postgres_cpu_seconds, serve, worker_pids
 
 SECONDS = float(os.environ.get("DOUDI_BENCH_LOAD_SECONDS", "60"))
 MAX_REQUESTS = int(os.environ.get("DOUDI_BENCH_LOAD_MAX_REQUESTS", "200000"))
@@ -71,6 +72,12 @@ class Tally:
                 self.conflicts += 1
             elif status >= 400:
                 self.refused[status] += 1
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (the feed ingest)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _client(base: str, token: str, cases: list[int], households: list[int], stop: float, tally: Tally,
@@ -152,14 +159,17 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
                    for i in range(CLIENTS)]
         threads.append(threading.Thread(target=_health, args=(base, stop, tally)))
         started, server_cpu0, own_cpu0 = time.perf_counter(), cpu_seconds(pid), time.process_time()
+        db_cpu0, children0 = postgres_cpu_seconds(), _children_cpu()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
         server_cpu, own_cpu = cpu_seconds(pid) - server_cpu0, time.process_time() - own_cpu0
+        db_cpu = postgres_cpu_seconds() - db_cpu0  # the ingest's COPY included
         workers_cpu = sorted(cpu_seconds(c) for c in worker_pids(pid))
         ingest_rc = ingest.wait(timeout=600) if ingest is not None else None
+        ingest_cpu = _children_cpu() - children0  # the ingest process, reaped by now
     served = sum(len(v) for k, v in tally.ms.items() if k != "healthz")
     errors = sum(tally.errors.values())
     out = {"label": label, "workers": workers, "rps": served / elapsed, "errors": errors, "requests": served,
@@ -178,7 +188,9 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
     # On a shared machine wall time depends on the neighbours; CPU per request does much less.
     print(f"  CPU: server {server_cpu:.0f} s ({server_cpu / elapsed:.2f} cores, {out['server_cpu_ms']:.1f} ms per "
           f"request); load clients {own_cpu:.0f} s ({own_cpu / elapsed:.2f} cores) on {os.cpu_count()} cores; "
-          f"database server not counted; load average {os.getloadavg()[0]:.1f}")
+          f"PostgreSQL {db_cpu:.0f} s ({db_cpu * 1000 / max(served, 1):.1f} ms per request, the feed ingest's work "
+          f"included; SQLite works inside the server); feed ingest {ingest_cpu:.0f} s; "
+          f"load average {os.getloadavg()[0]:.1f}")
     if len(workers_cpu) > 1:  # an uneven share means the clients' connections landed unevenly on the workers
         print(f"  CPU per server process: {', '.join(f'{c:.0f}' for c in workers_cpu)} s "
               f"(busiest / least busy {workers_cpu[-1] / max(workers_cpu[0], 1e-9):.2f})")

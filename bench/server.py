@@ -41,6 +41,19 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of every PostgreSQL process on this machine so far (0 when none runs here)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in ("postgres", "postmaster"):
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                total += t.user + t.system
+    return total
+
+
 def worker_pids(pid: int) -> list[int]:
     """The worker processes of a server started by `serve` (its children but multiprocessing's resource tracker)."""
     import psutil
