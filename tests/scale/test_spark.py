@@ -26,7 +26,7 @@ from doudi.policy.engine import evaluate_frames
 from doudi.policy.frames import Frames, conform, write_snapshot
 from doudi.policy.models import AssessmentDecision
 from doudi.policy.params import load_pack
-from doudi.scale.assess import assess, partition_count
+from doudi.scale.assess import assess, keyed_inputs, partition_count
 from doudi.scale.layout import DECISION_COLUMNS, MEMBER_COLUMNS, read_output
 from doudi.scale.linkage import cross_county_duplicates
 from doudi.scale.monitor import monitor, read_sides, read_warnings, write_inputs
@@ -56,6 +56,18 @@ def test_partition_count() -> None:
     """At least 8 partitions; 250 000 households each beyond 2 000 000 (10 000 000 / 250 000 = 40)."""
     assert partition_count(20_000) == 8
     assert partition_count(10_000_000) == 40
+
+
+def test_partitions_share_the_households_evenly(spark: SparkSession, tmp_path: Path) -> None:
+    """20 000 households in 8 partitions: 2 500 each if the split were exact; every partition holds between
+    2 000 and 3 000 (with one hash bucket per partition, the 6 counties' 48 keys collided far outside that)."""
+    from pyspark.sql import functions as F
+
+    write_snapshot(conform(generate(20_000, on=ON)), tmp_path / "snapshot")
+    keyed = keyed_inputs(spark, tmp_path / "snapshot", 8).where(F.col("_kind") == "h")
+    sizes = sorted(r["count"] for r in keyed.groupBy(F.spark_partition_id().alias("p")).count().collect())
+    assert len(sizes) == 8 and sum(sizes) == 20_000
+    assert sizes[0] >= 2_000 and sizes[-1] <= 3_000
 
 
 def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
