@@ -12,6 +12,10 @@ DOUDI_BENCH_LOAD_MAX_REQUESTS (200,000) requests; the server only ever listens o
 Targets (issue 14): 0 errors (5xx or failed connections) on both backends; on PostgreSQL with 4 workers
 ≥ 3 × 63 = 189 req/s, and inbox and case-page p95 ≤ 150 ms. 409 answers (a write beaten by another) and 4xx are
 counted apart, not as errors. Size: DOUDI_BENCH_LOAD_HOUSEHOLDS (300) demo households.
+
+Where the cores go is printed beside the latencies: the CPU of the server, of the load clients, of PostgreSQL (every
+`postgres` process on this machine, the ingest's COPY included) and of the ingest, and each server process's share
+(an uneven share means the clients' kept-alive connections landed unevenly on the workers).
 """
 
 from __future__ import annotations
