@@ -164,6 +164,7 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
         threads.append(threading.Thread(target=_health, args=(base, stop, tally)))
         started, server_cpu0, own_cpu0 = time.perf_counter(), cpu_seconds(pid), time.process_time()
         db_cpu0, children0 = postgres_cpu_seconds(), _children_cpu()
+        workers0 = {w: cpu_seconds(w) for w in worker_pids(pid)}
         for t in threads:
             t.start()
         for t in threads:
@@ -171,7 +172,7 @@ def _backend(label: str, url: str, workers: int, data_dir: Path) -> dict[str, An
         elapsed = time.perf_counter() - started
         server_cpu, own_cpu = cpu_seconds(pid) - server_cpu0, time.process_time() - own_cpu0
         db_cpu = postgres_cpu_seconds() - db_cpu0  # the ingest's COPY included
-        workers_cpu = sorted(cpu_seconds(c) for c in worker_pids(pid))
+        workers_cpu = sorted(cpu_seconds(w) - cpu0 for w, cpu0 in workers0.items())  # over the run, as the total
         ingest_rc = ingest.wait(timeout=600) if ingest is not None else None
         ingest_cpu = _children_cpu() - children0  # the ingest process, reaped by now
     served = sum(len(v) for k, v in tally.ms.items() if k != "healthz")
