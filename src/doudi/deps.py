@@ -29,7 +29,7 @@ from doudi.auth.permissions import Actor
 from doudi.config import Settings
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.uploads import read_capped
-from doudi.db.engine import retry_busy
+from doudi.db.engine import outside_transactions, read_sessionmaker_for, retry_busy
 
 SESSION_COOKIE = "doudi_session"
 
@@ -88,9 +88,28 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """A session for a route that only reads (a write through it raises). On PostgreSQL its statements run
+    outside a transaction, so there is nothing to roll back at the end: the connection goes back to the pool
+    here, on the event loop, without a trip through the thread pool."""
+    factory = request.app.state.sessionmaker
+    cached = getattr(request.app.state, "read_sessionmaker", None)
+    if cached is None or cached[0] is not factory:
+        cached = request.app.state.read_sessionmaker = (factory, read_sessionmaker_for(factory))
+    session: Session = cached[1]()
+    try:
+        yield session
+    finally:
+        if session.in_transaction() and not outside_transactions(session):
+            await to_thread.run_sync(partial(_finish, session, ok=False), limiter=CapacityLimiter(1))
+        else:
+            session.close()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 # scope="function": the code after `yield` runs when the route returns, before the response is sent.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False)
 

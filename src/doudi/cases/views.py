@@ -22,7 +22,7 @@ from doudi.cases.models import Case
 from doudi.cases.schemas import ApplicationCreate, CaseRead, StepAction
 from doudi.core import clock
 from doudi.core.validation import MAX_PAGE, Id
-from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
+from doudi.deps import ApiActor, ReadSessionDep, SessionDep, Uploaded, upload_field
 
 router = APIRouter(tags=["cases"])
 # Read under the size cap before the route runs, so the route is a plain function off the event loop.
@@ -86,7 +86,7 @@ def create_case(body: ApplicationCreate, actor: ApiActor, session: SessionDep,
 
 
 @router.get("/cases", response_model=dict[str, Any])
-def list_cases(actor: ApiActor, session: SessionDep, q: str = "", status: str = "", program: str = "",
+def list_cases(actor: ApiActor, session: ReadSessionDep, q: str = "", status: str = "", program: str = "",
                area_code: str = "", step: str = "", overdue: bool = False, page: int = Query(1, ge=1, le=MAX_PAGE),
                per_page: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
     """Cases in the caller's area, filtered and paginated."""
@@ -96,7 +96,7 @@ def list_cases(actor: ApiActor, session: SessionDep, q: str = "", status: str = 
 
 
 @router.get("/cases/{case_id}", response_model=CaseRead)
-def get_case(case_id: Id, actor: ApiActor, session: SessionDep) -> CaseRead:
+def get_case(case_id: Id, actor: ApiActor, session: ReadSessionDep) -> CaseRead:
     """One case; 404 outside the caller's area."""
     return case_read(svc.get_case(session, actor=actor, case_id=case_id))
 
@@ -172,7 +172,7 @@ def notice_pdf(notice_id: Id, actor: ApiActor, session: SessionDep) -> Response:
 
 
 @router.get("/inbox", response_model=dict[str, Any])
-def get_inbox(actor: ApiActor, session: SessionDep, only: str = "",
+def get_inbox(actor: ApiActor, session: ReadSessionDep, only: str = "",
               page: int = Query(1, ge=1, le=MAX_PAGE)) -> dict[str, Any]:
     """The caller's work, most urgent first, with near-due and overdue counts."""
     rows, total, counts = inbox.inbox(session, actor=actor, only=only, page=page)
@@ -180,7 +180,7 @@ def get_inbox(actor: ApiActor, session: SessionDep, only: str = "",
 
 
 @router.get("/inbox/overdue", response_model=dict[str, Any])
-def overdue(actor: ApiActor, session: SessionDep) -> dict[str, Any]:
+def overdue(actor: ApiActor, session: ReadSessionDep) -> dict[str, Any]:
     """Every overdue step in the caller's area (督办, permission case.escalate)."""
     rows = inbox.overdue_all(session, actor=actor)
     return {"items": [r.__dict__ for r in rows], "total": len(rows)}

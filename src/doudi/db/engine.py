@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from doudi.config import get_settings
 
@@ -126,6 +126,41 @@ def get_engine() -> Engine:
 def sessionmaker_for(engine: Engine) -> sessionmaker[Session]:
     """A session factory bound to an engine; sessions do not expire objects on commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class WriteInReadSession(RuntimeError):
+    """A route declared read-only tried to write: a programming error, caught by the tests."""
+
+
+def _refuse_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise WriteInReadSession(f"只读会话不能写入：{state.statement}")
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise WriteInReadSession("只读会话不能写入：有待保存的对象")
+
+
+def read_sessionmaker_for(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A factory like `factory` for routes that only read; any write through its sessions raises.
+
+    On PostgreSQL its statements run outside a transaction (autocommit), which spares each request the BEGIN and
+    ROLLBACK round trips: a third of the database's work on a read. Nothing is lost by it: at READ COMMITTED each
+    statement takes its own snapshot inside a transaction too."""
+    bind = factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        bind = bind.execution_options(isolation_level="AUTOCOMMIT")
+    reader: sessionmaker[Session] = sessionmaker(**{**factory.kw, "bind": bind})
+    event.listen(reader, "do_orm_execute", _refuse_dml)
+    event.listen(reader, "before_flush", _refuse_flush)
+    return reader
+
+
+def outside_transactions(session: Session) -> bool:
+    """Whether the session's statements run outside a transaction (a PostgreSQL read session's)."""
+    bind = session.get_bind()
+    return isinstance(bind, Engine) and bind.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from doudi.core.masking import mask_id, mask_record
 from doudi.core.validation import MAX_PAGE, Id
-from doudi.deps import ApiActor, SessionDep
+from doudi.deps import ApiActor, ReadSessionDep, SessionDep
 from doudi.registry import service, writes
 from doudi.registry.models import Household
 from doudi.registry.schemas import (
@@ -38,7 +38,7 @@ def to_read(hh: Household, *, with_members: bool) -> HouseholdRead:
 @router.get("/households", response_model=HouseholdPage)
 def list_households(
     actor: ApiActor,
-    session: SessionDep,
+    session: ReadSessionDep,
     q: str = "",
     area_code: str = "",
     hukou_type: str = "",
@@ -55,7 +55,7 @@ def list_households(
 
 
 @router.get("/households/{household_id}", response_model=HouseholdRead)
-def get_household(household_id: Id, actor: ApiActor, session: SessionDep) -> HouseholdRead:
+def get_household(household_id: Id, actor: ApiActor, session: ReadSessionDep) -> HouseholdRead:
     """One household with its current members; 404 outside the caller's area."""
     return to_read(service.get_household(session, actor=actor, household_id=household_id), with_members=True)
 
@@ -95,7 +95,7 @@ def add_fact(household_id: Id, body: FactCreate, actor: ApiActor, session: Sessi
 
 
 @router.get("/households/{household_id}/revisions", response_model=list[RevisionRead])
-def list_revisions(household_id: Id, actor: ApiActor, session: SessionDep) -> list[RevisionRead]:
+def list_revisions(household_id: Id, actor: ApiActor, session: ReadSessionDep) -> list[RevisionRead]:
     """The household's change history (sensitive values masked)."""
     return [RevisionRead(id=r.id, object_type=r.object_type, object_id=r.object_id, action=r.action,
                          before=mask_record(r.before), after=mask_record(r.after), by_name=r.by_name,
