@@ -29,9 +29,11 @@ from doudi.auth.permissions import Actor
 from doudi.config import Settings
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.uploads import read_capped
-from doudi.db.engine import outside_transactions, read_sessionmaker_for, retry_busy
+from doudi.db.engine import outside_transactions, read_sessionmaker_for, retry_busy, write_sessionmaker_for
 
 SESSION_COOKIE = "doudi_session"
+# Requests by other methods write: on SQLite their transactions take the write lock from the start.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -71,6 +73,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     the end goes to a worker thread only when there is database work left (a transaction to roll back, an
     expiry to write). A route that committed holds no connection any more, and its session just closes."""
     factory = request.app.state.sessionmaker
+    if request.method not in READ_METHODS:
+        cached = getattr(request.app.state, "write_sessionmaker", None)
+        if cached is None or cached[0] is not factory:
+            cached = request.app.state.write_sessionmaker = (factory, write_sessionmaker_for(factory))
+        factory = cached[1]
     # Listened for once per factory: a listener added to each new session costs more than the lookup.
     if not event.contains(factory, "after_commit", _committed):
         event.listen(factory, "after_commit", _committed)

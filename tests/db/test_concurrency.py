@@ -224,6 +224,23 @@ def test_twenty_identical_changes_make_exactly_one(world: dict[str, Any], tmp_pa
         assert s.get(User, ids["user"]).is_active is False  # type: ignore[union-attr,unused-ignore]
 
 
+def test_twenty_writers_to_one_household_all_succeed(world: dict[str, Any], tmp_path: Path) -> None:
+    """Twenty declared facts sent at once to one household, with no version to be stale: all twenty are written,
+    each audited, none refused. On SQLite a write request's transaction takes the lock at BEGIN, so a writer
+    waits its turn; one that read first and then asked for the lock was refused (busy or a stale snapshot)."""
+    from doudi.registry.models import IncomeFact
+
+    hh = world["ids"]["household"]
+    with serve(world["db"].url, tmp_path / "var") as base, world["factory"]() as s:
+        worker = _token(base, "worker1")
+        codes = _burst(lambda c: c.post(f"{base}/api/v1/households/{hh}/facts", headers=worker, json={
+            "kind": "income", "item": "wage", "amount": "500", "period_start": "2026-01-01",
+            "period_end": "2026-01-31", "note": "并发申报"}))
+        assert codes == Counter({201: N}), codes
+        assert _count(s, IncomeFact, IncomeFact.household_id == hh, IncomeFact.note == "并发申报") == N
+        assert _audits(s, "fact.income.add", hh) == N
+
+
 def test_the_database_allows_one_open_termination_per_enrollment(db: Session) -> None:
     """The unique partial index holds even for writes that bypass the services."""
     from sqlalchemy.exc import IntegrityError

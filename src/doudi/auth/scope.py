@@ -33,13 +33,16 @@ Q = TypeVar("Q", bound=Filterable)
 
 
 def get_in_area(session: Session, model: type[T], object_id: int, *, actor: Actor, action: str | None,
-                label: str = "", org: tuple[OrgKind, str] | None = None, options: Sequence[Any] = ()) -> T:
+                label: str = "", org: tuple[OrgKind, str] | None = None, options: Sequence[Any] = (),
+                lock: bool = False) -> T:
     """The object if the actor may do `action` (None: the caller has checked) and it lies in the actor's area
     (and, with `org` = (kind, attribute), is addressed to the actor's organisation); otherwise PermissionDenied,
-    or NotFound — an object outside the scope looks like one that does not exist."""
+    or NotFound — an object outside the scope looks like one that does not exist. `lock`: read it with its row
+    locked (PostgreSQL's FOR UPDATE), for a change that does not carry the version the user saw."""
     if action is not None:
         actor.require(action)
-    obj = session.get(model, object_id, options=options)  # options: e.g. relationships the caller does not need
+    # options: e.g. relationships the caller does not need
+    obj = session.get(model, object_id, options=options, with_for_update=True if lock else None)
     if obj is None or not actor.sees(getattr(obj, "area_code", None)) or (
             org is not None and not actor.sees_org(org[0], getattr(obj, org[1], None))):
         raise NotFound(f"{label or model.__name__} {object_id}")

@@ -157,6 +157,16 @@ def read_sessionmaker_for(factory: sessionmaker[Session]) -> sessionmaker[Sessio
     return reader
 
 
+def write_sessionmaker_for(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A factory like `factory` for requests that write: on SQLite each transaction opens with BEGIN IMMEDIATE,
+    so a request that reads and then writes waits for the one writer's lock (busy timeout) instead of being
+    refused when it tries to write. The same factory elsewhere."""
+    bind = factory.kw.get("bind")
+    if not (isinstance(bind, Engine) and bind.dialect.name == "sqlite"):
+        return factory
+    return sessionmaker(**{**factory.kw, "bind": bind.execution_options(sqlite_immediate=True)})
+
+
 def outside_transactions(session: Session) -> bool:
     """Whether the session's statements run outside a transaction (a PostgreSQL read session's)."""
     bind = session.get_bind()

@@ -83,12 +83,13 @@ def list_households(
     return Page(list(rows), int(total), page, per_page)
 
 
-def get_household(session: Session, *, actor: Actor, household_id: int, with_members: bool = True) -> Household:
+def get_household(session: Session, *, actor: Actor, household_id: int, with_members: bool = True,
+                  lock: bool = False) -> Household:
     """One household, or NotFound when it does not exist or lies outside the actor's area; `with_members=False`
-    loads the members only if they are read."""
+    loads the members only if they are read; `lock` reads it with its row locked (see `get_in_area`)."""
     options = () if with_members else (lazyload(Household.members),)
     return get_in_area(session, Household, household_id, actor=actor, action="household.read", label="household",
-                       options=options)
+                       options=options, lock=lock)
 
 
 def current_members(household: Household) -> list[Membership]:

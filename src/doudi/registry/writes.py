@@ -254,7 +254,9 @@ def add_fact(session: Session, *, actor: Actor, household_id: int, data: FactCre
         data.check()
     except ValueError as exc:
         raise ValidationFailed([FieldError("fact", str(exc))]) from None
-    hh = get_household(session, actor=actor, household_id=household_id, with_members=False)
+    # Locked as it is read: a fact carries no version the user saw, so two declared at once are both written,
+    # one after the other, instead of the second being refused as a stale change.
+    hh = get_household(session, actor=actor, household_id=household_id, with_members=False, lock=True)
     if data.person_id is not None and data.person_id not in {m.person_id for m in hh.members}:
         raise ValidationFailed([FieldError("person_id", "不是本户成员")])
     claim(session, hh, label="该家庭档案")  # a fact (or its correction) is part of the household's state
