@@ -102,11 +102,11 @@ def income_rise(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     if rows.height == 0:
         return empty(HIT_SCHEMA)
     rows = rows.with_columns(month=pl.col("event_date").dt.month_start())
-    # One grouping: each household's latest month, and its total and wage flag within that month.
-    latest = pl.col("month") == pl.col("month").max()
-    per = (rows.group_by("household_id").agg(month=pl.col("month").max(),
-                                             total=pl.col("amount").filter(latest).sum(),
-                                             wage=(pl.col("code") == "wage").filter(latest).any())
+    # Each household's rows of its latest month, then their total and wage flag: a window and a plain grouping
+    # (a filter inside the grouping's aggregations took four times as long).
+    latest = rows.filter(pl.col("month") == pl.col("month").max().over("household_id"))
+    per = (latest.group_by("household_id").agg(month=pl.col("month").first(), total=pl.col("amount").sum(),
+                                               wage=(pl.col("code") == "wage").any())
            .join(_households(inp, on).filter(pl.col("size") > 0), on="household_id")
            .with_columns(county=pl.col("area_code").str.slice(0, 6))
            .join(inp.standards, on="county")
