@@ -91,3 +91,18 @@ def test_read_routes_on_a_real_engine_send_no_begin(fresh_database: Database, tm
     assert case.status_code == 200 and case.json()["id"] == case_id
     assert len(statuses) >= 2  # the inbox's rows and the case
     assert all(idle is (fresh_database.backend == "postgresql") for _, idle in statuses), statuses
+
+
+def test_read_routes_without_other_api_tests_read_only(client: Any, db: Session) -> None:
+    """The monitoring statistics and the care payables, whose API routes no other test calls, run through a
+    read session without writing (a write would raise and answer 500)."""
+    make_world(db)
+    db.commit()
+    token = client.post("/api/v1/auth/token", data={"username": "county1", "password": PASSWORD}).json()
+    h = {"Authorization": f"Bearer {token['access_token']}"}
+    stats = client.get("/api/v1/monitoring/stats", headers=h)
+    assert stats.status_code == 200, stats.text
+    assert isinstance(stats.json(), dict) and stats.json()
+    payables = client.get("/api/v1/care/payables", params={"month": "2026-03"}, headers=h)
+    assert payables.status_code == 200, payables.text
+    assert payables.json() == []  # no settlement in an empty county

@@ -13,7 +13,7 @@ from doudi.care.rules import utc
 from doudi.care.schemas import CheckIn, CheckOut, PayableRead, Reason, Review, VisitCreate, VisitRead
 from doudi.care.service import month_or_error
 from doudi.core.validation import MAX_PAGE, Id
-from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
+from doudi.deps import ApiActor, ReadSessionDep, SessionDep, Uploaded, upload_field
 
 router = APIRouter(prefix="/care", tags=["care"])
 
@@ -29,7 +29,7 @@ def _read(v: CareVisit) -> VisitRead:
 
 
 @router.get("/visits", response_model=list[VisitRead])
-def list_visits(actor: ApiActor, session: SessionDep, day: date | None = Query(None, alias="date"),
+def list_visits(actor: ApiActor, session: ReadSessionDep, day: date | None = Query(None, alias="date"),
                 status: str = "", page: int = Query(1, ge=1, le=MAX_PAGE),
                 per_page: int = Query(50, ge=1, le=500)) -> list[VisitRead]:
     """Visits in scope (a caregiver's account: their own), by day and status."""
@@ -96,7 +96,7 @@ def cancel(visit_id: Id, body: Reason, actor: ApiActor, session: SessionDep) -> 
 
 
 @router.get("/payables", response_model=list[PayableRead])
-def payables(actor: ApiActor, session: SessionDep, month: str) -> list[PayableRead]:
+def payables(actor: ApiActor, session: ReadSessionDep, month: str) -> list[PayableRead]:
     """The month's provider payables (for the payments domain)."""
     actor.require("care.settle")
     frame = settlement.provider_payables(session, month=month_or_error(month))

@@ -12,7 +12,7 @@ from doudi.core import clock, excel
 from doudi.core.errors import FieldError, ValidationFailed
 from doudi.core.masking import mask_id
 from doudi.core.validation import MAX_PAGE, Id
-from doudi.deps import ApiActor, SessionDep, Uploaded, upload_field
+from doudi.deps import ApiActor, ReadSessionDep, SessionDep, Uploaded, upload_field
 from doudi.monitoring import export, flows, imports, referrals, service
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.run import run
@@ -46,7 +46,7 @@ def start_run(body: RunCreate, actor: ApiActor, session: SessionDep) -> RunRead:
 
 
 @router.get("/warnings", response_model=WarningPage)
-def warnings(actor: ApiActor, session: SessionDep, rule: str = "", level: str = "", status: str = "",
+def warnings(actor: ApiActor, session: ReadSessionDep, rule: str = "", level: str = "", status: str = "",
              township: str = "", overdue: bool = False, q: str = "", page: int = Query(1, ge=1, le=MAX_PAGE),
              per_page: int = Query(50, ge=1, le=500)) -> WarningPage:
     """The ledger in the caller's area, filtered and paged."""
@@ -90,7 +90,7 @@ def dispositions_import(actor: ApiActor, session: SessionDep,
 
 
 @router.get("/warnings/{warning_id}", response_model=WarningRead)
-def warning(warning_id: Id, actor: ApiActor, session: SessionDep) -> WarningRead:
+def warning(warning_id: Id, actor: ApiActor, session: ReadSessionDep) -> WarningRead:
     """One warning in the caller's area."""
     return warning_read(service.get_warning(session, actor=actor, warning_id=warning_id))
 
@@ -126,13 +126,13 @@ def warning_application(warning_id: int, body: LeadApplication, actor: ApiActor,
 
 
 @router.get("/stats")
-def stats(actor: ApiActor, session: SessionDep) -> dict[str, object]:
+def stats(actor: ApiActor, session: ReadSessionDep) -> dict[str, object]:
     """Warnings by rule and township, the weekly trend and the on-time disposal rate."""
     return service.stats(session, actor=actor, today=clock.today())
 
 
 @router.get("/referrals", response_model=list[ReferralRead])
-def referral_list(actor: ApiActor, session: SessionDep, status: str = "") -> list[ReferralRead]:
+def referral_list(actor: ApiActor, session: ReadSessionDep, status: str = "") -> list[ReferralRead]:
     """Referrals in scope; an agency liaison sees those addressed to its agency."""
     return [ReferralRead.model_validate(r) for r in referrals.list_referrals(session, actor=actor, status=status)]
 

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from doudi.core.masking import mask_id
 from doudi.core.validation import MAX_PAGE, Id
-from doudi.deps import ApiActor, SessionDep
+from doudi.deps import ApiActor, ReadSessionDep, SessionDep
 from doudi.payments import bank, service
 from doudi.payments.models import PaymentLine, PaymentRoll
 from doudi.payments.schemas import AccountCreate, LineRead, RollApprove, RollCreate, RollRead
@@ -31,7 +31,7 @@ def line_read(x: PaymentLine) -> LineRead:
 
 
 @router.get("/rolls")
-def list_rolls(session: SessionDep, actor: ApiActor, month: str = "", program: str = "", status: str = "",
+def list_rolls(session: ReadSessionDep, actor: ApiActor, month: str = "", program: str = "", status: str = "",
                page: int = Query(1, ge=1, le=MAX_PAGE)) -> dict[str, object]:
     """Rolls in the caller's scope."""
     f = service.RollFilter(month=service.parse_month(month) if month else None, program=program, status=status)
@@ -49,7 +49,7 @@ def create_roll(body: RollCreate, session: SessionDep, actor: ApiActor) -> RollR
 
 
 @router.get("/rolls/{roll_id}")
-def get_roll(roll_id: Id, session: SessionDep, actor: ApiActor,
+def get_roll(roll_id: Id, session: ReadSessionDep, actor: ApiActor,
              page: int = Query(1, ge=1, le=MAX_PAGE)) -> dict[str, object]:
     """A roll and one page of its lines (in the caller's area)."""
     r = service.get_roll(session, actor=actor, roll_id=roll_id)
