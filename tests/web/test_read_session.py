@@ -43,6 +43,25 @@ def test_a_read_session_holds_no_transaction_on_postgresql(database: Database) -
         assert _in_transaction(reader, database.backend) is (database.backend == "sqlite")
 
 
+def test_a_connection_back_from_a_read_session_is_transactional_again(database: Database) -> None:
+    """One pooled connection, used by a read session and then by an ordinary one: the ordinary session's work is
+    in a transaction again (autocommit does not leak through the pool into writes)."""
+    from doudi.db.engine import make_engine
+
+    engine = make_engine(database.url, pool_size=1, max_overflow=0)
+    try:
+        factory = sessionmaker_for(engine)
+        with read_sessionmaker_for(factory)() as reader:
+            reader.scalar(select(func.count()).select_from(Area))
+            first = reader.connection().connection.dbapi_connection
+        with factory() as ordinary:
+            ordinary.scalar(select(func.count()).select_from(Area))
+            assert ordinary.connection().connection.dbapi_connection is first  # the same pooled connection
+            assert _in_transaction(ordinary, database.backend)
+    finally:
+        engine.dispose()
+
+
 def test_a_write_through_a_read_session_is_refused(database: Database) -> None:
     factory = sessionmaker_for(database.engine)
     with read_sessionmaker_for(factory)() as reader:
