@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from doudi.db.engine import session_scope
 from tests.factories import PASSWORD, TOWN_A, VILLAGE_A1, VILLAGE_B1, make_areas, make_household, make_user
@@ -37,7 +38,7 @@ def test_township_user_sees_only_their_township(fresh_database, tmp_path, page) 
         # the old table still shows the household, and a click on it would be overtaken by the swap.
         page.fill("input[name=q]", "李秀英")
         page.wait_for_url(re.compile(r"/households\?q="))
-        page.wait_for_function("() => !document.querySelector('.htmx-request')")
+        expect(page.locator(".htmx-request")).to_have_count(0, timeout=15000)  # no search still in flight
         wait_text(page, "#household-table", "李秀英")
         page.click(f"text={mine_no}")
         page.wait_for_url(f"{base}/households/{mine_id}")
