@@ -32,7 +32,7 @@ from doudi.core.uploads import read_capped
 from doudi.db.engine import outside_transactions, read_sessionmaker_for, retry_busy, write_sessionmaker_for
 
 SESSION_COOKIE = "doudi_session"
-# Requests by other methods write: on SQLite their transactions take the write lock from the start.
+# API requests by other methods write: on SQLite their transactions take the write lock from the start.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -73,7 +73,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     the end goes to a worker thread only when there is database work left (a transaction to roll back, an
     expiry to write). A route that committed holds no connection any more, and its session just closes."""
     factory = request.app.state.sessionmaker
-    if request.method not in READ_METHODS:
+    # API writes only: their session's work runs in one thread (the token is read on a connection of its own).
+    # A console page reads its session in a dependency first; holding SQLite's lock from there across the hop to
+    # the route's thread could leave the holder waiting for a thread that a waiting writer occupies.
+    if request.method not in READ_METHODS and request.url.path.startswith("/api/"):
         cached = getattr(request.app.state, "write_sessionmaker", None)
         if cached is None or cached[0] is not factory:
             cached = request.app.state.write_sessionmaker = (factory, write_sessionmaker_for(factory))
