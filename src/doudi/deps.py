@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Request
@@ -64,6 +64,25 @@ def _finish(session: Session, *, ok: bool) -> None:
         session.close()
 
 
+_S = TypeVar("_S")
+_D = TypeVar("_D")
+
+
+def _derived(request: Request, name: str, source: _S, make: Callable[[_S], _D]) -> _D:
+    """`make(source)`, kept on app.state under `name` until the app's source object changes (tests swap it)."""
+    cached = getattr(request.app.state, name, None)
+    if cached is None or cached[0] is not source:
+        cached = (source, make(source))
+        setattr(request.app.state, name, cached)
+    derived: _D = cached[1]
+    return derived
+
+
+def _autocommit(bind: Engine) -> Engine:
+    """The engine on its pool, with each statement committed on its own (no BEGIN and ROLLBACK)."""
+    return bind.execution_options(isolation_level="AUTOCOMMIT")
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One database session per request. The route commits its work once; anything it leaves uncommitted is
     rolled back. On a page that commits nothing, the console session's sliding expiry (noted by page_login)
@@ -77,10 +96,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     # A console page reads its session in a dependency first; holding SQLite's lock from there across the hop to
     # the route's thread could leave the holder waiting for a thread that a waiting writer occupies.
     if request.method not in READ_METHODS and request.url.path.startswith("/api/"):
-        cached = getattr(request.app.state, "write_sessionmaker", None)
-        if cached is None or cached[0] is not factory:
-            cached = request.app.state.write_sessionmaker = (factory, write_sessionmaker_for(factory))
-        factory = cached[1]
+        factory = _derived(request, "write_sessionmaker", factory, write_sessionmaker_for)
     # Listened for once per factory: a listener added to each new session costs more than the lookup.
     if not event.contains(factory, "after_commit", _committed):
         event.listen(factory, "after_commit", _committed)
@@ -102,11 +118,8 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
     """A session for a route that only reads (a write through it raises). On PostgreSQL its statements run
     outside a transaction, so there is nothing to roll back at the end: the connection goes back to the pool
     here, on the event loop, without a trip through the thread pool."""
-    factory = request.app.state.sessionmaker
-    cached = getattr(request.app.state, "read_sessionmaker", None)
-    if cached is None or cached[0] is not factory:
-        cached = request.app.state.read_sessionmaker = (factory, read_sessionmaker_for(factory))
-    session: Session = cached[1]()
+    factory = _derived(request, "read_sessionmaker", request.app.state.sessionmaker, read_sessionmaker_for)
+    session: Session = factory()
     try:
         yield session
     finally:
@@ -136,10 +149,7 @@ def _token_lookup(request: Request, token: str) -> Actor | None:
         with factory() as session:
             return auth.token_actor(session, token=token, ip=client_ip(request))
     if bind.dialect.name == "postgresql":  # one statement on its own: no BEGIN and ROLLBACK around it
-        cached = getattr(request.app.state, "lookup_engine", None)
-        if cached is None or cached[0] is not bind:
-            cached = request.app.state.lookup_engine = (bind, bind.execution_options(isolation_level="AUTOCOMMIT"))
-        bind = cached[1]
+        bind = _derived(request, "lookup_engine", bind, _autocommit)
     with bind.connect() as conn:
         return auth.token_actor(conn, token=token, ip=client_ip(request))
 

@@ -25,12 +25,16 @@ CODE = "370784999999"  # an area code no fixture uses
 
 
 def _in_transaction(session: Session, backend: str) -> bool:
-    raw = session.connection().connection.dbapi_connection
+    return _raw_in_transaction(session.connection().connection.dbapi_connection, backend)
+
+
+def _raw_in_transaction(raw: Any, backend: str) -> bool:
+    """Whether the driver's connection has a transaction open (for PostgreSQL: the server's status, not ours)."""
     if backend == "postgresql":
         from psycopg import pq
 
-        return bool(raw.info.transaction_status != pq.TransactionStatus.IDLE)  # type: ignore[union-attr]
-    return bool(raw.in_transaction)  # type: ignore[union-attr]
+        return bool(raw.info.transaction_status != pq.TransactionStatus.IDLE)
+    return bool(raw.in_transaction)
 
 
 def test_a_read_session_holds_no_transaction_on_postgresql(database: Database) -> None:
@@ -91,9 +95,7 @@ def test_read_routes_on_a_real_engine_send_no_begin(fresh_database: Database, tm
 
     def note(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip().startswith("SELECT cases."):
-            raw = conn.connection.dbapi_connection
-            idle = (raw.info.transaction_status == 0 if fresh_database.backend == "postgresql"
-                    else not raw.in_transaction)
+            idle = not _raw_in_transaction(conn.connection.dbapi_connection, fresh_database.backend)
             statuses.append((statement.split()[1], idle))
 
     event.listen(fresh_database.engine, "before_cursor_execute", note)
