@@ -5,15 +5,18 @@ writes nothing; a reference moved to a missing row is refused; a referenced pers
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
+import polars as pl
 import psycopg
 import pytest
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import system_actor
+from doudi.db.frames import write_frame
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.run import run
 from doudi.registry.models import Person
@@ -58,3 +61,27 @@ def test_a_warning_needs_its_person_household_and_run(db: Session, tmp_path: Pat
     with pytest.raises(REFUSED), db.begin_nested():
         db.execute(delete(Person).where(Person.id == w.person_id))
     assert db.get(Person, w.person_id) is not None
+
+
+def test_a_large_statement_is_checked_as_strictly(db: Session, tmp_path: Path) -> None:
+    """Above 5,000 persons PostgreSQL checks them in one hash join (migration 2700): one missing person among
+    5,001 still refuses the whole statement, and the planner setting the check turns off is back afterwards."""
+    w = _death(db, tmp_path)
+    before = _count(db)
+    start = int(db.scalar(select(func.max(Person.id))) or 0) + 1
+    n = 5001
+    write_frame(db, Person, pl.DataFrame({
+        "id": range(start, start + n), "id_number": [f"B{i:017d}" for i in range(n)], "name": ["批量"] * n,
+        "sex": ["M"] * n, "birth_date": [date(1950, 1, 1)] * n}))
+    table = MonitorWarning.__table__
+    row = dict(db.execute(select(*table.c).where(table.c.id == w.id)).mappings().one())
+    del row["id"]
+    copies = [{**row, "open_key": f"big{i}", "subject_key": f"p{start + i}", "person_id": start + i}
+              for i in range(n)]
+    with pytest.raises(REFUSED), db.begin_nested():
+        db.execute(insert(MonitorWarning), [*copies, {**row, "open_key": "bigx", "person_id": start + n + 10}])
+    assert _count(db) == before
+    db.execute(insert(MonitorWarning), copies)
+    assert _count(db) == before + n
+    if db.get_bind().dialect.name == "postgresql":
+        assert db.scalar(text("SHOW enable_nestloop")) == "on"
