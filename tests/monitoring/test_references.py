@@ -5,13 +5,15 @@ writes nothing; a reference moved to a missing row is refused; a referenced pers
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import psycopg
 import pytest
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,7 @@ from doudi.db.frames import write_frame
 from doudi.monitoring.models import MonitorWarning
 from doudi.monitoring.run import run
 from doudi.registry.models import Person
+from tests.conftest import Database
 from tests.monitoring.builders import ON, county, death_feed
 
 REFUSED = (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)
@@ -85,3 +88,74 @@ def test_a_large_statement_is_checked_as_strictly(db: Session, tmp_path: Path) -
     assert _count(db) == before + n
     if db.get_bind().dialect.name == "postgresql":
         assert db.scalar(text("SHOW enable_nestloop")) == "on"
+
+
+def _person(engine: Engine, id_number: str) -> int:
+    """A person no other row refers to (deletable), committed."""
+    with engine.begin() as c:
+        return int(c.execute(insert(Person).values(id_number=id_number, name="待删", sex="M",
+                                                   birth_date=date(1950, 1, 1)).returning(Person.id)).scalar_one())
+
+
+def _warning(conn: Connection, pid: int) -> None:
+    conn.execute(insert(MonitorWarning).values(
+        rule_key="death", level="red", subject_key=f"p{pid}", open_key=f"death:p{pid}", person_id=pid,
+        area_code="370784001001", first_seen_on=ON, last_seen_on=ON, due_on=ON))
+
+
+def _in_thread(fn: Callable[[], None]) -> tuple[threading.Thread, dict[str, str]]:
+    outcome: dict[str, str] = {}
+
+    def run_it() -> None:
+        try:
+            fn()
+            outcome["done"] = "yes"
+        except IntegrityError as exc:
+            outcome["refused"] = str(exc.orig)
+
+    thread = threading.Thread(target=run_it)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_person_delete_and_a_warning_write_wait_for_each_other(fresh_database: Database) -> None:
+    """PostgreSQL checks a warning's person without locking it (migration 2700): the person's delete waits for
+    the ledger's writers instead. Either order ends with the warning's person in place, never a warning naming a
+    deleted person."""
+    if fresh_database.backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the two cannot interleave")
+    engine = fresh_database.engine
+    # A warning being written (not committed yet): the delete waits for it, then finds it and is refused.
+    pid = _person(engine, "370784195001010011")
+    with engine.connect() as writer:
+        tx = writer.begin()
+        _warning(writer, pid)
+
+        def remove() -> None:
+            with engine.begin() as c:
+                c.execute(delete(Person).where(Person.id == pid))
+
+        thread, outcome = _in_thread(remove)
+        thread.join(1.5)
+        assert thread.is_alive() and not outcome  # waiting for the writer
+        tx.commit()
+    thread.join(30)
+    assert "仍被监测预警引用" in outcome.get("refused", "")
+    # A delete in progress first: the writer waits for it, then finds the person gone and is refused.
+    pid = _person(engine, "370784195001010027")
+    with engine.connect() as deleter:
+        tx = deleter.begin()
+        deleter.execute(delete(Person).where(Person.id == pid))
+
+        def write() -> None:
+            with engine.begin() as c:
+                _warning(c, pid)
+
+        thread, outcome = _in_thread(write)
+        thread.join(1.5)
+        assert thread.is_alive() and not outcome  # waiting for the delete
+        tx.commit()
+    thread.join(30)
+    assert "引用的人员不存在" in outcome.get("refused", "")
+    with engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(MonitorWarning)) == 1
