@@ -159,3 +159,12 @@ def test_a_person_delete_and_a_warning_write_wait_for_each_other(fresh_database:
     assert "引用的人员不存在" in outcome.get("refused", "")
     with engine.connect() as c:
         assert c.scalar(select(func.count()).select_from(MonitorWarning)) == 1
+
+
+def test_the_ledger_keeps_room_for_evidence_on_postgresql(db: Session) -> None:
+    """Migration 2710: warning pages are filled to 85 %, so new evidence for an open warning is a heap-only
+    update (no index touched)."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has no fill factor")
+    options = db.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'monitoring_warnings'"))
+    assert options == ["fillfactor=85"]
