@@ -114,8 +114,8 @@ class MonitorWarning(Timestamped, Versioned, Base):
     open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     # No foreign keys on person, household and run: a run writes hundreds of thousands of warnings by COPY, and
     # PostgreSQL checks a foreign key row by row (a lookup and a row lock on the person, the household and the
-    # run: about half the database's work of a county-wide run). The ids come from the registry rows the run
-    # read in the same transaction, and persons and households are never deleted.
+    # run: about half the database's work of a county-wide run). Triggers keep the same rules, checked once per
+    # statement (migrations 2310 and 2700; see the README).
     person_id: Mapped[int | None] = mapped_column(Integer, index=True)
     household_id: Mapped[int | None] = mapped_column(Integer, index=True)
     area_code: Mapped[str] = mapped_column(String(12), index=True)
