@@ -103,19 +103,36 @@ def _warning(conn: Connection, pid: int) -> None:
         area_code="370784001001", first_seen_on=ON, last_seen_on=ON, due_on=ON))
 
 
-def _in_thread(fn: Callable[[], None]) -> tuple[threading.Thread, dict[str, str]]:
+def _person_delete(pid: int) -> Callable[[Connection], None]:
+    def remove(conn: Connection) -> None:
+        conn.execute(delete(Person).where(Person.id == pid))
+
+    return remove
+
+
+def _second_waits(engine: Engine, first: Callable[[Connection], None], second: Callable[[Connection], None]) -> str:
+    """`first` in a transaction left open, `second` in a thread: the second must still be waiting 1.5 s later;
+    after the first commits it ends. Returns the database's refusal of the second ('' if it went through)."""
     outcome: dict[str, str] = {}
 
-    def run_it() -> None:
+    def run_second() -> None:
         try:
-            fn()
-            outcome["done"] = "yes"
+            with engine.begin() as conn:
+                second(conn)
         except IntegrityError as exc:
             outcome["refused"] = str(exc.orig)
 
-    thread = threading.Thread(target=run_it)
-    thread.start()
-    return thread, outcome
+    with engine.connect() as conn:
+        tx = conn.begin()
+        first(conn)
+        thread = threading.Thread(target=run_second)
+        thread.start()
+        thread.join(1.5)
+        assert thread.is_alive() and not outcome  # waiting for the first
+        tx.commit()
+    thread.join(30)
+    assert not thread.is_alive()
+    return outcome.get("refused", "")
 
 
 def test_a_person_delete_and_a_warning_write_wait_for_each_other(fresh_database: Database) -> None:
@@ -127,36 +144,12 @@ def test_a_person_delete_and_a_warning_write_wait_for_each_other(fresh_database:
     engine = fresh_database.engine
     # A warning being written (not committed yet): the delete waits for it, then finds it and is refused.
     pid = _person(engine, "370784195001010011")
-    with engine.connect() as writer:
-        tx = writer.begin()
-        _warning(writer, pid)
-
-        def remove() -> None:
-            with engine.begin() as c:
-                c.execute(delete(Person).where(Person.id == pid))
-
-        thread, outcome = _in_thread(remove)
-        thread.join(1.5)
-        assert thread.is_alive() and not outcome  # waiting for the writer
-        tx.commit()
-    thread.join(30)
-    assert "仍被监测预警引用" in outcome.get("refused", "")
+    refused = _second_waits(engine, lambda conn: _warning(conn, pid), _person_delete(pid))
+    assert "仍被监测预警引用" in refused
     # A delete in progress first: the writer waits for it, then finds the person gone and is refused.
     pid = _person(engine, "370784195001010027")
-    with engine.connect() as deleter:
-        tx = deleter.begin()
-        deleter.execute(delete(Person).where(Person.id == pid))
-
-        def write() -> None:
-            with engine.begin() as c:
-                _warning(c, pid)
-
-        thread, outcome = _in_thread(write)
-        thread.join(1.5)
-        assert thread.is_alive() and not outcome  # waiting for the delete
-        tx.commit()
-    thread.join(30)
-    assert "引用的人员不存在" in outcome.get("refused", "")
+    refused = _second_waits(engine, _person_delete(pid), lambda conn: _warning(conn, pid))
+    assert "引用的人员不存在" in refused
     with engine.connect() as c:
         assert c.scalar(select(func.count()).select_from(MonitorWarning)) == 1
 
