@@ -57,8 +57,9 @@ def test_parameters_are_read_without_defaults_and_fail_loudly() -> None:
         engine.resolve(["370784001001"], date(2019, 12, 31))  # 安丘's standards start in 2020
 
 
-# 0/1, care ranks 1–3, months per year, percent; technical: 8-bit packing, Int32/Int64 mask widths, cache sizes.
-_ALLOWED_NUMBERS = {0, 1, 2, 3, 12, 100, 256, 31, 62, 4096}
+# 0/1, care ranks 1–3, months per year, percent; technical: 8-bit packing, Int32/Int64 mask widths, cache sizes,
+# the most counties a batch is split by without copying.
+_ALLOWED_NUMBERS = {0, 1, 2, 3, 12, 100, 256, 31, 62, 4096, 64}
 _RULE_FILES = [*sorted((POLICY / "programs").glob("*.py")), POLICY / "prepare.py", POLICY / "engine.py",
                POLICY / "registry_frames.py"]
 

@@ -36,7 +36,7 @@ from doudi.monitoring.models import (
     WarningStatus,
 )
 from doudi.monitoring.read import FEED_COLUMNS, new_batches, read_inputs, read_touched
-from doudi.monitoring.rules.base import HIT_SCHEMA, Inputs
+from doudi.monitoring.rules.base import HIT_SCHEMA, Inputs, prepare
 from doudi.monitoring.rules.conditions import RULES
 from doudi.policy.calendar import calendar_for
 from doudi.policy.params import load_pack
@@ -44,7 +44,7 @@ from doudi.verification import hooks
 
 RULE_PREFIX = "monitoring.rules."
 Progress = Callable[[str, int, int], None]  # (rule key, done, total)
-Phase = Callable[[str], None]  # called as each step of a run begins (read, rules, group, diff, insert, …)
+Phase = Callable[[str], None]  # called as each step of a run begins (read, prepare, rules, group, diff, insert, …)
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,7 @@ def rule_specs(area: str, on: date) -> dict[str, RuleSpec]:
 def evaluate(inp: Inputs, specs: Mapping[str, RuleSpec], params: Mapping[str, Any], on: date,
              progress: Progress | None = None) -> pl.DataFrame:
     """Every rule's hits, tagged with the rule and its subject key (pure: frames in, frame out)."""
+    prepare(inp, on)
     parts = [pl.DataFrame(schema={"rule_key": pl.String(), "subject_key": pl.String(), **HIT_SCHEMA})]
     for i, (key, spec) in enumerate(specs.items()):
         found = RULES[key](inp, params, on)
@@ -244,6 +245,8 @@ def run(session: Session, *, actor: Actor, on: date, area: str = "", progress: P
             session, on=on, area=area, batches=batches)
     elif incremental:
         inputs = inputs.touched()
+    phase("prepare")
+    prepare(inputs, on)
     phase("rules")
     found = evaluate(inputs, specs, pack.at(on), on, progress)
     phase("group")

@@ -108,31 +108,16 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
                                         reason=pl.col("pack_region").replace_strict(problems, return_dtype=pl.String))
         hh = hh.filter(~bad)
         mem = mem.join(hh.select("household_id"), on="household_id", how="semi")
-    # The segment arithmetic needs both frames in household order (snapshots usually already are).
-    if not hh["household_id"].is_sorted():
-        hh = hh.sort("household_id")
-    if not mem["household_id"].is_sorted():
-        mem = mem.sort("household_id", "member_idx")
-    if hh.height > 1 and hh["household_id"].is_duplicated().any():
-        raise ValueError("household_id 重复")
     regions = list(resolved)
     if not regions:
         return Decisions(households=pl.DataFrame(), members=pl.DataFrame(), packs={}, params={}, on=on,
                          skipped=skipped)
-    if len(regions) == 1:
-        h_by, m_by = {regions[0]: hh}, {regions[0]: mem}
-    else:
-        # Each member follows its household's pack. Rows are picked by a small region number (no hash
-        # partitioning of strings), in their order, so every part stays sorted by household.
-        seg = Segments.of(hh["household_id"], mem["household_id"])
-        code = hh["pack_region"].replace_strict({r: i for i, r in enumerate(regions)}, default=len(regions),
-                                                return_dtype=pl.UInt16).to_numpy()
-        member_code = code[seg.member_rows.to_numpy()]
-        h_by = {r: _part(hh, code == i) for i, r in enumerate(regions)}
-        m_by = {r: _part(mem, member_code == i) for i, r in enumerate(regions)}
+    parts = _county_runs(hh, mem, county_region) if len(regions) > 1 else None
+    if parts is None:
+        parts = _region_parts(hh, mem, regions)
     h_parts, m_parts = [], []
-    for region in regions:
-        h_out, m_out = run_partition(h_by[region], m_by.get(region, mem.clear()), resolved[region], on)
+    for region, h_part, m_part in parts:
+        h_out, m_out = run_partition(h_part, m_part, resolved[region], on)
         h_parts.append(h_out)
         m_parts.append(m_out)
     # Without rechunking: the partitions stay separate chunks instead of being copied into one.
@@ -140,6 +125,66 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     members = pl.concat(m_parts, how="diagonal_relaxed", rechunk=False) if m_parts else pl.DataFrame()
     return Decisions(households=households, members=members, packs={r: packs[r] for r in resolved},
                      params=resolved, on=on, skipped=skipped)
+
+
+Parts = list[tuple[str, pl.DataFrame, pl.DataFrame]]  # (pack region, households, their members), both sorted
+# A county-major batch is evaluated county by county up to this many counties (each part costs a pass of
+# every rule step); above, it is split by region as an interleaved batch is.
+MAX_COUNTY_RUNS = 64
+
+
+def _region_parts(hh: pl.DataFrame, mem: pl.DataFrame, regions: list[str]) -> Parts:
+    """One part per pack region, both frames sorted by household (sorted first when they are not)."""
+    # The segment arithmetic needs both frames in household order (snapshots usually already are).
+    if not hh["household_id"].is_sorted():
+        hh = hh.sort("household_id")
+    if not mem["household_id"].is_sorted():
+        mem = mem.sort("household_id", "member_idx")
+    if hh.height > 1 and hh["household_id"].is_duplicated().any():
+        raise ValueError("household_id 重复")
+    if len(regions) == 1:
+        return [(regions[0], hh, mem)]
+    # Each member follows its household's pack. Rows are picked by a small region number (no hash
+    # partitioning of strings), in their order, so every part stays sorted by household.
+    seg = Segments.of(hh["household_id"], mem["household_id"])
+    code = hh["pack_region"].replace_strict({r: i for i, r in enumerate(regions)}, default=len(regions),
+                                            return_dtype=pl.UInt16).to_numpy()
+    member_code = code[seg.member_rows.to_numpy()]
+    return [(r, _part(hh, code == i), _part(mem, member_code == i)) for i, r in enumerate(regions)]
+
+
+def _county_runs(hh: pl.DataFrame, mem: pl.DataFrame, county_region: Mapping[str, str]) -> Parts | None:
+    """Zero-copy parts of a county-major batch (as a snapshot partitioned by county is laid out): each county's
+    households one run, sorted by id, and its members the next run of member rows in the same order. None when
+    the frames are not laid out so; they are then split by region, which copies every column (a fifth of a
+    1M-household assessment).
+    """
+    county = hh["area_code"].str.slice(0, 6)
+    starts = np.flatnonzero((county != county.shift(1)).fill_null(True).to_numpy())
+    if len(starts) > MAX_COUNTY_RUNS or len(starts) != county.n_unique():
+        return None
+    ids, member_ids = hh["household_id"].to_numpy(), mem["household_id"].to_numpy()
+    # Where member household ids fall: a run of members ends at the latest where the order restarts.
+    restarts = np.append(np.flatnonzero(member_ids[1:] < member_ids[:-1]) + 1, len(member_ids))
+    parts: Parts = []
+    m0 = 0
+    for a, b in zip(starts, [*starts[1:], len(ids)], strict=True):
+        own = ids[a:b]
+        if len(own) > 1 and not (own[1:] > own[:-1]).all():
+            return None
+        stop = int(restarts[min(int(np.searchsorted(restarts, m0, side="right")), len(restarts) - 1)])
+        m1 = m0 + int(np.searchsorted(member_ids[m0:stop], own[-1], side="right"))
+        block = member_ids[m0:m1]
+        at = np.minimum(np.searchsorted(own, block), len(own) - 1)
+        if not (own[at] == block).all():
+            return None
+        parts.append((county_region[str(county[int(a)])], hh.slice(int(a), int(b - a)), mem.slice(m0, m1 - m0)))
+        m0 = m1
+    if m0 != len(member_ids):
+        return None
+    if hh["household_id"].n_unique() != hh.height:
+        raise ValueError("household_id 重复")
+    return parts
 
 
 def _part(df: pl.DataFrame, keep: np.ndarray) -> pl.DataFrame:

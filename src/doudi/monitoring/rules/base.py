@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -131,6 +132,24 @@ def recipients(inp: Inputs) -> pl.DataFrame:
     out = inp.members.join(households, on="household_id", how="semi")
     inp.__dict__["_recipients"] = out  # the frames are not changed once built: computed once per run
     return out
+
+
+def households(inp: Inputs, on: date) -> pl.DataFrame:
+    """Per household: area, 户籍 type and the number of members living on `on` (computed once per run and date)."""
+    cached: tuple[date, pl.DataFrame] | None = inp.__dict__.get("_households")
+    if cached is None or cached[0] != on:
+        alive = pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on)
+        cached = (on, inp.members.group_by("household_id").agg(
+            area_code=pl.col("area_code").first(), hukou_type=pl.col("hukou_type").first(),
+            size=alive.sum().cast(pl.UInt32)))
+        inp.__dict__["_households"] = cached
+    return cached[1]
+
+
+def prepare(inp: Inputs, on: date) -> None:
+    """Build what several rules share (recipients, household sizes) once, before the rules run."""
+    recipients(inp)
+    households(inp, on)
 
 
 def hits(df: pl.DataFrame, reason: pl.Expr, detail: pl.Expr | None = None) -> pl.DataFrame:

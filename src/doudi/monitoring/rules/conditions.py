@@ -13,7 +13,17 @@ from typing import Any
 import polars as pl
 
 from doudi.core.dates import shift_months
-from doudi.monitoring.rules.base import HIT_SCHEMA, LIVE, Inputs, empty, feed_hits, hits, recipients, yuan
+from doudi.monitoring.rules.base import (
+    HIT_SCHEMA,
+    LIVE,
+    Inputs,
+    empty,
+    feed_hits,
+    hits,
+    households,
+    recipients,
+    yuan,
+)
 
 Rule = Callable[[Inputs, Mapping[str, Any], date], pl.DataFrame]
 HIT_COLUMNS = ("person_id", "household_id", "id_number", "name", "area_code", "batch_id", "row_number", "source_key")
@@ -62,18 +72,6 @@ def _named(rows: pl.DataFrame, inp: Inputs) -> pl.DataFrame:
                      on=["person_id", "household_id"], how="left")
 
 
-def _households(inp: Inputs, on: date) -> pl.DataFrame:
-    """Per household: area, 户籍 type and the number of living members (computed once per run)."""
-    cached: pl.DataFrame | None = inp.__dict__.get("_households")
-    if cached is None:
-        alive = pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on)
-        cached = inp.members.group_by("household_id").agg(
-            area_code=pl.col("area_code").first(), hukou_type=pl.col("hukou_type").first(),
-            size=alive.sum().cast(pl.UInt32))
-        inp.__dict__["_households"] = cached
-    return cached
-
-
 def death(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """A recipient's death or cremation from the feed, or a death recorded in the registry while still enrolled."""
     people = recipients(inp)
@@ -107,7 +105,7 @@ def income_rise(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     latest = rows.filter(pl.col("month") == pl.col("month").max().over("household_id"))
     per = (latest.group_by("household_id").agg(month=pl.col("month").first(), total=pl.col("amount").sum(),
                                                wage=(pl.col("code") == "wage").any())
-           .join(_households(inp, on).filter(pl.col("size") > 0), on="household_id")
+           .join(households(inp, on).filter(pl.col("size") > 0), on="household_id")
            .with_columns(county=pl.col("area_code").str.slice(0, 6))
            .join(inp.standards, on="county")
            .with_columns(per_capita=pl.col("total") / pl.col("size"),
@@ -155,7 +153,7 @@ def bank_balance(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     if rows.height == 0:
         return empty(HIT_SCHEMA)
     total = (rows.group_by("household_id").agg(total=pl.col("amount").sum())
-             .join(_households(inp, on), on="household_id").with_columns(county=pl.col("area_code").str.slice(0, 6))
+             .join(households(inp, on), on="household_id").with_columns(county=pl.col("area_code").str.slice(0, 6))
              .join(inp.standards, on="county")
              .with_columns(limit=pl.col("financial_months") * pl.col("urban") * pl.col("size"))
              .filter(pl.col("total") > pl.col("limit")))
@@ -481,7 +479,7 @@ def rising_expense(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
         recent=pl.col("amount").filter(pl.col("month") >= recent_from).sum(),
         before=pl.col("amount").filter((pl.col("month") >= before_from) & (pl.col("month") < recent_from)).sum())
         .filter(pl.col("recent") > pl.col("before"))
-        .join(_households(inp, on).filter(pl.col("size") > 0), on="household_id")
+        .join(households(inp, on).filter(pl.col("size") > 0), on="household_id")
         .join(inp.incomes, on="household_id")
         .with_columns(county=pl.col("area_code").str.slice(0, 6))
         .join(inp.standards, on="county")
