@@ -75,3 +75,24 @@ def test_part_slices_a_run_and_filters_otherwise() -> None:
     assert _part(df, np.array([False, True, True, True, False]))["x"].to_list() == [11, 12, 13]
     assert _part(df, np.array([True, False, True, False, True]))["x"].to_list() == [10, 12, 14]
     assert _part(df, np.zeros(5, dtype=bool)).height == 0
+
+
+def test_a_large_aggregation_on_two_threads_gives_each_household_its_own_sums() -> None:
+    # 50,000 households of three members (150,000 rows, above PARALLEL_FROM): member k of household h holds
+    # 3h + k, so the household sums 9h + 3 and its largest is 3h + 2; every member is counted, and a member
+    # is flagged when k = 1 (one per household).
+    from doudi.policy import segments
+
+    n = 50_000
+    assert 3 * n >= segments.PARALLEL_FROM
+    seg = _segments([3] * n)
+    members = pl.DataFrame({"value": np.arange(3 * n, dtype=np.int64),
+                            "k": np.tile(np.arange(3, dtype=np.int64), n)})
+    out = seg.aggregate(members, {"total": (pl.col("value"), "sum"), "top": (pl.col("value"), "max"),
+                                  "flagged": (pl.col("k") == 1, "sum"), "half": (pl.col("value") / 2, "sum")})
+    h = np.arange(n, dtype=np.int64)
+    assert list(out) == ["total", "top", "flagged", "half"]
+    assert (out["total"].to_numpy() == 9 * h + 3).all()
+    assert (out["top"].to_numpy() == 3 * h + 2).all()
+    assert (out["flagged"].to_numpy() == 1).all()
+    assert (out["half"].to_numpy() == (9 * h + 3) / 2).all()

@@ -10,7 +10,9 @@ sums alone or in a batch.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,19 @@ import polars as pl
 
 # A member column is reduced over its non-zero rows alone when at most one row in this many is non-zero.
 SPARSE_SHARE = 8
+# From this many member rows, the columns of one aggregation are reduced on two threads.
+PARALLEL_FROM = 100_000
+_POOL: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Two worker threads of this process, started on first use (a single case never starts them); a forked
+    child (a Spark worker) starts its own, as the parent's threads do not exist in it."""
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segments")
+    return _POOL[pid]
 
 
 @dataclass(frozen=True)
@@ -122,15 +137,21 @@ class Segments:
     def aggregate(self, members: pl.DataFrame, exprs: Mapping[str, tuple[pl.Expr, str]]) -> dict[str, pl.Series]:
         """Evaluate member-level expressions in one pass and reduce each to a household column."""
         values = members.select(**{name: expr for name, (expr, _) in exprs.items()})
-        out = {}
-        for name, (_, how) in exprs.items():
+
+        def one(name: str, how: str) -> pl.Series:
             col = values[name]
             if col.dtype == pl.Boolean:
                 arr = col.cast(pl.Int64).to_numpy()
             else:  # Series.fill_null runs a query of its own: only when there is a null to fill
                 arr = (col.fill_null(0) if col.null_count() else col).to_numpy()
-            out[name] = pl.Series(name, self.reduce(arr, how))
-        return out
+            return pl.Series(name, self.reduce(arr, how))
+
+        jobs = [(name, how) for name, (_, how) in exprs.items()]
+        if len(members) < PARALLEL_FROM or len(jobs) < 2:
+            return {name: one(name, how) for name, how in jobs}
+        # numpy releases the GIL in reduceat: on a large batch the columns are reduced on two threads (the
+        # same values: each column is still reduced alone, in member order).
+        return dict(zip((name for name, _ in jobs), _pool().map(lambda job: one(*job), jobs), strict=True))
 
     def broadcast(self, households: pl.DataFrame, columns: Mapping[str, str]) -> list[pl.Series]:
         """Household columns repeated onto their members (new name → household column)."""
