@@ -25,10 +25,9 @@ def county(people: int, rng: np.random.Generator) -> tuple[pl.DataFrame, pl.Data
     hid = (pid - 1) // 3 + 1
     households = int(hid.max())
     birth = np.datetime64("1940-01-01") + rng.integers(0, 80 * 365, people).astype("timedelta64[D]")
-    members = pl.DataFrame({"person_id": pid, "household_id": hid, "area_code": AREA, "relation": "head",
-                            "name": np.char.add("某", pid.astype(str)),
-                            "id_number": np.char.add("37078419", np.char.zfill(pid.astype(str), 10)),
-                            "birth_date": birth, "hukou_type": "rural"})
+    members = pl.DataFrame({"person_id": pid, "household_id": hid, "area_code": AREA, "relation": "head"}).select(
+        "person_id", "household_id", "area_code", "relation", name=pl.format("某{}", "person_id"),
+        id_number=_id_number("person_id"), birth_date=pl.Series(birth), hukou_type=pl.lit("rural"))
     enrolled = np.flatnonzero(rng.random(households) < 0.3) + 1
     review = np.datetime64("2026-06-01") + rng.integers(0, 365, enrolled.size).astype("timedelta64[D]")
     enrollments = pl.DataFrame({"enrollment_id": np.arange(1, enrolled.size + 1), "household_id": enrolled,
@@ -44,37 +43,55 @@ def feed(people: int, rows: int, recipient_people: np.ndarray, rng: np.random.Ge
     is_recipient = rng.random(rows) < 0.4
     about = np.where(is_recipient, rng.choice(recipient_people, rows), rng.integers(1, people + 1, rows))
     day = np.datetime64("2026-01-01") + rng.integers(0, 300, rows).astype("timedelta64[D]")
+    # Text columns are built by Polars from small code tables: NumPy's fixed-width strings would take tens of
+    # GiB for the issue's 50M rows.
     if mix == "uniform":
         names = UNIFORM
         source = rng.integers(0, len(names), rows)
         amount = rng.gamma(2.0, 3000.0, rows)
-        code = np.array([UNIFORM_CODE[s] for s in names])[source]
+        code = _text([UNIFORM_CODE[s] for s in names], source)
         grade = np.zeros(rows, dtype=np.int64)
     else:
         names = list(WEIGHTED)
         source = rng.choice(len(names), rows, p=np.array(list(WEIGHTED.values())))
-        src = np.array(names)[source]
+        src = {name: source == i for i, name in enumerate(names)}
         low = is_recipient & (rng.random(rows) > 0.02)  # recipients' wages and balances: low, 2 % tail
-        amount = np.where(src == "tax", np.where(low, rng.gamma(2.0, 120.0, rows), rng.gamma(2.0, 2500.0, rows)),
-                 np.where(src == "bank", np.where(low, rng.gamma(2.0, 1500.0, rows), rng.gamma(2.0, 20000.0, rows)),
-                 np.where(src == "medical", rng.gamma(1.2, 900.0, rows),
-                 np.where(src == "vehicle", rng.gamma(2.0, 20000.0, rows), rng.gamma(2.0, 500.0, rows)))))
+        amount = np.where(src["tax"], np.where(low, rng.gamma(2.0, 120.0, rows), rng.gamma(2.0, 2500.0, rows)),
+                 np.where(src["bank"], np.where(low, rng.gamma(2.0, 1500.0, rows), rng.gamma(2.0, 20000.0, rows)),
+                 np.where(src["medical"], rng.gamma(1.2, 900.0, rows),
+                 np.where(src["vehicle"], rng.gamma(2.0, 20000.0, rows), rng.gamma(2.0, 500.0, rows)))))
         pick = rng.random(rows)
-        code = np.select(
-            [src == "tax", src == "social_insurance", src == "vehicle", src == "business", src == "death",
-             src == "hukou", src == "school", src == "real_estate"],
-            [np.full(rows, "wage"),
-             np.where(pick < np.where(is_recipient, 0.1, 0.6), "contribution", "resident_insurance"),
-             np.where(pick < 0.4, "car", np.where(pick < 0.5, "truck", "e_bike")),
-             np.where(pick < 0.7, "active", "cancelled"), np.full(rows, "cremation"),
-             np.where(pick < 0.2, "cancelled", "moved"), np.where(pick < 0.5, "enrolled", "graduated"),
-             np.full(rows, "residential")], default="")
+        c = {k: i for i, k in enumerate(CODES)}
+        code = _text(CODES, np.select(
+            [src["tax"], src["social_insurance"], src["vehicle"], src["business"], src["death"], src["hukou"],
+             src["school"], src["real_estate"]],
+            [c["wage"],
+             np.where(pick < np.where(is_recipient, 0.1, 0.6), c["contribution"], c["resident_insurance"]),
+             np.where(pick < 0.4, c["car"], np.where(pick < 0.5, c["truck"], c["e_bike"])),
+             np.where(pick < 0.7, c["active"], c["cancelled"]), c["cremation"],
+             np.where(pick < 0.2, c["cancelled"], c["moved"]), np.where(pick < 0.5, c["enrolled"], c["graduated"]),
+             c["residential"]], default=c[""]))
         grade = rng.integers(1, 5, rows)
     batch = first_batch + np.arange(rows) // max(1, rows // 50)
     frame = pl.DataFrame({"batch_id": batch, "row_number": row0 + np.arange(rows),
-                          "source_key": np.array(names)[source], "area_code": "370784", "person_id": about,
-                          "id_number": np.char.add("37078419", np.char.zfill(about.astype(str), 10)), "name": "某",
-                          "event_date": day, "amount": amount, "code": code, "grade": grade})
+                          "source_key": _text(names, source), "area_code": "370784", "person_id": about}).select(
+        "batch_id", "row_number", "source_key", "area_code", "person_id", id_number=_id_number("person_id"),
+        name=pl.lit("某"), event_date=pl.Series(day), amount=pl.Series(amount), code=code,
+        grade=pl.Series(grade))
     # One batch per source and slice: the batch id carries the source, as in the ingest tables.
     frame = frame.with_columns(batch_id=pl.col("batch_id") * 100 + pl.col("source_key").rank("dense").cast(pl.Int64))
     return {k[0]: v for k, v in frame.partition_by("source_key", as_dict=True).items()}
+
+
+CODES = ["", "wage", "contribution", "resident_insurance", "car", "truck", "e_bike", "active", "cancelled",
+         "cremation", "moved", "enrolled", "graduated", "residential"]
+
+
+def _text(table: list[str], at: np.ndarray) -> pl.Series:
+    """The strings of a small table at these positions."""
+    return pl.Series(table, dtype=pl.String).gather(pl.Series(at, dtype=pl.UInt32))
+
+
+def _id_number(person: str) -> pl.Expr:
+    """A synthetic 18-character ID number from the person id (county prefix, zero-padded id)."""
+    return pl.format("37078419{}", pl.col(person).cast(pl.String).str.zfill(10))
