@@ -99,3 +99,19 @@ def test_one_household_id_in_two_counties_is_refused(frames: Frames) -> None:
         _county_runs(hh, mem, _regions(frames))  # the layout holds; the repeated id is what is refused
     with pytest.raises(ValueError, match="household_id 重复"):
         evaluate_frames(Frames(hh, mem), ON)
+
+
+def test_two_counties_of_one_region_laid_out_county_by_county_are_not_sorted_first(frames: Frames) -> None:
+    # 江门's 蓬江 (440703) and 江海 (440705) share the city's pack: one region, two county runs, ids not in order.
+    regions = _regions(frames)
+    pair = [c for c in ("440703", "440705") if c in regions]
+    assert len(pair) == 2 and regions[pair[0]] == regions[pair[1]]
+    hh = frames.households.filter(pl.col("area_code").str.slice(0, 6).is_in(pair))
+    both = Frames(hh, frames.members.join(hh.select("household_id"), on="household_id", how="semi"))
+    cm = _county_major(both)
+    assert not cm.households["household_id"].is_sorted()
+    parts = _county_runs(cm.households, cm.members, _regions(both))
+    assert parts is not None and len(parts) == 2
+    got = evaluate_frames(cm, ON)
+    want = evaluate_frames(both, ON)
+    assert _sorted(got.households, "household_id").equals(_sorted(want.households, "household_id"))

@@ -112,7 +112,9 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     if not regions:
         return Decisions(households=pl.DataFrame(), members=pl.DataFrame(), packs={}, params={}, on=on,
                          skipped=skipped)
-    parts = _county_runs(hh, mem, county_region) if len(regions) > 1 else None
+    parts = None
+    if len(county_region) > 1 and (len(regions) > 1 or not hh["household_id"].is_sorted()):
+        parts = _county_runs(hh, mem, county_region)  # (one region in id order is one part already)
     if parts is None:
         parts = _region_parts(hh, mem, regions)
     h_parts, m_parts = [], []
@@ -159,6 +161,8 @@ def _county_runs(hh: pl.DataFrame, mem: pl.DataFrame, county_region: Mapping[str
     the frames are not laid out so; they are then split by region, which copies every column (a fifth of a
     1M-household assessment).
     """
+    if hh["household_id"].null_count() or mem["household_id"].null_count():
+        return None
     county = hh["area_code"].str.slice(0, 6)
     starts = np.flatnonzero((county != county.shift(1)).fill_null(True).to_numpy())
     if len(starts) > MAX_COUNTY_RUNS or len(starts) != county.n_unique():
