@@ -33,6 +33,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -117,6 +118,10 @@ class FrameDialect:
         this backend or statement has no such path and rows are fetched through the driver instead."""
         return None
 
+    def estimated_rows(self, conn: Connection, table: Table) -> int | None:
+        """The table's row count as the database's statistics give it, without counting (None: not known)."""
+        return None
+
     def backup(self, engine: Engine, target: Path) -> None:
         """Write a consistent copy of the database to `target`."""
         raise NotImplementedError
@@ -160,14 +165,14 @@ class SQLiteDialect(FrameDialect):
                 constant.pop(part.columns[0])
             varying = [c for c in part.columns if c not in constant]
             values = {c: _literal_sql(v) for c, v in constant.items()} | {c: _param(c) for c in varying}
-            text, order = _sqlite_text(table.insert().values(values))
-            staged.batches.append((text, part.select(order)))
+            sql_text, order = _sqlite_text(table.insert().values(values))
+            staged.batches.append((sql_text, part.select(order)))
         return staged
 
     def send(self, conn: Connection, staged: Staged) -> int:
         """executemany of each staged batch."""
-        for text, params in staged.batches:
-            _executemany(conn, text, params, 100_000)
+        for sql_text, params in staged.batches:
+            _executemany(conn, sql_text, params, 100_000)
         return staged.rows
 
     def merge(self, conn: Connection, table: Table, frame: pl.DataFrame, how: Merge, *, upsert: bool,
@@ -182,8 +187,8 @@ class SQLiteDialect(FrameDialect):
             stmt = _update_by_key(table, how, {c: _param(c) for c in frame.columns})
         if returning:
             return _core_returning(conn, stmt.returning(*(table.c[c] for c in returning)), frame, chunk_rows)
-        text, order = _sqlite_text(stmt)
-        return _executemany(conn, text, self.encode(frame).select(order), chunk_rows), []
+        sql_text, order = _sqlite_text(stmt)
+        return _executemany(conn, sql_text, self.encode(frame).select(order), chunk_rows), []
 
     def insert_returning(self, conn: Connection, table: Table, frame: pl.DataFrame, returning: Sequence[str],
                          *, chunk_rows: int) -> list[tuple[Any, ...]]:
@@ -296,6 +301,14 @@ class PostgresDialect(FrameDialect):
                               for n, k, d in zip(names, keys, dtypes, strict=True))
         except pl.exceptions.PolarsError:  # a value the text form cannot give exactly: the driver reads it
             return None
+
+    def estimated_rows(self, conn: Connection, table: Table) -> int | None:
+        """The planner's estimate or the live-row counter, whichever is larger (-1 and null: never analysed)."""
+        n = conn.execute(text(
+            "SELECT greatest(c.reltuples, coalesce(s.n_live_tup, 0))::bigint FROM pg_class c "
+            "LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid WHERE c.oid = to_regclass(:name)"),
+            {"name": table.name}).scalar()
+        return int(n) if n is not None else None
 
     def _staging(self, conn: Connection, table: Table, frame: pl.DataFrame, chunk_rows: int) -> Table:
         """A temporary table shaped like the frame's columns of `table`, filled by COPY."""

@@ -249,6 +249,12 @@ def send_frame(bind: Session | Connection, staged: Staged) -> int:
     return dialect_of(conn).send(conn, staged)
 
 
+def estimated_rows(bind: Session | Connection, table: TableLike) -> int | None:
+    """A table's size from the database's statistics, without counting it (None where the backend has none)."""
+    conn = _connection(bind)
+    return dialect_of(conn).estimated_rows(conn, _table(table)[0])
+
+
 def frame_dialect(bind: Bind) -> FrameDialect:
     """The dialect object of a session, connection or engine (for staging ahead, or backups)."""
     return dialect_of(bind)
