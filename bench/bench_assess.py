@@ -121,15 +121,6 @@ def _paths() -> str:
     return os.pathsep.join([str(root / "src"), str(root)])
 
 
-def _county_major(frames: Any) -> Any:
-    """The same households and members, county by county (each county's households in id order)."""
-    hh = frames.households.with_columns(county=pl.col("area_code").str.slice(0, 6)).sort(
-        "county", "household_id", maintain_order=True)
-    order = hh.select("household_id").with_row_index("at")
-    mem = frames.members.join(order, on="household_id").sort("at", maintain_order=True).drop("at")
-    return type(frames)(hh.drop("county"), mem)
-
-
 def _run_child(snapshot: Path) -> dict[str, Any]:
     """Assess a snapshot in a fresh process (its peak memory is the assessment's own); its figures."""
     out = subprocess.run([sys.executable, "-m", "bench.bench_assess", "--child", str(snapshot)],
@@ -141,7 +132,7 @@ def _run_child(snapshot: Path) -> dict[str, Any]:
 def main() -> None:
     """Generate, assess in a fresh process, then run the 低保 reference in OpenFisca; print the figures."""
     from doudi.policy.frames import conform, write_snapshot
-    from testkit.population import generate
+    from testkit.population import county_major, generate
 
     n = int(os.environ.get("DOUDI_BENCH_HOUSEHOLDS", "1000000"))
     t0 = time.perf_counter()
@@ -149,7 +140,7 @@ def main() -> None:
     print(f"generated {n:,} households / {frames.members.height:,} members in {time.perf_counter() - t0:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
         write_snapshot(frames, Path(tmp) / "by_id")
-        write_snapshot(_county_major(frames), Path(tmp) / "by_county")
+        write_snapshot(county_major(frames), Path(tmp) / "by_county")
         r, rc = (_run_child(Path(tmp) / layout) for layout in ("by_id", "by_county"))
     print(f"all programs, {r['households']:,} households / {r['members']:,} members "
           f"(snapshot in household order, the counties interleaved):")

@@ -112,3 +112,13 @@ def generate(n: int, seed: int = 7, on: date = date(2025, 6, 1)) -> Frames:
         if name not in mem.columns:
             mem = mem.with_columns(pl.lit(None, dtype).alias(name))
     return Frames(hh, mem)
+
+
+def county_major(frames: Frames) -> Frames:
+    """The same households and members laid out county by county (each county's households in id order, their
+    members following in the same order), as a warehouse partitioned by county gives them."""
+    hh = frames.households.with_columns(county=pl.col("area_code").str.slice(0, 6)).sort(
+        "county", "household_id", maintain_order=True).drop("county")
+    order = hh.select("household_id").with_row_index("at")
+    mem = frames.members.join(order, on="household_id").sort("at", maintain_order=True).drop("at")
+    return Frames(hh, mem)

@@ -9,17 +9,9 @@ import pytest
 
 from doudi.policy.engine import _county_runs, evaluate_frames, resolve
 from doudi.policy.frames import Frames, conform
-from testkit.population import generate
+from testkit.population import county_major, generate
 
 ON = date(2025, 6, 1)
-
-
-def _county_major(frames: Frames) -> Frames:
-    hh = frames.households.with_columns(county=pl.col("area_code").str.slice(0, 6)).sort(
-        "county", "household_id", maintain_order=True).drop("county")
-    order = hh.select("household_id").with_row_index("at")
-    mem = frames.members.join(order, on="household_id").sort("at", maintain_order=True).drop("at")
-    return Frames(hh, mem)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +32,7 @@ def test_the_generated_batch_spans_several_regions(frames: Frames) -> None:
 
 
 def test_a_county_major_batch_is_cut_into_one_slice_per_county(frames: Frames) -> None:
-    cm = _county_major(frames)
+    cm = county_major(frames)
     parts = _county_runs(cm.households, cm.members, _regions(frames))
     assert parts is not None
     counties = cm.households["area_code"].str.slice(0, 6).unique(maintain_order=True).to_list()
@@ -60,14 +52,14 @@ def _sorted(df: pl.DataFrame, *keys: str) -> pl.DataFrame:
 
 def test_both_layouts_give_the_same_decisions(frames: Frames) -> None:
     by_id = evaluate_frames(frames, ON)
-    by_county = evaluate_frames(_county_major(frames), ON)
+    by_county = evaluate_frames(county_major(frames), ON)
     assert _sorted(by_county.households, "household_id").equals(_sorted(by_id.households, "household_id"))
     assert _sorted(by_county.members, "household_id", "member_idx").equals(
         _sorted(by_id.members, "household_id", "member_idx"))
 
 
 def test_a_county_whose_last_household_has_no_members_still_splits(frames: Frames) -> None:
-    cm = _county_major(frames)
+    cm = county_major(frames)
     first_county = cm.households["area_code"][0][:6]
     last_of_first = cm.households.filter(pl.col("area_code").str.starts_with(first_county))["household_id"][-1]
     members = cm.members.filter(pl.col("household_id") != last_of_first)
@@ -77,7 +69,7 @@ def test_a_county_whose_last_household_has_no_members_still_splits(frames: Frame
 
 
 def test_members_out_of_step_with_their_households_fall_back_to_the_region_split(frames: Frames) -> None:
-    cm = _county_major(frames)
+    cm = county_major(frames)
     shuffled = cm.members.sample(fraction=1.0, shuffle=True, seed=1)
     assert _county_runs(cm.households, shuffled, _regions(frames)) is None
     # The fallback sorts them, so the decisions are still those of the batch in id order.
@@ -86,7 +78,7 @@ def test_members_out_of_step_with_their_households_fall_back_to_the_region_split
 
 
 def test_one_household_id_in_two_counties_is_refused(frames: Frames) -> None:
-    cm = _county_major(frames)
+    cm = county_major(frames)
     counties = cm.households["area_code"].str.slice(0, 6)
     second_start = int((counties != counties[0]).arg_true()[0])
     # The second county's first household takes the id of the first county's first household (and its members).
@@ -108,7 +100,7 @@ def test_two_counties_of_one_region_laid_out_county_by_county_are_not_sorted_fir
     assert len(pair) == 2 and regions[pair[0]] == regions[pair[1]]
     hh = frames.households.filter(pl.col("area_code").str.slice(0, 6).is_in(pair))
     both = Frames(hh, frames.members.join(hh.select("household_id"), on="household_id", how="semi"))
-    cm = _county_major(both)
+    cm = county_major(both)
     assert not cm.households["household_id"].is_sorted()
     parts = _county_runs(cm.households, cm.members, _regions(both))
     assert parts is not None and len(parts) == 2
