@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from doudi.core.errors import DoudiError, ValidationFailed
 from doudi.core.validation import field_label
+from doudi.db.versions import is_write_conflict
 
 app = typer.Typer(help="兜底 doudi: 社会救助一体化平台", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -58,6 +59,9 @@ def main() -> None:
         typer.echo(f"错误：{exc}", err=True)
         sys.exit(2)
     except DBAPIError as exc:
+        if is_write_conflict(exc):
+            typer.echo("错误：数据在本次操作期间被其他操作修改，本次未作任何更改；请重新运行", err=True)
+            sys.exit(2)
         missing = any(s in str(exc.orig) for s in ("no such table", "does not exist", "no such column"))
         hint = "数据库结构不是最新版本，请先运行 `doudi db upgrade`" if missing else \
             "请检查 DOUDI_DATABASE_URL 与数据库状态"

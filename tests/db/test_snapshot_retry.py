@@ -1,0 +1,109 @@
+"""A console form whose transaction is overtaken by an unrelated commit (another user's, the audit sealer's)
+between its first read and its write goes through: on SQLite that write gets SQLITE_BUSY_SNAPSHOT, which is not
+a conflict over the case, so the request runs again instead of telling the user someone changed the case.
+A real stale version is still refused. Both backends; a real database written from a second connection."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.pool import NullPool
+
+from doudi.audit.models import AuditEntry
+from doudi.cases.models import Case, CaseStep
+from doudi.config import Settings
+from doudi.core.ids import build_id_number
+from doudi.db.engine import sessionmaker_for
+from tests.cases.world import apply, make_world, member
+from tests.conftest import Database
+from tests.factories import PASSWORD
+
+ON = date(2026, 3, 2)
+
+
+@pytest.fixture
+def console(fresh_database: Database, tmp_path: Any) -> Iterator[dict[str, Any]]:
+    """A case at its first step, and a console session of its caseworker against the real app (no sealer)."""
+    from fastapi.testclient import TestClient
+
+    from doudi.main import create_app
+
+    factory = sessionmaker_for(fresh_database.engine)
+    with factory() as s:
+        staff = make_world(s)
+        head = build_id_number("370784", date(1961, 4, 2), 651, "M")
+        case_id = apply(s, staff.worker, on=ON, members=[member("邵长河", head, "head", "100")]).id
+        s.commit()
+    settings = Settings(data_dir=tmp_path / "var", database_url=fresh_database.url, secret_key="snapshot-test",
+                        demo=True, audit_seal_seconds=0)
+    with TestClient(create_app(settings, engine=fresh_database.engine)) as client:
+        login = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+        assert token is not None
+        client.post("/login", data={"username": "worker1", "password": PASSWORD, "csrf_token": token.group(1)})
+        csrf = re.search(r'data-csrf="([^"]+)"', client.get("/").text)
+        assert csrf is not None
+        yield {"client": client, "csrf": csrf.group(1), "case_id": case_id, "factory": factory,
+               "db": fresh_database}
+
+
+def _state(world: dict[str, Any]) -> tuple[int, list[str]]:
+    with world["factory"]() as s:
+        case = s.get(Case, world["case_id"])
+        assert case is not None
+        done = s.scalars(select(CaseStep.key).where(CaseStep.case_id == case.id, CaseStep.status == "done")).all()
+        return int(case.version), list(done)
+
+
+def _audits(world: dict[str, Any]) -> int:
+    with world["factory"]() as s:
+        return int(s.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "case.step.investigation_start",
+            AuditEntry.object_id == str(world["case_id"]))) or 0)
+
+
+def test_an_unrelated_commit_between_read_and_write_is_not_a_conflict(console: dict[str, Any]) -> None:
+    version, done = _state(console)
+    assert "investigation_start" not in done
+    other = create_engine(console["db"].url, poolclass=NullPool)
+    overtaken: list[str] = []
+
+    def overtake(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # Just before the request's first write, another connection commits a change to another table.
+        if not overtaken and statement.lstrip().upper().startswith("UPDATE CASES SET"):
+            overtaken.append(statement)
+            with other.begin() as conn:
+                conn.execute(text("UPDATE users SET full_name = '张会计（调岗）' WHERE username = 'worker2'"))
+
+    engine = console["db"].engine
+    event.listen(engine, "before_cursor_execute", overtake)
+    try:
+        r = console["client"].post(f"/cases/{console['case_id']}/steps/investigation_start", follow_redirects=False,
+                                   data={"csrf_token": console["csrf"], "version": str(version), "action": "complete"})
+    finally:
+        event.remove(engine, "before_cursor_execute", overtake)
+        other.dispose()
+    assert overtaken  # the other commit did land in the middle of the request
+    assert r.status_code == 303, r.text[:2000]
+    assert r.headers["location"] == f"/cases/{console['case_id']}"
+    after, done = _state(console)
+    assert after == version + 1 and "investigation_start" in done  # the step was done once
+    assert _audits(console) == 1
+
+
+def test_a_stale_version_is_still_refused(console: dict[str, Any]) -> None:
+    version, _ = _state(console)
+    form = {"csrf_token": console["csrf"], "version": str(version), "action": "complete"}
+    first = console["client"].post(f"/cases/{console['case_id']}/steps/investigation_start", data=form,
+                                   follow_redirects=False)
+    assert first.status_code == 303
+    again = console["client"].post(f"/cases/{console['case_id']}/steps/investigation_start", data=form,
+                                   follow_redirects=False)
+    assert again.status_code == 409
+    assert f"您看到的是第 {version} 版" in again.text or "当前环节" in again.text
+    assert _state(console)[0] == version + 1 and _audits(console) == 1
