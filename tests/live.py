@@ -65,10 +65,15 @@ def wait_text(page: Any, selector: str, text: str, *, exact: bool = False) -> No
     from playwright.sync_api import expect
 
     target = expect(page.locator(selector).first)
-    if exact:
-        target.to_have_text(text, timeout=15000)
-    else:
-        target.to_contain_text(text, timeout=15000)
+    try:
+        if exact:
+            target.to_have_text(text, timeout=15000)
+        else:
+            target.to_contain_text(text, timeout=15000)
+    except AssertionError as exc:
+        # What the page told the user (a refused form shows its reasons), so a failure names its cause.
+        shown = page.locator(".errors, .alert.bad").all_inner_texts()
+        raise AssertionError(f"{exc}\npage {page.url} shows: {shown}") from None
 
 
 def wait_present(page: Any, selector: str) -> None:
