@@ -232,7 +232,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         # A stale snapshot, serialization failure or deadlock is first run again by BusyRetry (the request's
         # work was rolled back): a real conflict then shows as a stale version; the 409 is the last answer.
         if versions.is_write_conflict(exc):
-            resp = _error(request, 409, "该记录已被他人修改或该操作已由他人完成，请刷新后重试")
+            # What the user sees after BusyRetry's last try (at once for a body too large to keep): other writes
+            # kept overtaking this one. A stale version is a Conflict of its own, with both version numbers.
+            resp = _error(request, 409, "数据正被其他操作同时修改，本次未作任何更改，请稍后重试")
             resp.headers[BUSY_HEADER.decode()] = "1"
             return resp
         if versions.is_unique_violation(exc):

@@ -96,6 +96,39 @@ def test_an_unrelated_commit_between_read_and_write_is_not_a_conflict(console: d
     assert _audits(console) == 1
 
 
+def test_overtaken_on_every_try_nothing_is_written_and_the_user_is_told(console: dict[str, Any]) -> None:
+    """Other writers commit before each of the request's tries: on SQLite the last answer is a 409 saying nothing
+    was changed (and nothing is); on PostgreSQL (read committed) their commits never refuse the write."""
+    before = _state(console)
+    version = before[0]
+    other = create_engine(console["db"].url, poolclass=NullPool)
+    tries: list[int] = []
+
+    def overtake(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CASES SET"):
+            tries.append(1)
+            with other.begin() as conn:
+                conn.execute(text("UPDATE users SET full_name = :n WHERE username = 'worker2'"),
+                             {"n": f"张会计{len(tries)}"})
+
+    engine = console["db"].engine
+    event.listen(engine, "before_cursor_execute", overtake)
+    try:
+        r = console["client"].post(f"/cases/{console['case_id']}/steps/investigation_start", follow_redirects=False,
+                                   data={"csrf_token": console["csrf"], "version": str(version), "action": "complete"})
+    finally:
+        event.remove(engine, "before_cursor_execute", overtake)
+        other.dispose()
+    if console["db"].backend == "sqlite":
+        assert len(tries) == 4  # BusyRetry's four tries
+        assert r.status_code == 409 and "本次未作任何更改" in r.text
+        assert "Traceback" not in r.text
+        assert _state(console) == before and _audits(console) == 0
+    else:
+        assert tries and r.status_code == 303
+        assert _state(console)[0] == version + 1 and _audits(console) == 1
+
+
 def test_a_stale_version_is_still_refused(console: dict[str, Any]) -> None:
     version, _ = _state(console)
     form = {"csrf_token": console["csrf"], "version": str(version), "action": "complete"}
