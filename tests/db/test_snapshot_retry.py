@@ -5,6 +5,7 @@ A real stale version is still refused. Both backends; a real database written fr
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -19,11 +20,13 @@ from doudi.cases.models import Case, CaseStep
 from doudi.config import Settings
 from doudi.core.ids import build_id_number
 from doudi.db.engine import sessionmaker_for
+from doudi.web.security import BusyRetry
 from tests.cases.world import apply, make_world, member
 from tests.conftest import Database
 from tests.factories import PASSWORD
 
 ON = date(2026, 3, 2)
+RETRY_ATTEMPTS = inspect.signature(BusyRetry).parameters["attempts"].default  # the app's middleware
 
 
 @pytest.fixture
@@ -67,45 +70,15 @@ def _audits(world: dict[str, Any]) -> int:
             AuditEntry.object_id == str(world["case_id"]))) or 0)
 
 
-def test_an_unrelated_commit_between_read_and_write_is_not_a_conflict(console: dict[str, Any]) -> None:
-    version, done = _state(console)
-    assert "investigation_start" not in done
-    other = create_engine(console["db"].url, poolclass=NullPool)
-    overtaken: list[str] = []
-
-    def overtake(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        # Just before the request's first write, another connection commits a change to another table.
-        if not overtaken and statement.lstrip().upper().startswith("UPDATE CASES SET"):
-            overtaken.append(statement)
-            with other.begin() as conn:
-                conn.execute(text("UPDATE users SET full_name = '张会计（调岗）' WHERE username = 'worker2'"))
-
-    engine = console["db"].engine
-    event.listen(engine, "before_cursor_execute", overtake)
-    try:
-        r = console["client"].post(f"/cases/{console['case_id']}/steps/investigation_start", follow_redirects=False,
-                                   data={"csrf_token": console["csrf"], "version": str(version), "action": "complete"})
-    finally:
-        event.remove(engine, "before_cursor_execute", overtake)
-        other.dispose()
-    assert overtaken  # the other commit did land in the middle of the request
-    assert r.status_code == 303, r.text[:2000]
-    assert r.headers["location"] == f"/cases/{console['case_id']}"
-    after, done = _state(console)
-    assert after == version + 1 and "investigation_start" in done  # the step was done once
-    assert _audits(console) == 1
-
-
-def test_overtaken_on_every_try_nothing_is_written_and_the_user_is_told(console: dict[str, Any]) -> None:
-    """Other writers commit before each of the request's tries: on SQLite the last answer is a 409 saying nothing
-    was changed (and nothing is); on PostgreSQL (read committed) their commits never refuse the write."""
-    before = _state(console)
-    version = before[0]
+def _post_overtaken(console: dict[str, Any], version: int, *, times: int | None) -> tuple[Any, int]:
+    """Complete the first step by the console form while another connection commits a change to another table just
+    before each of the request's case updates (the first `times` of them; None: every one). The response, and how
+    many commits overtook it."""
     other = create_engine(console["db"].url, poolclass=NullPool)
     tries: list[int] = []
 
     def overtake(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE CASES SET"):
+        if (times is None or len(tries) < times) and statement.lstrip().upper().startswith("UPDATE CASES SET"):
             tries.append(1)
             with other.begin() as conn:
                 conn.execute(text("UPDATE users SET full_name = :n WHERE username = 'worker2'"),
@@ -119,8 +92,29 @@ def test_overtaken_on_every_try_nothing_is_written_and_the_user_is_told(console:
     finally:
         event.remove(engine, "before_cursor_execute", overtake)
         other.dispose()
+    return r, len(tries)
+
+
+def test_an_unrelated_commit_between_read_and_write_is_not_a_conflict(console: dict[str, Any]) -> None:
+    version, done = _state(console)
+    assert "investigation_start" not in done
+    r, overtaken = _post_overtaken(console, version, times=1)
+    assert overtaken == 1  # the other commit did land in the middle of the request
+    assert r.status_code == 303, r.text[:2000]
+    assert r.headers["location"] == f"/cases/{console['case_id']}"
+    after, done = _state(console)
+    assert after == version + 1 and "investigation_start" in done  # the step was done once
+    assert _audits(console) == 1
+
+
+def test_overtaken_on_every_try_nothing_is_written_and_the_user_is_told(console: dict[str, Any]) -> None:
+    """Other writers commit before each of the request's tries: on SQLite the last answer is a 409 saying nothing
+    was changed (and nothing is); on PostgreSQL (read committed) their commits never refuse the write."""
+    before = _state(console)
+    version = before[0]
+    r, tries = _post_overtaken(console, version, times=None)
     if console["db"].backend == "sqlite":
-        assert len(tries) == 4  # BusyRetry's four tries
+        assert tries == RETRY_ATTEMPTS  # each of BusyRetry's tries was overtaken
         assert r.status_code == 409 and "本次未作任何更改" in r.text
         assert "Traceback" not in r.text
         assert _state(console) == before and _audits(console) == 0
@@ -140,3 +134,40 @@ def test_a_stale_version_is_still_refused(console: dict[str, Any]) -> None:
     assert again.status_code == 409
     assert f"您看到的是第 {version} 版" in again.text or "当前环节" in again.text
     assert _state(console)[0] == version + 1 and _audits(console) == 1
+
+
+def test_the_cli_says_nothing_was_changed(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A command whose SQLite write is overtaken (a real stale snapshot, two connections) exits with 2 and a
+    Chinese sentence, not the driver's message or a traceback."""
+    import typer
+
+    from doudi import cli
+    from doudi.db.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'race.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (1, 0)"))
+    extra = typer.Typer()
+
+    @extra.command("race")
+    def race() -> None:
+        with engine.connect() as mine:
+            mine.begin()
+            mine.execute(text("SELECT n FROM t")).all()  # this transaction's snapshot
+            with engine.begin() as other:
+                other.execute(text("UPDATE t SET n = 1"))
+            mine.execute(text("UPDATE t SET n = 2"))  # refused: SQLITE_BUSY_SNAPSHOT
+
+    cli.app.add_typer(extra, name="test-race")
+    monkeypatch.setattr("sys.argv", ["doudi", "test-race", "race"])
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+    finally:
+        cli.app.registered_groups = [g for g in cli.app.registered_groups if g.name != "test-race"]
+        engine.dispose()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "本次未作任何更改" in err and "Traceback" not in err and "database" not in err.lower()
