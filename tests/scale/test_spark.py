@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from doudi.auth.permissions import system_actor
 from doudi.cli import app
+from doudi.core.errors import DoudiError
 from doudi.monitoring.rules.base import Inputs
 from doudi.monitoring.run import above_counties, evaluate, fingerprints, group_hits, rule_specs
 from doudi.policy.batch import decision_rows, member_rows, store_assessment
@@ -60,14 +61,19 @@ def test_partition_count() -> None:
 
 def test_partitions_share_the_households_evenly(spark: SparkSession, tmp_path: Path) -> None:
     """20 000 households in 8 partitions: 2 500 each if the split were exact; every partition holds between
-    2 000 and 3 000 (with one hash bucket per partition, the 6 counties' 48 keys collided far outside that)."""
+    2 000 and 3 000 (with one hash bucket per partition, the 6 counties' 48 keys collided far outside that).
+    Every member is in its household's partition, and none is lost."""
     from pyspark.sql import functions as F
 
-    write_snapshot(conform(generate(20_000, on=ON)), tmp_path / "snapshot")
-    keyed = keyed_inputs(spark, tmp_path / "snapshot", 8).where(F.col("_kind") == "h")
-    sizes = sorted(r["count"] for r in keyed.groupBy(F.spark_partition_id().alias("p")).count().collect())
+    frames = conform(generate(20_000, on=ON))
+    write_snapshot(frames, tmp_path / "snapshot")
+    households, members = keyed_inputs(spark, tmp_path / "snapshot", 8)
+    sizes = sorted(r["count"] for r in households.groupBy("_part").count().collect())
     assert len(sizes) == 8 and sum(sizes) == 20_000
     assert sizes[0] >= 2_000 and sizes[-1] <= 3_000
+    theirs = members.join(households.select("household_id", F.col("_part").alias("own")), on="household_id")
+    assert theirs.where(F.col("_part") != F.col("own")).count() == 0
+    assert members.count() == frames.members.height
 
 
 def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
@@ -96,6 +102,24 @@ def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
     assert read_output(tmp_path / "out", "skipped")["household_id"].to_list() == [99_999_999]
     assert result.persons == int(single.members["counted"].sum())
     assert result.pack_versions == {r: p.version for r, p in single.packs.items()}
+
+
+def test_a_failed_assessment_leaves_the_previous_output(spark: SparkSession, tmp_path: Path) -> None:
+    """A snapshot whose members lack a column the rules read fails in the tasks: the error names the column,
+    the output of the run before is left whole, and no staged part file remains."""
+    frames = conform(generate(300, seed=5, on=ON))
+    write_snapshot(frames, tmp_path / "good")
+    first = assess(spark, snapshot=tmp_path / "good", on=ON, out=tmp_path / "out")
+    before = read_output(tmp_path / "out", "decisions").sort("household_id", "program")
+    assert first.households == 300 and before.height == 300 * 8
+    write_snapshot(Frames(frames.households, frames.members.drop("birth_date")), tmp_path / "bad")
+
+    with pytest.raises(DoudiError) as failed:
+        assess(spark, snapshot=tmp_path / "bad", on=ON, out=tmp_path / "out")
+
+    assert "birth_date" in str(failed.value) and "原结果目录未改动" in str(failed.value)
+    assert read_output(tmp_path / "out", "decisions").sort("household_id", "program").equals(before)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["decisions", "members", "skipped"]
 
 
 V, W = "370784001001", "370784002001"  # two villages of 安丘

@@ -1,16 +1,27 @@
 """``doudi assess --engine spark``: the policy engine's own functions on Spark partitions.
 
-Households are keyed by county and a hash of their id into at least eight partitions; each member follows
-its household by a join on Spark, so a partition holds whole households. On each partition
-:func:`doudi.policy.engine.evaluate_frames` runs unchanged (``mapInArrow``), with the pack of each county;
+Households are keyed by county and a hash of their id into at least eight partitions; each member takes its
+household's partition by a join on Spark, and the two are cogrouped by it, so a partition holds whole
+households. On each partition :func:`doudi.policy.engine.evaluate_frames` runs unchanged (``applyInArrow``),
+with the pack of each county;
 the driver resolves the packs of the counties it finds and every partition checks it evaluates with exactly
 those pack versions. The inputs are never collected to the driver: it reads only the list of counties.
+
+Each task writes its partition's decisions as Parquet part files itself (Polars, into a staging folder of the
+output) and hands Spark one summary row. Handing the decisions back to the JVM to write them cost more than
+the rules: every row converted from Arrow into Spark's rows, kept, then scanned once per output. The driver
+publishes the staged folders only when every task has succeeded, so a failed job leaves the previous output
+as it was; a retried or speculative task rewrites the same part file with the same rows.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,21 +30,17 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
-from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.policy.batch import decision_rows, member_rows
 from doudi.policy.engine import evaluate_frames, resolve
 from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames
 from doudi.policy.programs import keys
 from doudi.scale.layout import (
-    COUNT,
-    DECISION,
     DECISION_COLUMNS,
     HOUSEHOLDS,
-    MEMBER,
     MEMBER_COLUMNS,
     MEMBERS,
-    OUTPUT_COLUMNS,
-    SKIPPED,
+    OUTPUTS,
     SKIPPED_COLUMNS,
     parquet_glob,
 )
@@ -62,55 +69,104 @@ def partition_count(households: int, minimum: int = 8) -> int:
     return max(minimum, math.ceil(households / HOUSEHOLDS_PER_PARTITION))
 
 
-def _frame(table: pa.Table, kind: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(table: pa.Table, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     df = pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)
-    return df.filter(pl.col("_kind") == kind).select([pl.col(n).cast(t) for n, t in schema.items()])
+    return _typed(df, schema)
 
 
-def _shape(df: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """A part of the output in the one output schema (other kinds' columns null)."""
-    return df.select([pl.lit(kind).alias("kind"), *[
-        (pl.col(n) if n in df.columns else pl.lit(None)).cast(t).alias(n)
-        for n, t in OUTPUT_COLUMNS.items() if n != "kind"]])
+def _typed(df: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    return df.select([pl.col(n).cast(t) for n, t in columns.items()])
 
 
-def evaluate_partition(table: pa.Table, on: date, versions: dict[str, str]) -> pl.DataFrame:
-    """Evaluate the whole households of one partition (rows tagged ``_kind`` h / m) with the engine.
+def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versions: dict[str, str]
+                       ) -> tuple[dict[str, pl.DataFrame], int]:
+    """Evaluate the whole households of one partition (and their members) with the engine: its
+    ``decisions``, ``members`` and ``skipped`` frames (the output layout), and the members counted.
 
     Fails when this process resolves a region's pack to another version than the driver did (a worker
     deployed with other pack files must never decide silently with them).
     """
-    frames = Frames(_frame(table, "h", HOUSEHOLD_SCHEMA), _frame(table, "m", MEMBER_SCHEMA))
+    frames = Frames(_frame(households, HOUSEHOLD_SCHEMA), _frame(members, MEMBER_SCHEMA))
     d = evaluate_frames(frames, on, skip_unconfigured=True)
     for region, pack in d.packs.items():
         if versions.get(region) != pack.version:
             raise RuntimeError(f"参数包 {region} 版本不一致：驱动端 {versions.get(region)}，执行端 {pack.version}")
-    parts = []
+    out = {"decisions": pl.DataFrame(schema=DECISION_COLUMNS), "members": pl.DataFrame(schema=MEMBER_COLUMNS),
+           "skipped": pl.DataFrame(schema=SKIPPED_COLUMNS)}
     if d.households.height:
-        parts.append(_shape(decision_rows(d), DECISION))
-        parts.append(_shape(member_rows(d), MEMBER))
+        out["decisions"] = _typed(decision_rows(d), DECISION_COLUMNS)
+        out["members"] = _typed(member_rows(d), MEMBER_COLUMNS)
     if d.skipped is not None and d.skipped.height:
-        parts.append(_shape(d.skipped, SKIPPED))
+        out["skipped"] = _typed(d.skipped, SKIPPED_COLUMNS)
     counted = int(d.members["counted"].sum()) if d.members.height else 0
-    parts.append(_shape(pl.DataFrame({"counted": [counted]}), COUNT))
-    return pl.concat(parts, how="vertical")
+    return out, counted
 
 
-def _partition_fn(on: date, versions: dict[str, str], schema: pa.Schema
-                  ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        collected = list(batches)
-        if not collected:
-            return
-        out = evaluate_partition(pa.Table.from_batches(collected), on, versions)
-        yield from out.to_arrow().cast(schema).to_batches()
+# What each task hands back to Spark: one row per partition.
+SUMMARY_DDL = "partition int, households bigint, skipped bigint, counted bigint"
+
+
+def write_part(frames: dict[str, pl.DataFrame], staging: Path, partition: int, attempt: int) -> None:
+    """Write one partition's outputs as ``<output>/part-<partition>.parquet`` under `staging` (an empty output
+    is not written). Each file is written under a hidden name first and then renamed, so a reader or a
+    retried task never sees half a file."""
+    for name, df in frames.items():
+        if not df.height:
+            continue
+        folder = staging / name
+        folder.mkdir(parents=True, exist_ok=True)
+        hidden = folder / f".part-{partition:05d}.{attempt}.tmp"  # Spark and the readers skip dot files
+        df.write_parquet(hidden)
+        os.replace(hidden, folder / f"part-{partition:05d}.parquet")
+
+
+def _partition_fn(on: date, versions: dict[str, str], staging: str
+                  ) -> Callable[[tuple[Any, ...], pa.Table, pa.Table], pa.Table]:
+    def run(key: tuple[Any, ...], households: pa.Table, members: pa.Table) -> pa.Table:
+        # Imported here: this runs in Spark's Python worker (PySpark is an optional extra).
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        partition, attempt = int(key[0].as_py()), ctx.attemptNumber() if ctx is not None else 0
+        frames, counted = evaluate_partition(households, members, on, versions)
+        write_part(frames, Path(staging), partition, attempt)
+        return pa.table({
+            "partition": pa.array([partition], pa.int32()),
+            "households": pa.array([frames["decisions"].height // max(len(keys()), 1)], pa.int64()),
+            "skipped": pa.array([frames["skipped"].height], pa.int64()),
+            "counted": pa.array([counted], pa.int64())})
 
     return run
 
 
-def keyed_inputs(spark: SparkSession, snapshot: Path, partitions: int, area: str = "") -> DataFrame:
-    """Households and members in one frame (``_kind`` h / m), partitioned by county and household hash."""
+def publish(staging: Path, out: Path) -> None:
+    """Put the staged outputs in place of `out`'s (each output folder replaced whole; one with no rows is
+    left empty)."""
+    for name in OUTPUTS:
+        new, old = staging / name, out / name
+        if not new.exists():
+            new.mkdir(parents=True)
+        aside = out / f"_old-{name}-{uuid.uuid4().hex}"
+        if old.exists():
+            os.replace(old, aside)
+        os.replace(new, old)
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def task_error(exc: Exception) -> str:
+    """The exception that stopped a task, from a failed Spark job's message (its last ``…Error: …`` line that
+    is not the JVM's), or the message's first line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b", line)
+              and not line.startswith(("org.apache.", "java.", "py4j."))]
+    found = raised[-1] if raised else (lines[0] if lines else type(exc).__name__)
+    return found if len(found) <= 300 else found[:300] + "…"
+
+
+def keyed_inputs(spark: SparkSession, snapshot: Path, partitions: int, area: str = ""
+                 ) -> tuple[DataFrame, DataFrame]:
+    """Households and their members, each row with its partition ``_part`` (of county and household hash)."""
     # Imported here: PySpark is an optional extra, loaded only by the Spark engine.
     from pyspark.sql import functions as F
 
@@ -120,16 +176,17 @@ def keyed_inputs(spark: SparkSession, snapshot: Path, partitions: int, area: str
     hh = spark.read.parquet(parquet_glob(snapshot / HOUSEHOLDS))
     if area:
         hh = hh.where(F.col("area_code").startswith(area))
-    # Many buckets per partition: Spark hashes each (county, bucket) key to a partition, and with one bucket per
+    # Many buckets per partition: each (county, bucket) key is hashed to a partition, and with one bucket per
     # partition the few keys collided (10k to 187k households in the 8 partitions of a 1M registry; the largest
     # task sets the wall time). With 64 per partition they land within 117k to 133k.
-    hh = hh.withColumn("_county", F.substring("area_code", 1, 6)).withColumn(
-        "_bucket", F.pmod(F.xxhash64("household_id"), F.lit(partitions * BUCKETS_PER_PARTITION)))
-    mem = spark.read.parquet(parquet_glob(snapshot / MEMBERS)).join(
-        hh.select("household_id", "_county", "_bucket"), on="household_id", how="inner")
-    both = (hh.withColumn("_kind", F.lit("h"))
-            .unionByName(mem.withColumn("_kind", F.lit("m")), allowMissingColumns=True))
-    return both.repartition(partitions, "_county", "_bucket")
+    bucket = F.pmod(F.xxhash64("household_id"), F.lit(partitions * BUCKETS_PER_PARTITION))
+    hh = hh.withColumn("_part", F.pmod(F.hash(F.substring("area_code", 1, 6), bucket), F.lit(partitions)))
+    # Each side keeps its own columns: one frame of both (the union of their columns, half of them null in every
+    # row) cost a third more to shuffle and to hand to Python.
+    keys = hh.select("household_id", F.col("_part").alias("_key"))
+    mem = (spark.read.parquet(parquet_glob(snapshot / MEMBERS)).join(keys, on="household_id", how="inner")
+           .withColumnRenamed("_key", "_part"))
+    return hh, mem
 
 
 def spark_type(schema: dict[str, pl.DataType]) -> str:
@@ -149,33 +206,29 @@ def assess(spark: SparkSession, *, snapshot: Path, on: date, out: Path, area: st
            partitions: int | None = None) -> SparkAssessment:
     """Assess a Parquet snapshot on Spark; write ``decisions/``, ``members/`` and ``skipped/`` under `out`."""
     # Imported here: PySpark is an optional extra, loaded only by the Spark engine.
+    from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
-    from pyspark.sql.pandas.types import to_arrow_schema
-    from pyspark.storagelevel import StorageLevel
 
     if partitions is None:
         meta = pl.scan_parquet(parquet_glob(snapshot / HOUSEHOLDS)).select(pl.len()).collect().item()
         partitions = partition_count(int(meta))
-    keyed = keyed_inputs(spark, snapshot, partitions, area)
-    counties = [r[0] for r in keyed.where(F.col("_kind") == "h").select("_county").distinct().collect()]
+    hh, mem = keyed_inputs(spark, snapshot, partitions, area)
+    counties = [r[0] for r in hh.select(F.substring("area_code", 1, 6)).distinct().collect()]
     problems: dict[str, str] = {}
     _, packs, _ = resolve(counties, on, problems=problems)
     versions = {region: pack.version for region, pack in packs.items() if region not in problems}
-    ddl = spark_type(OUTPUT_COLUMNS)
-    arrow_schema = to_arrow_schema(spark.createDataFrame([], ddl).schema)
-    result = keyed.mapInArrow(_partition_fn(on, versions, arrow_schema), ddl).persist(StorageLevel.MEMORY_AND_DISK)
+    out.mkdir(parents=True, exist_ok=True)
+    # Inside the output folder: publishing is then a rename on the same file system.
+    staging = out / f"_staging-{uuid.uuid4().hex}"
     try:
-        for part, kind, columns in (("decisions", DECISION, DECISION_COLUMNS), ("members", MEMBER, MEMBER_COLUMNS),
-                                    ("skipped", SKIPPED, SKIPPED_COLUMNS)):
-            (result.where(F.col("kind") == kind).select(*columns).write.mode("overwrite")
-             .parquet(str(out / part)))
-        totals: Any = result.where(F.col("kind") != MEMBER).groupBy("kind").agg(
-            F.count("*").alias("rows"), F.sum("counted").alias("counted")).collect()
+        rows = (hh.groupBy("_part").cogroup(mem.groupBy("_part"))
+                .applyInArrow(_partition_fn(on, versions, str(staging)), SUMMARY_DDL).collect())
+        publish(staging, out)
+    except PySparkException as exc:
+        raise DoudiError(f"Spark 作业失败，原结果目录未改动：{task_error(exc)}") from exc
     finally:
-        result.unpersist()
-    by_kind = {r["kind"]: r for r in totals}
-    decisions = int(by_kind[DECISION]["rows"]) if DECISION in by_kind else 0
-    return SparkAssessment(out=out, households=decisions // max(len(keys()), 1),
-                           persons=int(by_kind[COUNT]["counted"] or 0) if COUNT in by_kind else 0,
-                           skipped=int(by_kind[SKIPPED]["rows"]) if SKIPPED in by_kind else 0,
+        shutil.rmtree(staging, ignore_errors=True)
+    return SparkAssessment(out=out, households=sum(int(r["households"]) for r in rows),
+                           persons=sum(int(r["counted"]) for r in rows),
+                           skipped=sum(int(r["skipped"]) for r in rows),
                            partitions=partitions, pack_versions=versions)

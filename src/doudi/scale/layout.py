@@ -24,8 +24,8 @@ from pathlib import Path
 
 import polars as pl
 
-# Kinds of row in the one frame a partition returns (Spark's mapInArrow yields a single schema).
-DECISION, MEMBER, SKIPPED, COUNT = "decision", "member", "skipped", "count"
+# The output folders of an assessment, each of part files.
+OUTPUTS = ("decisions", "members", "skipped")
 
 DECISION_COLUMNS: dict[str, pl.DataType] = {
     "household_id": pl.Int64(), "area_code": pl.String(), "township": pl.String(), "program": pl.String(),
@@ -36,9 +36,6 @@ MEMBER_COLUMNS: dict[str, pl.DataType] = {
     "monthly_amount": pl.Float64(), "level": pl.String(), "care_hours": pl.Float64()}
 SKIPPED_COLUMNS: dict[str, pl.DataType] = {"household_id": pl.Int64(), "area_code": pl.String(),
                                            "reason": pl.String()}
-# One COUNT row per partition: the members counted in their households (the run's person total).
-OUTPUT_COLUMNS: dict[str, pl.DataType] = {"kind": pl.String(), **DECISION_COLUMNS, **MEMBER_COLUMNS,
-                                          **SKIPPED_COLUMNS, "counted": pl.Int64()}
 
 HOUSEHOLDS, MEMBERS = "households.parquet", "members.parquet"
 
