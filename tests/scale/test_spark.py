@@ -27,7 +27,7 @@ from doudi.policy.engine import evaluate_frames
 from doudi.policy.frames import Frames, conform, write_snapshot
 from doudi.policy.models import AssessmentDecision
 from doudi.policy.params import load_pack
-from doudi.scale.assess import assess, keyed_inputs, partition_count
+from doudi.scale.assess import assess, keyed_inputs, partition_count, task_keys
 from doudi.scale.layout import DECISION_COLUMNS, MEMBER_COLUMNS, read_output
 from doudi.scale.linkage import cross_county_duplicates
 from doudi.scale.monitor import monitor, read_sides, read_warnings, write_inputs
@@ -76,6 +76,21 @@ def test_partitions_share_the_households_evenly(spark: SparkSession, tmp_path: P
     assert members.count() == frames.members.height
 
 
+def test_each_partition_is_its_own_task(spark: SparkSession) -> None:
+    """The 8 task keys, hash-partitioned into 8 as a cogroup on them is, land one in each partition (the
+    partition numbers 0–7 themselves would share some and leave others empty)."""
+    from pyspark.sql import functions as F
+
+    keys = task_keys(spark, 8)
+    placed = spark.createDataFrame([(k,) for k in keys], "k int").repartition(8, "k").select(
+        "k", F.spark_partition_id().alias("p")).collect()
+    assert sorted(r["p"] for r in placed) == list(range(8))
+    assert {r["k"]: r["p"] for r in placed} == {k: p for p, k in enumerate(keys)}
+    plain = spark.createDataFrame([(k,) for k in range(8)], "k int").repartition(8, "k").select(
+        F.spark_partition_id().alias("p")).distinct().count()
+    assert plain < 8
+
+
 def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
     """20 000 synthetic households (安丘 and 江门's counties) plus one in 北京 东城 (no county pack): every
     decision — eligibility, amount, level, persons, reasons, pack version — and every member entitlement is
@@ -102,6 +117,9 @@ def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
     assert read_output(tmp_path / "out", "skipped")["household_id"].to_list() == [99_999_999]
     assert result.persons == int(single.members["counted"].sum())
     assert result.pack_versions == {r: p.version for r, p in single.packs.items()}
+    # The job's own settings (8 shuffle partitions, no merging of small ones) are the session's again.
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
+    assert spark.conf.get("spark.sql.adaptive.coalescePartitions.enabled") == "true"
 
 
 def test_a_failed_assessment_leaves_the_previous_output(spark: SparkSession, tmp_path: Path) -> None:

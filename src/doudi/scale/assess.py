@@ -21,7 +21,8 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -121,14 +122,14 @@ def write_part(frames: dict[str, pl.DataFrame], staging: Path, partition: int, a
         os.replace(hidden, folder / f"part-{partition:05d}.parquet")
 
 
-def _partition_fn(on: date, versions: dict[str, str], staging: str
+def _partition_fn(on: date, versions: dict[str, str], staging: str, partition_of: dict[int, int]
                   ) -> Callable[[tuple[Any, ...], pa.Table, pa.Table], pa.Table]:
     def run(key: tuple[Any, ...], households: pa.Table, members: pa.Table) -> pa.Table:
         # Imported here: this runs in Spark's Python worker (PySpark is an optional extra).
         from pyspark import TaskContext
 
         ctx = TaskContext.get()
-        partition, attempt = int(key[0].as_py()), ctx.attemptNumber() if ctx is not None else 0
+        partition, attempt = partition_of[int(key[0].as_py())], ctx.attemptNumber() if ctx is not None else 0
         frames, counted = evaluate_partition(households, members, on, versions)
         write_part(frames, Path(staging), partition, attempt)
         return pa.table({
@@ -162,6 +163,43 @@ def task_error(exc: Exception) -> str:
               and not line.startswith(("org.apache.", "java.", "py4j."))]
     found = raised[-1] if raised else (lines[0] if lines else type(exc).__name__)
     return found if len(found) <= 300 else found[:300] + "…"
+
+
+# The assessment's cogroup runs one task per partition (see task_keys): adaptive execution would merge
+# partitions under 64 MB into fewer tasks, and at 1M households put the work of 8 on 3 tasks.
+ONE_TASK_PER_PARTITION = {"spark.sql.adaptive.coalescePartitions.enabled": "false"}
+
+
+@contextmanager
+def _settings(spark: SparkSession, values: dict[str, str]) -> Iterator[None]:
+    """The session's SQL settings changed for one job, and put back after it."""
+    before = {k: spark.conf.get(k, None) for k in values}
+    for k, v in values.items():
+        spark.conf.set(k, v)
+    try:
+        yield
+    finally:
+        for k, old in before.items():
+            if old is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, old)
+
+
+def task_keys(spark: SparkSession, n: int) -> list[int]:
+    """For each of `n` partitions, an int key that Spark's hash partitioning into `n` (Murmur3 with seed 42, as
+    ``hash``) sends to that partition, so that a cogroup on it runs each partition as its own task.
+
+    Grouped by the partition numbers themselves, several of them hashed to one task and others to none: at 1M
+    households, 3 of 8 tasks did all the work and the last ran alone on one core."""
+    # Imported here: PySpark is an optional extra, loaded only by the Spark engine.
+    from pyspark.sql import functions as F
+
+    k = F.col("id").cast("int")
+    found = (spark.range(0, 64 * n).select(k.alias("k"), F.pmod(F.hash(k), F.lit(n)).alias("p"))
+             .groupBy("p").agg(F.min("k").alias("k")).collect())
+    keys = {int(r["p"]): int(r["k"]) for r in found}
+    return [keys[p] for p in range(n)]  # 64 candidates per partition: one missing is beyond any chance
 
 
 def keyed_inputs(spark: SparkSession, snapshot: Path, partitions: int, area: str = ""
@@ -220,9 +258,13 @@ def assess(spark: SparkSession, *, snapshot: Path, on: date, out: Path, area: st
     out.mkdir(parents=True, exist_ok=True)
     # Inside the output folder: publishing is then a rename on the same file system.
     staging = out / f"_staging-{uuid.uuid4().hex}"
+    ids = task_keys(spark, partitions)
+    task = F.element_at(F.array(*[F.lit(k) for k in ids]), F.col("_part") + 1)
+    fn = _partition_fn(on, versions, str(staging), {k: p for p, k in enumerate(ids)})
     try:
-        rows = (hh.groupBy("_part").cogroup(mem.groupBy("_part"))
-                .applyInArrow(_partition_fn(on, versions, str(staging)), SUMMARY_DDL).collect())
+        with _settings(spark, ONE_TASK_PER_PARTITION | {"spark.sql.shuffle.partitions": str(partitions)}):
+            rows = (hh.withColumn("_task", task).groupBy("_task")
+                    .cogroup(mem.withColumn("_task", task).groupBy("_task")).applyInArrow(fn, SUMMARY_DDL).collect())
         publish(staging, out)
     except PySparkException as exc:
         raise DoudiError(f"Spark 作业失败，原结果目录未改动：{task_error(exc)}") from exc
