@@ -228,6 +228,20 @@ def small_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
     return tmp / "out"
 
 
+def test_a_failed_monitoring_job_names_the_tasks_error(spark: SparkSession, tmp_path: Path) -> None:
+    """Members written without their birth dates: the rules fail in the tasks, and the error says which column
+    is missing instead of the JVM's stack."""
+    members = pl.DataFrame([_member(1, 10, "张一", date(1950, 1, 1)), _member(2, 20, "李二", date(1960, 2, 2), W)])
+    write_inputs(Inputs(members=members).conformed(), tmp_path / "inputs")
+    pl.read_parquet(tmp_path / "inputs" / "members.parquet").drop("birth_date").write_parquet(
+        tmp_path / "inputs" / "members.parquet")
+
+    with pytest.raises(DoudiError) as failed:
+        monitor(spark, directory=tmp_path / "inputs", on=MON, out=tmp_path / "out", area="370784")
+
+    assert str(failed.value).startswith("Spark 监测作业失败：") and "birth_date" in str(failed.value)
+
+
 def test_cli_spark_results_stored(small_run: Path, db: Session) -> None:
     """The Parquet results go through the normal decision store: one run, 300 × 8 = 2 400 decisions."""
     decisions = read_output(small_run, "decisions")

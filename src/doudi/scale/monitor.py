@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
-from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.monitoring.rules.base import (
     DECISION_SCHEMA,
     ENROLLMENT_SCHEMA,
@@ -40,7 +40,7 @@ from doudi.monitoring.rules.base import (
 )
 from doudi.monitoring.run import SIDE_SCHEMA, RuleSpec, above_counties, evaluate, fingerprints, group_hits, rule_specs
 from doudi.policy.params import load_pack
-from doudi.scale.assess import spark_type
+from doudi.scale.assess import spark_type, task_error
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -169,6 +169,7 @@ def monitor(spark: SparkSession, *, directory: Path, on: date, out: Path, area: 
     """Run every rule in force for `area`'s pack on Spark; write ``warnings/`` and ``sides/`` (each county's side
     of a warning above the counties) under `out`; warnings per rule."""
     # Imported here: PySpark is an optional extra, loaded only by the Spark engine.
+    from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -178,16 +179,20 @@ def monitor(spark: SparkSession, *, directory: Path, on: date, out: Path, area: 
     arrow_schema = to_arrow_schema(spark.createDataFrame([], ddl).schema)
     keyed = keyed_inputs(spark, directory, partitions)
     result = keyed.mapInArrow(_partition_fn(specs, params, on, arrow_schema), ddl)
-    above, sides = cross_county(spark, directory, specs, params, on)
-    if above.height:
-        # A county's partition cannot see the other county: its 重复 of the same person gives way to the one above.
-        result = result.where(~((F.col("rule_key") == "duplicate")
-                                & F.col("subject_key").isin(above["subject_key"].to_list())))
-        result = result.unionByName(spark.createDataFrame(above.to_arrow().cast(arrow_schema), ddl))
-    result.write.mode("overwrite").parquet(str(out / "warnings"))
-    (out / "sides").mkdir(parents=True, exist_ok=True)
-    sides.write_parquet(out / "sides" / "sides.parquet")
-    counts = spark.read.parquet(str(out / "warnings")).groupBy("rule_key").agg(F.count("*").alias("n")).collect()
+    try:
+        above, sides = cross_county(spark, directory, specs, params, on)
+        if above.height:
+            # A county's partition cannot see the other county: its 重复 of the same person gives way to the one
+            # above.
+            result = result.where(~((F.col("rule_key") == "duplicate")
+                                    & F.col("subject_key").isin(above["subject_key"].to_list())))
+            result = result.unionByName(spark.createDataFrame(above.to_arrow().cast(arrow_schema), ddl))
+        result.write.mode("overwrite").parquet(str(out / "warnings"))
+        (out / "sides").mkdir(parents=True, exist_ok=True)
+        sides.write_parquet(out / "sides" / "sides.parquet")
+        counts = spark.read.parquet(str(out / "warnings")).groupBy("rule_key").agg(F.count("*").alias("n")).collect()
+    except PySparkException as exc:
+        raise DoudiError(f"Spark 监测作业失败：{task_error(exc)}") from exc
     return {r["rule_key"]: int(r["n"]) for r in counts}
 
 
