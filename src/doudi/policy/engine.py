@@ -32,7 +32,16 @@ from doudi.policy import prepare
 from doudi.policy.frames import Frames, conform
 from doudi.policy.params import MissingParameter, Pack, PackError, Resolved, load_pack
 from doudi.policy.programs import all_programs
-from doudi.policy.protocol import HOUSEHOLD_OUTPUTS, SPARSE_FROM, Direct, Program, Within, missing_parameters, money
+from doudi.policy.protocol import (
+    HOUSEHOLD_OUTPUTS,
+    SPARSE_FROM,
+    Direct,
+    Program,
+    SparseMask,
+    Within,
+    missing_parameters,
+    money,
+)
 from doudi.policy.segments import Segments
 from doudi.policy.spec import param_sets
 
@@ -346,12 +355,16 @@ def _stage(stage: str, df: pl.DataFrame, p: Resolved, qs: Mapping[str, Any], on:
         if steps is None:
             continue
         for step in steps if isinstance(steps, Sequence) else (steps,):
-            if not isinstance(step, Direct | Within):
+            if isinstance(step, SparseMask) and df.height < CHAIN_BELOW:
+                step = step.recorded  # a few rows: recorded with the other steps
+            if not isinstance(step, Direct | Within | SparseMask):
                 pending.append((step, (qs[prog.key], on)))
                 continue
             if pending:
                 df, pending = _run_all(pending, df, p), []
-            if isinstance(step, Direct):
+            if isinstance(step, SparseMask):
+                df = step.apply(df, qs[prog.key])
+            elif isinstance(step, Direct):
                 df = step.fn(df, qs[prog.key], on, seg)
             else:
                 if stage not in MEMBER_STAGES:

@@ -136,6 +136,38 @@ class Direct:
     fn: Callable[..., pl.DataFrame]
 
 
+Pairs = list[tuple[pl.Expr, str]]  # (condition, reason code)
+
+
+class SparseMask:
+    """A stage step that sets a reason mask mostly needed for few members: ``parts(params)`` gives the pairs
+    checked on every row (or none), the rows the other pairs concern, and those pairs. A batch evaluates the
+    other pairs on those rows alone (:meth:`Codes.sparse_mask`); a few rows (a single case) record the same
+    expressions with the stage's other steps, so they are built once per pack and run in the same query.
+    Either way the mask is ``every-row pairs | (rows ? other pairs : 0)``."""
+
+    def __init__(self, codes: Codes, column: str, parts: Callable[[Any], tuple[Pairs, pl.Expr, Pairs]]) -> None:
+        self.codes, self.column, self.parts = codes, column, parts
+
+        def recorded(df: Any, q: Any, on: date) -> Any:
+            del on
+            every, rows, pairs = parts(q)
+            mask = pl.when(rows.fill_null(False)).then(codes.mask(pairs)).otherwise(0)
+            return df.with_columns((codes.mask(every) | mask if every else mask).alias(column))
+
+        # Recorded plans are cached by function: one function per step, named after its parts.
+        recorded.__module__, recorded.__qualname__ = parts.__module__, f"{parts.__qualname__}.<recorded>"
+        self.recorded = recorded
+
+    def apply(self, df: pl.DataFrame, q: Any) -> pl.DataFrame:
+        """The mask of a batch, the other pairs evaluated on their rows only."""
+        every, rows, pairs = self.parts(q)
+        mask = self.codes.sparse_mask(df, rows, pairs)
+        if every:
+            mask = df.select(self.codes.mask(every)).to_series() | mask
+        return df.with_columns(mask.alias(self.column))
+
+
 @dataclass(frozen=True)
 class MemberOutput:
     """How a per-person program names its member decisions (for explanations and stored entitlements)."""

@@ -4,7 +4,8 @@ Households are keyed by county and a hash of their id into at least eight partit
 household's partition by a join on Spark, and the two are cogrouped by it, so a partition holds whole
 households. On each partition :func:`doudi.policy.engine.evaluate_frames` runs unchanged (``applyInArrow``),
 with the pack of each county; the driver resolves the packs of the counties it finds and every partition
-checks it evaluates with exactly those pack versions. The inputs are never collected to the driver: it reads only the list of counties.
+checks it evaluates with exactly those pack versions. The inputs are never collected to the driver: it reads
+only the list of counties.
 
 Each task writes its partition's decisions as Parquet part files itself (Polars, into a staging folder of the
 output) and hands Spark one summary row. Handing the decisions back to the JVM to write them cost more than

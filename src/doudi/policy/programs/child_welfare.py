@@ -24,9 +24,11 @@ from doudi.policy.protocol import (
     Codes,
     Direct,
     MemberOutput,
+    Pairs,
     Params,
     Program,
     Reason,
+    SparseMask,
     disability_within,
     money,
     param,
@@ -160,14 +162,14 @@ def _settle(m: pl.DataFrame, q: CWParams, on: date) -> pl.DataFrame:
     return m
 
 
-def _reasons(m: pl.DataFrame, q: CWParams, on: date, seg: Segments) -> pl.DataFrame:
+def _reason_parts(q: CWParams) -> tuple[Pairs, pl.Expr, Pairs]:
     """The reason mask, on the children with a status only."""
-    del q, on, seg
+    del q
     code = pl.col("cw_code")  # 0 = no status
     hardship = STATUSES.index("in_hardship") + 1
     has = code > 0
     present = has & pl.col("minor") & pl.col("exclusion").is_null()
-    return m.with_columns(cw_reasons=CODES.sparse_mask(m, has, [
+    return [], has, [
         *[(pl.col("cw_eligible") & (code == i + 1), s) for i, s in enumerate(STATUSES) if s != "in_hardship"],
         (present & (code == hardship), "hardship_no_allowance"),
         (present & (code != hardship) & pl.col("cw_allowance").is_null(), "not_in_force"),
@@ -179,7 +181,7 @@ def _reasons(m: pl.DataFrame, q: CWParams, on: date, seg: Segments) -> pl.DataFr
         (pl.col("cw_ok") & ~pl.col("cw_eligible") & pl.col("cw_art9"), "chose_extreme_poverty"),
         ((pl.col("cw_ok") | (code == hardship)) & ~pl.col("cw_eligible") & ~pl.col("cw_art9")
          & pl.col("ep_ok"), "covered_by_extreme_poverty"),
-    ]))
+    ]
 
 
 def _household(h: pl.DataFrame, q: CWParams, on: date) -> pl.DataFrame:
@@ -212,8 +214,8 @@ def _member_details(m: Mapping[str, Any], q: CWParams) -> dict[str, Any]:
 PROGRAM = Program(
     key=KEY, label="孤儿及困境儿童基本生活保障", order=60, codes=CODES, params=CWParams,
     refs=("child_welfare.orphan", "child_welfare.de_facto", "child_welfare.hardship"),
-    stages={"persons": (Direct(_parents), _members), "choices": _choice, "settle": (_settle, Direct(_reasons)),
-            "household": _household},
+    stages={"persons": (Direct(_parents), _members), "choices": _choice,
+            "settle": (_settle, SparseMask(CODES, "cw_reasons", _reason_parts)), "household": _household},
     trace=lambda h, ms, q, on: {},
     member_output=MemberOutput(eligible="cw_eligible", amount="cw_amount", reasons="cw_reasons",
                                level=lambda: pl.col("child_status")),

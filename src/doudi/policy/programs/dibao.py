@@ -18,11 +18,12 @@ import polars as pl
 
 from doudi.policy.protocol import (
     Codes,
-    Direct,
     MemberOutput,
+    Pairs,
     Params,
     Program,
     Reason,
+    SparseMask,
     disability_within,
     money,
     months_since,
@@ -31,7 +32,6 @@ from doudi.policy.protocol import (
     tier_value,
 )
 from doudi.policy.resolved import MissingParameter
-from doudi.policy.segments import Segments
 
 KEY = "dibao"
 CAUSE_LABEL = {"transfer": "转移性收入", "compensation": "赔偿收入", "other": "其他原因"}
@@ -265,12 +265,11 @@ def _members(m: pl.DataFrame, q: DibaoParams, on: date) -> pl.DataFrame:
     return m
 
 
-def _member_reasons(m: pl.DataFrame, q: DibaoParams, on: date, seg: Segments) -> pl.DataFrame:
+def _member_reason_parts(q: DibaoParams) -> tuple[Pairs, pl.Expr, Pairs]:
     """The 单人户 reasons, on the members who could ask for it only."""
-    del on, seg
     a_in_force, b_in_force = bool(q.single_person), bool(q.jobless_severe)
     refused, b_asked, severe = pl.col("sp_refused"), pl.col("sp_b_asked"), pl.col("severe")
-    return m.with_columns(db_reasons=CODES.sparse_mask(m, pl.col("sp_asked") | pl.col("db_single"), [
+    return [], pl.col("sp_asked") | pl.col("db_single"), [
         (pl.col("db_single"), "sp_included"),
         (refused & pl.lit(a_in_force) & pl.col("sp_cand_a") & ~pl.col("h_marginal_test"), "sp_not_marginal"),
         (refused & pl.lit(a_in_force or b_in_force) & ~pl.col("sp_below"), "sp_own_income"),
@@ -279,7 +278,7 @@ def _member_reasons(m: pl.DataFrame, q: DibaoParams, on: date, seg: Segments) ->
         (b_asked & ~severe, "sp_not_severe"),
         (b_asked & severe & ~pl.col("prop_ok"), "sp_property"),
         (pl.col("sp_asked") & pl.lit(not a_in_force and not b_in_force), "sp_not_in_force"),
-    ]))
+    ]
 
 
 def _household(h: pl.DataFrame, q: DibaoParams, on: date) -> pl.DataFrame:
@@ -378,8 +377,8 @@ def _details(h: Mapping[str, Any], q: DibaoParams, on: date) -> dict[str, Any]:
 PROGRAM = Program(
     key=KEY, label="最低生活保障", order=10, codes=CODES, params=DibaoParams,
     refs=("dibao.members", "dibao.income", "dibao.property", "dibao.amount"),
-    stages={"persons": _persons, "unit": _unit, "members": (_members, Direct(_member_reasons)),
-            "household": _household},
+    stages={"persons": _persons, "unit": _unit,
+            "members": (_members, SparseMask(CODES, "db_reasons", _member_reason_parts)), "household": _household},
     trace=_trace,
     member_output=MemberOutput(
         eligible="db_included", amount="db_person_amount", reasons="db_reasons",

@@ -14,9 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from doudi.policy.protocol import Codes, Direct, MemberOutput, Params, Program, Reason, money, param
+from doudi.policy.protocol import Codes, MemberOutput, Pairs, Params, Program, Reason, SparseMask, money, param
 from doudi.policy.resolved import PackError
-from doudi.policy.segments import Segments
 
 KEY = "disability_subsidies"
 
@@ -80,13 +79,13 @@ def _settle(m: pl.DataFrame, q: DSParams, on: date) -> pl.DataFrame:
     return m.with_columns(ds_de_facto_full=de_facto_full)
 
 
-def _reasons(m: pl.DataFrame, q: DSParams, on: date, seg: Segments) -> pl.DataFrame:
+def _reason_parts(q: DSParams) -> tuple[Pairs, pl.Expr, Pairs]:
     """The reason mask, on disabled members only."""
-    del q, on, seg
+    del q
     present = pl.col("ds_present")
     de_facto_full = pl.col("ds_de_facto_full")
     household_db = pl.col("h_db_main") | pl.col("h_db_exit")  # the household qualifies for 低保 (or its exit period)
-    return m.with_columns(ds_reasons=CODES.sparse_mask(m, pl.col("disabled"), [
+    return [], pl.col("disabled"), [
         (pl.col("ds_living"), "living"),
         (pl.col("ds_care"), "care"),
         (present & ~pl.col("ds_low_income") & ~household_db, "not_low_income"),
@@ -96,7 +95,7 @@ def _reasons(m: pl.DataFrame, q: DSParams, on: date, seg: Segments) -> pl.DataFr
         (present & ~pl.col("ds_care"), "grade_not_severe"),
         (present & (pl.col("ds_living_base") > 0) & de_facto_full, "de_facto_full"),
         (pl.col("disabled") & pl.col("exclusion").is_not_null(), "excluded_member"),
-    ]))
+    ]
 
 
 def _household(h: pl.DataFrame, q: DSParams, on: date) -> pl.DataFrame:
@@ -125,7 +124,8 @@ def _member_context(m: Mapping[str, Any], q: DSParams, ms: list[dict[str, Any]])
 PROGRAM = Program(
     key=KEY, label="残疾人两项补贴", order=70, codes=CODES, params=DSParams,
     refs=("disability_subsidies.living", "disability_subsidies.care"),
-    stages={"members": _base, "settle": (_settle, Direct(_reasons)), "household": _household},
+    stages={"members": _base, "settle": (_settle, SparseMask(CODES, "ds_reasons", _reason_parts)),
+            "household": _household},
     trace=lambda h, ms, q, on: {},
     member_output=MemberOutput(eligible="ds_eligible", amount="ds_amount", reasons="ds_reasons",
                                level=lambda: pl.col("ds_level")),

@@ -21,9 +21,11 @@ from doudi.policy.protocol import (
     Codes,
     Direct,
     MemberOutput,
+    Pairs,
     Params,
     Program,
     Reason,
+    SparseMask,
     by_hukou,
     money,
     param,
@@ -248,13 +250,12 @@ def _choice(m: pl.DataFrame, q: EPParams, on: date) -> pl.DataFrame:
     return m.with_columns(ep_amount=pl.when(pl.col("ep_eligible")).then(pl.col("ep_full_amount")).otherwise(0.0))
 
 
-def _reasons(m: pl.DataFrame, q: EPParams, on: date, seg: Segments) -> pl.DataFrame:
+def _reason_parts(q: EPParams) -> tuple[Pairs, pl.Expr, Pairs]:
     """The reason mask: labour capacity and livelihood for everyone; supporters, care and amount only for
     the candidates (computed on those rows alone)."""
-    del on, seg
     elderly = pl.col("elderly")
     minor = pl.col("age") < q.labour_min_age
-    base = m.select(CODES.mask([
+    every = [
         (elderly, "no_labour_elderly"),
         (minor, "no_labour_minor"),
         (pl.col("no_labour_disability") & ~elderly & ~minor, "no_labour_disability"),
@@ -265,12 +266,12 @@ def _reasons(m: pl.DataFrame, q: EPParams, on: date, seg: Segments) -> pl.DataFr
         (pl.col("income_own_ep") >= pl.col("std"), "own_income_too_high"),
         (~pl.col("prop_ok"), "property_exceeds"),
         (pl.col("exclusion").is_not_null(), "excluded_member"),
-    ])).to_series()
+    ]
     st = pl.col("sup_status")
     ext_unrecorded = ~pl.col("ep_ext_declared") & pl.col("hh_capable_elsewhere").is_null()
     ok = pl.col("ep_eligible")
     has_hours = q.hours_self_care is not None
-    more = CODES.sparse_mask(m, pl.col("ep_candidate"), [
+    return every, pl.col("ep_candidate"), [
         (st == HAS_IN_HOUSEHOLD, "supporter_in_household"),
         (st == HAS_ELSEWHERE, "supporter_elsewhere"),
         (st == HAS_ELSEWHERE_HOUSEHOLD, "supporter_elsewhere_household"),
@@ -288,8 +289,7 @@ def _reasons(m: pl.DataFrame, q: EPParams, on: date, seg: Segments) -> pl.DataFr
         (ok & pl.col("ep_hours").is_not_null(), "home_care"),
         (ok & (pl.col("support_mode") == "centralized") & pl.lit(has_hours), "centralized"),
         (ok & pl.col("support_mode").is_null() & pl.lit(has_hours), "support_mode_unrecorded"),
-    ])
-    return m.with_columns(ep_reasons=base | more)
+    ]
 
 
 def _household(h: pl.DataFrame, q: EPParams, on: date) -> pl.DataFrame:
@@ -365,7 +365,7 @@ PROGRAM = Program(
     stages={
         "persons": (_capacity_inputs, Direct(_supporters), _amounts),
         "choices": _choice,
-        "settle": Direct(_reasons),
+        "settle": SparseMask(CODES, "ep_reasons", _reason_parts),
         "household": _household,
     },
     trace=_trace,
