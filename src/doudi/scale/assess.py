@@ -35,7 +35,6 @@ from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.policy.batch import decision_rows, member_rows
 from doudi.policy.engine import evaluate_frames, resolve
 from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames
-from doudi.policy.programs import keys
 from doudi.scale.layout import (
     DECISION_COLUMNS,
     HOUSEHOLDS,
@@ -81,9 +80,10 @@ def _typed(df: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versions: dict[str, str]
-                       ) -> tuple[dict[str, pl.DataFrame], int]:
+                       ) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
     """Evaluate the whole households of one partition (and their members) with the engine: its
-    ``decisions``, ``members`` and ``skipped`` frames (the output layout), and the members counted.
+    ``decisions``, ``members`` and ``skipped`` frames (the output layout), and its summary row (households
+    decided, households skipped, members counted).
 
     Fails when this process resolves a region's pack to another version than the driver did (a worker
     deployed with other pack files must never decide silently with them).
@@ -101,11 +101,11 @@ def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versio
     if d.skipped is not None and d.skipped.height:
         out["skipped"] = _typed(d.skipped, SKIPPED_COLUMNS)
     counted = int(d.members["counted"].sum()) if d.members.height else 0
-    return out, counted
+    return out, {"households": d.households.height, "skipped": out["skipped"].height, "counted": counted}
 
 
 # What each task hands back to Spark: one row per partition.
-SUMMARY_DDL = "partition int, households bigint, skipped bigint, counted bigint"
+SUMMARY_DDL = "households bigint, skipped bigint, counted bigint"
 
 
 def write_part(frames: dict[str, pl.DataFrame], staging: Path, partition: int, attempt: int) -> None:
@@ -130,13 +130,9 @@ def _partition_fn(on: date, versions: dict[str, str], staging: str, partition_of
 
         ctx = TaskContext.get()
         partition, attempt = partition_of[int(key[0].as_py())], ctx.attemptNumber() if ctx is not None else 0
-        frames, counted = evaluate_partition(households, members, on, versions)
+        frames, summary = evaluate_partition(households, members, on, versions)
         write_part(frames, Path(staging), partition, attempt)
-        return pa.table({
-            "partition": pa.array([partition], pa.int32()),
-            "households": pa.array([frames["decisions"].height // max(len(keys()), 1)], pa.int64()),
-            "skipped": pa.array([frames["skipped"].height], pa.int64()),
-            "counted": pa.array([counted], pa.int64())})
+        return pa.table({k: pa.array([v], pa.int64()) for k, v in summary.items()})
 
     return run
 
