@@ -1,5 +1,5 @@
 """A warning's person, household and run are enforced by the database (triggers, checked once per statement on
-PostgreSQL, migration 2310): a warning of a missing person is refused, in one statement with good ones
+PostgreSQL, migrations 2310 and 2800): a warning of a missing person is refused, in one statement with good ones
 writes nothing; a reference moved to a missing row is refused; a referenced person cannot be deleted."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from doudi.auth.permissions import system_actor
 from doudi.db.frames import write_frame
-from doudi.monitoring.models import MonitorWarning
+from doudi.monitoring.models import MonitorRun, MonitorWarning
 from doudi.monitoring.run import run
 from doudi.registry.models import Person
 from tests.conftest import Database
@@ -88,6 +88,25 @@ def test_a_large_statement_is_checked_as_strictly(db: Session, tmp_path: Path) -
     assert _count(db) == before + n
     if db.get_bind().dialect.name == "postgresql":
         assert db.scalar(text("SHOW enable_nestloop")) == "on"
+
+
+@pytest.mark.parametrize(("column", "label"), [("person_id", "人员"), ("household_id", "家庭"),
+                                              ("run_id", "比对批次")])
+def test_each_missing_reference_is_named_in_a_statement_of_good_rows(db: Session, tmp_path: Path, column: str,
+                                                                     label: str) -> None:
+    """The three references are checked in one pass (migration 2800): the refusal names the one that is missing,
+    although the statement's other rows, and its other references, are good."""
+    w = _death(db, tmp_path)
+    before = _count(db)
+    table = MonitorWarning.__table__
+    row = dict(db.execute(select(*table.c).where(table.c.id == w.id)).mappings().one())
+    del row["id"]
+    good = [{**row, "open_key": f"g{i}", "subject_key": f"g{i}"} for i in range(3)]
+    bad = {**row, "open_key": "bad", "subject_key": "bad", column: 10_000_000}
+    with pytest.raises(REFUSED) as refused, db.begin_nested():
+        db.execute(insert(MonitorWarning), [*good, bad])
+    assert f"引用的{label}不存在" in str(refused.value)
+    assert _count(db) == before
 
 
 def _person(engine: Engine, id_number: str) -> int:
@@ -161,3 +180,27 @@ def test_the_ledger_keeps_room_for_evidence_on_postgresql(db: Session) -> None:
         pytest.skip("SQLite has no fill factor")
     options = db.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'monitoring_warnings'"))
     assert options == ["fillfactor=85"]
+
+
+def test_a_run_delete_waits_for_the_warnings_naming_it(fresh_database: Database) -> None:
+    """A run's delete waits for the transaction writing its warnings (the run is locked FOR KEY SHARE by the check
+    of migration 2800, and the delete locks the ledger, migration 2700), then finds them and is refused."""
+    if fresh_database.backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the two cannot interleave")
+    engine = fresh_database.engine
+    pid = _person(engine, "370784195001010035")
+    with engine.begin() as c:
+        run_id = int(c.execute(insert(MonitorRun).values(run_on=ON).returning(MonitorRun.id)).scalar_one())
+
+    def write(conn: Connection) -> None:
+        conn.execute(insert(MonitorWarning).values(
+            rule_key="death", level="red", subject_key=f"p{pid}", open_key=f"death:p{pid}", person_id=pid,
+            run_id=run_id, area_code="370784001001", first_seen_on=ON, last_seen_on=ON, due_on=ON))
+
+    def remove(conn: Connection) -> None:
+        conn.execute(delete(MonitorRun).where(MonitorRun.id == run_id))
+
+    refused = _second_waits(engine, write, remove)
+    assert "仍被监测预警引用" in refused
+    with engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(MonitorRun)) == 1
