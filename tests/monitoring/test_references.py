@@ -1,5 +1,5 @@
 """A warning's person, household and run are enforced by the database (triggers, checked once per statement on
-PostgreSQL, migrations 2310 and 2800): a warning of a missing person is refused, in one statement with good ones
+PostgreSQL, migration 2310): a warning of a missing person is refused, in one statement with good ones
 writes nothing; a reference moved to a missing row is refused; a referenced person cannot be deleted."""
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def test_a_large_statement_is_checked_as_strictly(db: Session, tmp_path: Path) -
                                               ("run_id", "比对批次")])
 def test_each_missing_reference_is_named_in_a_statement_of_good_rows(db: Session, tmp_path: Path, column: str,
                                                                      label: str) -> None:
-    """The three references are checked in one pass (migration 2800): the refusal names the one that is missing,
-    although the statement's other rows, and its other references, are good."""
+    """Each reference is checked over the whole statement: the refusal names the one that is missing, although
+    the statement's other rows, and its other references, are good."""
     w = _death(db, tmp_path)
     before = _count(db)
     table = MonitorWarning.__table__
@@ -183,8 +183,8 @@ def test_the_ledger_keeps_room_for_evidence_on_postgresql(db: Session) -> None:
 
 
 def test_a_run_delete_waits_for_the_warnings_naming_it(fresh_database: Database) -> None:
-    """A run's delete waits for the transaction writing its warnings (the run is locked FOR KEY SHARE by the check
-    of migration 2800, and the delete locks the ledger, migration 2700), then finds them and is refused."""
+    """A run's delete waits for the transaction writing its warnings (the insert's check locks the run FOR KEY
+    SHARE, and the delete locks the ledger, migration 2700), then finds them and is refused."""
     if fresh_database.backend != "postgresql":
         pytest.skip("SQLite runs one writer at a time: the two cannot interleave")
     engine = fresh_database.engine
