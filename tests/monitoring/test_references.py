@@ -38,6 +38,14 @@ def _death(db: Session, tmp_path: Path) -> MonitorWarning:
     return w
 
 
+def _columns(db: Session, w: MonitorWarning) -> dict[str, object]:
+    """A stored warning's columns without its id: a row to insert again under other keys."""
+    table = MonitorWarning.__table__
+    row = dict(db.execute(select(*table.c).where(table.c.id == w.id)).mappings().one())
+    del row["id"]
+    return row
+
+
 def _count(db: Session) -> int:
     return int(db.scalar(select(func.count()).select_from(MonitorWarning)) or 0)
 
@@ -47,9 +55,7 @@ def test_a_warning_needs_its_person_household_and_run(db: Session, tmp_path: Pat
     before = _count(db)
     missing = int(db.scalar(select(func.max(Person.id))) or 0) + 1000
     # One insert statement of the death warning copied twice under new keys, one copy naming a missing person.
-    table = MonitorWarning.__table__
-    row = dict(db.execute(select(*table.c).where(table.c.id == w.id)).mappings().one())
-    del row["id"]
+    row = _columns(db, w)
     copies = [{**row, "open_key": f"k{i}", "subject_key": f"s{i}"} for i in range(2)]
     with pytest.raises(REFUSED), db.begin_nested():
         db.execute(insert(MonitorWarning), [copies[0], {**copies[1], "person_id": missing}])
@@ -76,9 +82,7 @@ def test_a_large_statement_is_checked_as_strictly(db: Session, tmp_path: Path) -
     write_frame(db, Person, pl.DataFrame({
         "id": range(start, start + n), "id_number": [f"B{i:017d}" for i in range(n)], "name": ["批量"] * n,
         "sex": ["M"] * n, "birth_date": [date(1950, 1, 1)] * n}))
-    table = MonitorWarning.__table__
-    row = dict(db.execute(select(*table.c).where(table.c.id == w.id)).mappings().one())
-    del row["id"]
+    row = _columns(db, w)
     copies = [{**row, "open_key": f"big{i}", "subject_key": f"p{start + i}", "person_id": start + i}
               for i in range(n)]
     with pytest.raises(REFUSED), db.begin_nested():
@@ -98,9 +102,7 @@ def test_each_missing_reference_is_named_in_a_statement_of_good_rows(db: Session
     the statement's other rows, and its other references, are good."""
     w = _death(db, tmp_path)
     before = _count(db)
-    table = MonitorWarning.__table__
-    row = dict(db.execute(select(*table.c).where(table.c.id == w.id)).mappings().one())
-    del row["id"]
+    row = _columns(db, w)
     good = [{**row, "open_key": f"g{i}", "subject_key": f"g{i}"} for i in range(3)]
     bad = {**row, "open_key": "bad", "subject_key": "bad", column: 10_000_000}
     with pytest.raises(REFUSED) as refused, db.begin_nested():
@@ -116,10 +118,10 @@ def _person(engine: Engine, id_number: str) -> int:
                                                    birth_date=date(1950, 1, 1)).returning(Person.id)).scalar_one())
 
 
-def _warning(conn: Connection, pid: int) -> None:
+def _warning(conn: Connection, pid: int, run_id: int | None = None) -> None:
     conn.execute(insert(MonitorWarning).values(
         rule_key="death", level="red", subject_key=f"p{pid}", open_key=f"death:p{pid}", person_id=pid,
-        area_code="370784001001", first_seen_on=ON, last_seen_on=ON, due_on=ON))
+        run_id=run_id, area_code="370784001001", first_seen_on=ON, last_seen_on=ON, due_on=ON))
 
 
 def _person_delete(pid: int) -> Callable[[Connection], None]:
@@ -193,9 +195,7 @@ def test_a_run_delete_waits_for_the_warnings_naming_it(fresh_database: Database)
         run_id = int(c.execute(insert(MonitorRun).values(run_on=ON).returning(MonitorRun.id)).scalar_one())
 
     def write(conn: Connection) -> None:
-        conn.execute(insert(MonitorWarning).values(
-            rule_key="death", level="red", subject_key=f"p{pid}", open_key=f"death:p{pid}", person_id=pid,
-            run_id=run_id, area_code="370784001001", first_seen_on=ON, last_seen_on=ON, due_on=ON))
+        _warning(conn, pid, run_id)
 
     def remove(conn: Connection) -> None:
         conn.execute(delete(MonitorRun).where(MonitorRun.id == run_id))
