@@ -1,4 +1,4 @@
-"""The part files a Spark assessment's tasks write, and how the driver puts them in place (no Spark needed)."""
+"""The part files an assessment writes (a Spark task or a chunk), and how they are put in place (no Spark needed)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from doudi.scale.assess import publish, task_error, write_part
-from doudi.scale.layout import DECISION_COLUMNS, SKIPPED_COLUMNS, read_output
+from doudi.scale.assess import task_error
+from doudi.scale.layout import DECISION_COLUMNS, SKIPPED_COLUMNS, publish, read_output, write_part
 
 
 def _decisions(*ids: int) -> pl.DataFrame:

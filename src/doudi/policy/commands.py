@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from doudi.core import clock
-from doudi.core.errors import FieldError, ValidationFailed
+from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.policy.labels import parameter_label
 
 
@@ -112,8 +112,11 @@ def register(app: typer.Typer) -> None:
                                               metavar="polars|spark"),
                    master: str = typer.Option(None, "--master",
                                               help="集群主节点地址，如 spark://host:7077（默认在本机运行）"),
-                   out: Path = typer.Option(None, "--out", help="集群引擎：结果 Parquet 目录（供省级数仓使用）"),
-                   store: bool = typer.Option(True, "--store/--no-store", help="集群引擎：结果是否写入本库评估批次"),
+                   out: Path = typer.Option(None, "--out", help="结果 Parquet 目录（供省级数仓使用）；单机引擎给出时"
+                                            "分块测算，内存不随档案规模增长"),
+                   store: bool = typer.Option(True, "--store/--no-store", help="给出 --out 时：结果是否同时写入本库"
+                                             "评估批次"),
+                   chunk: int = typer.Option(None, "--chunk", help="单机分块测算：每块户数", min=1),
                    partitions: int = typer.Option(None, "--partitions", help="集群引擎：分区数（至少 8）"),
                    ) -> None:
         """Assess the whole registry (or a Parquet snapshot) for every program and store the decisions."""
@@ -122,6 +125,9 @@ def register(app: typer.Typer) -> None:
         if engine == "spark":
             _assess_spark(on=_date(on), area=area, snapshot=snapshot, master=master, out=out, store=store,
                           partitions=partitions)
+            return
+        if out is not None:
+            _assess_chunked(on=_date(on), area=area, snapshot=snapshot, out=out, store=store, chunk=chunk)
             return
         # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -205,24 +211,13 @@ def _assess_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
     # Imported here: loaded only when this command runs (PySpark is an optional extra).
     import tempfile
 
-    from doudi.auth.permissions import system_actor
-    from doudi.db.engine import session_scope
-    from doudi.policy.batch import store_assessment
-    from doudi.policy.frames import write_snapshot
-    from doudi.policy.registry_frames import read_registry
     from doudi.scale.assess import assess
-    from doudi.scale.layout import read_output
     from doudi.scale.session import spark_session
 
     if partitions is not None and partitions < 8:
         raise ValidationFailed([FieldError(field="--partitions", message="分区数至少为 8")])
     with tempfile.TemporaryDirectory(prefix="doudi-assess-") as tmp:
-        if snapshot is None:
-            # A county's registry is exported once as the snapshot the executors read (a province passes
-            # --snapshot with its warehouse export instead).
-            snapshot = Path(tmp) / "snapshot"
-            with session_scope() as session:
-                write_snapshot(read_registry(session.connection(), on=on, area_prefix=area), snapshot)
+        snapshot = snapshot or _registry_snapshot(on=on, area=area, directory=Path(tmp))
         target = out or Path(tmp) / "out"
         spark = spark_session(master, app="doudi-assess")
         result = assess(spark, snapshot=snapshot, on=on, out=target, area=area, partitions=partitions)
@@ -230,18 +225,79 @@ def _assess_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
                    f"参数包 {result.pack_versions}；结果目录 {target}")
         if result.skipped:
             typer.echo(f"  未评估 {result.skipped} 户（参数包不完整），见 {target / 'skipped'}", err=True)
-        if not store:
-            return
-        if result.households == 0:
-            raise ValidationFailed([FieldError(field="area", message="没有可评估的家庭")])
-        with session_scope() as session:
-            run = store_assessment(
-                session, actor=system_actor(area or "000000", "cli"), on=on, source="spark",
-                source_detail=str(out or snapshot), area_prefix=area, long=read_output(target, "decisions"),
-                members=read_output(target, "members"), skipped=read_output(target, "skipped"),
-                households=result.households, persons=result.persons, pack_versions=result.pack_versions)
-            run_id = run.id
-        typer.echo(f"已写入评估批次 #{run_id}")
+        if store:
+            _store_output(on=on, area=area, source="spark", detail=str(out or snapshot), target=target,
+                          households=result.households, persons=result.persons, versions=result.pack_versions)
+
+
+def _assess_chunked(*, on: date, area: str, snapshot: Path | None, out: Path, store: bool, chunk: int | None
+                    ) -> None:
+    """`doudi assess --out DIR`: the single-node engine chunk by chunk (memory bounded by the chunk, not by the
+    registry); Parquet out in the layout the Spark engine writes, optionally stored."""
+    # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
+    import tempfile
+
+    import polars as pl
+    import pyarrow as pa
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from doudi.scale.chunked import CHUNK, assess_chunked
+
+    chunk = chunk or CHUNK
+
+    source = "snapshot" if snapshot is not None else "registry"
+    with tempfile.TemporaryDirectory(prefix="doudi-assess-") as tmp:
+        snapshot = snapshot or _registry_snapshot(on=on, area=area, directory=Path(tmp))
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      transient=True) as progress:
+            progress.add_task(f"分块测算（每块 {chunk} 户）…", total=None)
+            try:
+                result = assess_chunked(snapshot, on=on, out=out, chunk=chunk, area=area)
+            except FileNotFoundError as exc:
+                raise ValidationFailed([FieldError(field="--snapshot", message=str(exc))]) from None
+            except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
+                # A corrupt or mistyped Parquet file: its reader's first line, and the promise that matters.
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise DoudiError(f"读取或测算快照失败，原结果目录未改动：{first}") from exc
+    typer.echo(f"分块测算：{result.households} 户，{result.persons} 人，{result.chunks} 块，"
+               f"参数包 {result.pack_versions}；结果目录 {out}")
+    if result.skipped:
+        typer.echo(f"  未评估 {result.skipped} 户（参数包不完整），见 {out / 'skipped'}", err=True)
+    if store:
+        _store_output(on=on, area=area, source=source, detail=str(out),
+                      target=out, households=result.households, persons=result.persons,
+                      versions=result.pack_versions)
+
+
+def _registry_snapshot(*, on: date, area: str, directory: Path) -> Path:
+    """The registry exported once as a snapshot (a province passes --snapshot with its warehouse export)."""
+    from doudi.db.engine import session_scope
+    from doudi.policy.frames import write_snapshot
+    from doudi.policy.registry_frames import read_registry
+
+    snapshot = directory / "snapshot"
+    with session_scope() as session:
+        write_snapshot(read_registry(session.connection(), on=on, area_prefix=area), snapshot)
+    return snapshot
+
+
+def _store_output(*, on: date, area: str, source: str, detail: str, target: Path, households: int, persons: int,
+                  versions: dict[str, str]) -> None:
+    """Store an assessment's Parquet output as one run of this database."""
+    from doudi.auth.permissions import system_actor
+    from doudi.db.engine import session_scope
+    from doudi.policy.batch import store_assessment
+    from doudi.scale.layout import read_output
+
+    if households == 0:
+        raise ValidationFailed([FieldError(field="area", message="没有可评估的家庭")])
+    with session_scope() as session:
+        run = store_assessment(
+            session, actor=system_actor(area or "000000", "cli"), on=on, source=source, source_detail=detail,
+            area_prefix=area, long=read_output(target, "decisions"), members=read_output(target, "members"),
+            skipped=read_output(target, "skipped"), households=households, persons=persons, pack_versions=versions)
+        run_id = run.id
+    typer.echo(f"已写入评估批次 #{run_id}")
 
 
 def _print_report(report: Any) -> None:

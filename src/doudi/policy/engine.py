@@ -29,7 +29,7 @@ import polars as pl
 
 from doudi.areas.codes import county_of
 from doudi.policy import prepare
-from doudi.policy.frames import Frames, conform
+from doudi.policy.frames import Frames, conform, incomplete_error, incomplete_households
 from doudi.policy.params import MissingParameter, Pack, PackError, Resolved, load_pack
 from doudi.policy.programs import all_programs
 from doudi.policy.protocol import (
@@ -98,11 +98,19 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
                     skip_unconfigured: bool = False) -> Decisions:
     """Evaluate every program for every household in the frames on date `on`.
 
-    With `skip_unconfigured`, households of regions without a complete pack are set aside in
-    `Decisions.skipped` (with the reason) instead of failing the whole batch.
+    With `skip_unconfigured`, households of regions without a complete pack, and households no rule can decide
+    (no area code, a member without relation or birth date: a warehouse export may hold them) are set aside in
+    `Decisions.skipped` (with the reason) instead of failing the whole batch. Without it, the latter are a
+    ValidationFailed naming them.
     """
     frames = conform(frames)
     hh, mem = frames.households, frames.members
+    incomplete = incomplete_households(hh, mem)
+    if incomplete is not None:
+        if not skip_unconfigured:
+            raise incomplete_error(incomplete)
+        hh = hh.join(incomplete, on="household_id", how="anti")
+        mem = mem.join(incomplete, on="household_id", how="anti")
     problems: dict[str, str] | None = {} if skip_unconfigured else None
     county_region, packs, resolved = resolve(hh["area_code"].unique().to_list(), on, overrides, problems)
     if len(county_region) == 1:  # one county (a single case): its region as a constant, no lookup table
@@ -117,6 +125,9 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
                                         reason=pl.col("pack_region").replace_strict(problems, return_dtype=pl.String))
         hh = hh.filter(~bad)
         mem = mem.join(hh.select("household_id"), on="household_id", how="semi")
+    if incomplete is not None:
+        unusable = frames.households.join(incomplete, on="household_id").select("household_id", "area_code", "reason")
+        skipped = unusable if skipped is None else pl.concat([skipped, unusable])
     regions = list(resolved)
     if not regions:
         return Decisions(households=pl.DataFrame(), members=pl.DataFrame(), packs={}, params={}, on=on,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from doudi.core.errors import FieldError, ValidationFailed
 from doudi.policy.protocol import Params, param
 from doudi.policy.schemas import HouseholdIn
 
@@ -94,6 +95,37 @@ class Frames:
 
     def __len__(self) -> int:
         return self.households.height
+
+
+# The values every rule reads, by frame: a household without them is set aside, never decided on a null.
+REQUIRED = (("households", "area_code", "缺少行政区划代码"), ("members", "relation", "有成员缺少与户主关系"),
+            ("members", "birth_date", "有成员缺少出生日期"))
+
+
+def incomplete_households(hh: pl.DataFrame, mem: pl.DataFrame) -> pl.DataFrame | None:
+    """Households that lack a value every rule reads (household_id, reason), or None (the usual case: a null
+    count is kept with each column, so a complete batch costs nothing here)."""
+    frames = {"households": hh, "members": mem}
+    parts = [frames[f].filter(pl.col(c).is_null()).select("household_id", reason=pl.lit(r))
+             for f, c, r in REQUIRED if frames[f][c].null_count()]
+    if not parts:
+        return None
+    return pl.concat(parts).group_by("household_id", maintain_order=True).agg(
+        pl.col("reason").unique(maintain_order=True).str.join("；"))
+
+
+# A whole batch that cannot set them aside names this many of them (a registry export may hold thousands).
+LISTED = 20
+
+
+def incomplete_error(incomplete: pl.DataFrame) -> ValidationFailed:
+    """The error of a batch that must decide every household: the first incomplete ones, each with its reason."""
+    more = incomplete.height - LISTED
+    errors = [FieldError(field=f"household_id={hid}", message=reason)
+              for hid, reason in incomplete.head(LISTED).iter_rows()]
+    if more > 0:
+        errors.append(FieldError(field="households", message=f"另有 {more} 户同样缺少必需信息"))
+    return ValidationFailed(errors)
 
 
 def conform(frames: Frames) -> Frames:

@@ -17,7 +17,6 @@ as it was; a retried or speculative task rewrites the same part file with the sa
 from __future__ import annotations
 
 import math
-import os
 import re
 import shutil
 import uuid
@@ -32,17 +31,16 @@ import polars as pl
 import pyarrow as pa
 
 from doudi.core.errors import DoudiError, FieldError, ValidationFailed
-from doudi.policy.batch import decision_rows, member_rows
 from doudi.policy.engine import evaluate_frames, resolve
 from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames
 from doudi.scale.layout import (
-    DECISION_COLUMNS,
     HOUSEHOLDS,
-    MEMBER_COLUMNS,
     MEMBERS,
-    OUTPUTS,
-    SKIPPED_COLUMNS,
+    outputs,
     parquet_glob,
+    publish,
+    typed,
+    write_part,
 )
 
 if TYPE_CHECKING:
@@ -72,11 +70,7 @@ def partition_count(households: int, minimum: int = 8) -> int:
 def _frame(table: pa.Table, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     df = pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)
-    return _typed(df, schema)
-
-
-def _typed(df: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    return df.select([pl.col(n).cast(t) for n, t in columns.items()])
+    return typed(df, schema)
 
 
 def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versions: dict[str, str]
@@ -93,33 +87,11 @@ def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versio
     for region, pack in d.packs.items():
         if versions.get(region) != pack.version:
             raise RuntimeError(f"参数包 {region} 版本不一致：驱动端 {versions.get(region)}，执行端 {pack.version}")
-    out = {"decisions": pl.DataFrame(schema=DECISION_COLUMNS), "members": pl.DataFrame(schema=MEMBER_COLUMNS),
-           "skipped": pl.DataFrame(schema=SKIPPED_COLUMNS)}
-    if d.households.height:
-        out["decisions"] = _typed(decision_rows(d), DECISION_COLUMNS)
-        out["members"] = _typed(member_rows(d), MEMBER_COLUMNS)
-    if d.skipped is not None and d.skipped.height:
-        out["skipped"] = _typed(d.skipped, SKIPPED_COLUMNS)
-    counted = int(d.members["counted"].sum()) if d.members.height else 0
-    return out, {"households": d.households.height, "skipped": out["skipped"].height, "counted": counted}
+    return outputs(d)
 
 
 # What each task hands back to Spark: one row per partition.
 SUMMARY_DDL = "households bigint, skipped bigint, counted bigint"
-
-
-def write_part(frames: dict[str, pl.DataFrame], staging: Path, partition: int, attempt: int) -> None:
-    """Write one partition's outputs as ``<output>/part-<partition>.parquet`` under `staging` (an empty output
-    is not written). Each file is written under a hidden name first and then renamed, so a reader or a
-    retried task never sees half a file."""
-    for name, df in frames.items():
-        if not df.height:
-            continue
-        folder = staging / name
-        folder.mkdir(parents=True, exist_ok=True)
-        hidden = folder / f".part-{partition:05d}.{attempt}.tmp"  # Spark and the readers skip dot files
-        df.write_parquet(hidden)
-        os.replace(hidden, folder / f"part-{partition:05d}.parquet")
 
 
 def _partition_fn(on: date, versions: dict[str, str], staging: str, partition_of: dict[int, int]
@@ -135,20 +107,6 @@ def _partition_fn(on: date, versions: dict[str, str], staging: str, partition_of
         return pa.table({k: pa.array([v], pa.int64()) for k, v in summary.items()})
 
     return run
-
-
-def publish(staging: Path, out: Path) -> None:
-    """Put the staged outputs in place of `out`'s (each output folder replaced whole; one with no rows is
-    left empty)."""
-    for name in OUTPUTS:
-        new, old = staging / name, out / name
-        if not new.exists():
-            new.mkdir(parents=True)
-        aside = out / f"_old-{name}-{uuid.uuid4().hex}"
-        if old.exists():
-            os.replace(old, aside)
-        os.replace(new, old)
-        shutil.rmtree(aside, ignore_errors=True)
 
 
 def task_error(exc: Exception) -> str:

@@ -20,9 +20,15 @@ its output ``warnings/`` holds one row per rule and subject, as :func:`doudi.mon
 
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
 from pathlib import Path
 
 import polars as pl
+
+from doudi.policy.batch import decision_rows, member_rows
+from doudi.policy.engine import Decisions
 
 # The output folders of an assessment, each of part files.
 OUTPUTS = ("decisions", "members", "skipped")
@@ -40,6 +46,25 @@ SKIPPED_COLUMNS: dict[str, pl.DataType] = {"household_id": pl.Int64(), "area_cod
 HOUSEHOLDS, MEMBERS = "households.parquet", "members.parquet"
 
 
+def typed(df: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The frame's columns of an output layout, in its order and types."""
+    return df.select([pl.col(n).cast(t) for n, t in columns.items()])
+
+
+def outputs(d: Decisions) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """An evaluated batch in the output layout (``decisions``, ``members``, ``skipped``), and its counts
+    (households decided, households skipped, members counted)."""
+    out = {"decisions": pl.DataFrame(schema=DECISION_COLUMNS), "members": pl.DataFrame(schema=MEMBER_COLUMNS),
+           "skipped": pl.DataFrame(schema=SKIPPED_COLUMNS)}
+    if d.households.height:
+        out["decisions"] = typed(decision_rows(d), DECISION_COLUMNS)
+        out["members"] = typed(member_rows(d), MEMBER_COLUMNS)
+    if d.skipped is not None and d.skipped.height:
+        out["skipped"] = typed(d.skipped, SKIPPED_COLUMNS)
+    counted = int(d.members["counted"].sum()) if d.members.height else 0
+    return out, {"households": d.households.height, "skipped": out["skipped"].height, "counted": counted}
+
+
 def parquet_glob(path: Path) -> str:
     """A Parquet file, or every Parquet file under a directory (Spark writes part files)."""
     return str(path / "**" / "*.parquet") if path.is_dir() else str(path)
@@ -52,3 +77,31 @@ def read_output(out: Path, part: str) -> pl.DataFrame:
     if not files:
         return pl.DataFrame(schema=columns)
     return pl.read_parquet(files).select([pl.col(n).cast(t) for n, t in columns.items()])
+
+
+def write_part(frames: dict[str, pl.DataFrame], staging: Path, partition: int, attempt: int) -> None:
+    """Write one partition's outputs as ``<output>/part-<partition>.parquet`` under `staging` (an empty output
+    is not written). Each file is written under a hidden name first and then renamed, so a reader or a
+    retried task never sees half a file."""
+    for name, df in frames.items():
+        if not df.height:
+            continue
+        folder = staging / name
+        folder.mkdir(parents=True, exist_ok=True)
+        hidden = folder / f".part-{partition:05d}.{attempt}.tmp"  # Spark and the readers skip dot files
+        df.write_parquet(hidden)
+        os.replace(hidden, folder / f"part-{partition:05d}.parquet")
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Put the staged outputs in place of `out`'s (each output folder replaced whole; one with no rows is
+    left empty)."""
+    for name in OUTPUTS:
+        new, old = staging / name, out / name
+        if not new.exists():
+            new.mkdir(parents=True)
+        aside = out / f"_old-{name}-{uuid.uuid4().hex}"
+        if old.exists():
+            os.replace(old, aside)
+        os.replace(new, old)
+        shutil.rmtree(aside, ignore_errors=True)
