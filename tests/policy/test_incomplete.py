@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from doudi.core.errors import ValidationFailed
-from doudi.policy.engine import evaluate_frames
+from doudi.policy.engine import evaluate_frames, resolve
 from doudi.policy.frames import Frames, conform, incomplete_households
 from testkit.population import generate
 
@@ -63,3 +63,9 @@ def test_a_batch_that_must_decide_all_names_twenty_and_counts_the_rest() -> None
     assert [e.field for e in errors[:20]] == [f"household_id={h}" for h in ids[:20]]
     assert {e.message for e in errors[:20]} == {"有成员缺少出生日期"}
     assert (errors[20].field, errors[20].message, len(errors)) == ("households", "另有 5 户同样缺少必需信息", 21)
+
+
+def test_a_missing_area_code_is_passed_over_when_packs_are_resolved() -> None:
+    """A Spark driver resolves the counties of a whole snapshot, a household without an area code included."""
+    county_region, _, resolved = resolve(["370784001001", None], ON)
+    assert county_region == {"370784": "370784"} and list(resolved) == ["370784"]

@@ -60,15 +60,17 @@ class Decisions:
     skipped: pl.DataFrame | None = None  # households whose region has no complete pack (household_id, reason)
 
 
-def resolve(area_codes: list[str], on: date, overrides: Mapping[str, Any] | None = None,
+def resolve(area_codes: Sequence[str | None], on: date, overrides: Mapping[str, Any] | None = None,
             problems: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, Pack], dict[str, Resolved]]:
     """county code → pack region, and each region's pack and values on `on` (checked complete).
 
-    An incomplete region raises PackError, or is left out and described in `problems` when that is given.
+    An incomplete region raises PackError, or is left out and described in `problems` when that is given. A
+    missing code is passed over (its household is set aside by :func:`evaluate_frames`; a Spark driver lists
+    the counties of a whole snapshot, null included).
     """
     county_region: dict[str, str] = {}
     packs: dict[str, Pack] = {}
-    for county in sorted({county_of(c) for c in area_codes}):
+    for county in sorted({county_of(c) for c in area_codes if c is not None}):
         pack = load_pack(county)
         county_region[county] = pack.region
         if pack.region not in packs:
