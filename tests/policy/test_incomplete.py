@@ -69,3 +69,13 @@ def test_a_missing_area_code_is_passed_over_when_packs_are_resolved() -> None:
     """A Spark driver resolves the counties of a whole snapshot, a household without an area code included."""
     county_region, _, resolved = resolve(["370784001001", None], ON)
     assert county_region == {"370784": "370784"} and list(resolved) == ["370784"]
+
+
+def test_a_frame_without_a_column_every_rule_reads_is_named() -> None:
+    """Members without the birth_date column and households without area_code: the file is of the wrong shape,
+    so both columns are named (not 60 households set aside one by one)."""
+    frames = conform(generate(60, seed=24, on=ON))
+    with pytest.raises(ValidationFailed) as failed:
+        conform(Frames(frames.households.drop("area_code"), frames.members.drop("birth_date")))
+    assert [(e.field, e.message) for e in failed.value.errors] == [
+        ("households.area_code", "缺少必需列"), ("members.birth_date", "缺少必需列")]

@@ -116,8 +116,8 @@ def test_an_area_run_equals_the_areas_whole_batch(tmp_path: Path) -> None:
 
 def test_a_new_run_replaces_the_whole_output_and_a_failed_one_keeps_it(tmp_path: Path) -> None:
     """300 households in 3 parts, then 100 in 1: only the 100 remain (no part of the first run is left). Then a
-    snapshot whose members file is not Parquet: the run fails, the 100 households' output is as it was, and no
-    staging folder is left."""
+    snapshot whose members file is not Parquet, and one whose members lack the birth_date column: each run
+    fails, the 100 households' output is as it was, and no staging folder is left."""
     big, small = conform(generate(300, seed=11, on=ON)), conform(generate(100, seed=12, on=ON))
     write_snapshot(big, tmp_path / "big")
     write_snapshot(small, tmp_path / "small")
@@ -131,6 +131,10 @@ def test_a_new_run_replaces_the_whole_output_and_a_failed_one_keeps_it(tmp_path:
     (tmp_path / "broken" / "members.parquet").write_bytes(b"PAR1 not a parquet file")
     with pytest.raises(pl.exceptions.PolarsError):
         assess_chunked(tmp_path / "broken", on=ON, out=tmp_path / "out", chunk=120)
+    assert _same(_written(tmp_path / "out"), _whole(Frames(small.households, small.members)))
+    write_snapshot(Frames(small.households, small.members.drop("birth_date")), tmp_path / "no_births")
+    with pytest.raises(ValidationFailed, match="birth_date"):
+        assess_chunked(tmp_path / "no_births", on=ON, out=tmp_path / "out", chunk=120)
     assert _same(_written(tmp_path / "out"), _whole(Frames(small.households, small.members)))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["decisions", "members", "skipped"]
 

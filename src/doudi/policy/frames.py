@@ -129,7 +129,13 @@ def incomplete_error(incomplete: pl.DataFrame) -> ValidationFailed:
 
 
 def conform(frames: Frames) -> Frames:
-    """Cast both frames to the engine schema (missing optional columns become their defaults)."""
+    """Cast both frames to the engine schema (missing optional columns become their defaults). A frame without
+    a column every rule reads is a ValidationFailed naming it: a file of the wrong shape, not a row to set aside."""
+    absent = [FieldError(field=f"{name}.{column}", message="缺少必需列")
+              for name, df in (("households", frames.households), ("members", frames.members))
+              for f, column, _ in REQUIRED if f == name and column not in df.columns]
+    if absent:
+        raise ValidationFailed(absent)
     return Frames(_conform(frames.households, HOUSEHOLD_SCHEMA), _conform(frames.members, MEMBER_SCHEMA))
 
 
