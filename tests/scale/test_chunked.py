@@ -183,6 +183,7 @@ def test_cli_assesses_a_snapshot_in_chunks_and_stores_the_run(fresh_database: An
 
     assert out.returncode == 0, out.stderr
     assert "分块测算：300 户" in out.stdout and "3 块" in out.stdout and "已写入评估批次" in out.stdout
+    assert "{" not in out.stdout  # pack versions as words, not a Python dict
     assert _same(_written(tmp_path / "out"), _whole(Frames(frames.households, frames.members)))
     with Session(fresh_database.engine) as session:
         run = session.scalars(select(AssessmentRun)).one()

@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
                                               help="集群主节点地址，如 spark://host:7077（默认在本机运行）"),
                    out: Path = typer.Option(None, "--out", help="结果 Parquet 目录（供省级数仓使用）；单机引擎给出时"
                                             "分块测算，内存不随档案规模增长"),
-                   store: bool = typer.Option(True, "--store/--no-store", help="给出 --out 时：结果是否同时写入本库"
+                   store: bool = typer.Option(True, "--store/--no-store", help="给出结果目录时：结果是否同时写入本库"
                                              "评估批次"),
                    chunk: int = typer.Option(None, "--chunk", help="单机分块测算：每块户数", min=1),
                    partitions: int = typer.Option(None, "--partitions", help="集群引擎：分区数（至少 8）"),
@@ -222,7 +222,7 @@ def _assess_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
         spark = spark_session(master, app="doudi-assess")
         result = assess(spark, snapshot=snapshot, on=on, out=target, area=area, partitions=partitions)
         typer.echo(f"Spark 评估：{result.households} 户，{result.persons} 人，{result.partitions} 个分区，"
-                   f"参数包 {result.pack_versions}；结果目录 {target}")
+                   f"参数包 {_versions(result.pack_versions)}；结果目录 {target}")
         if result.skipped:
             typer.echo(f"  未评估 {result.skipped} 户（参数包不完整），见 {target / 'skipped'}", err=True)
         if store:
@@ -260,13 +260,18 @@ def _assess_chunked(*, on: date, area: str, snapshot: Path | None, out: Path, st
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise DoudiError(f"读取或测算快照失败，原结果目录未改动：{first}") from exc
     typer.echo(f"分块测算：{result.households} 户，{result.persons} 人，{result.chunks} 块，"
-               f"参数包 {result.pack_versions}；结果目录 {out}")
+               f"参数包 {_versions(result.pack_versions)}；结果目录 {out}")
     if result.skipped:
         typer.echo(f"  未评估 {result.skipped} 户（参数包不完整），见 {out / 'skipped'}", err=True)
     if store:
         _store_output(on=on, area=area, source=source, detail=str(out),
                       target=out, households=result.households, persons=result.persons,
                       versions=result.pack_versions)
+
+
+def _versions(packs: dict[str, str]) -> str:
+    """Pack versions as a person reads them: 「370784 2025-01」, the national pack by name."""
+    return "、".join(f"{'全国' if k == 'national' else k} {v}" for k, v in sorted(packs.items())) or "无"
 
 
 def _registry_snapshot(*, on: date, area: str, directory: Path) -> Path:

@@ -57,7 +57,8 @@ class Decisions:
     packs: dict[str, Pack]
     params: dict[str, Resolved]
     on: date
-    skipped: pl.DataFrame | None = None  # households whose region has no complete pack (household_id, reason)
+    # Households set aside (household_id, area_code, reason): no complete pack, or a value every rule reads missing.
+    skipped: pl.DataFrame | None = None
 
 
 def resolve(area_codes: Sequence[str | None], on: date, overrides: Mapping[str, Any] | None = None,

@@ -1,4 +1,5 @@
-"""The Parquet layouts the Spark jobs read and write (documented in the README, section "Province scale").
+"""The Parquet layouts the Spark jobs and the chunked single-node engine read and write (documented in the
+README, section "Province scale").
 
 Inputs (a snapshot directory, as ``doudi assess --export-snapshot`` writes it)::
 
@@ -11,7 +12,8 @@ Either may also be a directory of Parquet part files (a warehouse export). Outpu
                  monthly_amount, level, persons, reasons (codes, comma-separated), pack_region, pack_version
     members/     one row per entitled person: household_id, member_idx, person_id, program, monthly_amount,
                  level, care_hours
-    skipped/     households whose region has no complete pack: household_id, area_code, reason
+    skipped/     households whose region has no complete pack, or that lack a value every rule reads:
+                 household_id, area_code, reason
 
 Monitoring inputs are one Parquet file per frame of :class:`doudi.monitoring.rules.base.Inputs`
 (``members``, ``enrollments``, ``feed``, ``grants``, ``decisions``, ``refusals``, ``standards``, ``incomes``);
@@ -71,7 +73,7 @@ def parquet_glob(path: Path) -> str:
 
 
 def read_output(out: Path, part: str) -> pl.DataFrame:
-    """One output of a Spark assessment (``decisions``, ``members`` or ``skipped``) as a Polars frame."""
+    """One output of an assessment written as Parquet (``decisions``, ``members`` or ``skipped``) as a frame."""
     columns = {"decisions": DECISION_COLUMNS, "members": MEMBER_COLUMNS, "skipped": SKIPPED_COLUMNS}[part]
     files = sorted((out / part).glob("*.parquet"))
     if not files:
