@@ -69,6 +69,12 @@ def _same(got: tuple[pl.DataFrame, pl.DataFrame], want: tuple[pl.DataFrame, pl.D
     return all(g.equals(w) for g, w in zip(got, want, strict=True))
 
 
+def test_a_chunk_of_no_households_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed, match="每块户数必须为正整数"):
+        assess_chunked(tmp_path, on=ON, out=tmp_path / "out", chunk=0)
+    assert not (tmp_path / "out").exists()
+
+
 def test_households_stream_from_part_files_in_runs_of_the_chunk(tmp_path: Path) -> None:
     """Households in two part files (7 and 5 rows), 8 of them in township 370784001: chunks of 3 give 3 + 3 + 2
     across the file boundary, in file order, and only that township's households."""

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
+from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.frames import Frames, conform
 from doudi.scale.layout import HOUSEHOLDS, MEMBERS, outputs, parquet_glob, publish, write_part
@@ -119,7 +120,7 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
 def assess_chunked(snapshot: Path, *, on: date, out: Path, chunk: int = CHUNK, area: str = "") -> ChunkedAssessment:
     """Assess a snapshot chunk by chunk; put ``decisions/``, ``members/`` and ``skipped/`` under `out`."""
     if chunk < 1:
-        raise ValueError("chunk must be positive")
+        raise ValidationFailed([FieldError(field="--chunk", message="每块户数必须为正整数")])
     out.mkdir(parents=True, exist_ok=True)
     staging = out / f"_staging-{uuid.uuid4().hex}"  # inside `out`: publishing is a rename
     result = ChunkedAssessment(out=out)
@@ -141,8 +142,8 @@ def assess_chunked(snapshot: Path, *, on: date, out: Path, chunk: int = CHUNK, a
                 d = evaluate_frames(conform(frames), on, skip_unconfigured=True)
                 for region, pack in d.packs.items():
                     if result.pack_versions.setdefault(region, pack.version) != pack.version:
-                        raise RuntimeError(f"参数包 {region} 在测算中途变更：{result.pack_versions[region]} → "
-                                           f"{pack.version}")
+                        raise DoudiError(f"参数包 {region} 在测算中途变更，原结果目录未改动："
+                                         f"{result.pack_versions[region]} → {pack.version}")
                 if written is not None:
                     add(written.result())  # one chunk being written at a time: memory stays bounded
                 # The long rows are built on the writer's thread too, while the next chunk is evaluated.
