@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from doudi.core.errors import ValidationFailed
+from doudi.core.errors import DoudiError, ValidationFailed
 from doudi.policy.batch import decision_rows, member_rows
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.frames import Frames, conform, write_snapshot
 from doudi.policy.models import AssessmentDecision, AssessmentRun
 from doudi.policy.programs import keys
 from doudi.scale.chunked import _own_members, assess_chunked, household_chunks, read_ahead
-from doudi.scale.layout import DECISION_COLUMNS, MEMBER_COLUMNS, read_output
+from doudi.scale.layout import DECISION_COLUMNS, MEMBER_COLUMNS, output_lock, read_output
 from testkit.population import generate
 
 ON = date(2025, 6, 1)
@@ -170,6 +170,22 @@ def test_households_no_rule_can_decide_are_set_aside_with_the_reason(tmp_path: P
     with pytest.raises(ValidationFailed) as failed:  # one whole batch names them instead
         evaluate_frames(conform(Frames(households, members)), ON)
     assert {e.field for e in failed.value.errors} == {f"household_id={no_birth}", f"household_id={no_area}"}
+
+
+def test_a_second_run_into_the_same_output_is_refused_while_the_first_holds_it(tmp_path: Path) -> None:
+    """While a run holds OUT, another run into OUT is refused at once and changes nothing; once the first lets
+    go, the same run goes through."""
+    frames = conform(generate(50, seed=16, on=ON))
+    write_snapshot(frames, tmp_path / "snapshot")
+    assess_chunked(tmp_path / "snapshot", on=ON, out=tmp_path / "out", chunk=20)
+    before = _written(tmp_path / "out")
+
+    with output_lock(tmp_path / "out"), pytest.raises(DoudiError, match="另一个测算正在写入结果目录"):
+        assess_chunked(tmp_path / "snapshot", on=ON, out=tmp_path / "out", chunk=20)
+    assert _same(_written(tmp_path / "out"), before)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["decisions", "members", "skipped"]
+
+    assert assess_chunked(tmp_path / "snapshot", on=ON, out=tmp_path / "out", chunk=20).households == 50
 
 
 def _cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -36,6 +36,7 @@ from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames
 from doudi.scale.layout import (
     HOUSEHOLDS,
     MEMBERS,
+    output_lock,
     outputs,
     parquet_glob,
     publish,
@@ -215,11 +216,12 @@ def assess(spark: SparkSession, *, snapshot: Path, on: date, out: Path, area: st
     ids = task_keys(spark, partitions)
     task = F.element_at(F.array(*[F.lit(k) for k in ids]), F.col("_part") + 1)
     fn = _partition_fn(on, versions, str(staging), {k: p for p, k in enumerate(ids)})
+    job = ONE_TASK_PER_PARTITION | {"spark.sql.shuffle.partitions": str(partitions)}
     try:
-        with _settings(spark, ONE_TASK_PER_PARTITION | {"spark.sql.shuffle.partitions": str(partitions)}):
+        with output_lock(out), _settings(spark, job):
             rows = (hh.withColumn("_task", task).groupBy("_task")
                     .cogroup(mem.withColumn("_task", task).groupBy("_task")).applyInArrow(fn, SUMMARY_DDL).collect())
-        publish(staging, out)
+            publish(staging, out)
     except PySparkException as exc:
         raise DoudiError(f"Spark 作业失败，原结果目录未改动：{task_error(exc)}") from exc
     finally:

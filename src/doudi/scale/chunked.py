@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.frames import Frames, conform
-from doudi.scale.layout import HOUSEHOLDS, MEMBERS, outputs, parquet_glob, publish, write_part
+from doudi.scale.layout import HOUSEHOLDS, MEMBERS, output_lock, outputs, parquet_glob, publish, write_part
 
 # 250k households: with three chunks in memory (read, evaluated, written) a 10M-household run peaks at
 # about 2.2 GiB, and took no longer than with 500k (3.5 GiB).
@@ -98,7 +98,8 @@ def household_chunks(path: Path, *, chunk: int, area: str = "") -> Iterator[pl.D
 
 def frame_chunks(snapshot: Path, *, chunk: int, area: str = "") -> Iterator[Frames]:
     """Each chunk of households with its members (read by household id range, then matched exactly)."""
-    _parquet_files(snapshot / HOUSEHOLDS), _parquet_files(snapshot / MEMBERS)  # each missing file named, in order
+    for name in (HOUSEHOLDS, MEMBERS):  # each missing file named, households first
+        _parquet_files(snapshot / name)
     members = pl.scan_parquet(parquet_glob(snapshot / MEMBERS))
     for hh in household_chunks(snapshot / HOUSEHOLDS, chunk=chunk, area=area):
         lo, hi = hh["household_id"].min(), hh["household_id"].max()
@@ -121,7 +122,6 @@ def assess_chunked(snapshot: Path, *, on: date, out: Path, chunk: int = CHUNK, a
     """Assess a snapshot chunk by chunk; put ``decisions/``, ``members/`` and ``skipped/`` under `out`."""
     if chunk < 1:
         raise ValidationFailed([FieldError(field="--chunk", message="每块户数必须为正整数")])
-    out.mkdir(parents=True, exist_ok=True)
     staging = out / f"_staging-{uuid.uuid4().hex}"  # inside `out`: publishing is a rename
     result = ChunkedAssessment(out=out)
     written: Future[dict[str, int]] | None = None
@@ -137,7 +137,7 @@ def assess_chunked(snapshot: Path, *, on: date, out: Path, chunk: int = CHUNK, a
         result.decisions += counts["decisions"]
 
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="doudi-write") as writer:
+        with output_lock(out), ThreadPoolExecutor(max_workers=1, thread_name_prefix="doudi-write") as writer:
             for part, frames in enumerate(read_ahead(frame_chunks(snapshot, chunk=chunk, area=area))):
                 d = evaluate_frames(conform(frames), on, skip_unconfigured=True)
                 for region, pack in d.packs.items():
@@ -152,7 +152,7 @@ def assess_chunked(snapshot: Path, *, on: date, out: Path, chunk: int = CHUNK, a
                 del d, frames
             if written is not None:
                 add(written.result())
-        publish(staging, out)
+            publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return result

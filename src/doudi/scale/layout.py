@@ -22,13 +22,17 @@ its output ``warnings/`` holds one row per rule and subject, as :func:`doudi.mon
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
 
+from doudi.core.errors import DoudiError
 from doudi.policy.batch import decision_rows, member_rows
 from doudi.policy.engine import Decisions
 
@@ -93,6 +97,23 @@ def write_part(frames: dict[str, pl.DataFrame], staging: Path, partition: int, a
         hidden = folder / f".part-{partition:05d}.{attempt}.tmp"  # Spark and the readers skip dot files
         df.write_parquet(hidden)
         os.replace(hidden, folder / f"part-{partition:05d}.parquet")
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold `out` for one assessment: a second run into the same folder is refused at once, instead of the two
+    publishing each other's folders half and half. The lock is the operating system's (flock on the folder
+    itself: no file is left in it), so it goes with the process that held it, even one that was killed."""
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DoudiError(f"另一个测算正在写入结果目录 {out}，本次未作任何更改；请等它结束后再运行") from None
+        yield
+    finally:
+        os.close(fd)  # closing the folder releases the lock
 
 
 def publish(staging: Path, out: Path) -> None:
