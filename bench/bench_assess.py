@@ -9,7 +9,8 @@ judged on the snapshot in household order, where the counties are interleaved (a
 households laid out county by county (a warehouse partitioned by county, split without copying) are printed
 beside it.
 Targets (2 cores): compute ≤ 2 s, load + compute ≤ 4 s, peak RSS ≤ 3 GiB, and the 低保 rule alone at least
-4× faster than OpenFisca (OpenFisca time ÷ ours, both measured in this run).
+4× faster than OpenFisca (OpenFisca time ÷ ours, both measured in this run: three alternating runs of each,
+each side judged on its best run, every run printed).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import polars as pl
 
 ON = date(2025, 6, 1)
 ANQIU_VILLAGE = "370784001001"
+RUNS = 3  # runs of each side of the 低保 comparison
 
 
 def _child(snapshot: Path) -> None:
@@ -157,15 +159,25 @@ def main() -> None:
     print("  eligible households / monthly cost:", json.dumps(r["eligible"], ensure_ascii=False))
     # The OpenFisca comparison runs the 低保 rule only, on the same households placed in one region.
     one_region = type(frames)(frames.households.with_columns(area_code=pl.lit(ANQIU_VILLAGE)), frames.members)
-    ours, ours_s = _dibao_only(one_region)
-    ref, ref_s = _openfisca(one_region)
-    mismatches = int(np.sum(np.abs(ours - ref) > 0.01))
-    print(f"低保 rule alone: doudi {ours_s:.2f} s, OpenFisca {ref_s:.2f} s → "
-          f"OpenFisca / doudi = {ref_s / ours_s:.1f}×; "
+    # Each side runs RUNS times, alternating (so a busy moment of the shared cores falls on both), and is judged
+    # on its best run, as timeit does: the first run of either pays one-off costs (thread pools, caches).
+    ours_runs, ref_runs, mismatches = [], [], 0
+    for _ in range(RUNS):
+        ours, ours_s = _dibao_only(one_region)
+        ref, ref_s = _openfisca(one_region)
+        ours_runs.append(ours_s)
+        ref_runs.append(ref_s)
+        mismatches = max(mismatches, int(np.sum(np.abs(ours - ref) > 0.01)))
+    ours_s, ref_s = min(ours_runs), min(ref_runs)
+    print(f"低保 rule alone, {RUNS} alternating runs each: doudi {' / '.join(f'{t:.2f}' for t in ours_runs)} s, "
+          f"OpenFisca {' / '.join(f'{t:.2f}' for t in ref_runs)} s; best: doudi {ours_s:.2f} s, "
+          f"OpenFisca {ref_s:.2f} s → OpenFisca / doudi = {ref_s / ours_s:.1f}× "
+          f"(first runs {ref_runs[0] / ours_runs[0]:.1f}×); "
           f"all eight programs in doudi vs the 低保 rule in OpenFisca: {ref_s / r['compute_s']:.1f}×; "
           f"amounts differing by > 0.01 yuan: {mismatches}")
     ratio = ref_s / ours_s
-    print(f"  target: 低保 rule OpenFisca / doudi ≥ 4×: {'OK' if ratio >= 4 else 'MISSED'} ({ratio:.1f}×)")
+    print(f"  target: 低保 rule OpenFisca / doudi ≥ 4× (best runs): {'OK' if ratio >= 4 else 'MISSED'} "
+          f"({ratio:.1f}×)")
 
 
 if __name__ == "__main__":
