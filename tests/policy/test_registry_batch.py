@@ -152,6 +152,15 @@ def test_cli_assess_and_simulate(fresh_database, tmp_path) -> None:  # type: ign
     snap = _cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=600", "--date", "2024-07-01",
                 "--snapshot", str(tmp_path / "snap"), "--json")
     assert json.loads(snap.stdout)["by_program"] == report["by_program"]
+    # --area on a snapshot as on the registry: township B holds only the 特困 household (no 低保 change), and the
+    # city 370700 (prefix 3707) holds both.
+    town_b = json.loads(_cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=600", "--date",
+                             "2024-07-01", "--snapshot", str(tmp_path / "snap"), "--area", TOWN_B, "--json").stdout)
+    assert {r["township"] for r in town_b["by_township"]} == {TOWN_B}
+    assert {r["program"]: r["delta_households"] for r in town_b["by_program"]}["dibao"] == 0
+    city = _cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=600", "--date", "2024-07-01",
+                "--snapshot", str(tmp_path / "snap"), "--area", "370700", "--json")
+    assert json.loads(city.stdout)["by_program"] == report["by_program"]
     table = _cli(fresh_database.url, "simulate", "--set", "dibao.standard.rural=600", "--date", "2024-07-01")
     assert "按乡镇" in table.stdout and "+100.00" in table.stdout
     assert "最低生活保障·标准·农村 调整为 600" in table.stdout and "dibao" not in table.stdout

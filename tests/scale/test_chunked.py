@@ -228,3 +228,24 @@ def test_cli_names_a_missing_or_corrupt_snapshot_file(fresh_database: Any, tmp_p
     assert "读取或测算快照失败，原结果目录未改动" in out.stderr
     with Session(fresh_database.engine) as session:
         assert session.scalar(select(func.count()).select_from(AssessmentRun)) == 0
+
+
+def test_cli_area_of_a_city_selects_its_counties_in_a_snapshot(fresh_database: Any, tmp_path: Path) -> None:
+    """`--area 440700` (the city of 江门) on a snapshot means every household whose code starts with 4407, as on
+    the registry: the 20 + 30 + 18 + 25 + 23 households of its five districts in the synthetic population, none of
+    安丘's 184, decided as in one batch of those households, and stored as one run."""
+    frames = conform(generate(300, seed=13, on=ON))
+    write_snapshot(frames, tmp_path / "snapshot")
+    city = frames.households.filter(pl.col("area_code").str.starts_with("4407"))
+    assert city.height == 20 + 30 + 18 + 25 + 23
+    mine = Frames(city, frames.members.join(city.select("household_id"), on="household_id", how="semi"))
+
+    out = _cli(fresh_database.url, "assess", "--snapshot", str(tmp_path / "snapshot"), "--out", str(tmp_path / "out"),
+               "--area", "440700", "--chunk", "50", "--date", ON.isoformat())
+
+    assert out.returncode == 0, out.stderr
+    assert "分块测算：116 户" in out.stdout
+    assert _same(_written(tmp_path / "out"), _whole(mine))
+    with Session(fresh_database.engine) as session:
+        run = session.scalars(select(AssessmentRun)).one()
+    assert (run.households, run.area_prefix) == (116, "440700")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from doudi.core import clock
 from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.policy.labels import parameter_label
+
+if TYPE_CHECKING:
+    from doudi.policy.frames import Frames
 
 
 def _date(value: str | None, field: str = "--date") -> date:
@@ -147,13 +150,7 @@ def register(app: typer.Typer) -> None:
                     frames = read_snapshot(snapshot)
                 except FileNotFoundError as exc:
                     raise ValidationFailed([FieldError(field="--snapshot", message=str(exc))]) from None
-                if area:
-                    # Imported here: loaded only when this command runs (keeps `doudi --help` and other commands fast).
-                    import polars as pl
-
-                    frames.households = frames.households.filter(pl.col("area_code").str.starts_with(area))
-                    frames.members = frames.members.join(frames.households.select("household_id"),
-                                                         on="household_id", how="semi")
+                frames = _in_area(frames, area)
                 source, detail = "snapshot", str(snapshot)
             else:
                 frames = read_registry(session.connection(), on=when, area_prefix=area)
@@ -192,7 +189,7 @@ def register(app: typer.Typer) -> None:
         overrides = parse_overrides(sets)
         when = _date(on)
         if snapshot is not None:
-            frames = read_snapshot(snapshot)
+            frames = _in_area(read_snapshot(snapshot), area)
         else:
             with session_scope() as session:
                 frames = read_registry(session.connection(), on=when, area_prefix=area)
@@ -220,7 +217,7 @@ def _assess_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
         snapshot = snapshot or _registry_snapshot(on=on, area=area, directory=Path(tmp))
         target = out or Path(tmp) / "out"
         spark = spark_session(master, app="doudi-assess")
-        result = assess(spark, snapshot=snapshot, on=on, out=target, area=area, partitions=partitions)
+        result = assess(spark, snapshot=snapshot, on=on, out=target, area=_prefix(area), partitions=partitions)
         typer.echo(f"Spark 评估：{result.households} 户，{result.persons} 人，{result.partitions} 个分区，"
                    f"参数包 {_versions(result.pack_versions)}；结果目录 {target}")
         if result.skipped:
@@ -252,7 +249,7 @@ def _assess_chunked(*, on: date, area: str, snapshot: Path | None, out: Path, st
                       transient=True) as progress:
             progress.add_task(f"分块测算（每块 {chunk} 户）…", total=None)
             try:
-                result = assess_chunked(snapshot, on=on, out=out, chunk=chunk, area=area)
+                result = assess_chunked(snapshot, on=on, out=out, chunk=chunk, area=_prefix(area))
             except FileNotFoundError as exc:
                 raise ValidationFailed([FieldError(field="--snapshot", message=str(exc))]) from None
             except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
@@ -267,6 +264,24 @@ def _assess_chunked(*, on: date, area: str, snapshot: Path | None, out: Path, st
         _store_output(on=on, area=area, source=source, detail=str(out),
                       target=out, households=result.households, persons=result.persons,
                       versions=result.pack_versions)
+
+
+def _prefix(area: str) -> str:
+    """The code prefix of `--area` (a city's 370700 → 3707), as the registry path reads it, for a snapshot."""
+    from doudi.auth.scope import subtree_prefix
+
+    return subtree_prefix(area) if area else ""
+
+
+def _in_area(frames: Frames, area: str) -> Frames:
+    """A snapshot's households (and their members) in `--area`'s subtree; all of them without one."""
+    if not area:
+        return frames
+    import polars as pl  # imported here: loaded only when a command reads a snapshot
+
+    frames.households = frames.households.filter(pl.col("area_code").str.starts_with(_prefix(area)))
+    frames.members = frames.members.join(frames.households.select("household_id"), on="household_id", how="semi")
+    return frames
 
 
 def _versions(packs: dict[str, str]) -> str:
