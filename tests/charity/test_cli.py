@@ -31,6 +31,10 @@ def test_match_export_escalate(fresh_database, tmp_path: Path) -> None:  # type:
     env = {**os.environ, "DOUDI_DATABASE_URL": fresh_database.url, "DOUDI_DATA_DIR": str(tmp_path / "var")}
     listed = _doudi(env, "charity", "partners")
     assert listed.returncode == 0 and "共 3 家合作机构" in listed.stdout
+    # Township A's own: town_care alone, and the count says so (not the county's 3).
+    town = _doudi(env, "charity", "partners", "--area", "370784001")
+    assert town.returncode == 0 and "共 1 家合作机构" in town.stdout
+    assert "town_care" in town.stdout and "county_fund" not in town.stdout
     # household A (township A): town_care; household B (township B): county_fund → both proposed
     matched = _doudi(env, "charity", "match", "--date", "2026-11-02")
     assert matched.returncode == 0 and "已为 2 条需求推荐合作机构" in matched.stdout, matched.stderr

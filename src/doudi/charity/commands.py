@@ -34,10 +34,10 @@ def register(app: typer.Typer) -> None:
         from doudi.charity.labels import OFFER, PARTNER_KIND
 
         with session_scope() as session:
-            rows = partners.list_partners(session, actor=system_actor(area_code=area or "000000", name="cli"))
+            rows = [p for p in partners.list_partners(session, actor=system_actor(area_code=area or "000000",
+                                                                                  name="cli"))
+                    if in_subtree(p.area_code, area)]
             for p in rows:
-                if not in_subtree(p.area_code, area):
-                    continue
                 offers = "、".join(f"{OFFER.get(k, k)}{(p.capacity or {}).get(k, 0)}" for k in p.offers)
                 typer.echo(f"{p.key}\t{p.name}\t{PARTNER_KIND.get(p.kind, p.kind)}\t{p.area_code}\t{offers}")
             typer.echo(f"共 {len(rows)} 家合作机构")
