@@ -117,3 +117,47 @@ def test_cli_creates_a_liaison_with_its_agency(fresh_database: Database) -> None
         rows = session.execute(select(User.username, User.org_kind, User.org_key).where(
             User.username.in_(["tax1", "tax2"]))).all()
     assert [tuple(r) for r in rows] == [("tax1", "agency", "tax")]
+
+
+def test_the_code_after_a_prefix() -> None:
+    """The range's upper end, worked by hand: the last digit raised, trailing nines carried; none for nines."""
+    from doudi.auth.scope import _after
+
+    assert [_after(p) for p in ("3707", "37079", "370799", "0", "3", "999")] == ["3708", "3708", "3708", "1", "4",
+                                                                                None]
+
+
+@pytest.mark.parametrize("prefix", ["3707", "37079", "370784001", "9", "99"])
+def test_starts_with_selects_what_like_selects(db: Session, prefix: str) -> None:
+    """On both databases, the range of a digit prefix picks the same codes as the prefix itself: the prefix, its
+    subtree, and none of the neighbours on either side (3706…, 3708, 37080…, '' and a shorter code)."""
+    from sqlalchemy import literal, union_all
+
+    from doudi.auth.scope import starts_with
+
+    codes = ["", "3", "37", "370", "3706", "370699999999", "3707", "37070", "370700", "370784", "370784001",
+             "370784001001", "370784002001", "37079", "370790", "370799999999", "3708", "370800", "9", "99",
+             "999999", "98"]
+    values = union_all(*(select(literal(c).label("code")) for c in codes)).subquery()
+    got = set(db.scalars(select(values.c.code).where(starts_with(values.c.code, prefix))))
+    assert got == {c for c in codes if c.startswith(prefix)}
+
+
+def test_the_area_scope_is_served_by_an_ordinary_index(database: Database) -> None:
+    """PostgreSQL (C.UTF-8 here) can serve LIKE 'prefix%' from a plain index only under the C collation; the
+    range can. With sequential scans priced out, the plan of a village's warnings must use the area index as
+    an index condition, not read every row."""
+    if database.backend != "postgresql":
+        pytest.skip("query plans are PostgreSQL's")
+    from sqlalchemy import func, text
+
+    from doudi.monitoring.models import MonitorWarning
+
+    actor = Actor(username="v", area_code="370784001001", roles=frozenset({"village_assistant"}), user_id=None)
+    stmt = in_area(select(func.count()).select_from(MonitorWarning), MonitorWarning.area_code, actor)
+    with Session(database.engine) as s:
+        s.execute(text("SET LOCAL enable_seqscan = off"))
+        compiled = stmt.compile(database.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(s.scalars(text(f"EXPLAIN {compiled}")))
+    assert "ix_monitoring_warnings_area_status" in plan and "Index Cond" in plan, plan
+    assert "area_code" in plan.split("Index Cond", 1)[1], plan

@@ -49,19 +49,36 @@ def get_in_area(session: Session, model: type[T], object_id: int, *, actor: Acto
     return obj
 
 
+def _after(prefix: str) -> str | None:
+    """The smallest digit string above every code that starts with `prefix` (3707 → 3708, 37079 → 3708); None
+    when there is none (all nines)."""
+    head = prefix.rstrip("9")
+    return head[:-1] + str(int(head[-1]) + 1) if head else None
+
+
+def starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """`column` starts with `prefix`. A prefix of digits (every area code) is a range, which an ordinary index
+    on the column serves under any collation; PostgreSQL serves LIKE 'prefix%' from one only under the C
+    collation, so under C.UTF-8 each scoped query read the whole table."""
+    if not prefix.isdigit():
+        return column.startswith(prefix)  # type: ignore[no-any-return]
+    upper = _after(prefix)
+    return and_(column >= prefix, column < upper) if upper is not None else column >= prefix
+
+
 def area_clause(column: Any, actor: Actor) -> ColumnElement[bool]:
     """A condition true for rows whose area column lies in the actor's area subtree (everything for the system)."""
-    return column.startswith(actor.prefix) if actor.prefix else true()
+    return starts_with(column, actor.prefix) if actor.prefix else true()
 
 
 def outside_area(column: Any, actor: Actor) -> ColumnElement[bool]:
     """A condition true for rows outside the actor's area subtree (nothing for the system)."""
-    return ~column.startswith(actor.prefix) if actor.prefix else false()
+    return ~starts_with(column, actor.prefix) if actor.prefix else false()
 
 
 def in_area(stmt: Q, column: Any, actor: Actor) -> Q:
     """Limit a query to rows whose area column lies in the actor's area subtree."""
-    return stmt.where(column.startswith(actor.prefix)) if actor.prefix else stmt
+    return stmt.where(starts_with(column, actor.prefix)) if actor.prefix else stmt
 
 
 def covers_everything(actor: Actor) -> bool:
@@ -80,7 +97,7 @@ def subtree_prefix(area: str) -> str:
 def under(stmt: Q, column: Any, area: str) -> Q:
     """Limit a query to an explicit area's subtree: an area code, or a code prefix, that the caller chose and
     checked (the CLI's --area, an area picked on a page); '' means everything."""
-    return stmt.where(column.startswith(subtree_prefix(area))) if area else stmt
+    return stmt.where(starts_with(column, subtree_prefix(area))) if area else stmt
 
 
 def outside_area_expr(column: pl.Expr, actor: Actor) -> pl.Expr:
@@ -137,4 +154,4 @@ def in_area_or_above(stmt: Q, column: Any, actor: Actor) -> Q:
     roll is seen by its townships, which then see only their own lines on it)."""
     if not actor.prefix:
         return stmt
-    return stmt.where(or_(column.startswith(actor.prefix), column.in_(ancestors(actor.area_code))))
+    return stmt.where(or_(starts_with(column, actor.prefix), column.in_(ancestors(actor.area_code))))

@@ -118,7 +118,7 @@ class MonitorWarning(Timestamped, Versioned, Base):
     # statement (migrations 2310 and 2700; see the README).
     person_id: Mapped[int | None] = mapped_column(Integer, index=True)
     household_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    area_code: Mapped[str] = mapped_column(String(12), index=True)
+    area_code: Mapped[str] = mapped_column(String(12))  # ix_monitoring_warnings_area_status
     person_name: Mapped[str] = mapped_column(String(64), default="")
     id_number: Mapped[str] = mapped_column(String(18), default="")
     reason: Mapped[str] = mapped_column(Text, default="")  # why, in Chinese, with the values compared
@@ -128,7 +128,7 @@ class MonitorWarning(Timestamped, Versioned, Base):
     pack_version: Mapped[str] = mapped_column(String(40), default="")
     first_seen_on: Mapped[date] = mapped_column(Date)
     last_seen_on: Mapped[date] = mapped_column(Date)
-    due_on: Mapped[date] = mapped_column(Date, index=True)
+    due_on: Mapped[date] = mapped_column(Date)  # ix_monitoring_warnings_due_id
     run_id: Mapped[int | None] = mapped_column(Integer)  # the run that raised it (monitoring_runs.id)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     disposition: Mapped[str | None] = mapped_column(String(16))
@@ -142,6 +142,10 @@ class MonitorWarning(Timestamped, Versioned, Base):
         CheckConstraint(_in("level", Level), name="level"),
         CheckConstraint(f"disposition is null or {_in('disposition', Disposition)}", name="disposition"),
         CheckConstraint("(status = 'closed') = (open_key is null)", name="open_key"),
+        # The ledger's page: an area's warnings in a status, counted from the index alone; and a page in due order
+        # read from the index, not sorted (migration 2720).
+        Index("ix_monitoring_warnings_area_status", "area_code", "status"),
+        Index("ix_monitoring_warnings_due_id", "due_on", "id"),
         # Partial indexes: a newly raised warning (no case, not closed) enters neither.
         Index("ix_monitoring_warnings_case_id", "case_id", postgresql_where=text("case_id IS NOT NULL"),
               sqlite_where=text("case_id IS NOT NULL")),
