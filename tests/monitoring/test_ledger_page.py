@@ -45,5 +45,9 @@ def test_the_page_is_in_due_order_with_closed_warnings_last(db: Session) -> None
     assert _ids(db, "370784", "open") == ([w5, w3, w1, w4], 4)
     assert _ids(db, "370784", "closed") == ([w2], 1)
     assert _ids(db, "370784", "open", page=2, per_page=2) == ([w1, w4], 4)
+    # Pages of every status across the open/closed boundary: [w5, w3], [w1, w4], [w2]; then [w4, w2] in threes.
+    assert [_ids(db, "370784", "", page=n, per_page=2) for n in (1, 2, 3, 4)] == [
+        ([w5, w3], 5), ([w1, w4], 5), ([w2], 5), ([], 5)]
+    assert _ids(db, "370784", "", page=2, per_page=3) == ([w4, w2], 5)
     assert _ids(db, TOWN_A, "open") == ([w3, w1, w4], 3)
     assert _ids(db, VILLAGE_B1, "") == ([w5], 1)

@@ -73,17 +73,28 @@ def _query(session: Session, actor: Actor, f: Filters, today: date) -> Any:
 
 def list_warnings(session: Session, *, actor: Actor, filters: Filters, today: date, page: int = 1,
                   per_page: int = 50) -> tuple[list[MonitorWarning], int]:
-    """One page of the ledger (most urgent first) and the total matching."""
+    """One page of the ledger (most urgent first: open warnings by due date, closed ones last) and the total."""
     actor.require("monitoring.read")
     stmt = _query(session, actor, filters, today)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    # Closed warnings last, when the filter lets any in: otherwise the order is the index's (due date, id), and a
-    # page is read from the index instead of sorting every matching warning.
-    order: list[Any] = [MonitorWarning.due_on, MonitorWarning.id]
-    if not filters.status:
-        order.insert(0, MonitorWarning.status == WarningStatus.CLOSED)
-    rows = session.scalars(stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)).all()
-    return list(rows), total
+    # Open and closed warnings are counted together and paged apart, each in the order of the (due_on, id) index:
+    # a page is then read from the index, where one ORDER BY (closed, due date) sorted every matching warning.
+    sub = stmt.subquery()
+    if filters.status:  # one state or the open ones: a plain count (cheaper than counting by state)
+        total = session.scalar(select(func.count()).select_from(sub)) or 0
+        n_open, n_closed = (0, total) if filters.status == WarningStatus.CLOSED else (total, 0)
+    else:
+        is_closed = sub.c.status == WarningStatus.CLOSED
+        by_state = {bool(c): int(n) for c, n in session.execute(select(is_closed, func.count()).group_by(is_closed))}
+        n_open, n_closed = by_state.get(False, 0), by_state.get(True, 0)
+    start, order = (page - 1) * per_page, (MonitorWarning.due_on, MonitorWarning.id)
+    rows: list[MonitorWarning] = []
+    if start < n_open:
+        rows += session.scalars(stmt.where(MonitorWarning.status != WarningStatus.CLOSED).order_by(*order)
+                                .offset(start).limit(per_page)).all()
+    if n_closed and len(rows) < per_page:
+        rows += session.scalars(stmt.where(MonitorWarning.status == WarningStatus.CLOSED).order_by(*order)
+                                .offset(max(start - n_open, 0)).limit(per_page - len(rows))).all()
+    return rows, n_open + n_closed
 
 
 def all_warnings(session: Session, *, actor: Actor, filters: Filters, today: date) -> list[MonitorWarning]:
