@@ -16,6 +16,9 @@ from doudi.policy.labels import parameter_label
 if TYPE_CHECKING:
     from doudi.policy.frames import Frames
 
+# Why households go unassessed: a region without a complete pack, or a value every rule reads missing.
+SKIPPED_WHY = "所在地区参数包不完整或缺少必需信息"
+
 
 def _date(value: str | None, field: str = "--date") -> date:
     if not value:
@@ -161,13 +164,11 @@ def register(app: typer.Typer) -> None:
             run = run_assessment(session, actor=system_actor(area or "000000", "cli"), frames=frames, on=when,
                                  source=source, source_detail=detail, area_prefix=area)
             progress.update(task, description="写入结果…")
-        packs = "、".join(f"{'全国' if k == 'national' else k} {v}" for k, v in dict(run.pack_versions or {}).items()) \
-            if isinstance(run.pack_versions, dict) else str(run.pack_versions)
         typer.echo(f"评估批次 #{run.id}：{run.households} 户，{run.persons} 人，测算日期 {when}，"
-                   f"参数包 {packs}，用时 {run.duration_ms} 毫秒")
+                   f"参数包 {_versions(dict(run.pack_versions or {}))}，用时 {run.duration_ms} 毫秒")
         for key, s in run.summary.items():
             if key == "skipped":
-                typer.echo(f"  未评估 {s['households']} 户（参数包不完整）：{'；'.join(s['reasons'])}", err=True)
+                typer.echo(f"  未评估 {s['households']} 户：{'；'.join(s['reasons'])}", err=True)
                 continue
             typer.echo(f"  {parameter_label(key):<16} {s['households']:>8} 户 {s['persons']:>8} 人 "
                        f"{s['monthly_cost']:>14,.2f} 元/月")
@@ -221,7 +222,7 @@ def _assess_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
         typer.echo(f"Spark 评估：{result.households} 户，{result.persons} 人，{result.partitions} 个分区，"
                    f"参数包 {_versions(result.pack_versions)}；结果目录 {target}")
         if result.skipped:
-            typer.echo(f"  未评估 {result.skipped} 户（参数包不完整），见 {target / 'skipped'}", err=True)
+            typer.echo(f"  未评估 {result.skipped} 户（{SKIPPED_WHY}），原因见 {target / 'skipped'}", err=True)
         if store:
             _store_output(on=on, area=area, source="spark", detail=str(out or snapshot), target=target,
                           households=result.households, persons=result.persons, versions=result.pack_versions)
@@ -259,7 +260,7 @@ def _assess_chunked(*, on: date, area: str, snapshot: Path | None, out: Path, st
     typer.echo(f"分块测算：{result.households} 户，{result.persons} 人，{result.chunks} 块，"
                f"参数包 {_versions(result.pack_versions)}；结果目录 {out}")
     if result.skipped:
-        typer.echo(f"  未评估 {result.skipped} 户（参数包不完整），见 {out / 'skipped'}", err=True)
+        typer.echo(f"  未评估 {result.skipped} 户（{SKIPPED_WHY}），原因见 {out / 'skipped'}", err=True)
     if store:
         _store_output(on=on, area=area, source=source, detail=str(out),
                       target=out, households=result.households, persons=result.persons,
@@ -267,10 +268,10 @@ def _assess_chunked(*, on: date, area: str, snapshot: Path | None, out: Path, st
 
 
 def _prefix(area: str) -> str:
-    """The code prefix of `--area` (a city's 370700 → 3707), as the registry path reads it, for a snapshot."""
+    """The code prefix of `--area` (a city's 370700 → 3707; '' stays ''), as the registry path reads it."""
     from doudi.auth.scope import subtree_prefix
 
-    return subtree_prefix(area) if area else ""
+    return subtree_prefix(area)
 
 
 def _in_area(frames: Frames, area: str) -> Frames:
@@ -328,7 +329,7 @@ def _print_report(report: Any) -> None:
     console = Console(width=160)
     names = {k: parameter_label(k) for k in report.provisional}
     flag = f"（⚠ 待确认参数：{'、'.join(names.values())}）" if report.provisional else ""
-    skipped = f"（{report.skipped} 户所在地区参数包不完整，未纳入）" if report.skipped else ""
+    skipped = f"（{report.skipped} 户{SKIPPED_WHY}，未纳入）" if report.skipped else ""
     changes = "；".join(f"{parameter_label(k)} 调整为 {v}" for k, v in dict(report.overrides).items())
     console.print(f"政策模拟 {report.on}：{changes}{flag}，{report.households} 户{skipped}")
     headers = {"program": "救助项目", "township": "乡镇（街道）"}

@@ -32,7 +32,7 @@ class SimulationReport:
     by_program: pl.DataFrame  # program, base_*, reform_*, delta_*
     provisional: list[str]  # overridden keys whose current value is still provisional
     households: int
-    skipped: int = 0  # households of regions without a complete pack (not simulated, reported)
+    skipped: int = 0  # households set aside: no complete pack, or a value every rule reads missing (reported)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (deterministic order)."""
