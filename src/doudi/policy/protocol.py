@@ -236,9 +236,11 @@ class Codes:
 
     def mask(self, pairs: Iterable[tuple[pl.Expr, str]]) -> pl.Expr:
         """An Int64 mask with the bit of each code whose condition holds (null counts as false)."""
-        # bool → 0/1 times the bit is cheaper than when/then on millions of rows
+        # bool → 0/1 times the bit is cheaper than when/then on millions of rows. A null condition stays null
+        # and sum_horizontal leaves nulls out, so no fill_null is needed: a third fewer expression nodes,
+        # which is what a single case pays for (Polars plans each node on every call).
         dtype = pl.Int32 if len(self.reasons) <= 31 else pl.Int64  # half the memory traffic when it fits
-        terms = [cond.fill_null(False).cast(dtype) * self.bit(code) for cond, code in pairs]
+        terms = [cond.cast(dtype) * self.bit(code) for cond, code in pairs]
         return pl.sum_horizontal(terms).cast(pl.Int64) if terms else pl.lit(0, pl.Int64)
 
     def sparse_mask(self, df: pl.DataFrame, rows: pl.Expr, pairs: Iterable[tuple[pl.Expr, str]]) -> pl.Series:
