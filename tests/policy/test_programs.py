@@ -58,8 +58,8 @@ def test_parameters_are_read_without_defaults_and_fail_loudly() -> None:
 
 
 # 0/1, care ranks 1–3, months per year, percent; technical: 8-bit packing, Int32/Int64 mask widths, cache sizes,
-# the most counties a batch is split by without copying.
-_ALLOWED_NUMBERS = {0, 1, 2, 3, 12, 100, 256, 31, 62, 4096, 64}
+# the most counties a batch is split by without copying, the households of a slice.
+_ALLOWED_NUMBERS = {0, 1, 2, 3, 12, 100, 256, 31, 62, 4096, 64, 200_000}
 _RULE_FILES = [*sorted((POLICY / "programs").glob("*.py")), POLICY / "prepare.py", POLICY / "engine.py",
                POLICY / "registry_frames.py"]
 

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doudi.policy.engine import _part
+from doudi.policy.engine import _take
 from doudi.policy.segments import Segments
 
 
@@ -72,9 +72,9 @@ def test_sparse_paths_equal_reduceat(counts: list[int], seed: int, share: float)
 
 def test_part_slices_a_run_and_filters_otherwise() -> None:
     df = pl.DataFrame({"x": [10, 11, 12, 13, 14]})
-    assert _part(df, np.array([False, True, True, True, False]))["x"].to_list() == [11, 12, 13]
-    assert _part(df, np.array([True, False, True, False, True]))["x"].to_list() == [10, 12, 14]
-    assert _part(df, np.zeros(5, dtype=bool)).height == 0
+    assert _take(df, np.flatnonzero([False, True, True, True, False]))["x"].to_list() == [11, 12, 13]
+    assert _take(df, np.flatnonzero([True, False, True, False, True]))["x"].to_list() == [10, 12, 14]
+    assert _take(df, np.flatnonzero(np.zeros(5, dtype=bool))).height == 0
 
 
 def test_a_large_aggregation_on_two_threads_gives_each_household_its_own_sums() -> None:

@@ -74,7 +74,7 @@ def run_assessment(session: Session, *, actor: Actor, frames: Frames, on: date, 
                    source_detail: str = "", area_prefix: str = "") -> AssessmentRun:
     """Evaluate every household and store the run, its decisions and member entitlements."""
     t0 = time.perf_counter()
-    decisions = evaluate_frames(frames, on, skip_unconfigured=True)
+    decisions = evaluate_frames(frames, on, skip_unconfigured=True, decisions_only=True)
     if decisions.households.is_empty():
         reasons = sorted(set(decisions.skipped["reason"].to_list())) if decisions.skipped is not None else []
         raise ValidationFailed([FieldError(field="area", message="没有可评估的家庭" + (f"：{'；'.join(reasons)}"

@@ -84,7 +84,7 @@ def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versio
     deployed with other pack files must never decide silently with them).
     """
     frames = Frames(_frame(households, HOUSEHOLD_SCHEMA), _frame(members, MEMBER_SCHEMA))
-    d = evaluate_frames(frames, on, skip_unconfigured=True)
+    d = evaluate_frames(frames, on, skip_unconfigured=True, decisions_only=True)
     for region, pack in d.packs.items():
         if versions.get(region) != pack.version:
             raise RuntimeError(f"参数包 {region} 版本不一致：驱动端 {versions.get(region)}，执行端 {pack.version}")

@@ -139,7 +139,7 @@ def assess_chunked(snapshot: Path, *, on: date, out: Path, chunk: int = CHUNK, a
     try:
         with output_lock(out), ThreadPoolExecutor(max_workers=1, thread_name_prefix="doudi-write") as writer:
             for part, frames in enumerate(read_ahead(frame_chunks(snapshot, chunk=chunk, area=area))):
-                d = evaluate_frames(conform(frames), on, skip_unconfigured=True)
+                d = evaluate_frames(conform(frames), on, skip_unconfigured=True, decisions_only=True)
                 for region, pack in d.packs.items():
                     if result.pack_versions.setdefault(region, pack.version) != pack.version:
                         raise DoudiError(f"参数包 {region} 在测算中途变更，原结果目录未改动："
