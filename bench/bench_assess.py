@@ -4,7 +4,8 @@
     DOUDI_BENCH_HOUSEHOLDS=200000 python -m bench assess
 
 The population is generated (vectorised) and written as a Parquet snapshot outside the timing; a
-fresh process then loads it and runs all programs, so its peak memory is the assessment's own. It keeps the
+fresh process (with the allocator setting `doudi assess` makes, doudi.core.allocator) then loads it and runs
+all programs, so its peak memory is the assessment's own. It keeps the
 decision columns only, as every batch that stores or writes decisions does (``doudi assess``, chunked, Spark);
 the same run keeping every working column (what an explanation reads) is printed as the reference. The targets are
 judged on the snapshot in household order, where the counties are interleaved (a registry export); the same
@@ -30,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
+from doudi.core import allocator
 
 ON = date(2025, 6, 1)
 ANQIU_VILLAGE = "370784001001"
@@ -130,7 +133,9 @@ def _run_child(snapshot: Path, *, full: bool = False) -> dict[str, Any]:
     """Assess a snapshot in a fresh process (its peak memory is the assessment's own); its figures."""
     out = subprocess.run([sys.executable, "-m", "bench.bench_assess", "--child" + ("-full" if full else ""),
                           str(snapshot)],
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": _paths()})
+                         capture_output=True, text=True, check=True,
+                         # The allocator as `doudi assess` sets it (doudi.core.allocator).
+                         env={**os.environ, "PYTHONPATH": _paths(), allocator.VARIABLE: allocator.BATCH_CONF})
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 

@@ -6,7 +6,8 @@
     DOUDI_BENCH_SCALE_DIR=/data/scale python -m bench scale           # keep the snapshots there and reuse them
 
 Input: a synthetic Parquet snapshot (testkit.population, written a million households at a time), all
-eight programs on 2025-06-01; output: Parquet decisions (no database). Each engine runs in a fresh process;
+eight programs on 2025-06-01; output: Parquet decisions (no database). Each engine runs in a fresh process,
+with the allocator setting `doudi assess` makes (doudi.core.allocator);
 time is from reading the snapshot to the last decision written; CPU time is that of the process and its
 children (Spark's JVM and Python workers) over the same span, and peak memory the largest sum of their RSS,
 both sampled every 0.1 s (a shared machine inflates wall time, not CPU time).
@@ -27,6 +28,8 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from doudi.core import allocator
 
 ON = date(2025, 6, 1)
 GEN_CHUNK = 1_000_000
@@ -119,7 +122,8 @@ def _child(engine: str, snapshot: Path, out: Path) -> None:
 
 def _run(engine: str, snapshot: Path, out: Path) -> dict[str, Any]:
     root = Path(__file__).parent.parent  # this checkout's sources first, not whichever copy is installed
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]),
+           allocator.VARIABLE: allocator.BATCH_CONF}  # as `doudi assess` runs (doudi.core.allocator)
     done = subprocess.run([sys.executable, "-m", "bench.bench_scale", "--child", engine, str(snapshot), str(out)],
                           capture_output=True, text=True, env=env, timeout=3600)
     if done.returncode != 0:

@@ -8,11 +8,16 @@ import sys
 import typer
 from sqlalchemy.exc import DBAPIError
 
+from doudi.core import allocator
 from doudi.core.errors import DoudiError, ValidationFailed
 from doudi.core.validation import field_label
 from doudi.db.versions import is_write_conflict
 
 app = typer.Typer(help="兜底 doudi: 社会救助一体化平台", no_args_is_help=True, pretty_exceptions_enable=False)
+
+# Before the command modules load Polars, which reads its allocator's settings once (none of the imports
+# above loads it; tests/core/test_allocator.py checks).
+allocator.for_batch(sys.argv)
 
 # Each module exposes `register(app)`, adding its commands or sub-groups to the root.
 COMMAND_MODULES = [
