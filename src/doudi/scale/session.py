@@ -12,6 +12,7 @@ import sys
 import tempfile
 from typing import TYPE_CHECKING
 
+from doudi.core import allocator
 from doudi.core.errors import FieldError, ValidationFailed
 
 if TYPE_CHECKING:
@@ -43,7 +44,10 @@ def spark_session(master: str | None = None, *, app: str = "doudi", partitions: 
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.ui.enabled", "false")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               # The Python workers run partition after partition: they keep freed memory a while, as a batch
+               # command does (doudi.core.allocator).
+               .config(f"spark.executorEnv.{allocator.VARIABLE}", allocator.BATCH_CONF))
     try:
         # Imported here: only to find the similarity functions' jar that Splink ships (linkage on Spark).
         from splink.backends.spark import similarity_jar_location
