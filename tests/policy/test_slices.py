@@ -81,3 +81,12 @@ def test_a_repeated_household_id_is_refused(frames: Frames) -> None:
     twice = pl.concat([frames.households, frames.households.head(1)])
     with pytest.raises(ValueError, match="household_id 重复"):
         evaluate_frames(Frames(twice, frames.members), ON, decisions_only=True)
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_a_working_column_asked_for_is_kept_with_its_values(frames: Frames) -> None:
+    d = evaluate_frames(frames, ON, decisions_only=True, also=["counted_income_all"])
+    assert d.households.columns == decision_columns(["counted_income_all"])[0]
+    got = d.households.select("household_id", "counted_income_all").sort("household_id")
+    want = evaluate_frames(frames, ON).households.select("household_id", "counted_income_all").sort("household_id")
+    assert got.equals(want)

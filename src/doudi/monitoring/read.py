@@ -161,7 +161,7 @@ def assess(session: Session, *, on: date, area: str) -> tuple[pl.DataFrame, pl.D
     frames = read_registry(session.connection(), on=on, area_prefix=area)
     if frames.households.height == 0:
         return empty(DECISION_SCHEMA), empty(INCOME_SCHEMA)
-    d = evaluate_frames(frames, on, skip_unconfigured=True)
+    d = evaluate_frames(frames, on, skip_unconfigured=True, decisions_only=True, also=["counted_income_all"])
     if d.households.height == 0:
         return empty(DECISION_SCHEMA), empty(INCOME_SCHEMA)
     long = long_decisions(d).select("household_id", "program", "eligible", "monthly_amount")

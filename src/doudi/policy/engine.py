@@ -100,7 +100,8 @@ def resolve(area_codes: Sequence[str | None], on: date, overrides: Mapping[str, 
 
 
 def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | None = None,
-                    skip_unconfigured: bool = False, decisions_only: bool = False) -> Decisions:
+                    skip_unconfigured: bool = False, decisions_only: bool = False,
+                    also: Sequence[str] = ()) -> Decisions:
     """Evaluate every program for every household in the frames on date `on`.
 
     With `skip_unconfigured`, households of regions without a complete pack, and households no rule can decide
@@ -109,7 +110,8 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     ValidationFailed naming them.
 
     With `decisions_only` (a batch that stores or writes its decisions), the frames keep only the columns of
-    the stored decisions (:func:`decision_columns`), not the rules' working columns an explanation reads.
+    the stored decisions (:func:`decision_columns`) and the household columns named in `also`, not the rules'
+    working columns an explanation reads.
     """
     frames = conform(frames)
     hh, mem = frames.households, frames.members
@@ -140,7 +142,7 @@ def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | 
     if not regions:
         return Decisions(households=pl.DataFrame(), members=pl.DataFrame(), packs={}, params={}, on=on,
                          skipped=skipped)
-    keep = decision_columns() if decisions_only else None
+    keep = decision_columns(also) if decisions_only else None
     outs = _evaluate_sliced(hh, mem, county_region, resolved, on, keep) if keep else [
         run_partition(h, m, resolved[r], on) for r, h, m in _parts(hh, mem, county_region, regions)]
     h_parts, m_parts = [h for h, _ in outs], [m for _, m in outs]
@@ -157,10 +159,10 @@ Parts = list[tuple[str, pl.DataFrame, pl.DataFrame]]  # (pack region, households
 MAX_COUNTY_RUNS = 64
 
 
-def decision_columns() -> tuple[list[str], list[str]]:
+def decision_columns(also: Sequence[str] = ()) -> tuple[list[str], list[str]]:
     """The household and member columns the stored decisions are made of (:func:`long_decisions`,
-    ``batch.member_rows``, the counted persons)."""
-    households = ["household_id", "area_code", "township", "pack_region"]
+    ``batch.member_rows``, the counted persons), and the household columns `also`."""
+    households = ["household_id", "area_code", "township", "pack_region", *also]
     members = ["household_id", "member_idx", "person_id", "counted"]
     for prog in all_programs():
         households += [f"{prog.key}_{o}" for o in HOUSEHOLD_OUTPUTS]

@@ -11,6 +11,7 @@ sums alone or in a batch.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,16 +24,18 @@ SPARSE_SHARE = 8
 # From this many member rows, the columns of one aggregation are reduced on two threads.
 PARALLEL_FROM = 100_000
 _POOL: dict[int, ThreadPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()  # two slices of a batch may ask for the pool at once
 
 
 def _pool() -> ThreadPoolExecutor:
     """Two worker threads of this process, started on first use (a single case never starts them); a forked
     child (a Spark worker) starts its own, as the parent's threads do not exist in it."""
     pid = os.getpid()
-    if pid not in _POOL:
-        _POOL.clear()
-        _POOL[pid] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segments")
-    return _POOL[pid]
+    with _POOL_LOCK:
+        if pid not in _POOL:
+            _POOL.clear()
+            _POOL[pid] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segments")
+        return _POOL[pid]
 
 
 @dataclass(frozen=True)
