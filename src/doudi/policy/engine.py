@@ -233,13 +233,8 @@ def _slice_jobs(hh: pl.DataFrame, mem: pl.DataFrame, county_region: Mapping[str,
     ids, member_ids = hh["household_id"].to_numpy(), mem["household_id"].to_numpy()
     jobs: list[Job] = []
     for region, h_rows, m_rows in _region_rows(hh, mem, regions):
-        owners = member_ids[m_rows]
-        m0 = 0
-        for a in range(0, len(h_rows), SLICE):
-            b = min(a + SLICE, len(h_rows))
-            m1 = len(m_rows) if b == len(h_rows) else int(np.searchsorted(owners, ids[h_rows[b - 1]], side="right"))
-            jobs.append(partial(_gather, region, hh, mem, h_rows[a:b], m_rows[m0:m1]))
-            m0 = m1
+        for h_cut, m_cut in _cuts(ids[h_rows], member_ids[m_rows]):
+            jobs.append(partial(_gather, region, hh, mem, h_rows[h_cut], m_rows[m_cut]))
     return jobs
 
 
@@ -263,15 +258,21 @@ def _slices(parts: Parts) -> Parts:
         if hh.height <= SLICE:
             out.append((region, hh, mem))
             continue
-        ids, member_ids = hh["household_id"].to_numpy(), mem["household_id"].to_numpy()
-        m0 = 0
-        for a in range(0, hh.height, SLICE):
-            b = min(a + SLICE, hh.height)
-            # Members past the last household stay with the last slice, as they would with the whole part.
-            m1 = len(member_ids) if b == hh.height else int(np.searchsorted(member_ids, ids[b - 1], side="right"))
-            out.append((region, hh.slice(a, b - a), mem.slice(m0, m1 - m0)))
-            m0 = m1
+        for h_cut, m_cut in _cuts(hh["household_id"].to_numpy(), mem["household_id"].to_numpy()):
+            out.append((region, hh[h_cut], mem[m_cut]))
     return out
+
+
+def _cuts(ids: np.ndarray, owners: np.ndarray) -> list[tuple[slice, slice]]:
+    """Runs of at most SLICE households (sorted ids) and the run of members (their sorted household ids) of each.
+    Members past the last household stay with the last run, as they would with the whole part."""
+    cuts, m0 = [], 0
+    for a in range(0, len(ids), SLICE):
+        b = min(a + SLICE, len(ids))
+        m1 = len(owners) if b == len(ids) else int(np.searchsorted(owners, ids[b - 1], side="right"))
+        cuts.append((slice(a, b), slice(m0, m1)))
+        m0 = m1
+    return cuts
 
 
 def _sorted(hh: pl.DataFrame, mem: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
