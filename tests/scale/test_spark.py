@@ -61,8 +61,8 @@ def test_partition_count() -> None:
 
 def test_partitions_share_the_households_evenly(spark: SparkSession, tmp_path: Path) -> None:
     """20 000 households in 8 partitions: 2 500 each if the split were exact; every partition holds between
-    2 000 and 3 000 (with one hash bucket per partition, the 6 counties' 48 keys collided far outside that).
-    Every member is in its household's partition, and none is lost."""
+    2 000 and 3 000 (keyed by county and one hash bucket per partition, the 6 counties' 48 keys collided far
+    outside that). Every member is in its household's partition, and none is lost."""
     from pyspark.sql import functions as F
 
     frames = conform(generate(20_000, on=ON))
@@ -100,7 +100,10 @@ def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
                                                      area_code=pl.lit("110101001001"))
     members = frames.members.head(1).with_columns(household_id=pl.lit(99_999_999, pl.Int64))
     frames = Frames(pl.concat([frames.households, beijing]), pl.concat([frames.members, members]))
-    write_snapshot(frames, tmp_path / "snapshot")
+    # A member of a household the snapshot does not hold: decided with nobody, on Spark as on one node.
+    orphan = frames.members.head(1).with_columns(household_id=pl.lit(88_888_888, pl.Int64),
+                                                 person_id=pl.lit(88_888_888, pl.Int64))
+    write_snapshot(Frames(frames.households, pl.concat([frames.members, orphan])), tmp_path / "snapshot")
     settings = ("spark.sql.shuffle.partitions", "spark.sql.adaptive.coalescePartitions.enabled")
     spark.conf.set(settings[0], "2")  # not the job's 8 (a CLI test may have left the shared session at 8)
     before = {k: spark.conf.get(k) for k in settings}
@@ -122,6 +125,12 @@ def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
     assert result.pack_versions == {r: p.version for r, p in single.packs.items()}
     # The job's own settings (8 shuffle partitions, no merging of small ones) are the session's again.
     assert {k: spark.conf.get(k) for k in settings} == before
+
+    # One county (开平, 440783): its households alone, decided as in the whole run.
+    kaiping = assess(spark, snapshot=tmp_path / "snapshot", on=ON, out=tmp_path / "kaiping", area="440783")
+    mine = want.filter(pl.col("area_code").str.starts_with("440783"))
+    assert mine.height > 0 and kaiping.households * 8 == mine.height
+    assert read_output(tmp_path / "kaiping", "decisions").sort(keys).equals(mine)
 
 
 def test_a_failed_assessment_leaves_the_previous_output(spark: SparkSession, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """``doudi assess --engine spark``: the policy engine's own functions on Spark partitions.
 
-Households are keyed by county and a hash of their id into at least eight partitions; each member takes its
-household's partition by a join on Spark, and the two are cogrouped by it, so a partition holds whole
+Households are keyed by a hash of their id into at least eight partitions; each member takes its household's
+partition by the same hash of its household id, and the two are cogrouped by it, so a partition holds whole
 households. On each partition :func:`doudi.policy.engine.evaluate_frames` runs unchanged (``applyInArrow``),
 with the pack of each county; the driver resolves the packs of the counties it finds and every partition
 checks it evaluates with exactly those pack versions. The inputs are never collected to the driver: it reads
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 HOUSEHOLDS_PER_PARTITION = 250_000  # about 1 GiB of frames per task
-BUCKETS_PER_PARTITION = 64  # household hash buckets per partition (an even spread, see keyed_inputs)
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,11 @@ def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versio
     Fails when this process resolves a region's pack to another version than the driver did (a worker
     deployed with other pack files must never decide silently with them).
     """
-    frames = Frames(_frame(households, HOUSEHOLD_SCHEMA), _frame(members, MEMBER_SCHEMA))
+    hh = _frame(households, HOUSEHOLD_SCHEMA)
+    # A member whose household is not in the snapshot has nothing to be decided with (as the single-node
+    # engines, which read members by household).
+    mem = _frame(members, MEMBER_SCHEMA).filter(pl.col("household_id").is_in(hh["household_id"].implode()))
+    frames = Frames(hh, mem)
     d = evaluate_frames(frames, on, skip_unconfigured=True, decisions_only=True)
     for region, pack in d.packs.items():
         if versions.get(region) != pack.version:
@@ -159,7 +162,7 @@ def task_keys(spark: SparkSession, n: int) -> list[int]:
 
 def keyed_inputs(spark: SparkSession, snapshot: Path, partitions: int, area: str = ""
                  ) -> tuple[DataFrame, DataFrame]:
-    """Households and their members, each row with its partition ``_part`` (of county and household hash)."""
+    """Households and their members, each row with its partition ``_part`` (a hash of the household id)."""
     # Imported here: PySpark is an optional extra, loaded only by the Spark engine.
     from pyspark.sql import functions as F
 
@@ -167,19 +170,17 @@ def keyed_inputs(spark: SparkSession, snapshot: Path, partitions: int, area: str
         if not (snapshot / name).exists():
             raise ValidationFailed([FieldError(field="--snapshot", message=f"快照缺少 {snapshot / name}")])
     hh = spark.read.parquet(parquet_glob(snapshot / HOUSEHOLDS))
+    mem = spark.read.parquet(parquet_glob(snapshot / MEMBERS))
     if area:
         hh = hh.where(F.col("area_code").startswith(area))
-    # Many buckets per partition: each (county, bucket) key is hashed to a partition, and with one bucket per
-    # partition the few keys collided (10k to 187k households in the 8 partitions of a 1M registry; the largest
-    # task sets the wall time). With 64 per partition they land within 117k to 133k.
-    bucket = F.pmod(F.xxhash64("household_id"), F.lit(partitions * BUCKETS_PER_PARTITION))
-    hh = hh.withColumn("_part", F.pmod(F.hash(F.substring("area_code", 1, 6), bucket), F.lit(partitions)))
-    # Each side keeps its own columns: one frame of both (the union of their columns, half of them null in every
-    # row) cost a third more to shuffle and to hand to Python.
-    keys = hh.select("household_id", F.col("_part").alias("_key"))
-    mem = (spark.read.parquet(parquet_glob(snapshot / MEMBERS)).join(keys, on="household_id", how="inner")
-           .withColumnRenamed("_key", "_part"))
-    return hh, mem
+        # Only the area's members are shuffled (a township of a province is a small share of its members).
+        mem = mem.join(hh.select("household_id"), on="household_id", how="left_semi")
+    # The household id alone keys the partition, so each member computes its own: keyed by (county, hash), it
+    # took a join of every member with its household on Spark, a shuffle of all members more, a fifth of a
+    # 10M-household run. The county bought nothing: its keys were hashed over all partitions as well, and a
+    # partition holds every county's households either way (each decided with its county's pack).
+    part = F.pmod(F.xxhash64("household_id"), F.lit(partitions)).cast("int")
+    return hh.withColumn("_part", part), mem.withColumn("_part", part)
 
 
 def spark_type(schema: dict[str, pl.DataType]) -> str:
