@@ -112,6 +112,7 @@ def _child(engine: str, snapshot: Path, out: Path) -> None:
         sr = assess(spark, snapshot=snapshot, on=ON, out=out)
         seconds, households = time.perf_counter() - t0, sr.households
         extra["partitions"] = sr.partitions
+        extra["layout"] = "sorted slices, no shuffle" if sr.sliced else "cogrouped by hash"
         spark.stop()
     time.sleep(0.2)  # one more sample
     stop.set()
@@ -159,7 +160,7 @@ def main() -> None:
                 print(f"{n:>11,} households: snapshot reused from {snapshot}", flush=True)
             for engine in engines:
                 r = rows[(engine, n)] = _run(engine, snapshot, Path(tmp) / f"out-{engine}")
-                extra = (f", Spark start {r['startup_s']:.1f} s, {r['partitions']} partitions"
+                extra = (f", Spark start {r['startup_s']:.1f} s, {r['partitions']} partitions ({r['layout']})"
                          if engine == "spark" else "")
                 print(f"  {engine:<7} {r['seconds']:8.1f} s (cpu {r['cpu_s']:7.1f} s)  "
                       f"{r['seconds'] / n * 1e6:6.2f} s per million  peak {r['peak_mib']:7.0f} MiB{extra}", flush=True)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from doudi.auth.permissions import system_actor
 from doudi.cli import app
-from doudi.core.errors import DoudiError
+from doudi.core.errors import DoudiError, ValidationFailed
 from doudi.monitoring.rules.base import Inputs
 from doudi.monitoring.run import above_counties, evaluate, fingerprints, group_hits, rule_specs
 from doudi.policy.batch import decision_rows, member_rows, store_assessment
@@ -115,7 +115,7 @@ def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
     want = decision_rows(single).select(list(DECISION_COLUMNS)).sort(keys)
     got = read_output(tmp_path / "out", "decisions").sort(keys)
     # 20 000 households × 8 programs = 160 000 decisions; the 北京 household is not among them.
-    assert got.height == 160_000 and result.households == 20_000 and result.partitions == 8
+    assert got.height == 160_000 and result.households == 20_000 and result.partitions == 8 and result.sliced
     assert got.equals(want)
     mkeys = ["household_id", "member_idx", "program"]
     assert read_output(tmp_path / "out", "members").sort(mkeys).equals(
@@ -131,6 +131,31 @@ def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
     mine = want.filter(pl.col("area_code").str.starts_with("440783"))
     assert mine.height > 0 and kaiping.households * 8 == mine.height
     assert read_output(tmp_path / "kaiping", "decisions").sort(keys).equals(mine)
+
+
+@pytest.mark.parametrize("layout", ["sorted parts", "shuffled"])
+def test_parity_on_either_layout(spark: SparkSession, tmp_path: Path, layout: str) -> None:
+    """6 000 households (48 000 decisions), decided as on one node either way: sorted by household id in 3 part
+    files of row groups of 500, each task reads its own slice; shuffled (row groups of 500 whose id ranges
+    overlap), households and members are cogrouped by hash on Spark."""
+    frames = conform(generate(6_000, seed=11, on=ON))
+    if layout == "shuffled":
+        frames = Frames(frames.households.sample(fraction=1.0, shuffle=True, seed=3),
+                        frames.members.sample(fraction=1.0, shuffle=True, seed=4))
+    for name, df in (("households.parquet", frames.households), ("members.parquet", frames.members)):
+        (tmp_path / "snap" / name).mkdir(parents=True)
+        step = -(-df.height // 3)
+        for p in range(3):
+            df.slice(p * step, step).write_parquet(tmp_path / "snap" / name / f"part-{p}.parquet",
+                                                   row_group_size=500)
+
+    result = assess(spark, snapshot=tmp_path / "snap", on=ON, out=tmp_path / "out")
+
+    assert result.sliced is (layout == "sorted parts") and result.households == 6_000
+    keys = ["household_id", "program"]
+    want = decision_rows(evaluate_frames(frames, ON, skip_unconfigured=True)).select(list(DECISION_COLUMNS))
+    got = read_output(tmp_path / "out", "decisions").sort(keys)
+    assert got.height == 48_000 and got.equals(want.sort(keys))
 
 
 def test_a_failed_assessment_leaves_the_previous_output(spark: SparkSession, tmp_path: Path) -> None:
@@ -149,6 +174,28 @@ def test_a_failed_assessment_leaves_the_previous_output(spark: SparkSession, tmp
     assert "birth_date" in str(failed.value) and "原结果目录未改动" in str(failed.value)
     assert read_output(tmp_path / "out", "decisions").sort("household_id", "program").equals(before)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["decisions", "members", "skipped"]
+
+
+def test_a_corrupt_snapshot_is_named_before_anything_runs(spark: SparkSession, tmp_path: Path) -> None:
+    """A households file that is not Parquet, and a snapshot without its members: a clear error each (the
+    reading failure, the missing file under --snapshot), and the previous output untouched."""
+    write_snapshot(conform(generate(200, seed=6, on=ON)), tmp_path / "good")
+    assess(spark, snapshot=tmp_path / "good", on=ON, out=tmp_path / "out")
+    before = read_output(tmp_path / "out", "decisions").sort("household_id", "program")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "households.parquet").write_bytes(b"not parquet at all")
+    (tmp_path / "bad" / "members.parquet").write_bytes((tmp_path / "good" / "members.parquet").read_bytes())
+
+    with pytest.raises(DoudiError) as corrupt:
+        assess(spark, snapshot=tmp_path / "bad", on=ON, out=tmp_path / "out")
+    (tmp_path / "bad" / "members.parquet").unlink()
+    with pytest.raises(ValidationFailed) as missing:
+        assess(spark, snapshot=tmp_path / "bad", on=ON, out=tmp_path / "out")
+
+    assert str(corrupt.value).startswith("读取快照失败，原结果目录未改动：")
+    assert missing.value.errors[0].field == "--snapshot" and "members.parquet" in missing.value.errors[0].message
+    assert before.height == 200 * 8
+    assert read_output(tmp_path / "out", "decisions").sort("household_id", "program").equals(before)
 
 
 V, W = "370784001001", "370784002001"  # two villages of 安丘

@@ -219,7 +219,8 @@ def _assess_spark(*, on: date, area: str, snapshot: Path | None, master: str | N
         target = out or Path(tmp) / "out"
         spark = spark_session(master, app="doudi-assess")
         result = assess(spark, snapshot=snapshot, on=on, out=target, area=_prefix(area), partitions=partitions)
-        typer.echo(f"Spark 评估：{result.households} 户，{result.persons} 人，{result.partitions} 个分区，"
+        how = "按户编号有序，各任务自读切片" if result.sliced else "按户编号哈希重分区"
+        typer.echo(f"Spark 评估：{result.households} 户，{result.persons} 人，{result.partitions} 个分区（{how}），"
                    f"参数包 {_versions(result.pack_versions)}；结果目录 {target}")
         if result.skipped:
             typer.echo(f"  未评估 {result.skipped} 户（{SKIPPED_WHY}），原因见 {target / 'skipped'}", err=True)

@@ -1,11 +1,13 @@
 """``doudi assess --engine spark``: the policy engine's own functions on Spark partitions.
 
-Households are keyed by a hash of their id into at least eight partitions; each member takes its household's
-partition by the same hash of its household id, and the two are cogrouped by it, so a partition holds whole
-households. On each partition :func:`doudi.policy.engine.evaluate_frames` runs unchanged (``applyInArrow``),
-with the pack of each county; the driver resolves the packs of the counties it finds and every partition
-checks it evaluates with exactly those pack versions. The inputs are never collected to the driver: it reads
-only the list of counties.
+A snapshot in household-id order is cut into even slices of households, and each task reads its own slice and
+its members from the Parquet files (:mod:`doudi.scale.slices`): nothing is shuffled. Any other snapshot is
+keyed by a hash of the household id into the same number of partitions; each member takes its household's
+partition by the same hash of its household id, and the two are cogrouped by it. Either way a partition holds
+whole households, and :func:`doudi.policy.engine.evaluate_frames` runs on it unchanged, with the pack of each
+county; the driver resolves the packs of the counties it finds and every partition checks it evaluates with
+exactly those pack versions. The inputs are never collected to the driver: it reads only the list of counties
+and the files' footers.
 
 Each task writes its partition's decisions as Parquet part files itself (Polars, into a staging folder of the
 output) and hands Spark one summary row. Handing the decisions back to the JVM to write them cost more than
@@ -33,16 +35,18 @@ import pyarrow as pa
 from doudi.core.errors import DoudiError, FieldError, ValidationFailed
 from doudi.policy.engine import evaluate_frames, resolve
 from doudi.policy.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, Frames
+from doudi.scale.chunked import parquet_files
 from doudi.scale.layout import (
     HOUSEHOLDS,
     MEMBERS,
+    empty_outputs,
     output_lock,
     outputs,
-    parquet_glob,
     publish,
     typed,
     write_part,
 )
+from doudi.scale.slices import Slices, sorted_slices
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -60,6 +64,7 @@ class SparkAssessment:
     skipped: int
     partitions: int
     pack_versions: dict[str, str]
+    sliced: bool  # each task read its slice of a sorted snapshot (else: cogrouped by hash on Spark)
 
 
 def partition_count(households: int, minimum: int = 8) -> int:
@@ -67,14 +72,14 @@ def partition_count(households: int, minimum: int = 8) -> int:
     return max(minimum, math.ceil(households / HOUSEHOLDS_PER_PARTITION))
 
 
-def _frame(table: pa.Table, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    df = pl.from_arrow(table)
+def _frame(table: pa.Table | pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    df = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)
     return typed(df, schema)
 
 
-def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versions: dict[str, str]
-                       ) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+def evaluate_partition(households: pa.Table | pl.DataFrame, members: pa.Table | pl.DataFrame, on: date,
+                       versions: dict[str, str]) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
     """Evaluate the whole households of one partition (and their members) with the engine: its
     ``decisions``, ``members`` and ``skipped`` frames (the output layout), and its summary row (households
     decided, households skipped, members counted).
@@ -86,6 +91,8 @@ def evaluate_partition(households: pa.Table, members: pa.Table, on: date, versio
     # A member whose household is not in the snapshot has nothing to be decided with (as the single-node
     # engines, which read members by household).
     mem = _frame(members, MEMBER_SCHEMA).filter(pl.col("household_id").is_in(hh["household_id"].implode()))
+    if not hh.height:
+        return empty_outputs(), {"households": 0, "skipped": 0, "counted": 0}
     frames = Frames(hh, mem)
     d = evaluate_frames(frames, on, skip_unconfigured=True, decisions_only=True)
     for region, pack in d.packs.items():
@@ -109,6 +116,25 @@ def _partition_fn(on: date, versions: dict[str, str], staging: str, partition_of
         frames, summary = evaluate_partition(households, members, on, versions)
         write_part(frames, Path(staging), partition, attempt)
         return pa.table({k: pa.array([v], pa.int64()) for k, v in summary.items()})
+
+    return run
+
+
+def _slice_fn(on: date, versions: dict[str, str], staging: str, slices: Slices, area: str
+              ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        # Imported here: this runs in Spark's Python worker (PySpark is an optional extra).
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        attempt = ctx.attemptNumber() if ctx is not None else 0
+        for batch in batches:
+            for index in batch.column(0).to_pylist():
+                households = slices.households_of(index, area)
+                members = slices.members_of(households) if households.height else pl.DataFrame(schema=MEMBER_SCHEMA)
+                frames, summary = evaluate_partition(households, members, on, versions)
+                write_part(frames, Path(staging), index, attempt)
+                yield pa.RecordBatch.from_pydict({k: pa.array([v], pa.int64()) for k, v in summary.items()})
 
     return run
 
@@ -172,8 +198,9 @@ def keyed_inputs(spark: SparkSession, snapshot: Path, partitions: int, area: str
     for name in (HOUSEHOLDS, MEMBERS):
         if not (snapshot / name).exists():
             raise ValidationFailed([FieldError(field="--snapshot", message=f"快照缺少 {snapshot / name}")])
-    hh = spark.read.parquet(parquet_glob(snapshot / HOUSEHOLDS))
-    mem = spark.read.parquet(parquet_glob(snapshot / MEMBERS))
+    # A file, or a folder of part files at any depth (Hadoop's glob reads "**" as one level, not any number).
+    read = spark.read.option("recursiveFileLookup", "true")
+    hh, mem = read.parquet(str(snapshot / HOUSEHOLDS)), read.parquet(str(snapshot / MEMBERS))
     if area:
         hh = hh.where(F.col("area_code").startswith(area))
         # Only the area's members are shuffled (a township of a province is a small share of its members).
@@ -199,6 +226,21 @@ def spark_type(schema: dict[str, pl.DataType]) -> str:
     return ", ".join(f"{n} {one(t)}" for n, t in schema.items())
 
 
+def _cogrouped(spark: SparkSession, hh: DataFrame, mem: DataFrame, partitions: int, on: date,
+               versions: dict[str, str], staging: str) -> list[Any]:
+    """The summary rows of the households and members cogrouped by their partition key, a task each."""
+    # Imported here: PySpark is an optional extra, loaded only by the Spark engine.
+    from pyspark.sql import functions as F
+
+    ids = task_keys(spark, partitions)
+    task = F.element_at(F.array(*[F.lit(k) for k in ids]), F.col("_part") + 1)
+    fn = _partition_fn(on, versions, staging, {k: p for p, k in enumerate(ids)})
+    job = ONE_TASK_PER_PARTITION | ARROW_BATCH | {"spark.sql.shuffle.partitions": str(partitions)}
+    with _settings(spark, job):
+        return (hh.withColumn("_task", task).groupBy("_task")
+                .cogroup(mem.withColumn("_task", task).groupBy("_task")).applyInArrow(fn, SUMMARY_DDL).collect())
+
+
 def assess(spark: SparkSession, *, snapshot: Path, on: date, out: Path, area: str = "",
            partitions: int | None = None) -> SparkAssessment:
     """Assess a Parquet snapshot on Spark; write ``decisions/``, ``members/`` and ``skipped/`` under `out`."""
@@ -206,25 +248,34 @@ def assess(spark: SparkSession, *, snapshot: Path, on: date, out: Path, area: st
     from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
 
-    if partitions is None:
-        meta = pl.scan_parquet(parquet_glob(snapshot / HOUSEHOLDS)).select(pl.len()).collect().item()
-        partitions = partition_count(int(meta))
-    hh, mem = keyed_inputs(spark, snapshot, partitions, area)
-    counties = [r[0] for r in hh.select(F.substring("area_code", 1, 6)).distinct().collect()]
+    try:
+        for name in (HOUSEHOLDS, MEMBERS):  # each missing file named, households first
+            parquet_files(snapshot / name)
+        if partitions is None:
+            counted = pl.scan_parquet(parquet_files(snapshot / HOUSEHOLDS)).select(pl.len()).collect().item()
+            partitions = partition_count(int(counted))
+        hh, mem = keyed_inputs(spark, snapshot, partitions, area)
+        counties = [r[0] for r in hh.select(F.substring("area_code", 1, 6)).distinct().collect()]
+        slices = sorted_slices(snapshot, partitions)
+    except FileNotFoundError as exc:
+        raise ValidationFailed([FieldError(field="--snapshot", message=str(exc))]) from None
+    except (PySparkException, pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
+        # A corrupt or unreadable Parquet file: its reader's own words, before anything is written.
+        raise DoudiError(f"读取快照失败，原结果目录未改动：{task_error(exc)}") from exc
     problems: dict[str, str] = {}
     _, packs, _ = resolve(counties, on, problems=problems)
     versions = {region: pack.version for region, pack in packs.items() if region not in problems}
     out.mkdir(parents=True, exist_ok=True)
     # Inside the output folder: publishing is then a rename on the same file system.
     staging = out / f"_staging-{uuid.uuid4().hex}"
-    ids = task_keys(spark, partitions)
-    task = F.element_at(F.array(*[F.lit(k) for k in ids]), F.col("_part") + 1)
-    fn = _partition_fn(on, versions, str(staging), {k: p for p, k in enumerate(ids)})
-    job = ONE_TASK_PER_PARTITION | ARROW_BATCH | {"spark.sql.shuffle.partitions": str(partitions)}
     try:
-        with output_lock(out), _settings(spark, job):
-            rows = (hh.withColumn("_task", task).groupBy("_task")
-                    .cogroup(mem.withColumn("_task", task).groupBy("_task")).applyInArrow(fn, SUMMARY_DDL).collect())
+        with output_lock(out):
+            if slices is not None:
+                # One task per slice, each reading its own rows: nothing is shuffled.
+                fn = _slice_fn(on, versions, str(staging), slices, area)
+                rows = spark.range(0, partitions, 1, partitions).mapInArrow(fn, SUMMARY_DDL).collect()
+            else:
+                rows = _cogrouped(spark, hh, mem, partitions, on, versions, str(staging))
             publish(staging, out)
     except PySparkException as exc:
         raise DoudiError(f"Spark 作业失败，原结果目录未改动：{task_error(exc)}") from exc
@@ -233,4 +284,4 @@ def assess(spark: SparkSession, *, snapshot: Path, on: date, out: Path, area: st
     return SparkAssessment(out=out, households=sum(int(r["households"]) for r in rows),
                            persons=sum(int(r["counted"]) for r in rows),
                            skipped=sum(int(r["skipped"]) for r in rows),
-                           partitions=partitions, pack_versions=versions)
+                           partitions=partitions, pack_versions=versions, sliced=slices is not None)

@@ -64,7 +64,7 @@ def _own_members(hh: pl.DataFrame, mem: pl.DataFrame) -> pl.DataFrame:
     return mem if found.all() else mem.filter(pl.Series(found))
 
 
-def _parquet_files(path: Path) -> list[Path]:
+def parquet_files(path: Path) -> list[Path]:
     """A Parquet file, or the Parquet part files under a directory in name order (hidden files skipped)."""
     if path.is_file():
         return [path]
@@ -79,7 +79,7 @@ def household_chunks(path: Path, *, chunk: int, area: str = "") -> Iterator[pl.D
     (only the households whose area code starts with `area`)."""
     held: list[pl.DataFrame] = []
     rows = 0
-    for file in _parquet_files(path):
+    for file in parquet_files(path):
         for batch in pq.ParquetFile(file).iter_batches(batch_size=chunk):
             df = pl.DataFrame(pl.from_arrow(batch))
             if area:
@@ -99,7 +99,7 @@ def household_chunks(path: Path, *, chunk: int, area: str = "") -> Iterator[pl.D
 def frame_chunks(snapshot: Path, *, chunk: int, area: str = "") -> Iterator[Frames]:
     """Each chunk of households with its members (read by household id range, then matched exactly)."""
     for name in (HOUSEHOLDS, MEMBERS):  # each missing file named, households first
-        _parquet_files(snapshot / name)
+        parquet_files(snapshot / name)
     members = pl.scan_parquet(parquet_glob(snapshot / MEMBERS))
     for hh in household_chunks(snapshot / HOUSEHOLDS, chunk=chunk, area=area):
         lo, hi = hh["household_id"].min(), hh["household_id"].max()

@@ -57,11 +57,16 @@ def typed(df: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
     return df.select([pl.col(n).cast(t) for n, t in columns.items()])
 
 
+def empty_outputs() -> dict[str, pl.DataFrame]:
+    """The output frames of a batch with no households."""
+    return {"decisions": pl.DataFrame(schema=DECISION_COLUMNS), "members": pl.DataFrame(schema=MEMBER_COLUMNS),
+            "skipped": pl.DataFrame(schema=SKIPPED_COLUMNS)}
+
+
 def outputs(d: Decisions) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
     """An evaluated batch in the output layout (``decisions``, ``members``, ``skipped``), and its counts
     (households decided, households skipped, members counted)."""
-    out = {"decisions": pl.DataFrame(schema=DECISION_COLUMNS), "members": pl.DataFrame(schema=MEMBER_COLUMNS),
-           "skipped": pl.DataFrame(schema=SKIPPED_COLUMNS)}
+    out = empty_outputs()
     if d.households.height:
         out["decisions"] = typed(decision_rows(d), DECISION_COLUMNS)
         out["members"] = typed(member_rows(d), MEMBER_COLUMNS)
