@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 import pytest
 from sqlalchemy import func, select
@@ -44,9 +45,13 @@ def test_chunks_equal_one_batch(tmp_path: Path) -> None:
     assert r.decisions == 300 * len(keys())
     whole = evaluate_frames(Frames(frames.households, frames.members), ON)
     order = ["program", "household_id"]
-    got = pl.read_parquet(tmp_path / "out" / "decisions" / "*.parquet").sort(order, maintain_order=True)
+    got = read_output(tmp_path / "out", "decisions").sort(order, maintain_order=True)
     want = decision_rows(whole).select(list(DECISION_COLUMNS)).sort(order, maintain_order=True)
     assert got.equals(want)
+    # Written dictionary-encoded, read as text by any reader (DuckDB here; Spark in its parity test).
+    types = duckdb.sql(f"select typeof(area_code), typeof(reasons), typeof(pack_version) from read_parquet("
+                       f"'{tmp_path / 'out' / 'decisions' / '*.parquet'}') limit 1").fetchall()[0]
+    assert types == ("VARCHAR", "VARCHAR", "VARCHAR")
     m_order = ["program", "household_id", "member_idx"]
     got_m = pl.read_parquet(tmp_path / "out" / "members" / "*.parquet").sort(m_order)
     assert got_m.equals(member_rows(whole).select(list(MEMBER_COLUMNS)).sort(m_order))

@@ -116,6 +116,9 @@ def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
     got = read_output(tmp_path / "out", "decisions").sort(keys)
     # 20 000 households × 8 programs = 160 000 decisions; the 北京 household is not among them.
     assert got.height == 160_000 and result.households == 20_000 and result.partitions == 8 and result.sliced
+    # The text columns, written dictionary-encoded, are strings to Spark.
+    written = spark.read.parquet(str(tmp_path / "out" / "decisions")).schema
+    assert {written[c].dataType.simpleString() for c in ("area_code", "reasons", "pack_version")} == {"string"}
     assert got.equals(want)
     mkeys = ["household_id", "member_idx", "program"]
     assert read_output(tmp_path / "out", "members").sort(mkeys).equals(
