@@ -49,8 +49,9 @@ def test_chunks_equal_one_batch(tmp_path: Path) -> None:
     want = decision_rows(whole).select(list(DECISION_COLUMNS)).sort(order, maintain_order=True)
     assert got.equals(want)
     # Written dictionary-encoded, read as text by any reader (DuckDB here; Spark in its parity test).
-    types = duckdb.sql(f"select typeof(area_code), typeof(reasons), typeof(pack_version) from read_parquet("
-                       f"'{tmp_path / 'out' / 'decisions' / '*.parquet'}') limit 1").fetchall()[0]
+    types = duckdb.connect().execute(
+        "select typeof(area_code), typeof(reasons), typeof(pack_version) from read_parquet(?) limit 1",
+        [str(tmp_path / "out" / "decisions" / "*.parquet")]).fetchall()[0]
     assert types == ("VARCHAR", "VARCHAR", "VARCHAR")
     m_order = ["program", "household_id", "member_idx"]
     got_m = pl.read_parquet(tmp_path / "out" / "members" / "*.parquet").sort(m_order)
