@@ -6,7 +6,7 @@ One Spark session for the module (starting the JVM and the Python workers is mos
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,6 +89,17 @@ def test_each_partition_is_its_own_task(spark: SparkSession) -> None:
     plain = spark.createDataFrame([(k,) for k in range(8)], "k int").repartition(8, "k").select(
         F.spark_partition_id().alias("p")).distinct().count()
     assert plain < 8
+
+
+def test_each_task_runs_polars_on_one_thread(spark: SparkSession) -> None:
+    """Two tasks on local[2]: each Python worker's Polars has one thread (not one per core each: 2 × 2)."""
+    def pool(rows: Iterable[int]) -> Iterator[tuple[str | None, int]]:
+        import polars
+
+        list(rows)
+        yield os.environ.get("POLARS_MAX_THREADS"), polars.thread_pool_size()
+
+    assert spark.sparkContext.parallelize(range(4), 2).mapPartitions(pool).collect() == [("1", 1), ("1", 1)]
 
 
 def test_assessment_parity(spark: SparkSession, tmp_path: Path) -> None:
