@@ -238,8 +238,10 @@ def test_a_registry_household_evaluated_alone_equals_its_stored_decision(fresh_d
                            ("expenses", "expenses.parquet"), ("living", "living.parquet")):
             import_facts(session, actor=actor, kind=kind, path=out / name)
         session.commit()
-        run = run_assessment(session, actor=actor, frames=read_registry(session.connection(), on=on), on=on,
-                             source="registry")
+        frames = read_registry(session.connection(), on=on)
+        # In household order, members too: a snapshot of the registry is read in slices (doudi.scale.slices).
+        assert frames.households["household_id"].is_sorted() and frames.members["household_id"].is_sorted()
+        run = run_assessment(session, actor=actor, frames=frames, on=on, source="registry")
         session.commit()
         stored = {(d.household_id, d.program): d for d in session.scalars(
             select(AssessmentDecision).where(AssessmentDecision.run_id == run.id))}

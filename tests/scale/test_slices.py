@@ -69,3 +69,4 @@ def test_unsorted_or_unstated_snapshots_are_not_sliced(tmp_path: Path) -> None:
     assert sorted_slices(_snapshot(tmp_path / "reversed", ids[::-1], ids, groups=100), 8) is None
     assert sorted_slices(_snapshot(tmp_path / "bare", ids, ids, groups=100, statistics=False), 8) is None
     assert sorted_slices(_snapshot(tmp_path / "members", ids, ids[::-1], groups=100), 8) is None
+

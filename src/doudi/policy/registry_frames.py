@@ -99,7 +99,9 @@ def read_registry(conn: Connection, *, on: date, area_prefix: str = "",
     income = (income.join(heads, on="household_id", how="left")
               .with_columns(person_id=pl.coalesce("person_id", "head_id"))
               .group_by("household_id", "person_id").agg([pl.col(k).sum() for k in INCOME_KINDS]))
-    members = members.join(income, on=["household_id", "person_id"], how="left")
+    # In household order, as _members sorted them: a snapshot written from the registry is then read by a chunk
+    # or a Spark task as one run of its households' members (doudi.scale.slices).
+    members = members.join(income, on=["household_id", "person_id"], how="left", maintain_order="left")
     receiving = members.group_by("household_id").agg(receiving_dibao=pl.col("dibao_recipient").any())
     hh = hh.join(receiving, on="household_id", how="left")
     hh = hh.join(assets, on="household_id", how="left").join(expenses, on="household_id", how="left").join(
