@@ -160,7 +160,9 @@ def main() -> None:
                 print(f"{n:>11,} households: snapshot reused from {snapshot}", flush=True)
             for engine in engines:
                 r = rows[(engine, n)] = _run(engine, snapshot, Path(tmp) / f"out-{engine}")
-                extra = (f", Spark start {r['startup_s']:.1f} s, {r['partitions']} partitions ({r['layout']})"
+                # A task holds its partition's households: memory follows their number, at most 250,000.
+                extra = (f", Spark start {r['startup_s']:.1f} s, {r['partitions']} partitions of "
+                         f"{-(-n // r['partitions']):,} households ({r['layout']})"
                          if engine == "spark" else "")
                 print(f"  {engine:<7} {r['seconds']:8.1f} s (cpu {r['cpu_s']:7.1f} s)  "
                       f"{r['seconds'] / n * 1e6:6.2f} s per million  peak {r['peak_mib']:7.0f} MiB{extra}", flush=True)
@@ -175,8 +177,12 @@ def main() -> None:
         print(f"{engine}: CPU seconds per million households — "
               + ", ".join(f"{n:,}: {c:.1f}" for n, c in cpu))
         peaks = [rows[(engine, n)]["peak_mib"] for n in sizes if (engine, n) in rows]
+        per_task = ""
+        if engine == "spark":  # its memory follows a task's households, which grow up to 250,000 a task
+            per_task = "; households per task " + " → ".join(
+                f"{-(-n // rows[(engine, n)]['partitions']):,}" for n in sizes if (engine, n) in rows)
         print(f"{engine}: peak memory {' → '.join(f'{p:.0f}' for p in peaks)} MiB "
-              f"({_bound(peaks)})")
+              f"({_bound(peaks)}{per_task})")
     big = max(sizes)
     if ("polars", big) in rows:
         s = rows[("polars", big)]["seconds"]
