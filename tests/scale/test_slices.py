@@ -28,10 +28,10 @@ def _snapshot(directory: Path, hh_ids: list[int], mem_ids: list[int], *, groups:
 def test_ascending_runs() -> None:
     """Households: each row group's lowest id above the last one's highest; members may share a household
     across two row groups (3 ends one and starts the next), households may not."""
-    assert ascending([(1, 3), (4, 9)], strict=True)
-    assert not ascending([(1, 3), (3, 9)], strict=True)
-    assert ascending([(1, 3), (3, 9)], strict=False)
-    assert not ascending([(1, 5), (4, 9)], strict=False)
+    assert ascending([(1, 3, 5), (4, 9, 5)], strict=True)
+    assert not ascending([(1, 3, 5), (3, 9, 5)], strict=True)
+    assert ascending([(1, 3, 5), (3, 9, 5)], strict=False)
+    assert not ascending([(1, 5, 5), (4, 9, 5)], strict=False)
 
 
 def test_a_sorted_snapshot_is_sliced_evenly(tmp_path: Path) -> None:
@@ -70,3 +70,14 @@ def test_unsorted_or_unstated_snapshots_are_not_sliced(tmp_path: Path) -> None:
     assert sorted_slices(_snapshot(tmp_path / "bare", ids, ids, groups=100, statistics=False), 8) is None
     assert sorted_slices(_snapshot(tmp_path / "members", ids, ids[::-1], groups=100), 8) is None
 
+
+
+def test_row_groups_too_large_for_every_task_to_read_are_not_sliced(tmp_path: Path) -> None:
+    """600 sorted households and members in one row group each, 8 tasks: four tasks' share is 4 × 600 / 8 =
+    300 rows. Under a floor of 100 rows the 600-row groups are too large (each overlapping task would read
+    them whole); under the default floor (2 097 152 rows) they are read, and so are row groups of 300."""
+    ids = list(range(1, 601))
+    whole = _snapshot(tmp_path / "whole", ids, ids, groups=600)
+    assert sorted_slices(whole, 8, floor=100) is None
+    assert sorted_slices(whole, 8) is not None
+    assert sorted_slices(_snapshot(tmp_path / "halves", ids, ids, groups=300), 8, floor=100) is not None
