@@ -9,8 +9,8 @@ into Arrow again for the Python task, three times the work of the rules at 10M h
 Only the files' footers are read to decide: every row group of both files must state the minimum and maximum
 household id, in ascending runs from file to file, and none so large that every task overlapping it reading it
 whole would cost more than the shuffle. A snapshot that is not (a warehouse export in any order, or in one
-huge row group) is cogrouped by hash as before. The order only decides how much each task reads, not what it decides: a task
-keeps exactly the members of its own households.
+huge row group) is cogrouped by hash as before. The order only decides how much each task reads, not what it
+decides: a task keeps exactly the members of its own households.
 """
 
 from __future__ import annotations
