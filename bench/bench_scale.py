@@ -113,6 +113,7 @@ def _child(engine: str, snapshot: Path, out: Path) -> None:
         seconds, households = time.perf_counter() - t0, sr.households
         extra["partitions"] = sr.partitions
         extra["layout"] = "sorted slices, no shuffle" if sr.sliced else "cogrouped by hash"
+        extra["per_task"] = -(-sr.households // sr.partitions)  # a task's memory follows its households
         spark.stop()
     time.sleep(0.2)  # one more sample
     stop.set()
@@ -160,9 +161,8 @@ def main() -> None:
                 print(f"{n:>11,} households: snapshot reused from {snapshot}", flush=True)
             for engine in engines:
                 r = rows[(engine, n)] = _run(engine, snapshot, Path(tmp) / f"out-{engine}")
-                # A task holds its partition's households: memory follows their number, at most 250,000.
                 extra = (f", Spark start {r['startup_s']:.1f} s, {r['partitions']} partitions of "
-                         f"{-(-n // r['partitions']):,} households ({r['layout']})"
+                         f"{r['per_task']:,} households ({r['layout']})"
                          if engine == "spark" else "")
                 print(f"  {engine:<7} {r['seconds']:8.1f} s (cpu {r['cpu_s']:7.1f} s)  "
                       f"{r['seconds'] / n * 1e6:6.2f} s per million  peak {r['peak_mib']:7.0f} MiB{extra}", flush=True)
@@ -180,7 +180,7 @@ def main() -> None:
         per_task = ""
         if engine == "spark":  # its memory follows a task's households, which grow up to 250,000 a task
             per_task = "; households per task " + " → ".join(
-                f"{-(-n // rows[(engine, n)]['partitions']):,}" for n in sizes if (engine, n) in rows)
+                f"{rows[(engine, n)]['per_task']:,}" for n in sizes if (engine, n) in rows)
         print(f"{engine}: peak memory {' → '.join(f'{p:.0f}' for p in peaks)} MiB "
               f"({_bound(peaks)}{per_task})")
     big = max(sizes)

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from doudi.scale.slices import Slices, ascending, sorted_slices
+from testkit.snapshots import write_parts
 
 
 def _snapshot(directory: Path, hh_ids: list[int], mem_ids: list[int], *, groups: int, parts: int = 1,
@@ -16,12 +17,7 @@ def _snapshot(directory: Path, hh_ids: list[int], mem_ids: list[int], *, groups:
     frames = {"households.parquet": pl.DataFrame({"household_id": hh_ids, "area_code": "370784001001"}),
               "members.parquet": pl.DataFrame({"household_id": mem_ids, "member_idx": range(len(mem_ids))})}
     for name, df in frames.items():
-        folder = directory / name
-        folder.mkdir(parents=True)
-        step = -(-df.height // parts)
-        for p in range(parts):
-            df.slice(p * step, step).write_parquet(folder / f"part-{p}.parquet", row_group_size=groups,
-                                                   statistics=statistics)
+        write_parts(df, directory / name, parts=parts, groups=groups, statistics=statistics)
     return directory
 
 
@@ -53,12 +49,15 @@ def test_a_sorted_snapshot_is_sliced_evenly(tmp_path: Path) -> None:
 
 
 def test_an_area_slice_keeps_its_households(tmp_path: Path) -> None:
-    """Slice 0 of 10 households in 8 (⌈10 / 8⌉ = 2 each) read for an area: none for 江门 (4407), both for 安丘's
-    city (3707)."""
+    """Slice 0 of 10 households in 8 (⌈10 / 8⌉ = 2 each) read for an area: none for 江门 (4407), and so no
+    members; both for 安丘's city (3707)."""
     snap = _snapshot(tmp_path, list(range(1, 11)), list(range(1, 11)), groups=5)
     slices = sorted_slices(snap, 8)
     assert slices is not None
     assert slices.households_of(0, "4407").height == 0 and slices.households_of(0, "3707").height == 2
+    # No households, no members read: an empty frame with the members file's columns.
+    assert slices.members_of(slices.households_of(0, "4407")).columns == ["household_id", "member_idx"]
+    assert slices.members_of(slices.households_of(0, "4407")).height == 0
 
 
 def test_unsorted_or_unstated_snapshots_are_not_sliced(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from doudi.scale.monitor import monitor, read_sides, read_warnings, write_inputs
 from doudi.scale.session import java_missing, spark_session
 from testkit.persons import link_pair
 from testkit.population import generate
+from testkit.snapshots import write_parts
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -157,11 +158,7 @@ def test_parity_on_either_layout(spark: SparkSession, tmp_path: Path, layout: st
         frames = Frames(frames.households.sample(fraction=1.0, shuffle=True, seed=3),
                         frames.members.sample(fraction=1.0, shuffle=True, seed=4))
     for name, df in (("households.parquet", frames.households), ("members.parquet", frames.members)):
-        (tmp_path / "snap" / name).mkdir(parents=True)
-        step = -(-df.height // 3)
-        for p in range(3):
-            df.slice(p * step, step).write_parquet(tmp_path / "snap" / name / f"part-{p}.parquet",
-                                                   row_group_size=500)
+        write_parts(df, tmp_path / "snap" / name, parts=3, groups=500)
 
     result = assess(spark, snapshot=tmp_path / "snap", on=ON, out=tmp_path / "out")
 

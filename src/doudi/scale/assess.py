@@ -88,11 +88,11 @@ def evaluate_partition(households: pa.Table | pl.DataFrame, members: pa.Table | 
     deployed with other pack files must never decide silently with them).
     """
     hh = _frame(households, HOUSEHOLD_SCHEMA)
+    if not hh.height:  # a slice of an area run may hold none of the area's households
+        return empty_outputs(), {"households": 0, "skipped": 0, "counted": 0}
     # A member whose household is not in the snapshot has nothing to be decided with (as the single-node
     # engines, which read members by household).
     mem = _frame(members, MEMBER_SCHEMA).filter(pl.col("household_id").is_in(hh["household_id"].implode()))
-    if not hh.height:
-        return empty_outputs(), {"households": 0, "skipped": 0, "counted": 0}
     frames = Frames(hh, mem)
     d = evaluate_frames(frames, on, skip_unconfigured=True, decisions_only=True)
     for region, pack in d.packs.items():
@@ -131,8 +131,7 @@ def _slice_fn(on: date, versions: dict[str, str], staging: str, slices: Slices, 
         for batch in batches:
             for index in batch.column(0).to_pylist():
                 households = slices.households_of(index, area)
-                members = slices.members_of(households) if households.height else pl.DataFrame(schema=MEMBER_SCHEMA)
-                frames, summary = evaluate_partition(households, members, on, versions)
+                frames, summary = evaluate_partition(households, slices.members_of(households), on, versions)
                 write_part(frames, Path(staging), index, attempt)
                 yield pa.RecordBatch.from_pydict({k: pa.array([v], pa.int64()) for k, v in summary.items()})
 

@@ -64,6 +64,15 @@ def _own_members(hh: pl.DataFrame, mem: pl.DataFrame) -> pl.DataFrame:
     return mem if found.all() else mem.filter(pl.Series(found))
 
 
+def members_of(hh: pl.DataFrame, members: pl.LazyFrame) -> pl.DataFrame:
+    """The members of these households: read by their id range (Parquet statistics skip the row groups
+    outside it), then matched exactly."""
+    if not hh.height:
+        return members.head(0).collect()
+    ids = hh["household_id"]
+    return _own_members(hh, members.filter(pl.col("household_id").is_between(ids.min(), ids.max())).collect())
+
+
 def parquet_files(path: Path) -> list[Path]:
     """A Parquet file, or the Parquet part files under a directory in name order (hidden files skipped)."""
     if path.is_file():
@@ -102,8 +111,7 @@ def frame_chunks(snapshot: Path, *, chunk: int, area: str = "") -> Iterator[Fram
         parquet_files(snapshot / name)
     members = pl.scan_parquet(parquet_glob(snapshot / MEMBERS))
     for hh in household_chunks(snapshot / HOUSEHOLDS, chunk=chunk, area=area):
-        lo, hi = hh["household_id"].min(), hh["household_id"].max()
-        yield Frames(hh, _own_members(hh, members.filter(pl.col("household_id").is_between(lo, hi)).collect()))
+        yield Frames(hh, members_of(hh, members))
 
 
 _END = object()

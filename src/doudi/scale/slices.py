@@ -1,10 +1,11 @@
 """A snapshot sorted by household id, read by each Spark task itself: its slice of households and their members.
 
-``write_snapshot`` of a registry or of the synthetic population writes households and members in household-id
-order. Then the households' rows can be cut into even slices by position, and a slice's members are one run of
-the members file, found by the Parquet statistics of its row groups. Each task reads its own slice from the
-files and nothing is shuffled: on a cogroup, the JVM read every member, hashed it, shuffled it and converted it
-into Arrow again for the Python task, three times the work of the rules at 10M households.
+A snapshot of the registry (``doudi assess --export-snapshot``) or of the synthetic population holds
+households and members in household-id order. Then the households' rows can be cut into even slices by
+position, and a slice's members are one run of the members file, found by the Parquet statistics of its row
+groups. Each task reads its own slice from the files and nothing is shuffled: on a cogroup, the JVM read every
+member, hashed it, shuffled it and converted it into Arrow again for the Python task, three times the work of
+the rules at 10M households.
 
 Only the files' footers are read to decide: every row group of both files must state the minimum and maximum
 household id, in ascending runs from file to file, and none so large that every task overlapping it reading it
@@ -23,7 +24,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from doudi.scale.chunked import parquet_files
+from doudi.scale.chunked import members_of, parquet_files
 from doudi.scale.layout import HOUSEHOLDS, MEMBERS
 
 KEY = "household_id"
@@ -54,11 +55,8 @@ class Slices:
         return hh.collect()
 
     def members_of(self, households: pl.DataFrame) -> pl.DataFrame:
-        """The members in the households' id range (row groups outside it are not read); the task keeps
-        exactly its own households' members among them."""
-        ids = households[KEY]
-        return (pl.scan_parquet(self.members).filter(pl.col(KEY).is_between(ids.min(), ids.max()))
-                .collect())
+        """The members of these households, read by their id range (as a chunk's, :func:`members_of`)."""
+        return members_of(households, pl.scan_parquet(self.members))
 
 
 def ranges(files: list[Path]) -> list[tuple[int, int, int]] | None:
