@@ -13,7 +13,7 @@ from doudi.auth.permissions import Actor
 from doudi.cases import steps
 from doudi.cases.models import Case
 from doudi.core.ids import build_id_number
-from doudi.db.engine import session_scope
+from doudi.db.engine import begin_write, session_scope
 from doudi.portal import otp
 from tests.cases.world import make_world
 from tests.factories import PASSWORD, VILLAGE_A1
@@ -69,6 +69,9 @@ def test_citizen_applies_township_approves_citizen_sees_it(fresh_database, tmp_p
         assert "办理中" in m.inner_text("#m-status")
 
         with session_scope(fresh_database.engine) as s:  # the steps between acceptance and confirmation
+            # A writer from the start: on SQLite a reading transaction that the server's own write overtakes
+            # cannot become a writer ("database is locked" at once, past any busy timeout).
+            begin_write(s)
             case = s.get(Case, case_id)
             assert case is not None
             step_data: list[tuple[str, Actor, dict[str, Any]]] = [
