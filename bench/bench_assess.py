@@ -81,9 +81,10 @@ def _dibao_only(frames: Any) -> tuple[np.ndarray, float]:
     _, _, resolved = resolve([ANQIU_VILLAGE], ON)
     p = resolved["370784"]
     shared, q = prepare.SharedParams.read(p), dibao.DibaoParams.read(p)
-    seg = Segments.of(frames.households["household_id"], frames.members["household_id"])
-    m = prepare.members(frames.members, shared, ON)
-    h = prepare.households(frames.households.with_columns(**seg.aggregate(m, {"n_counted": (pl.col("counted"),
+    hh, mem = frames.households.rechunk(), frames.members.rechunk()  # as run_partition does
+    seg = Segments.of(hh["household_id"], mem["household_id"])
+    m = prepare.members(mem, shared, ON)
+    h = prepare.households(hh.with_columns(**seg.aggregate(m, {"n_counted": (pl.col("counted"),
                                                                                            "sum")})), shared, ON)
     m = m.with_columns(seg.broadcast(h, {c: c for c in ("urban", "std", "prop_ok")}))
     m = dibao.PROGRAM.stages["persons"](m.with_columns(ep_eligible=pl.lit(False)), q, ON)

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from doudi.policy.protocol import Params, age_on, disability_within, param
+from doudi.policy.protocol import Params, age_on, disability_within, mapped, param
 
 # Relation to the household head → a small integer role (the kinship table of programs/supporters.py).
 ROLES = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "child_in_law")
@@ -56,7 +56,7 @@ def members(mem: pl.DataFrame, q: SharedParams, on: date) -> pl.DataFrame:
         severe=(pl.col("disability_grade") <= q.severe_max_grade).fill_null(False),
         disabled=pl.col("disability_grade").is_not_null(),
         no_labour_disability=disability_within(q.no_labour_disability),
-        role=pl.col("relation").replace_strict(ROLE_OF, default=-1, return_dtype=pl.Int8),
+        role=mapped(pl.col("relation"), ROLE_OF, -1, pl.Int8),
     ).with_columns(
         elderly=pl.col("age") >= q.elderly_age,
         minor=pl.col("age") < q.minor_age,

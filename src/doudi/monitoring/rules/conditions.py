@@ -24,6 +24,7 @@ from doudi.monitoring.rules.base import (
     recipients,
     yuan,
 )
+from doudi.policy.protocol import age_on
 
 Rule = Callable[[Inputs, Mapping[str, Any], date], pl.DataFrame]
 HIT_COLUMNS = ("person_id", "household_id", "id_number", "name", "area_code", "batch_id", "row_number", "source_key")
@@ -164,17 +165,11 @@ def bank_balance(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
                 pl.format("total={};limit={}", yuan(pl.col("total")), yuan(pl.col("limit"))))
 
 
-def _age_on(birth: pl.Expr, on: date) -> pl.Expr:
-    years = on.year - birth.dt.year()
-    before = (birth.dt.month() > on.month) | ((birth.dt.month() == on.month) & (birth.dt.day() > on.day))
-    return years - before.cast(pl.Int32)
-
-
 def new_employment(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     """Social-insurance contributions by a working-age member of a recipient household."""
     lo, hi = p["monitoring.working_age"]
     rows = _named(_recipient_rows(inp, "social_insurance", pl.col("code") == "contribution", named=False)
-                  .with_columns(age=_age_on(pl.col("birth_date"), on)).filter(pl.col("age").is_between(lo, hi)), inp)
+                  .with_columns(age=age_on(pl.col("birth_date"), on)).filter(pl.col("age").is_between(lo, hi)), inp)
     return hits(rows, pl.format("{}（{} 岁）自 {} 起缴纳社会保险，可能已就业", "name", "age",
                                 pl.col("event_date").dt.strftime("%Y-%m")),
                 pl.format("month={};age={}", pl.col("event_date").dt.strftime("%Y-%m"), "age"))
@@ -264,13 +259,13 @@ def supporter_lost(inp: Inputs, p: Mapping[str, Any], on: date) -> pl.DataFrame:
     dead = _rows(inp, "death").drop("name", "id_number").join(
         inp.members.select("person_id", "household_id", "name", "id_number", "birth_date", "disability_grade"),
         on="person_id").filter(
-        _age_on(pl.col("birth_date"), on).is_between(lo, hi) & ~(pl.col("disability_grade") <= 2).fill_null(False))
+        age_on(pl.col("birth_date"), on).is_between(lo, hi) & ~(pl.col("disability_grade") <= 2).fill_null(False))
     if dead.height == 0:
         return empty(HIT_SCHEMA)
     left = (inp.members.join(dead.select("household_id").unique(), on="household_id", how="semi")
             .join(dead.select("person_id"), on="person_id", how="anti")
             .filter(pl.col("date_of_death").is_null() | (pl.col("date_of_death") > on))
-            .with_columns(age=_age_on(pl.col("birth_date"), on))
+            .with_columns(age=age_on(pl.col("birth_date"), on))
             .with_columns(dependant=(pl.col("age") < lo) | (pl.col("age") > hi)
                           | (pl.col("disability_grade") <= 2).fill_null(False)))
     alone = left.group_by("household_id").agg(all_dep=pl.col("dependant").all(), n=pl.len(),

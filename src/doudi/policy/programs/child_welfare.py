@@ -30,6 +30,7 @@ from doudi.policy.protocol import (
     Reason,
     SparseMask,
     disability_within,
+    mapped,
     money,
     param,
 )
@@ -97,8 +98,8 @@ def _parents(m: pl.DataFrame, q: CWParams, on: date, seg: Segments) -> pl.DataFr
     with_status = np.flatnonzero(status.is_not_null().to_numpy())
     code = np.zeros(m.height, np.int8)
     if with_status.size:
-        code[with_status] = status.gather(with_status).replace_strict(
-            {st: i + 1 for i, st in enumerate(STATUSES)}, default=0, return_dtype=pl.Int8).to_numpy()
+        code[with_status] = status.gather(with_status).to_frame().select(
+            mapped(pl.first(), {st: i + 1 for i, st in enumerate(STATUSES)}, 0, pl.Int8)).to_series().to_numpy()
     rows = np.flatnonzero((code == STATUSES.index("de_facto_unsupported") + 1) & m["minor"].to_numpy())
     certain, possible = np.zeros(m.height, np.int32), np.zeros(m.height, np.int32)
     if rows.size:
@@ -129,7 +130,7 @@ def _members(m: pl.DataFrame, q: CWParams, on: date) -> pl.DataFrame:
     m = m.with_columns(
         cw_parent_able=de_facto & (pl.col("cw_parents_able") > 0),
         cw_parent_unclear=de_facto & (pl.col("cw_parents_able") == 0) & (pl.col("cw_parents_maybe") > 0),
-        cw_allowance=code.replace_strict(paid, default=None, return_dtype=pl.Float64),
+        cw_allowance=mapped(code, paid, None, pl.Float64),
         cw_art9=(code >= 1) & (code <= STATUSES.index("de_facto_unsupported") + 1),
     )
     return m.with_columns(

@@ -27,6 +27,7 @@ from doudi.policy.protocol import (
     Reason,
     SparseMask,
     by_hukou,
+    mapped,
     money,
     param,
     provisional,
@@ -298,7 +299,7 @@ def _household(h: pl.DataFrame, q: EPParams, on: date) -> pl.DataFrame:
     return h.with_columns(
         extreme_poverty_eligible=pl.col("extreme_poverty_persons") > 0,
         extreme_poverty_amount=money(pl.col("extreme_poverty_amount_sum")),
-        extreme_poverty_level=pl.col("ep_top_rank").replace_strict(care_name, default=None, return_dtype=pl.String),
+        extreme_poverty_level=mapped(pl.col("ep_top_rank"), care_name, None, pl.String),
         extreme_poverty_reasons=pl.lit(0, pl.Int64),
         extreme_poverty_in_force=pl.lit(True),
     )
