@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from polars.testing import assert_frame_equal
 
+from doudi.core.errors import ValidationFailed
 from doudi.policy import engine, params
 from doudi.policy.engine import evaluate_frames
 from doudi.policy.explain import household_json
@@ -100,3 +101,27 @@ def test_a_small_batch_runs_its_steps_as_one_query_with_the_same_values(monkeypa
     assert_frame_equal(chained.households, stepwise.households)
     assert_frame_equal(chained.members, stepwise.members)
     assert chained.households["dibao_amount"].round(2).to_list()[0] == 964.7
+
+
+def test_an_edited_pack_missing_a_value_is_refused_despite_the_cached_check(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The completeness check is kept per pack version: a pack edited to leave the rural standard without a
+    value on the date is refused at once, naming the key, and a fixed pack is accepted again."""
+    packs = tmp_path / "packs"
+    shutil.copytree(params.PACK_DIR, packs)
+    monkeypatch.setattr(params, "PACK_DIR", packs)
+    household = HouseholdIn.model_validate(HOUSEHOLD)
+    assert _dibao(evaluate(household, ON)) == (537, 964.7)
+    county = packs / "370784.yaml"
+    text = county.read_text(encoding="utf-8")
+
+    def edit(new: str, seconds: int) -> None:
+        county.write_text(new, encoding="utf-8")
+        stat = county.stat()
+        os.utime(county, ns=(stat.st_atime_ns, stat.st_mtime_ns + seconds * 1_000_000_000))
+
+    edit(text.replace("{from: 2020-01-01, value: 537}", "{from: 2030-01-01, value: 537}"), 1)
+    with pytest.raises(ValidationFailed, match="缺少参数：dibao.standard.rural"):
+        evaluate(household, ON)
+    edit(text, 2)
+    assert _dibao(evaluate(household, ON)) == (537, 964.7)

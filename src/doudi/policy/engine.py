@@ -88,7 +88,7 @@ def resolve(area_codes: Sequence[str | None], on: date, overrides: Mapping[str, 
         if problems and region in problems:
             continue
         values = pack.at(on)
-        missing = missing_parameters(param_sets(), values)
+        missing = _missing(region, pack, values, on) if not overrides else missing_parameters(param_sets(), values)
         if missing:
             message = f"{pack.name}（{region}）在 {on} 缺少参数：{', '.join(missing)}；请补充该地区的政策参数包"
             if problems is None:
@@ -97,6 +97,21 @@ def resolve(area_codes: Sequence[str | None], on: date, overrides: Mapping[str, 
             continue
         resolved[region] = values
     return county_region, packs, resolved
+
+
+_CHECKED: dict[tuple[str, str, date], list[str]] = {}
+
+
+def _missing(region: str, pack: Pack, values: Resolved, on: date) -> list[str]:
+    """:func:`missing_parameters` of every set, once per pack version and date (a single case checked the whole
+    pack on every call)."""
+    key = (region, pack.version, on)
+    hit = _CHECKED.get(key)
+    if hit is None:
+        if len(_CHECKED) > 4096:
+            _CHECKED.clear()
+        hit = _CHECKED[key] = missing_parameters(param_sets(), values)
+    return hit
 
 
 def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | None = None,

@@ -241,7 +241,8 @@ class Codes:
         # and sum_horizontal leaves nulls out, so no fill_null is needed: a third fewer expression nodes,
         # which is what a single case pays for (Polars plans each node on every call).
         dtype = pl.Int32 if len(self.reasons) <= 31 else pl.Int64  # half the memory traffic when it fits
-        terms = [cond.cast(dtype) * self.bit(code) for cond, code in pairs]
+        # A typed bit: a bare int is a 'dynamic' literal whose type Polars works out on every call.
+        terms = [cond.cast(dtype) * pl.lit(self.bit(code), dtype) for cond, code in pairs]
         return pl.sum_horizontal(terms).cast(pl.Int64) if terms else pl.lit(0, pl.Int64)
 
     def sparse_mask(self, df: pl.DataFrame, rows: pl.Expr, pairs: Iterable[tuple[pl.Expr, str]]) -> pl.Series:
