@@ -121,7 +121,7 @@ def test_an_edited_pack_missing_a_value_is_refused_despite_the_cached_check(tmp_
         os.utime(county, ns=(stat.st_atime_ns, stat.st_mtime_ns + seconds * 1_000_000_000))
 
     edit(text.replace("{from: 2020-01-01, value: 537}", "{from: 2030-01-01, value: 537}"), 1)
-    with pytest.raises(ValidationFailed, match="缺少参数：dibao.standard.rural"):
+    with pytest.raises(ValidationFailed, match=r"缺少参数：dibao\.standard\.rural"):
         evaluate(household, ON)
     edit(text, 2)
     assert _dibao(evaluate(household, ON)) == (537, 964.7)
