@@ -96,3 +96,19 @@ def test_a_large_aggregation_on_two_threads_gives_each_household_its_own_sums() 
     assert (out["top"].to_numpy() == 3 * h + 2).all()
     assert (out["flagged"].to_numpy() == 1).all()
     assert (out["half"].to_numpy() == (9 * h + 3) / 2).all()
+
+
+def test_integer_sums_by_hand_with_empty_households_and_wrap_around() -> None:
+    """Integer sums are differences of a running total: households without members sum to 0, each dtype is
+    kept, and a total that wraps past the int64 range comes back in the difference (the sums themselves fit)."""
+    households = pl.Series([1, 2, 3, 4], dtype=pl.Int64)
+    members = pl.Series([1, 1, 3, 3, 3], dtype=pl.Int64)  # households 2 and 4 have no member
+    seg = Segments.of(households, members)
+    assert not seg.dense
+    assert seg.reduce(np.array([2, 5, 1, 1, 7], dtype=np.int32), "sum").tolist() == [7, 0, 9, 0]
+    assert seg.reduce(np.array([2, 5, 1, 1, 7], dtype=np.int32), "sum").dtype == np.int32
+    big = 2**62
+    # Running total: 2^62, 2^63 (wraps to -2^63), ...; household 1 = 2^62 + 2^62 - 1 fits; household 3 = -2^62 + 1 - 1.
+    values = np.array([big, big - 1, -big, 1, -1], dtype=np.int64)
+    assert seg.reduce(values, "sum").tolist() == [2 * big - 1, 0, -big, 0]
+    assert _segments([2, 3]).reduce(np.array([True, True, False, True, True]), "sum").tolist() == [2, 2]
