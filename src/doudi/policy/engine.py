@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -88,7 +88,7 @@ def resolve(area_codes: Sequence[str | None], on: date, overrides: Mapping[str, 
         if problems and region in problems:
             continue
         values = pack.at(on)
-        missing = _missing(region, pack, values, on) if not overrides else missing_parameters(param_sets(), values)
+        missing = _missing(values, tuple(prog.key for prog in all_programs()))
         if missing:
             message = f"{pack.name}（{region}）在 {on} 缺少参数：{', '.join(missing)}；请补充该地区的政策参数包"
             if problems is None:
@@ -99,19 +99,13 @@ def resolve(area_codes: Sequence[str | None], on: date, overrides: Mapping[str, 
     return county_region, packs, resolved
 
 
-_CHECKED: dict[tuple[str, str, date], list[str]] = {}
-
-
-def _missing(region: str, pack: Pack, values: Resolved, on: date) -> list[str]:
-    """:func:`missing_parameters` of every set, once per pack version and date (a single case checked the whole
-    pack on every call)."""
-    key = (region, pack.version, on)
-    hit = _CHECKED.get(key)
-    if hit is None:
-        if len(_CHECKED) > 4096:
-            _CHECKED.clear()
-        hit = _CHECKED[key] = missing_parameters(param_sets(), values)
-    return hit
+@lru_cache(maxsize=256)
+def _missing(values: Resolved, programs: tuple[str, ...]) -> list[str]:
+    """:func:`missing_parameters` of every parameter set, once per pack values (a Resolved is hashed by region,
+    date and pack version, and compared by its values: an override is checked anew) and declared programs (a
+    single case checked the whole pack on every call)."""
+    del programs  # part of the cache key: param_sets() reads the declared programs
+    return missing_parameters(param_sets(), values)
 
 
 def evaluate_frames(frames: Frames, on: date, *, overrides: Mapping[str, Any] | None = None,

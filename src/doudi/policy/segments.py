@@ -68,15 +68,12 @@ class Segments:
         if len(values) == 0:
             return np.zeros(len(self.starts), dtype=values.dtype)
         ufunc = {"sum": np.add, "max": np.maximum, "or": np.bitwise_or}[how]
-        int_sum = ufunc is np.add and values.dtype.kind in "iub"
+        if ufunc is np.add and values.dtype.kind in "iub":
+            return self._int_sum(values)
         if self.dense:
             # Contiguous, non-empty slices covering every member: reduceat over the starts alone.
             sparse = self._sparse(values, ufunc)
-            if sparse is not None:
-                return sparse
-            return self._int_sum(values) if int_sum else ufunc.reduceat(values, self.starts)
-        if int_sum:
-            return self._int_sum(values)
+            return sparse if sparse is not None else ufunc.reduceat(values, self.starts)
         # Interleaved [start, end) pairs: each even result reduces exactly one household's slice, so member
         # rows of households outside this frame never leak into a neighbour. A pad element makes `end`
         # valid for the last household.
@@ -101,8 +98,9 @@ class Segments:
         the same bits (None otherwise).
 
         reduceat pays per household; most member columns (reason masks, per-person entitlements, candidates)
-        are zero for nearly everyone. Integer sums and bitwise-or do not depend on the zeros; a maximum
-        neither, when no value is negative (a household of zeros keeps 0). Floats: see :meth:`_float_sum`.
+        are zero for nearly everyone. A bitwise-or does not depend on the zeros; a maximum neither, when no
+        value is negative (a household of zeros keeps 0). Float sums: see :meth:`_float_sum`; integer sums take
+        :meth:`_int_sum` before this.
         """
         if np.count_nonzero(values) * SPARSE_SHARE > len(values):  # cheap: most columns are decided here
             return None
